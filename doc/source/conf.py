@@ -1,0 +1,42 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Sphinx configuration of the hashring documentation."""
+
+extensions = [
+    'sphinx.ext.autodoc',
+    'oslo_config.sphinxext',
+    'stevedore.sphinxext',
+]
+
+# hashring is also used outside OpenStack: the OpenStack theme is used when
+# it is installed, and Sphinx's default otherwise.
+try:
+    import openstackdocstheme  # noqa: F401
+except ImportError:
+    html_theme = 'alabaster'
+else:
+    extensions.append('openstackdocstheme')
+    html_theme = 'openstackdocs'
+    openstackdocs_repo_name = 'openstack/hashring'
+    openstackdocs_bug_project = 'hashring'
+    openstackdocs_bug_tag = ''
+
+project = 'hashring'
+copyright = '2026, The hashring authors'
+master_doc = 'index'
+source_suffix = '.rst'
+exclude_patterns = []
+pygments_style = 'native'
+autodoc_member_order = 'bysource'
+autodoc_typehints = 'description'
+add_module_names = True

@@ -1,0 +1,72 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The errors raised by hashring.
+
+Every error derives from :class:`HashRingError` and also from the builtin
+that a caller would naturally catch, so ``except ValueError`` keeps working
+around code that switched from tooz.
+"""
+
+from typing import Any
+
+
+class HashRingError(Exception):
+    """Base class of every error raised by hashring."""
+
+
+class InvalidArgumentError(HashRingError, ValueError):
+    """Raised when a parameter has a value the ring cannot use."""
+
+
+class InvalidMemberError(InvalidArgumentError):
+    """Raised when a member name or weight is invalid.
+
+    :ivar member: the offending member, as given.
+    """
+
+    def __init__(self, member: Any, reason: str) -> None:
+        super().__init__(f'Invalid member {member!r}: {reason}')
+        self.member = member
+
+
+class InvalidKeyError(HashRingError, TypeError):
+    """Raised when a key is neither ``str`` nor bytes-like.
+
+    :ivar key: the offending key, as given.
+    """
+
+    def __init__(self, key: Any) -> None:
+        super().__init__(
+            f'Invalid key {key!r} of type {type(key).__name__}: keys must '
+            'be str (hashed as UTF-8) or bytes'
+        )
+        self.key = key
+
+
+class UnknownMemberError(HashRingError, KeyError):
+    """Raised when a member that is not in the ring is named.
+
+    :ivar member: the member that was looked for.
+    """
+
+    def __init__(self, member: Any) -> None:
+        super().__init__(member)
+        self.member = member
+
+    def __str__(self) -> str:
+        # KeyError's str() is the repr of its argument; say what happened.
+        return f'Unknown member {self.member!r}'
+
+
+class EmptyRingError(HashRingError, LookupError):
+    """Raised when a key is looked up in a ring that has no members."""

@@ -1,0 +1,158 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""How member names and keys become digests.
+
+Everything that decides an owner goes through here, so that a ring built in
+one process maps keys exactly as a ring built in another, and exactly as
+``tooz.hashring`` does: a name or key is its raw bytes, or the UTF-8
+encoding of a ``str``; it is never ``str()``, ``repr()`` or ``hash()`` of an
+object.
+"""
+
+from collections.abc import Callable
+import functools
+import hashlib
+import importlib
+from typing import Any
+
+from hashring import exception
+
+_md5: Any
+try:
+    # CPython's own md5, which hashlib falls back to without OpenSSL.  It
+    # gives the same digests and skips OpenSSL's per-call context set-up,
+    # which is most of the cost of hashing a short key or name.
+    _md5 = importlib.import_module('_md5')
+except ImportError:  # pragma: no cover (CPython built without it)
+    _md5 = None
+
+#: The hash function tooz, Ironic and Nova use by default.
+DEFAULT_HASH_FUNCTION = 'md5'
+
+#: Largest partition power :func:`partition_of` accepts.  Swift's rings use
+#: the same bound: the partition is read from the first four digest bytes.
+MAX_PARTITION_POWER = 32
+
+HashConstructor = Callable[..., Any]
+
+
+def hash_constructor(name: str) -> HashConstructor:
+    """Return the hashlib constructor of a fixed-length algorithm.
+
+    The constructor takes ``(data, usedforsecurity=False)``: a ring's hash
+    decides placement, not security, and FIPS hosts refuse md5 without the
+    flag.  For md5 it is CPython's built-in implementation where that is
+    present and agrees with hashlib's, which is faster for short inputs.
+
+    :param name: a name from :data:`hashlib.algorithms_available`.
+    :returns: a callable that returns a new hash object for its data.
+    :raises hashring.exception.InvalidArgumentError: the name is unknown on
+        this system, or the algorithm has no fixed digest length (``shake_*``
+        would fail deep inside a lookup otherwise, as it does in tooz).
+    """
+    if not isinstance(name, str) or name not in hashlib.algorithms_available:
+        raise exception.InvalidArgumentError(
+            f'Hash function {name!r} is not supported on this system, '
+            f'supported are: {", ".join(fixed_length_algorithms())}'
+        )
+    ctor = getattr(hashlib, name, None)
+    if ctor is None:
+        ctor = functools.partial(hashlib.new, name)
+    if name == 'md5' and _builtin_md5_agrees():
+        ctor = _md5.md5
+    try:
+        probe = ctor(b'', usedforsecurity=False)
+        probe.digest()
+    except (TypeError, ValueError) as exc:
+        raise exception.InvalidArgumentError(
+            f'Hash function {name!r} cannot be used for a ring: it has no '
+            f'fixed digest length or is disabled here ({exc})'
+        ) from exc
+    return ctor
+
+
+def _builtin_md5_agrees() -> bool:
+    if _md5 is None:
+        return False
+    try:
+        builtin = _md5.md5(b'hashring', usedforsecurity=False).digest()
+    except Exception:  # noqa: S112 - any refusal means "use hashlib's"
+        return False
+    return bool(
+        builtin == hashlib.md5(b'hashring', usedforsecurity=False).digest()
+    )
+
+
+def fixed_length_algorithms() -> list[str]:
+    """List the hash functions this system offers that a ring can use.
+
+    :returns: sorted names of the algorithms with a fixed digest length.
+    """
+    return sorted(
+        name
+        for name in hashlib.algorithms_available
+        if not name.startswith('shake_')
+    )
+
+
+def encode(value: Any) -> bytes:
+    """Return the bytes that stand for a member name or a key.
+
+    :param value: a ``str`` (encoded as UTF-8) or a bytes-like object.
+    :returns: the bytes that are hashed.
+    :raises hashring.exception.InvalidKeyError: the value is neither.
+    :raises hashring.exception.InvalidArgumentError: the ``str`` cannot be
+        encoded as UTF-8 (a lone surrogate).
+    """
+    if isinstance(value, str):
+        try:
+            return value.encode('utf-8')
+        except UnicodeEncodeError as exc:
+            raise exception.InvalidArgumentError(
+                f'{value!r} cannot be encoded as UTF-8: {exc.reason}'
+            ) from exc
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise exception.InvalidKeyError(value)
+
+
+def partition_of(key: str | bytes, partition_power: int) -> int:
+    """Return a stable partition number for a key.
+
+    The partition is the top ``partition_power`` bits of the key's md5
+    digest, as Swift computes it (without Swift's path prefix and suffix).
+    It does not depend on the ring's members, so a backend can store and
+    index it, as Ironic's shards do, and narrow a query to the partitions a
+    service owns.
+
+    Runtime complexity: ``O(len(key))``.
+
+    :param key: the key, ``str`` (hashed as UTF-8) or bytes.
+    :param partition_power: the number of bits, 0 to 32.
+    :returns: an integer in ``range(2 ** partition_power)``.
+    :raises hashring.exception.InvalidArgumentError: the power is out of
+        range.
+    :raises hashring.exception.InvalidKeyError: the key is not a str or
+        bytes.
+    """
+    if (
+        isinstance(partition_power, bool)
+        or not isinstance(partition_power, int)
+        or not 0 <= partition_power <= MAX_PARTITION_POWER
+    ):
+        raise exception.InvalidArgumentError(
+            f'partition_power must be an integer from 0 to '
+            f'{MAX_PARTITION_POWER}, not {partition_power!r}'
+        )
+    digest = hashlib.md5(encode(key), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:4], 'big') >> (32 - partition_power)

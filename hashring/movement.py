@@ -1,0 +1,99 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What moves between two rings."""
+
+from collections.abc import Iterable
+from collections.abc import Sequence
+from typing import Any
+from typing import NamedTuple
+
+from hashring import exception
+from hashring import hashing
+from hashring import ring as ring_mod
+
+
+class Move(NamedTuple):
+    """The owners of a key that moved: ``old`` before, ``new`` after.
+
+    Either is None when its ring has no members.
+    """
+
+    old: Any
+    new: Any
+
+
+def changes(
+    old_ring: ring_mod.HashRing,
+    new_ring: ring_mod.HashRing,
+    keys: Iterable[ring_mod.Key],
+) -> dict[Any, Move]:
+    """Report the keys whose primary differs between two rings.
+
+    This is what a service needs to run its takeovers after a membership
+    change: for every key that moves, the member it leaves and the member
+    it joins.  An empty ring on either side counts as "no owner" (None), so
+    the first ring a service builds reports every key as gained.
+
+    Runtime complexity: ``O(k)`` for ``k`` keys; each key is hashed once
+    when both rings use the same hash function.
+
+    :param old_ring: the ring before the change.
+    :param new_ring: the ring after it.
+    :param keys: ``str`` or bytes keys; equal keys are reported once.
+    :returns: a dict of key to :class:`Move`, for the keys that moved
+        only, in the order of the keys.
+    :raises hashring.exception.InvalidKeyError: a key is of another type.
+    :raises hashring.exception.InvalidArgumentError: keys is a single
+        ``str`` or ``bytes``.
+    """
+    if isinstance(keys, (str, bytes)):
+        raise exception.InvalidArgumentError(
+            f'keys must be a collection of keys, not the single key {keys!r}'
+        )
+    if not isinstance(keys, Sequence):
+        keys = list(keys)
+    digests = new_ring._digests(keys) if len(new_ring) else None
+    old_digests: list[bytes] | None
+    if (
+        len(old_ring)
+        and digests is not None
+        and (old_ring.hash_function == new_ring.hash_function)
+    ):
+        old_digests = digests
+    else:
+        old_digests = old_ring._digests(keys) if len(old_ring) else None
+    old = _owners(old_ring, old_digests, len(keys))
+    new = _owners(new_ring, digests, len(keys))
+    return {
+        key: Move(before, after)
+        for key, before, after in zip(keys, old, new)
+        if not _same(before, after)
+    }
+
+
+def _same(a: Any, b: Any) -> bool:
+    # 'x' and b'x' are one member; comparing them directly would also warn
+    # under python -b.
+    if type(a) is type(b):
+        return bool(a == b)
+    if a is None or b is None:
+        return False
+    return hashing.encode(a) == hashing.encode(b)
+
+
+def _owners(
+    ring: ring_mod.HashRing, digests: list[bytes] | None, count: int
+) -> list[Any]:
+    if digests is None:
+        return [None] * count
+    return ring._owners_of(digests)

@@ -1,0 +1,465 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The consistent hash ring: an immutable value with fast lookups."""
+
+import bisect
+from collections.abc import Iterable
+from collections.abc import Mapping
+import hashlib
+import itertools
+import types
+
+from hashring import _table
+from hashring import exception
+from hashring import hashing
+
+#: Points per member per unit of weight are ``2 ** partition_exponent``.
+DEFAULT_PARTITION_EXPONENT = 5
+MAX_PARTITION_EXPONENT = 16
+
+#: A ring of more points than this would take gigabytes; refuse it with a
+#: clear error rather than exhaust the host.
+MAX_POINTS = 2**24
+
+# Bound once: the lookup is hot enough for the attribute lookup to show.
+_from_bytes = int.from_bytes
+
+Member = str | bytes
+Key = str | bytes | bytearray | memoryview
+Members = Iterable[Member] | Mapping[Member, int]
+
+
+class HashRing:
+    """An immutable consistent hash ring, bit-for-bit compatible with tooz.
+
+    Each member gets ``2 ** partition_exponent * weight`` points on a circle
+    of hash values; a key belongs to the member owning the first point
+    strictly above the key's hash, and its replicas to the next distinct
+    members round the circle.  At the same members, weights, exponent and
+    hash function this is exactly the mapping of
+    ``tooz.hashring.HashRing(members, partitions=2 ** partition_exponent)``,
+    so old and new services agree during a rolling upgrade.
+
+    A ring never changes once built; :meth:`with_members` returns a new one.
+    Rings are therefore safe to share between threads without a lock.
+
+    :param members: the members, ``str`` or ``bytes`` names (a ``str`` is
+        the same member as its UTF-8 encoding), either as an iterable or as
+        a mapping of name to integer weight.
+    :param partition_exponent: points per member per unit of weight are
+        ``2 ** partition_exponent``, from 0 to 16.  Every service sharing
+        the ring must use the same value.
+    :param hash_function: the name of a fixed-length :mod:`hashlib`
+        algorithm; every service sharing the ring must use the same one.
+    :raises hashring.exception.InvalidMemberError: a member is not ``str``
+        or ``bytes``, is empty, is given twice (``'x'`` and ``b'x'`` count
+        as twice), or has a weight that is not an integer of at least 1.
+    :raises hashring.exception.InvalidArgumentError: the exponent or hash
+        function is invalid, or the ring would exceed :data:`MAX_POINTS`.
+
+    Runtime complexity of construction: ``O(P log P)`` for ``P`` points.
+    """
+
+    __slots__ = (
+        '_base',
+        '_count',
+        '_direct',
+        '_exponent',
+        '_fingerprint',
+        '_hash_name',
+        '_members',
+        '_names',
+        '_owners',
+        '_points',
+        '_shift',
+        '_span',
+    )
+
+    def __init__(
+        self,
+        members: Members,
+        partition_exponent: int = DEFAULT_PARTITION_EXPONENT,
+        hash_function: str = hashing.DEFAULT_HASH_FUNCTION,
+    ) -> None:
+        if (
+            isinstance(partition_exponent, bool)
+            or not isinstance(partition_exponent, int)
+            or not 0 <= partition_exponent <= MAX_PARTITION_EXPONENT
+        ):
+            raise exception.InvalidArgumentError(
+                f'partition_exponent must be an integer from 0 to '
+                f'{MAX_PARTITION_EXPONENT}, not {partition_exponent!r}'
+            )
+        hash_ctor = hashing.hash_constructor(hash_function)
+        # Copying an empty hash object is much cheaper than calling the
+        # constructor with usedforsecurity=False for every key.
+        self._base = hash_ctor(b'', usedforsecurity=False)
+        self._hash_name = hash_function
+        self._exponent = partition_exponent
+        weights, names = _normalise(members)
+        per_weight = 1 << partition_exponent
+        total = sum(weights.values()) * per_weight
+        if total > MAX_POINTS:
+            raise exception.InvalidArgumentError(
+                f'A ring of {total} points is too large (at most '
+                f'{MAX_POINTS}); lower partition_exponent or the weights'
+            )
+        table = _table.build(
+            [(name, m, weights[m] * per_weight) for name, m in names.items()],
+            hash_ctor,
+        )
+        self._members = types.MappingProxyType(weights)
+        self._names = names
+        self._points = table.points
+        self._count = table.npoints
+        self._owners = table.owners
+        self._direct = table.direct
+        self._span = table.span
+        self._shift = table.shift
+        self._fingerprint: str | None = None
+
+    # Lookups: the hot path.
+
+    def get_node(self, key: Key) -> Member:
+        """Return the member that owns a key (its primary).
+
+        Runtime complexity: ``O(1)``, one digest of the key and a table
+        index, whatever the number of members.
+
+        :param key: ``str`` (hashed as its UTF-8 encoding) or bytes.
+        :returns: the owning member, as it was given to the ring.
+        :raises hashring.exception.InvalidKeyError: the key is of another
+            type.
+        :raises hashring.exception.EmptyRingError: the ring has no members.
+        """
+        h = self._base.copy()
+        try:
+            h.update(key.encode() if key.__class__ is str else key)
+        except (TypeError, UnicodeEncodeError):
+            h.update(hashing.encode(key))
+        digest = h.digest()
+        owner = self._direct[_from_bytes(digest, 'big') >> self._shift]
+        if owner.__class__ is int:
+            return self._bisect(digest, owner)
+        return owner  # type: ignore[no-any-return]
+
+    def get_nodes(
+        self,
+        key: Key,
+        ignore_nodes: Iterable[Member] | None = None,
+        replicas: int = 1,
+    ) -> list[Member]:
+        """Return the distinct members for a key, primary first.
+
+        The members come in the ring's walk order, the order in which
+        ``tooz.hashring.HashRing.get_nodes`` collects its set.  Ignored
+        members are skipped; the owners of other keys do not change.
+
+        Runtime complexity: ``O(1)`` for one replica and no ignored
+        members; otherwise ``O(log P + s)`` for ``P`` points, where ``s`` is
+        the number of points walked: about ``r`` for ``r`` replicas among
+        many members, and up to ``P`` when most members are ignored.
+
+        :param key: ``str`` (hashed as its UTF-8 encoding) or bytes.
+        :param ignore_nodes: members to skip; names that are not members
+            are allowed and change nothing.
+        :param replicas: how many members to return, at least 1; fewer are
+            returned when there are fewer members left to choose from.
+        :returns: a list of distinct members, primary first; empty only
+            when every member is ignored.
+        :raises hashring.exception.InvalidKeyError: the key is of another
+            type.
+        :raises hashring.exception.InvalidArgumentError: replicas is not an
+            integer of at least 1.
+        :raises hashring.exception.EmptyRingError: the ring has no members.
+        """
+        if (
+            isinstance(replicas, bool)
+            or not isinstance(replicas, int)
+            or replicas < 1
+        ):
+            raise exception.InvalidArgumentError(
+                f'replicas must be an integer of at least 1, not {replicas!r}'
+            )
+        if replicas == 1 and not ignore_nodes:
+            return [self.get_node(key)]
+        digest = self._digest(key)
+        taken = self._ignored(ignore_nodes) if ignore_nodes else set()
+        wanted = min(replicas, len(self._members) - len(taken))
+        end = self._count
+        if not end:
+            raise exception.EmptyRingError('The hash ring has no members')
+        owners = self._owners
+        i = bisect.bisect_right(self._points, digest, 0, end)
+        found: list[Member] = []
+        while len(found) < wanted:
+            if i == end:
+                i = 0
+            owner = owners[i]
+            i += 1
+            if owner not in taken:
+                taken.add(owner)
+                found.append(owner)
+        return found
+
+    def map_keys(self, keys: Iterable[Key]) -> list[Member]:
+        """Return the primary of every key, in the order of the keys.
+
+        The same answers as :meth:`get_node` for each key, at a lower cost
+        per key: a batch does its table lookups in C.
+
+        Runtime complexity: ``O(k)`` for ``k`` keys.
+
+        :param keys: ``str`` or bytes keys.
+        :returns: a list with the owning member of each key.
+        :raises hashring.exception.InvalidKeyError: a key is of another type.
+        :raises hashring.exception.EmptyRingError: the ring has no members
+            (and there is at least one key).
+        """
+        return self._owners_of(self._digests(keys))
+
+    # Attributes.
+
+    @property
+    def members(self) -> Mapping[Member, int]:
+        """The members and their weights (a read-only mapping)."""
+        return self._members
+
+    @property
+    def partition_exponent(self) -> int:
+        """Points per member per unit of weight are ``2 ** exponent``."""
+        return self._exponent
+
+    @property
+    def hash_function(self) -> str:
+        """The name of the hashlib algorithm the ring uses."""
+        return self._hash_name
+
+    @property
+    def fingerprint(self) -> str:
+        """A short string, equal for rings that map every key alike.
+
+        Services that share a ring can publish it to check that they agree.
+        It is derived from where ownership changes round the circle, so it
+        differs when any key would map differently, even to a replica, and
+        is equal for rings that place the same points, such as weights 2
+        and 2 at exponent 5 and weights 1 and 1 at exponent 6.
+
+        Runtime complexity: ``O(P)`` the first time, then ``O(1)``.
+        """
+        if self._fingerprint is None:
+            self._fingerprint = self._compute_fingerprint()
+        return self._fingerprint
+
+    def with_members(self, members: Members) -> 'HashRing':
+        """Return a new ring of other members with the same parameters.
+
+        :param members: as for :class:`HashRing`.
+        :returns: a new :class:`HashRing`; this ring is unchanged.
+        """
+        return HashRing(members, self._exponent, self._hash_name)
+
+    def __contains__(self, member: object) -> bool:
+        """Tell whether a name is a member (``'x'`` and ``b'x'`` alike)."""
+        try:
+            return hashing.encode(member) in self._names
+        except exception.HashRingError:
+            return False
+
+    def __len__(self) -> int:
+        """Return the number of members."""
+        return len(self._members)
+
+    def __repr__(self) -> str:
+        return (
+            f'<HashRing members={len(self._members)} '
+            f'partition_exponent={self._exponent} '
+            f'hash_function={self._hash_name}>'
+        )
+
+    # Helpers off the hot path.
+
+    def _digest(self, key: Key) -> bytes:
+        h = self._base.copy()
+        h.update(hashing.encode(key))
+        return h.digest()  # type: ignore[no-any-return]
+
+    def _digests(self, keys: Iterable[Key]) -> list[bytes]:
+        """Return the digests of keys, in order."""
+        if not isinstance(keys, (list, tuple)):
+            # A failed fast pass must be able to go over them again.
+            keys = list(keys)
+        copy = self._base.copy
+        digests: list[bytes] = []
+        append = digests.append
+        try:
+            for k in keys:
+                h = copy()
+                h.update(k.encode() if k.__class__ is str else k)
+                append(h.digest())
+        except (TypeError, UnicodeEncodeError):
+            return [self._digest(k) for k in keys]
+        return digests
+
+    def _owners_of(self, digests: list[bytes]) -> list[Member]:
+        """Return the owners of digests, in order (the batch hot path)."""
+        repeat = itertools.repeat
+        owners = list(
+            map(
+                self._direct.__getitem__,
+                map(
+                    self._shift.__rrshift__,
+                    map(int.from_bytes, digests, repeat('big')),  # type: ignore[arg-type]
+                ),
+            )
+        )
+        spans = itertools.compress(
+            itertools.count(), map(isinstance, owners, repeat(int))
+        )
+        if not self._count and owners:
+            raise exception.EmptyRingError('The hash ring has no members')
+        points = self._points
+        ring_owners = self._owners
+        span = self._span
+        right = bisect.bisect_right
+        for i in spans:
+            lo = owners[i]
+            owners[i] = ring_owners[right(points, digests[i], lo, lo + span)]
+        return owners
+
+    def _bisect(self, digest: bytes, lo: int) -> Member:
+        """Return the owner of a digest whose bucket starts at points[lo]."""
+        if not self._count:
+            raise exception.EmptyRingError('The hash ring has no members')
+        return self._owners[  # type: ignore[no-any-return]
+            bisect.bisect_right(self._points, digest, lo, lo + self._span)
+        ]
+
+    def _ignored(self, ignore_nodes: Iterable[Member]) -> set[Member]:
+        """Return the members among names to ignore."""
+        if isinstance(ignore_nodes, (str, bytes)) or not isinstance(
+            ignore_nodes, Iterable
+        ):
+            raise exception.InvalidArgumentError(
+                f'ignore_nodes must be a collection of members, not '
+                f'{ignore_nodes!r}'
+            )
+        ignored = set()
+        for name in ignore_nodes:
+            if not isinstance(name, (str, bytes)):
+                raise exception.InvalidMemberError(
+                    name, 'ignore_nodes holds only str or bytes names'
+                )
+            member = self._names.get(hashing.encode(name))
+            if member is not None:
+                ignored.add(member)
+        return ignored
+
+    def _compute_fingerprint(self) -> str:
+        h = hashlib.sha256(usedforsecurity=False)
+        owners = self._owners
+        if len(self._members) <= 1:
+            # One member owns every key, whatever the hash or point count.
+            h.update(b'members:%d\0' % len(self._members))
+            owners = owners[:1]
+        else:
+            h.update(self._hash_name.encode('ascii') + b'\0')
+        encoded = {m: name for name, m in self._names.items()}
+        # Only the last point of each run of one owner decides anything: a
+        # key's owner is the owner of the run its hash falls in.
+        runs = zip(self._points[: self._count], owners, owners[1:])
+        for point, owner, following in runs:
+            if owner is not following:
+                name = encoded[owner]
+                h.update(point + len(name).to_bytes(4, 'big') + name)
+        for owner in owners[:1]:
+            h.update(encoded[owner])
+        return h.hexdigest()[:16]
+
+    def _check(self) -> None:
+        """Assert the ring's invariants (for tests; ``O(B log P)``)."""
+        count = self._count
+        points = self._points[:count]
+        assert all(a < b for a, b in zip(points, points[1:]))
+        if not count:
+            assert not self._members
+            return
+        assert len(self._points) == len(self._owners) == count + self._span
+        assert all(p > points[-1] for p in self._points[count:])
+        assert all(o is self._owners[0] for o in self._owners[count:])
+        assert set(self._owners) == set(self._members)
+        step = 1 << self._shift
+        width = len(points[0])
+        for bucket, entry in enumerate(self._direct):
+            start = (bucket * step).to_bytes(width, 'big')
+            lo = bisect.bisect_left(points, start)
+            if bucket + 1 < len(self._direct):
+                end = ((bucket + 1) * step).to_bytes(width, 'big')
+                hi = bisect.bisect_left(points, end)
+            else:
+                hi = count
+            if entry.__class__ is int:
+                assert entry == lo < hi <= lo + self._span, (bucket, lo, hi)
+            else:
+                assert lo == hi
+                assert entry is self._owners[lo]
+
+
+def _normalise(
+    members: Members,
+) -> tuple[dict[Member, int], dict[bytes, Member]]:
+    """Validate members; return their weights and their encoded names.
+
+    Both dicts are in the order of the encoded names, so that nothing
+    about the ring depends on the order the members were given in.
+    """
+    if isinstance(members, (str, bytes)) or not isinstance(members, Iterable):
+        raise exception.InvalidArgumentError(
+            f'members must be a collection of names or a mapping of name to '
+            f'weight, not {members!r}'
+        )
+    if isinstance(members, Mapping):
+        pairs = list(members.items())
+    else:
+        pairs = [(m, 1) for m in members]
+    names: dict[bytes, Member] = {}
+    weights: dict[Member, int] = {}
+    for member, weight in pairs:
+        if not isinstance(member, (str, bytes)):
+            raise exception.InvalidMemberError(
+                member, 'members must be str or bytes'
+            )
+        try:
+            name = hashing.encode(member)
+        except exception.HashRingError as exc:
+            raise exception.InvalidMemberError(member, str(exc)) from exc
+        if not name:
+            raise exception.InvalidMemberError(member, 'a name is required')
+        if name in names:
+            raise exception.InvalidMemberError(
+                member, f'it is the same member as {names[name]!r}'
+            )
+        if isinstance(weight, bool) or not isinstance(weight, int):
+            raise exception.InvalidMemberError(
+                member, f'weight {weight!r} is not an integer'
+            )
+        if weight < 1:
+            raise exception.InvalidMemberError(
+                member, f'weight {weight!r} is below 1'
+            )
+        names[name] = member
+    ordered = dict(sorted(names.items()))
+    by_member = dict(pairs)
+    for member in ordered.values():
+        weights[member] = by_member[member]
+    return weights, ordered

@@ -1,0 +1,52 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Shared test base and helpers."""
+
+import os
+
+import hypothesis
+from oslotest import base
+
+# Derandomized, so that a CI run is reproducible; the examples still vary
+# with the code under test, and a failure names its example.
+hypothesis.settings.register_profile(
+    'hashring', derandomize=True, deadline=None, max_examples=150
+)
+hypothesis.settings.load_profile(
+    os.environ.get('HYPOTHESIS_PROFILE', 'hashring')
+)
+
+
+class TestCase(base.BaseTestCase):
+    """Base class of hashring's tests."""
+
+
+def tooz_walk(tooz_ring, key, ignore_nodes=None, replicas=1):
+    """Return the members tooz collects for a key, in the order it does.
+
+    tooz returns a set; this replays its own loop over its own points
+    (``_partitions`` and ``_ring``) to recover the order, and the tests
+    check that the set it gives equals what tooz's ``get_nodes`` returns.
+    """
+    ignore = set(ignore_nodes or ())
+    candidates = set(tooz_ring.nodes) - ignore
+    wanted = min(replicas, len(candidates))
+    points = tooz_ring._partitions
+    pos = tooz_ring._get_partition(key)
+    found = []
+    while len(found) < wanted:
+        node = tooz_ring._ring[points[pos]]
+        if node not in ignore and node not in found:
+            found.append(node)
+        pos = pos + 1 if pos + 1 < len(points) else 0
+    return found

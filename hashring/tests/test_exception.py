@@ -1,0 +1,41 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from hashring import exception
+from hashring.tests import base
+
+
+class HierarchyTestCase(base.TestCase):
+    def test_every_error_is_a_hashring_error_and_a_builtin(self):
+        cases = [
+            (exception.InvalidArgumentError('bad'), ValueError),
+            (exception.InvalidMemberError('m', 'why'), ValueError),
+            (exception.InvalidKeyError(1), TypeError),
+            (exception.UnknownMemberError('m'), KeyError),
+            (exception.EmptyRingError('empty'), LookupError),
+        ]
+        for err, builtin in cases:
+            with self.subTest(err=err):
+                self.assertIsInstance(err, exception.HashRingError)
+                self.assertIsInstance(err, builtin)
+
+    def test_messages_name_the_value(self):
+        self.assertEqual(
+            "Invalid member 'm': too odd",
+            str(exception.InvalidMemberError('m', 'too odd')),
+        )
+        self.assertEqual(
+            "Unknown member 'm'", str(exception.UnknownMemberError('m'))
+        )
+        err = exception.InvalidKeyError(3.5)
+        self.assertIn('3.5', str(err))
+        self.assertIn('float', str(err))

@@ -1,0 +1,147 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Checks of the repository as a whole: the commands, style and docs.
+
+Each tool runs in a subprocess.  Where a tool is missing the check skips,
+unless HASHRING_REQUIRE_TOOLS is set (as .ci/run sets it), so that CI fails
+rather than skipping.
+"""
+
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from hashring.tests import base
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+HEADER = 'Licensed under the Apache License, Version 2.0'
+
+
+def _sources():
+    for folder in (
+        'hashring',
+        'benchmarks',
+        'examples',
+        'doc',
+        'releasenotes',
+    ):
+        for path in sorted((ROOT / folder).rglob('*.py')):
+            if 'build' not in path.parts:
+                yield path
+
+
+class TreeTestCase(base.TestCase):
+    def _tool(self, *argv, **kwargs):
+        exe = shutil.which(argv[0], path=os.path.dirname(sys.executable))
+        exe = exe or shutil.which(argv[0])
+        if exe is None:
+            if os.environ.get('HASHRING_REQUIRE_TOOLS'):
+                self.fail(f'{argv[0]} is required but not installed')
+            self.skipTest(f'{argv[0]} is not installed')
+        return subprocess.run(
+            [exe, *argv[1:]],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            **kwargs,
+        )
+
+    def _passes(self, *argv):
+        result = self._tool(*argv)
+        self.assertEqual(0, result.returncode, result.stdout + result.stderr)
+        return result
+
+    def test_ci_runs_the_readme_test_command(self):
+        readme = (ROOT / 'README.rst').read_text()
+        commands = re.findall(r'^    (python3 -m venv .*)$', readme, re.M)
+        self.assertEqual(2, len(commands), commands)
+        install_and_run, test = commands
+        self.assertIn('examples/basic.py', install_and_run)
+        self.assertIn('pytest', test)
+        ci = (ROOT / '.ci' / 'run').read_text().splitlines()
+        self.assertIn(test, ci)
+
+    def test_example_runs(self):
+        result = subprocess.run(
+            [sys.executable, str(ROOT / 'examples' / 'basic.py')],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        self.assertIn('conductor-4 joins:', result.stdout)
+
+    def test_headers(self):
+        for path in _sources():
+            text = path.read_text()
+            if text.strip():
+                self.assertIn(HEADER, text, path)
+
+    def test_public_surface(self):
+        import hashring
+
+        self.assertEqual(sorted(hashring.__all__), hashring.__all__)
+        for name in hashring.__all__:
+            self.assertTrue(hasattr(hashring, name), name)
+        self.assertTrue((ROOT / 'hashring' / 'py.typed').exists())
+
+    def test_ruff(self):
+        self._passes('ruff', 'check', 'hashring', 'benchmarks', 'examples')
+        self._passes(
+            'ruff', 'format', '--check', 'hashring', 'benchmarks', 'examples'
+        )
+
+    def test_flake8_hacking(self):
+        self._passes('flake8', 'hashring', 'benchmarks', 'examples')
+
+    def test_mypy(self):
+        self._passes('mypy')
+
+    def test_docs_build_without_warnings(self):
+        with tempfile.TemporaryDirectory() as out:
+            result = self._passes(
+                'sphinx-build',
+                '-W',
+                '--keep-going',
+                '-q',
+                '-b',
+                'html',
+                'doc/source',
+                out,
+            )
+            html = pathlib.Path(out, 'configuration', 'index.html')
+            self.assertIn('partition_exponent', html.read_text(), result)
+
+    def test_benchmark_smoke(self):
+        result = subprocess.run(
+            [sys.executable, str(ROOT / 'benchmarks' / 'run.py'), '--quick'],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        for heading in (
+            'tooz us',
+            'hashring/tooz',
+            'exponent 10',
+            'join moved',
+        ):
+            self.assertIn(heading, result.stdout)
+        self.assertEqual(
+            6,
+            len(
+                re.findall(r'members: .*: (met|MISSED)$', result.stdout, re.M)
+            ),
+        )
