@@ -68,7 +68,7 @@ def hash_constructor(name: str) -> HashConstructor:
     ctor = getattr(hashlib, name, None)
     if ctor is None:
         ctor = functools.partial(hashlib.new, name)
-    if name == 'md5' and _builtin_md5_agrees():
+    if name == 'md5' and _BUILTIN_MD5_AGREES:
         ctor = _md5.md5
     try:
         probe = ctor(b'', usedforsecurity=False)
@@ -91,6 +91,10 @@ def _builtin_md5_agrees() -> bool:
     return bool(
         builtin == hashlib.md5(b'hashring', usedforsecurity=False).digest()
     )
+
+
+# Checked once: the answer cannot change while the process runs.
+_BUILTIN_MD5_AGREES = _builtin_md5_agrees()
 
 
 def fixed_length_algorithms() -> list[str]:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 import hashlib
 import itertools
 import types
+from typing import Any
 
 from hashring import _table
 from hashring import exception
@@ -432,34 +433,51 @@ def _normalise(
         pairs = list(members.items())
     else:
         pairs = [(m, 1) for m in members]
-    names: dict[bytes, Member] = {}
-    weights: dict[Member, int] = {}
+    names: dict[bytes, tuple[Member, int]] = {}
     for member, weight in pairs:
-        if not isinstance(member, (str, bytes)):
-            raise exception.InvalidMemberError(
-                member, 'members must be str or bytes'
-            )
-        try:
-            name = hashing.encode(member)
-        except exception.HashRingError as exc:
-            raise exception.InvalidMemberError(member, str(exc)) from exc
+        if member.__class__ is str:
+            try:
+                name = member.encode()
+            except UnicodeEncodeError as exc:
+                raise exception.InvalidMemberError(
+                    member, f'it cannot be encoded as UTF-8: {exc.reason}'
+                ) from exc
+        elif member.__class__ is bytes:
+            name = member
+        else:
+            name = _encode_member(member)
         if not name:
             raise exception.InvalidMemberError(member, 'a name is required')
         if name in names:
             raise exception.InvalidMemberError(
-                member, f'it is the same member as {names[name]!r}'
+                member, f'it is the same member as {names[name][0]!r}'
             )
-        if isinstance(weight, bool) or not isinstance(weight, int):
-            raise exception.InvalidMemberError(
-                member, f'weight {weight!r} is not an integer'
-            )
+        if weight.__class__ is not int:
+            # bool is an int subclass, and True is no weight.
+            if isinstance(weight, bool) or not isinstance(weight, int):
+                raise exception.InvalidMemberError(
+                    member, f'weight {weight!r} is not an integer'
+                )
+            weight = int(weight)
         if weight < 1:
             raise exception.InvalidMemberError(
                 member, f'weight {weight!r} is below 1'
             )
-        names[name] = member
-    ordered = dict(sorted(names.items()))
-    by_member = dict(pairs)
-    for member in ordered.values():
-        weights[member] = by_member[member]
-    return weights, ordered
+        names[name] = (member, weight)
+    ordered = sorted(names.items())
+    return (
+        {member: weight for _, (member, weight) in ordered},
+        {name: member for name, (member, _) in ordered},
+    )
+
+
+def _encode_member(member: Any) -> bytes:
+    """Encode a member that is not exactly ``str`` or ``bytes``."""
+    if not isinstance(member, (str, bytes)):
+        raise exception.InvalidMemberError(
+            member, 'members must be str or bytes'
+        )
+    try:
+        return hashing.encode(member)
+    except exception.HashRingError as exc:
+        raise exception.InvalidMemberError(member, str(exc)) from exc
