@@ -44,6 +44,7 @@ class HashConstructorTestCase(base.TestCase):
 
         # Without CPython's built-in md5, hashlib's is used.
         self.patch(hashing, '_md5', None)
+        self.patch(hashing, '_BUILTIN_MD5_AGREES', False)
         self.patch(hashlib, 'md5', spy)
         self.assertIs(spy, hashing.hash_constructor('md5'))
         r = ring.HashRing(['a', 'b'])
@@ -57,6 +58,11 @@ class HashConstructorTestCase(base.TestCase):
         if hashing._md5 is None:
             self.skipTest('this CPython has no built-in md5')
         self.assertIs(hashing._md5.md5, hashing.hash_constructor('md5'))
+        self.patch(hashing, '_BUILTIN_MD5_AGREES', False)
+        self.assertIs(hashlib.md5, hashing.hash_constructor('md5'))
+        r = ring.HashRing(['foo', 'bar', 'baz'])
+        self.assertEqual('foo', r.get_node('fake'))
+        self.patch(hashing, '_BUILTIN_MD5_AGREES', True)
 
         class Refusing:
             @staticmethod
@@ -68,12 +74,11 @@ class HashConstructorTestCase(base.TestCase):
             def md5(data=b'', **kwargs):
                 return hashlib.sha256(data)
 
-        for fake in (Refusing, Wrong):
-            with self.subTest(fake=fake.__name__):
+        self.assertTrue(hashing._builtin_md5_agrees())
+        for fake in (Refusing, Wrong, None):
+            with self.subTest(fake=fake):
                 self.patch(hashing, '_md5', fake)
-                self.assertIs(hashlib.md5, hashing.hash_constructor('md5'))
-                r = ring.HashRing(['foo', 'bar', 'baz'])
-                self.assertEqual('foo', r.get_node('fake'))
+                self.assertFalse(hashing._builtin_md5_agrees())
 
     def test_variable_length_refused(self):
         for name in ('shake_128', 'shake_256'):
