@@ -70,3 +70,43 @@ class UnknownMemberError(HashRingError, KeyError):
 
 class EmptyRingError(HashRingError, LookupError):
     """Raised when a key is looked up in a ring that has no members."""
+
+
+class DriverNotFound(InvalidArgumentError):
+    """Raised when no membership driver has the name asked for.
+
+    :ivar name: the name that was asked for.
+    :ivar available: the names of the installed drivers.
+    """
+
+    def __init__(self, name: Any, available: list[str]) -> None:
+        super().__init__(
+            f'No membership driver named {name!r}; installed drivers: '
+            f'{", ".join(available) or "none"}'
+        )
+        self.name = name
+        self.available = available
+
+
+class MembershipUnavailable(HashRingError):
+    """Raised when a membership backend cannot be read or written.
+
+    An outage is never reported as an empty membership: a caller gets this
+    error, and decides whether an older answer is still good enough.
+
+    :ivar backend: the backend, as the driver name and where it points.
+    :ivar cause: the underlying exception, or None.
+    """
+
+    def __init__(
+        self, backend: str, reason: str, cause: BaseException | None = None
+    ) -> None:
+        super().__init__(
+            f'Membership backend {backend} is unavailable: {reason}'
+        )
+        self.backend = backend
+        self.cause = cause
+
+
+class RegistrationNotSupported(HashRingError, NotImplementedError):
+    """Raised by join and its kin on a source that cannot register members."""

@@ -25,6 +25,7 @@ import hashlib
 import importlib
 from typing import Any
 
+from hashring import _validate
 from hashring import exception
 
 _md5: Any
@@ -149,14 +150,8 @@ def partition_of(key: str | bytes, partition_power: int) -> int:
     :raises hashring.exception.InvalidKeyError: the key is not a str or
         bytes.
     """
-    if (
-        isinstance(partition_power, bool)
-        or not isinstance(partition_power, int)
-        or not 0 <= partition_power <= MAX_PARTITION_POWER
-    ):
-        raise exception.InvalidArgumentError(
-            f'partition_power must be an integer from 0 to '
-            f'{MAX_PARTITION_POWER}, not {partition_power!r}'
-        )
+    _validate.integer(
+        'partition_power', partition_power, 0, MAX_PARTITION_POWER
+    )
     digest = hashlib.md5(encode(key), usedforsecurity=False).digest()
     return int.from_bytes(digest[:4], 'big') >> (32 - partition_power)

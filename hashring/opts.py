@@ -56,12 +56,114 @@ _ring_opts = [
 ]
 
 
+_membership_opts = [
+    cfg.StrOpt(
+        'membership_driver',
+        default='static',
+        help='The membership source that lists the live members: static '
+        '(the members option), file (a JSON file shared by the services of '
+        'one host), sql (a database table) or tooz (a tooz coordination '
+        'backend such as etcd, Redis or ZooKeeper).',
+    ),
+    cfg.StrOpt(
+        'group',
+        default='default',
+        regex=r'^[A-Za-z0-9_.:@-]{1,255}$',
+        help='The group this service joins and reads when none is named, '
+        'such as a conductor group or a shard.',
+    ),
+    cfg.ListOpt(
+        'members',
+        default=[],
+        help='For the static driver: the members, each "name" or '
+        '"name:weight", for example "compute-1,compute-2:2". They are '
+        'always up.',
+    ),
+    cfg.StrOpt(
+        'membership_file',
+        help='For the file driver: the path of the JSON membership file. '
+        'Every service on the host must name the same file, on a local '
+        'file system that supports locks.',
+    ),
+    cfg.StrOpt(
+        'connection',
+        secret=True,
+        help='For the sql driver: an SQLAlchemy database URL, such as '
+        'sqlite:////var/lib/hashring/members.sqlite or '
+        'postgresql+psycopg2://user:password@host/dbname. The table is '
+        'created on first use.',
+    ),
+    cfg.StrOpt(
+        'backend_url',
+        secret=True,
+        help='For the tooz driver: a tooz backend URL, such as '
+        'etcd3+http://127.0.0.1:2379, redis://127.0.0.1:6379 or '
+        'zookeeper://127.0.0.1:2181.',
+    ),
+    cfg.FloatOpt(
+        'heartbeat_interval',
+        default=10.0,
+        min=0.01,
+        help='Seconds between the heartbeats of a registered member.',
+    ),
+    cfg.FloatOpt(
+        'dead_after',
+        default=60.0,
+        min=0.02,
+        help='Seconds without a heartbeat after which a member is down and '
+        'leaves the ring. It must be at least twice heartbeat_interval; '
+        'lower it to move the work of a crashed service sooner, raise it '
+        'to ride out slow heartbeats.',
+    ),
+    cfg.IntOpt(
+        'retention',
+        default=7 * 24 * 3600,
+        min=60,
+        help='Seconds after which the records of members that stopped '
+        'heartbeating are deleted (sql and file drivers).',
+    ),
+    cfg.FloatOpt(
+        'read_timeout',
+        default=10.0,
+        min=0.1,
+        help='Seconds a membership backend may take to answer before it is '
+        'reported unavailable.',
+    ),
+]
+
+
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register the ``[hashring]`` options on a configuration object.
 
+    Registering twice is harmless.
+
     :param conf: the application's :class:`oslo_config.cfg.ConfigOpts`.
     """
-    conf.register_opts(_ring_opts, group=GROUP)
+    conf.register_opts(_ring_opts + _membership_opts, group=GROUP)
+
+
+def ensure(conf: cfg.ConfigOpts | None) -> cfg.ConfigOpts:
+    """Return a configuration with the options registered.
+
+    :param conf: an application's configuration, or None for one that holds
+        only the defaults (no configuration file is read).
+    :returns: ``conf``, or a new :class:`oslo_config.cfg.ConfigOpts`.
+    """
+    if conf is None:
+        conf = cfg.ConfigOpts()
+        conf(
+            [],
+            project='hashring',
+            default_config_files=[],
+            default_config_dirs=[],
+        )
+    register_opts(conf)
+    return conf
+
+
+def option_names() -> set[str]:
+    """Return the names of the ``[hashring]`` options."""
+    return {opt.dest for opt in _ring_opts + _membership_opts}
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
@@ -74,4 +176,4 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
 
     :returns: a list of ``(group name, [options])`` pairs.
     """
-    return [(GROUP, _ring_opts)]
+    return [(GROUP, _ring_opts + _membership_opts)]

@@ -21,6 +21,7 @@ import types
 from typing import Any
 
 from hashring import _table
+from hashring import _validate
 from hashring import exception
 from hashring import hashing
 
@@ -92,15 +93,9 @@ class HashRing:
         partition_exponent: int = DEFAULT_PARTITION_EXPONENT,
         hash_function: str = hashing.DEFAULT_HASH_FUNCTION,
     ) -> None:
-        if (
-            isinstance(partition_exponent, bool)
-            or not isinstance(partition_exponent, int)
-            or not 0 <= partition_exponent <= MAX_PARTITION_EXPONENT
-        ):
-            raise exception.InvalidArgumentError(
-                f'partition_exponent must be an integer from 0 to '
-                f'{MAX_PARTITION_EXPONENT}, not {partition_exponent!r}'
-            )
+        _validate.integer(
+            'partition_exponent', partition_exponent, 0, MAX_PARTITION_EXPONENT
+        )
         hash_ctor = hashing.hash_constructor(hash_function)
         # Copying an empty hash object is much cheaper than calling the
         # constructor with usedforsecurity=False for every key.
@@ -184,14 +179,7 @@ class HashRing:
             integer of at least 1.
         :raises hashring.exception.EmptyRingError: the ring has no members.
         """
-        if (
-            isinstance(replicas, bool)
-            or not isinstance(replicas, int)
-            or replicas < 1
-        ):
-            raise exception.InvalidArgumentError(
-                f'replicas must be an integer of at least 1, not {replicas!r}'
-            )
+        _validate.integer('replicas', replicas, 1)
         if replicas == 1 and not ignore_nodes:
             return [self.get_node(key)]
         digest = self._digest(key)

@@ -80,10 +80,19 @@ class OptsTestCase(base.TestCase):
         for opt in opts._ring_opts:
             self.assertIn('must use the same', opt.help)
 
+    def test_ensure(self):
+        conf = opts.ensure(None)
+        self.assertEqual(60.0, conf.hashring.dead_after)
+        self.assertIs(self.conf, opts.ensure(self.conf))
+        opts.register_opts(self.conf)  # twice is harmless
+        self.assertEqual('static', self.conf.hashring.membership_driver)
+
     def test_list_opts(self):
         listed = opts.list_opts()
         self.assertEqual(['hashring'], [group for group, _ in listed])
-        self.assertIs(opts._ring_opts, listed[0][1])
+        names = [opt.dest for opt in listed[0][1]]
+        self.assertEqual(sorted(opts.option_names()), sorted(names))
+        self.assertIs(opts._ring_opts[0], listed[0][1][0])
 
 
 class GeneratorTestCase(base.TestCase):

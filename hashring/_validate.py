@@ -1,0 +1,45 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Argument checks shared by the modules, with errors that name the value."""
+
+from typing import Any
+
+from hashring import exception
+
+
+def integer(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """Return value if it is an integer within bounds, else raise.
+
+    ``bool`` is refused although it is an ``int``: ``True`` is no count.
+
+    :param name: the argument's name, for the message.
+    :param value: the value to check.
+    :param low: the least value allowed.
+    :param high: the greatest value allowed, or None for no bound.
+    :raises hashring.exception.InvalidArgumentError: it is not.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        bounds = (
+            f'from {low} to {high}'
+            if high is not None
+            else f'of at least {low}'
+        )
+        raise exception.InvalidArgumentError(
+            f'{name} must be an integer {bounds}, not {value!r}'
+        )
+    return value

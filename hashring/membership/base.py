@@ -1,0 +1,597 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The membership-source interface and its value types."""
+
+import abc
+from collections.abc import Iterator
+from collections.abc import Mapping
+import dataclasses
+import datetime
+import enum
+import hashlib
+import json
+import logging
+import re
+import sys
+import threading
+import time
+import types
+from typing import Any
+import unicodedata
+
+from oslo_config import cfg
+from oslo_utils import timeutils
+
+from hashring import exception
+from hashring import opts
+
+LOG = logging.getLogger(__name__)
+
+#: Group names: letters, digits and ``_ . : @ -``, as Ironic's conductor
+#: groups and hardware types and Nova's shards use them.
+_GROUP_RE = re.compile(r'^[A-Za-z0-9_.:@-]{1,255}$')
+
+MAX_ID_LENGTH = 255
+
+#: First retry after a failed heartbeat, in seconds; it doubles up to the
+#: heartbeat interval.
+FIRST_RETRY = 0.5
+
+
+class State(str, enum.Enum):
+    """The state of a member, and what the ring does with it.
+
+    Only ``up`` members are placed on a ring.  ``draining`` members are
+    alive and finish their work but take no new keys; ``disabled`` and
+    ``forced_down`` are set by an operator (``forced_down`` is the fencing
+    state: the member is known to be stopped); ``down`` members missed
+    their heartbeats for longer than ``dead_after``.
+    """
+
+    UP = 'up'
+    DRAINING = 'draining'
+    DISABLED = 'disabled'
+    FORCED_DOWN = 'forced_down'
+    DOWN = 'down'
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+    """One member of a group, as read from a membership source."""
+
+    #: the canonical id (see :func:`canonical_id`)
+    id: str
+    state: State
+    weight: int = 1
+    #: what the member published about itself (read-only)
+    attributes: Mapping[str, Any] = dataclasses.field(
+        default_factory=lambda: types.MappingProxyType({})
+    )
+    #: when it last heartbeat, in UTC, by the backend's clock where it has
+    #: one; None where the backend tracks liveness itself (tooz)
+    last_heartbeat: datetime.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """An immutable view of one group's members at one moment.
+
+    An empty group is a valid, empty snapshot; a backend that cannot be
+    read raises :class:`hashring.exception.MembershipUnavailable` instead.
+    """
+
+    group: str
+    #: members by canonical id, in id order
+    members: Mapping[str, Member]
+    #: an opaque token that changes whenever the membership changes: ids,
+    #: states, weights or attributes (not heartbeat times)
+    generation: str
+    #: when the snapshot was read, in UTC
+    read_at: datetime.datetime
+
+    def up(self) -> dict[str, int]:
+        """Return the members that belong on the ring, with their weights."""
+        return {
+            m.id: m.weight
+            for m in self.members.values()
+            if m.state is State.UP
+        }
+
+    def offline(self) -> int:
+        """Return how many members are not up."""
+        return sum(m.state is not State.UP for m in self.members.values())
+
+    def __iter__(self) -> Iterator[Member]:
+        return iter(self.members.values())
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __contains__(self, member_id: object) -> bool:
+        return member_id in self.members
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """A member's record as a driver stores it (the driver's currency)."""
+
+    id: str
+    state: State
+    weight: int
+    attributes: Mapping[str, Any]
+    heartbeat: datetime.datetime | None
+
+
+def canonical_id(name: str) -> str:
+    """Return the canonical form of a member id.
+
+    The same function serves for this service and for its peers, so that a
+    host whose name changed case is still one member: Unicode NFC,
+    stripped of surrounding white space, lower case.
+
+    :param name: a member id.
+    :returns: its canonical form.
+    :raises hashring.exception.InvalidMemberError: the id is not a str, is
+        empty, is longer than 255 characters, or holds control characters.
+    """
+    if not isinstance(name, str):
+        raise exception.InvalidMemberError(name, 'member ids must be str')
+    canon = unicodedata.normalize('NFC', name).strip().lower()
+    if not canon:
+        raise exception.InvalidMemberError(name, 'a member id is required')
+    if len(canon) > MAX_ID_LENGTH:
+        raise exception.InvalidMemberError(
+            name, f'a member id has at most {MAX_ID_LENGTH} characters'
+        )
+    if any(unicodedata.category(c).startswith('C') for c in canon):
+        raise exception.InvalidMemberError(
+            name, 'a member id may not hold control characters'
+        )
+    return canon
+
+
+def check_group(group: Any) -> str:
+    """Return a valid group name, or raise an error naming the bad one.
+
+    :raises hashring.exception.InvalidArgumentError: the name is not 1 to
+        255 letters, digits or ``_ . : @ -``.
+    """
+    if not isinstance(group, str) or not _GROUP_RE.match(group):
+        raise exception.InvalidArgumentError(
+            f'Invalid group name {group!r}: use 1 to 255 letters, digits '
+            f'and "_ . : @ -"'
+        )
+    return group
+
+
+def check_weight(member: Any, weight: Any) -> int:
+    """Return a valid weight, or raise an error naming the member."""
+    if isinstance(weight, bool) or not isinstance(weight, int):
+        raise exception.InvalidMemberError(
+            member, f'weight {weight!r} is not an integer'
+        )
+    if weight < 1:
+        raise exception.InvalidMemberError(
+            member, f'weight {weight!r} is below 1'
+        )
+    return weight
+
+
+def check_attributes(member: Any, attributes: Any) -> dict[str, Any]:
+    """Return attributes as a JSON-safe dict, or raise naming the member."""
+    if attributes is None:
+        return {}
+    if not isinstance(attributes, Mapping) or not all(
+        isinstance(k, str) for k in attributes
+    ):
+        raise exception.InvalidMemberError(
+            member, f'attributes {attributes!r} are not a mapping of str keys'
+        )
+    try:
+        return dict(json.loads(json.dumps(dict(attributes))))
+    except (TypeError, ValueError) as exc:
+        raise exception.InvalidMemberError(
+            member, f'attributes {attributes!r} are not JSON: {exc}'
+        ) from exc
+
+
+def generation_of(members: Mapping[str, Member]) -> str:
+    """Return the generation token of a set of members."""
+    h = hashlib.sha256(usedforsecurity=False)
+    for m in members.values():
+        h.update(
+            json.dumps(
+                [m.id, m.state.value, m.weight, dict(m.attributes)],
+                sort_keys=True,
+            ).encode()
+        )
+        h.update(b'\n')
+    return h.hexdigest()[:16]
+
+
+class MembershipSource(metaclass=abc.ABCMeta):
+    """Where the live members of a group come from.
+
+    A driver subclasses this, implements :meth:`_read` (and, to let
+    services register, the ``_register``/``_beat``/``_unregister`` trio),
+    and is installed under the ``hashring.membership`` entry-point
+    namespace.  :func:`hashring.membership.load` loads one by name.
+
+    Reading: :meth:`get_members` returns a :class:`Snapshot`.  Registering:
+    :meth:`join` records this service as a member and starts a heartbeat
+    thread; :meth:`drain` keeps it alive but off the ring; :meth:`leave`
+    removes this service's own record, and nothing else.
+
+    :param conf: an :class:`oslo_config.cfg.ConfigOpts` on which the
+        ``[hashring]`` options are registered (they are registered if
+        needed); None for the options' defaults.
+    :param overrides: values that take precedence over ``conf``, by
+        option name (``dead_after=30``, ``connection='sqlite://'``...).
+    :raises hashring.exception.InvalidArgumentError: an option is invalid,
+        such as ``dead_after`` below twice ``heartbeat_interval``.
+    """
+
+    #: the entry-point name; drivers set it
+    name = 'base'
+
+    def __init__(
+        self, conf: cfg.ConfigOpts | None = None, **overrides: Any
+    ) -> None:
+        self.conf = opts.ensure(conf)
+        unknown = set(overrides) - opts.option_names()
+        if unknown:
+            raise exception.InvalidArgumentError(
+                f'Unknown option(s) for a membership source: '
+                f'{", ".join(sorted(unknown))}'
+            )
+        self._overrides = overrides
+        self.heartbeat_interval = float(self.option('heartbeat_interval'))
+        self.dead_after = float(self.option('dead_after'))
+        if self.heartbeat_interval <= 0:
+            raise exception.InvalidArgumentError(
+                f'heartbeat_interval must be positive, not '
+                f'{self.heartbeat_interval!r}'
+            )
+        if self.dead_after < 2 * self.heartbeat_interval:
+            raise exception.InvalidArgumentError(
+                f'dead_after ({self.dead_after:g}s) must be at least twice '
+                f'heartbeat_interval ({self.heartbeat_interval:g}s), or a '
+                f'member would be judged dead after one late heartbeat'
+            )
+        self.default_group = check_group(self.option('group'))
+        self.retention = float(self.option('retention'))
+        self._last_cleanup = 0.0
+        self._lock = threading.RLock()
+        self._me: Record | None = None
+        self._groups: set[str] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_beat = 0.0
+        #: consecutive failed heartbeats (0 after a success)
+        self.beat_failures = 0
+
+    def option(self, name: str) -> Any:
+        """Return an option's value: the override, else ``[hashring]``."""
+        if name in self._overrides:
+            return self._overrides[name]
+        return getattr(self.conf.hashring, name)
+
+    def required_option(self, name: str) -> Any:
+        """Return an option a driver cannot do without.
+
+        :raises hashring.exception.InvalidArgumentError: it is not set.
+        """
+        value = self.option(name)
+        if not value:
+            raise exception.InvalidArgumentError(
+                f'The {self.name} membership driver needs [hashring] {name}'
+            )
+        return value
+
+    @property
+    def backend(self) -> str:
+        """The backend, for messages: the driver name and where it points."""
+        return self.name
+
+    # Reading.
+
+    def get_members(self, group: str | None = None) -> Snapshot:
+        """Return a snapshot of a group's members.
+
+        :param group: the group; ``[hashring] group`` when None.
+        :returns: a :class:`Snapshot`, empty when the group has no members.
+        :raises hashring.exception.MembershipUnavailable: the backend could
+            not be read; never an empty snapshot instead.
+        :raises hashring.exception.InvalidMemberError: two records have the
+            same canonical id.
+        """
+        group = check_group(self.default_group if group is None else group)
+        records, now = self._read(group)
+        members: dict[str, Member] = {}
+        for record in records:
+            try:
+                member_id = canonical_id(record.id)
+            except exception.InvalidMemberError as exc:
+                raise exception.MembershipUnavailable(
+                    self.backend, f'group {group!r} holds a bad record: {exc}'
+                ) from exc
+            if member_id in members:
+                raise exception.InvalidMemberError(
+                    record.id,
+                    f'it collides with another record of group {group!r} '
+                    f'as {member_id!r}',
+                )
+            members[member_id] = Member(
+                member_id,
+                self._state_of(group, member_id, record, now),
+                record.weight,
+                types.MappingProxyType(dict(record.attributes)),
+                record.heartbeat,
+            )
+        ordered = dict(sorted(members.items()))
+        return Snapshot(group, ordered, generation_of(ordered), now)
+
+    def _state_of(
+        self,
+        group: str,
+        member_id: str,
+        record: Record,
+        now: datetime.datetime,
+    ) -> State:
+        if record.state not in (State.UP, State.DRAINING):
+            return record.state
+        me = self._me
+        if me is not None and me.id == member_id and group in self._groups:
+            # Our own record may look stale while a write is in flight or
+            # the backend is slow; this process knows it is alive.
+            return me.state
+        if record.heartbeat is None:
+            return record.state
+        age = (now - record.heartbeat).total_seconds()
+        return State.DOWN if age > self.dead_after else record.state
+
+    @abc.abstractmethod
+    def _read(self, group: str) -> tuple[list[Record], datetime.datetime]:
+        """Return a group's records and the backend's time, in UTC.
+
+        :raises hashring.exception.MembershipUnavailable: on any trouble.
+        """
+
+    # Registering.
+
+    def join(
+        self,
+        member: str,
+        group: str | None = None,
+        weight: int = 1,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Register this service as a member of a group, and heartbeat.
+
+        Call it once per group for a member of several groups; the weight
+        and attributes of the last call apply to all of them.  The
+        heartbeat runs on its own thread every ``heartbeat_interval``.
+
+        :param member: this service's id; it is canonicalised.
+        :param group: the group; ``[hashring] group`` when None.
+        :param weight: an integer of at least 1.
+        :param attributes: JSON-serialisable facts about this member.
+        :raises hashring.exception.RegistrationNotSupported: the driver
+            cannot register members.
+        :raises hashring.exception.InvalidArgumentError: this source is
+            already registered under another id, or an argument is bad.
+        :raises hashring.exception.MembershipUnavailable: the backend could
+            not be written; the heartbeat thread keeps trying.
+        """
+        self._require_registration()
+        member_id = canonical_id(member)
+        group = check_group(self.default_group if group is None else group)
+        record = Record(
+            member_id,
+            State.UP,
+            check_weight(member, weight),
+            check_attributes(member, attributes),
+            None,
+        )
+        with self._lock:
+            if self._me is not None and self._me.id != member_id:
+                raise exception.InvalidArgumentError(
+                    f'This source is registered as {self._me.id!r}; it '
+                    f'cannot also join as {member_id!r}'
+                )
+            if self._me is not None:
+                record = dataclasses.replace(record, state=self._me.state)
+            self._me = record
+            self._groups.add(group)
+            self._start_heartbeat()
+            self._register(group, record)
+            self._last_beat = time.monotonic()
+        LOG.info('Joined group %s of %s as %s', group, self.backend, member_id)
+
+    def heartbeat(self) -> None:
+        """Refresh this member's records now, re-joining where forgotten.
+
+        :raises hashring.exception.MembershipUnavailable: the backend could
+            not be written.
+        """
+        with self._lock:
+            me = self._me
+            groups = sorted(self._groups)
+            if me is None:
+                return
+            forgotten = self._beat(groups, me)
+            for group in forgotten:
+                LOG.warning(
+                    '%s forgot member %s of group %s; joining again',
+                    self.backend,
+                    me.id,
+                    group,
+                )
+                self._register(group, me)
+            self._last_beat = time.monotonic()
+
+    def drain(self) -> None:
+        """Keep this member alive but take it off the ring.
+
+        :raises hashring.exception.MembershipUnavailable: the backend could
+            not be written; the heartbeat writes the state later.
+        """
+        self._change_state(State.DRAINING)
+
+    def undrain(self) -> None:
+        """Put a draining member back on the ring."""
+        self._change_state(State.UP)
+
+    def leave(self) -> None:
+        """Stop heartbeating and remove this member's own records.
+
+        Nothing else is removed: another member's records are never
+        touched.
+        """
+        # Outside the lock: the heartbeat thread takes it to beat.
+        self._stop_heartbeat()
+        with self._lock:
+            me, groups = self._me, sorted(self._groups)
+            self._me = None
+            self._groups = set()
+            if me is None:
+                return
+            for group in groups:
+                self._unregister(group, me.id)
+        LOG.info('Left %s as %s', self.backend, me.id)
+
+    def stop(self) -> None:
+        """Stop heartbeating without removing the records.
+
+        The records expire after ``dead_after``, as a crash would leave
+        them.  Use :meth:`leave` for a graceful exit.
+        """
+        self._stop_heartbeat()
+        with self._lock:
+            self._me = None
+            self._groups = set()
+        self._close()
+
+    @property
+    def member_id(self) -> str | None:
+        """This source's member id once it has joined, else None."""
+        me = self._me
+        return None if me is None else me.id
+
+    def _change_state(self, state: State) -> None:
+        self._require_registration()
+        with self._lock:
+            if self._me is None:
+                raise exception.InvalidArgumentError(
+                    f'Join a group before changing state to {state.value}'
+                )
+            self._me = dataclasses.replace(self._me, state=state)
+            for group in sorted(self._groups):
+                self._register(group, self._me)
+        LOG.info('Member %s is now %s', self._me.id, state.value)
+
+    def _require_registration(self) -> None:
+        if type(self)._register is MembershipSource._register:
+            raise exception.RegistrationNotSupported(
+                f'The {self.name} membership driver cannot register members'
+            )
+
+    def _start_heartbeat(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._heartbeat_loop,
+            name=f'hashring-heartbeat-{self.name}',
+            daemon=True,
+        )
+        self._thread.start()
+
+    def _stop_heartbeat(self) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _heartbeat_loop(self) -> None:
+        # The thread must survive anything the backend does: an exception
+        # that escaped would leave a live service looking dead.
+        delay = self.heartbeat_interval
+        while not self._stop.wait(delay) and not sys.is_finalizing():
+            try:
+                self.heartbeat()
+                # Clean up about ten times per retention period.
+                if time.monotonic() - self._last_cleanup > self.retention / 10:
+                    self._last_cleanup = time.monotonic()
+                    self.cleanup()
+            except Exception as exc:
+                self.beat_failures += 1
+                delay = min(
+                    FIRST_RETRY * 2 ** (self.beat_failures - 1),
+                    self.heartbeat_interval,
+                )
+                LOG.warning(
+                    'Heartbeat to %s failed (%d in a row), retrying in '
+                    '%.1fs: %s',
+                    self.backend,
+                    self.beat_failures,
+                    delay,
+                    exc,
+                )
+            else:
+                if self.beat_failures:
+                    LOG.info(
+                        'Heartbeat to %s works again after %d failures',
+                        self.backend,
+                        self.beat_failures,
+                    )
+                self.beat_failures = 0
+                delay = self.heartbeat_interval
+
+    # Driver hooks for registration; the defaults mean "not supported".
+
+    def _register(self, group: str, record: Record) -> None:
+        """Create or replace this member's record in a group."""
+        raise exception.RegistrationNotSupported(self.name)
+
+    def _beat(self, groups: list[str], record: Record) -> list[str]:
+        """Refresh this member's records; return the groups that lost it."""
+        raise exception.RegistrationNotSupported(self.name)
+
+    def _unregister(self, group: str, member_id: str) -> None:
+        """Remove this member's record from a group."""
+        raise exception.RegistrationNotSupported(self.name)
+
+    def cleanup(self) -> int:
+        """Delete records that have not heartbeat for ``retention`` seconds.
+
+        The heartbeat thread calls it now and then.  Drivers whose backend
+        does not expire records itself implement it.
+
+        :returns: how many records were deleted.
+        :raises hashring.exception.MembershipUnavailable: the backend could
+            not be written.
+        """
+        return 0
+
+    def _close(self) -> None:
+        """Release connections (optional)."""
+
+    def close(self) -> None:
+        """Leave nothing running: stop heartbeating and close connections."""
+        self.stop()
+
+
+def utcnow() -> datetime.datetime:
+    """Return the local clock's time in UTC, timezone-aware."""
+    return timeutils.utcnow(with_timezone=True)

@@ -1,0 +1,287 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The contract every registering membership driver keeps.
+
+A test module mixes :class:`Contract` into a test case and says how to
+reach its backend; the same tests then run against every driver and
+backend.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+from hashring import exception
+from hashring import membership
+
+#: Timings short enough for tests, with dead_after the minimum tooz's
+#: backends accept (whole seconds).
+FAST = {'heartbeat_interval': 0.2, 'dead_after': 1.0, 'read_timeout': 5.0}
+
+JOIN_SCRIPT = """
+import json, sys
+from hashring import membership
+options = json.loads(sys.argv[1])
+source = membership.load(options.pop('driver'), **options)
+source.join(sys.argv[2], sys.argv[3])
+print('joined', flush=True)
+sys.stdin.read()
+source.leave()
+"""
+
+
+def eventually(predicate, timeout=10.0, step=0.1):
+    """Wait until predicate() is true; return its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
+class Contract:
+    """Tests mixed into a TestCase that defines driver and options()."""
+
+    #: whether a member that stopped heartbeating disappears (tooz) rather
+    #: than being listed as down (file, sql)
+    expires_by_absence = False
+
+    def options(self):
+        raise NotImplementedError
+
+    def forget(self, group, member_id):
+        """Delete a member's record behind its back."""
+        raise NotImplementedError
+
+    def source(self, **overrides):
+        source = membership.load(
+            self.driver, **{**FAST, **self.options(), **overrides}
+        )
+        self.addCleanup(source.close)
+        return source
+
+    def setUp(self):
+        super().setUp()
+        self.group = f'g-{uuid.uuid4().hex[:12]}'
+        self.reader = self.source()
+
+    def read(self, group=None):
+        return self.reader.get_members(group or self.group)
+
+    def test_join_and_read(self):
+        node = self.source()
+        node.join('Node-A', self.group, weight=2, attributes={'hw': 'ipmi'})
+        snapshot = self.read()
+        self.assertEqual(['node-a'], list(snapshot.members))
+        member = snapshot.members['node-a']
+        self.assertEqual(membership.State.UP, member.state)
+        self.assertEqual(2, member.weight)
+        self.assertEqual({'hw': 'ipmi'}, dict(member.attributes))
+        self.assertEqual({'node-a': 2}, snapshot.up())
+        self.assertEqual(self.group, snapshot.group)
+        self.assertEqual('node-a', node.member_id)
+
+    def test_empty_group_is_an_empty_snapshot(self):
+        snapshot = self.read(f'empty-{uuid.uuid4().hex[:8]}')
+        self.assertEqual(0, len(snapshot))
+        self.assertEqual({}, snapshot.up())
+
+    def test_heartbeat_keeps_a_member_alive(self):
+        node = self.source()
+        node.join('node-a', self.group)
+        time.sleep(FAST['dead_after'] * 2.5)
+        self.assertEqual({'node-a': 1}, self.read().up())
+        self.assertEqual(0, node.beat_failures)
+
+    def test_expiry_after_dead_after(self):
+        node = self.source()
+        node.join('node-a', self.group)
+        self.assertEqual({'node-a': 1}, self.read().up())
+        node.stop()  # as a crash would: the record stays behind
+        gone = eventually(lambda: 'node-a' not in self.read().up())
+        self.assertTrue(gone)
+        snapshot = self.read()
+        if self.expires_by_absence:
+            self.assertNotIn('node-a', snapshot)
+        else:
+            self.assertEqual(
+                membership.State.DOWN, snapshot.members['node-a'].state
+            )
+            self.assertEqual(1, snapshot.offline())
+
+    def test_drain_and_undrain(self):
+        node = self.source()
+        node.join('node-a', self.group)
+        node.drain()
+        snapshot = self.read()
+        self.assertEqual(
+            membership.State.DRAINING, snapshot.members['node-a'].state
+        )
+        self.assertEqual({}, snapshot.up())
+        time.sleep(FAST['heartbeat_interval'] * 3)
+        # Heartbeats keep the state.
+        self.assertEqual({}, self.read().up())
+        node.undrain()
+        self.assertEqual({'node-a': 1}, self.read().up())
+
+    def test_leave_removes_only_its_own_record(self):
+        a, b = self.source(), self.source()
+        a.join('node-a', self.group)
+        b.join('node-b', self.group)
+        self.assertEqual({'node-a': 1, 'node-b': 1}, self.read().up())
+        a.leave()
+        snapshot = self.read()
+        self.assertEqual(['node-b'], list(snapshot.members))
+        self.assertIsNone(a.member_id)
+
+    def test_generation(self):
+        a, b = self.source(), self.source()
+        a.join('node-a', self.group)
+        first = self.read().generation
+        time.sleep(FAST['heartbeat_interval'] * 3)
+        self.assertEqual(first, self.read().generation)
+        b.join('node-b', self.group)
+        second = self.read().generation
+        self.assertNotEqual(first, second)
+        b.drain()
+        self.assertNotEqual(second, self.read().generation)
+        b.leave()
+        self.assertEqual(first, self.read().generation)
+
+    def test_groups(self):
+        other = f'{self.group}-conductor:ipmi'
+        a, b = self.source(), self.source()
+        a.join('node-a', self.group)
+        a.join('node-a', other)
+        b.join('node-b', other)
+        self.assertEqual({'node-a': 1}, self.read().up())
+        self.assertEqual({'node-a': 1, 'node-b': 1}, self.read(other).up())
+        a.leave()
+        self.assertEqual({}, self.read().up())
+        self.assertEqual({'node-b': 1}, self.read(other).up())
+
+    def test_one_id_per_source(self):
+        node = self.source()
+        node.join('node-a', self.group)
+        err = self.assertRaises(
+            exception.InvalidArgumentError, node.join, 'node-b', self.group
+        )
+        self.assertIn("'node-a'", str(err))
+
+    def test_rejoins_when_forgotten(self):
+        # A slow heartbeat, driven by hand: the thread would re-join before
+        # the test could see the record gone.
+        node = self.source(heartbeat_interval=30, dead_after=60)
+        node.join('node-a', self.group, weight=3)
+        self.forget(self.group, 'node-a')
+        self.assertEqual({}, self.read().up())
+        node.heartbeat()
+        self.assertEqual({'node-a': 3}, self.read().up())
+
+    def test_bad_join_arguments(self):
+        node = self.source()
+        for kwargs, message in (
+            ({'weight': 0}, 'weight 0 is below 1'),
+            ({'weight': 1.5}, 'weight 1.5 is not an integer'),
+            ({'attributes': {'x': object()}}, 'are not JSON'),
+            ({'attributes': ['x']}, 'are not a mapping'),
+        ):
+            with self.subTest(kwargs=kwargs):
+                err = self.assertRaises(
+                    exception.InvalidMemberError,
+                    node.join,
+                    'node-a',
+                    self.group,
+                    **kwargs,
+                )
+                self.assertIn(message, str(err))
+        for group in ('a b', '', 'x/y', 'ü', 7, 'g' * 256):
+            with self.subTest(group=group):
+                err = self.assertRaises(
+                    exception.InvalidArgumentError, node.join, 'n', group
+                )
+                self.assertIn(repr(group)[:30], str(err))
+                err = self.assertRaises(
+                    exception.InvalidArgumentError,
+                    self.reader.get_members,
+                    group,
+                )
+        self.assertIsNone(node.member_id)
+
+    def test_processes_register_concurrently(self):
+        options = {'driver': self.driver, **FAST, **self.options()}
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    '-c',
+                    JOIN_SCRIPT,
+                    json.dumps(options),
+                    f'proc-{i}',
+                    self.group,
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=dict(os.environ),
+            )
+            for i in range(4)
+        ]
+        try:
+            for proc in procs:
+                self.assertEqual('joined\n', proc.stdout.readline())
+            self.assertEqual(
+                {f'proc-{i}': 1 for i in range(4)}, self.read().up()
+            )
+        finally:
+            for proc in procs:
+                proc.stdin.close()
+            for proc in procs:
+                self.assertEqual(0, proc.wait(30))
+        self.assertEqual({}, self.read().up())
+
+
+class Outage:
+    """Fault tests against a server the test can stop and start."""
+
+    def server(self):
+        raise NotImplementedError
+
+    def test_outage_is_unavailable_never_empty(self):
+        node = self.source()
+        node.join('node-a', self.group)
+        self.assertEqual({'node-a': 1}, self.read().up())
+        self.srv.stop()
+        started = time.monotonic()
+        err = self.assertRaises(exception.MembershipUnavailable, self.read)
+        self.assertLess(time.monotonic() - started, FAST['read_timeout'] + 5)
+        self.assertIn(self.driver, str(err))
+        # The heartbeat thread fails, and keeps going.
+        self.assertTrue(eventually(lambda: node.beat_failures >= 2))
+        self.assertTrue(node._thread.is_alive())
+        self.srv.start()
+        back = eventually(
+            lambda: self._try_up() == {'node-a': 1}, timeout=60, step=0.5
+        )
+        self.assertTrue(back)
+        self.assertTrue(eventually(lambda: node.beat_failures == 0))
+
+    def _try_up(self):
+        try:
+            return self.read().up()
+        except exception.MembershipUnavailable:
+            return None

@@ -1,0 +1,297 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Real servers for the membership tests, started from their binaries.
+
+Each server runs on loopback, on a free port, in a temporary directory,
+and can be stopped and started again on the same port and data (for the
+outage tests).  Where a binary is missing the test is skipped with the
+reason, unless HASHRING_REQUIRE_SERVERS is set (as .ci/run sets it): then
+it fails, so that CI cannot pass without the servers.
+"""
+
+import atexit
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import fixtures
+import testtools
+
+REQUIRED = bool(os.environ.get('HASHRING_REQUIRE_SERVERS'))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except Exception as exc:
+            last = exc
+        time.sleep(0.05)
+    raise RuntimeError(f'{what} did not come up in {timeout}s: {last!r}')
+
+
+class Server(fixtures.Fixture):
+    """A server process the test owns."""
+
+    binary = None
+
+    def _setUp(self):
+        self.path = self.find()
+        # Not under the test's own TMPDIR: PostgreSQL runs as another
+        # user, who must be able to reach its directory.
+        self.dir = tempfile.mkdtemp(
+            prefix=f'hashring-{self.binary}-',
+            dir='/tmp' if os.path.isdir('/tmp') else None,
+        )
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.port = free_port()
+        self.proc = None
+        self.prepare()
+        self.start()
+        self.addCleanup(self.stop)
+
+    def find(self):
+        path = shutil.which(self.binary)
+        if path is None:
+            missing = f'{self.binary} is not installed'
+            if REQUIRED:
+                raise RuntimeError(
+                    f'{missing} and HASHRING_REQUIRE_SERVERS is set'
+                )
+            raise testtools.TestCase.skipException(
+                f'SKIPPED, NOT TESTED: {missing} (set '
+                f'HASHRING_REQUIRE_SERVERS to make this a failure)'
+            )
+        return path
+
+    def prepare(self):
+        pass
+
+    def command(self):
+        raise NotImplementedError
+
+    def ready(self):
+        raise NotImplementedError
+
+    def start(self):
+        log = open(os.path.join(self.dir, 'server.log'), 'ab')
+        self.proc = subprocess.Popen(
+            self.command(), stdout=log, stderr=log, cwd=self.dir
+        )
+        log.close()
+        wait_for(self.ready, 30, self.binary)
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+
+class RedisServer(Server):
+    binary = 'redis-server'
+
+    @property
+    def url(self):
+        return f'redis://127.0.0.1:{self.port}'
+
+    def command(self):
+        return [
+            self.path,
+            '--port',
+            str(self.port),
+            '--bind',
+            '127.0.0.1',
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--dir',
+            self.dir,
+        ]
+
+    def ready(self):
+        with socket.create_connection(('127.0.0.1', self.port), 1) as s:
+            s.sendall(b'PING\r\n')
+            return s.recv(16).startswith(b'+PONG')
+
+    def flushall(self):
+        with socket.create_connection(('127.0.0.1', self.port), 1) as s:
+            s.sendall(b'FLUSHALL\r\n')
+            return s.recv(16)
+
+
+class EtcdServer(Server):
+    binary = 'etcd'
+
+    def prepare(self):
+        self.peer = free_port()
+
+    @property
+    def url(self):
+        return f'etcd3+http://127.0.0.1:{self.port}'
+
+    def command(self):
+        client = f'http://127.0.0.1:{self.port}'
+        peer = f'http://127.0.0.1:{self.peer}'
+        return [
+            self.path,
+            '--name',
+            'hashring',
+            '--data-dir',
+            os.path.join(self.dir, 'data'),
+            '--listen-client-urls',
+            client,
+            '--advertise-client-urls',
+            client,
+            '--listen-peer-urls',
+            peer,
+            '--initial-advertise-peer-urls',
+            peer,
+            '--initial-cluster',
+            f'hashring={peer}',
+            '--log-level',
+            'error',
+        ]
+
+    def ready(self):
+        url = f'http://127.0.0.1:{self.port}/health'
+        with urllib.request.urlopen(url, timeout=1) as answer:  # noqa: S310
+            return b'true' in answer.read()
+
+
+class PostgresServer(Server):
+    binary = 'postgres'
+
+    def find(self):
+        found = sorted(glob.glob('/usr/lib/postgresql/*/bin/postgres'))
+        if found:
+            return found[-1]
+        return super().find()
+
+    def _as_owner(self, argv):
+        # PostgreSQL refuses to run as root.
+        if os.geteuid() == 0:
+            return ['runuser', '-u', 'postgres', '--', *argv]
+        return argv
+
+    def prepare(self):
+        bindir = os.path.dirname(self.path)
+        self.pg_ctl = os.path.join(bindir, 'pg_ctl')
+        self.data = os.path.join(self.dir, 'data')
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam('postgres')
+            os.chown(self.dir, owner.pw_uid, owner.pw_gid)
+        subprocess.run(
+            self._as_owner(
+                [
+                    os.path.join(bindir, 'initdb'),
+                    '-D',
+                    self.data,
+                    '-A',
+                    'trust',
+                    '-U',
+                    'postgres',
+                    '--no-sync',
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    @property
+    def url(self):
+        return f'postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres'
+
+    def start(self):
+        subprocess.run(
+            self._as_owner(
+                [
+                    self.pg_ctl,
+                    '-D',
+                    self.data,
+                    '-w',
+                    '-l',
+                    os.path.join(self.dir, 'server.log'),
+                    '-o',
+                    f'-p {self.port} -k {self.dir} '
+                    f'-c listen_addresses=127.0.0.1 -c fsync=off '
+                    # Not UTC: stored heartbeats must not depend on it.
+                    f'-c timezone=America/New_York',
+                    'start',
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        self.running = True
+
+    def stop(self):
+        if getattr(self, 'running', False):
+            subprocess.run(
+                self._as_owner(
+                    [
+                        self.pg_ctl,
+                        '-D',
+                        self.data,
+                        '-m',
+                        'immediate',
+                        '-w',
+                        'stop',
+                    ]
+                ),
+                capture_output=True,
+            )
+            self.running = False
+
+
+class _Running:
+    """A server that CI started, reached through an environment URL."""
+
+    def __init__(self, url):
+        self.url = url
+
+
+def shared(kind, name):
+    """Return a server for a whole test class.
+
+    CI starts the servers once (``.ci/run``) and names them in
+    ``HASHRING_TEST_<NAME>_URL``; elsewhere the class starts its own, which
+    stops when the process exits.
+    """
+    url = os.environ.get(f'HASHRING_TEST_{name}_URL')
+    if url:
+        return _Running(url)
+    server = kind()
+    server.setUp()
+    atexit.register(server.cleanUp)
+    return server

@@ -1,0 +1,149 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import datetime
+import json
+import os
+
+import fixtures
+
+from hashring import exception
+from hashring import membership
+from hashring.membership import base
+from hashring.tests import base as test_base
+from hashring.tests.membership import contract
+
+
+class FileContractTestCase(contract.Contract, test_base.TestCase):
+    driver = 'file'
+
+    def setUp(self):
+        self.path = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'members.json'
+        )
+        membership.load('file', membership_file=self.path).create()
+        super().setUp()
+
+    def options(self):
+        return {'membership_file': self.path}
+
+    def forget(self, group, member_id):
+        source = self.source()
+        with source._update() as data:
+            del data['groups'][group][member_id]
+
+
+class FileTestCase(test_base.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.path = os.path.join(self.dir, 'members.json')
+
+    def source(self, **overrides):
+        source = membership.load(
+            'file',
+            membership_file=self.path,
+            **{**contract.FAST, **overrides},
+        )
+        self.addCleanup(source.close)
+        return source
+
+    def write(self, text):
+        with open(self.path, 'w') as f:
+            f.write(text)
+
+    def test_bad_files_are_errors_never_empty(self):
+        self.source().join('a')
+        good = open(self.path).read()
+        for text, message in (
+            (good[: len(good) // 2], 'not valid JSON'),
+            ('', 'not valid JSON'),
+            ('[]', 'not a hashring-membership file'),
+            ('{"groups": {}}', 'not a hashring-membership file'),
+            (
+                '{"format": "hashring-membership", "version": 9, '
+                '"groups": {}}',
+                'version 9 is not 1',
+            ),
+            (
+                '{"format": "hashring-membership", "version": 1, "groups": '
+                '{"default": {"a": {"state": "sleepy"}}}}',
+                "bad record 'a'",
+            ),
+        ):
+            with self.subTest(text=text[:30]):
+                self.write(text)
+                reader = self.source()
+                err = self.assertRaises(
+                    exception.MembershipUnavailable, reader.get_members
+                )
+                self.assertIn(message, str(err))
+                self.assertIn(self.path, str(err))
+
+    def test_missing_file_is_an_error(self):
+        err = self.assertRaises(
+            exception.MembershipUnavailable, self.source().get_members
+        )
+        self.assertIn('does not exist', str(err))
+        self.source().create()
+        self.assertEqual(0, len(self.source().get_members()))
+
+    def test_colliding_records(self):
+        now = base.utcnow().isoformat()
+        record = {'state': 'up', 'weight': 1, 'heartbeat': now}
+        self.write(
+            json.dumps(
+                {
+                    'format': 'hashring-membership',
+                    'version': 1,
+                    'groups': {'default': {'Host': record, 'host': record}},
+                }
+            )
+        )
+        err = self.assertRaises(
+            exception.InvalidMemberError, self.source().get_members
+        )
+        self.assertIn('collides', str(err))
+
+    def test_writes_replace_the_file_whole(self):
+        a = self.source()
+        a.join('a')
+        inode = os.stat(self.path).st_ino
+        a.heartbeat()
+        self.assertNotEqual(inode, os.stat(self.path).st_ino)
+        leftovers = [n for n in os.listdir(self.dir) if n.startswith('.')]
+        self.assertEqual([], leftovers)
+
+    def test_cleanup_after_retention(self):
+        a = self.source()
+        a.join('a')
+        old = (base.utcnow() - datetime.timedelta(days=30)).isoformat()
+        with a._update() as data:
+            data['groups'].setdefault('g', {})['gone'] = {
+                'state': 'up',
+                'weight': 1,
+                'heartbeat': old,
+            }
+        self.assertIn('gone', self.source().get_members('g'))
+        self.assertEqual(1, a.cleanup())
+        self.assertNotIn('gone', self.source().get_members('g'))
+        self.assertIn('a', self.source().get_members())
+
+    def test_self_is_never_dead_from_its_own_stale_record(self):
+        a = self.source(heartbeat_interval=60, dead_after=120)
+        a.join('a')
+        old = (base.utcnow() - datetime.timedelta(hours=1)).isoformat()
+        with a._update() as data:
+            data['groups']['default']['a']['heartbeat'] = old
+        self.assertEqual({'a': 1}, a.get_members().up())
+        other = self.source(heartbeat_interval=60, dead_after=120)
+        self.assertEqual({}, other.get_members().up())

@@ -1,0 +1,173 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import datetime
+import os
+
+import fixtures
+import sqlalchemy as sa
+
+from hashring import exception
+from hashring import membership
+from hashring.membership import base
+from hashring.membership import sql
+from hashring.tests import base as test_base
+from hashring.tests.membership import contract
+from hashring.tests.membership import servers
+
+
+class SQLMixin:
+    driver = 'sql'
+
+    def options(self):
+        return {'connection': self.url}
+
+    def engine(self):
+        engine = sa.create_engine(self.url)
+        self.addCleanup(engine.dispose)
+        return engine
+
+    def forget(self, group, member_id):
+        table = sql.make_table(sa.MetaData())
+        with self.engine().begin() as conn:
+            conn.execute(
+                table.delete().where(
+                    (table.c.group_name == group)
+                    & (table.c.member_id == member_id)
+                )
+            )
+
+    def age_record(self, group, member_id, seconds):
+        table = sql.make_table(sa.MetaData())
+        with self.engine().begin() as conn:
+            stamp = conn.scalar(sa.select(sql.utc_now()))
+            if isinstance(stamp, str):
+                stamp = datetime.datetime.fromisoformat(stamp)
+            conn.execute(
+                table.update()
+                .where(
+                    (table.c.group_name == group)
+                    & (table.c.member_id == member_id)
+                )
+                .values(
+                    heartbeat_at=stamp - datetime.timedelta(seconds=seconds)
+                )
+            )
+
+    def test_self_is_never_dead_from_its_own_stale_record(self):
+        a = self.source(heartbeat_interval=60, dead_after=120)
+        a.join('a', self.group)
+        self.age_record(self.group, 'a', 3600)
+        self.assertEqual({'a': 1}, a.get_members(self.group).up())
+        other = self.source(heartbeat_interval=60, dead_after=120)
+        snapshot = other.get_members(self.group)
+        self.assertEqual(base.State.DOWN, snapshot.members['a'].state)
+
+    def test_heartbeats_use_the_database_clock_in_utc(self):
+        a = self.source()
+        a.join('a', self.group)
+        member = self.reader.get_members(self.group).members['a']
+        snapshot = self.reader.get_members(self.group)
+        age = (snapshot.read_at - member.last_heartbeat).total_seconds()
+        self.assertGreaterEqual(age, -0.001)
+        self.assertLess(age, 5)
+
+    def test_cleanup_after_retention(self):
+        a = self.source()
+        a.join('fresh', self.group)
+        b = self.source()
+        b.join('stale', self.group)
+        b.stop()
+        self.age_record(self.group, 'stale', 8 * 24 * 3600)
+        removed = a.cleanup()
+        self.assertGreaterEqual(removed, 1)
+        self.assertEqual(
+            ['fresh'], list(self.reader.get_members(self.group).members)
+        )
+
+    def test_schema(self):
+        self.source().create_schema()
+        self.source().create_schema()  # twice is harmless
+        names = sa.inspect(self.engine()).get_table_names()
+        self.assertIn('hashring_members', names)
+
+
+class SQLiteContractTestCase(SQLMixin, contract.Contract, test_base.TestCase):
+    def setUp(self):
+        path = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'members.sqlite'
+        )
+        self.url = f'sqlite:///{path}'
+        super().setUp()
+
+
+class PostgreSQLContractTestCase(
+    SQLMixin, contract.Contract, test_base.TestCase
+):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.srv = servers.shared(servers.PostgresServer, 'POSTGRESQL')
+        cls.url = cls.srv.url
+
+
+class PostgreSQLOutageTestCase(contract.Outage, test_base.TestCase):
+    driver = 'sql'
+
+    def setUp(self):
+        super().setUp()
+        self.srv = self.useFixture(servers.PostgresServer())
+        self.group = 'outage'
+        self.reader = self.source()
+
+    def source(self, **overrides):
+        source = membership.load(
+            'sql',
+            connection=self.srv.url,
+            **{**contract.FAST, 'read_timeout': 2.0, **overrides},
+        )
+        self.addCleanup(source.close)
+        return source
+
+    read = contract.Contract.read
+
+
+class SQLBadInputTestCase(test_base.TestCase):
+    def test_bad_urls(self):
+        for url, message in (
+            ('notaurl', "Invalid database URL 'notaurl'"),
+            ('nosuchdb://x/y', "Cannot use database URL 'nosuchdb://x/y'"),
+        ):
+            err = self.assertRaises(
+                exception.InvalidArgumentError,
+                membership.load,
+                'sql',
+                connection=url,
+            )
+            self.assertIn(message, str(err))
+        err = self.assertRaises(
+            exception.InvalidArgumentError, membership.load, 'sql'
+        )
+        self.assertIn('[hashring] connection', str(err))
+
+    def test_unreachable_host_is_unavailable_and_hides_the_password(self):
+        source = membership.load(
+            'sql',
+            connection='postgresql+psycopg2://nova:s3cret@127.0.0.1:1/db',
+            read_timeout=1,
+        )
+        self.addCleanup(source.close)
+        err = self.assertRaises(
+            exception.MembershipUnavailable, source.get_members
+        )
+        self.assertNotIn('s3cret', str(err))
+        self.assertIn('127.0.0.1:1', str(err))

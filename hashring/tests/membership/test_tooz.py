@@ -1,0 +1,168 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import os
+import time
+
+import fixtures
+from tooz import coordination
+
+from hashring import exception
+from hashring import membership
+from hashring.tests import base as test_base
+from hashring.tests.membership import contract
+from hashring.tests.membership import servers
+
+
+class ToozMixin:
+    driver = 'tooz'
+    expires_by_absence = True
+
+    def options(self):
+        return {'backend_url': self.url}
+
+    def forget(self, group, member_id):
+        # Leave the group as the member, behind its source's back.
+        coordinator = coordination.get_coordinator(
+            self.reader.url, member_id.encode()
+        )
+        coordinator.start(start_heart=False)
+        try:
+            coordinator.leave_group(group.encode()).get()
+        finally:
+            coordinator.stop()
+
+
+class RedisContractTestCase(ToozMixin, contract.Contract, test_base.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.url = servers.shared(servers.RedisServer, 'REDIS').url
+
+
+class EtcdContractTestCase(ToozMixin, contract.Contract, test_base.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.url = servers.shared(servers.EtcdServer, 'ETCD').url
+
+
+class ToozFileContractTestCase(
+    ToozMixin, contract.Contract, test_base.TestCase
+):
+    def setUp(self):
+        self.url = f'file://{self.useFixture(fixtures.TempDir()).path}'
+        super().setUp()
+
+
+class OutageMixin(contract.Outage):
+    driver = 'tooz'
+
+    def setUp(self):
+        super().setUp()
+        self.srv = self.useFixture(self.server_class())
+        self.group = 'outage'
+        self.reader = self.source()
+
+    def source(self, **overrides):
+        source = membership.load(
+            'tooz',
+            backend_url=self.srv.url,
+            **{**contract.FAST, 'read_timeout': 2.0, **overrides},
+        )
+        self.addCleanup(source.close)
+        return source
+
+    read = contract.Contract.read
+
+
+class RedisOutageTestCase(OutageMixin, test_base.TestCase):
+    server_class = servers.RedisServer
+
+    def test_members_rejoin_after_a_flush(self):
+        a, b = self.source(), self.source()
+        a.join('node-a', self.group, weight=2)
+        b.join('node-b', self.group)
+        b.drain()
+        self.srv.flushall()
+        # Right after the flush the group is gone: an empty group, since
+        # Redis answered.  Then both members re-join, state and all.
+        back = contract.eventually(
+            lambda: (
+                {m.id: m.state.value for m in self.read()}
+                == {'node-a': 'up', 'node-b': 'draining'}
+            )
+        )
+        self.assertTrue(back)
+        self.assertEqual({'node-a': 2}, self.read().up())
+
+
+class EtcdOutageTestCase(OutageMixin, test_base.TestCase):
+    server_class = servers.EtcdServer
+
+
+class ToozBadInputTestCase(test_base.TestCase):
+    def test_unknown_scheme(self):
+        err = self.assertRaises(
+            exception.InvalidArgumentError,
+            membership.load,
+            'tooz',
+            backend_url='nope://127.0.0.1',
+        )
+        self.assertIn("no tooz driver for 'nope'", str(err))
+        self.assertIn('redis', str(err))
+
+    def test_missing_url(self):
+        err = self.assertRaises(
+            exception.InvalidArgumentError, membership.load, 'tooz'
+        )
+        self.assertIn('[hashring] backend_url', str(err))
+
+    def test_dead_after_becomes_the_backend_timeout(self):
+        source = membership.load(
+            'tooz', backend_url='redis://127.0.0.1:1', dead_after=45
+        )
+        self.assertIn('membership_timeout=45', source.url)
+        source = membership.load(
+            'tooz',
+            backend_url='redis://127.0.0.1:1?membership_timeout=9',
+            dead_after=45,
+        )
+        self.assertIn('membership_timeout=9', source.url)
+
+    def test_unreachable_host_is_unavailable_in_bounded_time(self):
+        source = membership.load(
+            'tooz',
+            backend_url='redis://:s3cret@127.0.0.1:1',
+            read_timeout=1.0,
+        )
+        self.addCleanup(source.close)
+        started = time.monotonic()
+        err = self.assertRaises(
+            exception.MembershipUnavailable, source.get_members
+        )
+        self.assertLess(time.monotonic() - started, 3)
+        self.assertNotIn('s3cret', str(err))
+        self.assertIn('127.0.0.1:1', str(err))
+
+    def test_members_joined_without_capabilities(self):
+        path = self.useFixture(fixtures.TempDir()).path
+        url = f'file://{path}'
+        coordinator = coordination.get_coordinator(url, b'Legacy-Host')
+        coordinator.start(start_heart=False)
+        self.addCleanup(coordinator.stop)
+        coordinator.create_group(b'default').get()
+        coordinator.join_group(b'default', b'').get()
+        source = membership.load('tooz', backend_url=url)
+        self.addCleanup(source.close)
+        self.assertEqual({'legacy-host': 1}, source.get_members().up())
+        self.assertTrue(os.path.isdir(path))
