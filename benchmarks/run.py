@@ -199,6 +199,40 @@ def movement(keys, members):
     }
 
 
+def ownership(keys, members, repeat):
+    """Filter nodes as Nova's ironic driver does; seconds for all nodes.
+
+    Every third node has an instance; this host manages one in eight of
+    them.  The plain loop is Nova's: own instances, else unoccupied nodes
+    that tooz maps here.
+    """
+    host = members[0]
+    nodes = [
+        {'uuid': k, 'instance_uuid': f'i-{n}' if n % 3 == 0 else None}
+        for n, k in enumerate(keys)
+    ]
+    mine = {f'i-{n}' for n in range(0, len(keys), 24)}
+    flt = hashring.OwnershipFilter(host, ring=hashring.HashRing(members))
+    theirs = tooz_hashring.HashRing(members)
+
+    def tooz_loop():
+        return [
+            n
+            for n in nodes
+            if n['instance_uuid'] in mine
+            or (
+                n['instance_uuid'] is None
+                and host in theirs.get_nodes(n['uuid'].encode())
+            )
+        ]
+
+    assert flt.filter(nodes, mine).owned == tooz_loop()
+    return {
+        'hashring': best(lambda: flt.filter(nodes, mine), repeat),
+        'tooz_loop': best(tooz_loop, repeat),
+    }
+
+
 def run(key_count, member_counts, repeat):
     keys = [
         str(uuid.uuid5(uuid.NAMESPACE_OID, f'node-{i}'))
@@ -211,6 +245,7 @@ def run(key_count, member_counts, repeat):
         row.update(builds(members, repeat))
         row['peak_to_mean'] = balance(keys, members, (5, 8, 10))
         row['moved'] = movement(keys, members)
+        row['ownership_s'] = ownership(keys, members, max(1, repeat // 2))
         results['members'][count] = row
     return results
 
@@ -345,6 +380,18 @@ def table(results):
                 f'{mv["join_ideal"]:.4f}',
                 f'{mv["leave"]:.4f}',
                 f'{mv["leave_ideal"]:.4f}',
+            )
+        )
+    out += _rst(rows) + ['']
+    rows = [('members', 'OwnershipFilter s', 'tooz loop s', 'tooz/hashring')]
+    for count, row in results['members'].items():
+        o = row['ownership_s']
+        rows.append(
+            (
+                str(count),
+                f'{o["hashring"]:.3f}',
+                f'{o["tooz_loop"]:.3f}',
+                f'{o["tooz_loop"] / o["hashring"]:.1f}',
             )
         )
     out += _rst(rows)

@@ -21,10 +21,14 @@ import logging
 from hashring import compat  # noqa: F401  (hashring.compat.ToozHashRing)
 from hashring import exception  # noqa: F401  (hashring.exception.*)
 from hashring import hashing
+from hashring import manager
 from hashring import movement
+from hashring import ownership
 from hashring import ring
 
 HashRing = ring.HashRing
+OwnershipFilter = ownership.OwnershipFilter
+RingManager = manager.RingManager
 Move = movement.Move
 changes = movement.changes
 partition_of = hashing.partition_of
@@ -32,6 +36,8 @@ partition_of = hashing.partition_of
 __all__ = [
     'HashRing',
     'Move',
+    'OwnershipFilter',
+    'RingManager',
     'changes',
     'compat',
     'exception',

@@ -110,3 +110,37 @@ class MembershipUnavailable(HashRingError):
 
 class RegistrationNotSupported(HashRingError, NotImplementedError):
     """Raised by join and its kin on a source that cannot register members."""
+
+
+class RingUnavailable(HashRingError):
+    """Raised when no ring can be served for a group.
+
+    The membership source has been unavailable for longer than
+    ``max_stale`` seconds, or was never read successfully.
+
+    :ivar group: the group.
+    :ivar cause: the last MembershipUnavailable, or None.
+    """
+
+    def __init__(
+        self, group: str, reason: str, cause: BaseException | None = None
+    ) -> None:
+        super().__init__(f'No hash ring for group {group!r}: {reason}')
+        self.group = group
+        self.cause = cause
+
+
+class NoMembersError(HashRingError, LookupError):
+    """Raised when a group has no member up, even after a fresh read.
+
+    :ivar group: the group.
+    :ivar offline: how many of its members are listed but not up.
+    """
+
+    def __init__(self, group: str, offline: int) -> None:
+        super().__init__(
+            f'Group {group!r} has no member up ({offline} offline); a ring '
+            f'needs at least one'
+        )
+        self.group = group
+        self.offline = offline

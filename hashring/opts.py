@@ -132,6 +132,38 @@ _membership_opts = [
 ]
 
 
+_manager_opts = [
+    cfg.FloatOpt(
+        'reset_interval',
+        default=15.0,
+        min=0.0,
+        help='Seconds a ring manager serves a cached ring before it reads '
+        'the membership again. Lower values notice joins and leaves '
+        'sooner at the cost of more reads; the default matches Ironic.',
+    ),
+    cfg.FloatOpt(
+        'max_stale',
+        default=300.0,
+        min=0.0,
+        help='Seconds a ring manager keeps serving its last good ring while '
+        'the membership backend is unavailable, with a warning. After that '
+        'it raises RingUnavailable rather than act on a ring that may be '
+        'wrong.',
+    ),
+    cfg.StrOpt(
+        'orphan_policy',
+        default='adopt',
+        choices=[
+            ('adopt', 'the ring owner manages an orphaned node'),
+            ('report', 'an orphaned node is reported and managed by nobody'),
+        ],
+        help='What the ownership filter does with a node whose instance '
+        'belongs to no live member (its host is down or gone, or the '
+        'instance no longer exists). Orphans are reported either way.',
+    ),
+]
+
+
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register the ``[hashring]`` options on a configuration object.
 
@@ -139,7 +171,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
     :param conf: the application's :class:`oslo_config.cfg.ConfigOpts`.
     """
-    conf.register_opts(_ring_opts + _membership_opts, group=GROUP)
+    conf.register_opts(_all_opts(), group=GROUP)
 
 
 def ensure(conf: cfg.ConfigOpts | None) -> cfg.ConfigOpts:
@@ -163,7 +195,7 @@ def ensure(conf: cfg.ConfigOpts | None) -> cfg.ConfigOpts:
 
 def option_names() -> set[str]:
     """Return the names of the ``[hashring]`` options."""
-    return {opt.dest for opt in _ring_opts + _membership_opts}
+    return {opt.dest for opt in _all_opts()}
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
@@ -176,4 +208,8 @@ def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
 
     :returns: a list of ``(group name, [options])`` pairs.
     """
-    return [(GROUP, _ring_opts + _membership_opts)]
+    return [(GROUP, _all_opts())]
+
+
+def _all_opts() -> list[cfg.Opt]:
+    return _ring_opts + _membership_opts + _manager_opts

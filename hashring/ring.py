@@ -78,6 +78,7 @@ class HashRing:
         '_direct',
         '_exponent',
         '_fingerprint',
+        '_generation',
         '_hash_name',
         '_members',
         '_names',
@@ -123,6 +124,7 @@ class HashRing:
         self._span = table.span
         self._shift = table.shift
         self._fingerprint: str | None = None
+        self._generation: int | None = None
 
     # Lookups: the hot path.
 
@@ -249,6 +251,15 @@ class HashRing:
         if self._fingerprint is None:
             self._fingerprint = self._compute_fingerprint()
         return self._fingerprint
+
+    @property
+    def generation(self) -> int | None:
+        """The generation a :class:`hashring.RingManager` gave this ring.
+
+        It grows by one each time the manager's ring of a group changes;
+        None for a ring built directly.
+        """
+        return self._generation
 
     def with_members(self, members: Members) -> 'HashRing':
         """Return a new ring of other members with the same parameters.

@@ -483,6 +483,11 @@ class MembershipSource(metaclass=abc.ABCMeta):
         self._close()
 
     @property
+    def groups(self) -> frozenset[str]:
+        """The groups this source has joined."""
+        return frozenset(self._groups)
+
+    @property
     def member_id(self) -> str | None:
         """This source's member id once it has joined, else None."""
         me = self._me

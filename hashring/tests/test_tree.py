@@ -75,14 +75,20 @@ class TreeTestCase(base.TestCase):
         ci = (ROOT / '.ci' / 'run').read_text().splitlines()
         self.assertIn(test, ci)
 
-    def test_example_runs(self):
-        result = subprocess.run(
-            [sys.executable, str(ROOT / 'examples' / 'basic.py')],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        self.assertIn('conductor-4 joins:', result.stdout)
+    def test_examples_run(self):
+        for name, expected in (
+            ('basic.py', 'conductor-4 joins:'),
+            ('nova_compute.py', 'its instance was deleted while it was'),
+            ('ironic_conductor.py', '-> ironic.conductor_manager.cond-'),
+        ):
+            with self.subTest(example=name):
+                result = subprocess.run(
+                    [sys.executable, str(ROOT / 'examples' / name)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                self.assertIn(expected, result.stdout)
 
     def test_headers(self):
         for path in _sources():

@@ -32,8 +32,8 @@ from hashring import membership
 FAST = {'heartbeat_interval': 0.2, 'dead_after': 1.0, 'read_timeout': 5.0}
 
 JOIN_SCRIPT = """
-import json, sys
 from hashring import membership
+import json, sys
 options = json.loads(sys.argv[1])
 source = membership.load(options.pop('driver'), **options)
 source.join(sys.argv[2], sys.argv[3])

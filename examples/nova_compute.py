@@ -1,0 +1,154 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""A Nova-style ironic driver: compute services sharing baremetal nodes.
+
+Several nova-compute services share one membership (an SQLite file, no
+server needed).  Each builds its ring with a RingManager and picks its
+nodes with an OwnershipFilter: the nodes of its own instances, and the
+free nodes the ring maps to it.  Run it with ``python
+examples/nova_compute.py``; it prints who manages what as services come
+and go, and as an instance is deleted while its service is down.
+"""
+
+import os
+import tempfile
+import time
+import uuid
+
+import hashring
+from hashring import membership
+
+GROUP = 'nova-compute-ironic'
+
+
+class Cloud:
+    """Stands in for the Ironic API and Nova's instance records."""
+
+    def __init__(self, node_count):
+        self.nodes = [
+            {
+                'uuid': str(uuid.uuid5(uuid.NAMESPACE_OID, f'node-{i}')),
+                'instance_uuid': None,
+            }
+            for i in range(node_count)
+        ]
+        self.instance_hosts = {}
+
+    def boot(self, node, host):
+        instance = str(uuid.uuid4())
+        node['instance_uuid'] = instance
+        self.instance_hosts[instance] = host
+        return instance
+
+    def delete_instance(self, instance):
+        # The record goes, the node keeps its instance_uuid until cleaned.
+        del self.instance_hosts[instance]
+
+    def list_nodes(self):
+        return [dict(node) for node in self.nodes]
+
+    def instances_on(self, host):
+        return {i for i, h in self.instance_hosts.items() if h == host}
+
+    def host_of(self, instance):
+        return self.instance_hosts.get(instance)
+
+
+class ComputeService:
+    """One nova-compute service with the ironic driver."""
+
+    def __init__(self, host, cloud, connection, group=GROUP, **timing):
+        self.host = host
+        self.cloud = cloud
+        self.source = membership.load(
+            'sql', connection=connection, group=group, **timing
+        )
+        self.rings = hashring.RingManager(
+            self.source,
+            host=host,
+            reset_interval=timing.get('reset_interval', 0),
+        )
+        self.filter = hashring.OwnershipFilter(
+            host,
+            manager=self.rings,
+            instance_host=cloud.host_of,
+        )
+        self.last = None
+
+    def start(self):
+        self.source.join(self.host)
+
+    def get_available_nodes(self):
+        """The node uuids this service manages (Nova's resource tracker)."""
+        nodes = self.cloud.list_nodes()  # nodes first ...
+        instances = self.cloud.instances_on(self.host)  # ... then instances
+        self.last = self.filter.filter(nodes, instances)
+        return [node['uuid'] for node in self.last.owned]
+
+    def stop(self):
+        """Leave gracefully."""
+        self.source.leave()
+        self.source.close()
+
+    def crash(self):
+        """Stop heartbeating and leave the record behind, as a crash does."""
+        self.source.stop()
+
+
+TIMING = {'heartbeat_interval': 0.2, 'dead_after': 1.0, 'reset_interval': 0}
+
+
+def show(services, title):
+    print(f'-- {title}')
+    for service in services:
+        owned = service.get_available_nodes()
+        result = service.last
+        print(
+            f'{service.host}: {len(owned):3d} nodes, ring generation '
+            f'{result.ring_generation} ({result.fingerprint}), '
+            f'{len(result.orphans)} orphans'
+        )
+
+
+def main():
+    path = os.path.join(tempfile.mkdtemp(), 'members.sqlite')
+    connection = f'sqlite:///{path}'
+    cloud = Cloud(300)
+    services = [
+        ComputeService(f'compute-{i}', cloud, connection, **TIMING)
+        for i in range(1, 4)
+    ]
+    for service in services:
+        service.start()
+    show(services, 'three services')
+
+    node = cloud.nodes[0]
+    owner = next(
+        s for s in services if node['uuid'] in s.get_available_nodes()
+    )
+    instance = cloud.boot(node, owner.host)
+    print(f'{instance} booted on {node["uuid"]}, managed by {owner.host}')
+
+    owner.crash()
+    time.sleep(TIMING['dead_after'] * 1.5)
+    alive = [s for s in services if s is not owner]
+    show(alive, f'{owner.host} crashed')
+    cloud.delete_instance(instance)
+    show(alive, 'its instance was deleted while it was down')
+
+    for service in alive:
+        service.stop()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,337 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The ring manager: cached rings that follow the membership."""
+
+from collections.abc import Callable
+from collections.abc import Iterable
+import dataclasses
+import logging
+import threading
+import time
+from typing import Any
+
+from oslo_config import cfg
+
+from hashring import exception
+from hashring.membership import base as membership_base
+from hashring import movement
+from hashring import opts
+from hashring import ring as ring_mod
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class RingChange:
+    """What changed when a group's ring was rebuilt.
+
+    ``gained`` and ``lost`` are about the manager's ``host`` and the keys
+    the subscriber registered: the keys it now owns, each with its previous
+    owner (None for the first ring), and the keys it no longer owns, each
+    with its new owner.
+    """
+
+    group: str
+    old: ring_mod.HashRing | None
+    new: ring_mod.HashRing
+    gained: dict[Any, Any]
+    lost: dict[Any, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    ring: ring_mod.HashRing
+    members: dict[str, int]
+    alive: frozenset[str]  # members not down or forced down, and host
+    checked_at: float  # when the membership was last read, or tried
+    good_at: float  # when it was last read successfully
+
+
+class RingManager:
+    """Cached, self-refreshing rings of a membership source's groups.
+
+    ``get_ring(group)`` returns an immutable :class:`hashring.HashRing` of
+    the group's up members.  It is cached per group and read again after
+    ``reset_interval`` seconds on a monotonic clock; the hot path takes no
+    lock, and a rebuild swaps the ring in one assignment.  A membership
+    that has not changed keeps its ring, generation and all.
+
+    Through an outage of the membership backend the last good ring keeps
+    serving, with a warning, for up to ``max_stale`` seconds; then
+    :class:`~hashring.exception.RingUnavailable` is raised.  An outage
+    never empties a ring.
+
+    :param source: a :class:`hashring.membership.MembershipSource`.
+    :param partition_exponent: as for :class:`hashring.HashRing`;
+        ``[hashring] partition_exponent`` when None.
+    :param hash_function: as for :class:`hashring.HashRing`;
+        ``[hashring] hash_function`` when None.
+    :param host: this service's member id.  It is placed on its own rings
+        when the membership does not list it yet, as happens to a service
+        that has just started; when ``source`` has joined as ``host``, its
+        own rings are those of the groups it joined.  A listed host keeps
+        its listed state.
+    :param reset_interval: seconds a ring is served before the membership
+        is read again; ``[hashring] reset_interval`` when None.
+    :param max_stale: seconds the last good ring serves through an outage;
+        ``[hashring] max_stale`` when None.
+    :param conf: the configuration holding the ``[hashring]`` options.
+    :param clock: a monotonic clock, for tests and simulations.
+    """
+
+    def __init__(
+        self,
+        source: membership_base.MembershipSource,
+        partition_exponent: int | None = None,
+        hash_function: str | None = None,
+        host: str | None = None,
+        reset_interval: float | None = None,
+        max_stale: float | None = None,
+        conf: cfg.ConfigOpts | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        group_opts = opts.ensure(conf if conf is not None else source.conf)
+        settings = group_opts.hashring
+        self.source = source
+        self.partition_exponent = (
+            settings.partition_exponent
+            if partition_exponent is None
+            else partition_exponent
+        )
+        self.hash_function = (
+            settings.hash_function if hash_function is None else hash_function
+        )
+        # Fail now, not on the first lookup, on a bad exponent or hash.
+        ring_mod.HashRing([], self.partition_exponent, self.hash_function)
+        self.host = (
+            None if host is None else membership_base.canonical_id(host)
+        )
+        self.reset_interval = float(
+            settings.reset_interval
+            if reset_interval is None
+            else reset_interval
+        )
+        self.max_stale = float(
+            settings.max_stale if max_stale is None else max_stale
+        )
+        for name in ('reset_interval', 'max_stale'):
+            if getattr(self, name) < 0:
+                raise exception.InvalidArgumentError(
+                    f'{name} must not be negative, not {getattr(self, name)!r}'
+                )
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self._generations: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._subscribers: list[tuple[Callable[[RingChange], None], Any]] = []
+
+    def get_ring(self, group: str | None = None) -> ring_mod.HashRing:
+        """Return the current ring of a group.
+
+        Runtime complexity: ``O(1)`` while the cached ring is fresh (a dict
+        read and a clock read, no lock); a refresh reads the membership and
+        rebuilds the ring if it changed.
+
+        :param group: the group; the source's default group when None.
+        :returns: an immutable :class:`hashring.HashRing` whose
+            ``generation`` and ``fingerprint`` identify it.
+        :raises hashring.exception.NoMembersError: the group has no member
+            up, after one immediate second read.
+        :raises hashring.exception.RingUnavailable: the membership has been
+            unavailable for longer than ``max_stale`` (or has never been
+            read).
+        """
+        key = self.source.default_group if group is None else group
+        entry = self._entries.get(key)
+        if (
+            entry is not None
+            and self._clock() - entry.checked_at < self.reset_interval
+        ):
+            return entry.ring
+        return self._refresh(key, force=False)
+
+    def refresh(self, group: str | None = None) -> ring_mod.HashRing:
+        """Read a group's membership now and return its ring.
+
+        :raises: as :meth:`get_ring`.
+        """
+        key = self.source.default_group if group is None else group
+        return self._refresh(key, force=True)
+
+    def subscribe(
+        self,
+        callback: Callable[[RingChange], None],
+        keys: Iterable[Any] | Callable[[], Iterable[Any]] | None = None,
+    ) -> None:
+        """Call ``callback`` with a :class:`RingChange` on every change.
+
+        The callback runs in the thread that noticed the change, after the
+        new ring is in place; an exception it raises is logged and
+        ignored.
+
+        :param callback: a callable taking a :class:`RingChange`.
+        :param keys: the keys to report as gained and lost by ``host``:
+            a collection, or a callable returning the current one (for a
+            node list that changes).  None reports none.
+        """
+        self._subscribers.append((callback, keys))
+
+    def _refresh(self, group: str, force: bool) -> ring_mod.HashRing:
+        with self._lock:
+            now = self._clock()
+            entry = self._entries.get(group)
+            if (
+                not force
+                and entry is not None
+                and now - entry.checked_at < self.reset_interval
+            ):
+                # Another thread refreshed it while we waited.
+                return entry.ring
+            try:
+                members, offline, alive = self._read(group)
+                if not members:
+                    # A group just created, or members caught between a
+                    # restart and their next heartbeat: read once more.
+                    members, offline, alive = self._read(group)
+            except exception.MembershipUnavailable as exc:
+                return self._stale(group, entry, now, exc)
+            if not members:
+                raise exception.NoMembersError(group, offline)
+            if entry is not None and members == entry.members:
+                self._entries[group] = dataclasses.replace(
+                    entry, alive=alive, checked_at=now, good_at=now
+                )
+                return entry.ring
+            new = ring_mod.HashRing(
+                members, self.partition_exponent, self.hash_function
+            )
+            generation = self._generations.get(group, 0) + 1
+            self._generations[group] = generation
+            new._generation = generation
+            self._entries[group] = _Entry(new, members, alive, now, now)
+            old = None if entry is None else entry.ring
+        LOG.info(
+            'Ring of group %s is now generation %d (%s): %d members %s',
+            group,
+            generation,
+            new.fingerprint,
+            len(members),
+            sorted(members),
+        )
+        self._notify(group, old, new)
+        return new
+
+    def _host_belongs(self, group: str) -> bool:
+        """Tell whether ``host`` belongs on a group's ring when unlisted."""
+        if self.host is None:
+            return False
+        if self.source.member_id != self.host:
+            # This process registers nothing (Nova registers elsewhere):
+            # the host belongs to every ring it asks for.
+            return True
+        # Registered here: only the groups it joined, not the rings it
+        # merely reads, as an Ironic conductor reads other groups' rings.
+        return group in self.source.groups
+
+    def alive(self, group: str | None = None) -> frozenset[str]:
+        """Return the members of a group that are alive, as last read.
+
+        Alive means not ``down`` or ``forced_down``: draining and disabled
+        members still run, and still manage what they manage.  ``host``
+        counts as alive.
+
+        :raises: as :meth:`get_ring`, which it calls first.
+        """
+        key = self.source.default_group if group is None else group
+        self.get_ring(key)
+        return self._entries[key].alive
+
+    def _read(self, group: str) -> tuple[dict[str, int], int, frozenset[str]]:
+        snapshot = self.source.get_members(group)
+        members = snapshot.up()
+        alive = {
+            m.id
+            for m in snapshot
+            if m.state
+            not in (
+                membership_base.State.DOWN,
+                membership_base.State.FORCED_DOWN,
+            )
+        }
+        if self._host_belongs(group):
+            alive.add(self.host)  # type: ignore[arg-type]
+            if self.host not in snapshot:
+                members[self.host] = 1  # type: ignore[index]
+        return (
+            dict(sorted(members.items())),
+            snapshot.offline(),
+            frozenset(alive),
+        )
+
+    def _stale(
+        self,
+        group: str,
+        entry: _Entry | None,
+        now: float,
+        exc: exception.MembershipUnavailable,
+    ) -> ring_mod.HashRing:
+        if entry is None:
+            raise exception.RingUnavailable(
+                group, f'the membership could not be read: {exc}', exc
+            ) from exc
+        age = now - entry.good_at
+        if age > self.max_stale:
+            raise exception.RingUnavailable(
+                group,
+                f'the membership has been unavailable for {age:.0f}s, '
+                f'longer than max_stale ({self.max_stale:g}s): {exc}',
+                exc,
+            ) from exc
+        LOG.warning(
+            'Serving ring generation %s of group %s, %.0fs old, because '
+            'the membership is unavailable (max_stale %gs): %s',
+            entry.ring.generation,
+            group,
+            age,
+            self.max_stale,
+            exc,
+        )
+        # Try the backend again after reset_interval, not on every call.
+        self._entries[group] = dataclasses.replace(entry, checked_at=now)
+        return entry.ring
+
+    def _notify(
+        self,
+        group: str,
+        old: ring_mod.HashRing | None,
+        new: ring_mod.HashRing,
+    ) -> None:
+        for callback, keys in list(self._subscribers):
+            try:
+                gained: dict[Any, Any] = {}
+                lost: dict[Any, Any] = {}
+                if keys is not None and self.host is not None:
+                    wanted = keys() if callable(keys) else keys
+                    before = old if old is not None else new.with_members([])
+                    for key, move in movement.changes(
+                        before, new, list(wanted)
+                    ).items():
+                        if move.new == self.host:
+                            gained[key] = move.old
+                        elif move.old == self.host:
+                            lost[key] = move.new
+                callback(RingChange(group, old, new, gained, lost))
+            except Exception:
+                LOG.exception(
+                    'A ring change subscriber failed for group %s', group
+                )

@@ -1,0 +1,299 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import threading
+
+from hashring import exception
+from hashring import manager
+from hashring.membership import base as membership_base
+from hashring.tests import base
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class FakeSource(membership_base.MembershipSource):
+    """A membership the test sets directly, counting reads."""
+
+    name = 'fake'
+
+    def __init__(self, **overrides):
+        super().__init__(None, **overrides)
+        self.data = {}
+        self.reads = 0
+        self.down = False
+
+    def set(self, group='default', **states):
+        self.data[group] = {
+            name: membership_base.State(state)
+            for name, state in states.items()
+        }
+
+    def _read(self, group):
+        self.reads += 1
+        if self.down:
+            raise exception.MembershipUnavailable(self.backend, 'switched off')
+        records = [
+            membership_base.Record(name, state, 1, {}, None)
+            for name, state in self.data.get(group, {}).items()
+        ]
+        return records, membership_base.utcnow()
+
+
+class RingManagerTestCase(base.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.source = FakeSource()
+        self.source.set(a='up', b='up', c='draining', d='down')
+        self.clock = Clock()
+
+    def manager(self, **kwargs):
+        kwargs.setdefault('reset_interval', 15)
+        kwargs.setdefault('max_stale', 60)
+        return manager.RingManager(self.source, clock=self.clock, **kwargs)
+
+    def test_ring_of_up_members(self):
+        ring = self.manager().get_ring()
+        self.assertEqual({'a': 1, 'b': 1}, dict(ring.members))
+        self.assertEqual(1, ring.generation)
+        self.assertRegex(ring.fingerprint, '^[0-9a-f]{16}$')
+
+    def test_host_is_added_only_when_not_listed(self):
+        self.assertEqual(
+            {'a', 'b', 'new'},
+            set(self.manager(host='New').get_ring().members),
+        )
+        # A listed host keeps its state: a draining host stays off.
+        self.assertEqual(
+            {'a', 'b'}, set(self.manager(host='C').get_ring().members)
+        )
+
+    def test_cached_until_reset_interval(self):
+        mgr = self.manager()
+        first = mgr.get_ring()
+        reads = self.source.reads
+        self.source.set(a='up', e='up')
+        self.clock.now += 14.9
+        self.assertIs(first, mgr.get_ring())
+        self.assertEqual(reads, self.source.reads)
+        self.clock.now += 0.2
+        second = mgr.get_ring()
+        self.assertEqual({'a': 1, 'e': 1}, dict(second.members))
+        self.assertEqual(2, second.generation)
+        self.assertEqual(1, first.generation)
+        self.assertEqual({'a': 1, 'b': 1}, dict(first.members))
+
+    def test_unchanged_membership_keeps_the_ring(self):
+        mgr = self.manager()
+        first = mgr.get_ring()
+        self.source.set(a='up', b='up', c='down')  # not on the ring either way
+        self.assertIs(first, mgr.refresh())
+        self.assertEqual(1, mgr.refresh().generation)
+
+    def test_groups_are_separate(self):
+        self.source.set('other', x='up')
+        mgr = self.manager()
+        self.assertEqual({'x': 1}, dict(mgr.get_ring('other').members))
+        self.assertEqual({'a': 1, 'b': 1}, dict(mgr.get_ring().members))
+        self.assertEqual(1, mgr.get_ring('other').generation)
+
+    def test_empty_group_is_read_twice_then_an_error(self):
+        mgr = self.manager()
+        self.source.set('dead', p='down', q='forced_down')
+        reads = self.source.reads
+        err = self.assertRaises(exception.NoMembersError, mgr.get_ring, 'dead')
+        self.assertEqual(reads + 2, self.source.reads)
+        self.assertIn("'dead'", str(err))
+        self.assertIn('2 offline', str(err))
+        self.assertEqual(2, err.offline)
+        self.assertIsInstance(err, LookupError)
+        err = self.assertRaises(
+            exception.NoMembersError, mgr.get_ring, 'unknown'
+        )
+        self.assertIn('0 offline', str(err))
+
+    def test_second_read_finds_members(self):
+        mgr = self.manager()
+        source = self.source
+        real = source._read
+
+        def late(group):
+            records, now = real(group)
+            if source.reads == 1:
+                return [], now
+            return records, now
+
+        source._read = late
+        self.assertEqual({'a': 1, 'b': 1}, dict(mgr.get_ring().members))
+
+    def test_outage_serves_the_last_ring_then_fails(self):
+        mgr = self.manager()
+        good = mgr.get_ring()
+        self.source.down = True
+        self.clock.now += 20
+        with self.assertLogs('hashring.manager', 'WARNING') as logs:
+            self.assertIs(good, mgr.get_ring())
+        self.assertIn('membership is unavailable', logs.output[0])
+        self.assertIn('20s old', logs.output[0])
+        # Not retried on every call during the outage.
+        reads = self.source.reads
+        mgr.get_ring()
+        self.assertEqual(reads, self.source.reads)
+        self.clock.now += 45
+        err = self.assertRaises(exception.RingUnavailable, mgr.get_ring)
+        self.assertIn('longer than max_stale (60s)', str(err))
+        self.assertIsInstance(err.cause, exception.MembershipUnavailable)
+        self.source.down = False
+        self.assertEqual(good.fingerprint, mgr.get_ring().fingerprint)
+
+    def test_outage_before_any_ring(self):
+        self.source.down = True
+        err = self.assertRaises(
+            exception.RingUnavailable, self.manager().get_ring
+        )
+        self.assertIn('could not be read', str(err))
+
+    def test_a_registered_host_joins_only_its_own_rings(self):
+        self.source.set('mine', a='up')
+        self.source.set('theirs', b='up')
+        self.source._me = manager.membership_base.Record(
+            'me', manager.membership_base.State.UP, 1, {}, None
+        )
+        self.source._groups = {'mine'}
+        mgr = self.manager(host='me')
+        self.assertEqual({'a', 'me'}, set(mgr.get_ring('mine').members))
+        self.assertEqual({'b'}, set(mgr.get_ring('theirs').members))
+
+    def test_alive(self):
+        mgr = self.manager(host='me')
+        self.assertEqual({'a', 'b', 'c', 'me'}, mgr.alive())
+
+    def test_subscribers(self):
+        mgr = self.manager(host='a')
+        keys = [f'node-{i}' for i in range(300)]
+        changes = []
+        mgr.subscribe(changes.append, keys=keys)
+        mgr.subscribe(lambda change: 1 / 0)  # logged, ignored
+        first = mgr.get_ring()
+        self.assertEqual(1, len(changes))
+        self.assertIsNone(changes[0].old)
+        self.assertIs(first, changes[0].new)
+        owned = {k for k, o in zip(keys, first.map_keys(keys)) if o == 'a'}
+        self.assertEqual(owned, set(changes[0].gained))
+        self.assertTrue(all(v is None for v in changes[0].gained.values()))
+        self.source.set(a='up', b='up', e='up')
+        self.clock.now += 16
+        with self.assertLogs('hashring.manager', 'ERROR'):
+            second = mgr.get_ring()
+        change = changes[1]
+        self.assertIs(first, change.old)
+        self.assertIs(second, change.new)
+        self.assertTrue(change.lost)
+        self.assertEqual({'e'}, set(change.lost.values()))
+        self.assertEqual({}, change.gained)
+        for key, new_owner in change.lost.items():
+            self.assertEqual('a', first.get_node(key))
+            self.assertEqual(new_owner, second.get_node(key))
+
+    def test_subscriber_keys_can_be_a_callable(self):
+        mgr = self.manager(host='b')
+        current = ['x']
+        seen = []
+        mgr.subscribe(seen.append, keys=lambda: list(current))
+        current.extend(f'k{i}' for i in range(100))
+        ring = mgr.get_ring()
+        expected = {k for k in current if ring.get_node(k) == 'b'}
+        self.assertEqual(expected, set(seen[0].gained))
+
+    def test_hot_path_takes_no_lock(self):
+        mgr = self.manager()
+        ring = mgr.get_ring()
+        got = []
+        with mgr._lock:
+            worker = threading.Thread(
+                target=lambda: got.append(mgr.get_ring())
+            )
+            worker.start()
+            worker.join(5)
+        self.assertEqual([ring], got)
+
+    def test_threads_see_whole_rings(self):
+        mgr = self.manager(reset_interval=0)
+        keys = [f'n{i}' for i in range(200)]
+        memberships = [('a', 'b'), ('a', 'b', 'e'), ('b', 'e', 'f')]
+        expected = {}
+        for names in memberships:
+            ring = manager.ring_mod.HashRing(dict.fromkeys(names, 1))
+            expected[ring.fingerprint] = ring.map_keys(keys)
+        errors = []
+        stop = threading.Event()
+
+        def churn():
+            i = 0
+            while not stop.is_set():
+                names = memberships[i % len(memberships)]
+                self.source.set(**dict.fromkeys(names, 'up'))
+                i += 1
+
+        def look():
+            try:
+                last = 0
+                for _ in range(300):
+                    ring = mgr.get_ring()
+                    if ring.generation < last:
+                        errors.append('generation went back')
+                    last = ring.generation
+                    if ring.map_keys(keys) != expected[ring.fingerprint]:
+                        errors.append('torn ring')
+            except Exception as exc:
+                errors.append(repr(exc))
+
+        changer = threading.Thread(target=churn)
+        changer.start()
+        readers = [threading.Thread(target=look) for _ in range(6)]
+        for t in readers:
+            t.start()
+        for t in readers:
+            t.join()
+        stop.set()
+        changer.join()
+        self.assertEqual([], errors)
+        self.assertGreater(mgr.get_ring().generation, 3)
+
+    def test_bad_arguments(self):
+        for kwargs, message in (
+            ({'reset_interval': -1}, 'reset_interval must not be negative'),
+            ({'max_stale': -5}, 'max_stale must not be negative'),
+            ({'partition_exponent': 40}, 'partition_exponent'),
+            ({'hash_function': 'shake_128'}, "'shake_128'"),
+            ({'host': ''}, 'a member id is required'),
+        ):
+            with self.subTest(kwargs=kwargs):
+                err = self.assertRaises(
+                    exception.HashRingError,
+                    manager.RingManager,
+                    self.source,
+                    **kwargs,
+                )
+                self.assertIn(message, str(err))
+
+    def test_options_from_configuration(self):
+        mgr = manager.RingManager(self.source)
+        self.assertEqual(15.0, mgr.reset_interval)
+        self.assertEqual(300.0, mgr.max_stale)
+        self.assertEqual(5, mgr.partition_exponent)
+        self.assertEqual('md5', mgr.hash_function)
