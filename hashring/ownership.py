@@ -32,6 +32,7 @@ from collections.abc import Collection
 from collections.abc import Iterable
 import dataclasses
 import enum
+import typing
 from typing import Any
 
 from oslo_config import cfg
@@ -55,9 +56,12 @@ class Reason(str, enum.Enum):
     ORPHAN = 'orphan'
 
 
-@dataclasses.dataclass(frozen=True)
-class Decision:
-    """The decision about one node."""
+class Decision(typing.NamedTuple):
+    """The decision about one node.
+
+    A named tuple rather than a frozen dataclass: a filter makes one per
+    node, and a tuple is built several times faster.
+    """
 
     node_id: Any
     owned: bool
