@@ -418,6 +418,38 @@ class MembershipSource(metaclass=abc.ABCMeta):
             self._last_beat = time.monotonic()
         LOG.info('Joined group %s of %s as %s', group, self.backend, member_id)
 
+    def resume(self, member: str, group: str | None = None) -> None:
+        """Act for a member registered earlier, as read from the backend.
+
+        For a process that did not join itself, such as a command-line tool
+        run after a restart: it takes the member's recorded weight,
+        attributes and state (up or draining) without writing anything, so
+        that :meth:`heartbeat`, :meth:`drain` and :meth:`leave` act for it.
+        No heartbeat thread is started.
+
+        :raises hashring.exception.UnknownMemberError: the member has no
+            record in the group.
+        :raises hashring.exception.MembershipUnavailable: the backend could
+            not be read.
+        """
+        self._require_registration()
+        member_id = canonical_id(member)
+        group = check_group(self.default_group if group is None else group)
+        found = self.get_members(group).members.get(member_id)
+        if found is None:
+            raise exception.UnknownMemberError(member)
+        state = found.state if found.state is State.DRAINING else State.UP
+        with self._lock:
+            if self._me is not None and self._me.id != member_id:
+                raise exception.InvalidArgumentError(
+                    f'This source is registered as {self._me.id!r}; it '
+                    f'cannot also act for {member_id!r}'
+                )
+            self._me = Record(
+                member_id, state, found.weight, found.attributes, None
+            )
+            self._groups.add(group)
+
     def heartbeat(self) -> None:
         """Refresh this member's records now, re-joining where forgotten.
 

@@ -70,10 +70,20 @@ class TreeTestCase(base.TestCase):
         commands = re.findall(r'^    (python3 -m venv .*)$', readme, re.M)
         self.assertEqual(2, len(commands), commands)
         install_and_run, test = commands
-        self.assertIn('examples/basic.py', install_and_run)
+        self.assertIn('hashring simulate', install_and_run)
         self.assertIn('pytest', test)
         ci = (ROOT / '.ci' / 'run').read_text().splitlines()
         self.assertIn(test, ci)
+
+    def test_main_job_runs(self):
+        result = subprocess.run(
+            [sys.executable, '-m', 'hashring.cmd.main']
+            + ['simulate', 'converge'],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        self.assertIn('crash at 30s: clean', result.stdout)
 
     def test_examples_run(self):
         for name, expected in (
