@@ -423,6 +423,24 @@ class SimulateTestCase(base.TestCase):
             self.assertIn('cannot write /nonexistent/dir/x.png', result.stderr)
             self.assertNotIn('Traceback', result.stderr)
 
+    def test_plot_without_matplotlib(self):
+        script = (
+            'import sys\n'
+            "sys.modules['matplotlib'] = None  # as if not installed\n"
+            'from hashring.cmd import main\n'
+            "sys.exit(main.main(['simulate', 'converge', '--nodes', '5',"
+            " '--plot', 'x.png']))\n"
+        )
+        result = subprocess.run(
+            [sys.executable, '-c', script], capture_output=True, text=True
+        )
+        self.assertEqual(2, result.returncode)
+        self.assertEqual(
+            'hashring: install matplotlib (pip install hashring[plot]) to '
+            'use --plot',
+            result.stderr.strip(),
+        )
+
     def test_bad_simulation_arguments(self):
         for argv, message in (
             (['simulate'], 'required: SIMULATION'),
