@@ -214,6 +214,11 @@ def converge(
     instance_host: dict[str, str] = {
         f'inst-{i}': typing.cast(str, placed[i]) for i in range(with_instance)
     }
+    # Instances stay with the service they started on, for the whole run.
+    instances_of = {
+        host: [i for i, h in instance_host.items() if h == host]
+        for host in [*hosts, joiner]
+    }
     node_list = [
         {'id': nid, 'instance_id': f'inst-{i}' if i < with_instance else None}
         for i, nid in enumerate(node_ids)
@@ -263,8 +268,7 @@ def converge(
             source.beats[host] = t
         owners: dict[str, int] = {}
         for host, flt in running.items():
-            mine = [i for i, h in instance_host.items() if h == host]
-            for node in flt.filter(node_list, mine).owned:
+            for node in flt.filter(node_list, instances_of[host]).owned:
                 owners[node['id']] = owners.get(node['id'], 0) + 1
         double = sum(1 for c in owners.values() if c > 1)
         none = nodes - len(owners)
