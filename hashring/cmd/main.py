@@ -201,8 +201,10 @@ def _conf(args: argparse.Namespace) -> cfg.ConfigOpts:
     return conf
 
 
-def _source(args: argparse.Namespace) -> membership_base.MembershipSource:
-    conf = _conf(args)
+def _source(
+    args: argparse.Namespace, conf: cfg.ConfigOpts | None = None
+) -> membership_base.MembershipSource:
+    conf = _conf(args) if conf is None else conf
     overrides = {'group': args.group} if args.group else {}
     if args.members is not None:
         return membership.load(
@@ -214,26 +216,22 @@ def _source(args: argparse.Namespace) -> membership_base.MembershipSource:
     return membership.load(conf=conf, **overrides)
 
 
-def _ring_params(args: argparse.Namespace) -> tuple[int, str]:
-    conf = _conf(args).hashring
-    return (
-        conf.partition_exponent
-        if args.partition_exponent is None
-        else args.partition_exponent,
-        args.hash_function or conf.hash_function,
-    )
-
-
 def _ring(args: argparse.Namespace) -> ring_mod.HashRing:
+    conf = _conf(args)
     members = args.members
     if members is None:
-        members = _source(args).get_members(args.group).up()
+        members = _source(args, conf).get_members(args.group).up()
     if not members:
         raise UsageError(
             'hashring: no members: pass --members a,b:2,c, or configure '
             '[hashring] membership_driver in a --config-file'
         )
-    exponent, function = _ring_params(args)
+    exponent = (
+        conf.hashring.partition_exponent
+        if args.partition_exponent is None
+        else args.partition_exponent
+    )
+    function = args.hash_function or conf.hashring.hash_function
     return ring_mod.HashRing(members, exponent, function)
 
 
@@ -550,10 +548,10 @@ def cmd_balance(args: argparse.Namespace) -> int:
     keys = _keys(args)
     progress = Progress()
     results: list[dict[str, Any]] = []
+    first = next(iter(members))
     for n, exponent in enumerate(exponents):
         result = simulation.balance(members, keys, exponent)
         ring = ring_mod.HashRing(members, exponent)
-        first = next(iter(members))
         moves = {
             'join': ring.with_members({**members, 'newcomer': 1}),
             'leave': ring.with_members(
@@ -582,11 +580,12 @@ def cmd_balance(args: argparse.Namespace) -> int:
         progress((n + 1) / len(exponents))
     progress.done()
     total = sum(members.values())
+    weight = members[first]
     ideal = {
         'join': 1 / (total + 1),
-        'leave': members[next(iter(members))] / total,
-        'reweight': members[next(iter(members))]
-        / (total + members[next(iter(members))]),
+        'leave': weight / total,
+        # Doubling a weight moves the difference of its shares.
+        'reweight': 2 * weight / (total + weight) - weight / total,
     }
     recommended = None
     if args.target is not None:

@@ -326,6 +326,9 @@ class SimulateTestCase(base.TestCase):
         found = simulation.recommend(members, keys, 1.2)
         self.assertEqual(found.exponent, data['recommended_exponent'])
         self.assertAlmostEqual(0.2, data['ideal']['join'])
+        self.assertAlmostEqual(0.25, data['ideal']['leave'])
+        # One of four equal members doubles: its share goes from 1/4 to 2/5.
+        self.assertAlmostEqual(2 / 5 - 1 / 4, data['ideal']['reweight'])
 
     def test_converge_hand_worked(self):
         # Two services, four nodes without instances, refresh every 10s,
