@@ -31,9 +31,9 @@ lookup costs the same with ten members or ten thousand.
 """
 
 import array
+from collections.abc import Iterable
 import itertools
 import logging
-import operator
 import sys
 from typing import Any
 from typing import NamedTuple
@@ -44,8 +44,11 @@ from hashring import hashing
 LOG = logging.getLogger(__name__)
 
 #: Buckets per point are at least 2**BUCKET_SLACK_BITS, so that at most
-#: about one key in eight lands in a bucket that needs a bisect.
-BUCKET_SLACK_BITS = 3
+#: about one key in five lands in a bucket that needs a bisect.  More
+#: buckets make fewer bisects but a larger index: at three bits, the index
+#: of a thousand members' ring no longer fits a core's cache, and lookups
+#: and builds were both slower in benchmarks/run.py.
+BUCKET_SLACK_BITS = 2
 
 #: Cap on the bucket index: 2**22 buckets is a 32 MiB list, which is only
 #: reached past half a million points.
@@ -86,9 +89,7 @@ def build(
 
     Runtime complexity: ``O(P log P)`` for ``P`` points in all.
     """
-    digests: list[bytes] = []
-    append = digests.append
-    owned: list[Any] = []
+    ring: dict[bytes, Any] = {}
     # When two members' points collide (possible when one name repeats
     # another, as 'a' and 'aa' do), tooz keeps whichever its set iteration
     # wrote last, which differs between processes.  Going in descending
@@ -99,18 +100,20 @@ def build(
         h = hash_ctor(name, usedforsecurity=False)
         update = h.update
         digest = h.digest
-        for _ in range(count):
+        for _ in itertools.repeat(None, count):
             update(name)
-            append(digest())
-        owned.extend([member] * count)
-    ring = dict(zip(digests, owned))
+            ring[digest()] = member
     points = sorted(ring)
     owners = list(map(ring.__getitem__, points))
-    if len(points) < len(digests):
+    # Free the dict now: the index can then reuse its memory rather than
+    # take fresh pages from the system.
+    del ring
+    collided = sum(m[2] for m in members) - len(points)
+    if collided:
         LOG.warning(
             '%d ring points collide between members (one name repeats '
             'another, as "a" and "aa" do); the lowest name keeps each',
-            len(digests) - len(points),
+            collided,
         )
         _check_collisions(members, owners)
     size = (
@@ -126,8 +129,7 @@ def build(
         MAX_BUCKET_BITS,
         size * 8,
     )
-    buckets = _buckets(points, bits)
-    direct, span = _index(buckets, owners, bits)
+    direct, span = _index(buckets(points, bits), owners, bits)
     count = len(points)
     # Longer than any digest and all ones, a sentinel sorts above them all.
     points.extend(itertools.repeat(b'\xff' * (size + 1), span))
@@ -147,32 +149,39 @@ def _check_collisions(
         )
 
 
-def _buckets(points: list[bytes], bits: int) -> list[int]:
-    """Return the bucket of each point: the top ``bits`` bits of it."""
-    size = len(points[0])
-    if size % 4 or bits > 32:
-        return _buckets_slow(points, bits)
-    # Read every point's first 32-bit word straight out of the joined
-    # digests: several times cheaper than an int per point.
+def buckets(digests: list[bytes], bits: int) -> Iterable[int]:
+    """Return the bucket of each digest: the top ``bits`` bits of it.
+
+    :param digests: digests of one size.
+    :param bits: the number of bits of a bucket, at most the digests'.
+    :returns: an iterable of the buckets, in the order of the digests.
+
+    Runtime complexity: ``O(n)`` for ``n`` digests, mostly in C.
+    """
+    if not digests:
+        return []
+    size = len(digests[0])
     words = array.array('I')
-    if words.itemsize != 4:  # pragma: no cover (no such CPython platform)
-        return _buckets_slow(points, bits)
-    words.frombytes(b''.join(points))
+    if size % 4 or bits > 32 or words.itemsize != 4:
+        shift = size * 8 - bits
+        return [int.from_bytes(d, 'big') >> shift for d in digests]
+    # Read every digest's first 32-bit word straight out of the joined
+    # digests: several times cheaper than an int per digest.
+    words.frombytes(b''.join(digests))
     words = words[:: size // 4]
     if sys.byteorder == 'little':
         words.byteswap()
-    return list(map((32 - bits).__rrshift__, words))
-
-
-def _buckets_slow(points: list[bytes], bits: int) -> list[int]:
-    shift = len(points[0]) * 8 - bits
-    return [int.from_bytes(p, 'big') >> shift for p in points]
+    return map((32 - bits).__rrshift__, words)
 
 
 def _index(
-    buckets: list[int], owners: list[Any], bits: int
+    buckets: Iterable[int], owners: list[Any], bits: int
 ) -> tuple[list[Any], int]:
     """Return the bucket index described in :class:`Table`, and its span.
+
+    :param buckets: the bucket of each point, in the order of the points.
+    :param owners: the owner of each point.
+    :param bits: the number of bits of a bucket.
 
     Runtime complexity: ``O(P + 2**bits)``, the second term in C.
     """
@@ -182,19 +191,19 @@ def _index(
     direct: list[Any] = []
     extend = direct.extend
     append = direct.append
-    starts: list[int] = []
-    mark = starts.append
     last = -1
-    for i, bucket in enumerate(buckets):
+    start = 0
+    span = 1
+    for i, bucket, owner in zip(itertools.count(), buckets, owners):
         if bucket != last:
             # The empty buckets before this one belong to this point's
             # owner: it owns the first point above every hash in them.
-            extend([owners[i]] * (bucket - last - 1))
+            extend([owner] * (bucket - last - 1))
             append(i)
-            mark(i)
             last = bucket
+            start = i
+        elif i - start >= span:
+            span = i - start + 1
     # Past the last point, keys wrap round to the first point's owner.
     extend([owners[0]] * ((1 << bits) - 1 - last))
-    starts.append(len(buckets))
-    span = max(map(operator.sub, starts[1:], starts))
     return direct, span

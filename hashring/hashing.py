@@ -82,6 +82,20 @@ def hash_constructor(name: str) -> HashConstructor:
     return ctor
 
 
+def plain_constructor(ctor: HashConstructor) -> HashConstructor | None:
+    """Return a constructor if it may be called with the data alone.
+
+    A call with no keyword is what lets a batch hash its keys in C, through
+    ``map()``.  Only CPython's built-in md5 qualifies: it ignores
+    ``usedforsecurity``, so leaving the flag out changes nothing, where a
+    FIPS host's OpenSSL md5 would refuse.
+
+    :param ctor: a constructor from :func:`hash_constructor`.
+    :returns: ``ctor``, or None when it needs its keyword.
+    """
+    return ctor if _md5 is not None and ctor is _md5.md5 else None
+
+
 def _builtin_md5_agrees() -> bool:
     if _md5 is None:
         return False

@@ -83,6 +83,7 @@ class HashRing:
         '_members',
         '_names',
         '_owners',
+        '_plain',
         '_points',
         '_shift',
         '_span',
@@ -101,6 +102,7 @@ class HashRing:
         # Copying an empty hash object is much cheaper than calling the
         # constructor with usedforsecurity=False for every key.
         self._base = hash_ctor(b'', usedforsecurity=False)
+        self._plain = hashing.plain_constructor(hash_ctor)
         self._hash_name = hash_function
         self._exponent = partition_exponent
         weights, names = _normalise(members)
@@ -299,6 +301,15 @@ class HashRing:
         if not isinstance(keys, (list, tuple)):
             # A failed fast pass must be able to go over them again.
             keys = list(keys)
+        if self._plain is not None:
+            digest = self._base.__class__.digest
+            # Keys all str, then keys all bytes: hashed in C, without a
+            # Python-level call per key.  Anything else goes key by key.
+            for data in (map(str.encode, keys), keys):
+                try:
+                    return list(map(digest, map(self._plain, data)))
+                except (TypeError, UnicodeEncodeError):
+                    pass
         copy = self._base.copy
         digests: list[bytes] = []
         append = digests.append
@@ -313,18 +324,12 @@ class HashRing:
 
     def _owners_of(self, digests: list[bytes]) -> list[Member]:
         """Return the owners of digests, in order (the batch hot path)."""
-        repeat = itertools.repeat
+        bits = self._base.digest_size * 8 - self._shift
         owners = list(
-            map(
-                self._direct.__getitem__,
-                map(
-                    self._shift.__rrshift__,
-                    map(int.from_bytes, digests, repeat('big')),  # type: ignore[arg-type]
-                ),
-            )
+            map(self._direct.__getitem__, _table.buckets(digests, bits))
         )
         spans = itertools.compress(
-            itertools.count(), map(isinstance, owners, repeat(int))
+            itertools.count(), map(isinstance, owners, itertools.repeat(int))
         )
         if not self._count and owners:
             raise exception.EmptyRingError('The hash ring has no members')

@@ -54,6 +54,17 @@ class HashConstructorTestCase(base.TestCase):
         self.assertGreater(len(calls), 3)
         self.assertTrue(all(c == {'usedforsecurity': False} for c in calls))
 
+    def test_only_the_builtin_md5_is_called_without_its_keyword(self):
+        # A FIPS host's OpenSSL md5 refuses a call without
+        # usedforsecurity=False; CPython's own ignores the flag.
+        for name in ('sha256', 'sha1', 'blake2b'):
+            ctor = hashing.hash_constructor(name)
+            self.assertIsNone(hashing.plain_constructor(ctor))
+        self.assertIsNone(hashing.plain_constructor(hashlib.md5))
+        if hashing._md5 is not None:
+            builtin = hashing._md5.md5
+            self.assertIs(builtin, hashing.plain_constructor(builtin))
+
     def test_builtin_md5_is_used_only_when_it_agrees(self):
         if hashing._md5 is None:
             self.skipTest('this CPython has no built-in md5')

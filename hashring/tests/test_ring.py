@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from tooz import hashring as tooz_hashring
 
 from hashring import exception
+from hashring import hashing
 from hashring import ring
 from hashring.tests import base
 
@@ -316,12 +317,32 @@ class LookupTestCase(base.TestCase):
         )
 
     def test_map_keys_matches_get_node(self):
+        strs = uuids(5000)
         for members in (['solo'], FOO_BAR_BAZ, [f'm{i}' for i in range(300)]):
             r = ring.HashRing(members, partition_exponent=3)
-            keys = uuids(5000) + [b'raw', bytearray(b'ba'), '']
-            self.assertEqual([r.get_node(k) for k in keys], r.map_keys(keys))
-            self.assertEqual(r.map_keys(keys), r.map_keys(iter(keys)))
+            # All str and all bytes are hashed in one pass each; a mixture
+            # key by key.
+            for keys in (
+                strs,
+                [k.encode() for k in strs],
+                [*strs, b'raw', bytearray(b'ba'), memoryview(b'mv'), ''],
+            ):
+                self.assertEqual(
+                    [r.get_node(k) for k in keys], r.map_keys(keys)
+                )
+                self.assertEqual(r.map_keys(keys), r.map_keys(iter(keys)))
         self.assertEqual([], r.map_keys([]))
+
+    def test_map_keys_with_hashlibs_md5(self):
+        # Without CPython's built-in md5, keys are hashed key by key with
+        # hashlib's, to the same owners.
+        keys = uuids(2000)
+        expected = ring.HashRing(FOO_BAR_BAZ).map_keys(keys)
+        self.patch(hashing, '_BUILTIN_MD5_AGREES', False)
+        r = ring.HashRing(FOO_BAR_BAZ)
+        self.assertIsNone(r._plain)
+        self.assertEqual(expected, r.map_keys(keys))
+        self.assertEqual(expected, r.map_keys([k.encode() for k in keys]))
 
     def test_single_member_owns_everything(self):
         r = ring.HashRing(['only'], partition_exponent=0)
@@ -706,6 +727,7 @@ class BadInputTestCase(base.TestCase):
                     r.get_node,
                     lambda k: r.get_nodes(k, replicas=2),
                     lambda k: r.map_keys(['ok', k]),
+                    lambda k: r.map_keys([b'ok', k]),
                 ):
                     err = self.assertRaises(
                         exception.InvalidKeyError, call, key
@@ -716,7 +738,7 @@ class BadInputTestCase(base.TestCase):
 
     def test_unencodable_str_key(self):
         r = ring.HashRing(FOO_BAR_BAZ)
-        for call in (r.get_node, lambda k: r.map_keys([k])):
+        for call in (r.get_node, lambda k: r.map_keys(['ok', k])):
             err = self.assertRaises(
                 exception.InvalidArgumentError, call, 'bad\ud800'
             )

@@ -75,23 +75,29 @@ class BuildTestCase(base.TestCase):
 
     def test_bucket_index_size(self):
         table = _table.build(members(10, 32), MD5)
-        # 320 points: at least 8 buckets per point.
-        self.assertGreaterEqual(len(table.direct), 8 * 320)
+        # 320 points: at least 4 buckets per point.
+        self.assertGreaterEqual(len(table.direct), 4 * 320)
         self.assertEqual(
             128 - (len(table.direct).bit_length() - 1), table.shift
         )
 
-    def test_fast_and_slow_buckets_agree(self):
+    def test_buckets_are_the_top_bits(self):
         table = _table.build(members(20, 16), MD5)
         points = table.points[: table.npoints]
-        for bits in (1, 8, 13, 22, 32):
+        for bits in (0, 1, 8, 13, 22, 32):
             self.assertEqual(
-                _table._buckets_slow(points, bits),
-                _table._buckets(points, bits),
+                [int.from_bytes(p, 'big') >> (128 - bits) for p in points],
+                list(_table.buckets(points, bits)),
             )
-        # Digests whose size is not a multiple of four take the slow path.
+        # Digests whose size is not a multiple of four, or more bits than
+        # a 32-bit word holds, are read another way, to the same effect.
         odd = [b'\x01\x02\x03', b'\x80\x00\x01']
-        self.assertEqual([0, 4], _table._buckets(odd, 3))
+        self.assertEqual([0, 4], list(_table.buckets(odd, 3)))
+        self.assertEqual(
+            [int.from_bytes(p, 'big') >> 88 for p in points],
+            list(_table.buckets(points, 40)),
+        )
+        self.assertEqual([], list(_table.buckets([], 8)))
 
     def test_empty(self):
         table = _table.build([], MD5)
