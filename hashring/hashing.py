@@ -135,7 +135,8 @@ def encode(value: Any) -> bytes:
     """
     if isinstance(value, str):
         try:
-            return value.encode('utf-8')
+            # str.encode, not value.encode: a subclass cannot change it.
+            return str.encode(value, 'utf-8')
         except UnicodeEncodeError as exc:
             raise exception.InvalidArgumentError(
                 f'{value!r} cannot be encoded as UTF-8: {exc.reason}'

@@ -280,6 +280,23 @@ class LookupTestCase(base.TestCase):
         )
         self.assertEqual(['foo'], self.ring.map_keys([Name('fake')]))
 
+    def test_str_subclass_cannot_change_its_encoding(self):
+        class Odd(str):
+            def encode(self, *args, **kwargs):
+                return b'something else'
+
+        keys = uuids(50)
+        odd = [Odd(k) for k in keys]
+        expected = [self.ring.get_node(k) for k in keys]
+        self.assertEqual(expected, [self.ring.get_node(k) for k in odd])
+        self.assertEqual(expected, self.ring.map_keys(odd))
+        # A mixture takes the key-by-key path.
+        self.assertEqual(expected, self.ring.map_keys([*odd, b'x'])[:-1])
+        self.assertEqual(
+            [self.ring.get_nodes(k, replicas=2) for k in keys],
+            [self.ring.get_nodes(k, replicas=2) for k in odd],
+        )
+
     def test_members_are_returned_as_given(self):
         r = ring.HashRing([b'foo', 'bar', b'baz'])
         self.assertEqual(
