@@ -18,7 +18,8 @@ heartbeating (a lease in etcd, a key expiry in Redis, a session in
 ZooKeeper), after ``dead_after`` seconds.  tooz's drivers retry a lost
 connection for a long time, so every call here runs on a worker thread
 and is abandoned after ``read_timeout`` seconds: a read during an outage
-fails with MembershipUnavailable in bounded time.
+fails with MembershipUnavailable in bounded time, and a call still stuck
+in tooz's retries does not keep the process from exiting.
 """
 
 from collections.abc import Callable
@@ -26,11 +27,13 @@ import concurrent.futures
 import datetime
 import importlib.metadata
 import json
+import queue
 import threading
 from typing import Any
 from typing import TypeVar
 import urllib.parse
 import uuid
+import weakref
 
 from oslo_config import cfg
 from oslo_utils import strutils
@@ -54,6 +57,60 @@ _TIMEOUT_PARAMS = {
 }
 
 
+_Call = tuple[Callable[[], Any], concurrent.futures.Future[Any]]
+
+
+class _Worker:
+    """Run calls in order on one daemon thread, started by the first call.
+
+    Not a ``ThreadPoolExecutor``: Python joins an executor's threads when it
+    exits (futurist's too), so a call stuck in tooz's retries, which last
+    about a minute for a refused Redis connection, would hold a process
+    that has finished, a command-line run for one, for that long.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        # A worker dropped without shutdown() still ends its thread.
+        weakref.finalize(self, self._calls.put, None)
+
+    def submit(self, func: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Queue a call; returns its future."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=_serve,
+                    args=(self._calls,),
+                    name=self._name,
+                    daemon=True,
+                )
+                self._thread.start()
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._calls.put((func, future))
+        return future
+
+    def shutdown(self) -> None:
+        """Let the thread end once the calls queued before are done."""
+        self._calls.put(None)
+
+
+def _serve(calls: queue.SimpleQueue[_Call | None]) -> None:
+    """Run queued calls until a None; the loop of a _Worker's thread."""
+    while (call := calls.get()) is not None:
+        func, future = call
+        if not future.set_running_or_notify_cancel():
+            continue
+        try:
+            result = func()
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+
 class _Client:
     """One tooz coordinator, used from one worker thread at a time."""
 
@@ -62,9 +119,7 @@ class _Client:
         self.member_id = member_id.encode('utf-8')
         self.timeout = timeout
         self.coordinator: Any = None
-        self.pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix='hashring-tooz'
-        )
+        self.pool = _Worker('hashring-tooz')
 
     def call(self, func: Callable[[Any], T]) -> T:
         """Run func(coordinator) on the worker, within the deadline."""
@@ -98,7 +153,7 @@ class _Client:
             future.result(timeout=self.timeout)
         except Exception as exc:
             base.LOG.debug('Stopping the tooz coordinator failed: %s', exc)
-        self.pool.shutdown(wait=False)
+        self.pool.shutdown()
 
 
 class ToozSource(base.MembershipSource):
