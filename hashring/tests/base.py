@@ -13,6 +13,7 @@
 """Shared test base and helpers."""
 
 import os
+import threading
 
 import hypothesis
 from oslotest import base
@@ -50,3 +51,41 @@ def tooz_walk(tooz_ring, key, ignore_nodes=None, replicas=1):
             found.append(node)
         pos = pos + 1 if pos + 1 < len(points) else 0
     return found
+
+
+def race(change, look, readers):
+    """Run look() on several threads while change() repeats on another.
+
+    change() runs over and over until every reader is done.
+
+    :param change: what alters the shared object; called in a loop.
+    :param look: what reads it and raises on anything wrong; called once
+        per reader.
+    :param readers: how many threads run look().
+    :returns: ``repr()`` of every exception either raised; empty if none.
+    """
+    stop = threading.Event()
+    errors = []
+
+    def guarded(func):
+        try:
+            func()
+        except Exception as exc:
+            errors.append(repr(exc))
+
+    def churn():
+        while not stop.is_set():
+            change()
+
+    changer = threading.Thread(target=guarded, args=(churn,))
+    threads = [
+        threading.Thread(target=guarded, args=(look,)) for _ in range(readers)
+    ]
+    changer.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    changer.join()
+    return errors

@@ -10,7 +10,6 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-import threading
 import uuid
 
 from tooz import hashring as tooz_hashring
@@ -199,34 +198,16 @@ class ThreadSafetyTestCase(base.TestCase):
         allowed = [
             {next(iter(ring[k])), next(iter(with_extra[k]))} for k in probe
         ]
-        stop = threading.Event()
-        errors = []
 
-        def churn():
-            try:
-                while not stop.is_set():
-                    ring.add_node('n10')
-                    ring.remove_node('n10')
-            except Exception as exc:
-                errors.append(repr(exc))
+        def change():
+            ring.add_node('n10')
+            ring.remove_node('n10')
 
         def look():
-            try:
-                for _ in range(30):
-                    for key, owners in zip(probe, allowed):
-                        got = ring.get_nodes(key)
-                        if len(got) != 1 or not got <= owners:
-                            errors.append(f'{key!r}: {got}')
-            except Exception as exc:
-                errors.append(repr(exc))
+            for _ in range(30):
+                for key, owners in zip(probe, allowed):
+                    got = ring.get_nodes(key)
+                    if len(got) != 1 or not got <= owners:
+                        raise AssertionError(f'{key!r}: {got}')
 
-        changer = threading.Thread(target=churn)
-        readers = [threading.Thread(target=look) for _ in range(4)]
-        changer.start()
-        for t in readers:
-            t.start()
-        for t in readers:
-            t.join()
-        stop.set()
-        changer.join()
-        self.assertEqual([], errors)
+        self.assertEqual([], base.race(change, look, readers=4))

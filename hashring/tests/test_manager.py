@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import itertools
 import threading
 
 from hashring import exception
@@ -239,39 +240,22 @@ class RingManagerTestCase(base.TestCase):
         for names in memberships:
             ring = manager.ring_mod.HashRing(dict.fromkeys(names, 1))
             expected[ring.fingerprint] = ring.map_keys(keys)
-        errors = []
-        stop = threading.Event()
+        sequence = itertools.cycle(memberships)
 
-        def churn():
-            i = 0
-            while not stop.is_set():
-                names = memberships[i % len(memberships)]
-                self.source.set(**dict.fromkeys(names, 'up'))
-                i += 1
+        def change():
+            self.source.set(**dict.fromkeys(next(sequence), 'up'))
 
         def look():
-            try:
-                last = 0
-                for _ in range(300):
-                    ring = mgr.get_ring()
-                    if ring.generation < last:
-                        errors.append('generation went back')
-                    last = ring.generation
-                    if ring.map_keys(keys) != expected[ring.fingerprint]:
-                        errors.append('torn ring')
-            except Exception as exc:
-                errors.append(repr(exc))
+            last = 0
+            for _ in range(300):
+                ring = mgr.get_ring()
+                if ring.generation < last:
+                    raise AssertionError('generation went back')
+                last = ring.generation
+                if ring.map_keys(keys) != expected[ring.fingerprint]:
+                    raise AssertionError('torn ring')
 
-        changer = threading.Thread(target=churn)
-        changer.start()
-        readers = [threading.Thread(target=look) for _ in range(6)]
-        for t in readers:
-            t.start()
-        for t in readers:
-            t.join()
-        stop.set()
-        changer.join()
-        self.assertEqual([], errors)
+        self.assertEqual([], base.race(change, look, readers=6))
         self.assertGreater(mgr.get_ring().generation, 3)
 
     def test_bad_arguments(self):
