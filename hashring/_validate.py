@@ -43,3 +43,21 @@ def integer(name: str, value: Any, low: int, high: int | None = None) -> int:
             f'{name} must be an integer {bounds}, not {value!r}'
         )
     return value
+
+
+def weight(member: Any, value: Any) -> int:
+    """Return a member's weight as an ``int`` if it is valid, else raise.
+
+    :param member: the member, for the message.
+    :param value: the weight: an integer of at least 1, not a ``bool``.
+    :raises hashring.exception.InvalidMemberError: it is not.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise exception.InvalidMemberError(
+            member, f'weight {value!r} is not an integer'
+        )
+    if value < 1:
+        raise exception.InvalidMemberError(
+            member, f'weight {value!r} is below 1'
+        )
+    return int(value)

@@ -456,17 +456,8 @@ def _normalise(
             raise exception.InvalidMemberError(
                 member, f'it is the same member as {names[name][0]!r}'
             )
-        if weight.__class__ is not int:
-            # bool is an int subclass, and True is no weight.
-            if isinstance(weight, bool) or not isinstance(weight, int):
-                raise exception.InvalidMemberError(
-                    member, f'weight {weight!r} is not an integer'
-                )
-            weight = int(weight)
-        if weight < 1:
-            raise exception.InvalidMemberError(
-                member, f'weight {weight!r} is below 1'
-            )
+        if weight.__class__ is not int or weight < 1:
+            weight = _validate.weight(member, weight)
         names[name] = (member, weight)
     ordered = sorted(names.items())
     return (

@@ -32,6 +32,7 @@ import unicodedata
 from oslo_config import cfg
 from oslo_utils import timeutils
 
+from hashring import _validate
 from hashring import exception
 from hashring import opts
 
@@ -176,15 +177,7 @@ def check_group(group: Any) -> str:
 
 def check_weight(member: Any, weight: Any) -> int:
     """Return a valid weight, or raise an error naming the member."""
-    if isinstance(weight, bool) or not isinstance(weight, int):
-        raise exception.InvalidMemberError(
-            member, f'weight {weight!r} is not an integer'
-        )
-    if weight < 1:
-        raise exception.InvalidMemberError(
-            member, f'weight {weight!r} is below 1'
-        )
-    return weight
+    return _validate.weight(member, weight)
 
 
 def check_attributes(member: Any, attributes: Any) -> dict[str, Any]:

@@ -45,3 +45,34 @@ class IntegerTestCase(base.TestCase):
             exception.InvalidArgumentError, _validate.integer, 'r', 0, 1
         )
         self.assertIn('of at least 1', str(err))
+
+
+class WeightTestCase(base.TestCase):
+    def test_accepts_integers_of_at_least_one(self):
+        self.assertEqual(1, _validate.weight('a', 1))
+        self.assertEqual(7, _validate.weight('a', 7))
+
+        class Count(int):
+            pass
+
+        # An int subclass is kept as a plain int.
+        self.assertIs(int, type(_validate.weight('a', Count(3))))
+
+    def test_refuses_and_names_member_and_value(self):
+        for value, reason in (
+            (0, 'weight 0 is below 1'),
+            (-2, 'weight -2 is below 1'),
+            (1.5, 'weight 1.5 is not an integer'),
+            ('2', "weight '2' is not an integer"),
+            (True, 'weight True is not an integer'),
+            (None, 'weight None is not an integer'),
+        ):
+            with self.subTest(value=value):
+                err = self.assertRaises(
+                    exception.InvalidMemberError,
+                    _validate.weight,
+                    'node-a',
+                    value,
+                )
+                self.assertIn(reason, str(err))
+                self.assertIn('node-a', str(err))
