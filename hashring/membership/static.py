@@ -39,7 +39,12 @@ def parse_members(spec: Iterable[str] | Mapping[str, int]) -> dict[str, int]:
     else:
         pairs = []
         for entry in spec:
-            name, sep, weight = str(entry).rpartition(':')
+            if not isinstance(entry, str):
+                # Not str(entry): b'x' would become the member "b'x'".
+                raise exception.InvalidMemberError(
+                    entry, 'member ids must be str'
+                )
+            name, sep, weight = entry.rpartition(':')
             if not sep:
                 pairs.append((weight, 1))
                 continue

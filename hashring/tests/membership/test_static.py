@@ -51,6 +51,8 @@ class StaticTestCase(base.TestCase):
             (['a:0'], 'a', 'weight 0 is below 1'),
             (['a:x'], 'a:x', "weight 'x' is not an integer"),
             ([''], '', 'a member id is required'),
+            (['a', b'b'], b'b', 'member ids must be str'),
+            (['a', 5], 5, 'member ids must be str'),
         ):
             with self.subTest(members=members):
                 err = self.assertRaises(
