@@ -12,6 +12,7 @@
 
 """Argument checks shared by the modules, with errors that name the value."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from hashring import exception
@@ -61,3 +62,24 @@ def weight(member: Any, value: Any) -> int:
             member, f'weight {value!r} is below 1'
         )
     return int(value)
+
+
+def collection(name: str, value: Any) -> list[Any]:
+    """Return the items of a collection argument as a list, else raise.
+
+    A ``str`` (or bytes) is refused although it is iterable: its
+    characters are not the keys or ids the caller meant.
+
+    :param name: the argument's name, for the message.
+    :param value: an iterable of items.
+    :raises hashring.exception.InvalidArgumentError: it is a string or
+        bytes, or is not iterable.
+    """
+    if isinstance(value, (str, bytes, bytearray, memoryview)) or not (
+        isinstance(value, Iterable)
+    ):
+        raise exception.InvalidArgumentError(
+            f'{name} must be a collection (a list, a set...), not '
+            f'{type(value).__name__} {value!r:.80}'
+        )
+    return list(value)

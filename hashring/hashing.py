@@ -127,9 +127,12 @@ def fixed_length_algorithms() -> list[str]:
 def encode(value: Any) -> bytes:
     """Return the bytes that stand for a member name or a key.
 
-    :param value: a ``str`` (encoded as UTF-8) or a bytes-like object.
+    :param value: a ``str`` (encoded as UTF-8), ``bytes``, ``bytearray``,
+        or a contiguous ``memoryview`` of bytes.
     :returns: the bytes that are hashed.
-    :raises hashring.exception.InvalidKeyError: the value is neither.
+    :raises hashring.exception.InvalidKeyError: the value is none of them;
+        an ``array.array`` or a view of wider items is refused, since its
+        bytes depend on the machine's byte order.
     :raises hashring.exception.InvalidArgumentError: the ``str`` cannot be
         encoded as UTF-8 (a lone surrogate).
     """
@@ -141,8 +144,14 @@ def encode(value: Any) -> bytes:
             raise exception.InvalidArgumentError(
                 f'{value!r} cannot be encoded as UTF-8: {exc.reason}'
             ) from exc
-    if isinstance(value, (bytes, bytearray, memoryview)):
+    if isinstance(value, (bytes, bytearray)):
         return bytes(value)
+    if (
+        isinstance(value, memoryview)
+        and value.itemsize == 1
+        and value.contiguous
+    ):
+        return value.tobytes()
     raise exception.InvalidKeyError(value)
 
 

@@ -14,6 +14,7 @@
 
 from collections.abc import Callable
 from collections.abc import Iterable
+import collections
 import dataclasses
 import logging
 import threading
@@ -100,40 +101,43 @@ class RingManager:
         conf: cfg.ConfigOpts | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        group_opts = opts.ensure(conf if conf is not None else source.conf)
-        settings = group_opts.hashring
+        if not isinstance(source, membership_base.MembershipSource):
+            raise exception.InvalidArgumentError(
+                f'A RingManager needs a MembershipSource, not {source!r}'
+            )
+        settings = opts.ensure(
+            conf if conf is not None else source.conf
+        ).hashring
+
+        def option(name: str, value: Any) -> Any:
+            # One check for keywords and configuration alike.
+            return opts.check(
+                name, getattr(settings, name) if value is None else value
+            )
+
         self.source = source
-        self.partition_exponent = (
-            settings.partition_exponent
-            if partition_exponent is None
-            else partition_exponent
+        self.partition_exponent = option(
+            'partition_exponent', partition_exponent
         )
-        self.hash_function = (
-            settings.hash_function if hash_function is None else hash_function
-        )
+        self.hash_function = option('hash_function', hash_function)
         # Fail now, not on the first lookup, on a bad exponent or hash.
         ring_mod.HashRing([], self.partition_exponent, self.hash_function)
         self.host = (
             None if host is None else membership_base.canonical_id(host)
         )
-        self.reset_interval = float(
-            settings.reset_interval
-            if reset_interval is None
-            else reset_interval
-        )
-        self.max_stale = float(
-            settings.max_stale if max_stale is None else max_stale
-        )
-        for name in ('reset_interval', 'max_stale'):
-            if getattr(self, name) < 0:
-                raise exception.InvalidArgumentError(
-                    f'{name} must not be negative, not {getattr(self, name)!r}'
-                )
+        self.reset_interval = float(option('reset_interval', reset_interval))
+        self.max_stale = float(option('max_stale', max_stale))
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
         self._generations: dict[str, int] = {}
         self._lock = threading.Lock()
         self._subscribers: list[tuple[Callable[[RingChange], None], Any]] = []
+        # Changes wait here, in generation order, to be delivered one at a
+        # time: refreshes on two threads must not deliver 3 before 2.
+        self._pending: collections.deque[
+            tuple[str, ring_mod.HashRing | None, ring_mod.HashRing]
+        ] = collections.deque()
+        self._delivery = threading.Lock()
 
     def get_ring(self, group: str | None = None) -> ring_mod.HashRing:
         """Return the current ring of a group.
@@ -175,9 +179,11 @@ class RingManager:
     ) -> None:
         """Call ``callback`` with a :class:`RingChange` on every change.
 
-        The callback runs in the thread that noticed the change, after the
-        new ring is in place; an exception it raises is logged and
-        ignored.
+        The callback runs after the new ring is in place, in a thread that
+        refreshed a ring.  Each change is delivered exactly once, and a
+        group's changes in generation order, one at a time: a callback is
+        never called again before it has returned.  An exception it raises
+        is logged and ignored.
 
         :param callback: a callable taking a :class:`RingChange`.
         :param keys: the keys to report as gained and lost by ``host``:
@@ -212,14 +218,29 @@ class RingManager:
                     entry, alive=alive, checked_at=now, good_at=now
                 )
                 return entry.ring
-            new = ring_mod.HashRing(
-                members, self.partition_exponent, self.hash_function
-            )
+            try:
+                new = ring_mod.HashRing(
+                    members, self.partition_exponent, self.hash_function
+                )
+            except exception.InvalidArgumentError as exc:
+                # Members the source let through that no ring can hold (too
+                # many points): keep serving the last ring, as in an outage.
+                return self._stale(
+                    group,
+                    entry,
+                    now,
+                    exception.MembershipUnavailable(
+                        self.source.backend,
+                        f'no ring can be built of group {group!r}: {exc}',
+                        exc,
+                    ),
+                )
             generation = self._generations.get(group, 0) + 1
             self._generations[group] = generation
             new._generation = generation
             self._entries[group] = _Entry(new, members, alive, now, now)
             old = None if entry is None else entry.ring
+            self._pending.append((group, old, new))
         LOG.info(
             'Ring of group %s is now generation %d (%s): %d members %s',
             group,
@@ -228,7 +249,7 @@ class RingManager:
             len(members),
             sorted(members),
         )
-        self._notify(group, old, new)
+        self._deliver()
         return new
 
     def _host_belongs(self, group: str) -> bool:
@@ -309,6 +330,21 @@ class RingManager:
         # Try the backend again after reset_interval, not on every call.
         self._entries[group] = dataclasses.replace(entry, checked_at=now)
         return entry.ring
+
+    def _deliver(self) -> None:
+        """Deliver the pending changes, in order, unless a thread already is.
+
+        A thread that finds another delivering leaves its change to it.  A
+        callback that refreshes a ring itself queues its change, which the
+        loop delivers after the callback returns.
+        """
+        while self._pending and self._delivery.acquire(blocking=False):
+            try:
+                while self._pending:
+                    group, old, new = self._pending.popleft()
+                    self._notify(group, old, new)
+            finally:
+                self._delivery.release()
 
     def _notify(
         self,

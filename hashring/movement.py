@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
 
-from hashring import exception
+from hashring import _validate
 from hashring import hashing
 from hashring import ring as ring_mod
 
@@ -56,12 +56,8 @@ def changes(
     :raises hashring.exception.InvalidArgumentError: keys is a single
         ``str`` or ``bytes``.
     """
-    if isinstance(keys, (str, bytes)):
-        raise exception.InvalidArgumentError(
-            f'keys must be a collection of keys, not the single key {keys!r}'
-        )
-    if not isinstance(keys, Sequence):
-        keys = list(keys)
+    if not isinstance(keys, Sequence) or isinstance(keys, (str, bytes)):
+        keys = _validate.collection('keys', keys)
     digests = new_ring._digests(keys) if len(new_ring) else None
     old_digests: list[bytes] | None
     if (

@@ -18,9 +18,12 @@ Applications register them on their own ``ConfigOpts`` with
 """
 
 import hashlib
+import math
+from typing import Any
 
 from oslo_config import cfg
 
+from hashring import exception
 from hashring import hashing
 from hashring import ring
 
@@ -68,7 +71,7 @@ _membership_opts = [
     cfg.StrOpt(
         'group',
         default='default',
-        regex=r'^[A-Za-z0-9_.:@-]{1,255}$',
+        regex=r'^[A-Za-z0-9_.:@-]{1,255}\Z',
         help='The group this service joins and reads when none is named, '
         'such as a conductor group or a shard.',
     ),
@@ -84,6 +87,17 @@ _membership_opts = [
         help='For the file driver: the path of the JSON membership file. '
         'Every service on the host must name the same file, on a local '
         'file system that supports locks.',
+    ),
+    cfg.StrOpt(
+        'membership_file_mode',
+        default='0600',
+        regex=r'^0?[0-7][0-7][0-7]\Z',
+        help='For the file driver: the permission bits, in octal, of the '
+        'membership file and its lock file, less the umask. The default '
+        'lets only the owner read and write them; 0660 lets the services '
+        'of one group share them. Other users must not be able to write '
+        'the lock (they could take it and freeze every member), so '
+        'world-writable modes are refused.',
     ),
     cfg.StrOpt(
         'connection',
@@ -196,6 +210,44 @@ def ensure(conf: cfg.ConfigOpts | None) -> cfg.ConfigOpts:
 def option_names() -> set[str]:
     """Return the names of the ``[hashring]`` options."""
     return {opt.dest for opt in _all_opts()}
+
+
+def check(name: str, value: Any) -> Any:
+    """Return an option's value if the option accepts it, else raise.
+
+    The one check for values from a configuration file and for keyword
+    arguments that override them, so that neither can pass ``nan``, a
+    negative interval or a string where a number belongs.
+
+    :param name: the option's name.
+    :param value: its value; None for an option that has no default.
+    :returns: the value, converted as oslo.config converts it.
+    :raises hashring.exception.InvalidArgumentError: the value is not of
+        the option's type, is out of its bounds, or is not finite.
+    """
+    opt = {o.dest: o for o in _all_opts()}[name]
+    if value is None:
+        return None
+    if isinstance(opt, (cfg.IntOpt, cfg.FloatOpt)):
+        kinds = (int,) if isinstance(opt, cfg.IntOpt) else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise exception.InvalidArgumentError(
+                f'[{GROUP}] {name} must be a number, not {value!r}'
+            )
+        if not math.isfinite(value):
+            raise exception.InvalidArgumentError(
+                f'[{GROUP}] {name} must be finite, not {value!r}'
+            )
+    elif isinstance(opt, cfg.StrOpt) and not isinstance(value, str):
+        raise exception.InvalidArgumentError(
+            f'[{GROUP}] {name} must be a string, not {value!r}'
+        )
+    try:
+        return opt.type(value)
+    except (TypeError, ValueError) as exc:
+        raise exception.InvalidArgumentError(
+            f'Invalid [{GROUP}] {name} {value!r}: {exc}'
+        ) from exc
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

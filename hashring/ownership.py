@@ -37,6 +37,7 @@ from typing import Any
 
 from oslo_config import cfg
 
+from hashring import _validate
 from hashring import exception
 from hashring import manager as manager_mod
 from hashring.membership import base as membership_base
@@ -167,7 +168,10 @@ class OwnershipFilter:
         self.node_id = node_id or field('id', 'uuid')
         self.instance_id = instance_id or field('instance_id', 'instance_uuid')
         self.instance_host = instance_host
-        self.alive = frozenset(membership_base.canonical_id(h) for h in alive)
+        self.alive = frozenset(
+            membership_base.canonical_id(h)
+            for h in _validate.collection('alive', alive)
+        )
         policy = (
             opts.ensure(conf).hashring.orphan_policy
             if orphan_policy is None
@@ -205,8 +209,8 @@ class OwnershipFilter:
             ring = self.ring
             alive = self.alive
         alive = alive | set(ring.members) | {self.host}
-        nodes = list(nodes)
-        mine = set(instances)
+        nodes = _validate.collection('nodes', nodes)
+        mine = set(_validate.collection('instances', instances))
         ids = [self.node_id(n) for n in nodes]
         owners = ring.map_keys(ids)
         host = self.host

@@ -143,10 +143,15 @@ class HashRing:
         :raises hashring.exception.EmptyRingError: the ring has no members.
         """
         h = self._base.copy()
-        try:
-            h.update(key.encode() if key.__class__ is str else key)
-        except (TypeError, UnicodeEncodeError):
-            h.update(hashing.encode(key))
+        # Exact classes only on the fast path: update() would take any
+        # buffer, an array.array's machine-order bytes included.
+        if key.__class__ is bytes:
+            h.update(key)
+        else:
+            try:
+                h.update(key.encode() if key.__class__ is str else None)
+            except (TypeError, UnicodeEncodeError):
+                h.update(hashing.encode(key))
         digest = h.digest()
         owner = self._direct[_from_bytes(digest, 'big') >> self._shift]
         if owner.__class__ is int:
@@ -300,23 +305,29 @@ class HashRing:
         """Return the digests of keys, in order."""
         if not isinstance(keys, (list, tuple)):
             # A failed fast pass must be able to go over them again.
-            keys = list(keys)
+            keys = _validate.collection('keys', keys)
         if self._plain is not None:
             digest = self._base.__class__.digest
             # Keys all str, then keys all bytes: hashed in C, without a
             # Python-level call per key.  Anything else goes key by key.
-            for data in (map(str.encode, keys), keys):
-                try:
-                    return list(map(digest, map(self._plain, data)))
-                except (TypeError, UnicodeEncodeError):
-                    pass
+            try:
+                return list(
+                    map(digest, map(self._plain, map(str.encode, keys)))
+                )
+            except (TypeError, UnicodeEncodeError):
+                pass
+            if set(map(type, keys)) <= {bytes}:
+                return list(map(digest, map(self._plain, keys)))
         copy = self._base.copy
         digests: list[bytes] = []
         append = digests.append
         try:
             for k in keys:
                 h = copy()
-                h.update(k.encode() if k.__class__ is str else k)
+                if k.__class__ is bytes:
+                    h.update(k)
+                else:
+                    h.update(k.encode() if k.__class__ is str else None)
                 append(h.digest())
         except (TypeError, UnicodeEncodeError):
             return [self._digest(k) for k in keys]

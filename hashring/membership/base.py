@@ -28,21 +28,33 @@ import time
 import types
 from typing import Any
 import unicodedata
+import urllib.parse
 
 from oslo_config import cfg
+from oslo_utils import strutils
 from oslo_utils import timeutils
 
 from hashring import _validate
 from hashring import exception
+from hashring.membership import liveness
 from hashring import opts
 
 LOG = logging.getLogger(__name__)
 
 #: Group names: letters, digits and ``_ . : @ -``, as Ironic's conductor
 #: groups and hardware types and Nova's shards use them.
-_GROUP_RE = re.compile(r'^[A-Za-z0-9_.:@-]{1,255}$')
+_GROUP_RE = re.compile(r'[A-Za-z0-9_.:@-]{1,255}')
 
 MAX_ID_LENGTH = 255
+
+#: The greatest weight a member may have: one member can take at most a
+#: thousand times the share of another.  A record with a greater weight is
+#: left off the ring (a bigger one once made every peer spend minutes and
+#: gigabytes rebuilding).
+MAX_WEIGHT = 1000
+
+#: How deeply a member's attributes may nest.
+MAX_ATTRIBUTE_DEPTH = 32
 
 #: First retry after a failed heartbeat, in seconds; it doubles up to the
 #: heartbeat interval.
@@ -99,6 +111,9 @@ class Snapshot:
     generation: str
     #: when the snapshot was read, in UTC
     read_at: datetime.datetime
+    #: members kept up only because a backend outage explains their
+    #: silence or absence (see :mod:`hashring.membership.liveness`)
+    presumed: frozenset[str] = frozenset()
 
     def up(self) -> dict[str, int]:
         """Return the members that belong on the ring, with their weights."""
@@ -131,6 +146,9 @@ class Record:
     weight: int
     attributes: Mapping[str, Any]
     heartbeat: datetime.datetime | None
+    #: the span this member could not heartbeat, published with its first
+    #: heartbeat after (see :mod:`hashring.membership.liveness`)
+    outage: tuple[datetime.datetime, datetime.datetime] | None = None
 
 
 def canonical_id(name: str) -> str:
@@ -138,7 +156,8 @@ def canonical_id(name: str) -> str:
 
     The same function serves for this service and for its peers, so that a
     host whose name changed case is still one member: Unicode NFC,
-    stripped of surrounding white space, lower case.
+    stripped of surrounding white space, lower case.  It is idempotent:
+    the canonical form of a canonical id is itself.
 
     :param name: a member id.
     :returns: its canonical form.
@@ -147,7 +166,15 @@ def canonical_id(name: str) -> str:
     """
     if not isinstance(name, str):
         raise exception.InvalidMemberError(name, 'member ids must be str')
-    canon = unicodedata.normalize('NFC', name).strip().lower()
+    canon = name
+    # Lower-casing can undo NFC ('J\u030c' becomes 'j\u030c', which NFC
+    # composes to one character): repeat until nothing changes, so that
+    # canonical_id(canonical_id(x)) == canonical_id(x).
+    for _ in range(4):
+        step = unicodedata.normalize('NFC', canon).strip().lower()
+        if step == canon:
+            break
+        canon = step
     if not canon:
         raise exception.InvalidMemberError(name, 'a member id is required')
     if len(canon) > MAX_ID_LENGTH:
@@ -167,7 +194,7 @@ def check_group(group: Any) -> str:
     :raises hashring.exception.InvalidArgumentError: the name is not 1 to
         255 letters, digits or ``_ . : @ -``.
     """
-    if not isinstance(group, str) or not _GROUP_RE.match(group):
+    if not isinstance(group, str) or not _GROUP_RE.fullmatch(group):
         raise exception.InvalidArgumentError(
             f'Invalid group name {group!r}: use 1 to 255 letters, digits '
             f'and "_ . : @ -"'
@@ -176,8 +203,17 @@ def check_group(group: Any) -> str:
 
 
 def check_weight(member: Any, weight: Any) -> int:
-    """Return a valid weight, or raise an error naming the member."""
-    return _validate.weight(member, weight)
+    """Return a valid weight, or raise an error naming the member.
+
+    :raises hashring.exception.InvalidMemberError: the weight is not an
+        integer from 1 to :data:`MAX_WEIGHT`.
+    """
+    value = _validate.weight(member, weight)
+    if value > MAX_WEIGHT:
+        raise exception.InvalidMemberError(
+            member, f'weight {value!r} is above {MAX_WEIGHT}'
+        )
+    return value
 
 
 def check_attributes(member: Any, attributes: Any) -> dict[str, Any]:
@@ -190,12 +226,37 @@ def check_attributes(member: Any, attributes: Any) -> dict[str, Any]:
         raise exception.InvalidMemberError(
             member, f'attributes {attributes!r} are not a mapping of str keys'
         )
+    if _depth(attributes) > MAX_ATTRIBUTE_DEPTH:
+        raise exception.InvalidMemberError(
+            member,
+            f'attributes nest deeper than {MAX_ATTRIBUTE_DEPTH} levels',
+        )
     try:
-        return dict(json.loads(json.dumps(dict(attributes))))
+        text = json.dumps(dict(attributes), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise exception.InvalidMemberError(
             member, f'attributes {attributes!r} are not JSON: {exc}'
         ) from exc
+    return dict(json.loads(text))
+
+
+def _depth(value: Any) -> int:
+    """Return how deeply containers nest in value, without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_ATTRIBUTE_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def generation_of(members: Mapping[str, Member]) -> str:
@@ -250,11 +311,8 @@ class MembershipSource(metaclass=abc.ABCMeta):
         self._overrides = overrides
         self.heartbeat_interval = float(self.option('heartbeat_interval'))
         self.dead_after = float(self.option('dead_after'))
-        if self.heartbeat_interval <= 0:
-            raise exception.InvalidArgumentError(
-                f'heartbeat_interval must be positive, not '
-                f'{self.heartbeat_interval!r}'
-            )
+        #: seconds a call to the backend may take before it is abandoned
+        self.read_timeout = float(self.option('read_timeout'))
         if self.dead_after < 2 * self.heartbeat_interval:
             raise exception.InvalidArgumentError(
                 f'dead_after ({self.dead_after:g}s) must be at least twice '
@@ -272,12 +330,21 @@ class MembershipSource(metaclass=abc.ABCMeta):
         self._last_beat = 0.0
         #: consecutive failed heartbeats (0 after a success)
         self.beat_failures = 0
+        # A write failed since the last heartbeat that succeeded: the next
+        # one publishes the outage.
+        self._missed = False
+        self._judge = liveness.Judge(self.dead_after, self.heartbeat_interval)
+        self._logged: set[str] = set()
 
     def option(self, name: str) -> Any:
-        """Return an option's value: the override, else ``[hashring]``."""
+        """Return an option's value: the override, else ``[hashring]``.
+
+        :raises hashring.exception.InvalidArgumentError: the value is not
+            one the option accepts (see :func:`hashring.opts.check`).
+        """
         if name in self._overrides:
-            return self._overrides[name]
-        return getattr(self.conf.hashring, name)
+            return opts.check(name, self._overrides[name])
+        return opts.check(name, getattr(self.conf.hashring, name))
 
     def required_option(self, name: str) -> Any:
         """Return an option a driver cannot do without.
@@ -305,57 +372,119 @@ class MembershipSource(metaclass=abc.ABCMeta):
         :returns: a :class:`Snapshot`, empty when the group has no members.
         :raises hashring.exception.MembershipUnavailable: the backend could
             not be read; never an empty snapshot instead.
-        :raises hashring.exception.InvalidMemberError: two records have the
-            same canonical id.
+
+        A record that one peer wrote badly (an invalid id or weight, or an
+        id that collides with another record's) is logged and left out:
+        one peer cannot take the whole group down.  Liveness is judged by
+        :mod:`hashring.membership.liveness`, so that a backend outage does
+        not make live members look dead.
         """
         group = check_group(self.default_group if group is None else group)
-        records, now = self._read(group)
+        try:
+            records, now = self._read(group)
+        except exception.MembershipUnavailable:
+            self._judge.unreachable()
+            raise
+        self._judge.reached(now)
+        me = self._me if group in self._groups else None
+        listed = self._listed(group, records)
+        heard = {
+            m.id: (m, m.last_heartbeat)
+            for m in listed.values()
+            if m.state in (State.UP, State.DRAINING)
+        }
+        published = [
+            self._judge.published(*r.outage)
+            for r in records
+            if r.outage is not None
+        ]
+        verdict = self._judge.judge(
+            group,
+            now,
+            heard,
+            published,
+            listed=listed,
+            alive=None if me is None else me.id,
+        )
+        members = dict(listed)
+        for member_id in verdict.dead:
+            members[member_id] = dataclasses.replace(
+                members[member_id], state=State.DOWN
+            )
+        for member_id, value in verdict.presumed_absent.items():
+            assert isinstance(value, Member)
+            members[member_id] = value
+        if me is not None and me.id in members:
+            # Our own record may look stale while a write is in flight or
+            # the backend is slow; this process knows it is alive.
+            members[me.id] = dataclasses.replace(
+                members[me.id], state=me.state
+            )
+        ordered = dict(sorted(members.items()))
+        return Snapshot(
+            group, ordered, generation_of(ordered), now, verdict.presumed
+        )
+
+    def _listed(self, group: str, records: list[Record]) -> dict[str, Member]:
+        """Return the members of valid records, leaving bad ones out."""
         members: dict[str, Member] = {}
-        for record in records:
+        raw: dict[str, str] = {}
+        # Where two records are one member once canonical, keep the one
+        # stored under its canonical id (every hashring writer stores
+        # that), else the first by raw id: every reader keeps the same.
+        for record in sorted(
+            records, key=lambda r: (not _is_canonical(r.id), str(r.id))
+        ):
             try:
                 member_id = canonical_id(record.id)
+                check_weight(record.id, record.weight)
             except exception.InvalidMemberError as exc:
-                raise exception.MembershipUnavailable(
-                    self.backend, f'group {group!r} holds a bad record: {exc}'
-                ) from exc
-            if member_id in members:
-                raise exception.InvalidMemberError(
-                    record.id,
-                    f'it collides with another record of group {group!r} '
-                    f'as {member_id!r}',
+                self._warn_once(
+                    f'Left record {record.id!r} of group {group!r} in '
+                    f'{self.backend} off the ring: {exc}'
                 )
+                continue
+            if member_id in members:
+                self._warn_once(
+                    f'Left record {record.id!r} of group {group!r} in '
+                    f'{self.backend} off the ring: it is the same member '
+                    f'as record {raw[member_id]!r}'
+                )
+                continue
+            raw[member_id] = record.id
             members[member_id] = Member(
                 member_id,
-                self._state_of(group, member_id, record, now),
+                record.state,
                 record.weight,
                 types.MappingProxyType(dict(record.attributes)),
                 record.heartbeat,
             )
-        ordered = dict(sorted(members.items()))
-        return Snapshot(group, ordered, generation_of(ordered), now)
+        return members
 
-    def _state_of(
-        self,
-        group: str,
-        member_id: str,
-        record: Record,
-        now: datetime.datetime,
-    ) -> State:
-        if record.state not in (State.UP, State.DRAINING):
-            return record.state
-        me = self._me
-        if me is not None and me.id == member_id and group in self._groups:
-            # Our own record may look stale while a write is in flight or
-            # the backend is slow; this process knows it is alive.
-            return me.state
-        if record.heartbeat is None:
-            return record.state
-        age = (now - record.heartbeat).total_seconds()
-        return State.DOWN if age > self.dead_after else record.state
+    def _warn_once(self, message: str) -> None:
+        """Log a warning the first time it is seen (of the last 1,000)."""
+        if message in self._logged:
+            return
+        if len(self._logged) >= 1000:
+            self._logged.clear()
+        self._logged.add(message)
+        LOG.warning('%s', message)
+
+    def _bad_record(
+        self, group: str, member_id: Any, exc: BaseException
+    ) -> None:
+        """Log a record a driver could not parse, which it leaves out."""
+        self._warn_once(
+            f'Left record {member_id!r} of group {group!r} in '
+            f'{self.backend} off the ring: it is not a valid record: {exc}'
+        )
 
     @abc.abstractmethod
     def _read(self, group: str) -> tuple[list[Record], datetime.datetime]:
         """Return a group's records and the backend's time, in UTC.
+
+        A record the driver cannot parse is passed to :meth:`_bad_record`
+        and left out, not raised.
 
         :raises hashring.exception.MembershipUnavailable: on any trouble.
         """
@@ -454,7 +583,13 @@ class MembershipSource(metaclass=abc.ABCMeta):
             groups = sorted(self._groups)
             if me is None:
                 return
-            forgotten = self._beat(groups, me)
+            try:
+                forgotten = self._beat(groups, me, self._missed)
+            except exception.MembershipUnavailable:
+                self._missed = True
+                self._judge.unreachable()
+                raise
+            self._missed = False
             for group in forgotten:
                 LOG.warning(
                     '%s forgot member %s of group %s; joining again',
@@ -594,8 +729,15 @@ class MembershipSource(metaclass=abc.ABCMeta):
         """Create or replace this member's record in a group."""
         raise exception.RegistrationNotSupported(self.name)
 
-    def _beat(self, groups: list[str], record: Record) -> list[str]:
-        """Refresh this member's records; return the groups that lost it."""
+    def _beat(
+        self, groups: list[str], record: Record, recovering: bool
+    ) -> list[str]:
+        """Refresh this member's records; return the groups that lost it.
+
+        :param recovering: a write failed since the last heartbeat that
+            succeeded; a driver that stores heartbeat times publishes the
+            span from the last one to now as the record's outage.
+        """
         raise exception.RegistrationNotSupported(self.name)
 
     def _unregister(self, group: str, member_id: str) -> None:
@@ -620,6 +762,53 @@ class MembershipSource(metaclass=abc.ABCMeta):
     def close(self) -> None:
         """Leave nothing running: stop heartbeating and close connections."""
         self.stop()
+
+
+def _is_canonical(name: Any) -> bool:
+    try:
+        return bool(canonical_id(name) == name)
+    except exception.InvalidMemberError:
+        return False
+
+
+def mask(text: Any) -> str:
+    """Return text (or an error's message) with any password masked.
+
+    The one function that keeps secrets out of messages: ``password=...``
+    and its kin, as :func:`oslo_utils.strutils.mask_password` finds them,
+    and the password of a URL's ``user:password@``.
+    """
+    return ' '.join(
+        mask_url(word) if '://' in word else strutils.mask_password(word)
+        for word in str(text).split(' ')
+    )
+
+
+def mask_url(url: str) -> str:
+    """Return a URL with its password, in userinfo or query, masked."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return strutils.mask_password(url)
+    if password is not None:
+        host = parts.netloc.rpartition('@')[2]
+        user = parts.username or ''
+        parts = parts._replace(netloc=f'{user}:***@{host}')
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    if any(_secret(k) for k, _ in query):
+        parts = parts._replace(
+            query='&'.join(
+                f'{k}=***' if _secret(k) else urllib.parse.urlencode({k: v})
+                for k, v in query
+            )
+        )
+    return urllib.parse.urlunsplit(parts)
+
+
+def _secret(name: str) -> bool:
+    name = name.lower()
+    return any(word in name for word in ('pass', 'secret', 'token', 'key'))
 
 
 def utcnow() -> datetime.datetime:

@@ -18,15 +18,24 @@ fsync it, rename it over the old one, fsync the directory), so a reader
 sees the old file or the new one and never half of either.  A file that is
 missing, corrupt or not a membership file is an error, never an empty
 group.
+
+The lock is waited for at most ``read_timeout``: a process frozen while it
+holds the lock makes the others' writes fail (and retry), not hang.  Files
+are created with ``O_EXCL`` and ``O_NOFOLLOW`` and their mode set through
+the open descriptor, so that whoever can write the directory cannot make
+this process follow a symbolic link to another file.
 """
 
 from collections.abc import Iterator
 import contextlib
 import datetime
+import errno
 import fcntl
 import json
 import os
-import tempfile
+import secrets
+import stat
+import time
 from typing import Any
 
 from oslo_config import cfg
@@ -57,6 +66,12 @@ class FileSource(base.MembershipSource):
         super().__init__(conf, **overrides)
         path = self.required_option('membership_file')
         self.path = os.path.abspath(path)
+        self.mode = int(self.option('membership_file_mode'), 8)
+        if self.mode & 0o002:
+            raise exception.InvalidArgumentError(
+                f'[hashring] membership_file_mode {self.mode:04o} lets '
+                f'every user write the lock; use 0600, 0640 or 0660'
+            )
 
     @property
     def backend(self) -> str:
@@ -65,10 +80,22 @@ class FileSource(base.MembershipSource):
     def _read(self, group: str) -> tuple[list[base.Record], datetime.datetime]:
         now = base.utcnow()
         data = self._load()
-        return [
-            self._record(group, member_id, fields)
-            for member_id, fields in data['groups'].get(group, {}).items()
-        ], now
+        members = data['groups'].get(group, {})
+        if not isinstance(members, dict):
+            raise self._unavailable(f'group {group!r} is not a mapping')
+        records = []
+        for member_id, fields in members.items():
+            try:
+                records.append(self._record(member_id, fields))
+            except (
+                AttributeError,
+                KeyError,
+                TypeError,
+                ValueError,
+                exception.HashRingError,
+            ) as exc:
+                self._bad_record(group, member_id, exc)
+        return records, now
 
     def _register(self, group: str, record: base.Record) -> None:
         with self._update() as data:
@@ -79,7 +106,9 @@ class FileSource(base.MembershipSource):
                 'heartbeat': base.utcnow().isoformat(),
             }
 
-    def _beat(self, groups: list[str], record: base.Record) -> list[str]:
+    def _beat(
+        self, groups: list[str], record: base.Record, recovering: bool
+    ) -> list[str]:
         forgotten = []
         with self._update() as data:
             stamp = base.utcnow().isoformat()
@@ -87,8 +116,10 @@ class FileSource(base.MembershipSource):
                 fields = data['groups'].get(group, {}).get(record.id)
                 if fields is None:
                     forgotten.append(group)
-                else:
-                    fields['heartbeat'] = stamp
+                    continue
+                if recovering and fields.get('heartbeat'):
+                    fields['outage'] = [fields['heartbeat'], stamp]
+                fields['heartbeat'] = stamp
         return forgotten
 
     def _unregister(self, group: str, member_id: str) -> None:
@@ -123,7 +154,10 @@ class FileSource(base.MembershipSource):
         with self._update() as data:
             for group, members in list(data['groups'].items()):
                 for member_id, fields in list(members.items()):
-                    record = self._record(group, member_id, fields)
+                    try:
+                        record = self._record(member_id, fields)
+                    except (AttributeError, KeyError, TypeError, ValueError):
+                        continue
                     if record.heartbeat and record.heartbeat < threshold:
                         del members[member_id]
                         removed += 1
@@ -140,8 +174,10 @@ class FileSource(base.MembershipSource):
 
     def _load(self, missing_ok: bool = False) -> dict[str, Any]:
         try:
-            with open(self.path, encoding='utf-8') as f:
-                text = f.read()
+            with open(self.path, 'rb') as f:
+                text = f.read().decode('utf-8')
+        except UnicodeDecodeError as exc:
+            raise self._unavailable(f'it is not UTF-8: {exc}', exc) from exc
         except FileNotFoundError as exc:
             if missing_ok:
                 return {'format': FORMAT, 'version': VERSION, 'groups': {}}
@@ -170,57 +206,127 @@ class FileSource(base.MembershipSource):
             )
         return data
 
-    def _record(self, group: str, member_id: str, fields: Any) -> base.Record:
+    def _record(self, member_id: str, fields: Any) -> base.Record:
+        heartbeat = fields.get('heartbeat')
+        outage = fields.get('outage')
+        return base.Record(
+            member_id,
+            base.State(fields['state']),
+            base.check_weight(member_id, fields.get('weight', 1)),
+            base.check_attributes(member_id, fields.get('attributes')),
+            None if heartbeat is None else _stamp(heartbeat),
+            None if outage is None else (_stamp(outage[0]), _stamp(outage[1])),
+        )
+
+    def _open_lock(self) -> int:
+        """Open the lock file for writing, never through a symbolic link."""
+        path = self.path + '.lock'
+        flags = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
-            heartbeat = fields.get('heartbeat')
-            stamp = (
-                None
-                if heartbeat is None
-                else datetime.datetime.fromisoformat(heartbeat)
-            )
-            return base.Record(
-                member_id,
-                base.State(fields['state']),
-                base.check_weight(member_id, fields.get('weight', 1)),
-                base.check_attributes(member_id, fields.get('attributes')),
-                stamp,
-            )
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            raise self._unavailable(
-                f'bad record {member_id!r} in group {group!r}: {exc!r}', exc
-            ) from exc
+            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, self.mode)
+        except FileExistsError:
+            try:
+                fd = os.open(path, flags)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise self._unavailable(
+                        f'its lock {path} is a symbolic link; refusing it'
+                    ) from exc
+                raise
+        else:
+            # The umask narrowed the mode at creation; set exactly it.
+            os.fchmod(fd, self.mode & ~_umask())
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise self._unavailable(f'its lock {path} is not a regular file')
+        return fd
+
+    def _take_lock(self, fd: int) -> None:
+        """Take the lock within read_timeout, or raise unavailable."""
+        deadline = time.monotonic() + self.read_timeout
+        delay = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise self._unavailable(
+                        f'its lock {self.path}.lock has been held by another '
+                        f'process for {self.read_timeout:g}s (read_timeout)'
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+
+    def _write(self, data: dict[str, Any]) -> None:
+        """Replace the file with data, atomically and durably."""
+        directory = os.path.dirname(self.path)
+        tmp = os.path.join(directory, f'.hashring-{secrets.token_hex(8)}.tmp')
+        fd = os.open(
+            tmp,
+            os.O_WRONLY
+            | os.O_CREAT
+            | os.O_EXCL
+            | os.O_NOFOLLOW
+            | os.O_CLOEXEC,
+            self.mode,
+        )
+        try:
+            os.fchmod(fd, self.mode & ~_umask())
+            with os.fdopen(fd, 'w', encoding='utf-8') as f:
+                json.dump(data, f, indent=1, sort_keys=True)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
     @contextlib.contextmanager
     def _update(self) -> Iterator[dict[str, Any]]:
         """Lock, read, let the caller change, and replace the file."""
-        directory = os.path.dirname(self.path)
         try:
-            lock = open(self.path + '.lock', 'a')
+            fd = self._open_lock()
         except OSError as exc:
             raise self._unavailable(f'cannot lock it: {exc}', exc) from exc
-        with lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            self._take_lock(fd)
             data = self._load(missing_ok=True)
             yield data
             try:
-                fd, tmp = tempfile.mkstemp(prefix='.hashring-', dir=directory)
-                try:
-                    with os.fdopen(fd, 'w', encoding='utf-8') as f:
-                        json.dump(data, f, indent=1, sort_keys=True)
-                        f.flush()
-                        os.fsync(f.fileno())
-                    os.chmod(tmp, 0o644)
-                    os.replace(tmp, self.path)
-                except BaseException:
-                    with contextlib.suppress(OSError):
-                        os.unlink(tmp)
-                    raise
-                dir_fd = os.open(directory, os.O_RDONLY)
-                try:
-                    os.fsync(dir_fd)
-                finally:
-                    os.close(dir_fd)
+                self._write(data)
             except OSError as exc:
                 raise self._unavailable(
                     f'cannot write it: {exc}', exc
                 ) from exc
+        finally:
+            os.close(fd)
+
+
+def _stamp(text: Any) -> datetime.datetime:
+    """Return a stored ISO timestamp as an aware datetime."""
+    if not isinstance(text, str):
+        raise TypeError(f'{text!r} is not a timestamp')
+    stamp = datetime.datetime.fromisoformat(text)
+    if stamp.tzinfo is None:
+        raise ValueError(f'{text!r} has no time zone')
+    return stamp
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; threads race on that, so
+    # read it from /proc where the kernel shows it.
+    try:
+        with open('/proc/self/status', encoding='ascii') as f:
+            for line in f:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022

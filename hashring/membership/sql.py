@@ -17,10 +17,22 @@ member's state, weight, attributes and last heartbeat.  Heartbeat times are
 written and compared by the database's own clock, in UTC, so services on
 hosts whose clocks disagree still agree on who is alive.  SQLite is the
 embedded default; PostgreSQL and MySQL work through their URLs.
+
+Every call runs on a worker thread and is abandoned after ``read_timeout``
+(:mod:`hashring.membership.bounded`): a frozen server cannot hold a caller.
+A table that disappears (a re-initialised database, a deleted SQLite file)
+is created again on the next call, and members re-join with their next
+heartbeat.  With SQLite, every call checks that the file at the configured
+path is still the one this process has open, and re-opens it if not, so
+that all processes follow the file at the path: a process started after
+the file was deleted and created again never keeps a private membership
+apart from the others.
 """
 
 import datetime
 import json
+import logging
+import os
 import threading
 from typing import Any
 
@@ -31,6 +43,9 @@ from sqlalchemy.sql import expression
 
 from hashring import exception
 from hashring.membership import base
+from hashring.membership import bounded
+
+LOG = logging.getLogger(__name__)
 
 TABLE = 'hashring_members'
 
@@ -71,6 +86,10 @@ def make_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column('attributes', sa.Text, nullable=False, default='{}'),
         sa.Column('heartbeat_at', sa.DateTime(), nullable=False),
         sa.Column('created_at', sa.DateTime(), nullable=False),
+        # The span the member could not heartbeat, published with its first
+        # heartbeat after (hashring.membership.liveness).
+        sa.Column('outage_start', sa.DateTime(), nullable=True),
+        sa.Column('outage_end', sa.DateTime(), nullable=True),
         sa.Index('hashring_members_heartbeat_idx', 'heartbeat_at'),
     )
 
@@ -98,27 +117,42 @@ class SQLSource(base.MembershipSource):
         url = self.required_option('connection')
         try:
             parsed = sa.engine.make_url(url)
-        except sa.exc.ArgumentError as exc:
+        except (sa.exc.ArgumentError, ValueError) as exc:
             raise exception.InvalidArgumentError(
-                f'Invalid database URL {url!r}: {exc}'
+                f'Invalid database URL {base.mask_url(url)!r}: '
+                f'{base.mask(exc)}'
             ) from exc
-        self.url = parsed.render_as_string(hide_password=True)
-        timeout = float(self.option('read_timeout'))
-        kwargs: dict[str, Any] = {'pool_pre_ping': True}
-        if parsed.get_backend_name() == 'sqlite':
-            # Wait for another process's write lock rather than fail.
-            kwargs['connect_args'] = {'timeout': timeout}
-        elif parsed.get_backend_name() in ('postgresql', 'mysql', 'mariadb'):
-            kwargs['connect_args'] = {'connect_timeout': max(1, int(timeout))}
+        self.url = base.mask_url(parsed.render_as_string(hide_password=True))
+        timeout = self.read_timeout
         try:
-            self.engine = sa.create_engine(parsed, **kwargs)
-        except (sa.exc.ArgumentError, ImportError) as exc:
+            backend_name = parsed.get_backend_name()
+            self.engine = sa.create_engine(
+                parsed,
+                pool_pre_ping=True,
+                # A pool emptied by calls stuck on a frozen server must not
+                # make the next caller wait longer than one call may.
+                pool_timeout=timeout,
+                connect_args=_connect_args(
+                    backend_name, parsed.get_driver_name(), timeout
+                ),
+            )
+        except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
             raise exception.InvalidArgumentError(
-                f'Cannot use database URL {self.url!r}: {exc}'
+                f'Cannot use database URL {self.url!r}: {base.mask(exc)}'
             ) from exc
+        self.path = (
+            os.path.abspath(parsed.database)
+            if backend_name == 'sqlite'
+            and parsed.database
+            and parsed.database != ':memory:'
+            and not parsed.database.startswith('file:')
+            else None
+        )
+        self._file_id: tuple[int, int] | None = None
         self.table = make_table(sa.MetaData())
         self._schema_ready = False
         self._schema_lock = threading.Lock()
+        self._caller = bounded.Caller('hashring-sql', timeout, replace=True)
 
     @property
     def backend(self) -> str:
@@ -131,68 +165,131 @@ class SQLSource(base.MembershipSource):
             not be reached.
         """
         with self._errors('create the members table'):
-            try:
-                self.table.metadata.create_all(self.engine)
-            except (
-                sa.exc.IntegrityError,
-                sa.exc.OperationalError,
-                sa.exc.ProgrammingError,
-            ):
-                # Another process created it between our check and our
-                # CREATE; anything else is a real error.
-                if not sa.inspect(self.engine).has_table(TABLE):
-                    raise
+            self._caller.call(self._create)
+
+    def _create(self) -> None:
+        self._follow_file()
+        try:
+            self.table.metadata.create_all(self.engine)
+        except (
+            sa.exc.IntegrityError,
+            sa.exc.OperationalError,
+            sa.exc.ProgrammingError,
+        ):
+            # Another process created it between our check and our CREATE;
+            # anything else is a real error.
+            if not sa.inspect(self.engine).has_table(TABLE):
+                raise
         self._schema_ready = True
 
-    def _ensure_schema(self) -> None:
-        if not self._schema_ready:
+    def _follow_file(self) -> None:
+        """Re-open an SQLite file that was deleted or replaced."""
+        if self.path is None:
+            return
+        try:
+            st = os.stat(self.path)
+            found: tuple[int, int] | None = (st.st_dev, st.st_ino)
+        except FileNotFoundError:
+            found = None
+        if self._file_id is not None and found != self._file_id:
+            LOG.warning(
+                'The SQLite file %s was %s; opening the one at that path, '
+                'as every other process does',
+                self.path,
+                'deleted' if found is None else 'replaced',
+            )
+            self.engine.dispose()
+            self._schema_ready = False
+        self._file_id = found
+
+    def _run(self, action: str, func: Any) -> Any:
+        """Run func(conn) in a transaction, within read_timeout.
+
+        A members table that has gone (a re-initialised database, a deleted
+        SQLite file) is created again, and the call tried once more.
+        """
+
+        def attempt() -> Any:
             with self._schema_lock:
+                self._follow_file()
                 if not self._schema_ready:
-                    self.create_schema()
+                    self._create()
+            try:
+                with self.engine.begin() as conn:
+                    result = func(conn)
+            except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+                if sa.inspect(self.engine).has_table(TABLE):
+                    raise
+                LOG.warning(
+                    'The members table of %s has gone; creating it again '
+                    '(members join again with their next heartbeat)',
+                    self.backend,
+                )
+                self._judge.unreachable()
+                with self._schema_lock:
+                    self._create()
+                with self.engine.begin() as conn:
+                    result = func(conn)
+            if self.path is not None and self._file_id is None:
+                # The file was created by this call.
+                self._follow_file()
+            return result
+
+        with self._errors(action):
+            return self._caller.call(attempt)
 
     def _read(self, group: str) -> tuple[list[base.Record], datetime.datetime]:
-        self._ensure_schema()
         t = self.table
-        with self._errors(f'read group {group!r}'):
-            with self.engine.connect() as conn:
-                now = conn.scalar(sa.select(utc_now()))
-                rows = conn.execute(
-                    sa.select(
-                        t.c.member_id,
-                        t.c.state,
-                        t.c.weight,
-                        t.c.attributes,
-                        t.c.heartbeat_at,
-                    ).where(t.c.group_name == group)
-                ).all()
-        return [self._record(group, *row) for row in rows], _aware(now)
+
+        def read(conn: Any) -> tuple[Any, list[Any]]:
+            now = conn.scalar(sa.select(utc_now()))
+            rows = conn.execute(
+                sa.select(
+                    t.c.member_id,
+                    t.c.state,
+                    t.c.weight,
+                    t.c.attributes,
+                    t.c.heartbeat_at,
+                    t.c.outage_start,
+                    t.c.outage_end,
+                ).where(t.c.group_name == group)
+            ).all()
+            return now, rows
+
+        now, rows = self._run(f'read group {group!r}', read)
+        records = []
+        for row in rows:
+            try:
+                records.append(self._record(*row))
+            except (TypeError, ValueError, exception.HashRingError) as exc:
+                self._bad_record(group, row[0], exc)
+        return records, _aware(now)
 
     def _record(
         self,
-        group: str,
         member_id: str,
         state: str,
         weight: int,
         attributes: str,
         heartbeat: datetime.datetime,
+        outage_start: datetime.datetime | None,
+        outage_end: datetime.datetime | None,
     ) -> base.Record:
-        try:
-            return base.Record(
-                member_id,
-                base.State(state),
-                base.check_weight(member_id, weight),
-                base.check_attributes(member_id, json.loads(attributes)),
-                _aware(heartbeat),
-            )
-        except (ValueError, exception.HashRingError) as exc:
-            raise exception.MembershipUnavailable(
-                self.backend,
-                f'bad record {member_id!r} in group {group!r}: {exc}',
-                exc,
-            ) from exc
+        outage = (
+            None
+            if outage_start is None or outage_end is None
+            else (_aware(outage_start), _aware(outage_end))
+        )
+        return base.Record(
+            member_id,
+            base.State(state),
+            base.check_weight(member_id, weight),
+            base.check_attributes(member_id, json.loads(attributes)),
+            _aware(heartbeat),
+            outage,
+        )
 
     def _register(self, group: str, record: base.Record) -> None:
-        self._ensure_schema()
         t = self.table
         values = {
             'state': record.state.value,
@@ -201,55 +298,76 @@ class SQLSource(base.MembershipSource):
             'heartbeat_at': utc_now(),
         }
         mine = (t.c.group_name == group) & (t.c.member_id == record.id)
-        with self._errors(f'register {record.id!r} in group {group!r}'):
-            with self.engine.begin() as conn:
-                if conn.execute(
-                    t.update().where(mine).values(**values)
-                ).rowcount:
-                    return
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        t.insert().values(
-                            group_name=group,
-                            member_id=record.id,
-                            created_at=utc_now(),
-                            **values,
-                        )
-                    )
-            except sa.exc.IntegrityError:
-                # Inserted meanwhile by this member's other thread.
-                with self.engine.begin() as conn:
-                    conn.execute(t.update().where(mine).values(**values))
+        action = f'register {record.id!r} in group {group!r}'
 
-    def _beat(self, groups: list[str], record: base.Record) -> list[str]:
+        def update(conn: Any) -> int:
+            return int(
+                conn.execute(t.update().where(mine).values(**values)).rowcount
+            )
+
+        def insert(conn: Any) -> None:
+            conn.execute(
+                t.insert().values(
+                    group_name=group,
+                    member_id=record.id,
+                    created_at=utc_now(),
+                    **values,
+                )
+            )
+
+        if self._run(action, update):
+            return
+        try:
+            self._run(action, insert)
+        except exception.MembershipUnavailable as exc:
+            if not isinstance(exc.cause, sa.exc.IntegrityError):
+                raise
+            # Inserted meanwhile by this member's other thread.
+            self._run(action, update)
+
+    def _beat(
+        self, groups: list[str], record: base.Record, recovering: bool
+    ) -> list[str]:
         t = self.table
-        forgotten = []
-        with self._errors(f'heartbeat {record.id!r}'):
-            with self.engine.begin() as conn:
-                for group in groups:
-                    result = conn.execute(
-                        t.update()
-                        .where(
-                            (t.c.group_name == group)
-                            & (t.c.member_id == record.id)
-                        )
-                        .values(heartbeat_at=utc_now())
+        # Ordered: MySQL evaluates SET clauses left to right, so the
+        # outage's start must be read before heartbeat_at is overwritten.
+        values: list[tuple[Any, Any]] = []
+        if recovering:
+            values += [
+                (t.c.outage_start, t.c.heartbeat_at),
+                (t.c.outage_end, utc_now()),
+            ]
+        values.append((t.c.heartbeat_at, utc_now()))
+
+        def beat(conn: Any) -> list[str]:
+            forgotten = []
+            for group in groups:
+                result = conn.execute(
+                    t.update()
+                    .where(
+                        (t.c.group_name == group)
+                        & (t.c.member_id == record.id)
                     )
-                    if not result.rowcount:
-                        forgotten.append(group)
+                    .ordered_values(*values)
+                )
+                if not result.rowcount:
+                    forgotten.append(group)
+            return forgotten
+
+        forgotten: list[str] = self._run(f'heartbeat {record.id!r}', beat)
         return forgotten
 
     def _unregister(self, group: str, member_id: str) -> None:
         t = self.table
-        with self._errors(f'remove {member_id!r} from group {group!r}'):
-            with self.engine.begin() as conn:
-                conn.execute(
-                    t.delete().where(
-                        (t.c.group_name == group)
-                        & (t.c.member_id == member_id)
-                    )
+
+        def delete(conn: Any) -> None:
+            conn.execute(
+                t.delete().where(
+                    (t.c.group_name == group) & (t.c.member_id == member_id)
                 )
+            )
+
+        self._run(f'remove {member_id!r} from group {group!r}', delete)
 
     def cleanup(self) -> int:
         """Delete records that have not heartbeat for ``retention`` seconds.
@@ -258,17 +376,20 @@ class SQLSource(base.MembershipSource):
         :raises hashring.exception.MembershipUnavailable: the database could
             not be reached.
         """
-        self._ensure_schema()
         t = self.table
-        with self._errors('clean up old records'):
-            with self.engine.begin() as conn:
-                now = _aware(conn.scalar(sa.select(utc_now())))
-                threshold = now.replace(tzinfo=None) - datetime.timedelta(
-                    seconds=self.retention
-                )
-                removed = conn.execute(
+
+        def delete(conn: Any) -> int:
+            now = _aware(conn.scalar(sa.select(utc_now())))
+            threshold = now.replace(tzinfo=None) - datetime.timedelta(
+                seconds=self.retention
+            )
+            return int(
+                conn.execute(
                     t.delete().where(t.c.heartbeat_at < threshold)
                 ).rowcount
+            )
+
+        removed: int = self._run('clean up old records', delete)
         if removed:
             base.LOG.info(
                 'Deleted %d member record(s) older than %ds from %s',
@@ -276,9 +397,10 @@ class SQLSource(base.MembershipSource):
                 self.retention,
                 self.backend,
             )
-        return int(removed)
+        return removed
 
     def _close(self) -> None:
+        self._caller.close()
         self.engine.dispose()
 
     def _errors(self, action: str) -> Any:
@@ -296,11 +418,41 @@ class _translate:
         return None
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
-        if exc is not None and isinstance(exc, sa.exc.SQLAlchemyError):
-            reason = str(exc).splitlines()[0]
+        if exc is not None and isinstance(
+            exc, (sa.exc.SQLAlchemyError, OSError)
+        ):
+            # TimeoutError (a frozen server) is an OSError.
+            reason = base.mask(str(exc).splitlines()[0] or type(exc).__name__)
             raise exception.MembershipUnavailable(
                 self.backend, f'cannot {self.action}: {reason}', exc
             ) from exc
+
+
+def _connect_args(backend: str, driver: str, timeout: float) -> dict[str, Any]:
+    """Return the DBAPI arguments that bound each wait by ``timeout``."""
+    if backend == 'sqlite':
+        # Wait for another process's write lock rather than fail.
+        return {'timeout': timeout}
+    seconds = max(1, int(timeout))
+    if backend == 'postgresql' and driver in ('psycopg2', 'psycopg'):
+        return {
+            'connect_timeout': seconds,
+            # A server that stops answering mid-query: the server ends a
+            # slow statement itself, and TCP gives up on a host that is gone.
+            'options': f'-c statement_timeout={int(timeout * 1000)}',
+            'keepalives': 1,
+            'keepalives_idle': seconds,
+            'keepalives_interval': 1,
+            'keepalives_count': 3,
+            'tcp_user_timeout': int(timeout * 1000),
+        }
+    if backend in ('mysql', 'mariadb') and driver in ('pymysql', 'mysqldb'):
+        return {
+            'connect_timeout': seconds,
+            'read_timeout': seconds,
+            'write_timeout': seconds,
+        }
+    return {}
 
 
 def _aware(stamp: Any) -> datetime.datetime:

@@ -17,30 +17,30 @@ weight and attributes; the backend itself forgets a member that stops
 heartbeating (a lease in etcd, a key expiry in Redis, a session in
 ZooKeeper), after ``dead_after`` seconds.  tooz's drivers retry a lost
 connection for a long time, so every call here runs on a worker thread
-and is abandoned after ``read_timeout`` seconds: a read during an outage
-fails with MembershipUnavailable in bounded time, and a call still stuck
-in tooz's retries does not keep the process from exiting.
+and is abandoned after ``read_timeout`` seconds
+(:mod:`hashring.membership.bounded`): a read during an outage fails with
+MembershipUnavailable in bounded time.  tooz's own executor is set to run
+calls synchronously on that worker (``executor=synchronous``), because
+Python joins an executor's threads at exit, and a call stuck on a frozen
+server would hold the process for minutes.
 """
 
 from collections.abc import Callable
-import concurrent.futures
 import datetime
 import importlib.metadata
 import json
-import queue
 import threading
 from typing import Any
 from typing import TypeVar
 import urllib.parse
 import uuid
-import weakref
 
 from oslo_config import cfg
-from oslo_utils import strutils
 from tooz import coordination
 
 from hashring import exception
 from hashring.membership import base
+from hashring.membership import bounded
 
 T = TypeVar('T')
 
@@ -57,58 +57,9 @@ _TIMEOUT_PARAMS = {
 }
 
 
-_Call = tuple[Callable[[], Any], concurrent.futures.Future[Any]]
-
-
-class _Worker:
-    """Run calls in order on one daemon thread, started by the first call.
-
-    Not a ``ThreadPoolExecutor``: Python joins an executor's threads when it
-    exits (futurist's too), so a call stuck in tooz's retries, which last
-    about a minute for a refused Redis connection, would hold a process
-    that has finished, a command-line run for one, for that long.
-    """
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        # A worker dropped without shutdown() still ends its thread.
-        weakref.finalize(self, self._calls.put, None)
-
-    def submit(self, func: Callable[[], T]) -> concurrent.futures.Future[T]:
-        """Queue a call; returns its future."""
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=_serve,
-                    args=(self._calls,),
-                    name=self._name,
-                    daemon=True,
-                )
-                self._thread.start()
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self._calls.put((func, future))
-        return future
-
-    def shutdown(self) -> None:
-        """Let the thread end once the calls queued before are done."""
-        self._calls.put(None)
-
-
-def _serve(calls: queue.SimpleQueue[_Call | None]) -> None:
-    """Run queued calls until a None; the loop of a _Worker's thread."""
-    while (call := calls.get()) is not None:
-        func, future = call
-        if not future.set_running_or_notify_cancel():
-            continue
-        try:
-            result = func()
-        except BaseException as exc:
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
+#: Seconds close() waits for a backend to let go of a member: a frozen
+#: server must not hold a service's shutdown.
+CLOSE_TIMEOUT = 2.0
 
 
 class _Client:
@@ -119,7 +70,7 @@ class _Client:
         self.member_id = member_id.encode('utf-8')
         self.timeout = timeout
         self.coordinator: Any = None
-        self.pool = _Worker('hashring-tooz')
+        self.caller = bounded.Caller('hashring-tooz', timeout)
 
     def call(self, func: Callable[[Any], T]) -> T:
         """Run func(coordinator) on the worker, within the deadline."""
@@ -133,12 +84,7 @@ class _Client:
                 self.coordinator = coordinator
             return func(self.coordinator)
 
-        future = self.pool.submit(run)
-        try:
-            return future.result(timeout=self.timeout)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise TimeoutError(f'no answer within {self.timeout:g}s') from None
+        return self.caller.call(run)
 
     def close(self) -> None:
         def stop() -> None:
@@ -148,12 +94,13 @@ class _Client:
                 finally:
                     self.coordinator = None
 
-        future = self.pool.submit(stop)
         try:
-            future.result(timeout=self.timeout)
+            self.caller.call(stop, min(self.timeout, CLOSE_TIMEOUT))
         except Exception as exc:
-            base.LOG.debug('Stopping the tooz coordinator failed: %s', exc)
-        self.pool.shutdown()
+            base.LOG.debug(
+                'Stopping the tooz coordinator failed: %s', base.mask(exc)
+            )
+        self.caller.close()
 
 
 class ToozSource(base.MembershipSource):
@@ -187,20 +134,29 @@ class ToozSource(base.MembershipSource):
         )
         if parsed.scheme not in schemes:
             raise exception.InvalidArgumentError(
-                f'Invalid tooz backend URL {mask_url(url)!r}: '
+                f'Invalid tooz backend URL {base.mask_url(url)!r}: '
                 f'no tooz driver for {parsed.scheme!r}; installed: '
                 f'{", ".join(schemes)}'
             )
+        try:
+            parsed.port
+        except ValueError as exc:
+            raise exception.InvalidArgumentError(
+                f'Invalid tooz backend URL {base.mask_url(url)!r}: {exc}'
+            ) from exc
         param = _TIMEOUT_PARAMS.get(parsed.scheme)
         query = urllib.parse.parse_qs(parsed.query)
         if param and param not in query:
             # The backend expires members; make it do so after dead_after.
             query[param] = [str(max(1, round(self.dead_after)))]
-            url = urllib.parse.urlunsplit(
-                parsed._replace(query=urllib.parse.urlencode(query, True))
-            )
+        # Calls already run on a worker of ours; a thread pool of tooz's
+        # would be joined at exit, stuck calls and all.
+        query.setdefault('executor', ['synchronous'])
+        url = urllib.parse.urlunsplit(
+            parsed._replace(query=urllib.parse.urlencode(query, True))
+        )
         self.url = url
-        self.timeout = float(self.option('read_timeout'))
+        self.timeout = self.read_timeout
         self._reader = _Client(
             url, f'hashring-reader-{uuid.uuid4().hex}', self.timeout
         )
@@ -209,16 +165,17 @@ class ToozSource(base.MembershipSource):
 
     @property
     def backend(self) -> str:
-        return f'tooz ({mask_url(self.url)})'
+        return f'tooz ({base.mask_url(self.url)})'
 
     def _call(
         self, client: _Client, action: str, func: Callable[[Any], T]
     ) -> T:
         try:
             return client.call(func)
-        except (coordination.ToozError, OSError, TimeoutError) as exc:
+        except (coordination.ToozError, OSError) as exc:
+            # TimeoutError (a frozen server) is an OSError.
             raise exception.MembershipUnavailable(
-                self.backend, f'cannot {action}: {exc}', exc
+                self.backend, f'cannot {action}: {base.mask(exc)}', exc
             ) from exc
 
     def _read(self, group: str) -> tuple[list[base.Record], datetime.datetime]:
@@ -242,39 +199,34 @@ class ToozSource(base.MembershipSource):
 
         found = self._call(self._reader, f'read group {group!r}', members)
         now = base.utcnow()
-        if not found:
-            return [], now
-        return [
-            self._record(group, member, caps) for member, caps in found.items()
-        ], now
+        records = []
+        for member, caps in (found or {}).items():
+            try:
+                records.append(self._record(member, caps))
+            except (TypeError, ValueError, exception.HashRingError) as exc:
+                self._bad_record(group, member, exc)
+        return records, now
 
-    def _record(self, group: str, member: Any, caps: Any) -> base.Record:
+    def _record(self, member: Any, caps: Any) -> base.Record:
         member_id = (
             member.decode('utf-8') if isinstance(member, bytes) else member
         )
-        try:
-            if isinstance(caps, bytes):
-                try:
-                    caps = json.loads(caps)
-                except ValueError:
-                    caps = None
-            if not isinstance(caps, dict):
-                # A member that joined without hashring's capabilities (a
-                # tooz Partitioner's carry a weight, which is kept).
-                caps = {}
-            return base.Record(
-                member_id,
-                base.State(caps.get('state', 'up')),
-                base.check_weight(member_id, caps.get('weight', 1)),
-                base.check_attributes(member_id, caps.get('attributes')),
-                None,
-            )
-        except (ValueError, exception.HashRingError) as exc:
-            raise exception.MembershipUnavailable(
-                self.backend,
-                f'bad record {member_id!r} in group {group!r}: {exc}',
-                exc,
-            ) from exc
+        if isinstance(caps, bytes):
+            try:
+                caps = json.loads(caps)
+            except ValueError:
+                caps = None
+        if not isinstance(caps, dict):
+            # A member that joined without hashring's capabilities (a tooz
+            # Partitioner's carry a weight, which is kept).
+            caps = {}
+        return base.Record(
+            member_id,
+            base.State(caps.get('state', 'up')),
+            base.check_weight(member_id, caps.get('weight', 1)),
+            base.check_attributes(member_id, caps.get('attributes')),
+            None,
+        )
 
     def _writer_for(self, member_id: str) -> _Client:
         with self._writer_lock:
@@ -318,7 +270,10 @@ class ToozSource(base.MembershipSource):
             join,
         )
 
-    def _beat(self, groups: list[str], record: base.Record) -> list[str]:
+    def _beat(
+        self, groups: list[str], record: base.Record, recovering: bool
+    ) -> list[str]:
+        # The backend expires silent members itself: nothing to publish.
         me = record.id.encode('utf-8')
 
         def beat(coordinator: Any) -> list[str]:
@@ -371,13 +326,3 @@ class ToozSource(base.MembershipSource):
         self._reader = _Client(
             self.url, f'hashring-reader-{uuid.uuid4().hex}', self.timeout
         )
-
-
-def mask_url(url: str) -> str:
-    """Return a URL with its password, in userinfo or query, masked."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is not None:
-        host = parts.netloc.rpartition('@')[2]
-        user = parts.username or ''
-        parts = parts._replace(netloc=f'{user}:***@{host}')
-    return strutils.mask_password(urllib.parse.urlunsplit(parts))

@@ -22,66 +22,7 @@ from hashring.membership import static
 from hashring import opts
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
-
-
-class MemoryBackend:
-    """A stand-in backend shared by the MemorySources of one test."""
-
-    def __init__(self):
-        self.groups = {}
-        self.down = False
-        self.clock = base.utcnow()
-
-
-class MemorySource(base.MembershipSource):
-    """A driver over MemoryBackend, to test the base class's logic."""
-
-    name = 'memory'
-
-    def __init__(self, backend, **overrides):
-        super().__init__(None, **overrides)
-        self.store = backend
-
-    def _check(self):
-        if self.store.down:
-            raise exception.MembershipUnavailable(self.backend, 'down')
-
-    def _read(self, group):
-        self._check()
-        return list(self.store.groups.get(group, {}).values()), (
-            self.store.clock
-        )
-
-    def _register(self, group, record):
-        self._check()
-        self.store.groups.setdefault(group, {})[record.id] = base.Record(
-            record.id,
-            record.state,
-            record.weight,
-            record.attributes,
-            self.store.clock,
-        )
-
-    def _beat(self, groups, record):
-        self._check()
-        lost = []
-        for group in groups:
-            old = self.store.groups.get(group, {}).get(record.id)
-            if old is None:
-                lost.append(group)
-            else:
-                self.store.groups[group][record.id] = base.Record(
-                    old.id,
-                    old.state,
-                    old.weight,
-                    old.attributes,
-                    self.store.clock,
-                )
-        return lost
-
-    def _unregister(self, group, member_id):
-        self._check()
-        self.store.groups.get(group, {}).pop(member_id, None)
+from hashring.tests.membership import memory
 
 
 class CanonicalIdTestCase(test_base.TestCase):
@@ -175,10 +116,10 @@ class LoadTestCase(test_base.TestCase):
 class BaseBehaviourTestCase(test_base.TestCase):
     def setUp(self):
         super().setUp()
-        self.store = MemoryBackend()
+        self.store = memory.MemoryBackend()
 
     def source(self, **overrides):
-        source = MemorySource(self.store, **{**contract.FAST, **overrides})
+        source = memory.MemorySource(self.store, **{**contract.FAST, **overrides})
         self.addCleanup(source.close)
         return source
 
@@ -192,10 +133,14 @@ class BaseBehaviourTestCase(test_base.TestCase):
         self.assertEqual(base.State.DOWN, snapshot.members['a'].state)
 
     def test_a_member_never_judges_itself_dead(self):
-        a = self.source()
+        a, b = self.source(), self.source()
         a.join('a')
         a.drain()
+        b.join('b')
+        # Silence a's thread but keep its identity, as a starved one is.
+        a._stop_heartbeat()
         self.store.clock += datetime.timedelta(seconds=30)
+        b.heartbeat()  # b is alive: the backend was writable all along
         self.assertEqual(
             base.State.DRAINING, a.get_members().members['a'].state
         )
@@ -203,16 +148,47 @@ class BaseBehaviourTestCase(test_base.TestCase):
             base.State.DOWN, self.source().get_members().members['a'].state
         )
 
-    def test_colliding_records_are_an_error(self):
+    def test_colliding_records_keep_one_for_every_reader(self):
         clock = self.store.clock
         self.store.groups['default'] = {
-            'Host': base.Record('Host', base.State.UP, 1, {}, clock),
-            'host': base.Record('host', base.State.UP, 1, {}, clock),
+            'HOST': base.Record('HOST', base.State.UP, 1, {}, clock),
+            'host': base.Record('host', base.State.UP, 2, {}, clock),
+            'Host': base.Record('Host', base.State.UP, 3, {}, clock),
         }
-        err = self.assertRaises(
-            exception.InvalidMemberError, self.source().get_members
-        )
-        self.assertIn("'host'", str(err))
+        reader = self.source()
+        with self.assertLogs('hashring.membership.base', 'WARNING') as logs:
+            snapshot = reader.get_members()
+        # The record stored under the canonical id wins, as every hashring
+        # writer stores it; the others are named in the log.
+        self.assertEqual({'host': 2}, snapshot.up())
+        self.assertIn("record 'HOST'", logs.output[0])
+        self.assertIn("same member as record 'host'", logs.output[0])
+        self.assertEqual(2, len(logs.output))
+        # Once: a second read logs nothing new.
+        with self.assertNoLogs('hashring.membership.base', 'WARNING'):
+            reader.get_members()
+        del self.store.groups['default']['host']
+        self.assertEqual({'host': 1}, self.source().get_members().up())
+
+    def test_one_bad_record_never_takes_the_group_down(self):
+        clock = self.store.clock
+        self.store.groups['default'] = {
+            'good': base.Record('good', base.State.UP, 1, {}, clock),
+            'heavy': base.Record('heavy', base.State.UP, 10**9, {}, clock),
+            'a\x00b': base.Record('a\x00b', base.State.UP, 1, {}, clock),
+            'odd': base.Record('odd', base.State.UP, True, {}, clock),
+        }
+        reader = self.source()
+        with self.assertLogs('hashring.membership.base', 'WARNING') as logs:
+            self.assertEqual({'good': 1}, reader.get_members().up())
+        text = '\n'.join(logs.output)
+        self.assertIn("'heavy'", text)
+        self.assertIn('weight 1000000000 is above 1000', text)
+        self.assertIn("'a\\x00b'", text)
+        self.assertIn("'odd'", text)
+        # Logged once per bad record, not on every read.
+        with self.assertNoLogs('hashring.membership.base', 'WARNING'):
+            reader.get_members()
 
     def test_heartbeat_survives_outages_and_rejoins(self):
         a = self.source()

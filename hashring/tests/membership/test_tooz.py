@@ -23,7 +23,7 @@ from tooz import coordination
 
 from hashring import exception
 from hashring import membership
-from hashring.membership import tooz as tooz_driver
+from hashring.membership import bounded
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
 from hashring.tests.membership import servers
@@ -195,7 +195,7 @@ class ToozBadInputTestCase(test_base.TestCase):
 
 class WorkerTestCase(test_base.TestCase):
     def test_runs_calls_in_order_and_returns_their_outcome(self):
-        worker = tooz_driver._Worker('hashring-test')
+        worker = bounded.Worker('hashring-test')
         self.addCleanup(worker.shutdown)
         order = []
         futures = [
@@ -211,7 +211,7 @@ class WorkerTestCase(test_base.TestCase):
     def test_a_stuck_call_does_not_hold_the_process(self):
         release = threading.Event()
         self.addCleanup(release.set)
-        worker = tooz_driver._Worker('hashring-test')
+        worker = bounded.Worker('hashring-test')
         self.assertIsNone(worker._thread)
         stuck = worker.submit(release.wait)
         queued = worker.submit(lambda: 'late')
@@ -226,7 +226,7 @@ class WorkerTestCase(test_base.TestCase):
         self.assertTrue(stuck.result(0))
 
     def test_a_dropped_worker_ends_its_thread(self):
-        worker = tooz_driver._Worker('hashring-test')
+        worker = bounded.Worker('hashring-test')
         self.assertEqual(1, worker.submit(lambda: 1).result(5))
         thread = worker._thread
         del worker

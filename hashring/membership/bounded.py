@@ -1,0 +1,153 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Calls to a backend that answer within a deadline, whatever it does.
+
+A frozen database server or coordination service accepts connections and
+then never answers: a socket read on an open connection has no timeout in
+libpq, and tooz retries for minutes.  So the drivers run every backend call
+on a daemon worker thread and stop waiting after ``read_timeout``; the call
+itself may go on in the background until the backend answers, but it holds
+neither the caller nor the process's exit.
+"""
+
+from collections.abc import Callable
+import concurrent.futures
+import queue
+import threading
+from typing import Any
+from typing import TypeVar
+import weakref
+
+T = TypeVar('T')
+
+_Call = tuple[Callable[[], Any], concurrent.futures.Future[Any]]
+
+
+class Worker:
+    """Run calls in order on one daemon thread, started by the first call.
+
+    Not a ``ThreadPoolExecutor``: Python joins an executor's threads when it
+    exits (futurist's too), so a call stuck in a backend's retries would
+    hold a process that has finished, a command-line run for one.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        # A worker dropped without shutdown() still ends its thread.
+        weakref.finalize(self, self._calls.put, None)
+
+    def submit(self, func: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Queue a call; returns its future."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=_serve,
+                    args=(self._calls,),
+                    name=self._name,
+                    daemon=True,
+                )
+                self._thread.start()
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._calls.put((func, future))
+        return future
+
+    def shutdown(self) -> None:
+        """Let the thread end once the calls queued before are done."""
+        self._calls.put(None)
+
+    def running(self) -> bool:
+        """Tell whether the thread is still running."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+
+def _serve(calls: queue.SimpleQueue[_Call | None]) -> None:
+    """Run queued calls until a None; the loop of a Worker's thread."""
+    while (call := calls.get()) is not None:
+        func, future = call
+        if not future.set_running_or_notify_cancel():
+            continue
+        try:
+            result = func()
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+
+class Caller:
+    """Run calls on a worker within a deadline.
+
+    :param name: the worker threads' name.
+    :param timeout: seconds a call may take before :meth:`call` raises.
+    :param replace: start a new worker after a call times out, so that
+        later calls are not queued behind the stuck one (for a backend
+        client that is thread-safe, as an SQLAlchemy engine is).  At most
+        ``max_stuck`` stuck calls are left running; past that, calls fail
+        at once until one of them ends.
+    :param max_stuck: see ``replace``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        timeout: float,
+        replace: bool = False,
+        max_stuck: int = 4,
+    ) -> None:
+        self.name = name
+        self.timeout = timeout
+        self._replace = replace
+        self._max_stuck = max_stuck
+        self._lock = threading.Lock()
+        self._worker = Worker(name)
+        self._stuck: list[Worker] = []
+
+    def call(self, func: Callable[[], T], timeout: float | None = None) -> T:
+        """Run func() on the worker and return its result.
+
+        :param func: the call.
+        :param timeout: seconds to wait; the caller's ``timeout`` if None.
+        :raises TimeoutError: no answer in time; the call is cancelled if it
+            has not started, else left to finish in the background.
+        :raises: what func raises.
+        """
+        limit = self.timeout if timeout is None else timeout
+        with self._lock:
+            self._stuck = [w for w in self._stuck if w.running()]
+            if len(self._stuck) >= self._max_stuck:
+                raise TimeoutError(
+                    f'{len(self._stuck)} earlier calls are still waiting '
+                    f'for an answer'
+                )
+            worker = self._worker
+        future = worker.submit(func)
+        try:
+            return future.result(timeout=limit)
+        except concurrent.futures.TimeoutError:
+            if not future.cancel() and self._replace:
+                with self._lock:
+                    if self._worker is worker:
+                        worker.shutdown()
+                        self._stuck.append(worker)
+                        self._worker = Worker(self.name)
+            raise TimeoutError(f'no answer within {limit:g}s') from None
+
+    def close(self) -> None:
+        """Let the worker threads end once their calls are done."""
+        with self._lock:
+            self._worker.shutdown()
+            self._worker = Worker(self.name)

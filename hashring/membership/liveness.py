@@ -1,0 +1,302 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Who is alive, judged so that an outage of the backend kills no one.
+
+A member that cannot reach the backend cannot heartbeat, and a backend
+that expires members (Redis, etcd) forgets them during a long outage.  Read
+naively, the first answer after the outage says that everyone died.  The
+:class:`Judge` of a membership source therefore counts a member's silence
+only over the time the backend was *reachable*:
+
+* **Outages this reader saw.**  A failed read or write opens an outage; the
+  next successful read closes it, at the backend's own time.
+* **Outages members published.**  A member whose heartbeats failed
+  publishes, with its first heartbeat that succeeds, the span it could not
+  write (from its last heartbeat before to the first after).  A reader that
+  started after the outage learns of it there.
+* **Silence everywhere.**  When two or more members that were alive
+  together have all fallen silent for ``dead_after``, and no member of the
+  group writes, nobody could write: the backend was out, whether this
+  reader noticed or not.  Nobody is judged dead for that span, until some
+  member writes again.  (A member alone in its group that falls silent is
+  judged as a crash.)
+* **Mass disappearance.**  When most of the members a reader knew vanish
+  from one read to the next (a backend restarted empty, a table dropped,
+  expired keys), that is an outage too.
+
+An outage explains a member's silence when the member was alive when it
+began (its last heartbeat, or the last read that listed it, lies within
+``dead_after`` before the start) and went quiet with it (no heartbeat well
+after the start, which would show that the backend was writable).  For such
+a member, the overlap of the outage with its silence does not count
+towards ``dead_after``.  A member that crashed is therefore still judged
+dead ``dead_after`` after the backend came back, at the latest; a member
+that is alive heartbeats within one interval and never leaves the ring.
+
+Runtime complexity of :meth:`Judge.judge`: ``O(m * o)`` for ``m`` members
+and ``o`` outages remembered (outages older than ``dead_after`` are
+forgotten, so ``o`` is small).
+"""
+
+from collections.abc import Collection
+from collections.abc import Iterable
+from collections.abc import Mapping
+import dataclasses
+import datetime
+import logging
+import threading
+
+LOG = logging.getLogger(__name__)
+
+#: The share of the known members that must vanish at once for a read to
+#: count as an outage rather than as departures (more than this).
+MASS_SHARE = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class Outage:
+    """A span of backend time during which members could not write.
+
+    ``explains_until`` bounds the silences it explains: a member that wrote
+    after it was writing during the span, so the backend was reachable.
+    """
+
+    start: datetime.datetime
+    end: datetime.datetime
+    explains_until: datetime.datetime
+
+    def explains(
+        self, last: datetime.datetime, dead_after: datetime.timedelta
+    ) -> bool:
+        """Tell whether a member last heard of at ``last`` fell silent with it.
+
+        :param last: the member's last heartbeat, or the last read that
+            listed it.
+        :param dead_after: the liveness timeout.
+        """
+        return self.start - dead_after < last <= self.explains_until
+
+
+@dataclasses.dataclass(frozen=True)
+class Seen:
+    """What the judge knows of a member: its values and when it was heard."""
+
+    #: the driver's member value, returned as it was when presumed alive
+    value: object
+    #: its last heartbeat, or when a read last listed it (backend time)
+    last: datetime.datetime
+    #: whether the last read listed it (False: presumed while absent)
+    listed: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """A judgement of one group's members at one read."""
+
+    #: the members judged dead, by id
+    dead: frozenset[str]
+    #: members missing from the read, presumed alive, with their values
+    presumed_absent: Mapping[str, object]
+    #: members listed and judged alive only because an outage explains
+    #: their silence (and the absent ones above)
+    presumed: frozenset[str]
+
+
+class Judge:
+    """The liveness judgement of one membership source (one reader).
+
+    Thread-safe.  The source tells it of every failure and of every read;
+    it answers who is dead and who is presumed alive.
+
+    :param dead_after: seconds of reachable silence after which a member
+        is dead.
+    :param heartbeat_interval: seconds between a member's heartbeats.
+    """
+
+    def __init__(self, dead_after: float, heartbeat_interval: float) -> None:
+        self.dead_after = datetime.timedelta(seconds=dead_after)
+        # How late after an outage's start a member's last heartbeat may
+        # lie and still be explained by it: one interval until its next
+        # beat, and one more for a beat that was slow to fail.
+        self.slack = datetime.timedelta(seconds=2 * heartbeat_interval)
+        self._lock = threading.Lock()
+        self._outages: list[Outage] = []
+        #: the backend's time at the last successful read, if any
+        self._last_ok: datetime.datetime | None = None
+        self._failing = False
+        self._known: dict[str, dict[str, Seen]] = {}
+        self._reported: dict[str, frozenset[str]] = {}
+
+    def unreachable(self) -> None:
+        """Record that a read or a write just failed."""
+        self._failing = True
+
+    def reached(self, now: datetime.datetime) -> None:
+        """Record a successful read at the backend's time ``now``.
+
+        After failures, the span since the last successful read becomes an
+        outage this reader saw.
+        """
+        with self._lock:
+            if self._failing and self._last_ok is not None:
+                self._add(
+                    Outage(self._last_ok, now, self._last_ok + self.slack)
+                )
+            self._failing = False
+            self._last_ok = now
+
+    def published(
+        self, start: datetime.datetime, end: datetime.datetime
+    ) -> Outage:
+        """Return the outage a member published, from ``start`` to ``end``.
+
+        :param start: its last heartbeat before its heartbeats failed.
+        :param end: its first heartbeat that succeeded after.
+        """
+        # Its first failed beat came one interval after its last good one.
+        return Outage(start, end, start + self.slack + self.slack / 2)
+
+    def _add(self, outage: Outage) -> None:
+        if outage.end >= outage.start and outage not in self._outages:
+            self._outages.append(outage)
+
+    def judge(
+        self,
+        group: str,
+        now: datetime.datetime,
+        heard: Mapping[str, tuple[object, datetime.datetime | None]],
+        published: Iterable[Outage] = (),
+        listed: Collection[str] | None = None,
+        alive: str | None = None,
+    ) -> Verdict:
+        """Judge a group's members at one read.
+
+        :param group: the group, whose members the judge remembers.
+        :param now: the backend's time of the read.
+        :param heard: the members the read listed as up or draining, by id:
+            each with its value and last heartbeat (None where the backend
+            expires silent members itself, as tooz's do).
+        :param published: the outages the members published.
+        :param listed: the ids of every record the read listed, in any
+            state; ``heard``'s when None.  A member missing from it has
+            vanished.
+        :param alive: this reader's own member id, if it is one: never
+            judged dead, since this process knows it runs.
+        :returns: a :class:`Verdict`.
+        """
+        with self._lock:
+            self._forget_old(now)
+            outages = list(self._outages)
+            outages.extend(o for o in published if o.end > o.start)
+            beats = [b for _, b in heard.values() if b is not None]
+            freshest = max(beats, default=None)
+            if (
+                freshest is not None
+                and now - freshest > self.dead_after
+                and sum(freshest - b <= self.dead_after for b in beats) >= 2
+            ):
+                # Members alive together, then nobody could write for
+                # dead_after: the backend was out.  (One member alone that
+                # falls silent is judged as a crash.)
+                outages.append(Outage(freshest, now, freshest + self.slack))
+            known = self._known.get(group, {})
+            present = heard if listed is None else listed
+            vanished = [m for m in known if m not in present]
+            listed = [m for m in vanished if known[m].listed]
+            if len(listed) >= 2 and len(listed) > MASS_SHARE * sum(
+                s.listed for s in known.values()
+            ):
+                # Most members gone in one read: an emptied backend, not a
+                # crowd of departures.
+                last_read = max(s.last for s in known.values())
+                self._add(Outage(last_read, now, last_read))
+                outages.append(Outage(last_read, now, last_read))
+            dead = set()
+            presumed = set()
+            seen: dict[str, Seen] = {}
+            for member_id, (value, beat) in heard.items():
+                last = now if beat is None else beat
+                if beat is not None and member_id != alive:
+                    silence = self._silence(last, now, outages)
+                    if silence > self.dead_after:
+                        dead.add(member_id)
+                        continue
+                    if now - last > self.dead_after:
+                        presumed.add(member_id)
+                seen[member_id] = Seen(value, last)
+            absent: dict[str, object] = {}
+            for member_id in vanished:
+                old = known[member_id]
+                explained = [
+                    o for o in outages if o.explains(old.last, self.dead_after)
+                ]
+                if explained and (
+                    self._silence(old.last, now, explained) <= self.dead_after
+                ):
+                    absent[member_id] = old.value
+                    presumed.add(member_id)
+                    seen[member_id] = dataclasses.replace(old, listed=False)
+            self._known[group] = seen
+            verdict = Verdict(frozenset(dead), absent, frozenset(presumed))
+            self._report(group, verdict)
+            return verdict
+
+    def _silence(
+        self,
+        last: datetime.datetime,
+        now: datetime.datetime,
+        outages: Iterable[Outage],
+    ) -> datetime.timedelta:
+        """Return the reachable part of the span from ``last`` to ``now``."""
+        spans = sorted(
+            (max(o.start, last), min(o.end, now))
+            for o in outages
+            if o.explains(last, self.dead_after)
+        )
+        covered = datetime.timedelta(0)
+        reach = last
+        for start, end in spans:
+            start = max(start, reach)
+            if end > start:
+                covered += end - start
+                reach = end
+        return (now - last) - covered
+
+    def _forget_old(self, now: datetime.datetime) -> None:
+        # An outage that ended dead_after ago can no longer save anyone:
+        # a member silent since before it has had dead_after of reachable
+        # time since to heartbeat.
+        self._outages = [
+            o for o in self._outages if now - o.end <= self.dead_after
+        ]
+
+    def _report(self, group: str, verdict: Verdict) -> None:
+        if verdict.presumed == self._reported.get(group, frozenset()):
+            return
+        self._reported[group] = verdict.presumed
+        if verdict.presumed:
+            LOG.warning(
+                'Members %s of group %s have not been heard of for longer '
+                'than dead_after (%gs), but a backend outage explains it: '
+                'they stay on the ring until they have had dead_after of '
+                'reachable time to heartbeat again',
+                ', '.join(sorted(verdict.presumed)),
+                group,
+                self.dead_after.total_seconds(),
+            )
+        else:
+            LOG.info(
+                'Every member of group %s is heard of again, or judged '
+                'after the outage',
+                group,
+            )

@@ -1,0 +1,204 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The liveness judge, on a backend whose clock the test moves.
+
+Heartbeats are driven by hand (the threads' interval is longer than any
+test), so every step of an outage is exact.  The same promises are tested
+against real servers, frozen and wiped, in test_sql and test_tooz.
+"""
+
+import datetime
+
+from hashring import exception
+from hashring import manager
+from hashring.membership import base
+from hashring.membership import liveness
+from hashring.tests import base as test_base
+from hashring.tests.membership import memory
+
+#: Seconds; the threads never beat on their own within a test.
+SLOW = {'heartbeat_interval': 10.0, 'dead_after': 60.0, 'read_timeout': 1.0}
+
+
+class OutageTestCase(test_base.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.store = memory.MemoryBackend()
+        self.members = {}
+        for name in ('a', 'b', 'c'):
+            source = self.source()
+            source.join(name)
+            self.members[name] = source
+        self.reader = self.source()
+        self.assertEqual({'a', 'b', 'c'}, set(self.reader.get_members().up()))
+
+    def source(self):
+        source = memory.MemorySource(self.store, **SLOW)
+        self.addCleanup(source.close)
+        return source
+
+    def advance(self, seconds):
+        self.store.clock += datetime.timedelta(seconds=seconds)
+
+    def beat(self, *names):
+        for name in names:
+            self.members[name].heartbeat()
+
+    def outage(self, seconds, reader=None):
+        """Take the backend away for seconds; members' beats fail."""
+        self.store.down = True
+        for reader_ in (self.reader, reader):
+            if reader_ is not None:
+                self.assertRaises(
+                    exception.MembershipUnavailable, reader_.get_members
+                )
+        for name in self.members:
+            self.assertRaises(exception.MembershipUnavailable, self.beat, name)
+        self.advance(seconds)
+        self.store.down = False
+
+    def up(self, reader=None):
+        return set((reader or self.reader).get_members().up())
+
+    def test_an_outage_seen_by_the_reader_kills_no_one(self):
+        generation = self.reader.get_members().generation
+        self.outage(90)
+        snapshot = self.reader.get_members()
+        self.assertEqual({'a', 'b', 'c'}, set(snapshot.up()))
+        self.assertEqual({'a', 'b', 'c'}, snapshot.presumed)
+        # The ring does not change: the same generation.
+        self.assertEqual(generation, snapshot.generation)
+
+    def test_a_crash_during_the_outage_is_found_after_dead_after(self):
+        self.outage(90)
+        # The reader's outage ends at its first read after it: a manager
+        # reads within one refresh.
+        self.assertEqual({'a', 'b', 'c'}, self.up())
+        self.beat('a', 'b')  # c crashed during the outage
+        for _ in range(5):
+            self.advance(10)
+            self.beat('a', 'b')
+            self.assertEqual({'a', 'b', 'c'}, self.up())
+        self.advance(11)
+        self.beat('a', 'b')
+        # 61 reachable seconds since the backend came back, 0 before it.
+        snapshot = self.reader.get_members()
+        self.assertEqual({'a', 'b'}, set(snapshot.up()))
+        self.assertEqual(base.State.DOWN, snapshot.members['c'].state)
+
+    def test_a_reader_started_after_the_outage_learns_of_it(self):
+        self.outage(90)
+        # Before anyone has written again: all silent together.
+        late = self.source()
+        self.assertEqual({'a', 'b', 'c'}, self.up(late))
+        # a published the outage with its first heartbeat after it; b and
+        # c have not beaten yet and stay.
+        self.beat('a')
+        fresh = self.source()
+        snapshot = fresh.get_members()
+        self.assertEqual({'a', 'b', 'c'}, set(snapshot.up()))
+        self.assertEqual({'b', 'c'}, snapshot.presumed)
+        record = self.store.groups['default']['a']
+        self.assertEqual(90, (record.outage[1] - record.outage[0]).seconds)
+        self.advance(5)
+        self.beat('b')  # b publishes 95 s: it retried 5 s after the end
+        self.advance(56)
+        self.beat('a', 'b')
+        self.assertEqual({'a', 'b', 'c'}, self.up(self.source()))
+        # dead_after of reachable time after the last published outage.
+        self.advance(5)
+        self.beat('a', 'b')
+        self.assertEqual({'a', 'b'}, self.up(self.source()))
+
+    def test_a_member_that_wrote_during_a_partial_outage_gets_no_respite(self):
+        # Only a is cut off; b and c write on; c crashes 50 s in.
+        members = self.members
+        for second in range(10, 201, 10):
+            self.advance(10)
+            self.store.down = True
+            self.assertRaises(exception.MembershipUnavailable, self.beat, 'a')
+            self.store.down = False
+            self.beat('b')
+            if second <= 50:
+                self.beat('c')
+        members['a'].heartbeat()  # publishes 200 s of outage
+        snapshot = self.source().get_members()
+        self.assertEqual(base.State.DOWN, snapshot.members['c'].state)
+        self.assertEqual({'a', 'b'}, set(snapshot.up()))
+
+    def test_a_lone_member_that_falls_silent_is_a_crash(self):
+        self.store.groups['solo'] = {}
+        solo = self.source()
+        solo.join('x', 'solo')
+        solo._stop_heartbeat()
+        solo._me = None
+        self.advance(61)
+        snapshot = self.reader.get_members('solo')
+        self.assertEqual(base.State.DOWN, snapshot.members['x'].state)
+
+    def test_a_wiped_backend_kills_no_one_and_they_rejoin(self):
+        self.store.groups.clear()
+        snapshot = self.reader.get_members()
+        self.assertEqual({'a', 'b', 'c'}, set(snapshot.up()))
+        self.assertEqual({'a', 'b', 'c'}, snapshot.presumed)
+        self.advance(5)
+        self.beat('a', 'b')  # they find their records gone and rejoin
+        snapshot = self.reader.get_members()
+        self.assertEqual({'a', 'b', 'c'}, set(snapshot.up()))
+        self.assertEqual({'c'}, snapshot.presumed)
+        self.assertIn('a', self.store.groups['default'])
+        self.advance(56)
+        self.beat('a', 'b')
+        self.assertEqual({'a', 'b'}, self.up())
+        self.assertNotIn('c', self.reader.get_members())
+
+    def test_a_graceful_leave_is_seen_at_once(self):
+        self.members['c'].leave()
+        self.assertEqual({'a', 'b'}, self.up())
+        self.assertEqual(frozenset(), self.reader.get_members().presumed)
+
+    def test_an_outage_never_changes_a_managers_ring(self):
+        ring_manager = manager.RingManager(
+            self.reader, reset_interval=0, max_stale=300
+        )
+        ring = ring_manager.get_ring()
+        self.store.down = True
+        self.assertIs(ring, ring_manager.get_ring())  # served stale
+        self.advance(120)
+        self.store.down = False
+        self.assertIs(ring, ring_manager.get_ring())
+        self.beat('a', 'b', 'c')
+        self.assertIs(ring, ring_manager.get_ring())
+
+
+class OutageValueTestCase(test_base.TestCase):
+    def test_explains(self):
+        t = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+        s = datetime.timedelta(seconds=1)
+        outage = liveness.Outage(t, t + 100 * s, t + 20 * s)
+        minute = 60 * s
+        self.assertTrue(outage.explains(t - 59 * s, minute))
+        self.assertTrue(outage.explains(t + 20 * s, minute))
+        self.assertFalse(outage.explains(t - 61 * s, minute))
+        self.assertFalse(outage.explains(t + 21 * s, minute))
+
+    def test_overlapping_outages_count_once(self):
+        judge = liveness.Judge(60, 10)
+        t = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+        s = datetime.timedelta(seconds=1)
+        outages = [
+            liveness.Outage(t, t + 50 * s, t + 20 * s),
+            liveness.Outage(t + 5 * s, t + 60 * s, t + 20 * s),
+        ]
+        silence = judge._silence(t, t + 100 * s, outages)
+        self.assertEqual(40 * s, silence)
