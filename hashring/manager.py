@@ -12,9 +12,9 @@
 
 """The ring manager: cached rings that follow the membership."""
 
+import collections
 from collections.abc import Callable
 from collections.abc import Iterable
-import collections
 import dataclasses
 import logging
 import threading

@@ -238,6 +238,10 @@ def check(name: str, value: Any) -> Any:
             raise exception.InvalidArgumentError(
                 f'[{GROUP}] {name} must be finite, not {value!r}'
             )
+    elif isinstance(opt, cfg.ListOpt) and isinstance(value, (list, tuple)):
+        # As given: oslo.config's List would str() every entry, and make
+        # b'x' the member "b'x'".  The option's user checks the entries.
+        return list(value)
     elif isinstance(opt, cfg.StrOpt) and not isinstance(value, str):
         raise exception.InvalidArgumentError(
             f'[{GROUP}] {name} must be a string, not {value!r}'

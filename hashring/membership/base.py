@@ -791,11 +791,13 @@ def mask_url(url: str) -> str:
         password = parts.password
     except ValueError:
         return strutils.mask_password(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    if password is None and not any(_secret(k) for k, _ in query):
+        return url
     if password is not None:
         host = parts.netloc.rpartition('@')[2]
         user = parts.username or ''
         parts = parts._replace(netloc=f'{user}:***@{host}')
-    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
     if any(_secret(k) for k, _ in query):
         parts = parts._replace(
             query='&'.join(

@@ -87,7 +87,7 @@ class RingManagerTestCase(base.TestCase):
         mgr = self.manager()
         first = mgr.get_ring()
         reads = self.source.reads
-        self.source.set(a='up', e='up')
+        self.source.set(a='up', c='draining', e='up')
         self.clock.now += 14.9
         self.assertIs(first, mgr.get_ring())
         self.assertEqual(reads, self.source.reads)
@@ -235,7 +235,13 @@ class RingManagerTestCase(base.TestCase):
     def test_threads_see_whole_rings(self):
         mgr = self.manager(reset_interval=0)
         keys = [f'n{i}' for i in range(200)]
-        memberships = [('a', 'b'), ('a', 'b', 'e'), ('b', 'e', 'f')]
+        # One member leaves at each step: more at once would be presumed
+        # an outage (hashring.membership.liveness).
+        memberships = [
+            ('a', 'b', 'c', 'd'),
+            ('a', 'b', 'c', 'e'),
+            ('a', 'b', 'd', 'e'),
+        ]
         expected = {}
         for names in memberships:
             ring = manager.ring_mod.HashRing(dict.fromkeys(names, 1))
@@ -260,8 +266,13 @@ class RingManagerTestCase(base.TestCase):
 
     def test_bad_arguments(self):
         for kwargs, message in (
-            ({'reset_interval': -1}, 'reset_interval must not be negative'),
-            ({'max_stale': -5}, 'max_stale must not be negative'),
+            ({'reset_interval': -1}, 'reset_interval -1'),
+            ({'max_stale': -5}, 'max_stale -5'),
+            ({'max_stale': float('nan')}, 'max_stale must be finite'),
+            (
+                {'reset_interval': '5'},
+                "reset_interval must be a number, not '5'",
+            ),
             ({'partition_exponent': 40}, 'partition_exponent'),
             ({'hash_function': 'shake_128'}, "'shake_128'"),
             ({'host': ''}, 'a member id is required'),
@@ -281,3 +292,50 @@ class RingManagerTestCase(base.TestCase):
         self.assertEqual(300.0, mgr.max_stale)
         self.assertEqual(5, mgr.partition_exponent)
         self.assertEqual('md5', mgr.hash_function)
+
+
+class NotificationOrderTestCase(base.TestCase):
+    def test_changes_arrive_in_generation_order_exactly_once(self):
+        # Many threads refresh while the membership changes; a subscriber
+        # that applies gained/lost in delivery order must end right.
+        source = FakeSource()
+        names = [f'm{i}' for i in range(6)]
+        source.set(**dict.fromkeys(names[:3], 'up'))
+        mgr = manager.RingManager(source, host='m0', reset_interval=0)
+        keys = [f'k{i}' for i in range(500)]
+        owned = set()
+        seen = []
+
+        def apply(change):
+            # Slow, so that other refreshes pile up while it runs.
+            seen.append(change.new.generation)
+            owned.difference_update(change.lost)
+            owned.update(change.gained)
+
+        mgr.subscribe(apply, keys)
+        step = itertools.count()
+
+        def churn():
+            i = next(step)
+            up = {names[0], names[1 + i % 5], names[1 + (i + 1) % 5]}
+            source.set(**dict.fromkeys(sorted(up), 'up'))
+
+        def look():
+            for _ in range(100):
+                mgr.get_ring()
+
+        self.assertEqual([], base.race(churn, look, readers=6))
+        ring = mgr.refresh()
+        self.assertEqual(sorted(seen), seen)
+        self.assertEqual(len(seen), len(set(seen)))
+        self.assertEqual(list(range(1, ring.generation + 1)), seen)
+        self.assertEqual(
+            {k for k, o in zip(keys, ring.map_keys(keys)) if o == 'm0'}, owned
+        )
+
+    def test_not_a_source(self):
+        for bad in (None, 'sql', object()):
+            err = self.assertRaises(
+                exception.InvalidArgumentError, manager.RingManager, bad
+            )
+            self.assertIn('needs a MembershipSource', str(err))

@@ -83,3 +83,17 @@ class ChangesTestCase(base.TestCase):
         self.assertRaises(
             exception.InvalidKeyError, movement.changes, r, r, ['ok', 3]
         )
+
+
+class BadKeysTestCase(base.TestCase):
+    def test_keys_must_be_a_collection(self):
+        old = hashring.HashRing(['a'])
+        for keys in (None, 'abc', 3):
+            err = self.assertRaises(
+                exception.InvalidArgumentError,
+                hashring.changes,
+                old,
+                old.with_members(['a', 'b']),
+                keys,
+            )
+            self.assertIn('keys must be a collection', str(err))

@@ -240,3 +240,27 @@ class ManagerFilterTestCase(base.TestCase):
         self.assertEqual(Reason.ORPHAN, result.decisions['b'].reason)
         self.assertEqual(['b', 'c'], [n['id'] for n in result.owned])
         self.assertEqual(1, result.ring_generation)
+
+
+class BadCollectionsTestCase(base.TestCase):
+    def test_a_str_is_not_a_collection_of_ids(self):
+        two = ring.HashRing(['a', 'b'])
+        err = self.assertRaises(
+            exception.InvalidArgumentError,
+            ownership.OwnershipFilter,
+            'a',
+            ring=two,
+            alive='abc',
+        )
+        self.assertIn('alive must be a collection', str(err))
+        flt = ownership.OwnershipFilter('a', ring=two)
+        nodes = [{'id': 'n1', 'instance_id': 'i1'}]
+        for kwargs, name in (
+            ({'nodes': nodes, 'instances': 'i1'}, 'instances'),
+            ({'nodes': 'n1', 'instances': []}, 'nodes'),
+            ({'nodes': None, 'instances': []}, 'nodes'),
+        ):
+            err = self.assertRaises(
+                exception.InvalidArgumentError, flt.filter, **kwargs
+            )
+            self.assertIn(f'{name} must be a collection', str(err))

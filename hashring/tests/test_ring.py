@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import array
 import hashlib
 import json
 import operator
@@ -787,3 +788,26 @@ class BadInputTestCase(base.TestCase):
             exception.InvalidArgumentError, r.get_nodes, 'k', 7
         )
         self.assertIn('not 7', str(err))
+
+
+class StrictKeysTestCase(base.TestCase):
+    def test_keys_are_str_bytes_or_contiguous_byte_buffers(self):
+        r = ring.HashRing(['a', 'b', 'c'])
+        same = r.get_node(b'xyz')
+        for key in (bytearray(b'xyz'), memoryview(b'xyz')):
+            self.assertEqual(same, r.get_node(key))
+            self.assertEqual([same], r.map_keys([key]))
+        for key in (array.array('i', [1, 2]), memoryview(b'xyzw')[::2]):
+            self.assertRaises(exception.InvalidKeyError, r.get_node, key)
+            self.assertRaises(exception.InvalidKeyError, r.map_keys, [key])
+            self.assertRaises(
+                exception.InvalidKeyError, r.get_nodes, key, replicas=2
+            )
+
+    def test_a_str_is_not_a_batch_of_keys(self):
+        r = ring.HashRing(['a', 'b'])
+        for keys in ('abc', b'abc', None, 5):
+            err = self.assertRaises(
+                exception.InvalidArgumentError, r.map_keys, keys
+            )
+            self.assertIn('keys must be a collection', str(err))

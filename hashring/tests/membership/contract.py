@@ -19,13 +19,16 @@ backend.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
 
 from hashring import exception
+from hashring import manager
 from hashring import membership
+from hashring import ownership
 
 #: Timings short enough for tests, with dead_after the minimum tooz's
 #: backends accept (whole seconds).
@@ -252,14 +255,192 @@ class Contract:
                 proc.stdin.close()
             for proc in procs:
                 self.assertEqual(0, proc.wait(30))
-        self.assertEqual({}, self.read().up())
+        # All of them at once, without draining: presumed an outage for up
+        # to dead_after (hashring.membership.liveness), then gone.
+        self.assertTrue(
+            eventually(lambda: self.read().up() == {}, FAST['dead_after'] * 3)
+        )
 
 
-class Outage:
-    """Fault tests against a server the test can stop and start."""
+#: A process that takes a lock and holds it until it is killed.
+LOCK_HOLDER = {
+    'sqlite': """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute('BEGIN EXCLUSIVE')
+print('locked', flush=True)
+time.sleep(3600)
+""",
+    'file': """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print('locked', flush=True)
+time.sleep(3600)
+""",
+}
 
-    def server(self):
-        raise NotImplementedError
+
+class FrozenLockHolder:
+    """An outage of a file-based backend: a frozen process holds its lock.
+
+    ``freeze()`` starts a process that takes the lock, then stops it dead
+    (SIGSTOP), as a process frozen mid-write would be; ``thaw()`` kills it,
+    which releases the lock.
+    """
+
+    def __init__(self, test, kind, path):
+        self.test, self.kind, self.path = test, kind, path
+        self.proc = None
+
+    def freeze(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, '-c', LOCK_HOLDER[self.kind], self.path],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.test.addCleanup(self.thaw)
+        self.test.assertEqual('locked\n', self.proc.stdout.readline())
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc.stdout.close()
+            self.proc = None
+
+
+class Freeze:
+    """Fault tests against a backend the test can freeze and thaw.
+
+    A test case sets ``self.srv`` to something with ``freeze()`` and
+    ``thaw()``: a server of servers.py (SIGSTOP on its processes), or a
+    FrozenLockHolder.
+    """
+
+    #: the outage tests' timings: dead_after is exceeded twice over, and
+    #: members take up to an interval to beat again after it while readers
+    #: refresh every 0.1 s, so that readers look while members are silent
+    TIMINGS = {
+        'heartbeat_interval': 0.5,
+        'dead_after': 1.0,
+        'read_timeout': 1.0,
+    }
+
+    def outage_source(self, **overrides):
+        return self.source(**{**self.TIMINGS, **overrides})
+
+    def test_a_frozen_backend_answers_in_bounded_time(self):
+        bound = self.TIMINGS['read_timeout'] + 1.5
+        node = self.outage_source()
+        node.join('node-a', self.group)
+        reader = self.outage_source()
+        self.assertEqual({'node-a': 1}, reader.get_members(self.group).up())
+        self.srv.freeze()
+        # Each call answers or fails within the bound: the file driver's
+        # reads need no lock and answer; every other read fails.
+        for name, call, error in (
+            (
+                'get_members',
+                lambda: reader.get_members(self.group),
+                exception.MembershipUnavailable,
+            ),
+            (
+                'get_ring',
+                lambda: manager.RingManager(reader).get_ring(self.group),
+                exception.RingUnavailable,
+            ),
+            ('heartbeat', node.heartbeat, exception.MembershipUnavailable),
+        ):
+            with self.subTest(call=name):
+                started = time.monotonic()
+                try:
+                    call()
+                except error:
+                    pass
+                else:
+                    self.assertNotEqual('heartbeat', name)
+                    self.assertEqual('file', self.driver)
+                self.assertLess(time.monotonic() - started, bound)
+        started = time.monotonic()
+        try:
+            node.leave()
+        except exception.MembershipUnavailable:
+            pass
+        # The heartbeat in flight, then the removal: each bounded.
+        self.assertLess(time.monotonic() - started, 2 * bound)
+        started = time.monotonic()
+        reader.close()
+        self.assertLess(time.monotonic() - started, bound)
+
+    def test_an_outage_longer_than_dead_after_kills_no_one(self):
+        # Three members, each with a manager and an ownership filter, as
+        # three services; c crashes while the backend is out.
+        services = {}
+        for name in ('a', 'b', 'c'):
+            source = self.outage_source()
+            source.join(name, self.group)
+            ring_manager = manager.RingManager(
+                source, host=name, reset_interval=0.1, max_stale=60
+            )
+            services[name] = (source, ring_manager)
+        nodes = [{'id': f'node-{i}', 'instance_id': None} for i in range(300)]
+        self.assertTrue(
+            eventually(
+                lambda: all(
+                    set(m.get_ring(self.group).members) == {'a', 'b', 'c'}
+                    for _, m in services.values()
+                )
+            )
+        )
+        outsider = manager.RingManager(
+            self.outage_source(), reset_interval=0.1, max_stale=60
+        )
+        self.assertEqual(
+            {'a', 'b', 'c'}, set(outsider.get_ring(self.group).members)
+        )
+        self.srv.freeze()
+        frozen_at = time.monotonic()
+        services['c'][0].stop()  # the crash: no leave, no more heartbeats
+        while time.monotonic() - frozen_at < 2.5 * self.TIMINGS['dead_after']:
+            for _, ring_manager in services.values():
+                ring_manager.get_ring(self.group)  # stale, never raises
+            time.sleep(0.2)
+        self.srv.thaw()
+        thawed_at = time.monotonic()
+        live = ('a', 'b')
+        gone_at = None
+        readers = [services[n][1] for n in live] + [outsider]
+        while time.monotonic() - thawed_at < 8:
+            rings = [r.get_ring(self.group) for r in readers]
+            for ring in rings:
+                # No live member ever drops off any reader's ring.
+                self.assertLessEqual(set(live), set(ring.members))
+            owned = [
+                ownership.OwnershipFilter(
+                    name, manager=services[name][1], group=self.group
+                )
+                .filter(nodes, [])
+                .owned
+                for name in live
+            ]
+            ids = [n['id'] for o in owned for n in o]
+            self.assertEqual(len(ids), len(set(ids)), 'a node managed twice')
+            if all('c' not in ring.members for ring in rings):
+                gone_at = time.monotonic()
+                break
+            time.sleep(0.1)
+        # The crash is still found: within dead_after, a refresh and the
+        # readers' first reads after the outage.
+        self.assertIsNotNone(gone_at, 'the crashed member never left')
+        self.assertLess(gone_at - thawed_at, 6)
+        for source, _ in services.values():
+            source.close()
+
+
+class Outage(Freeze):
+    """Fault tests against a server the test can also stop and start."""
 
     def test_outage_is_unavailable_never_empty(self):
         node = self.source()

@@ -24,6 +24,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -105,6 +106,24 @@ class Server(fixtures.Fixture):
         )
         log.close()
         wait_for(self.ready, 30, self.binary)
+
+    def pids(self):
+        """Return the server's process ids."""
+        return [self.proc.pid]
+
+    def freeze(self):
+        """Stop the server's processes dead (SIGSTOP), connections open."""
+        for pid in self.pids():
+            os.kill(pid, signal.SIGSTOP)
+        self.addCleanup(self.thaw)
+
+    def thaw(self):
+        """Let frozen processes run again (SIGCONT)."""
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
 
     def stop(self):
         if self.proc is not None:
@@ -232,6 +251,19 @@ class PostgresServer(Server):
     def url(self):
         return f'postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres'
 
+    def pids(self):
+        # The postmaster and every backend it forked.
+        with open(os.path.join(self.data, 'postmaster.pid')) as f:
+            root = int(f.readline())
+        return [root, *children(root)]
+
+    def wipe(self):
+        """Stop the server, re-initialise its data directory, start it."""
+        self.stop()
+        shutil.rmtree(self.data)
+        self.prepare()
+        self.start()
+
     def start(self):
         subprocess.run(
             self._as_owner(
@@ -272,6 +304,25 @@ class PostgresServer(Server):
                 capture_output=True,
             )
             self.running = False
+
+
+def children(pid):
+    """Return the ids of every descendant of a process, from /proc."""
+    parents = {}
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open(f'/proc/{entry}/stat') as f:
+                    fields = f.read().rsplit(')', 1)[1].split()
+            except OSError:
+                continue
+            parents.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        found.extend(kids)
+        todo.extend(kids)
+    return found
 
 
 class _Running:

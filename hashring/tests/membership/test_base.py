@@ -13,6 +13,8 @@
 import datetime
 import time
 
+import hypothesis
+
 from oslo_config import cfg
 
 from hashring import exception
@@ -119,7 +121,9 @@ class BaseBehaviourTestCase(test_base.TestCase):
         self.store = memory.MemoryBackend()
 
     def source(self, **overrides):
-        source = memory.MemorySource(self.store, **{**contract.FAST, **overrides})
+        source = memory.MemorySource(
+            self.store, **{**contract.FAST, **overrides}
+        )
         self.addCleanup(source.close)
         return source
 
@@ -258,3 +262,81 @@ class BaseBehaviourTestCase(test_base.TestCase):
         a.leave()
         self.assertFalse(thread.is_alive())
         self.assertEqual({}, self.source().get_members().up())
+
+
+class HardenedInputTestCase(test_base.TestCase):
+    @hypothesis.given(hypothesis.strategies.text(min_size=1, max_size=20))
+    def test_canonical_id_is_idempotent(self, name):
+        try:
+            canon = membership.canonical_id(name)
+        except exception.InvalidMemberError:
+            return
+        self.assertEqual(canon, membership.canonical_id(canon))
+
+    def test_canonical_id_of_a_composing_lower_case(self):
+        canon = membership.canonical_id('J\u030c-host')
+        self.assertEqual('\u01f0-host', canon)
+        self.assertEqual(canon, membership.canonical_id(canon))
+
+    def test_group_names_end_at_the_end(self):
+        for group in ('abc\n', 'abc\n\n', '\nabc'):
+            self.assertRaises(
+                exception.InvalidArgumentError, base.check_group, group
+            )
+
+    def test_keyword_overrides_are_checked_as_options_are(self):
+        for name, value, message in (
+            ('heartbeat_interval', float('nan'), 'must be finite'),
+            ('dead_after', float('inf'), 'must be finite'),
+            ('read_timeout', -1.0, 'read_timeout -1.0'),
+            ('retention', '60', "must be a number, not '60'"),
+            ('dead_after', True, 'must be a number, not True'),
+        ):
+            with self.subTest(name=name, value=value):
+                err = self.assertRaises(
+                    exception.InvalidArgumentError,
+                    membership.load,
+                    'static',
+                    **{name: value},
+                )
+                self.assertIn(message, str(err))
+
+    def test_attributes_are_json_bounded_and_finite(self):
+        deep = {}
+        for _ in range(100_000):
+            deep = {'x': deep}
+        for attributes, message in (
+            (deep, 'nest deeper than 32'),
+            ({'x': float('nan')}, 'are not JSON'),
+            ({'x': [float('inf')]}, 'are not JSON'),
+        ):
+            err = self.assertRaises(
+                exception.InvalidMemberError,
+                base.check_attributes,
+                'm',
+                attributes,
+            )
+            self.assertIn(message, str(err))
+
+    def test_weights_are_capped_where_members_join(self):
+        self.assertEqual(1000, base.check_weight('m', 1000))
+        err = self.assertRaises(
+            exception.InvalidMemberError, base.check_weight, 'm', 2**19 - 100
+        )
+        self.assertIn('above 1000', str(err))
+
+    def test_passwords_are_masked_in_query_strings_too(self):
+        for url in (
+            'postgresql://u:s3cret@h/db',
+            'postgresql://u@h/db?password=s3cret&sslmode=require',
+            'redis://h:6379?sentinel_password=s3cret',
+        ):
+            masked = base.mask_url(url)
+            self.assertNotIn('s3cret', masked)
+            self.assertIn('h', masked)
+        self.assertIn(
+            'sslmode=require',
+            base.mask_url('postgresql://h/db?password=x&sslmode=require'),
+        )
+        self.assertEqual('sqlite:////tmp/x', base.mask_url('sqlite:////tmp/x'))
+        self.assertNotIn('s3cret', base.mask('failed: password=s3cret here'))

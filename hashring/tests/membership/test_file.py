@@ -42,6 +42,30 @@ class FileContractTestCase(contract.Contract, test_base.TestCase):
             del data['groups'][group][member_id]
 
 
+class FileOutageTestCase(contract.Freeze, test_base.TestCase):
+    """A process frozen while it holds the lock is the file's outage."""
+
+    driver = 'file'
+
+    def setUp(self):
+        super().setUp()
+        self.path = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'members.json'
+        )
+        membership.load('file', membership_file=self.path).create()
+        self.srv = contract.FrozenLockHolder(self, 'file', self.path + '.lock')
+        self.group = 'outage'
+
+    def source(self, **overrides):
+        source = membership.load(
+            'file',
+            membership_file=self.path,
+            **{**contract.FAST, **overrides},
+        )
+        self.addCleanup(source.close)
+        return source
+
+
 class FileTestCase(test_base.TestCase):
     def setUp(self):
         super().setUp()
@@ -76,8 +100,8 @@ class FileTestCase(test_base.TestCase):
             ),
             (
                 '{"format": "hashring-membership", "version": 1, "groups": '
-                '{"default": {"a": {"state": "sleepy"}}}}',
-                "bad record 'a'",
+                '{"default": []}}',
+                "group 'default' is not a mapping",
             ),
         ):
             with self.subTest(text=text[:30]):
@@ -97,6 +121,31 @@ class FileTestCase(test_base.TestCase):
         self.source().create()
         self.assertEqual(0, len(self.source().get_members()))
 
+    def test_a_bad_record_is_left_out_and_logged(self):
+        now = base.utcnow().isoformat()
+        good = {'state': 'up', 'weight': 1, 'heartbeat': now}
+        self.write(
+            json.dumps(
+                {
+                    'format': 'hashring-membership',
+                    'version': 1,
+                    'groups': {
+                        'default': {
+                            'a': good,
+                            'b': {'state': 'sleepy'},
+                            'c': {**good, 'weight': 5000},
+                            'd': {**good, 'heartbeat': 'yesterday'},
+                        }
+                    },
+                }
+            )
+        )
+        with self.assertLogs('hashring.membership.base', 'WARNING') as logs:
+            self.assertEqual({'a': 1}, self.source().get_members().up())
+        text = '\n'.join(logs.output)
+        for name in ("'b'", "'c'", "'d'", self.path):
+            self.assertIn(name, text)
+
     def test_colliding_records(self):
         now = base.utcnow().isoformat()
         record = {'state': 'up', 'weight': 1, 'heartbeat': now}
@@ -109,10 +158,11 @@ class FileTestCase(test_base.TestCase):
                 }
             )
         )
-        err = self.assertRaises(
-            exception.InvalidMemberError, self.source().get_members
-        )
-        self.assertIn('collides', str(err))
+        with self.assertLogs('hashring.membership.base', 'WARNING') as logs:
+            self.assertEqual(
+                ['host'], list(self.source().get_members().members)
+            )
+        self.assertIn("same member as record 'host'", logs.output[0])
 
     def test_writes_replace_the_file_whole(self):
         a = self.source()
@@ -147,3 +197,41 @@ class FileTestCase(test_base.TestCase):
         self.assertEqual({'a': 1}, a.get_members().up())
         other = self.source(heartbeat_interval=60, dead_after=120)
         self.assertEqual({}, other.get_members().up())
+
+
+class FileSecurityTestCase(test_base.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.path = os.path.join(self.dir, 'members.json')
+
+    def test_modes_are_the_documented_ones(self):
+        old = os.umask(0)
+        self.addCleanup(os.umask, old)
+        membership.load('file', membership_file=self.path).create()
+        for name in (self.path, self.path + '.lock'):
+            self.assertEqual(0o600, os.stat(name).st_mode & 0o777)
+        shared = os.path.join(self.dir, 'shared.json')
+        membership.load(
+            'file', membership_file=shared, membership_file_mode='0660'
+        ).create()
+        self.assertEqual(0o660, os.stat(shared).st_mode & 0o777)
+        err = self.assertRaises(
+            exception.InvalidArgumentError,
+            membership.load,
+            'file',
+            membership_file=shared,
+            membership_file_mode='0666',
+        )
+        self.assertIn('every user write the lock', str(err))
+
+    def test_a_symlinked_lock_is_refused(self):
+        victim = os.path.join(self.dir, 'victim')
+        with open(victim, 'w') as f:
+            f.write('secret')
+        os.chmod(victim, 0o600)
+        os.symlink(victim, self.path + '.lock')
+        source = membership.load('file', membership_file=self.path)
+        err = self.assertRaises(exception.MembershipUnavailable, source.create)
+        self.assertIn('symbolic link', str(err))
+        self.assertEqual(0o600, os.stat(victim).st_mode & 0o777)

@@ -141,6 +141,29 @@ class PostgreSQLOutageTestCase(contract.Outage, test_base.TestCase):
     read = contract.Contract.read
 
 
+class SQLiteOutageTestCase(contract.Freeze, test_base.TestCase):
+    """A process frozen inside a write transaction is SQLite's outage."""
+
+    driver = 'sql'
+
+    def setUp(self):
+        super().setUp()
+        self.path = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'members.sqlite'
+        )
+        self.srv = contract.FrozenLockHolder(self, 'sqlite', self.path)
+        self.group = 'outage'
+
+    def source(self, **overrides):
+        source = membership.load(
+            'sql',
+            connection=f'sqlite:///{self.path}',
+            **{**contract.FAST, **overrides},
+        )
+        self.addCleanup(source.close)
+        return source
+
+
 class SQLBadInputTestCase(test_base.TestCase):
     def test_bad_urls(self):
         for url, message in (
@@ -171,3 +194,78 @@ class SQLBadInputTestCase(test_base.TestCase):
         )
         self.assertNotIn('s3cret', str(err))
         self.assertIn('127.0.0.1:1', str(err))
+
+
+class SQLRecoveryTestCase(test_base.TestCase):
+    def test_a_deleted_sqlite_file_is_followed_not_split(self):
+        path = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'members.sqlite'
+        )
+
+        def source():
+            s = membership.load(
+                'sql',
+                connection=f'sqlite:///{path}',
+                **{
+                    **contract.FAST,
+                    'heartbeat_interval': 30,
+                    'dead_after': 60,
+                },
+            )
+            self.addCleanup(s.close)
+            return s
+
+        old = source()
+        old.join('old', 'g')
+        os.unlink(path)
+        # A process started now creates a new file and joins it...
+        new = source()
+        new.join('new', 'g')
+        # ...and the old one follows it: one membership, not two.
+        old.heartbeat()
+        self.assertEqual({'new': 1, 'old': 1}, old.get_members('g').up())
+        self.assertEqual({'new': 1, 'old': 1}, new.get_members('g').up())
+        self.assertEqual({'new': 1, 'old': 1}, source().get_members('g').up())
+
+    def test_a_dropped_table_is_created_again_and_members_rejoin(self):
+        path = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'members.sqlite'
+        )
+        url = f'sqlite:///{path}'
+        a = membership.load('sql', connection=url, **contract.FAST)
+        self.addCleanup(a.close)
+        a.join('a', 'g', weight=2)
+        engine = sa.create_engine(url)
+        self.addCleanup(engine.dispose)
+        with engine.begin() as conn:
+            conn.execute(sa.text('DROP TABLE hashring_members'))
+        reader = membership.load('sql', connection=url, **contract.FAST)
+        self.addCleanup(reader.close)
+        self.assertTrue(
+            contract.eventually(
+                lambda: reader.get_members('g').up() == {'a': 2}
+            )
+        )
+
+
+class PostgreSQLWipeTestCase(test_base.TestCase):
+    def test_a_reinitialised_database_recovers_without_help(self):
+        srv = self.useFixture(servers.PostgresServer())
+        a = membership.load('sql', connection=srv.url, **contract.FAST)
+        self.addCleanup(a.close)
+        a.join('a', 'g')
+        srv.wipe()
+        reader = membership.load('sql', connection=srv.url, **contract.FAST)
+        self.addCleanup(reader.close)
+        self.assertTrue(
+            contract.eventually(
+                lambda: _up_or_none(reader, 'g') == {'a': 1}, timeout=30
+            )
+        )
+
+
+def _up_or_none(source, group):
+    try:
+        return source.get_members(group).up()
+    except exception.MembershipUnavailable:
+        return None
