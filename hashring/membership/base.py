@@ -427,31 +427,31 @@ class MembershipSource(metaclass=abc.ABCMeta):
 
     def _listed(self, group: str, records: list[Record]) -> dict[str, Member]:
         """Return the members of valid records, leaving bad ones out."""
-        members: dict[str, Member] = {}
-        raw: dict[str, str] = {}
-        # Where two records are one member once canonical, keep the one
-        # stored under its canonical id (every hashring writer stores
-        # that), else the first by raw id: every reader keeps the same.
-        for record in sorted(
-            records, key=lambda r: (not _is_canonical(r.id), str(r.id))
-        ):
+        valid = []
+        for record in records:
             try:
                 member_id = canonical_id(record.id)
                 check_weight(record.id, record.weight)
             except exception.InvalidMemberError as exc:
-                self._warn_once(
-                    f'Left record {record.id!r} of group {group!r} in '
-                    f'{self.backend} off the ring: {exc}'
-                )
-                continue
+                self._bad_record(group, record.id, str(exc))
+            else:
+                valid.append((member_id != record.id, record.id, member_id))
+        # Where two records are one member once canonical, keep the one
+        # stored under its canonical id (every hashring writer stores
+        # that), else the first by raw id: every reader keeps the same.
+        by_id = {r.id: r for r in records}
+        members: dict[str, Member] = {}
+        raw: dict[str, str] = {}
+        for _, raw_id, member_id in sorted(valid):
             if member_id in members:
-                self._warn_once(
-                    f'Left record {record.id!r} of group {group!r} in '
-                    f'{self.backend} off the ring: it is the same member '
-                    f'as record {raw[member_id]!r}'
+                self._bad_record(
+                    group,
+                    raw_id,
+                    f'it is the same member as record {raw[member_id]!r}',
                 )
                 continue
-            raw[member_id] = record.id
+            raw[member_id] = raw_id
+            record = by_id[raw_id]
             members[member_id] = Member(
                 member_id,
                 record.state,
@@ -470,13 +470,16 @@ class MembershipSource(metaclass=abc.ABCMeta):
         self._logged.add(message)
         LOG.warning('%s', message)
 
-    def _bad_record(
-        self, group: str, member_id: Any, exc: BaseException
-    ) -> None:
-        """Log a record a driver could not parse, which it leaves out."""
+    def _bad_record(self, group: str, member_id: Any, reason: Any) -> None:
+        """Log, once, a record that is left off the ring, and why.
+
+        Drivers call it for a record they cannot parse, with the error.
+        """
+        if isinstance(reason, BaseException):
+            reason = f'it is not a valid record: {reason}'
         self._warn_once(
             f'Left record {member_id!r} of group {group!r} in '
-            f'{self.backend} off the ring: it is not a valid record: {exc}'
+            f'{self.backend} off the ring: {reason}'
         )
 
     @abc.abstractmethod
@@ -762,13 +765,6 @@ class MembershipSource(metaclass=abc.ABCMeta):
     def close(self) -> None:
         """Leave nothing running: stop heartbeating and close connections."""
         self.stop()
-
-
-def _is_canonical(name: Any) -> bool:
-    try:
-        return bool(canonical_id(name) == name)
-    except exception.InvalidMemberError:
-        return False
 
 
 def mask(text: Any) -> str:

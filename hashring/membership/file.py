@@ -46,6 +46,15 @@ from hashring.membership import base
 FORMAT = 'hashring-membership'
 VERSION = 1
 
+#: What parsing a hand-edited or foreign record can raise.
+_BAD_RECORD = (
+    AttributeError,
+    KeyError,
+    TypeError,
+    ValueError,
+    exception.HashRingError,
+)
+
 
 class FileSource(base.MembershipSource):
     """Members recorded in a JSON file (``[hashring] membership_file``).
@@ -87,13 +96,7 @@ class FileSource(base.MembershipSource):
         for member_id, fields in members.items():
             try:
                 records.append(self._record(member_id, fields))
-            except (
-                AttributeError,
-                KeyError,
-                TypeError,
-                ValueError,
-                exception.HashRingError,
-            ) as exc:
+            except _BAD_RECORD as exc:
                 self._bad_record(group, member_id, exc)
         return records, now
 
@@ -156,7 +159,7 @@ class FileSource(base.MembershipSource):
                 for member_id, fields in list(members.items()):
                     try:
                         record = self._record(member_id, fields)
-                    except (AttributeError, KeyError, TypeError, ValueError):
+                    except _BAD_RECORD:
                         continue
                     if record.heartbeat and record.heartbeat < threshold:
                         del members[member_id]

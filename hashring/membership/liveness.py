@@ -196,6 +196,17 @@ class Judge:
         """
         with self._lock:
             self._forget_old(now)
+            known = self._known.get(group, {})
+            present = heard if listed is None else listed
+            vanished = [m for m in known if m not in present]
+            listed_before = [m for m in vanished if known[m].listed]
+            if len(listed_before) >= 2 and len(listed_before) > (
+                MASS_SHARE * sum(s.listed for s in known.values())
+            ):
+                # Most members gone in one read: an emptied backend, not a
+                # crowd of departures.
+                last_read = max(s.last for s in known.values())
+                self._add(Outage(last_read, now, last_read))
             outages = list(self._outages)
             outages.extend(o for o in published if o.end > o.start)
             beats = [b for _, b in heard.values() if b is not None]
@@ -209,18 +220,6 @@ class Judge:
                 # dead_after: the backend was out.  (One member alone that
                 # falls silent is judged as a crash.)
                 outages.append(Outage(freshest, now, freshest + self.slack))
-            known = self._known.get(group, {})
-            present = heard if listed is None else listed
-            vanished = [m for m in known if m not in present]
-            listed = [m for m in vanished if known[m].listed]
-            if len(listed) >= 2 and len(listed) > MASS_SHARE * sum(
-                s.listed for s in known.values()
-            ):
-                # Most members gone in one read: an emptied backend, not a
-                # crowd of departures.
-                last_read = max(s.last for s in known.values())
-                self._add(Outage(last_read, now, last_read))
-                outages.append(Outage(last_read, now, last_read))
             dead = set()
             presumed = set()
             seen: dict[str, Seen] = {}

@@ -42,7 +42,20 @@ class FileContractTestCase(contract.Contract, test_base.TestCase):
             del data['groups'][group][member_id]
 
 
-class FileOutageTestCase(contract.Freeze, test_base.TestCase):
+class FileSourceMixin:
+    """Sources over the test's file, with the contract's fast timings."""
+
+    def source(self, **overrides):
+        source = membership.load(
+            'file',
+            membership_file=self.path,
+            **{**contract.FAST, **overrides},
+        )
+        self.addCleanup(source.close)
+        return source
+
+
+class FileOutageTestCase(FileSourceMixin, contract.Freeze, test_base.TestCase):
     """A process frozen while it holds the lock is the file's outage."""
 
     driver = 'file'
@@ -56,30 +69,12 @@ class FileOutageTestCase(contract.Freeze, test_base.TestCase):
         self.srv = contract.FrozenLockHolder(self, 'file', self.path + '.lock')
         self.group = 'outage'
 
-    def source(self, **overrides):
-        source = membership.load(
-            'file',
-            membership_file=self.path,
-            **{**contract.FAST, **overrides},
-        )
-        self.addCleanup(source.close)
-        return source
 
-
-class FileTestCase(test_base.TestCase):
+class FileTestCase(FileSourceMixin, test_base.TestCase):
     def setUp(self):
         super().setUp()
         self.dir = self.useFixture(fixtures.TempDir()).path
         self.path = os.path.join(self.dir, 'members.json')
-
-    def source(self, **overrides):
-        source = membership.load(
-            'file',
-            membership_file=self.path,
-            **{**contract.FAST, **overrides},
-        )
-        self.addCleanup(source.close)
-        return source
 
     def write(self, text):
         with open(self.path, 'w') as f:
