@@ -1,0 +1,80 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The test servers' switches: a missing binary skips, or fails if required."""
+
+import os
+import subprocess
+import sys
+
+import fixtures
+
+from hashring.tests import base as test_base
+
+ROOT = os.path.abspath(
+    os.path.join(os.path.dirname(__file__), '..', '..', '..')
+)
+
+#: Server-backed tests of each kind: a fixture per test, and a server
+#: shared by a class.
+TESTS = [
+    'hashring/tests/membership/test_tooz.py::FrozenExitTestCase',
+    'hashring/tests/membership/test_sql.py::PostgreSQLWipeTestCase',
+    'hashring/tests/membership/test_tooz.py::RedisContractTestCase'
+    '::test_join_and_read',
+]
+
+
+class MissingServersTestCase(test_base.TestCase):
+    def run_hidden(self, **env):
+        clean = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith('HASHRING_TEST_')
+            and k != 'HASHRING_REQUIRE_SERVERS'
+        }
+        clean['HASHRING_TEST_SERVER_PATH'] = self.useFixture(
+            fixtures.TempDir()
+        ).path
+        return subprocess.run(
+            [
+                sys.executable,
+                '-m',
+                'pytest',
+                '-q',
+                '-rs',
+                '-p',
+                'no:cacheprovider',
+                *TESTS,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**clean, **env},
+            cwd=ROOT,
+        )
+
+    def test_missing_servers_are_clean_skips_with_their_reason(self):
+        out = self.run_hidden()
+        self.assertEqual(0, out.returncode, out.stdout + out.stderr)
+        self.assertIn('3 skipped', out.stdout)
+        self.assertNotIn('error', out.stdout.lower())
+        self.assertIn(
+            'SKIPPED, NOT TESTED: redis-server is not installed', out.stdout
+        )
+        self.assertIn('postgres is not installed', out.stdout)
+
+    def test_missing_servers_fail_when_required(self):
+        out = self.run_hidden(HASHRING_REQUIRE_SERVERS='1')
+        self.assertNotEqual(0, out.returncode)
+        self.assertIn('HASHRING_REQUIRE_SERVERS is set', out.stdout)
+        self.assertNotIn('skipped', out.stdout)
