@@ -12,6 +12,7 @@
 
 import itertools
 import threading
+import time
 
 from hashring import exception
 from hashring import manager
@@ -305,12 +306,20 @@ class NotificationOrderTestCase(base.TestCase):
         keys = [f'k{i}' for i in range(500)]
         owned = set()
         seen = []
+        running = []
+        overlaps = []
 
         def apply(change):
-            # Slow, so that other refreshes pile up while it runs.
+            running.append(change)
+            if len(running) > 1:
+                overlaps.append(change.new.generation)
+            # Slow, as a real subscriber is, so that other refreshes pile
+            # up while it runs.
+            time.sleep(0.002)
             seen.append(change.new.generation)
             owned.difference_update(change.lost)
             owned.update(change.gained)
+            running.remove(change)
 
         mgr.subscribe(apply, keys)
         step = itertools.count()
@@ -326,6 +335,7 @@ class NotificationOrderTestCase(base.TestCase):
 
         self.assertEqual([], base.race(churn, look, readers=6))
         ring = mgr.refresh()
+        self.assertEqual([], overlaps)
         self.assertEqual(sorted(seen), seen)
         self.assertEqual(len(seen), len(set(seen)))
         self.assertEqual(list(range(1, ring.generation + 1)), seen)
