@@ -17,6 +17,8 @@ from collections.abc import Callable
 from collections.abc import Sequence
 import csv
 import json
+import math
+import os
 import sys
 import time
 from typing import Any
@@ -35,6 +37,11 @@ from hashring import simulation
 
 PLOT_HINT = 'install matplotlib (pip install hashring[plot]) to use --plot'
 
+#: The file types matplotlib's Agg back end writes, by extension.
+PLOT_FORMATS = (
+    'eps jpeg jpg pdf pgf png ps raw rgba svg svgz tif tiff webp'.split()
+)
+
 
 class UsageError(Exception):
     """A bad argument, reported on one line with exit status 2."""
@@ -50,6 +57,50 @@ def _members_arg(text: str) -> dict[str, int]:
         return static.parse_members(text)
     except exception.HashRingError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _number(
+    kind: type, low: float, above: bool = False, high: float | None = None
+) -> Callable[[str], Any]:
+    """Return an argparse type: a finite number within bounds."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f'{text!r} is not a number'
+            ) from None
+        bad = (
+            not math.isfinite(value)
+            or value < low
+            or (above and value == low)
+            or (high is not None and value > high)
+        )
+        if bad:
+            bound = f'above {low:g}' if above else f'at least {low:g}'
+            if high is not None:
+                bound += f' and at most {high:g}'
+            raise argparse.ArgumentTypeError(
+                f'{text!r} is not a finite number {bound}'
+            )
+        return value
+
+    return parse
+
+
+def _plot_arg(text: str) -> str:
+    kind = os.path.splitext(text)[1].lstrip('.').lower()
+    if kind not in PLOT_FORMATS:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} does not end in a picture type: '
+            f'{", ".join(PLOT_FORMATS)}'
+        )
+    return text
+
+
+_positive = _number(float, 0, above=True)
+_count = _number(int, 1)
 
 
 def build_parser() -> Parser:
@@ -93,7 +144,12 @@ def build_parser() -> Parser:
 
     p = command('lookup', cmd_lookup, 'Show the owner and replicas of keys.')
     p.add_argument('keys', nargs='+', metavar='KEY')
-    p.add_argument('--replicas', type=int, default=1)
+    p.add_argument(
+        '--replicas',
+        type=_count,
+        default=1,
+        help='how many members to list per key (default 1)',
+    )
     p.add_argument(
         '--partition-power',
         type=int,
@@ -137,7 +193,12 @@ def build_parser() -> Parser:
     p.add_argument('--to-partition-exponent', type=int)
     src = p.add_mutually_exclusive_group()
     src.add_argument('--keys', metavar='FILE', help='one key per line')
-    src.add_argument('--count', type=int, default=10000)
+    src.add_argument(
+        '--count',
+        type=_count,
+        default=10000,
+        help='generated keys, without --keys (default 10000)',
+    )
 
     p = command(
         'simulate', cmd_simulate_help, 'Simulate balance or convergence.'
@@ -152,17 +213,19 @@ def build_parser() -> Parser:
         'and a re-weight, at one or several exponents.',
     )
     b.set_defaults(func=cmd_balance)
-    b.add_argument('--member-count', type=int, default=10)
-    b.add_argument('--count', type=int, default=100000, help='keys')
+    b.add_argument('--member-count', type=_count, default=10)
+    b.add_argument(
+        '--count', type=_count, default=100000, help='keys (default 100000)'
+    )
     b.add_argument('--keys', metavar='FILE')
     b.add_argument('--exponents', default='5,8,10')
     b.add_argument(
         '--target',
-        type=float,
+        type=_number(float, 1),
         help='recommend the smallest exponent whose peak-to-mean is at '
         'most this',
     )
-    b.add_argument('--plot', metavar='FILE.png')
+    b.add_argument('--plot', metavar='FILE.png', type=_plot_arg)
     c = sim.add_parser(
         'converge',
         parents=[common],
@@ -172,17 +235,17 @@ def build_parser() -> Parser:
         'managed by two services or by none until all is clean.',
     )
     c.set_defaults(func=cmd_converge)
-    c.add_argument('--services', type=int, default=3)
-    c.add_argument('--nodes', type=int, default=1000)
-    c.add_argument('--instances', type=float, default=0.3)
+    c.add_argument('--services', type=_count, default=3)
+    c.add_argument('--nodes', type=_count, default=1000)
+    c.add_argument('--instances', type=_number(float, 0, high=1), default=0.3)
     c.add_argument('--event', choices=simulation.EVENTS, default='crash')
-    c.add_argument('--at', type=float, default=30.0)
-    c.add_argument('--duration', type=float, default=180.0)
-    c.add_argument('--interval', type=float, default=15.0)
-    c.add_argument('--dead-after', type=float, default=60.0)
-    c.add_argument('--step', type=float, default=1.0)
-    c.add_argument('--flap-for', type=float, default=20.0)
-    c.add_argument('--plot', metavar='FILE.png')
+    c.add_argument('--at', type=_number(float, 0), default=30.0)
+    c.add_argument('--duration', type=_positive, default=180.0)
+    c.add_argument('--interval', type=_positive, default=15.0)
+    c.add_argument('--dead-after', type=_positive, default=60.0)
+    c.add_argument('--step', type=_positive, default=1.0)
+    c.add_argument('--flap-for', type=_positive, default=20.0)
+    c.add_argument('--plot', metavar='FILE.png', type=_plot_arg)
     return parser
 
 
@@ -190,6 +253,11 @@ def build_parser() -> Parser:
 
 
 def _conf(args: argparse.Namespace) -> cfg.ConfigOpts:
+    for path in args.config_file:
+        if not os.path.isfile(path):
+            raise UsageError(
+                f'hashring: --config-file {path!r} is not a readable file'
+            )
     conf = cfg.ConfigOpts()
     opts.register_opts(conf)
     conf(
@@ -241,10 +309,24 @@ def _print(
     if args.format == 'json':
         print(json.dumps(data, indent=2, sort_keys=True, default=str))
         return
-    text = [[str(c) for c in row] for row in rows]
+    text = [[_printable(str(c)) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in text) for i in range(len(text[0]))]
     for row in text:
         print('  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def _printable(text: str) -> str:
+    """Return text with control characters escaped, for a terminal.
+
+    A node id can hold anything; printed raw, an escape sequence in it
+    would drive the operator's terminal.
+    """
+    if text.isprintable():
+        return text
+    return ''.join(
+        c if c.isprintable() else c.encode('unicode_escape').decode('ascii')
+        for c in text
+    )
 
 
 class Progress:
@@ -331,16 +413,23 @@ def cmd_members(args: argparse.Namespace) -> int:
             if m.last_heartbeat is None
             else round((now - m.last_heartbeat).total_seconds(), 1)
         )
+        presumed = m.id in snapshot.presumed
         data['members'].append(
             {
                 'id': m.id,
                 'state': m.state.value,
                 'weight': m.weight,
                 'age': age,
+                'presumed': presumed,
             }
         )
         rows.append(
-            (m.id, m.state.value, m.weight, '-' if age is None else f'{age}s')
+            (
+                m.id,
+                f'{m.state.value} (presumed)' if presumed else m.state.value,
+                m.weight,
+                '-' if age is None else f'{age}s',
+            )
         )
     _print(args, data, rows)
     if args.format == 'table':
@@ -348,6 +437,11 @@ def cmd_members(args: argparse.Namespace) -> int:
             f'group {snapshot.group}: {len(snapshot)} members, '
             f'{len(snapshot.up())} up, generation {snapshot.generation}'
         )
+        if snapshot.presumed:
+            print(
+                f'{len(snapshot.presumed)} presumed alive: silent for '
+                f'longer than dead_after, but a backend outage explains it'
+            )
     return 0
 
 
@@ -372,14 +466,21 @@ def cmd_register(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_nodes(path: str) -> list[dict[str, Any]]:
+def _read_text(path: str) -> str:
+    """Return a file's text, or raise a UsageError naming the file."""
     try:
-        with open(path, encoding='utf-8') as f:
-            text = f.read()
+        with open(path, 'rb') as f:
+            return f.read().decode('utf-8')
     except OSError as exc:
         raise UsageError(
-            f'hashring: cannot read {path}: {exc.strerror}'
+            f'hashring: cannot read {path}: {exc.strerror or exc}'
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f'hashring: {path} is not UTF-8: {exc}') from exc
+
+
+def _read_nodes(path: str) -> list[dict[str, Any]]:
+    text = _read_text(path)
     try:
         if text.lstrip().startswith('['):
             nodes = json.loads(text)
@@ -396,6 +497,13 @@ def _read_nodes(path: str) -> list[dict[str, Any]]:
     for node in nodes:
         for field in ('instance_id', 'instance_host'):
             node[field] = node.get(field) or None
+        for field in ('id', 'instance_id', 'instance_host'):
+            value = node[field]
+            if value is not None and not isinstance(value, str):
+                raise UsageError(
+                    f'hashring: node {node["id"]!r:.60} in {path}: '
+                    f'{field} must be a string, not {value!r:.60}'
+                )
     return nodes
 
 
@@ -463,17 +571,14 @@ def cmd_owned(args: argparse.Namespace) -> int:
 
 def _keys(args: argparse.Namespace) -> list[str]:
     if args.keys:
-        try:
-            with open(args.keys, encoding='utf-8') as f:
-                return [line.strip() for line in f if line.strip()]
-        except OSError as exc:
-            raise UsageError(
-                f'hashring: cannot read {args.keys}: {exc.strerror}'
-            ) from exc
-    if args.count < 1:
-        raise UsageError(
-            f'hashring: --count must be at least 1, not {args.count}'
-        )
+        keys = [
+            line.strip()
+            for line in _read_text(args.keys).splitlines()
+            if line.strip()
+        ]
+        if not keys:
+            raise UsageError(f'hashring: {args.keys} holds no keys')
+        return keys
     return simulation.keys(args.count)
 
 
@@ -532,11 +637,6 @@ def cmd_balance(args: argparse.Namespace) -> int:
     if args.members is not None:
         members = args.members
     else:
-        if args.member_count < 1:
-            raise UsageError(
-                f'hashring: --member-count must be at least 1, not '
-                f'{args.member_count}'
-            )
         members = {f'svc-{i}': 1 for i in range(1, args.member_count + 1)}
     try:
         exponents = [int(e) for e in args.exponents.split(',')]
@@ -745,6 +845,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f'hashring: {exc}', file=sys.stderr)
     except (exception.HashRingError, cfg.Error) as exc:
         print(f'hashring: {exc}', file=sys.stderr)
+    except BrokenPipeError:
+        # The reader went away (| head): say so once, where it can be seen,
+        # and keep Python from a second error as it flushes at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        try:
+            print('hashring: standard output was closed', file=sys.stderr)
+        except OSError:
+            pass  # stderr went to the same closed pipe
     return 2
 
 

@@ -14,6 +14,7 @@
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -165,6 +166,24 @@ class MembershipCommandsTestCase(base.TestCase):
         result = self.cli('heartbeat', '--host', 'ghost', check=False)
         self.assertEqual(2, result.returncode)
         self.assertIn("'ghost'", result.stderr)
+
+    def test_members_presumed_alive_through_an_outage_are_shown(self):
+        self.cli('join', '--host', 'a')
+        self.cli('join', '--host', 'b')
+        # Both silent for twice dead_after, together: the backend was out.
+        with sqlite3.connect(self.db) as conn:
+            conn.execute(
+                "UPDATE hashring_members SET heartbeat_at = "
+                "datetime(heartbeat_at, '-1200 seconds')"
+            )
+        data = json.loads(self.cli('members', '--format', 'json').stdout)
+        self.assertEqual(
+            [('a', 'up', True), ('b', 'up', True)],
+            [(m['id'], m['state'], m['presumed']) for m in data['members']],
+        )
+        table = self.cli('members').stdout
+        self.assertIn('a       up (presumed)', table)
+        self.assertIn('2 presumed alive', table)
 
     def test_lookup_reads_the_configured_membership(self):
         self.cli('join', '--host', 'a')
@@ -450,7 +469,7 @@ class SimulateTestCase(base.TestCase):
             (['simulate', 'converge', '--event', 'explode'], "invalid choice"),
             (
                 ['simulate', 'converge', '--nodes', '0'],
-                'nodes must be at least 1',
+                "argument --nodes: '0' is not a finite number at least 1",
             ),
             (['simulate', 'balance', '--exponents', 'x'], '--exponents'),
             (['simulate', 'balance', '--member-count', '0'], '--member-count'),
@@ -460,3 +479,134 @@ class SimulateTestCase(base.TestCase):
                 self.assertEqual(2, result.returncode)
                 self.assertIn(message, result.stderr)
                 self.assertNotIn('Traceback', result.stderr)
+
+
+class HostileInputTestCase(base.TestCase):
+    """No traceback for any input: one line naming it, and exit 2."""
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+
+    def file(self, name, data):
+        path = os.path.join(self.dir, name)
+        with open(path, 'wb') as f:
+            f.write(data)
+        return path
+
+    def assert_refused(self, argv, message):
+        result = run(*argv, check=False)
+        self.assertEqual(2, result.returncode, result.stderr)
+        self.assertNotIn('Traceback', result.stderr)
+        self.assertEqual(1, len(result.stderr.strip().splitlines()))
+        self.assertIn(message, result.stderr)
+
+    def test_bad_files(self):
+        owned = ['owned', '--members', 'a,b', '--host', 'a', '--nodes']
+        for data, message in (
+            (b'\xff\xfe[', 'is not UTF-8'),
+            (b'[{"id": {"x": 1}}]', 'id must be a string'),
+            (
+                b'[{"id": "n1", "instance_id": ["i1", "i2"]}]',
+                "instance_id must be a string, not ['i1', 'i2']",
+            ),
+            (
+                b'[{"id": "n1", "instance_id": "i1", "instance_host": 5}]',
+                'instance_host must be a string, not 5',
+            ),
+        ):
+            with self.subTest(data=data):
+                self.assert_refused(
+                    [*owned, self.file('nodes.json', data)], message
+                )
+        diff = ['diff', '--members', 'a,b', '--to-members', 'a,b,c']
+        for data, message in (
+            (b'', 'holds no keys'),
+            (b'\n  \n', 'holds no keys'),
+            (b'k\xff\n', 'is not UTF-8'),
+        ):
+            with self.subTest(data=data):
+                self.assert_refused(
+                    [*diff, '--keys', self.file('keys.txt', data)], message
+                )
+        self.assert_refused(
+            ['lookup', '--config-file', self.dir, '--members', 'a', 'k'],
+            f"--config-file {self.dir!r} is not a readable file",
+        )
+
+    def test_bad_numbers_and_plot_files(self):
+        converge = ['simulate', 'converge']
+        for option, value in (
+            ('--duration', 'nan'),
+            ('--dead-after', '-1'),
+            ('--interval', 'inf'),
+            ('--interval', '0'),
+            ('--step', 'x'),
+            ('--instances', '1.5'),
+            ('--at', '-3'),
+        ):
+            with self.subTest(option=option, value=value):
+                self.assert_refused(
+                    [*converge, option, value], f'argument {option}: '
+                )
+        self.assert_refused(
+            ['simulate', 'balance', '--target', 'nan'], 'argument --target'
+        )
+        for argv in (
+            ['simulate', 'balance', '--plot', 'out.txt'],
+            [*converge, '--plot', 'out'],
+        ):
+            with self.subTest(argv=argv):
+                self.assert_refused(argv, 'does not end in a picture type')
+
+    def test_a_closed_pipe(self):
+        keys = [f'k{i}' for i in range(20000)]
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                '-m',
+                'hashring.cmd.main',
+                'lookup',
+                '--members',
+                'a,b',
+                *keys,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        proc.stdout.readline()
+        proc.stdout.close()  # as head -1 does
+        stderr = proc.stderr.read()
+        proc.stderr.close()
+        self.assertEqual(2, proc.wait(30))
+        self.assertNotIn('Traceback', stderr)
+        self.assertEqual(
+            'hashring: standard output was closed', stderr.strip()
+        )
+
+    def test_control_characters_are_escaped_in_tables(self):
+        nodes = self.file(
+            'nodes.json', json.dumps([{'id': 'n\x1b[31mred\x07'}]).encode()
+        )
+        result = run(
+            'owned', '--members', 'a,b', '--host', 'a', '--nodes', nodes
+        )
+        self.assertNotIn('\x1b', result.stdout)
+        self.assertNotIn('\x07', result.stdout)
+        self.assertIn('n\\x1b[31mred\\x07', result.stdout)
+        # JSON keeps the id as it is, escaped by JSON itself.
+        data = json.loads(
+            run(
+                'owned',
+                '--members',
+                'a,b',
+                '--host',
+                'a',
+                '--nodes',
+                nodes,
+                '--format',
+                'json',
+            ).stdout
+        )
+        self.assertEqual('n\x1b[31mred\x07', data['decisions'][0]['id'])
