@@ -182,6 +182,38 @@ class SQLBadInputTestCase(test_base.TestCase):
         )
         self.assertIn('[hashring] connection', str(err))
 
+    def test_bad_values_are_typed_errors(self):
+        for kwargs, message in (
+            ({'connection': 123}, 'connection must be a string, not 123'),
+            (
+                {'connection': 'postgresql://u@h:abc/db'},
+                "Invalid database URL 'postgresql://u@h:abc/db'",
+            ),
+        ):
+            with self.subTest(kwargs=kwargs):
+                err = self.assertRaises(
+                    exception.InvalidArgumentError,
+                    membership.load,
+                    'sql',
+                    **kwargs,
+                )
+                self.assertIn(message, str(err))
+
+    def test_a_password_in_the_query_string_is_masked(self):
+        source = membership.load(
+            'sql',
+            connection='postgresql+psycopg2://nova@127.0.0.1:1/db'
+            '?password=s3cret',
+            read_timeout=1,
+        )
+        self.addCleanup(source.close)
+        self.assertNotIn('s3cret', source.backend)
+        err = self.assertRaises(
+            exception.MembershipUnavailable, source.get_members
+        )
+        self.assertNotIn('s3cret', str(err))
+        self.assertIn('password=***', str(err))
+
     def test_unreachable_host_is_unavailable_and_hides_the_password(self):
         source = membership.load(
             'sql',

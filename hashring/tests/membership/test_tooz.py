@@ -124,6 +124,25 @@ class ToozBadInputTestCase(test_base.TestCase):
         self.assertIn("no tooz driver for 'nope'", str(err))
         self.assertIn('redis', str(err))
 
+    def test_bad_values_are_typed_errors(self):
+        for url, message in (
+            (123, 'backend_url must be a string, not 123'),
+            ('redis://127.0.0.1:abc', "Invalid tooz backend URL"),
+        ):
+            with self.subTest(url=url):
+                err = self.assertRaises(
+                    exception.InvalidArgumentError,
+                    membership.load,
+                    'tooz',
+                    backend_url=url,
+                )
+                self.assertIn(message, str(err))
+        source = membership.load(
+            'tooz', backend_url='redis://127.0.0.1:1?password=s3cret'
+        )
+        self.addCleanup(source.close)
+        self.assertNotIn('s3cret', source.backend)
+
     def test_missing_url(self):
         err = self.assertRaises(
             exception.InvalidArgumentError, membership.load, 'tooz'
