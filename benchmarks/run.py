@@ -95,7 +95,7 @@ def machine():
         'date': datetime.date.today().isoformat(),
         'cpu': model,
         'python': platform.python_version(),
-        'hashring': importlib.metadata.version('hashring'),
+        'hashring': importlib.metadata.version('oslo.hashring'),
         'tooz': importlib.metadata.version('tooz'),
         'uhashring': importlib.metadata.version('uhashring'),
     }

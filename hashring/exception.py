@@ -72,20 +72,85 @@ class EmptyRingError(HashRingError, LookupError):
     """Raised when a key is looked up in a ring that has no members."""
 
 
+#: The distribution that install hints name (the import package is
+#: ``hashring``; ``pip install hashring`` is another project).
+DISTRIBUTION = 'oslo.hashring'
+
+#: The extra of DISTRIBUTION that installs each optional module.
+EXTRAS = {
+    'sqlalchemy': 'sql',
+    'psycopg2': 'postgresql',
+    'pymysql': 'mysql',
+    'tooz': 'tooz',
+    'redis': 'redis',
+    'etcd3gw': 'etcd',
+    'kazoo': 'zookeeper',
+    'matplotlib': 'plot',
+}
+
+
+def install_hint(module: str) -> str:
+    """Return the command that installs an optional module.
+
+    :param module: the module's import name (its top-level package counts).
+    :returns: ``pip install 'oslo.hashring[extra]'``, or ``pip install
+        module`` for a module that no extra provides.
+    """
+    top = module.split('.')[0]
+    extra = EXTRAS.get(top.lower())
+    if extra is None:
+        return f'pip install {top}'
+    return f"pip install '{DISTRIBUTION}[{extra}]'"
+
+
 class DriverNotFound(InvalidArgumentError):
     """Raised when no membership driver has the name asked for.
 
     :ivar name: the name that was asked for.
-    :ivar available: the names of the installed drivers.
+    :ivar available: the names of the drivers that can be loaded.
+    :ivar unusable: the drivers that are registered but miss a module, each
+        with the command that installs it.
     """
 
-    def __init__(self, name: Any, available: list[str]) -> None:
-        super().__init__(
+    def __init__(
+        self,
+        name: Any,
+        available: list[str],
+        unusable: dict[str, str] | None = None,
+    ) -> None:
+        unusable = unusable or {}
+        text = (
             f'No membership driver named {name!r}; installed drivers: '
             f'{", ".join(available) or "none"}'
         )
+        if unusable:
+            text += '; needing an extra: ' + ', '.join(
+                f'{n} ({hint})' for n, hint in sorted(unusable.items())
+            )
+        super().__init__(text)
         self.name = name
         self.available = available
+        self.unusable = unusable
+
+
+class MissingDependency(InvalidArgumentError, ImportError):
+    """Raised when a feature needs an optional module that is not installed.
+
+    The message is one line that names the extra to install, for example
+    ``pip install 'oslo.hashring[sql]'``.
+
+    :ivar feature: what needs the module, for example ``the 'sql'
+        membership driver``.
+    :ivar module: the missing module's name.
+    """
+
+    def __init__(self, feature: str, module: str) -> None:
+        super().__init__(
+            f'{feature} needs the Python module {module!r}, which is not '
+            f'installed: {install_hint(module)}'
+        )
+        self.feature = feature
+        self.module = module
 
 
 class MembershipUnavailable(HashRingError):

@@ -17,6 +17,7 @@ The convergence simulation runs the real :class:`hashring.RingManager` and
 membership and clock, so what it reports is what the library does.
 """
 
+import collections
 from collections.abc import Callable
 from collections.abc import Sequence
 import dataclasses
@@ -44,16 +45,29 @@ def keys(count: int) -> list[str]:
     ]
 
 
+#: The membership changes :func:`compare` measures, in its order.
+MOVES = ('join', 'leave', 'reweight')
+
+
 @dataclasses.dataclass(frozen=True)
 class Balance:
     """The load of a ring over a set of keys."""
 
     exponent: int
     loads: dict[str, int]
+    #: each member's weight; None for weight 1 each
+    weights: dict[str, int] | None = None
 
     @property
     def peak_to_mean(self) -> float:
-        return max(self.loads.values()) / statistics.mean(self.loads.values())
+        """The busiest member's keys per unit of weight, over the mean.
+
+        1.0 is a perfect balance, whatever the weights: a member of weight
+        2 with twice the keys of a member of weight 1 carries its share.
+        """
+        weights = self.weights or dict.fromkeys(self.loads, 1)
+        mean = sum(self.loads.values()) / sum(weights.values())
+        return max(n / weights[m] for m, n in self.loads.items()) / mean
 
 
 def balance(
@@ -67,20 +81,86 @@ def balance(
     loads = dict.fromkeys(members, 0)
     for owner in owners:
         loads[owner] += 1  # type: ignore[index]
-    return Balance(exponent, loads)
+    return Balance(exponent, loads, dict(members))
+
+
+def exponents_for(members: dict[str, int]) -> range:
+    """Return the exponents at which a ring of these members can be built.
+
+    :returns: 0 up to ``MAX_PARTITION_EXPONENT``, or less where the ring
+        would have more than ``MAX_POINTS`` points.
+    """
+    total = sum(members.values())
+    top = ring_mod.MAX_PARTITION_EXPONENT
+    while top > 0 and total << top > ring_mod.MAX_POINTS:
+        top -= 1
+    return range(0, top + 1)
+
+
+def compare(
+    members: dict[str, int], key_list: Sequence[Any], exponent: int
+) -> dict[str, Any]:
+    """Return the load at one exponent and the share of keys MOVES move.
+
+    The join adds a member of weight 1, the leave removes the first member
+    and the re-weight doubles its weight.
+
+    :returns: ``exponent``, ``min``, ``mean``, ``max``, ``peak_to_mean``
+        (weighted, as :attr:`Balance.peak_to_mean`), ``loads`` and
+        ``moved`` (the share of keys moved, by the names in MOVES).
+    """
+    result = balance(members, key_list, exponent)
+    ring = ring_mod.HashRing(members, exponent)
+    first = next(iter(members))
+    others = {
+        'join': {**members, 'newcomer': 1},
+        'leave': {m: w for m, w in members.items() if m != first} or {'x': 1},
+        'reweight': {**members, first: members[first] * 2},
+    }
+    moved_share = {
+        name: sum(moved(ring, ring.with_members(other), key_list).values())
+        / len(key_list)
+        for name, other in others.items()
+    }
+    loads = result.loads.values()
+    return {
+        'exponent': exponent,
+        'min': min(loads),
+        'mean': statistics.mean(loads),
+        'max': max(loads),
+        'peak_to_mean': round(result.peak_to_mean, 4),
+        'moved': {k: round(v, 5) for k, v in moved_share.items()},
+        'loads': result.loads,
+    }
+
+
+def ideal_moves(members: dict[str, int]) -> dict[str, float]:
+    """Return the least share of keys each of MOVES can move."""
+    total = sum(members.values())
+    weight = members[next(iter(members))]
+    return {
+        'join': 1 / (total + 1),
+        'leave': weight / total,
+        # Doubling a weight moves the difference of its shares.
+        'reweight': 2 * weight / (total + weight) - weight / total,
+    }
 
 
 def recommend(
     members: dict[str, int],
     key_list: Sequence[Any],
     target: float,
-    exponents: Sequence[int] = tuple(range(0, 13)),
+    exponents: Sequence[int] | None = None,
 ) -> Balance | None:
     """Return the balance at the smallest exponent meeting a target.
 
-    :param target: the peak-to-mean load to reach, such as 1.15.
+    :param target: the weighted peak-to-mean load to reach, such as 1.15.
+    :param exponents: those to try, in order; by default every exponent
+        of :func:`exponents_for`.
     :returns: the first :class:`Balance` at or under target, or None.
     """
+    if exponents is None:
+        exponents = exponents_for(members)
     for exponent in exponents:
         result = balance(members, key_list, exponent)
         if result.peak_to_mean <= target:
@@ -246,6 +326,10 @@ def converge(
     for host in hosts:
         start(host, 0.0)
     points: list[tuple[float, int, int]] = []
+    # A service's decisions depend only on its ring (the nodes and
+    # instances stay put): filter again only when the ring changed.
+    owned: dict[str, tuple[ring_mod.HashRing, list[str]]] = {}
+    counts = (0, 0)
     t = 0.0
     back_at = event_at + flap_for if event == 'flap' else None
     happened = False
@@ -266,13 +350,26 @@ def converge(
             start(joiner, t)
         for host in running:
             source.beats[host] = t
-        owners: dict[str, int] = {}
+        changed = owned.keys() != running.keys()
+        for host in list(owned):
+            if host not in running:
+                del owned[host]
         for host, flt in running.items():
-            for node in flt.filter(node_list, instances_of[host]).owned:
-                owners[node['id']] = owners.get(node['id'], 0) + 1
-        double = sum(1 for c in owners.values() if c > 1)
-        none = nodes - len(owners)
-        points.append((t, double, none))
+            ring = typing.cast(manager.RingManager, flt.manager).get_ring()
+            if host in owned and owned[host][0] is ring:
+                continue
+            result = flt.filter(node_list, instances_of[host])
+            owned[host] = (ring, [node['id'] for node in result.owned])
+            changed = True
+        if changed:
+            owners = collections.Counter(
+                node for _, ids in owned.values() for node in ids
+            )
+            counts = (
+                sum(1 for c in owners.values() if c > 1),
+                nodes - len(owners),
+            )
+        points.append((t, *counts))
         if progress is not None:
             progress(t / duration)
         t = round(t + step, 9)

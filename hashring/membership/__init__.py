@@ -58,6 +58,9 @@ def load(
     :returns: the driver, ready to use.
     :raises hashring.exception.DriverNotFound: no driver has that name; the
         error lists those that are installed.
+    :raises hashring.exception.MissingDependency: the driver, or the
+        backend its options name, needs a module that is not installed; the
+        error names the extra that installs it.
     :raises hashring.exception.InvalidArgumentError: the driver refused its
         options.
     """
@@ -67,6 +70,10 @@ def load(
     def reraise(manager: Any, entrypoint: Any, exc: BaseException) -> None:
         # stevedore would log a driver's own error and then report that no
         # driver was found; the caller needs the real reason.
+        if isinstance(exc, ModuleNotFoundError) and exc.name:
+            raise exception.MissingDependency(
+                f'The {name!r} membership driver', exc.name
+            ) from None
         raise exc
 
     try:
@@ -78,10 +85,7 @@ def load(
             on_load_failure_callback=reraise,
         )
     except stevedore.exception.NoMatches:
-        available = sorted(
-            ep.name for ep in importlib.metadata.entry_points(group=NAMESPACE)
-        )
-        raise exception.DriverNotFound(name, available) from None
+        raise exception.DriverNotFound(name, *_installed()) from None
     driver = manager.driver
     if not isinstance(driver, base.MembershipSource):
         raise exception.InvalidArgumentError(
@@ -89,3 +93,16 @@ def load(
             f'MembershipSource'
         )
     return driver
+
+
+def _installed() -> tuple[list[str], dict[str, str]]:
+    """Return the drivers that load, and those missing a module's hint."""
+    available, unusable = [], {}
+    for ep in importlib.metadata.entry_points(group=NAMESPACE):
+        try:
+            ep.load()
+        except ModuleNotFoundError as exc:
+            unusable[ep.name] = exception.install_hint(exc.name or '?')
+        else:
+            available.append(ep.name)
+    return sorted(set(available)), unusable

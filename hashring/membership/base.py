@@ -298,6 +298,10 @@ class MembershipSource(metaclass=abc.ABCMeta):
     #: the entry-point name; drivers set it
     name = 'base'
 
+    #: whether a member's record outlives the process that wrote it, as a
+    #: row or a file does; tooz ties it to the writer's session instead
+    durable_records = True
+
     def __init__(
         self, conf: cfg.ConfigOpts | None = None, **overrides: Any
     ) -> None:

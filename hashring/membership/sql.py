@@ -104,8 +104,11 @@ class SQLSource(base.MembershipSource):
     :param conf: as for :class:`~hashring.membership.MembershipSource`.
     :param overrides: option values, for example
         ``connection='sqlite:////var/lib/hashring/members.sqlite'``.
-    :raises hashring.exception.InvalidArgumentError: no URL, a malformed
-        URL, or a URL whose database driver is not installed.
+    :raises hashring.exception.InvalidArgumentError: no URL, or a malformed
+        URL.
+    :raises hashring.exception.MissingDependency: the URL's database driver
+        is not installed (``psycopg2`` for PostgreSQL, ``pymysql`` for
+        MySQL and MariaDB).
     """
 
     name = 'sql'
@@ -136,6 +139,10 @@ class SQLSource(base.MembershipSource):
                     backend_name, parsed.get_driver_name(), timeout
                 ),
             )
+        except ModuleNotFoundError as exc:
+            raise exception.MissingDependency(
+                f'Database URL {self.url!r}', exc.name or parsed.drivername
+            ) from None
         except (sa.exc.ArgumentError, ImportError, ValueError) as exc:
             raise exception.InvalidArgumentError(
                 f'Cannot use database URL {self.url!r}: {base.mask(exc)}'

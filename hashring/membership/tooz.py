@@ -117,9 +117,13 @@ class ToozSource(base.MembershipSource):
         ``backend_url='etcd3+http://127.0.0.1:2379'``.
     :raises hashring.exception.InvalidArgumentError: no URL, or a URL whose
         scheme no installed tooz driver handles.
+    :raises hashring.exception.MissingDependency: the client library of the
+        URL's backend (redis, etcd3gw, kazoo) is not installed.
     """
 
     name = 'tooz'
+    # tooz leaves the group when the client's session ends.
+    durable_records = False
 
     def __init__(
         self, conf: cfg.ConfigOpts | None = None, **overrides: Any
@@ -128,16 +132,24 @@ class ToozSource(base.MembershipSource):
         url = self.required_option('backend_url')
         parsed = urllib.parse.urlsplit(url)
         # The names, without importing every tooz driver to learn them.
-        schemes = sorted(
-            ep.name
+        backends = {
+            ep.name: ep
             for ep in importlib.metadata.entry_points(group='tooz.backends')
-        )
-        if parsed.scheme not in schemes:
+        }
+        if parsed.scheme not in backends:
             raise exception.InvalidArgumentError(
                 f'Invalid tooz backend URL {base.mask_url(url)!r}: '
                 f'no tooz driver for {parsed.scheme!r}; installed: '
-                f'{", ".join(schemes)}'
+                f'{", ".join(sorted(backends))}'
             )
+        try:
+            # Now rather than at the first call, which would report a
+            # missing client library as an outage.
+            backends[parsed.scheme].load()
+        except ModuleNotFoundError as exc:
+            raise exception.MissingDependency(
+                f'The tooz backend {parsed.scheme!r}', exc.name or '?'
+            ) from None
         try:
             parsed.port
         except ValueError as exc:

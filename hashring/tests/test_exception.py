@@ -22,6 +22,8 @@ class HierarchyTestCase(base.TestCase):
             (exception.InvalidKeyError(1), TypeError),
             (exception.UnknownMemberError('m'), KeyError),
             (exception.EmptyRingError('empty'), LookupError),
+            (exception.MissingDependency('x', 'kazoo'), ImportError),
+            (exception.MissingDependency('x', 'kazoo'), ValueError),
         ]
         for err, builtin in cases:
             with self.subTest(err=err):
@@ -39,3 +41,36 @@ class HierarchyTestCase(base.TestCase):
         err = exception.InvalidKeyError(3.5)
         self.assertIn('3.5', str(err))
         self.assertIn('float', str(err))
+
+    def test_missing_dependency_names_the_extra_of_the_distribution(self):
+        err = exception.MissingDependency("The 'sql' driver", 'sqlalchemy')
+        self.assertEqual(
+            "The 'sql' driver needs the Python module 'sqlalchemy', which "
+            "is not installed: pip install 'oslo.hashring[sql]'",
+            str(err),
+        )
+        self.assertEqual('sqlalchemy', err.module)
+        for module, hint in (
+            ('psycopg2.extensions', "pip install 'oslo.hashring[postgresql]'"),
+            ('pymysql', "pip install 'oslo.hashring[mysql]'"),
+            ('etcd3gw', "pip install 'oslo.hashring[etcd]'"),
+            ('kazoo', "pip install 'oslo.hashring[zookeeper]'"),
+            ('redis', "pip install 'oslo.hashring[redis]'"),
+            ('matplotlib', "pip install 'oslo.hashring[plot]'"),
+            # No extra provides it: the module's own name, never
+            # "pip install hashring", which is another project.
+            ('psycopg', 'pip install psycopg'),
+        ):
+            with self.subTest(module=module):
+                self.assertEqual(hint, exception.install_hint(module))
+
+    def test_every_extra_named_exists(self):
+        import configparser
+        import pathlib
+
+        cfg = configparser.ConfigParser()
+        cfg.read(pathlib.Path(__file__).parents[2] / 'setup.cfg')
+        self.assertEqual('oslo.hashring', cfg['metadata']['name'])
+        self.assertEqual(exception.DISTRIBUTION, cfg['metadata']['name'])
+        extras = set(cfg['extras'])
+        self.assertLessEqual(set(exception.EXTRAS.values()), extras)

@@ -21,11 +21,11 @@ except ImportError:
 else:
     extensions.append('openstackdocstheme')
     html_theme = 'openstackdocs'
-    openstackdocs_repo_name = 'openstack/hashring'
-    openstackdocs_bug_project = 'hashring'
+    openstackdocs_repo_name = 'openstack/oslo.hashring'
+    openstackdocs_bug_project = 'oslo.hashring'
     openstackdocs_bug_tag = ''
 
-project = 'hashring release notes'
+project = 'oslo.hashring release notes'
 copyright = '2026, The hashring authors'
 master_doc = 'index'
 source_suffix = '.rst'

@@ -11,6 +11,8 @@
 # under the License.
 
 import datetime
+import subprocess
+import sys
 import time
 
 import hypothesis
@@ -73,7 +75,79 @@ class SnapshotTestCase(test_base.TestCase):
         self.assertRaises(AttributeError, setattr, member, 'weight', 2)
 
 
+def without(modules, code):
+    """Run code in a fresh interpreter where modules cannot be imported."""
+    script = (
+        'import sys\n'
+        f'for name in {modules!r}:\n'
+        '    sys.modules[name] = None  # as if not installed\n'
+        'from hashring import exception, membership\n'
+        'try:\n'
+        f'    {code}\n'
+        'except exception.HashRingError as exc:\n'
+        '    print(type(exc).__name__, exc)\n'
+    )
+    result = subprocess.run(
+        [sys.executable, '-c', script],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return result.stdout.strip()
+
+
 class LoadTestCase(test_base.TestCase):
+    def test_a_driver_whose_extra_is_missing_says_what_to_install(self):
+        for modules, code, message in (
+            (
+                ['sqlalchemy'],
+                "membership.load('sql', connection='sqlite://')",
+                "MissingDependency The 'sql' membership driver needs the "
+                "Python module 'sqlalchemy', which is not installed: pip "
+                "install 'oslo.hashring[sql]'",
+            ),
+            (
+                ['tooz'],
+                "membership.load('tooz', backend_url='file:///tmp')",
+                "MissingDependency The 'tooz' membership driver needs the "
+                "Python module 'tooz', which is not installed: pip install "
+                "'oslo.hashring[tooz]'",
+            ),
+            (
+                ['kazoo'],
+                "membership.load('tooz', backend_url='zookeeper://h:2181')",
+                "MissingDependency The tooz backend 'zookeeper' needs the "
+                "Python module 'kazoo', which is not installed: pip install "
+                "'oslo.hashring[zookeeper]'",
+            ),
+            (
+                ['psycopg2'],
+                "membership.load('sql', connection="
+                "'postgresql+psycopg2://u:secret@h/db')",
+                "MissingDependency Database URL 'postgresql+psycopg2://u:***"
+                "@h/db' needs the Python module 'psycopg2', which is not "
+                "installed: pip install 'oslo.hashring[postgresql]'",
+            ),
+            (
+                ['pymysql'],
+                "membership.load('sql', connection='mysql+pymysql://h/db')",
+                "pip install 'oslo.hashring[mysql]'",
+            ),
+            (
+                ['sqlalchemy', 'tooz'],
+                "membership.load('nope')",
+                "DriverNotFound No membership driver named 'nope'; "
+                'installed drivers: file, static; needing an extra: sql '
+                "(pip install 'oslo.hashring[sql]'), tooz (pip install "
+                "'oslo.hashring[tooz]')",
+            ),
+        ):
+            with self.subTest(modules=modules, code=code):
+                out = without(modules, code)
+                self.assertIn(message, out)
+                self.assertEqual(1, len(out.splitlines()), out)
+
     def test_unknown_driver_lists_the_installed_ones(self):
         err = self.assertRaises(
             exception.DriverNotFound, membership.load, 'nope'

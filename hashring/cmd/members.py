@@ -1,0 +1,176 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""``hashring members``, ``join``, ``heartbeat``, ``drain`` and ``leave``."""
+
+import argparse
+from collections.abc import Sequence
+import signal
+import threading
+from typing import Any
+
+from hashring.cmd import output
+from hashring.cmd import parser
+from hashring import membership
+
+REGISTERING = ('config_file', 'group')
+
+EXPIRY = (
+    'A record written by this command goes down after dead_after seconds '
+    '(the [hashring] option) unless it heartbeats again: run "hashring '
+    'heartbeat" more often than that, or "hashring join --foreground".'
+)
+
+
+def register(sub: Any) -> None:
+    """Add the membership commands to the parent's subparsers."""
+    parser.command(
+        sub,
+        'members',
+        list_members,
+        'List the members of a group, with their states.',
+        ('config_file', 'members', 'group', 'format'),
+    )
+    for name, text in (
+        ('join', 'Register HOST as a member of the group.'),
+        ('heartbeat', 'Refresh the record of a registered HOST.'),
+        ('drain', 'Keep HOST alive but take it off the ring.'),
+        ('leave', "Remove HOST's own record."),
+    ):
+        p = parser.command(sub, name, change, text, REGISTERING, epilog=EXPIRY)
+        p.add_argument('--host', required=True, help='the member to act for')
+        if name == 'join':
+            p.add_argument(
+                '--weight',
+                type=parser.number(int, 1, high=membership.base.MAX_WEIGHT),
+                default=1,
+                help="the member's share of the ring, as a whole number",
+            )
+            p.add_argument(
+                '--foreground',
+                action='store_true',
+                help='stay running and heartbeat until SIGTERM or SIGINT, '
+                'then leave (the only way to join with the tooz driver, '
+                'whose members live as long as their session)',
+            )
+
+
+def list_members(args: argparse.Namespace) -> int:
+    """Print the members of a group, their states and heartbeat ages."""
+    snapshot = parser.source(args).get_members(args.group)
+    now = snapshot.read_at
+    data: dict[str, Any] = {
+        'group': snapshot.group,
+        'generation': snapshot.generation,
+        'members': [],
+    }
+    rows: list[Sequence[Any]] = [
+        ('MEMBER', 'STATE', 'WEIGHT', 'HEARTBEAT AGE')
+    ]
+    for m in snapshot:
+        age = (
+            None
+            if m.last_heartbeat is None
+            else round((now - m.last_heartbeat).total_seconds(), 1)
+        )
+        presumed = m.id in snapshot.presumed
+        data['members'].append(
+            {
+                'id': m.id,
+                'state': m.state.value,
+                'weight': m.weight,
+                'age': age,
+                'presumed': presumed,
+            }
+        )
+        rows.append(
+            (
+                m.id,
+                f'{m.state.value} (presumed)' if presumed else m.state.value,
+                m.weight,
+                '-' if age is None else f'{age}s',
+            )
+        )
+    output.emit(args, data, rows)
+    if args.format == 'table':
+        print(
+            f'group {snapshot.group}: {len(snapshot)} members, '
+            f'{len(snapshot.up())} up, generation {snapshot.generation}'
+        )
+        if snapshot.presumed:
+            print(
+                f'{len(snapshot.presumed)} presumed alive: silent for '
+                f'longer than dead_after, but a backend outage explains it'
+            )
+    return 0
+
+
+def change(args: argparse.Namespace) -> int:
+    """Join, heartbeat, drain or leave for --host, and say which."""
+    source = parser.source(args)
+    foreground = getattr(args, 'foreground', False)
+    group = args.group or source.default_group
+    host = membership.canonical_id(args.host)
+    if not source.durable_records and not foreground:
+        source.close()
+        raise parser.UsageError(
+            f'hashring {args.command}: the {source.name} driver keeps a '
+            f'member only while the session that joined it runs, so a '
+            f'command that exits cannot '
+            + (
+                'join: use "hashring join --foreground"'
+                if args.command == 'join'
+                else f'{args.command} for it: do it in the member itself'
+            )
+        )
+    try:
+        if args.command == 'join':
+            source.join(args.host, args.group, weight=args.weight)
+            if foreground:
+                return _stay(source, host, group)
+        else:
+            source.resume(args.host, args.group)
+            {
+                'heartbeat': source.heartbeat,
+                'drain': source.drain,
+                'leave': source.leave,
+            }[args.command]()
+    finally:
+        # Without --foreground, the record stays behind and expires after
+        # dead_after unless heartbeat runs again (EXPIRY).
+        source.close()
+    print(f'{args.command}: {host} in {group}')
+    return 0
+
+
+def _stay(source: Any, host: str, group: str) -> int:
+    """Heartbeat until SIGTERM or SIGINT, then leave."""
+    stop = threading.Event()
+    received = []
+
+    def handler(signum: int, frame: Any) -> None:
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handler)
+    print(
+        f'join: {host} in {group}; heartbeating every '
+        f'{source.option("heartbeat_interval"):g}s until SIGTERM or SIGINT',
+        flush=True,
+    )
+    # A timeout, so that the main thread wakes to run the handler.
+    while not stop.wait(1.0):
+        pass
+    source.leave()
+    print(f'leave: {host} in {group} ({received[0]})', flush=True)
+    return 0

@@ -1,0 +1,77 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""hashring diff."""
+
+import os
+
+import fixtures
+
+import hashring
+from hashring import simulation
+from hashring.tests import base
+from hashring.tests.cmd import cli
+
+
+class DiffTestCase(base.TestCase):
+    def test_join_and_exponent_change(self):
+        keys = simulation.keys(3000)
+        data = cli.run_json(
+            'diff',
+            '--members',
+            'a,b,c',
+            '--to-members',
+            'a,b,c,d',
+            '--count',
+            '3000',
+        )
+        moved = hashring.changes(
+            hashring.HashRing(['a', 'b', 'c']),
+            hashring.HashRing(['a', 'b', 'c', 'd']),
+            keys,
+        )
+        self.assertEqual(len(moved), data['moved'])
+        self.assertEqual({'d'}, {m['to'] for m in data['moves']})
+        self.assertEqual(sum(data['after'].values()), 3000)
+        data = cli.run_json(
+            'diff',
+            '--members',
+            'a,b',
+            '--to-partition-exponent',
+            '8',
+            '--count',
+            '500',
+        )
+        moved = hashring.changes(
+            hashring.HashRing(['a', 'b']),
+            hashring.HashRing(['a', 'b'], 8),
+            simulation.keys(500),
+        )
+        self.assertEqual(len(moved), data['moved'])
+
+    def test_key_file(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'keys')
+        with open(path, 'w') as f:
+            f.write('k1\nk2\n\nk3\n')
+        data = cli.run_json(
+            'diff', '--members', 'a', '--to-members', 'b', '--keys', path
+        )
+        self.assertEqual(3, data['keys'])
+        self.assertEqual(3, data['moved'])
+        self.assertEqual(
+            '3 of 3 keys move',
+            cli.run(
+                'diff', '--members', 'a', '--to-members', 'b', '--keys', path
+            ).stdout.splitlines()[-1][:16],
+        )

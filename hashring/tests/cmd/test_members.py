@@ -1,0 +1,227 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+"""hashring members, join, heartbeat, drain and leave."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import fixtures
+
+import hashring
+from hashring import membership
+from hashring.tests import base
+from hashring.tests.cmd import cli
+
+
+class MembershipCommandsTestCase(base.TestCase):
+    def setUp(self):
+        super().setUp()
+        tmp = self.useFixture(fixtures.TempDir()).path
+        self.conf = os.path.join(tmp, 'hashring.conf')
+        db = os.path.join(tmp, 'members.sqlite')
+        with open(self.conf, 'w') as f:
+            f.write(
+                '[hashring]\nmembership_driver = sql\n'
+                f'connection = sqlite:///{db}\ndead_after = 600\n'
+                'heartbeat_interval = 10\n'
+            )
+        self.db = db
+
+    def cli(self, *argv, **kwargs):
+        return cli.run(*argv, '--config-file', self.conf, **kwargs)
+
+    def test_join_members_drain_leave(self):
+        self.cli('join', '--host', 'Compute-1', '--weight', '2')
+        self.cli('join', '--host', 'compute-2')
+        data = json.loads(self.cli('members', '--format', 'json').stdout)
+        source = membership.load('sql', connection=f'sqlite:///{self.db}')
+        self.addCleanup(source.close)
+        snapshot = source.get_members()
+        self.assertEqual(snapshot.generation, data['generation'])
+        self.assertEqual(
+            [('compute-1', 'up', 2), ('compute-2', 'up', 1)],
+            [(m['id'], m['state'], m['weight']) for m in data['members']],
+        )
+        self.assertTrue(all(m['age'] < 60 for m in data['members']))
+        self.cli('drain', '--host', 'compute-2')
+        self.cli('heartbeat', '--host', 'compute-2')
+        self.assertEqual({'compute-1': 2}, source.get_members().up())
+        table = self.cli('members').stdout
+        self.assertIn('compute-2  draining', table)
+        self.assertIn('2 members, 1 up', table)
+        self.cli('leave', '--host', 'compute-2')
+        self.assertEqual(['compute-1'], list(source.get_members().members))
+        result = self.cli('heartbeat', '--host', 'ghost', check=False)
+        self.assertEqual(2, result.returncode)
+        self.assertIn("'ghost'", result.stderr)
+
+    def test_members_presumed_alive_through_an_outage_are_shown(self):
+        self.cli('join', '--host', 'a')
+        self.cli('join', '--host', 'b')
+        # Both silent for twice dead_after, together: the backend was out.
+        with sqlite3.connect(self.db) as conn:
+            conn.execute(
+                "UPDATE hashring_members SET heartbeat_at = "
+                "datetime(heartbeat_at, '-1200 seconds')"
+            )
+        data = json.loads(self.cli('members', '--format', 'json').stdout)
+        self.assertEqual(
+            [('a', 'up', True), ('b', 'up', True)],
+            [(m['id'], m['state'], m['presumed']) for m in data['members']],
+        )
+        table = self.cli('members').stdout
+        self.assertIn('a       up (presumed)', table)
+        self.assertIn('2 presumed alive', table)
+
+    def test_lookup_reads_the_configured_membership(self):
+        self.cli('join', '--host', 'a')
+        self.cli('join', '--host', 'b')
+        data = json.loads(self.cli('lookup', 'k', '--format', 'json').stdout)
+        self.assertEqual(
+            hashring.HashRing(['a', 'b']).get_node('k'),
+            data['keys'][0]['primary'],
+        )
+
+    def test_unavailable_backend_is_exit_2_not_an_empty_list(self):
+        with open(self.conf, 'w') as f:
+            f.write(
+                '[hashring]\nmembership_driver = sql\nread_timeout = 1\n'
+                'connection = postgresql+psycopg2://u:pw@127.0.0.1:1/db\n'
+            )
+        result = self.cli('members', check=False)
+        self.assertEqual(2, result.returncode)
+        self.assertIn('unavailable', result.stderr)
+        self.assertEqual('', result.stdout)
+
+    def test_static_cannot_register(self):
+        with open(self.conf, 'w') as f:
+            f.write('[hashring]\nmembership_driver = static\nmembers = a\n')
+        result = self.cli('join', '--host', 'a', check=False)
+        self.assertEqual(2, result.returncode)
+        self.assertIn('cannot register', result.stderr)
+        self.assertEqual('', result.stdout)
+
+    def test_a_missing_extra_is_one_line_naming_it(self):
+        script = (
+            'import sys\n'
+            "sys.modules['sqlalchemy'] = None  # as if not installed\n"
+            'from hashring.cmd import main\n'
+            f"sys.exit(main.main(['members', '--config-file', {self.conf!r}]))"
+        )
+        result = subprocess.run(
+            [sys.executable, '-c', script],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        self.assertEqual(2, result.returncode)
+        self.assertEqual(
+            "hashring: The 'sql' membership driver needs the Python module "
+            "'sqlalchemy', which is not installed: pip install "
+            "'oslo.hashring[sql]'",
+            result.stderr.strip(),
+        )
+
+    def test_help_says_a_record_expires_without_heartbeats(self):
+        for name in ('join', 'heartbeat', 'drain', 'leave'):
+            with self.subTest(command=name):
+                out = ' '.join(cli.run(name, '--help').stdout.split())
+                self.assertIn('goes down after dead_after seconds', out)
+        self.assertIn('--foreground', cli.run('join', '--help').stdout)
+
+
+class ToozSessionTestCase(base.TestCase):
+    """tooz keeps a member only while its session runs."""
+
+    def setUp(self):
+        super().setUp()
+        tmp = self.useFixture(fixtures.TempDir()).path
+        self.url = f'file://{tmp}/tooz'
+        self.conf = os.path.join(tmp, 'hashring.conf')
+        with open(self.conf, 'w') as f:
+            f.write(
+                '[hashring]\nmembership_driver = tooz\n'
+                f'backend_url = {self.url}\nheartbeat_interval = 1\n'
+                'dead_after = 3\n'
+            )
+
+    def members(self):
+        source = membership.load(
+            'tooz', backend_url=self.url, heartbeat_interval=1, dead_after=3
+        )
+        try:
+            return source.get_members().up()
+        finally:
+            source.close()
+
+    def test_join_that_would_not_last_is_refused(self):
+        for argv, message in (
+            (['join', '--host', 'c1'], 'use "hashring join --foreground"'),
+            (['drain', '--host', 'c1'], 'do it in the member itself'),
+            (['heartbeat', '--host', 'c1'], 'do it in the member itself'),
+            (['leave', '--host', 'c1'], 'do it in the member itself'),
+        ):
+            with self.subTest(argv=argv):
+                result = cli.run(
+                    *argv, '--config-file', self.conf, check=False
+                )
+                self.assertEqual(2, result.returncode)
+                self.assertEqual('', result.stdout)
+                self.assertIn(
+                    'the tooz driver keeps a member only while the session',
+                    result.stderr,
+                )
+                self.assertIn(message, result.stderr)
+                self.assertEqual(1, len(result.stderr.strip().splitlines()))
+        self.assertEqual({}, self.members())
+
+    def test_foreground_join_heartbeats_until_sigterm_then_leaves(self):
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with self.subTest(signal=signum.name):
+                proc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        '-m',
+                        'hashring.cmd.main',
+                        'join',
+                        '--foreground',
+                        '--host',
+                        'C1',
+                        '--weight',
+                        '3',
+                        '--config-file',
+                        self.conf,
+                    ],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                self.addCleanup(proc.kill)
+                line = proc.stdout.readline()
+                self.assertIn('join: c1 in ', line)
+                self.assertIn('until SIGTERM or SIGINT', line)
+                # Past dead_after, it is still up: it heartbeats.
+                time.sleep(4.5)
+                self.assertEqual({'c1': 3}, self.members())
+                proc.send_signal(signum)
+                out, err = proc.communicate(timeout=30)
+                self.assertEqual(0, proc.returncode, err)
+                self.assertIn('leave: c1 in ', out)
+                self.assertIn(signum.name, out)
+                self.assertEqual({}, self.members())
