@@ -16,15 +16,21 @@ Each conductor joins one membership group per hardware type it supports,
 named ``<conductor group>:<hardware type>`` as Ironic names its rings, in
 an SQLite membership (no server needed).  ``get_topic_for(node)`` routes a
 node's RPC to its primary conductor; ``iter_nodes()`` yields the nodes a
-conductor should act on in its periodic tasks.  Run it with ``python
-examples/ironic_conductor.py``.
+conductor should act on in its periodic tasks.
+
+It needs the sql extra (SQLAlchemy)::
+
+    pip install 'oslo.hashring[sql]'
+    python examples/ironic_conductor.py
 """
 
 import os
+import sys
 import tempfile
 import uuid
 
 import hashring
+from hashring import exception
 from hashring import membership
 
 TOPIC = 'ironic.conductor_manager'
@@ -125,4 +131,7 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except exception.MissingDependency as exc:
+        sys.exit(f'{exc}')

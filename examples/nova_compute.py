@@ -15,18 +15,27 @@
 Several nova-compute services share one membership (an SQLite file, no
 server needed).  Each builds its ring with a RingManager and picks its
 nodes with an OwnershipFilter: the nodes of its own instances, and the
-free nodes the ring maps to it.  Run it with ``python
-examples/nova_compute.py``; it prints who manages what as services come
-and go, and as an instance is deleted while its service is down.
+free nodes the ring maps to it.  It prints who manages what as services
+come and go, and follows one node whose instance is deleted while its
+service is down: adopted while the service is away, and back with the
+ring's owner when it returns, never managed twice nor by nobody.
+
+It needs the sql extra (SQLAlchemy)::
+
+    pip install 'oslo.hashring[sql]'
+    python examples/nova_compute.py
 """
 
 import os
+import sys
 import tempfile
 import time
 import uuid
 
 import hashring
+from hashring import exception
 from hashring import membership
+from hashring import ownership
 
 GROUP = 'nova-compute-ironic'
 
@@ -105,11 +114,23 @@ class ComputeService:
         self.source.stop()
 
 
+def _instance_text(decision):
+    if decision.instance_id is None:
+        return 'no instance'
+    if decision.instance_host is None:
+        return 'its instance has no record'
+    if decision.reason is ownership.Reason.ORPHAN:
+        return f"its instance's host, {decision.instance_host}, is down"
+    return f'its instance is managed by {decision.instance_host}'
+
+
 TIMING = {'heartbeat_interval': 0.2, 'dead_after': 1.0, 'reset_interval': 0}
 
 
-def show(services, title):
+def show(services, title, watch=None):
+    """Print each service's share, and who manages the node watched."""
     print(f'-- {title}')
+    managers = {}
     for service in services:
         owned = service.get_available_nodes()
         result = service.last
@@ -117,6 +138,20 @@ def show(services, title):
             f'{service.host}: {len(owned):3d} nodes, ring generation '
             f'{result.ring_generation} ({result.fingerprint}), '
             f'{len(result.orphans)} orphans'
+        )
+        for node in owned:
+            managers.setdefault(node, []).append(service.host)
+    twice = sum(1 for hosts in managers.values() if len(hosts) > 1)
+    nobody = len(services[0].cloud.nodes) - len(managers)
+    print(f'managed twice: {twice}, managed by nobody: {nobody}')
+    if watch is not None:
+        (host,) = managers[watch]
+        decision = next(
+            s.last.decisions[watch] for s in services if s.host == host
+        )
+        print(
+            f'node {watch}: managed by {host}, reason: '
+            f'{decision.reason.value}; ' + _instance_text(decision)
         )
 
 
@@ -139,16 +174,30 @@ def main():
     instance = cloud.boot(node, owner.host)
     print(f'{instance} booted on {node["uuid"]}, managed by {owner.host}')
 
+    show(services, 'the instance booted', watch=node['uuid'])
+
     owner.crash()
     time.sleep(TIMING['dead_after'] * 1.5)
     alive = [s for s in services if s is not owner]
-    show(alive, f'{owner.host} crashed')
+    show(alive, f'{owner.host} crashed', watch=node['uuid'])
     cloud.delete_instance(instance)
-    show(alive, 'its instance was deleted while it was down')
+    show(
+        alive,
+        f'its instance was deleted while {owner.host} was down',
+        watch=node['uuid'],
+    )
+
+    back = ComputeService(owner.host, cloud, connection, **TIMING)
+    back.start()
+    alive.append(back)
+    show(alive, f'{owner.host} is back', watch=node['uuid'])
 
     for service in alive:
         service.stop()
 
 
 if __name__ == '__main__':
-    main()
+    try:
+        main()
+    except exception.MissingDependency as exc:
+        sys.exit(f'{exc}')

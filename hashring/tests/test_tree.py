@@ -88,7 +88,7 @@ class TreeTestCase(base.TestCase):
     def test_examples_run(self):
         for name, expected in (
             ('basic.py', 'conductor-4 joins:'),
-            ('nova_compute.py', 'its instance was deleted while it was'),
+            ('nova_compute.py', 'its instance was deleted while'),
             ('ironic_conductor.py', '-> ironic.conductor_manager.cond-'),
         ):
             with self.subTest(example=name):
@@ -99,6 +99,47 @@ class TreeTestCase(base.TestCase):
                     check=True,
                 )
                 self.assertIn(expected, result.stdout)
+        # The Nova example follows one node through each step: each step
+        # says something the one before did not.
+        nova = subprocess.run(
+            [sys.executable, str(ROOT / 'examples' / 'nova_compute.py')],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        watched = re.findall(r'(?m)^node \S+: (.*)$', nova)
+        self.assertEqual(4, len(watched), nova)
+        for before, after in zip(watched, watched[1:]):
+            self.assertNotEqual(before, after)
+        self.assertIn('is down', watched[1])
+        self.assertIn('has no record', watched[2])
+        self.assertEqual(
+            5, nova.count('managed twice: 0, managed by nobody: 0'), nova
+        )
+
+    def test_examples_say_which_extra_they_need(self):
+        for name in ('nova_compute.py', 'ironic_conductor.py'):
+            path = ROOT / 'examples' / name
+            self.assertIn("pip install 'oslo.hashring[sql]'", path.read_text())
+            script = (
+                'import runpy, sys\n'
+                "sys.modules['sqlalchemy'] = None  # as if not installed\n"
+                f"runpy.run_path({str(path)!r}, run_name='__main__')\n"
+            )
+            with self.subTest(example=name):
+                result = subprocess.run(
+                    [sys.executable, '-c', script],
+                    capture_output=True,
+                    text=True,
+                )
+                self.assertEqual(1, result.returncode)
+                self.assertEqual('', result.stdout)
+                self.assertEqual(
+                    "The 'sql' membership driver needs the Python module "
+                    "'sqlalchemy', which is not installed: pip install "
+                    "'oslo.hashring[sql]'",
+                    result.stderr.strip(),
+                )
 
     def test_headers(self):
         for path in _sources():
