@@ -76,11 +76,15 @@ class Cloud:
 class ComputeService:
     """One nova-compute service with the ironic driver."""
 
-    def __init__(self, host, cloud, connection, group=GROUP, **timing):
+    def __init__(
+        self, host, cloud, connection, group=GROUP, driver='sql', **timing
+    ):
         self.host = host
         self.cloud = cloud
+        # The sql driver takes a database URL, tooz a tooz backend URL.
+        url = {'sql': 'connection', 'tooz': 'backend_url'}[driver]
         self.source = membership.load(
-            'sql', connection=connection, group=group, **timing
+            driver, group=group, **{url: connection}, **timing
         )
         self.rings = hashring.RingManager(
             self.source,

@@ -38,6 +38,7 @@ from typing import Any
 
 from oslo_config import cfg
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.ext import compiler
 from sqlalchemy.sql import expression
 
@@ -74,6 +75,14 @@ def _utc_now_mysql(element: Any, compiler: Any, **kw: Any) -> str:
     return 'UTC_TIMESTAMP(6)'
 
 
+#: A timestamp to the microsecond: MySQL's and MariaDB's DATETIME keeps
+#: whole seconds, which would age a heartbeat by up to a second (MySQL
+#: even rounds it into the future).
+TIMESTAMP = sa.DateTime().with_variant(
+    mysql.DATETIME(fsp=6), 'mysql', 'mariadb'
+)
+
+
 def make_table(metadata: sa.MetaData) -> sa.Table:
     """Return the members table, defined on ``metadata``."""
     return sa.Table(
@@ -84,12 +93,12 @@ def make_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column('state', sa.String(16), nullable=False),
         sa.Column('weight', sa.Integer, nullable=False, default=1),
         sa.Column('attributes', sa.Text, nullable=False, default='{}'),
-        sa.Column('heartbeat_at', sa.DateTime(), nullable=False),
-        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('heartbeat_at', TIMESTAMP, nullable=False),
+        sa.Column('created_at', TIMESTAMP, nullable=False),
         # The span the member could not heartbeat, published with its first
         # heartbeat after (hashring.membership.liveness).
-        sa.Column('outage_start', sa.DateTime(), nullable=True),
-        sa.Column('outage_end', sa.DateTime(), nullable=True),
+        sa.Column('outage_start', TIMESTAMP, nullable=True),
+        sa.Column('outage_end', TIMESTAMP, nullable=True),
         sa.Index('hashring_members_heartbeat_idx', 'heartbeat_at'),
     )
 

@@ -50,6 +50,8 @@ ironic = load_example('ironic_conductor')
 class NovaScenario:
     """Mixed into a TestCase that sets self.connection."""
 
+    driver = 'sql'
+
     def setUp(self):
         super().setUp()
         self.group = f'nova-{uuid.uuid4().hex[:8]}'
@@ -58,7 +60,12 @@ class NovaScenario:
 
     def service(self, host):
         service = nova.ComputeService(
-            host, self.cloud, self.connection, group=self.group, **nova.TIMING
+            host,
+            self.cloud,
+            self.connection,
+            group=self.group,
+            driver=self.driver,
+            **nova.TIMING,
         )
         self.addCleanup(service.source.close)
         self.services[host] = service
@@ -189,6 +196,24 @@ class NovaPostgreSQLTestCase(NovaScenario, base.TestCase):
         super().setUpClass()
         cls.connection = servers.shared(
             servers.PostgresServer, 'POSTGRESQL'
+        ).url
+
+
+class NovaMariaDBTestCase(NovaScenario, base.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.connection = servers.shared(servers.MariaDBServer, 'MYSQL').url
+
+
+class NovaZooKeeperTestCase(NovaScenario, base.TestCase):
+    driver = 'tooz'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.connection = servers.shared(
+            servers.ZooKeeperServer, 'ZOOKEEPER'
         ).url
 
 

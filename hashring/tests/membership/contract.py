@@ -98,6 +98,23 @@ class Contract:
         self.assertEqual(self.group, snapshot.group)
         self.assertEqual('node-a', node.member_id)
 
+    def test_heartbeats_keep_fractions_of_a_second(self):
+        # Stored to the second (MySQL's plain DATETIME), a heartbeat looks
+        # up to a second older than it is: a member with a sub-second
+        # dead_after would flap.
+        node = self.source()
+        node.join('a', self.group)
+        stamps = []
+        for _ in range(3):
+            node.heartbeat()
+            stamps.append(self.read().members['a'].last_heartbeat)
+            time.sleep(0.05)
+        if self.expires_by_absence:
+            # The backend's session says who is alive, not a time.
+            self.assertEqual([None] * 3, stamps)
+        else:
+            self.assertTrue(any(s.microsecond for s in stamps), stamps)
+
     def test_empty_group_is_an_empty_snapshot(self):
         snapshot = self.read(f'empty-{uuid.uuid4().hex[:8]}')
         self.assertEqual(0, len(snapshot))

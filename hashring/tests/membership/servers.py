@@ -88,16 +88,20 @@ class Server(fixtures.Fixture):
     def find(self):
         path = shutil.which(self.binary, path=SEARCH_PATH)
         if path is None:
-            missing = f'{self.binary} is not installed'
-            if REQUIRED:
-                raise RuntimeError(
-                    f'{missing} and HASHRING_REQUIRE_SERVERS is set'
-                )
-            raise testtools.TestCase.skipException(
-                f'SKIPPED, NOT TESTED: {missing} (set '
-                f'HASHRING_REQUIRE_SERVERS to make this a failure)'
-            )
+            self.missing(self.binary)
         return path
+
+    def missing(self, what):
+        """Skip the test for want of what, or fail if servers are required."""
+        missing = f'{what} is not installed'
+        if REQUIRED:
+            raise RuntimeError(
+                f'{missing} and HASHRING_REQUIRE_SERVERS is set'
+            )
+        raise testtools.TestCase.skipException(
+            f'SKIPPED, NOT TESTED: {missing} (set '
+            f'HASHRING_REQUIRE_SERVERS to make this a failure)'
+        )
 
     def prepare(self):
         pass
@@ -133,6 +137,16 @@ class Server(fixtures.Fixture):
                 os.kill(pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
+
+    def wipe(self):
+        """Stop the server, re-initialise its data directory, start it.
+
+        For servers whose prepare() makes ``self.data``.
+        """
+        self.stop()
+        shutil.rmtree(self.data)
+        self.prepare()
+        self.start()
 
     def stop(self):
         if self.proc is not None:
@@ -266,13 +280,6 @@ class PostgresServer(Server):
             root = int(f.readline())
         return [root, *children(root)]
 
-    def wipe(self):
-        """Stop the server, re-initialise its data directory, start it."""
-        self.stop()
-        shutil.rmtree(self.data)
-        self.prepare()
-        self.start()
-
     def start(self):
         subprocess.run(
             self._as_owner(
@@ -313,6 +320,104 @@ class PostgresServer(Server):
                 capture_output=True,
             )
             self.running = False
+
+
+class MariaDBServer(Server):
+    """MariaDB (Debian's mariadb-server), as OpenStack deployments run."""
+
+    binary = 'mariadbd'
+    database = 'hashring'
+
+    def _user(self):
+        # mariadbd refuses to run as root unless told to.
+        return ['--user=root'] if os.geteuid() == 0 else []
+
+    def prepare(self):
+        self.data = os.path.join(self.dir, 'data')
+        install = shutil.which(
+            'mariadb-install-db', path=os.path.dirname(self.path)
+        ) or shutil.which('mariadb-install-db')
+        subprocess.run(
+            [
+                install,
+                '--no-defaults',
+                f'--datadir={self.data}',
+                '--auth-root-authentication-method=normal',
+                '--skip-test-db',
+                *self._user(),
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    @property
+    def url(self):
+        return f'mysql+pymysql://root@127.0.0.1:{self.port}/{self.database}'
+
+    def command(self):
+        return [
+            self.path,
+            '--no-defaults',
+            f'--datadir={self.data}',
+            f'--socket={os.path.join(self.dir, "mysqld.sock")}',
+            f'--port={self.port}',
+            '--bind-address=127.0.0.1',
+            '--skip-log-bin',
+            '--innodb-flush-log-at-trx-commit=0',
+            *self._user(),
+        ]
+
+    def ready(self):
+        import pymysql  # noqa: PLC0415  (the mysql extra)
+
+        conn = pymysql.connect(
+            host='127.0.0.1', port=self.port, user='root', connect_timeout=1
+        )
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(
+                    f'CREATE DATABASE IF NOT EXISTS {self.database}'
+                )
+        finally:
+            conn.close()
+        return True
+
+
+class ZooKeeperServer(Server):
+    """ZooKeeper (Debian's zookeeperd), started from its jar."""
+
+    binary = 'java'
+
+    def find(self):
+        # Debian's zookeeper package puts the jar here; the skip test
+        # hides it with the binaries.
+        self.jar = os.path.join(
+            SEARCH_PATH or '/usr/share/java', 'zookeeper.jar'
+        )
+        if not os.path.exists(self.jar):
+            self.missing('zookeeper (zookeeper.jar)')
+        return super().find()
+
+    @property
+    def url(self):
+        return f'zookeeper://127.0.0.1:{self.port}'
+
+    def command(self):
+        return [
+            self.path,
+            '-Dzookeeper.admin.enableServer=false',
+            '-Dzookeeper.4lw.commands.whitelist=ruok',
+            '-cp',
+            f'/etc/zookeeper/conf:{self.jar}',
+            'org.apache.zookeeper.server.ZooKeeperServerMain',
+            str(self.port),
+            os.path.join(self.dir, 'data'),
+        ]
+
+    def ready(self):
+        with socket.create_connection(('127.0.0.1', self.port), 1) as s:
+            s.sendall(b'ruok')
+            return s.recv(4) == b'imok'
 
 
 def children(pid):

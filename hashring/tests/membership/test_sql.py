@@ -120,12 +120,22 @@ class PostgreSQLContractTestCase(
         cls.url = cls.srv.url
 
 
-class PostgreSQLOutageTestCase(contract.Outage, test_base.TestCase):
+class MariaDBContractTestCase(SQLMixin, contract.Contract, test_base.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.srv = servers.shared(servers.MariaDBServer, 'MYSQL')
+        cls.url = cls.srv.url
+
+
+class ServerOutageMixin(contract.Outage):
+    """Outages of a database server the test starts, freezes and stops."""
+
     driver = 'sql'
 
     def setUp(self):
         super().setUp()
-        self.srv = self.useFixture(servers.PostgresServer())
+        self.srv = self.useFixture(self.server_class())
         self.group = 'outage'
         self.reader = self.source()
 
@@ -139,6 +149,25 @@ class PostgreSQLOutageTestCase(contract.Outage, test_base.TestCase):
         return source
 
     read = contract.Contract.read
+
+    def test_a_reinitialised_database_recovers_without_help(self):
+        a = self.source()
+        a.join('a', 'g')
+        self.srv.wipe()
+        reader = self.source()
+        self.assertTrue(
+            contract.eventually(
+                lambda: _up_or_none(reader, 'g') == {'a': 1}, timeout=30
+            )
+        )
+
+
+class PostgreSQLOutageTestCase(ServerOutageMixin, test_base.TestCase):
+    server_class = servers.PostgresServer
+
+
+class MariaDBOutageTestCase(ServerOutageMixin, test_base.TestCase):
+    server_class = servers.MariaDBServer
 
 
 class SQLiteOutageTestCase(contract.Freeze, test_base.TestCase):
@@ -276,22 +305,6 @@ class SQLRecoveryTestCase(test_base.TestCase):
         self.assertTrue(
             contract.eventually(
                 lambda: reader.get_members('g').up() == {'a': 2}
-            )
-        )
-
-
-class PostgreSQLWipeTestCase(test_base.TestCase):
-    def test_a_reinitialised_database_recovers_without_help(self):
-        srv = self.useFixture(servers.PostgresServer())
-        a = membership.load('sql', connection=srv.url, **contract.FAST)
-        self.addCleanup(a.close)
-        a.join('a', 'g')
-        srv.wipe()
-        reader = membership.load('sql', connection=srv.url, **contract.FAST)
-        self.addCleanup(reader.close)
-        self.assertTrue(
-            contract.eventually(
-                lambda: _up_or_none(reader, 'g') == {'a': 1}, timeout=30
             )
         )
 

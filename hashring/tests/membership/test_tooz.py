@@ -59,6 +59,15 @@ class EtcdContractTestCase(ToozMixin, contract.Contract, test_base.TestCase):
         cls.url = servers.shared(servers.EtcdServer, 'ETCD').url
 
 
+class ZooKeeperContractTestCase(
+    ToozMixin, contract.Contract, test_base.TestCase
+):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.url = servers.shared(servers.ZooKeeperServer, 'ZOOKEEPER').url
+
+
 class ToozFileContractTestCase(
     ToozMixin, contract.Contract, test_base.TestCase
 ):
@@ -111,6 +120,10 @@ class RedisOutageTestCase(OutageMixin, test_base.TestCase):
 
 class EtcdOutageTestCase(OutageMixin, test_base.TestCase):
     server_class = servers.EtcdServer
+
+
+class ZooKeeperOutageTestCase(OutageMixin, test_base.TestCase):
+    server_class = servers.ZooKeeperServer
 
 
 class ToozBadInputTestCase(test_base.TestCase):
