@@ -17,6 +17,7 @@ unless HASHRING_REQUIRE_TOOLS is set (as .ci/run sets it), so that CI fails
 rather than skipping.
 """
 
+import configparser
 import os
 import pathlib
 import re
@@ -74,6 +75,15 @@ class TreeTestCase(base.TestCase):
         self.assertIn('pytest', test)
         ci = (ROOT / '.ci' / 'run').read_text().splitlines()
         self.assertIn(test, ci)
+
+    def test_tox_environments_have_what_their_commands_need(self):
+        tox = configparser.ConfigParser(interpolation=None)
+        tox.read(ROOT / 'tox.ini')
+        # mypy in pep8 needs the package's own requirements installed.
+        self.assertNotIn('skip_install', tox['testenv:pep8'])
+        self.assertIn('requirements.txt', tox['testenv:pep8']['deps'])
+        # The docs build is a test: py3 (and cover) need sphinx.
+        self.assertIn('doc/requirements.txt', tox['testenv']['deps'])
 
     def test_main_job_runs(self):
         result = subprocess.run(
