@@ -34,6 +34,23 @@ def run(*argv, check=True, **kwargs):
     return result
 
 
+def run_without(modules, *argv):
+    """Run ``hashring argv...`` where modules cannot be imported."""
+    script = (
+        'import sys\n'
+        f'for name in {list(modules)!r}:\n'
+        '    sys.modules[name] = None  # as if not installed\n'
+        'from hashring.cmd import main\n'
+        f'sys.exit(main.main({list(argv)!r}))\n'
+    )
+    return subprocess.run(
+        [sys.executable, '-c', script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def run_json(*argv):
     return json.loads(run(*argv, '--format', 'json').stdout)
 

@@ -14,8 +14,6 @@
 """hashring simulate balance and converge."""
 
 import os
-import subprocess
-import sys
 
 import fixtures
 
@@ -257,15 +255,9 @@ class SimulateTestCase(base.TestCase):
             self.assertNotIn('Traceback', result.stderr)
 
     def test_plot_without_matplotlib(self):
-        script = (
-            'import sys\n'
-            "sys.modules['matplotlib'] = None  # as if not installed\n"
-            'from hashring.cmd import main\n'
-            "sys.exit(main.main(['simulate', 'converge', '--nodes', '5',"
-            " '--plot', 'x.png']))\n"
-        )
-        result = subprocess.run(
-            [sys.executable, '-c', script], capture_output=True, text=True
+        result = cli.run_without(
+            ['matplotlib'],
+            *('simulate', 'converge', '--nodes', '5', '--plot', 'x.png'),
         )
         self.assertEqual(2, result.returncode)
         self.assertEqual(
@@ -294,19 +286,11 @@ class SimulateTestCase(base.TestCase):
 
 class SimulateRefusalsTestCase(cli.Refusals, base.TestCase):
     def test_plot_and_exponents_are_checked_before_the_run(self):
-        script = (
-            'import sys\n'
-            "sys.modules['matplotlib'] = None  # as if not installed\n"
-            'from hashring.cmd import main\n'
-            "sys.exit(main.main(['simulate', 'balance', '--count', "
-            "'100000000', '--plot', 'x.png']))\n"
-        )
         # A hundred million keys would take minutes: the refusal comes first.
-        result = subprocess.run(
-            [sys.executable, '-c', script],
-            capture_output=True,
-            text=True,
-            timeout=60,
+        result = cli.run_without(
+            ['matplotlib'],
+            *('simulate', 'balance', '--count', '100000000'),
+            *('--plot', 'x.png'),
         )
         self.assertEqual(2, result.returncode)
         self.assertIn('oslo.hashring[plot]', result.stderr)
