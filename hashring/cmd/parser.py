@@ -20,6 +20,7 @@ those it uses, and one given where it means nothing is refused.
 import argparse
 from collections.abc import Callable
 from collections.abc import Iterable
+import copy
 import math
 import os
 from typing import Any
@@ -197,10 +198,8 @@ def finish(args: argparse.Namespace) -> argparse.Namespace:
                 f'option of this command'
             )
         if name in uses and name not in vars(args):
-            default = DEFAULTS[name]
-            setattr(
-                args, name, list(default) if name == 'config_file' else default
-            )
+            # A copy: --config-file's list must not be shared between runs.
+            setattr(args, name, copy.copy(DEFAULTS[name]))
     return args
 
 
