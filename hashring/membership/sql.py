@@ -16,7 +16,8 @@ One table, ``hashring_members``, keyed by (group, member), holds each
 member's state, weight, attributes and last heartbeat.  Heartbeat times are
 written and compared by the database's own clock, in UTC, so services on
 hosts whose clocks disagree still agree on who is alive.  SQLite is the
-embedded default; PostgreSQL and MySQL work through their URLs.
+embedded default; PostgreSQL and MySQL or MariaDB work through their URLs
+(all three tested against real servers).
 
 Every call runs on a worker thread and is abandoned after ``read_timeout``
 (:mod:`hashring.membership.bounded`): a frozen server cannot hold a caller.

@@ -106,9 +106,9 @@ class _Client:
 class ToozSource(base.MembershipSource):
     """Members of tooz groups (``[hashring] backend_url``).
 
-    Tested against Redis, etcd (``etcd3+http://``, tooz's etcd3gw driver)
-    and tooz's file backend; ZooKeeper works through tooz's kazoo driver
-    (``zookeeper://``, with the kazoo package installed).  A group that
+    Tested against Redis, etcd (``etcd3+http://``, tooz's etcd3gw driver),
+    ZooKeeper (``zookeeper://``, tooz's kazoo driver) and tooz's file
+    backend.  A group that
     tooz reports missing is an empty group, because the backend answered;
     a backend that does not answer raises MembershipUnavailable.
 
