@@ -32,12 +32,14 @@ lookup costs the same with ten members or ten thousand.
 
 import array
 from collections.abc import Iterable
+from collections.abc import Mapping
 import itertools
 import logging
 import sys
 from typing import Any
 from typing import NamedTuple
 
+from hashring import _validate
 from hashring import exception
 from hashring import hashing
 
@@ -207,3 +209,61 @@ def _index(
     # Past the last point, keys wrap round to the first point's owner.
     extend([owners[0]] * ((1 << bits) - 1 - last))
     return direct, span
+
+
+def normalise(
+    members: Iterable[Any] | Mapping[Any, int],
+) -> tuple[dict[Any, int], dict[bytes, Any]]:
+    """Validate members; return their weights and their encoded names.
+
+    Both dicts are in the order of the encoded names, so that nothing
+    about the ring depends on the order the members were given in.
+    """
+    if isinstance(members, (str, bytes)) or not isinstance(members, Iterable):
+        raise exception.InvalidArgumentError(
+            f'members must be a collection of names or a mapping of name to '
+            f'weight, not {members!r}'
+        )
+    if isinstance(members, Mapping):
+        pairs = list(members.items())
+    else:
+        pairs = [(m, 1) for m in members]
+    names: dict[bytes, tuple[Any, int]] = {}
+    for member, weight in pairs:
+        if member.__class__ is str:
+            try:
+                name = member.encode()
+            except UnicodeEncodeError as exc:
+                raise exception.InvalidMemberError(
+                    member, f'it cannot be encoded as UTF-8: {exc.reason}'
+                ) from exc
+        elif member.__class__ is bytes:
+            name = member
+        else:
+            name = _encode_member(member)
+        if not name:
+            raise exception.InvalidMemberError(member, 'a name is required')
+        if name in names:
+            raise exception.InvalidMemberError(
+                member, f'it is the same member as {names[name][0]!r}'
+            )
+        if weight.__class__ is not int or weight < 1:
+            weight = _validate.weight(member, weight)
+        names[name] = (member, weight)
+    ordered = sorted(names.items())
+    return (
+        {member: weight for _, (member, weight) in ordered},
+        {name: member for name, (member, _) in ordered},
+    )
+
+
+def _encode_member(member: Any) -> bytes:
+    """Encode a member that is not exactly ``str`` or ``bytes``."""
+    if not isinstance(member, (str, bytes)):
+        raise exception.InvalidMemberError(
+            member, 'members must be str or bytes'
+        )
+    try:
+        return hashing.encode(member)
+    except exception.HashRingError as exc:
+        raise exception.InvalidMemberError(member, str(exc)) from exc

@@ -27,10 +27,13 @@ node sees the ring from before or after the change, never a broken one.
 """
 
 from collections.abc import Iterable
+import importlib
 import logging
+import math
 import threading
 from typing import Any
 
+from hashring import _validate
 from hashring import exception
 from hashring import hashing
 from hashring import ring
@@ -38,8 +41,21 @@ from hashring import ring
 LOG = logging.getLogger(__name__)
 
 
-class UnknownNode(exception.UnknownMemberError):
+def _tooz_errors() -> tuple[type[Exception], ...]:
+    """Return ``(tooz.ToozError,)`` where tooz is installed, else ``()``."""
+    try:
+        return (importlib.import_module('tooz').ToozError,)
+    except ImportError:
+        return ()
+
+
+class UnknownNode(exception.UnknownMemberError, *_tooz_errors()):  # type: ignore[misc]
     """Raised by :meth:`ToozHashRing.remove_node` for a node not in it.
+
+    It is a :class:`hashring.exception.UnknownMemberError` (so a
+    ``KeyError``) and, where tooz is installed, a ``tooz.ToozError`` too,
+    as tooz's own ``UnknownNode`` is: a handler written for tooz still
+    catches it.
 
     :ivar node: the node that was named (as in tooz).
     """
@@ -59,14 +75,17 @@ class ToozHashRing:
     a lock, on every change; lookups read the current ring without a lock.
 
     :param nodes: the initial nodes, ``str`` or ``bytes``, weight 1 each.
-    :param partitions: points per node per unit of weight: a power of two
-        from 1 to 65536 (tooz's ``partitions``; Ironic passes
-        ``2 ** hash_partition_exponent`` and Nova 32).
+    :param partitions: points per node per unit of weight, from 1 to 65536
+        (tooz's ``partitions``; Ironic passes ``2 **
+        hash_partition_exponent``, Nova 32 and Gnocchi 200).
     :param hash_function: the name of a fixed-length hashlib algorithm.
     :raises hashring.exception.InvalidArgumentError: (a ``ValueError``) for
         an unsupported hash function or partition count.
     :raises hashring.exception.InvalidMemberError: (a ``ValueError``) for an
         invalid node, such as ``'x'`` and ``b'x'`` given together.
+
+    It pickles and deep-copies, as tooz's ring does; a copy is a ring of
+    its own, which later changes to the original do not reach.
     """
 
     DEFAULT_PARTITION_NUMBER = 2**ring.DEFAULT_PARTITION_EXPONENT
@@ -80,8 +99,22 @@ class ToozHashRing:
     ) -> None:
         self._lock = threading.Lock()
         self._weights: dict[ring.Member, int] = {}
-        self._ring = ring.HashRing({}, _exponent_of(partitions), hash_function)
+        _validate.integer(
+            'partitions', partitions, 1, ring.MAX_POINTS_PER_WEIGHT
+        )
+        self._ring = ring.HashRing(
+            {}, hash_function=hash_function, points=partitions
+        )
         self.add_nodes(set(nodes))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The lock does not pickle or copy; a copy gets one of its own.
+        return {'weights': self._weights, 'ring': self._ring}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._lock = threading.Lock()
+        self._weights = dict(state['weights'])
+        self._ring = state['ring']
 
     @property
     def nodes(self) -> dict[ring.Member, int]:
@@ -140,7 +173,11 @@ class ToozHashRing:
 
         :meth:`hashring.HashRing.get_nodes` gives the same members in walk
         order, primary first.  As in tooz, an empty ring, every node
-        ignored, or ``replicas`` below 1 gives an empty set.
+        ignored, or ``replicas`` below 1 gives an empty set; ``replicas``
+        may be any real number (``2.0``, ``True``, ``1.5`` rounded up), and
+        ``ignore_nodes`` is taken as ``set(ignore_nodes)``, so a string
+        ignores the nodes named by its characters.  The strict
+        :class:`hashring.HashRing` refuses all three.
 
         Runtime complexity: as :meth:`hashring.HashRing.get_nodes`.
 
@@ -150,11 +187,17 @@ class ToozHashRing:
         :returns: a set of nodes.
         :raises hashring.exception.InvalidKeyError: (a ``TypeError``) for a
             key that is neither bytes nor ``str``.
+        :raises hashring.exception.InvalidArgumentError: (a ``ValueError``)
+            for ``replicas`` that is not a real number.
         """
         current = self._ring
-        if isinstance(replicas, int) and replicas < 1 or not len(current):
+        ignored = [
+            n for n in set(ignore_nodes or ()) if isinstance(n, (str, bytes))
+        ]
+        count = _replicas(replicas)
+        if count < 1 or not len(current):
             return set()
-        return set(current.get_nodes(data, ignore_nodes, replicas))
+        return set(current.get_nodes(data, ignored, count))
 
     def __getitem__(self, key: ring.Key) -> set[ring.Member]:
         """Return ``get_nodes(key)``: a set, as in tooz."""
@@ -170,18 +213,18 @@ class ToozHashRing:
         self._weights = weights
 
 
-def _exponent_of(partitions: int) -> int:
-    limit = 2**ring.MAX_PARTITION_EXPONENT
-    if (
-        isinstance(partitions, bool)
-        or not isinstance(partitions, int)
-        or partitions < 1
-        or partitions > limit
-        or partitions & (partitions - 1)
-    ):
+def _replicas(replicas: Any) -> int:
+    """Return how many nodes tooz collects for a number of replicas.
+
+    tooz loops ``while len(nodes) < replicas``; the ring caps the count
+    at its members.
+    """
+    if isinstance(replicas, bool):
+        return int(replicas)
+    if not isinstance(replicas, (int, float)) or math.isnan(replicas):
         raise exception.InvalidArgumentError(
-            f'partitions must be a power of two from 1 to {limit}, not '
-            f'{partitions!r}: hashring places 2**partition_exponent points '
-            f'per node'
+            f'replicas must be a number, not {replicas!r}'
         )
-    return partitions.bit_length() - 1
+    if replicas == math.inf:
+        return 2**31
+    return max(0, math.ceil(replicas))

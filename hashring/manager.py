@@ -24,6 +24,7 @@ from typing import Any
 from oslo_config import cfg
 
 from hashring import exception
+from hashring import lint
 from hashring.membership import base as membership_base
 from hashring import movement
 from hashring import opts
@@ -52,7 +53,7 @@ class RingChange:
 @dataclasses.dataclass(frozen=True)
 class _Entry:
     ring: ring_mod.HashRing
-    members: dict[str, int]
+    members: dict[str, int]  # registered name -> weight, as placed
     alive: frozenset[str]  # members not down or forced down, and host
     checked_at: float  # when the membership was last read, or tried
     good_at: float  # when it was last read successfully
@@ -88,6 +89,8 @@ class RingManager:
         ``[hashring] max_stale`` when None.
     :param conf: the configuration holding the ``[hashring]`` options.
     :param clock: a monotonic clock, for tests and simulations.
+    :param expected_members: how many members a group should have at
+        most; a ring with more is logged (see :mod:`hashring.lint`).
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class RingManager:
         max_stale: float | None = None,
         conf: cfg.ConfigOpts | None = None,
         clock: Callable[[], float] = time.monotonic,
+        expected_members: int | None = None,
     ) -> None:
         if not isinstance(source, membership_base.MembershipSource):
             raise exception.InvalidArgumentError(
@@ -125,6 +129,8 @@ class RingManager:
         self.host = (
             None if host is None else membership_base.canonical_id(host)
         )
+        # Identity is canonical; a ring places the host under its name.
+        self._host_name = host
         self.reset_interval = float(option('reset_interval', reset_interval))
         self.max_stale = float(option('max_stale', max_stale))
         self._clock = clock
@@ -138,6 +144,10 @@ class RingManager:
             tuple[str, ring_mod.HashRing | None, ring_mod.HashRing]
         ] = collections.deque()
         self._delivery = threading.Lock()
+        # The groups of the last read of every group (get_rings(None)).
+        self._every: list[str] | None = None
+        self.expected_members = expected_members
+        self._linted: dict[str, frozenset[str]] = {}
 
     def get_ring(self, group: str | None = None) -> ring_mod.HashRing:
         """Return the current ring of a group.
@@ -204,43 +214,125 @@ class RingManager:
                 # Another thread refreshed it while we waited.
                 return entry.ring
             try:
-                members, offline, alive = self._read(group)
-                if not members:
+                read = self._read(self.source.get_members(group))
+                if not read[0]:
                     # A group just created, or members caught between a
                     # restart and their next heartbeat: read once more.
-                    members, offline, alive = self._read(group)
+                    read = self._read(self.source.get_members(group))
             except exception.MembershipUnavailable as exc:
                 return self._stale(group, entry, now, exc)
-            if not members:
-                raise exception.NoMembersError(group, offline)
-            if entry is not None and members == entry.members:
-                self._entries[group] = dataclasses.replace(
-                    entry, alive=alive, checked_at=now, good_at=now
-                )
-                return entry.ring
+            new = self._install(group, read, now)
+        self._deliver()
+        return new
+
+    def get_rings(
+        self, groups: Iterable[str] | None = None
+    ) -> dict[str, ring_mod.HashRing]:
+        """Return the rings of several groups, from one read of the source.
+
+        For a service with a ring per group, such as Ironic's per
+        conductor group and hardware type: one backend round trip (see
+        :meth:`hashring.membership.MembershipSource.get_groups`) refreshes
+        them all, and :meth:`get_ring` then serves each from the cache.
+
+        Runtime complexity: ``O(g)`` for ``g`` groups while every ring is
+        fresh; otherwise one read, and a rebuild of each ring that changed.
+
+        :param groups: the groups; None for every group the source holds.
+        :returns: the ring of each group that has a member up, by group; a
+            group with none is left out (:meth:`get_ring` raises
+            :class:`~hashring.exception.NoMembersError` for it).
+        :raises hashring.exception.RingUnavailable: the membership cannot
+            be read and no ring has been served yet, or only rings older
+            than ``max_stale`` are left.
+        """
+        wanted = None if groups is None else sorted(set(groups))
+        now = self._clock()
+        fresh = wanted if wanted is not None else self._every
+        if fresh is not None:
+            entries = [self._entries.get(g) for g in fresh]
+            if all(
+                e is not None and now - e.checked_at < self.reset_interval
+                for e in entries
+            ):
+                return {g: e.ring for g, e in zip(fresh, entries)}  # type: ignore[union-attr]
+        with self._lock:
+            now = self._clock()
             try:
-                new = ring_mod.HashRing(
-                    members, self.partition_exponent, self.hash_function
-                )
-            except exception.InvalidArgumentError as exc:
-                # Members the source let through that no ring can hold (too
-                # many points): keep serving the last ring, as in an outage.
-                return self._stale(
-                    group,
-                    entry,
-                    now,
-                    exception.MembershipUnavailable(
-                        self.source.backend,
-                        f'no ring can be built of group {group!r}: {exc}',
+                snapshots = self.source.get_groups(wanted)
+            except exception.MembershipUnavailable as exc:
+                cached = fresh if fresh is not None else list(self._entries)
+                if not cached:
+                    raise exception.RingUnavailable(
+                        'every group',
+                        f'the membership could not be read: {exc}',
                         exc,
-                    ),
-                )
-            generation = self._generations.get(group, 0) + 1
-            self._generations[group] = generation
-            new._generation = generation
-            self._entries[group] = _Entry(new, members, alive, now, now)
-            old = None if entry is None else entry.ring
-            self._pending.append((group, old, new))
+                    ) from exc
+                return {
+                    g: self._stale(g, self._entries.get(g), now, exc)
+                    for g in cached
+                }
+            rings = {}
+            for group, snapshot in snapshots.items():
+                try:
+                    rings[group] = self._install(
+                        group, self._read(snapshot), now
+                    )
+                except exception.NoMembersError:
+                    self._entries.pop(group, None)
+            if wanted is None:
+                self._every = sorted(rings)
+        self._deliver()
+        return rings
+
+    def reset(self) -> None:
+        """Forget every cached ring: the next call reads the membership.
+
+        Generations carry on from where they were.
+        """
+        with self._lock:
+            self._entries.clear()
+            self._every = None
+
+    def _install(
+        self,
+        group: str,
+        read: tuple[dict[str, int], int, frozenset[str]],
+        now: float,
+    ) -> ring_mod.HashRing:
+        """Put the ring of a group's read in place (under the lock)."""
+        members, offline, alive = read
+        entry = self._entries.get(group)
+        if not members:
+            raise exception.NoMembersError(group, offline)
+        if entry is not None and members == entry.members:
+            self._entries[group] = dataclasses.replace(
+                entry, alive=alive, checked_at=now, good_at=now
+            )
+            return entry.ring
+        try:
+            new = ring_mod.HashRing(
+                members, self.partition_exponent, self.hash_function
+            )
+        except exception.InvalidArgumentError as exc:
+            # Members the source let through that no ring can hold (too
+            # many points): keep serving the last ring, as in an outage.
+            return self._stale(
+                group,
+                entry,
+                now,
+                exception.MembershipUnavailable(
+                    self.source.backend,
+                    f'no ring can be built of group {group!r}: {exc}',
+                    exc,
+                ),
+            )
+        generation = self._generations.get(group, 0) + 1
+        self._generations[group] = generation
+        new._generation = generation
+        self._entries[group] = _Entry(new, members, alive, now, now)
+        old = None if entry is None else entry.ring
+        self._pending.append((group, old, new))
         LOG.info(
             'Ring of group %s is now generation %d (%s): %d members %s',
             group,
@@ -249,7 +341,7 @@ class RingManager:
             len(members),
             sorted(members),
         )
-        self._deliver()
+        lint.check(group, members, self.expected_members, self._linted)
         return new
 
     def _host_belongs(self, group: str) -> bool:
@@ -277,9 +369,11 @@ class RingManager:
         self.get_ring(key)
         return self._entries[key].alive
 
-    def _read(self, group: str) -> tuple[dict[str, int], int, frozenset[str]]:
-        snapshot = self.source.get_members(group)
-        members = snapshot.up()
+    def _read(
+        self, snapshot: membership_base.Snapshot
+    ) -> tuple[dict[str, int], int, frozenset[str]]:
+        group = snapshot.group
+        members = snapshot.placed()
         alive = {
             m.id
             for m in snapshot
@@ -292,7 +386,7 @@ class RingManager:
         if self._host_belongs(group):
             alive.add(self.host)  # type: ignore[arg-type]
             if self.host not in snapshot:
-                members[self.host] = 1  # type: ignore[index]
+                members[self._host_name] = 1  # type: ignore[index]
         return (
             dict(sorted(members.items())),
             snapshot.offline(),
@@ -359,12 +453,15 @@ class RingManager:
                 if keys is not None and self.host is not None:
                     wanted = keys() if callable(keys) else keys
                     before = old if old is not None else new.with_members([])
+                    mine = membership_base.names_of(
+                        {*before.members, *new.members}, self.host
+                    )
                     for key, move in movement.changes(
                         before, new, list(wanted)
                     ).items():
-                        if move.new == self.host:
+                        if move.new in mine:
                             gained[key] = move.old
-                        elif move.old == self.host:
+                        elif move.old in mine:
                             lost[key] = move.new
                 callback(RingChange(group, old, new, gained, lost))
             except Exception:

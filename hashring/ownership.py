@@ -208,7 +208,10 @@ class OwnershipFilter:
             assert self.ring is not None
             ring = self.ring
             alive = self.alive
-        alive = alive | set(ring.members) | {self.host}
+        # The ring holds registered names; identity is canonical.
+        alive = alive | {self.host}
+        alive |= {membership_base.canonical_of(m) for m in ring.members}
+        mine_on_ring = membership_base.names_of(ring.members, self.host)
         nodes = _validate.collection('nodes', nodes)
         mine = set(_validate.collection('instances', instances))
         ids = [self.node_id(n) for n in nodes]
@@ -224,7 +227,7 @@ class OwnershipFilter:
             instance = instance_id(node)
             manager_of = None
             if instance is None:
-                mapped = owner == host
+                mapped = owner in mine_on_ring
                 decision = Decision(
                     nid,
                     mapped,
@@ -256,7 +259,7 @@ class OwnershipFilter:
                     orphans.append(nid)
                     decision = Decision(
                         nid,
-                        adopt and owner == host,
+                        adopt and owner in mine_on_ring,
                         Reason.ORPHAN,
                         owner,
                         instance,

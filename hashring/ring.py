@@ -33,6 +33,10 @@ MAX_PARTITION_EXPONENT = 16
 #: clear error rather than exhaust the host.
 MAX_POINTS = 2**24
 
+#: The most points per member per unit of weight (``2 ** 16``, as the
+#: greatest exponent gives).
+MAX_POINTS_PER_WEIGHT = 2**MAX_PARTITION_EXPONENT
+
 # Bound once: the lookup is hot enough for the attribute lookup to show.
 _from_bytes = int.from_bytes
 
@@ -59,17 +63,27 @@ class HashRing:
         the same member as its UTF-8 encoding), either as an iterable or as
         a mapping of name to integer weight.
     :param partition_exponent: points per member per unit of weight are
-        ``2 ** partition_exponent``, from 0 to 16.  Every service sharing
-        the ring must use the same value.
+        ``2 ** partition_exponent``, from 0 to 16; 5 when neither it nor
+        ``points`` is given.  Every service sharing the ring must use the
+        same value.
     :param hash_function: the name of a fixed-length :mod:`hashlib`
         algorithm; every service sharing the ring must use the same one.
+    :param points: points per member per unit of weight, any integer from
+        1 to 65536, instead of an exponent: tooz's ``partitions``, which
+        Gnocchi sets to 200.  Give one of ``points`` and
+        ``partition_exponent``, or both when they agree.
     :raises hashring.exception.InvalidMemberError: a member is not ``str``
         or ``bytes``, is empty, is given twice (``'x'`` and ``b'x'`` count
         as twice), or has a weight that is not an integer of at least 1.
-    :raises hashring.exception.InvalidArgumentError: the exponent or hash
-        function is invalid, or the ring would exceed :data:`MAX_POINTS`.
+    :raises hashring.exception.InvalidArgumentError: the exponent, points
+        or hash function is invalid, or the ring would exceed
+        :data:`MAX_POINTS`.
 
     Runtime complexity of construction: ``O(P log P)`` for ``P`` points.
+
+    A ring pickles (a pickle holds its parameters, and loading rebuilds
+    it), and ``copy.copy`` and ``copy.deepcopy`` return the ring itself,
+    since it never changes.
     """
 
     __slots__ = (
@@ -83,6 +97,7 @@ class HashRing:
         '_members',
         '_names',
         '_owners',
+        '_per_weight',
         '_plain',
         '_points',
         '_shift',
@@ -92,21 +107,25 @@ class HashRing:
     def __init__(
         self,
         members: Members,
-        partition_exponent: int = DEFAULT_PARTITION_EXPONENT,
+        partition_exponent: int | None = None,
         hash_function: str = hashing.DEFAULT_HASH_FUNCTION,
+        points: int | None = None,
     ) -> None:
-        _validate.integer(
-            'partition_exponent', partition_exponent, 0, MAX_PARTITION_EXPONENT
-        )
+        per_weight = _points_per_weight(partition_exponent, points)
         hash_ctor = hashing.hash_constructor(hash_function)
         # Copying an empty hash object is much cheaper than calling the
         # constructor with usedforsecurity=False for every key.
         self._base = hash_ctor(b'', usedforsecurity=False)
         self._plain = hashing.plain_constructor(hash_ctor)
         self._hash_name = hash_function
-        self._exponent = partition_exponent
-        weights, names = _normalise(members)
-        per_weight = 1 << partition_exponent
+        self._per_weight = per_weight
+        # None where the points are no power of two: no exponent gives them.
+        self._exponent = (
+            per_weight.bit_length() - 1
+            if not per_weight & (per_weight - 1)
+            else None
+        )
+        weights, names = _table.normalise(members)
         total = sum(weights.values()) * per_weight
         if total > MAX_POINTS:
             raise exception.InvalidArgumentError(
@@ -234,9 +253,18 @@ class HashRing:
         return self._members
 
     @property
-    def partition_exponent(self) -> int:
-        """Points per member per unit of weight are ``2 ** exponent``."""
+    def partition_exponent(self) -> int | None:
+        """Points per member per unit of weight are ``2 ** exponent``.
+
+        None for a ring built with a number of ``points`` that is no power
+        of two.
+        """
         return self._exponent
+
+    @property
+    def points(self) -> int:
+        """Points per member per unit of weight (tooz's ``partitions``)."""
+        return self._per_weight
 
     @property
     def hash_function(self) -> str:
@@ -274,7 +302,9 @@ class HashRing:
         :param members: as for :class:`HashRing`.
         :returns: a new :class:`HashRing`; this ring is unchanged.
         """
-        return HashRing(members, self._exponent, self._hash_name)
+        return HashRing(
+            members, hash_function=self._hash_name, points=self._per_weight
+        )
 
     def __contains__(self, member: object) -> bool:
         """Tell whether a name is a member (``'x'`` and ``b'x'`` alike)."""
@@ -290,9 +320,28 @@ class HashRing:
     def __repr__(self) -> str:
         return (
             f'<HashRing members={len(self._members)} '
-            f'partition_exponent={self._exponent} '
+            f'points={self._per_weight} '
             f'hash_function={self._hash_name}>'
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The hash objects and the table do not pickle; the parameters
+        # rebuild them exactly.
+        return (
+            _restore,
+            (
+                dict(self._members),
+                self._per_weight,
+                self._hash_name,
+                self._generation,
+            ),
+        )
+
+    def __copy__(self) -> 'HashRing':
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> 'HashRing':
+        return self
 
     # Helpers off the hot path.
 
@@ -431,59 +480,32 @@ class HashRing:
                 assert entry is self._owners[lo]
 
 
-def _normalise(
-    members: Members,
-) -> tuple[dict[Member, int], dict[bytes, Member]]:
-    """Validate members; return their weights and their encoded names.
-
-    Both dicts are in the order of the encoded names, so that nothing
-    about the ring depends on the order the members were given in.
-    """
-    if isinstance(members, (str, bytes)) or not isinstance(members, Iterable):
+def _points_per_weight(exponent: int | None, points: int | None) -> int:
+    """Return the points per unit of weight an exponent or count gives."""
+    if exponent is not None:
+        _validate.integer(
+            'partition_exponent', exponent, 0, MAX_PARTITION_EXPONENT
+        )
+    if points is None:
+        return 1 << (
+            DEFAULT_PARTITION_EXPONENT if exponent is None else exponent
+        )
+    _validate.integer('points', points, 1, MAX_POINTS_PER_WEIGHT)
+    if exponent is not None and points != 1 << exponent:
         raise exception.InvalidArgumentError(
-            f'members must be a collection of names or a mapping of name to '
-            f'weight, not {members!r}'
+            f'points={points} and partition_exponent={exponent} disagree: '
+            f'give one of them'
         )
-    if isinstance(members, Mapping):
-        pairs = list(members.items())
-    else:
-        pairs = [(m, 1) for m in members]
-    names: dict[bytes, tuple[Member, int]] = {}
-    for member, weight in pairs:
-        if member.__class__ is str:
-            try:
-                name = member.encode()
-            except UnicodeEncodeError as exc:
-                raise exception.InvalidMemberError(
-                    member, f'it cannot be encoded as UTF-8: {exc.reason}'
-                ) from exc
-        elif member.__class__ is bytes:
-            name = member
-        else:
-            name = _encode_member(member)
-        if not name:
-            raise exception.InvalidMemberError(member, 'a name is required')
-        if name in names:
-            raise exception.InvalidMemberError(
-                member, f'it is the same member as {names[name][0]!r}'
-            )
-        if weight.__class__ is not int or weight < 1:
-            weight = _validate.weight(member, weight)
-        names[name] = (member, weight)
-    ordered = sorted(names.items())
-    return (
-        {member: weight for _, (member, weight) in ordered},
-        {name: member for name, (member, _) in ordered},
-    )
+    return points
 
 
-def _encode_member(member: Any) -> bytes:
-    """Encode a member that is not exactly ``str`` or ``bytes``."""
-    if not isinstance(member, (str, bytes)):
-        raise exception.InvalidMemberError(
-            member, 'members must be str or bytes'
-        )
-    try:
-        return hashing.encode(member)
-    except exception.HashRingError as exc:
-        raise exception.InvalidMemberError(member, str(exc)) from exc
+def _restore(
+    members: dict[Member, int],
+    points: int,
+    hash_function: str,
+    generation: int | None,
+) -> HashRing:
+    """Rebuild a pickled ring."""
+    ring = HashRing(members, hash_function=hash_function, points=points)
+    ring._generation = generation
+    return ring

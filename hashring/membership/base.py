@@ -13,6 +13,7 @@
 """The membership-source interface and its value types."""
 
 import abc
+from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
 import dataclasses
@@ -43,7 +44,7 @@ LOG = logging.getLogger(__name__)
 
 #: Group names: letters, digits and ``_ . : @ -``, as Ironic's conductor
 #: groups and hardware types and Nova's shards use them.
-_GROUP_RE = re.compile(r'[A-Za-z0-9_.:@-]{1,255}')
+GROUP_RE = re.compile(r'[A-Za-z0-9_.:@-]{1,255}')
 
 MAX_ID_LENGTH = 255
 
@@ -80,7 +81,13 @@ class State(str, enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class Member:
-    """One member of a group, as read from a membership source."""
+    """One member of a group, as read from a membership source.
+
+    A member has two names: ``id``, canonical, says who it is (two records
+    whose ids differ only in case are one member), and ``name``, exactly as
+    it registered, is where a ring places it, so that rings map keys as
+    tooz's ring of the registered names does.
+    """
 
     #: the canonical id (see :func:`canonical_id`)
     id: str
@@ -93,6 +100,12 @@ class Member:
     #: when it last heartbeat, in UTC, by the backend's clock where it has
     #: one; None where the backend tracks liveness itself (tooz)
     last_heartbeat: datetime.datetime | None = None
+    #: the name it registered with, exactly (``id`` when not given)
+    name: str = ''
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, 'name', self.id)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,9 +129,21 @@ class Snapshot:
     presumed: frozenset[str] = frozenset()
 
     def up(self) -> dict[str, int]:
-        """Return the members that belong on the ring, with their weights."""
+        """Return the ids of the members that belong on the ring, weighted."""
         return {
             m.id: m.weight
+            for m in self.members.values()
+            if m.state is State.UP
+        }
+
+    def placed(self) -> dict[str, int]:
+        """Return what a ring places: up members' names, with weights.
+
+        The names are the members' registered names, in id order, so that
+        a ring of them equals tooz's ring of the same names.
+        """
+        return {
+            m.name: m.weight
             for m in self.members.values()
             if m.state is State.UP
         }
@@ -141,6 +166,8 @@ class Snapshot:
 class Record:
     """A member's record as a driver stores it (the driver's currency)."""
 
+    #: the name the member registered with, exactly as it gave it; readers
+    #: canonicalise it for identity
     id: str
     state: State
     weight: int
@@ -188,18 +215,52 @@ def canonical_id(name: str) -> str:
     return canon
 
 
+def canonical_of(name: Any) -> str | None:
+    """Return the canonical id of a ring's member name, or None.
+
+    :param name: a member as a ring holds it: ``str``, or ``bytes`` read
+        as UTF-8.
+    :returns: its canonical id; None for a name that no member id can
+        have (not UTF-8, control characters...).
+    """
+    try:
+        text = name.decode('utf-8') if isinstance(name, bytes) else name
+        return canonical_id(text)
+    except (UnicodeDecodeError, exception.InvalidMemberError):
+        return None
+
+
+def names_of(members: Iterable[Any], member_id: str) -> frozenset[Any]:
+    """Return the names among a ring's members that are one member id.
+
+    Runtime complexity: ``O(m)`` for ``m`` members.
+
+    :param members: the ring's members (or the ring itself).
+    :param member_id: a canonical id.
+    :returns: the names whose canonical id it is: one name, or none.
+    """
+    return frozenset(m for m in members if canonical_of(m) == member_id)
+
+
 def check_group(group: Any) -> str:
     """Return a valid group name, or raise an error naming the bad one.
 
     :raises hashring.exception.InvalidArgumentError: the name is not 1 to
         255 letters, digits or ``_ . : @ -``.
     """
-    if not isinstance(group, str) or not _GROUP_RE.fullmatch(group):
+    if not isinstance(group, str) or not GROUP_RE.fullmatch(group):
         raise exception.InvalidArgumentError(
             f'Invalid group name {group!r}: use 1 to 255 letters, digits '
             f'and "_ . : @ -"'
         )
     return group
+
+
+def reading(groups: Iterable[str] | None) -> str:
+    """Say what a read of groups does, for a driver's error messages."""
+    if groups is None:
+        return 'read every group'
+    return f'read group(s) {", ".join(map(repr, groups))}'
 
 
 def check_weight(member: Any, weight: Any) -> int:
@@ -384,13 +445,53 @@ class MembershipSource(metaclass=abc.ABCMeta):
         not make live members look dead.
         """
         group = check_group(self.default_group if group is None else group)
+        return self.get_groups([group])[group]
+
+    def get_groups(
+        self, groups: Iterable[str] | None = None
+    ) -> dict[str, Snapshot]:
+        """Return snapshots of several groups, from one read of the backend.
+
+        One query for SQL, one file read, one call of a ``callable``
+        source's function: a service with a ring per group (Ironic's per
+        conductor group and hardware type) reads them all at once, and
+        every snapshot is of the same moment.
+
+        :param groups: the groups to read; None for every group the
+            backend holds a member of.
+        :returns: a :class:`Snapshot` per group, in group order; a group
+            with no member has an empty one.
+        :raises hashring.exception.MembershipUnavailable: the backend could
+            not be read; never empty snapshots instead.
+        :raises hashring.exception.InvalidArgumentError: a bad group name.
+        """
+        wanted = (
+            None
+            if groups is None
+            else sorted(
+                {
+                    check_group(g)
+                    for g in _validate.collection('groups', groups)
+                }
+            )
+        )
         try:
-            records, now = self._read(group)
+            found, now = self._read_groups(wanted)
         except exception.MembershipUnavailable:
             self._judge.unreachable()
             raise
         self._judge.reached(now)
+        return {
+            group: self._snapshot(group, found.get(group, []), now)
+            for group in (sorted(found) if wanted is None else wanted)
+        }
+
+    def _snapshot(
+        self, group: str, records: list[Record], now: datetime.datetime
+    ) -> Snapshot:
+        """Judge a group's records into a snapshot."""
         me = self._me if group in self._groups else None
+        my_id = None if me is None else canonical_id(me.id)
         listed = self._listed(group, records)
         heard = {
             m.id: (m, m.last_heartbeat)
@@ -408,7 +509,7 @@ class MembershipSource(metaclass=abc.ABCMeta):
             heard,
             published,
             listed=listed,
-            alive=None if me is None else me.id,
+            alive=my_id,
         )
         members = dict(listed)
         for member_id in verdict.dead:
@@ -418,11 +519,11 @@ class MembershipSource(metaclass=abc.ABCMeta):
         for member_id, value in verdict.presumed_absent.items():
             assert isinstance(value, Member)
             members[member_id] = value
-        if me is not None and me.id in members:
+        if me is not None and my_id in members:
             # Our own record may look stale while a write is in flight or
             # the backend is slow; this process knows it is alive.
-            members[me.id] = dataclasses.replace(
-                members[me.id], state=me.state
+            members[my_id] = dataclasses.replace(
+                members[my_id], state=me.state
             )
         ordered = dict(sorted(members.items()))
         return Snapshot(
@@ -439,10 +540,11 @@ class MembershipSource(metaclass=abc.ABCMeta):
             except exception.InvalidMemberError as exc:
                 self._bad_record(group, record.id, str(exc))
             else:
-                valid.append((member_id != record.id, record.id, member_id))
-        # Where two records are one member once canonical, keep the one
-        # stored under its canonical id (every hashring writer stores
-        # that), else the first by raw id: every reader keeps the same.
+                valid.append((_preference(record), record.id, member_id))
+        # Where two records are one member once canonical (a host whose
+        # name changed case, or a record from before an upgrade), keep the
+        # one heard from last: the other is its stale past.  Ties go to
+        # the first by raw id, so that every reader keeps the same.
         by_id = {r.id: r for r in records}
         members: dict[str, Member] = {}
         raw: dict[str, str] = {}
@@ -462,6 +564,7 @@ class MembershipSource(metaclass=abc.ABCMeta):
                 record.weight,
                 types.MappingProxyType(dict(record.attributes)),
                 record.heartbeat,
+                raw_id,
             )
         return members
 
@@ -496,6 +599,28 @@ class MembershipSource(metaclass=abc.ABCMeta):
         :raises hashring.exception.MembershipUnavailable: on any trouble.
         """
 
+    def _read_groups(
+        self, groups: list[str] | None
+    ) -> tuple[dict[str, list[Record]], datetime.datetime]:
+        """Return several groups' records and the backend's time.
+
+        The default reads each group in turn; a driver that can read them
+        in one round trip overrides it, and must for ``groups=None``.
+
+        :param groups: the groups, or None for every group it holds.
+        :raises hashring.exception.MembershipUnavailable: on any trouble.
+        """
+        if groups is None:
+            raise exception.InvalidArgumentError(
+                f'The {self.name} membership driver cannot list its '
+                f'groups: name the groups to read'
+            )
+        found: dict[str, list[Record]] = {}
+        now = utcnow()
+        for group in groups:
+            found[group], now = self._read(group)
+        return found, now
+
     # Registering.
 
     def join(
@@ -526,26 +651,29 @@ class MembershipSource(metaclass=abc.ABCMeta):
         member_id = canonical_id(member)
         group = check_group(self.default_group if group is None else group)
         record = Record(
-            member_id,
+            member,
             State.UP,
             check_weight(member, weight),
             check_attributes(member, attributes),
             None,
         )
         with self._lock:
-            if self._me is not None and self._me.id != member_id:
+            if self._me is not None and self.member_id != member_id:
                 raise exception.InvalidArgumentError(
                     f'This source is registered as {self._me.id!r}; it '
-                    f'cannot also join as {member_id!r}'
+                    f'cannot also join as {member!r}'
                 )
             if self._me is not None:
-                record = dataclasses.replace(record, state=self._me.state)
+                # One member, one name: the records of every group agree.
+                record = dataclasses.replace(
+                    record, id=self._me.id, state=self._me.state
+                )
             self._me = record
             self._groups.add(group)
             self._start_heartbeat()
             self._register(group, record)
             self._last_beat = time.monotonic()
-        LOG.info('Joined group %s of %s as %s', group, self.backend, member_id)
+        LOG.info('Joined group %s of %s as %s', group, self.backend, record.id)
 
     def resume(self, member: str, group: str | None = None) -> None:
         """Act for a member registered earlier, as read from the backend.
@@ -569,13 +697,13 @@ class MembershipSource(metaclass=abc.ABCMeta):
             raise exception.UnknownMemberError(member)
         state = found.state if found.state is State.DRAINING else State.UP
         with self._lock:
-            if self._me is not None and self._me.id != member_id:
+            if self._me is not None and self.member_id != member_id:
                 raise exception.InvalidArgumentError(
                     f'This source is registered as {self._me.id!r}; it '
-                    f'cannot also act for {member_id!r}'
+                    f'cannot also act for {member!r}'
                 )
             self._me = Record(
-                member_id, state, found.weight, found.attributes, None
+                found.name, state, found.weight, found.attributes, None
             )
             self._groups.add(group)
 
@@ -656,7 +784,13 @@ class MembershipSource(metaclass=abc.ABCMeta):
 
     @property
     def member_id(self) -> str | None:
-        """This source's member id once it has joined, else None."""
+        """This source's canonical member id once it has joined, else None."""
+        me = self._me
+        return None if me is None else canonical_id(me.id)
+
+    @property
+    def member_name(self) -> str | None:
+        """The name this source joined with, exactly, else None."""
         me = self._me
         return None if me is None else me.id
 
@@ -769,6 +903,13 @@ class MembershipSource(metaclass=abc.ABCMeta):
     def close(self) -> None:
         """Leave nothing running: stop heartbeating and close connections."""
         self.stop()
+
+
+def _preference(record: Record) -> tuple[int, float, bool]:
+    """Sort key of one member's records: the one to keep sorts first."""
+    alive = record.state in (State.UP, State.DRAINING)
+    heard = record.heartbeat.timestamp() if record.heartbeat else 0.0
+    return (not alive, -heard, canonical_id(record.id) != record.id)
 
 
 def mask(text: Any) -> str:

@@ -87,18 +87,26 @@ class FileSource(base.MembershipSource):
         return f'file ({self.path})'
 
     def _read(self, group: str) -> tuple[list[base.Record], datetime.datetime]:
+        found, now = self._read_groups([group])
+        return found.get(group, []), now
+
+    def _read_groups(
+        self, groups: list[str] | None
+    ) -> tuple[dict[str, list[base.Record]], datetime.datetime]:
         now = base.utcnow()
-        data = self._load()
-        members = data['groups'].get(group, {})
-        if not isinstance(members, dict):
-            raise self._unavailable(f'group {group!r} is not a mapping')
-        records = []
-        for member_id, fields in members.items():
-            try:
-                records.append(self._record(member_id, fields))
-            except _BAD_RECORD as exc:
-                self._bad_record(group, member_id, exc)
-        return records, now
+        stored = self._load()['groups']
+        found: dict[str, list[base.Record]] = {}
+        for group in sorted(stored) if groups is None else groups:
+            members = stored.get(group, {})
+            if not isinstance(members, dict):
+                raise self._unavailable(f'group {group!r} is not a mapping')
+            records = found.setdefault(group, [])
+            for member_id, fields in members.items():
+                try:
+                    records.append(self._record(member_id, fields))
+                except _BAD_RECORD as exc:
+                    self._bad_record(group, member_id, exc)
+        return found, now
 
     def _register(self, group: str, record: base.Record) -> None:
         with self._update() as data:

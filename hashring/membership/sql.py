@@ -256,31 +256,38 @@ class SQLSource(base.MembershipSource):
             return self._caller.call(attempt)
 
     def _read(self, group: str) -> tuple[list[base.Record], datetime.datetime]:
+        found, now = self._read_groups([group])
+        return found.get(group, []), now
+
+    def _read_groups(
+        self, groups: list[str] | None
+    ) -> tuple[dict[str, list[base.Record]], datetime.datetime]:
         t = self.table
+        query = sa.select(
+            t.c.group_name,
+            t.c.member_id,
+            t.c.state,
+            t.c.weight,
+            t.c.attributes,
+            t.c.heartbeat_at,
+            t.c.outage_start,
+            t.c.outage_end,
+        )
+        if groups is not None:
+            query = query.where(t.c.group_name.in_(groups))
 
         def read(conn: Any) -> tuple[Any, list[Any]]:
             now = conn.scalar(sa.select(utc_now()))
-            rows = conn.execute(
-                sa.select(
-                    t.c.member_id,
-                    t.c.state,
-                    t.c.weight,
-                    t.c.attributes,
-                    t.c.heartbeat_at,
-                    t.c.outage_start,
-                    t.c.outage_end,
-                ).where(t.c.group_name == group)
-            ).all()
-            return now, rows
+            return now, conn.execute(query).all()
 
-        now, rows = self._run(f'read group {group!r}', read)
-        records = []
-        for row in rows:
+        now, rows = self._run(base.reading(groups), read)
+        found: dict[str, list[base.Record]] = {}
+        for group, *row in rows:
             try:
-                records.append(self._record(*row))
+                found.setdefault(group, []).append(self._record(*row))
             except (TypeError, ValueError, exception.HashRingError) as exc:
                 self._bad_record(group, row[0], exc)
-        return records, _aware(now)
+        return found, _aware(now)
 
     def _record(
         self,

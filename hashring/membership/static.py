@@ -24,11 +24,15 @@ from hashring.membership import base
 
 
 def parse_members(spec: Iterable[str] | Mapping[str, int]) -> dict[str, int]:
-    """Parse ``name`` / ``name:weight`` entries into canonical ids.
+    """Parse ``name`` / ``name:weight`` entries into names and weights.
+
+    The weight follows the last colon, so a name that holds one, such as
+    ``host:port``, needs its weight spelled out: ``conductor-1:8089:1``.
 
     :param spec: a list such as ``['compute-1', 'compute-2:2']``, or a
         mapping of name to weight.
-    :returns: canonical id to weight, in the given order.
+    :returns: each name, exactly as given, to its weight, in the given
+        order.
     :raises hashring.exception.InvalidMemberError: a bad name or weight, or
         two names that are one member once canonical.
     """
@@ -55,13 +59,15 @@ def parse_members(spec: Iterable[str] | Mapping[str, int]) -> dict[str, int]:
                     entry, f'weight {weight!r} is not an integer'
                 ) from None
     members: dict[str, int] = {}
+    seen: dict[str, str] = {}
     for name, weight in pairs:
         member_id = base.canonical_id(name)
-        if member_id in members:
+        if member_id in seen:
             raise exception.InvalidMemberError(
-                name, f'it is the same member as {member_id!r}'
+                name, f'it is the same member as {seen[member_id]!r}'
             )
-        members[member_id] = base.check_weight(name, weight)
+        seen[member_id] = name
+        members[name] = base.check_weight(name, weight)
     return members
 
 
@@ -89,3 +95,13 @@ class StaticSource(base.MembershipSource):
             base.Record(name, base.State.UP, weight, {}, None)
             for name, weight in self._members.items()
         ], base.utcnow()
+
+    def _read_groups(
+        self, groups: list[str] | None
+    ) -> tuple[dict[str, list[base.Record]], datetime.datetime]:
+        # Every group has the same members; "every group" is the default.
+        records, now = self._read(self.default_group)
+        return {
+            group: records
+            for group in ([self.default_group] if groups is None else groups)
+        }, now

@@ -191,9 +191,13 @@ class ToozSource(base.MembershipSource):
             ) from exc
 
     def _read(self, group: str) -> tuple[list[base.Record], datetime.datetime]:
-        key = group.encode('utf-8')
+        found, now = self._read_groups([group])
+        return found.get(group, []), now
 
-        def members(coordinator: Any) -> dict[bytes, Any] | None:
+    def _read_groups(
+        self, groups: list[str] | None
+    ) -> tuple[dict[str, list[base.Record]], datetime.datetime]:
+        def members(coordinator: Any, key: bytes) -> dict[bytes, Any]:
             try:
                 try:
                     return dict(
@@ -207,17 +211,31 @@ class ToozSource(base.MembershipSource):
                     }
             except coordination.GroupNotCreated:
                 # The backend answered: the group has no members.
-                return None
+                return {}
 
-        found = self._call(self._reader, f'read group {group!r}', members)
+        def read(coordinator: Any) -> dict[str, dict[bytes, Any]]:
+            # tooz has no call that reads several groups: one client, one
+            # bounded call, a request per group.
+            names = groups
+            if names is None:
+                names = sorted(
+                    g.decode('utf-8', 'replace')
+                    for g in coordinator.get_groups().get()
+                )
+                names = [n for n in names if base.GROUP_RE.fullmatch(n)]
+            return {n: members(coordinator, n.encode('utf-8')) for n in names}
+
+        found = self._call(self._reader, base.reading(groups), read)
         now = base.utcnow()
-        records = []
-        for member, caps in (found or {}).items():
-            try:
-                records.append(self._record(member, caps))
-            except (TypeError, ValueError, exception.HashRingError) as exc:
-                self._bad_record(group, member, exc)
-        return records, now
+        result: dict[str, list[base.Record]] = {}
+        for group, listed in found.items():
+            records = result.setdefault(group, [])
+            for member, caps in listed.items():
+                try:
+                    records.append(self._record(member, caps))
+                except (TypeError, ValueError, exception.HashRingError) as exc:
+                    self._bad_record(group, member, exc)
+        return result, now
 
     def _record(self, member: Any, caps: Any) -> base.Record:
         member_id = (

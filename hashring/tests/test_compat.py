@@ -10,10 +10,16 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import copy
+import pickle
+import subprocess
+import sys
 import uuid
 
+import tooz
 from tooz import hashring as tooz_hashring
 
+import hashring
 from hashring import compat
 from hashring import exception
 from hashring.tests import base
@@ -121,6 +127,147 @@ class DropInTestCase(base.TestCase):
         self.assertEqual({'a'}, ring[b'k'])
 
 
+class ToozSurfaceTestCase(base.TestCase):
+    """The rest of what tooz accepts, accepted the same way."""
+
+    def test_any_partition_count_matches_tooz(self):
+        # Gnocchi's metricd: join_partitioned_group(..., partitions=200).
+        names = ['metricd-1', 'Metricd-2', 'm\u00e9tricd-3:8080']
+        for partitions in (3, 100, 200, 1000):
+            with self.subTest(partitions=partitions):
+                ours = compat.ToozHashRing(names, partitions=partitions)
+                theirs = tooz_hashring.HashRing(names, partitions=partitions)
+                self.assertEqual(len(theirs), len(ours))
+                for key in keys(500):
+                    self.assertEqual(
+                        theirs.get_nodes(key, replicas=3),
+                        ours.get_nodes(key, replicas=3),
+                    )
+                    self.assertEqual(theirs[key], ours[key])
+
+    def test_replicas_as_tooz_takes_them(self):
+        names = [f'n{i}' for i in range(5)]
+        ours = compat.ToozHashRing(names)
+        theirs = tooz_hashring.HashRing(names)
+        for replicas in (
+            2.0,
+            True,
+            False,
+            1.5,
+            2.01,
+            0.2,
+            -1.0,
+            0,
+            10**9,
+            float('inf'),
+        ):
+            with self.subTest(replicas=replicas):
+                for key in keys(50):
+                    self.assertEqual(
+                        theirs.get_nodes(key, replicas=replicas),
+                        ours.get_nodes(key, replicas=replicas),
+                    )
+
+    def test_ignore_nodes_as_tooz_takes_them(self):
+        names = ['a', 'b', 'c', 'ab', 'd']
+        ours = compat.ToozHashRing(names)
+        theirs = tooz_hashring.HashRing(names)
+        # Factories: an iterator is consumed, so each ring gets its own.
+        for make in (
+            lambda: 'a',
+            lambda: 'ab',
+            lambda: b'ab',
+            lambda: ['ab'],
+            lambda: ('a', 'zz'),
+            lambda: {'d': 1},
+            lambda: iter(['b']),
+            lambda: '',
+            lambda: None,
+            lambda: [1, 2],
+        ):
+            with self.subTest(ignore=make()):
+                for key in keys(50):
+                    self.assertEqual(
+                        theirs.get_nodes(key, make(), replicas=3),
+                        ours.get_nodes(key, make(), replicas=3),
+                    )
+
+    def test_strict_ring_refuses_what_compat_takes(self):
+        strict = hashring.HashRing(['a', 'b'])
+        for kwargs in (
+            {'replicas': 2.0},
+            {'replicas': True},
+            {'ignore_nodes': 'a'},
+        ):
+            with self.subTest(**kwargs):
+                self.assertRaises(
+                    exception.InvalidArgumentError,
+                    strict.get_nodes,
+                    b'k',
+                    **kwargs,
+                )
+
+    def test_bad_replicas(self):
+        ring = compat.ToozHashRing(['a'])
+        for replicas in ('2', None, float('nan'), [1]):
+            with self.subTest(replicas=replicas):
+                err = self.assertRaises(
+                    exception.InvalidArgumentError,
+                    ring.get_nodes,
+                    b'k',
+                    replicas=replicas,
+                )
+                self.assertIn(repr(replicas), str(err))
+
+    def test_pickle_and_deepcopy(self):
+        ring = compat.ToozHashRing(['a', 'b'], partitions=200)
+        ring.add_node('c', weight=3)
+        for copied in (
+            pickle.loads(pickle.dumps(ring)),
+            copy.deepcopy(ring),
+            copy.copy(ring),
+        ):
+            with self.subTest(copied=copied):
+                self.assertEqual(ring.nodes, copied.nodes)
+                self.assertEqual(len(ring), len(copied))
+                probe = keys(200)
+                self.assertEqual(
+                    [ring[k] for k in probe], [copied[k] for k in probe]
+                )
+                # A copy is a ring of its own, with a lock of its own.
+                copied.add_node('d')
+                self.assertNotIn('d', ring.nodes)
+                self.assertIsNot(ring._lock, copied._lock)
+        theirs = copy.deepcopy(tooz_hashring.HashRing(['a']))
+        self.assertEqual({'a': 1}, theirs.nodes)
+
+    def test_tooz_handlers_still_catch(self):
+        ring = compat.ToozHashRing(['a'])
+        try:
+            ring.remove_node('nope')
+        except tooz.ToozError as exc:
+            self.assertEqual('nope', exc.node)
+        else:
+            self.fail('UnknownNode is not a tooz.ToozError')
+
+    def test_unknown_node_without_tooz(self):
+        # Where tooz is not installed, UnknownNode has no tooz base.
+        code = (
+            'import sys; sys.modules["tooz"] = None; '
+            'from hashring import compat; '
+            'print([c.__name__ for c in compat.UnknownNode.__mro__])'
+        )
+        out = subprocess.run(
+            [sys.executable, '-c', code],
+            capture_output=True,
+            check=True,
+            text=True,
+            timeout=60,
+        ).stdout
+        self.assertIn('UnknownMemberError', out)
+        self.assertNotIn('ToozError', out)
+
+
 class DefectsFixedTestCase(base.TestCase):
     def test_lower_weight_leaves_no_ghost_points(self):
         ring = compat.ToozHashRing(['b'])
@@ -164,6 +311,7 @@ class DefectsFixedTestCase(base.TestCase):
         self.assertEqual("Unknown node `b'", str(err))
         self.assertIsInstance(err, KeyError)
         self.assertIsInstance(err, exception.UnknownMemberError)
+        self.assertIsInstance(err, tooz.ToozError)
         # Removal is by the name as added.
         self.assertRaises(compat.UnknownNode, ring.remove_node, b'a')
 
@@ -178,8 +326,8 @@ class DefectsFixedTestCase(base.TestCase):
         )
         self.assertIn('is not supported', str(err))
 
-    def test_partitions_must_be_a_power_of_two(self):
-        for partitions in (0, -4, 3, 100, 2**17, 32.0, None):
+    def test_bad_partitions(self):
+        for partitions in (0, -4, 2**16 + 1, 32.0, None, True):
             with self.subTest(partitions=partitions):
                 err = self.assertRaises(
                     exception.InvalidArgumentError,
@@ -188,6 +336,7 @@ class DefectsFixedTestCase(base.TestCase):
                     partitions,
                 )
                 self.assertIn(repr(partitions), str(err))
+                self.assertIn('partitions must be', str(err))
 
 
 class ThreadSafetyTestCase(base.TestCase):

@@ -11,12 +11,19 @@
 # under the License.
 
 import itertools
+import os
 import threading
 import time
+import uuid
+
+import fixtures
+from tooz import hashring as tooz_hashring
 
 from hashring import exception
 from hashring import manager
+from hashring import membership
 from hashring.membership import base as membership_base
+from hashring import ownership
 from hashring.tests import base
 
 
@@ -76,7 +83,7 @@ class RingManagerTestCase(base.TestCase):
 
     def test_host_is_added_only_when_not_listed(self):
         self.assertEqual(
-            {'a', 'b', 'new'},
+            {'a', 'b', 'New'},
             set(self.manager(host='New').get_ring().members),
         )
         # A listed host keeps its state: a draining host stays off.
@@ -349,3 +356,212 @@ class NotificationOrderTestCase(base.TestCase):
                 exception.InvalidArgumentError, manager.RingManager, bad
             )
             self.assertIn('needs a MembershipSource', str(err))
+
+
+NAMES = [
+    'Conductor-1.example.org',
+    'conductor-2.example.org',
+    'c\u00e9-3.example.org:8089',
+    '\u00c9COLE-4',
+    'conductor-5:8089',
+]
+
+
+class RegisteredNamesTestCase(base.TestCase):
+    """Rings place members under their names, exactly as tooz does."""
+
+    def setUp(self):
+        super().setUp()
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'm')
+        self.sources = []
+        for name in NAMES:
+            source = membership.load(
+                'file', membership_file=path, heartbeat_interval=5
+            )
+            self.addCleanup(source.close)
+            source.join(name)
+            self.sources.append(source)
+        self.reader = membership.load('file', membership_file=path)
+
+    def test_ring_is_toozs_ring_of_the_names(self):
+        keys = [str(uuid.uuid4()).encode() for _ in range(10000)]
+        for exponent in (0, 5, 7):
+            with self.subTest(exponent=exponent):
+                ours = manager.RingManager(
+                    self.reader, partition_exponent=exponent
+                ).get_ring()
+                theirs = tooz_hashring.HashRing(NAMES, 2**exponent)
+                self.assertEqual(set(NAMES), set(ours.members))
+                self.assertEqual(
+                    [next(iter(theirs.get_nodes(k))) for k in keys],
+                    ours.map_keys(keys),
+                )
+                owned = [k for k in keys if NAMES[0] in ours.get_nodes(k)]
+                self.assertGreater(len(owned), 1000)
+
+    def test_ids_are_canonical_names_exact(self):
+        snapshot = self.reader.get_members()
+        self.assertEqual(
+            sorted(membership.canonical_id(n) for n in NAMES),
+            list(snapshot.members),
+        )
+        self.assertEqual({n: 1 for n in NAMES}, snapshot.placed())
+        self.assertEqual('conductor-1.example.org', self.sources[0].member_id)
+        self.assertEqual(NAMES[0], self.sources[0].member_name)
+
+    def test_host_in_any_case_finds_its_nodes(self):
+        mgr = manager.RingManager(self.reader, host='CONDUCTOR-1.example.org')
+        ring = mgr.get_ring()
+        nodes = [
+            {'id': str(uuid.uuid4()), 'instance_id': None} for _ in range(3000)
+        ]
+        result = ownership.OwnershipFilter(
+            'conductor-1.EXAMPLE.org', manager=mgr
+        ).filter(nodes, [])
+        theirs = tooz_hashring.HashRing(NAMES)
+        expected = [
+            n
+            for n in nodes
+            if theirs.get_nodes(n['id'].encode()) == {NAMES[0]}
+        ]
+        self.assertEqual(expected, result.owned)
+        self.assertGreater(len(expected), 300)
+        # The host is listed (in another case): it is not added twice.
+        self.assertEqual(len(NAMES), len(ring))
+
+    def test_unlisted_host_is_placed_under_its_name(self):
+        ring = manager.RingManager(self.reader, host='New-Host:1').get_ring()
+        self.assertIn('New-Host:1', ring.members)
+        self.assertNotIn('new-host:1', ring.members)
+
+    def test_changes_report_the_host_under_its_name(self):
+        mgr = manager.RingManager(
+            self.reader, host='conductor-1.example.org', reset_interval=0
+        )
+        keys = [f'k{i}' for i in range(2000)]
+        changes = []
+        mgr.subscribe(changes.append, keys)
+        mgr.get_ring()
+        self.sources[1].leave()
+        mgr.get_ring()
+        self.assertEqual(2, len(changes))
+        first, second = changes
+        self.assertGreater(len(first.gained), 200)
+        self.assertTrue(second.gained)
+        self.assertTrue(
+            all(v == 'conductor-2.example.org' for v in second.gained.values())
+        )
+
+    def test_leave_and_drain_by_the_exact_name(self):
+        self.sources[0].drain()
+        self.assertNotIn(NAMES[0], self.reader.get_members().placed())
+        self.sources[0].undrain()
+        self.sources[0].leave()
+        self.assertNotIn(
+            'conductor-1.example.org', self.reader.get_members().members
+        )
+        self.assertEqual(len(NAMES) - 1, len(self.reader.get_members()))
+
+
+class GroupsSource(FakeSource):
+    """A FakeSource that reads every group in one round trip."""
+
+    def __init__(self, **overrides):
+        super().__init__(**overrides)
+        self.round_trips = 0
+
+    def _read_groups(self, groups):
+        self.round_trips += 1
+        if self.down:
+            raise exception.MembershipUnavailable(self.backend, 'switched off')
+        names = sorted(self.data) if groups is None else groups
+        return {
+            g: [
+                membership_base.Record(n, s, 1, {}, None)
+                for n, s in self.data.get(g, {}).items()
+            ]
+            for g in names
+        }, membership_base.utcnow()
+
+
+class GetRingsTestCase(base.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.source = GroupsSource()
+        self.source.set('g1:ipmi', a='up', b='up')
+        self.source.set('g1:redfish', a='up')
+        self.source.set('g2:ipmi', c='up', d='draining')
+        self.source.set('empty', d='down')
+        self.clock = Clock()
+        self.mgr = manager.RingManager(
+            self.source, reset_interval=15, max_stale=60, clock=self.clock
+        )
+
+    def test_one_read_many_rings(self):
+        rings = self.mgr.get_rings()
+        self.assertEqual(1, self.source.round_trips)
+        self.assertEqual(['g1:ipmi', 'g1:redfish', 'g2:ipmi'], sorted(rings))
+        self.assertEqual({'a', 'b'}, set(rings['g1:ipmi'].members))
+        self.assertEqual({'c'}, set(rings['g2:ipmi'].members))
+        # Served from the cache, ring by ring and all at once.
+        self.assertIs(rings['g1:redfish'], self.mgr.get_ring('g1:redfish'))
+        self.assertEqual(rings, self.mgr.get_rings())
+        self.assertEqual(1, self.source.round_trips)
+        self.assertEqual(0, self.source.reads)
+        self.assertRaises(exception.NoMembersError, self.mgr.get_ring, 'empty')
+
+    def test_named_groups_and_expiry(self):
+        rings = self.mgr.get_rings(['g1:ipmi', 'g2:ipmi', 'g2:ipmi'])
+        self.assertEqual(['g1:ipmi', 'g2:ipmi'], sorted(rings))
+        self.source.set('g2:ipmi', c='up', e='up')
+        self.clock.now += 15
+        again = self.mgr.get_rings(['g1:ipmi', 'g2:ipmi'])
+        self.assertEqual(2, self.source.round_trips)
+        self.assertIs(rings['g1:ipmi'], again['g1:ipmi'])
+        self.assertEqual({'c', 'e'}, set(again['g2:ipmi'].members))
+        self.assertEqual(2, again['g2:ipmi'].generation)
+
+    def test_outage_serves_the_last_rings(self):
+        first = self.mgr.get_rings()
+        self.source.down = True
+        self.clock.now += 30
+        with self.assertLogs('hashring.manager', 'WARNING'):
+            self.assertEqual(first, self.mgr.get_rings())
+        self.clock.now += 60
+        self.assertRaises(exception.RingUnavailable, self.mgr.get_rings)
+
+    def test_outage_before_any_read(self):
+        self.source.down = True
+        err = self.assertRaises(exception.RingUnavailable, self.mgr.get_rings)
+        self.assertIn('switched off', str(err))
+        self.assertNotIsInstance(err, exception.NoMembersError)
+
+    def test_reset(self):
+        first = self.mgr.get_rings()
+        self.mgr.reset()
+        again = self.mgr.get_rings()
+        self.assertEqual(2, self.source.round_trips)
+        # Same members: a new ring object, but the same placement.
+        self.assertEqual(
+            first['g1:ipmi'].fingerprint, again['g1:ipmi'].fingerprint
+        )
+
+    def test_a_driver_that_cannot_list_groups(self):
+        mgr = manager.RingManager(FakeSource())
+        err = self.assertRaises(exception.InvalidArgumentError, mgr.get_rings)
+        self.assertIn('name the groups', str(err))
+
+
+class LintTestCase(base.TestCase):
+    def test_host_and_port_and_more_than_expected(self):
+        source = FakeSource()
+        source.set(**{'c1': 'up', 'c1:8089': 'up', 'c2': 'up'})
+        mgr = manager.RingManager(source, reset_interval=0, expected_members=2)
+        with self.assertLogs('hashring.lint', 'WARNING') as logs:
+            mgr.get_ring()
+        text = '\n'.join(logs.output)
+        self.assertIn("'c1' and 'c1:8089' are one host", text)
+        self.assertIn('3 members, more than the 2 expected', text)
+        # Once per change: the same members log nothing more.
+        with self.assertNoLogs('hashring.lint', 'WARNING'):
+            mgr.refresh()

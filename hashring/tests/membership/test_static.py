@@ -30,7 +30,7 @@ class StaticTestCase(base.TestCase):
 
     def test_mapping_and_string(self):
         self.assertEqual(
-            {'a': 3, 'b': 1}, static.parse_members({'A': 3, 'b': 1})
+            {'A': 3, 'b': 1}, static.parse_members({'A': 3, 'b': 1})
         )
         self.assertEqual({'a': 1, 'b': 2}, static.parse_members('a,b:2'))
         self.assertEqual({}, membership.load('static').get_members().up())
