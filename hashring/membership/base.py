@@ -649,6 +649,7 @@ class MembershipSource(metaclass=abc.ABCMeta):
         """
         self._require_registration()
         member_id = canonical_id(member)
+        self._check_name(member)
         group = check_group(self.default_group if group is None else group)
         record = Record(
             member,
@@ -865,6 +866,12 @@ class MembershipSource(metaclass=abc.ABCMeta):
                 delay = self.heartbeat_interval
 
     # Driver hooks for registration; the defaults mean "not supported".
+
+    def _check_name(self, name: str) -> None:
+        """Refuse a name this backend cannot store or read back.
+
+        :raises hashring.exception.InvalidMemberError: it cannot.
+        """
 
     def _register(self, group: str, record: Record) -> None:
         """Create or replace this member's record in a group."""

@@ -57,6 +57,10 @@ _TIMEOUT_PARAMS = {
 }
 
 
+#: tooz drivers that can read only ASCII member ids: a member that joined
+#: with another name would make its whole group unreadable.
+ASCII_ONLY = frozenset({'zookeeper', 'kazoo'})
+
 #: Seconds close() waits for a backend to let go of a member: a frozen
 #: server must not hold a service's shutdown.
 CLOSE_TIMEOUT = 2.0
@@ -168,6 +172,7 @@ class ToozSource(base.MembershipSource):
             parsed._replace(query=urllib.parse.urlencode(query, True))
         )
         self.url = url
+        self._ascii_ids = parsed.scheme in ASCII_ONLY
         self.timeout = self.read_timeout
         self._reader = _Client(
             url, f'hashring-reader-{uuid.uuid4().hex}', self.timeout
@@ -184,8 +189,9 @@ class ToozSource(base.MembershipSource):
     ) -> T:
         try:
             return client.call(func)
-        except (coordination.ToozError, OSError) as exc:
-            # TimeoutError (a frozen server) is an OSError.
+        except (coordination.ToozError, OSError, UnicodeError) as exc:
+            # TimeoutError (a frozen server) is an OSError; UnicodeError is
+            # tooz's ZooKeeper driver meeting a member id it cannot read.
             raise exception.MembershipUnavailable(
                 self.backend, f'cannot {action}: {base.mask(exc)}', exc
             ) from exc
@@ -274,6 +280,15 @@ class ToozSource(base.MembershipSource):
             },
             sort_keys=True,
         ).encode('utf-8')
+
+    def _check_name(self, name: str) -> None:
+        if self._ascii_ids and not name.isascii():
+            raise exception.InvalidMemberError(
+                name,
+                f"tooz's {urllib.parse.urlsplit(self.url).scheme} driver "
+                f'reads only ASCII member ids: its group would become '
+                f'unreadable',
+            )
 
     def _register(self, group: str, record: base.Record) -> None:
         key = group.encode('utf-8')

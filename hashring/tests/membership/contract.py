@@ -25,6 +25,8 @@ import sys
 import time
 import uuid
 
+from tooz import hashring as tooz_hashring
+
 from hashring import exception
 from hashring import manager
 from hashring import membership
@@ -62,6 +64,9 @@ class Contract:
     #: whether a member that stopped heartbeating disappears (tooz) rather
     #: than being listed as down (file, sql)
     expires_by_absence = False
+
+    #: whether the backend stores only ASCII member ids (tooz's ZooKeeper)
+    ascii_ids = False
 
     def options(self):
         raise NotImplementedError
@@ -181,6 +186,64 @@ class Contract:
         self.assertNotEqual(second, self.read().generation)
         b.leave()
         self.assertEqual(first, self.read().generation)
+
+    def test_registered_names_are_kept(self):
+        names = ['Conductor-1.example.org:8089', 'c\u00e9-2', 'Host-3']
+        if self.ascii_ids:
+            names[1] = 'Ce-2'
+        sources = [self.source() for _ in names]
+        for source, name in zip(sources, names):
+            source.join(name, self.group)
+        snapshot = self.read()
+        self.assertEqual(
+            sorted(membership.canonical_id(n) for n in names),
+            list(snapshot.members),
+        )
+        self.assertEqual(sorted(names), sorted(snapshot.placed()))
+        member = snapshot.members['conductor-1.example.org:8089']
+        self.assertEqual(names[0], member.name)
+        keys = [f'node-{i}'.encode() for i in range(3000)]
+        theirs = tooz_hashring.HashRing(names)
+        self.assertEqual(
+            [next(iter(theirs.get_nodes(k))) for k in keys],
+            manager.RingManager(self.reader, reset_interval=0)
+            .get_ring(self.group)
+            .map_keys(keys),
+        )
+        # Drain and leave find the record under its exact name.
+        sources[0].drain()
+        self.assertNotIn(names[0], self.read().placed())
+        sources[0].leave()
+        self.assertNotIn('conductor-1.example.org:8089', self.read())
+
+    def test_get_groups(self):
+        groups = [f'{self.group}-{i}' for i in range(3)]
+        a, b = self.source(), self.source()
+        for group in groups:
+            a.join('Node-A', group)
+        b.join('node-b', groups[1])
+        snapshots = self.reader.get_groups(groups + [f'{self.group}-none'])
+        self.assertEqual(
+            sorted(groups + [f'{self.group}-none']), list(snapshots)
+        )
+        self.assertEqual({'Node-A': 1}, snapshots[groups[0]].placed())
+        self.assertEqual(
+            {'Node-A': 1, 'node-b': 1}, snapshots[groups[1]].placed()
+        )
+        self.assertEqual(0, len(snapshots[f'{self.group}-none']))
+        for group in groups:
+            self.assertEqual(
+                self.read(group).generation, snapshots[group].generation
+            )
+        every = self.reader.get_groups()
+        self.assertTrue(set(groups) <= set(every))
+        self.assertEqual(snapshots[groups[1]].up(), every[groups[1]].up())
+        self.assertRaises(
+            exception.InvalidArgumentError, self.reader.get_groups, ['no way']
+        )
+        self.assertRaises(
+            exception.InvalidArgumentError, self.reader.get_groups, 'g'
+        )
 
     def test_groups(self):
         other = f'{self.group}-conductor:ipmi'

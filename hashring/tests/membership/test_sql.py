@@ -36,6 +36,23 @@ class SQLMixin:
         self.addCleanup(engine.dispose)
         return engine
 
+    def test_get_groups_is_one_query(self):
+        groups = [f'{self.group}-{i}' for i in range(5)]
+        node = self.source()
+        for group in groups:
+            node.join('Node-A', group)
+        self.reader.get_members(self.group)  # the schema check, once
+        statements = []
+        sa.event.listen(
+            self.reader.engine,
+            'before_cursor_execute',
+            lambda *args: statements.append(args[2]),
+        )
+        snapshots = self.reader.get_groups(groups)
+        self.assertEqual(groups, list(snapshots))
+        selects = [s for s in statements if 'hashring_members' in s]
+        self.assertEqual(1, len(selects), statements)
+
     def forget(self, group, member_id):
         table = sql.make_table(sa.MetaData())
         with self.engine().begin() as conn:

@@ -62,10 +62,35 @@ class EtcdContractTestCase(ToozMixin, contract.Contract, test_base.TestCase):
 class ZooKeeperContractTestCase(
     ToozMixin, contract.Contract, test_base.TestCase
 ):
+    ascii_ids = True
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.url = servers.shared(servers.ZooKeeperServer, 'ZOOKEEPER').url
+
+    def test_non_ascii_names_are_refused(self):
+        # tooz's kazoo driver encodes member ids as ASCII when it lists a
+        # group: one such member would make the whole group unreadable.
+        node = self.source()
+        err = self.assertRaises(
+            exception.InvalidMemberError, node.join, 'c\u00e9-2', self.group
+        )
+        self.assertIn("'c\u00e9-2'", str(err))
+        self.assertIn('only ASCII member ids', str(err))
+        self.assertIsNone(node.member_id)
+        self.assertEqual(frozenset(), node.groups)
+        self.assertIsNone(node._thread)
+        self.assertEqual(0, len(self.read()))
+
+    def test_a_group_tooz_cannot_read_is_unavailable_not_empty(self):
+        other = coordination.get_coordinator(self.url, 'c\u00e9'.encode())
+        other.start()
+        self.addCleanup(other.stop)
+        other.create_group(self.group.encode()).get()
+        other.join_group(self.group.encode()).get()
+        err = self.assertRaises(exception.MembershipUnavailable, self.read)
+        self.assertIn('ascii', str(err))
 
 
 class ToozFileContractTestCase(
