@@ -13,6 +13,7 @@
 """Argument checks shared by the modules, with errors that name the value."""
 
 from collections.abc import Iterable
+import math
 from typing import Any
 
 from hashring import exception
@@ -44,6 +45,26 @@ def integer(name: str, value: Any, low: int, high: int | None = None) -> int:
             f'{name} must be an integer {bounds}, not {value!r}'
         )
     return value
+
+
+def seconds(name: str, value: Any) -> float:
+    """Return a duration in seconds if it is a finite number of at least 0.
+
+    :param name: the argument's name, for the message.
+    :param value: the value to check.
+    :raises hashring.exception.InvalidArgumentError: it is not.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise exception.InvalidArgumentError(
+            f'{name} must be a finite number of seconds of at least 0, not '
+            f'{value!r}'
+        )
+    return float(value)
 
 
 def weight(member: Any, value: Any) -> int:

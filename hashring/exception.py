@@ -195,6 +195,24 @@ class RingUnavailable(HashRingError):
         self.cause = cause
 
 
+class RingNotReady(RingUnavailable, TimeoutError):
+    """Raised by ``RingManager.wait_ready`` when its peers did not come.
+
+    :ivar group: the group.
+    :ivar members: how many members its ring had at the deadline.
+    """
+
+    def __init__(
+        self,
+        group: str,
+        reason: str,
+        members: int,
+        cause: BaseException | None = None,
+    ) -> None:
+        super().__init__(group, reason, cause)
+        self.members = members
+
+
 class NoMembersError(HashRingError, LookupError):
     """Raised when a group has no member up, even after a fresh read.
 

@@ -23,6 +23,8 @@ from typing import Any
 
 from oslo_config import cfg
 
+from hashring import _fork
+from hashring import _validate
 from hashring import exception
 from hashring import lint
 from hashring.membership import base as membership_base
@@ -144,10 +146,18 @@ class RingManager:
             tuple[str, ring_mod.HashRing | None, ring_mod.HashRing]
         ] = collections.deque()
         self._delivery = threading.Lock()
+        _fork.register(self)
         # The groups of the last read of every group (get_rings(None)).
         self._every: list[str] | None = None
         self.expected_members = expected_members
         self._linted: dict[str, frozenset[str]] = {}
+
+    def _after_fork(self) -> None:
+        # A parent's thread may have held these; the cached rings are
+        # values, and stay.
+        self._lock = threading.Lock()
+        self._delivery = threading.Lock()
+        self._pending.clear()
 
     def get_ring(self, group: str | None = None) -> ring_mod.HashRing:
         """Return the current ring of a group.
@@ -284,6 +294,67 @@ class RingManager:
                 self._every = sorted(rings)
         self._deliver()
         return rings
+
+    def wait_ready(
+        self,
+        group: str | None = None,
+        min_members: int = 1,
+        timeout: float | None = None,
+    ) -> ring_mod.HashRing:
+        """Wait until a group's ring has enough members, and return it.
+
+        For a service that must not act on a ring before its peers have
+        registered, as Neutron waits for all its API workers: the
+        membership is read again every heartbeat interval (at most every
+        second) until the ring has ``min_members``.  An outage or an empty
+        group meanwhile is waited through.
+
+        :param group: the group; the source's default group when None.
+        :param min_members: how many members the ring must have.
+        :param timeout: seconds to wait at most; the source's
+            ``dead_after`` when None.
+        :returns: the first ring with ``min_members`` or more.
+        :raises hashring.exception.RingNotReady: (a ``RingUnavailable`` and
+            a ``TimeoutError``) the ring had fewer members at the deadline;
+            the message says how many, and the last error if there was one.
+        :raises hashring.exception.InvalidArgumentError: a bad argument.
+        """
+        _validate.integer('min_members', min_members, 1)
+        limit = (
+            self.source.dead_after
+            if timeout is None
+            else _validate.seconds('timeout', timeout)
+        )
+        key = self.source.default_group if group is None else group
+        step = min(self.source.heartbeat_interval, 1.0)
+        deadline = time.monotonic() + limit
+        while True:
+            error: exception.HashRingError | None = None
+            count = 0
+            try:
+                ring = self.refresh(key)
+                count = len(ring)
+                if count >= min_members:
+                    return ring
+            except (exception.NoMembersError, exception.RingUnavailable) as e:
+                error = e
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise exception.RingNotReady(
+                    key,
+                    f'{count} of the {min_members} members needed after '
+                    f'{limit:g}s'
+                    + (f' (last error: {error})' if error else ''),
+                    count,
+                    error,
+                )
+            LOG.debug(
+                'Group %s has %d of %d members; waiting',
+                key,
+                count,
+                min_members,
+            )
+            time.sleep(min(step, left))
 
     def reset(self) -> None:
         """Forget every cached ring: the next call reads the membership.

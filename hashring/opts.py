@@ -65,8 +65,9 @@ _membership_opts = [
         default='static',
         help='The membership source that lists the live members: static '
         '(the members option), file (a JSON file shared by the services of '
-        'one host), sql (a database table) or tooz (a tooz coordination '
-        'backend such as etcd, Redis or ZooKeeper).',
+        'one host), sql (a database table), tooz (a tooz coordination '
+        'backend such as etcd, Redis or ZooKeeper) or callable (a function '
+        'of the service, such as one over its own services table).',
     ),
     cfg.StrOpt(
         'group',
@@ -113,6 +114,12 @@ _membership_opts = [
         help='For the tooz driver: a tooz backend URL, such as '
         'etcd3+http://127.0.0.1:2379, redis://127.0.0.1:6379 or '
         'zookeeper://127.0.0.1:2181.',
+    ),
+    cfg.StrOpt(
+        'membership_function',
+        help='For the callable driver: the import path of the function that '
+        'lists the members, "package.module:function". Code that builds '
+        'its source passes the function itself instead.',
     ),
     cfg.FloatOpt(
         'heartbeat_interval',

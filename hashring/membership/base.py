@@ -22,6 +22,7 @@ import enum
 import hashlib
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -35,6 +36,7 @@ from oslo_config import cfg
 from oslo_utils import strutils
 from oslo_utils import timeutils
 
+from hashring import _fork
 from hashring import _validate
 from hashring import exception
 from hashring.membership import liveness
@@ -400,6 +402,25 @@ class MembershipSource(metaclass=abc.ABCMeta):
         self._missed = False
         self._judge = liveness.Judge(self.dead_after, self.heartbeat_interval)
         self._logged: set[str] = set()
+        # Set in a forked child: the member's process is its parent.
+        self._parent: int | None = None
+        _fork.register(self)
+
+    def _after_fork(self) -> None:
+        """Reset what a forked child must not share with its parent.
+
+        The child has no heartbeat thread and must not start one: the
+        parent still heartbeats for the member.  It keeps knowing which
+        member it is part of, reads with connections of its own, and may
+        not change the member's records; :meth:`leave` in the child only
+        forgets the registration.  Drivers extend it for their clients.
+        """
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread = None
+        self._judge.after_fork()
+        if self._me is not None:
+            self._parent = os.getppid()
 
     def option(self, name: str) -> Any:
         """Return an option's value: the override, else ``[hashring]``.
@@ -648,6 +669,7 @@ class MembershipSource(metaclass=abc.ABCMeta):
             not be written; the heartbeat thread keeps trying.
         """
         self._require_registration()
+        self._require_own()
         member_id = canonical_id(member)
         self._check_name(member)
         group = check_group(self.default_group if group is None else group)
@@ -713,7 +735,10 @@ class MembershipSource(metaclass=abc.ABCMeta):
 
         :raises hashring.exception.MembershipUnavailable: the backend could
             not be written.
+        :raises hashring.exception.InvalidArgumentError: in a process forked
+            from the member's (see :meth:`_after_fork`).
         """
+        self._require_own()
         with self._lock:
             me = self._me
             groups = sorted(self._groups)
@@ -762,6 +787,16 @@ class MembershipSource(metaclass=abc.ABCMeta):
             self._groups = set()
             if me is None:
                 return
+            if self._parent is not None:
+                LOG.info(
+                    'Process %d forgets member %s: its records belong to '
+                    'process %d, which it was forked from',
+                    os.getpid(),
+                    me.id,
+                    self._parent,
+                )
+                self._parent = None
+                return
             for group in groups:
                 self._unregister(group, me.id)
         LOG.info('Left %s as %s', self.backend, me.id)
@@ -776,6 +811,7 @@ class MembershipSource(metaclass=abc.ABCMeta):
         with self._lock:
             self._me = None
             self._groups = set()
+            self._parent = None
         self._close()
 
     @property
@@ -797,6 +833,7 @@ class MembershipSource(metaclass=abc.ABCMeta):
 
     def _change_state(self, state: State) -> None:
         self._require_registration()
+        self._require_own()
         with self._lock:
             if self._me is None:
                 raise exception.InvalidArgumentError(
@@ -806,6 +843,15 @@ class MembershipSource(metaclass=abc.ABCMeta):
             for group in sorted(self._groups):
                 self._register(group, self._me)
         LOG.info('Member %s is now %s', self._me.id, state.value)
+
+    def _require_own(self) -> None:
+        """Refuse to change records that a parent process owns."""
+        if self._parent is not None:
+            raise exception.InvalidArgumentError(
+                f'Process {os.getpid()} was forked from process '
+                f'{self._parent}, which registered member {self.member_id}:'
+                f' only that process may change its records'
+            )
 
     def _require_registration(self) -> None:
         if type(self)._register is MembershipSource._register:

@@ -116,6 +116,12 @@ class Caller:
         self._worker = Worker(name)
         self._stuck: list[Worker] = []
 
+    def after_fork(self) -> None:
+        """Start afresh in a forked child, which has none of the threads."""
+        self._lock = threading.Lock()
+        self._worker = Worker(self.name)
+        self._stuck = []
+
     def call(self, func: Callable[[], T], timeout: float | None = None) -> T:
         """Run func() on the worker and return its result.
 

@@ -137,6 +137,10 @@ class Judge:
         self._known: dict[str, dict[str, Seen]] = {}
         self._reported: dict[str, frozenset[str]] = {}
 
+    def after_fork(self) -> None:
+        """Replace the lock in a forked child: a parent's thread held it."""
+        self._lock = threading.Lock()
+
     def unreachable(self) -> None:
         """Record that a read or a write just failed."""
         self._failing = True

@@ -425,6 +425,15 @@ class SQLSource(base.MembershipSource):
 
     def _close(self) -> None:
         self._caller.close()
+
+    def _after_fork(self) -> None:
+        super()._after_fork()
+        # The parent's pooled connections are its own: dropped here
+        # without closing them under the parent (SQLAlchemy's advice for
+        # forked workers).
+        self.engine.dispose(close=False)
+        self._schema_lock = threading.Lock()
+        self._caller.after_fork()
         self.engine.dispose()
 
     def _errors(self, action: str) -> Any:

@@ -365,6 +365,16 @@ class ToozSource(base.MembershipSource):
         if writer is not None:
             writer.close()
 
+    def _after_fork(self) -> None:
+        super()._after_fork()
+        # Dropped, not stopped: stopping the parent's writer would end the
+        # member's session, and with it its membership, for the parent.
+        self._writer = None
+        self._writer_lock = threading.Lock()
+        self._reader = _Client(
+            self.url, f'hashring-reader-{uuid.uuid4().hex}', self.timeout
+        )
+
     def _close(self) -> None:
         self._close_writer()
         self._reader.close()

@@ -19,9 +19,11 @@ backend.
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -56,6 +58,48 @@ def eventually(predicate, timeout=10.0, step=0.1):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(step)
+
+
+def refused(call):
+    """Tell whether a call is refused with an InvalidArgumentError."""
+    try:
+        call()
+    except exception.InvalidArgumentError:
+        return True
+    return False
+
+
+def fork_and_run(func, timeout=30.0):
+    """Run func() in a forked child; return what it returned (JSON)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        os.close(read_end)
+        try:
+            signal.alarm(int(timeout))
+            out = {'result': func()}
+        except BaseException as exc:
+            out = {'error': repr(exc)}
+        os.write(write_end, json.dumps(out).encode())
+        os._exit(0)
+    os.close(write_end)
+    chunks = []
+    deadline = time.monotonic() + timeout + 5
+    with os.fdopen(read_end, 'rb') as pipe:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([pipe], [], [], 1.0)
+            if ready:
+                chunk = os.read(pipe.fileno(), 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    if not chunks:
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    out = json.loads(b''.join(chunks) or b'{"error": "no answer"}')
+    if 'error' in out:
+        raise AssertionError(f'the child failed: {out["error"]}')
+    return out['result']
 
 
 class Contract:
@@ -304,6 +348,56 @@ class Contract:
                     group,
                 )
         self.assertIsNone(node.member_id)
+
+    def test_a_forked_child_shares_nothing(self):
+        node = self.source()
+        node.join('Node-A', self.group)
+        mgr = manager.RingManager(node, host='Node-A', reset_interval=0)
+        self.assertEqual(['Node-A'], list(mgr.get_ring(self.group).members))
+        # Locks held by a parent's thread at the fork stay held for ever
+        # in the child, unless the child replaces them.
+        held = threading.Event()
+        done = threading.Event()
+        self.addCleanup(done.set)
+
+        def hold():
+            with mgr._lock, node._judge._lock:
+                held.set()
+                done.wait(30)
+
+        threading.Thread(target=hold, daemon=True).start()
+        self.assertTrue(held.wait(10))
+        result = fork_and_run(
+            lambda: {
+                'thread': node._thread is None,
+                'member': node.member_id,
+                'read': sorted(node.get_members(self.group).placed()),
+                'ring': sorted(mgr.refresh(self.group).members),
+                'drain': refused(node.drain),
+                'heartbeat': refused(node.heartbeat),
+                'leave': node.leave() or node.member_id,
+            }
+        )
+        done.set()
+        self.assertEqual(
+            {
+                'thread': True,
+                'member': 'node-a',
+                'read': ['Node-A'],
+                'ring': ['Node-A'],
+                'drain': True,
+                'heartbeat': True,
+                'leave': None,
+            },
+            result,
+        )
+        # The child's leave removed nothing; the parent heartbeats on, for
+        # longer than dead_after.
+        time.sleep(FAST['dead_after'] * 1.5)
+        self.assertEqual({'Node-A': 1}, self.read().placed())
+        self.assertEqual('node-a', node.member_id)
+        node.leave()
+        self.assertTrue(eventually(lambda: not self.read().placed()))
 
     def test_processes_register_concurrently(self):
         options = {'driver': self.driver, **FAST, **self.options()}

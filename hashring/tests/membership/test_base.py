@@ -138,7 +138,7 @@ class LoadTestCase(test_base.TestCase):
                 ['sqlalchemy', 'tooz'],
                 "membership.load('nope')",
                 "DriverNotFound No membership driver named 'nope'; "
-                'installed drivers: file, static; needing an extra: sql '
+                'installed drivers: callable, file, static; needing an extra: sql '
                 "(pip install 'oslo.hashring[sql]'), tooz (pip install "
                 "'oslo.hashring[tooz]')",
             ),
