@@ -138,9 +138,9 @@ class LoadTestCase(test_base.TestCase):
                 ['sqlalchemy', 'tooz'],
                 "membership.load('nope')",
                 "DriverNotFound No membership driver named 'nope'; "
-                'installed drivers: callable, file, static; needing an extra: sql '
-                "(pip install 'oslo.hashring[sql]'), tooz (pip install "
-                "'oslo.hashring[tooz]')",
+                'installed drivers: callable, file, static; needing an '
+                "extra: sql (pip install 'oslo.hashring[sql]'), tooz (pip "
+                "install 'oslo.hashring[tooz]')",
             ),
         ):
             with self.subTest(modules=modules, code=code):
