@@ -107,6 +107,29 @@ class ToozHashRing:
         )
         self.add_nodes(set(nodes))
 
+    @classmethod
+    def from_ring(cls, ring_: ring.HashRing) -> 'ToozHashRing':
+        """Return a tooz-style ring over an immutable ring, without a rebuild.
+
+        For code written for tooz's API that gets its rings from a
+        :class:`hashring.RingManager`: the result maps every key as
+        ``ring_`` does, and changing it leaves ``ring_`` as it was.
+
+        Runtime complexity: ``O(m)`` for ``m`` members.
+
+        :param ring_: a :class:`hashring.HashRing`.
+        :returns: a new :class:`ToozHashRing`.
+        :raises hashring.exception.InvalidArgumentError: ``ring_`` is not a
+            :class:`hashring.HashRing`.
+        """
+        if not isinstance(ring_, ring.HashRing):
+            raise exception.InvalidArgumentError(
+                f'from_ring needs a hashring.HashRing, not {ring_!r}'
+            )
+        new = cls.__new__(cls)
+        new.__setstate__({'weights': dict(ring_.members), 'ring': ring_})
+        return new
+
     def __getstate__(self) -> dict[str, Any]:
         # The lock does not pickle or copy; a copy gets one of its own.
         return {'weights': self._weights, 'ring': self._ring}

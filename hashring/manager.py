@@ -148,7 +148,7 @@ class RingManager:
         self._delivery = threading.Lock()
         _fork.register(self)
         # The groups of the last read of every group (get_rings(None)).
-        self._every: list[str] | None = None
+        self._every: tuple[float, list[str]] | None = None
         self.expected_members = expected_members
         self._linted: dict[str, frozenset[str]] = {}
 
@@ -258,7 +258,11 @@ class RingManager:
         """
         wanted = None if groups is None else sorted(set(groups))
         now = self._clock()
-        fresh = wanted if wanted is not None else self._every
+        fresh = wanted
+        every = self._every
+        if wanted is None and every is not None:
+            # The list of groups is as fresh as the read that found it.
+            fresh = every[1] if now - every[0] < self.reset_interval else None
         if fresh is not None:
             entries = [self._entries.get(g) for g in fresh]
             if all(
@@ -271,7 +275,13 @@ class RingManager:
             try:
                 snapshots = self.source.get_groups(wanted)
             except exception.MembershipUnavailable as exc:
-                cached = fresh if fresh is not None else list(self._entries)
+                cached = (
+                    wanted
+                    if wanted is not None
+                    else every[1]
+                    if every is not None
+                    else list(self._entries)
+                )
                 if not cached:
                     raise exception.RingUnavailable(
                         'every group',
@@ -291,7 +301,7 @@ class RingManager:
                 except exception.NoMembersError:
                     self._entries.pop(group, None)
             if wanted is None:
-                self._every = sorted(rings)
+                self._every = (now, sorted(rings))
         self._deliver()
         return rings
 

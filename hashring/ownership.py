@@ -211,11 +211,11 @@ class OwnershipFilter:
         # The ring holds registered names; identity is canonical.
         alive = alive | {self.host}
         alive |= {membership_base.canonical_of(m) for m in ring.members}
-        mine_on_ring = membership_base.names_of(ring.members, self.host)
         nodes = _validate.collection('nodes', nodes)
         mine = set(_validate.collection('instances', instances))
         ids = [self.node_id(n) for n in nodes]
         owners = ring.map_keys(ids)
+        mine_on_ring = membership_base.names_of(set(owners), self.host)
         host = self.host
         adopt = self.orphan_policy == 'adopt'
         lookup_host = self.instance_host

@@ -81,6 +81,12 @@ class CallableSource(base.MembershipSource):
     :param function: a callable taking no argument that returns the
         members (see the module's notes); ``[hashring]
         membership_function`` is imported when None.
+    :param in_thread: call the function on a worker thread, and give up
+        on it after ``read_timeout`` (the default).  False calls it in the
+        caller's thread, for a function that needs the caller's
+        thread-local state (a database session bound to the thread, an
+        eventlet hub); bounding its time is then the function's own job,
+        through its database's or client's timeouts.
     :param overrides: option values.
     :raises hashring.exception.InvalidArgumentError: no function, one
         that is not callable, or an import path that does not import.
@@ -92,6 +98,7 @@ class CallableSource(base.MembershipSource):
         self,
         conf: cfg.ConfigOpts | None = None,
         function: Function | None = None,
+        in_thread: bool = True,
         **overrides: Any,
     ) -> None:
         super().__init__(conf, **overrides)
@@ -103,6 +110,7 @@ class CallableSource(base.MembershipSource):
                 f'{function!r}'
             )
         self.function = function
+        self.in_thread = bool(in_thread)
         self._caller = bounded.Caller('hashring-callable', self.read_timeout)
 
     @property
@@ -118,7 +126,11 @@ class CallableSource(base.MembershipSource):
     ) -> tuple[dict[str, list[base.Record]], datetime.datetime]:
         try:
             # list() inside the call: a generator's work is bounded too.
-            entries = self._caller.call(lambda: list(self.function()))
+            entries = (
+                self._caller.call(lambda: list(self.function()))
+                if self.in_thread
+                else list(self.function())
+            )
         except TimeoutError as exc:
             raise exception.MembershipUnavailable(
                 self.backend,

@@ -241,6 +241,30 @@ class ToozSurfaceTestCase(base.TestCase):
         theirs = copy.deepcopy(tooz_hashring.HashRing(['a']))
         self.assertEqual({'a': 1}, theirs.nodes)
 
+    def test_from_ring(self):
+        strict = hashring.HashRing({'Conductor-1': 2, 'c-2:8089': 1}, 4)
+        ours = compat.ToozHashRing.from_ring(strict)
+        theirs = tooz_hashring.HashRing([], partitions=16)
+        theirs.add_node('Conductor-1', weight=2)
+        theirs.add_node('c-2:8089')
+        self.assertEqual(theirs.nodes, ours.nodes)
+        self.assertEqual(len(theirs), len(ours))
+        for key in keys(300):
+            self.assertEqual(theirs[key], ours[key])
+            self.assertEqual(
+                theirs.get_nodes(key, replicas=2),
+                ours.get_nodes(key, replicas=2),
+            )
+        ours.add_node('c-3')
+        self.assertEqual({'Conductor-1', 'c-2:8089'}, set(strict.members))
+        self.assertEqual(16, ours._ring.points)
+        err = self.assertRaises(
+            exception.InvalidArgumentError,
+            compat.ToozHashRing.from_ring,
+            theirs,
+        )
+        self.assertIn('needs a hashring.HashRing', str(err))
+
     def test_tooz_handlers_still_catch(self):
         ring = compat.ToozHashRing(['a'])
         try:

@@ -510,6 +510,23 @@ class GetRingsTestCase(base.TestCase):
         self.assertEqual(0, self.source.reads)
         self.assertRaises(exception.NoMembersError, self.mgr.get_ring, 'empty')
 
+    def test_an_empty_read_is_not_cached_for_ever(self):
+        source = GroupsSource()
+        mgr = manager.RingManager(source, reset_interval=0)
+        self.assertEqual({}, mgr.get_rings())
+        source.set('g', a='up')
+        self.assertEqual(['g'], list(mgr.get_rings()))
+        self.assertEqual(2, source.round_trips)
+        # And one that found groups is as fresh as its read.
+        self.clock.now += 1
+        self.assertEqual(
+            ['g1:ipmi', 'g1:redfish', 'g2:ipmi'], sorted(self.mgr.get_rings())
+        )
+        self.source.set('g3:ipmi', e='up')
+        self.assertEqual(3, len(self.mgr.get_rings()))
+        self.clock.now += 15
+        self.assertEqual(4, len(self.mgr.get_rings()))
+
     def test_named_groups_and_expiry(self):
         rings = self.mgr.get_rings(['g1:ipmi', 'g2:ipmi', 'g2:ipmi'])
         self.assertEqual(['g1:ipmi', 'g2:ipmi'], sorted(rings))

@@ -166,13 +166,21 @@ class TreeTestCase(base.TestCase):
         self.assertTrue((ROOT / 'hashring' / 'py.typed').exists())
 
     def test_ruff(self):
-        self._passes('ruff', 'check', 'hashring', 'benchmarks', 'examples')
         self._passes(
-            'ruff', 'format', '--check', 'hashring', 'benchmarks', 'examples'
+            'ruff', 'check', 'hashring', 'benchmarks', 'examples', 'tools'
+        )
+        self._passes(
+            'ruff',
+            'format',
+            '--check',
+            'hashring',
+            'benchmarks',
+            'examples',
+            'tools',
         )
 
     def test_flake8_hacking(self):
-        self._passes('flake8', 'hashring', 'benchmarks', 'examples')
+        self._passes('flake8', 'hashring', 'benchmarks', 'examples', 'tools')
 
     def test_mypy(self):
         self._passes('mypy')

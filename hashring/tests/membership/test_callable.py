@@ -184,6 +184,18 @@ class CallableTestCase(base.TestCase):
         self.assertLess(time.monotonic() - start, 5)
         self.assertIn('no answer within 0.5s', str(err))
 
+    def test_in_the_callers_thread(self):
+        seen = []
+
+        def function():
+            seen.append(threading.get_ident())
+            return ['a']
+
+        self.source(function).get_members()
+        self.source(function, in_thread=False).get_members()
+        self.assertNotEqual(threading.get_ident(), seen[0])
+        self.assertEqual(threading.get_ident(), seen[1])
+
     def test_import_path_option(self):
         for path in (
             'hashring.tests.membership.test_callable:conductors',
