@@ -440,13 +440,18 @@ class HashRing:
         else:
             h.update(self._hash_name.encode('ascii') + b'\0')
         encoded = {m: name for name, m in self._names.items()}
+        tagged = {m: len(n).to_bytes(4, 'big') + n for m, n in encoded.items()}
         # Only the last point of each run of one owner decides anything: a
-        # key's owner is the owner of the run its hash falls in.
+        # key's owner is the owner of the run its hash falls in.  One
+        # update of the joined runs hashes the same bytes as one per run.
         runs = zip(self._points[: self._count], owners, owners[1:])
-        for point, owner, following in runs:
-            if owner is not following:
-                name = encoded[owner]
-                h.update(point + len(name).to_bytes(4, 'big') + name)
+        h.update(
+            b''.join(
+                point + tagged[owner]
+                for point, owner, following in runs
+                if owner is not following
+            )
+        )
         for owner in owners[:1]:
             h.update(encoded[owner])
         return h.hexdigest()[:16]

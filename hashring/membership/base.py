@@ -19,6 +19,7 @@ from collections.abc import Mapping
 import dataclasses
 import datetime
 import enum
+import functools
 import hashlib
 import json
 import logging
@@ -195,6 +196,24 @@ def canonical_id(name: str) -> str:
     """
     if not isinstance(name, str):
         raise exception.InvalidMemberError(name, 'member ids must be str')
+    # str.__str__: a subclass cannot change the text that is compared.
+    return _canonical(name if type(name) is str else str.__str__(name))
+
+
+# A pure function of a str, called for every record of every read: the
+# same few hundred names, over and over.
+@functools.lru_cache(maxsize=8192)
+def _canonical(name: str) -> str:
+    if name.isascii():
+        # NFC leaves ASCII as it is, and the only unprintable ASCII
+        # characters are the control characters (category Cc).
+        canon = name.strip().lower()
+        if canon and canon.isprintable():
+            if len(canon) > MAX_ID_LENGTH:
+                raise exception.InvalidMemberError(
+                    name, f'a member id has at most {MAX_ID_LENGTH} characters'
+                )
+            return canon
     canon = name
     # Lower-casing can undo NFC ('J\u030c' becomes 'j\u030c', which NFC
     # composes to one character): repeat until nothing changes, so that
@@ -561,7 +580,9 @@ class MembershipSource(metaclass=abc.ABCMeta):
             except exception.InvalidMemberError as exc:
                 self._bad_record(group, record.id, str(exc))
             else:
-                valid.append((_preference(record), record.id, member_id))
+                valid.append(
+                    (_preference(record, member_id), record.id, member_id)
+                )
         # Where two records are one member once canonical (a host whose
         # name changed case, or a record from before an upgrade), keep the
         # one heard from last: the other is its stale past.  Ties go to
@@ -958,11 +979,11 @@ class MembershipSource(metaclass=abc.ABCMeta):
         self.stop()
 
 
-def _preference(record: Record) -> tuple[int, float, bool]:
+def _preference(record: Record, member_id: str) -> tuple[int, float, bool]:
     """Sort key of one member's records: the one to keep sorts first."""
     alive = record.state in (State.UP, State.DRAINING)
     heard = record.heartbeat.timestamp() if record.heartbeat else 0.0
-    return (not alive, -heard, canonical_id(record.id) != record.id)
+    return (not alive, -heard, member_id != record.id)
 
 
 def mask(text: Any) -> str:
