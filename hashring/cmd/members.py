@@ -86,6 +86,7 @@ def list_members(args: argparse.Namespace) -> int:
         data['members'].append(
             {
                 'id': m.id,
+                'name': m.name,
                 'state': m.state.value,
                 'weight': m.weight,
                 'age': age,
@@ -94,7 +95,8 @@ def list_members(args: argparse.Namespace) -> int:
         )
         rows.append(
             (
-                m.id,
+                # The name the ring places, which is the id in most cases.
+                m.name,
                 f'{m.state.value} (presumed)' if presumed else m.state.value,
                 m.weight,
                 '-' if age is None else f'{age}s',

@@ -245,7 +245,8 @@ def ring(args: argparse.Namespace) -> ring_mod.HashRing:
     config = conf(args)
     members = args.members
     if members is None:
-        members = source(args, config).get_members(args.group).up()
+        # Under their registered names: the services' rings are of those.
+        members = source(args, config).get_members(args.group).placed()
     if not members:
         raise UsageError(
             'hashring: no members: pass --members a,b:2,c, or configure '

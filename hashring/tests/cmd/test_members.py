@@ -22,8 +22,8 @@ import sys
 import time
 
 import fixtures
+from tooz import hashring as tooz_hashring
 
-import hashring
 from hashring import membership
 from hashring.tests import base
 from hashring.tests.cmd import cli
@@ -55,9 +55,16 @@ class MembershipCommandsTestCase(base.TestCase):
         snapshot = source.get_members()
         self.assertEqual(snapshot.generation, data['generation'])
         self.assertEqual(
-            [('compute-1', 'up', 2), ('compute-2', 'up', 1)],
-            [(m['id'], m['state'], m['weight']) for m in data['members']],
+            [
+                ('compute-1', 'Compute-1', 'up', 2),
+                ('compute-2', 'compute-2', 'up', 1),
+            ],
+            [
+                (m['id'], m['name'], m['state'], m['weight'])
+                for m in data['members']
+            ],
         )
+        self.assertIn('Compute-1  up', self.cli('members').stdout)
         self.assertTrue(all(m['age'] < 60 for m in data['members']))
         self.cli('drain', '--host', 'compute-2')
         self.cli('heartbeat', '--host', 'compute-2')
@@ -90,13 +97,18 @@ class MembershipCommandsTestCase(base.TestCase):
         self.assertIn('2 presumed alive', table)
 
     def test_lookup_reads_the_configured_membership(self):
-        self.cli('join', '--host', 'a')
-        self.cli('join', '--host', 'b')
-        data = json.loads(self.cli('lookup', 'k', '--format', 'json').stdout)
+        names = ['Conductor-1.example.org', 'c-2:8089', 'b']
+        for name in names:
+            self.cli('join', '--host', name)
+        keys = [f'node-{i}' for i in range(40)]
+        data = json.loads(self.cli('lookup', *keys, '--format', 'json').stdout)
+        # The ring of the registered names, as every service builds it.
+        theirs = tooz_hashring.HashRing(names)
         self.assertEqual(
-            hashring.HashRing(['a', 'b']).get_node('k'),
-            data['keys'][0]['primary'],
+            [next(iter(theirs.get_nodes(k.encode()))) for k in keys],
+            [k['primary'] for k in data['keys']],
         )
+        self.assertIn(names[0], {k['primary'] for k in data['keys']})
 
     def test_unavailable_backend_is_exit_2_not_an_empty_list(self):
         with open(self.conf, 'w') as f:
