@@ -1,0 +1,388 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Registering: joining a group, heartbeating, draining and leaving.
+
+The half of :class:`hashring.membership.MembershipSource` that writes.
+A driver that can register implements the hooks at the end
+(``_register``, ``_beat``, ``_unregister``); the defaults mean "not
+supported".
+"""
+
+from collections.abc import Mapping
+import dataclasses
+import logging
+import os
+import sys
+import threading
+import time
+import typing
+from typing import Any
+
+from hashring import exception
+from hashring.membership import liveness
+from hashring.membership import values
+
+# One logger for all a source says, as before the split: operators and
+# their filters know it by this name.
+LOG = logging.getLogger('hashring.membership.base')
+
+#: First retry after a failed heartbeat, in seconds; it doubles up to the
+#: heartbeat interval.
+FIRST_RETRY = 0.5
+
+
+class Registration:
+    """Joining, heartbeating and leaving, for a membership source.
+
+    A mixin of :class:`hashring.membership.MembershipSource`, which sets
+    the attributes below.
+    """
+
+    name: str
+    heartbeat_interval: float
+    retention: float
+    default_group: str
+    beat_failures: int
+    _lock: threading.RLock
+    _me: values.Record | None
+    _groups: set[str]
+    _stop: threading.Event
+    _thread: threading.Thread | None
+    _last_beat: float
+    _last_cleanup: float
+    _missed: bool
+    _parent: int | None
+    _judge: liveness.Judge
+
+    if typing.TYPE_CHECKING:
+        # What MembershipSource provides, for the type checker.
+        @property
+        def backend(self) -> str: ...
+
+        def get_members(self, group: str | None = None) -> values.Snapshot: ...
+
+        def _close(self) -> None: ...
+
+    def join(
+        self,
+        member: str,
+        group: str | None = None,
+        weight: int = 1,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Register this service as a member of a group, and heartbeat.
+
+        Call it once per group for a member of several groups; the weight
+        and attributes of the last call apply to all of them.  The
+        heartbeat runs on its own thread every ``heartbeat_interval``.
+
+        :param member: this service's id; it is canonicalised.
+        :param group: the group; ``[hashring] group`` when None.
+        :param weight: an integer of at least 1.
+        :param attributes: JSON-serialisable facts about this member.
+        :raises hashring.exception.RegistrationNotSupported: the driver
+            cannot register members.
+        :raises hashring.exception.InvalidArgumentError: this source is
+            already registered under another id, or an argument is bad.
+        :raises hashring.exception.MembershipUnavailable: the backend could
+            not be written; the heartbeat thread keeps trying.
+        """
+        self._require_registration()
+        self._require_own()
+        member_id = values.canonical_id(member)
+        self._check_name(member)
+        group = values.check_group(
+            self.default_group if group is None else group
+        )
+        record = values.Record(
+            member,
+            values.State.UP,
+            values.check_weight(member, weight),
+            values.check_attributes(member, attributes),
+            None,
+        )
+        with self._lock:
+            if self._me is not None and self.member_id != member_id:
+                raise exception.InvalidArgumentError(
+                    f'This source is registered as {self._me.id!r}; it '
+                    f'cannot also join as {member!r}'
+                )
+            if self._me is not None:
+                # One member, one name: the records of every group agree.
+                record = dataclasses.replace(
+                    record, id=self._me.id, state=self._me.state
+                )
+            self._me = record
+            self._groups.add(group)
+            self._start_heartbeat()
+            self._register(group, record)
+            self._last_beat = time.monotonic()
+        LOG.info('Joined group %s of %s as %s', group, self.backend, record.id)
+
+    def resume(self, member: str, group: str | None = None) -> None:
+        """Act for a member registered earlier, as read from the backend.
+
+        For a process that did not join itself, such as a command-line tool
+        run after a restart: it takes the member's recorded weight,
+        attributes and state (up or draining) without writing anything, so
+        that :meth:`heartbeat`, :meth:`drain` and :meth:`leave` act for it.
+        No heartbeat thread is started.
+
+        :raises hashring.exception.UnknownMemberError: the member has no
+            record in the group.
+        :raises hashring.exception.MembershipUnavailable: the backend could
+            not be read.
+        """
+        self._require_registration()
+        member_id = values.canonical_id(member)
+        group = values.check_group(
+            self.default_group if group is None else group
+        )
+        found = self.get_members(group).members.get(member_id)
+        if found is None:
+            raise exception.UnknownMemberError(member)
+        state = (
+            found.state
+            if found.state is values.State.DRAINING
+            else values.State.UP
+        )
+        with self._lock:
+            if self._me is not None and self.member_id != member_id:
+                raise exception.InvalidArgumentError(
+                    f'This source is registered as {self._me.id!r}; it '
+                    f'cannot also act for {member!r}'
+                )
+            self._me = values.Record(
+                found.name, state, found.weight, found.attributes, None
+            )
+            self._groups.add(group)
+
+    def heartbeat(self) -> None:
+        """Refresh this member's records now, re-joining where forgotten.
+
+        :raises hashring.exception.MembershipUnavailable: the backend could
+            not be written.
+        :raises hashring.exception.InvalidArgumentError: in a process forked
+            from the member's (see :meth:`_after_fork`).
+        """
+        self._require_own()
+        with self._lock:
+            me = self._me
+            groups = sorted(self._groups)
+            if me is None:
+                return
+            try:
+                forgotten = self._beat(groups, me, self._missed)
+            except exception.MembershipUnavailable:
+                self._missed = True
+                self._judge.unreachable()
+                raise
+            self._missed = False
+            for group in forgotten:
+                LOG.warning(
+                    '%s forgot member %s of group %s; joining again',
+                    self.backend,
+                    me.id,
+                    group,
+                )
+                self._register(group, me)
+            self._last_beat = time.monotonic()
+
+    def drain(self) -> None:
+        """Keep this member alive but take it off the ring.
+
+        :raises hashring.exception.MembershipUnavailable: the backend could
+            not be written; the heartbeat writes the state later.
+        """
+        self._change_state(values.State.DRAINING)
+
+    def undrain(self) -> None:
+        """Put a draining member back on the ring."""
+        self._change_state(values.State.UP)
+
+    def leave(self) -> None:
+        """Stop heartbeating and remove this member's own records.
+
+        Nothing else is removed: another member's records are never
+        touched.
+        """
+        # Outside the lock: the heartbeat thread takes it to beat.
+        self._stop_heartbeat()
+        with self._lock:
+            me, groups = self._me, sorted(self._groups)
+            self._me = None
+            self._groups = set()
+            if me is None:
+                return
+            if self._parent is not None:
+                LOG.info(
+                    'Process %d forgets member %s: its records belong to '
+                    'process %d, which it was forked from',
+                    os.getpid(),
+                    me.id,
+                    self._parent,
+                )
+                self._parent = None
+                return
+            for group in groups:
+                self._unregister(group, me.id)
+        LOG.info('Left %s as %s', self.backend, me.id)
+
+    def stop(self) -> None:
+        """Stop heartbeating without removing the records.
+
+        The records expire after ``dead_after``, as a crash would leave
+        them.  Use :meth:`leave` for a graceful exit.
+        """
+        self._stop_heartbeat()
+        with self._lock:
+            self._me = None
+            self._groups = set()
+            self._parent = None
+        self._close()
+
+    @property
+    def groups(self) -> frozenset[str]:
+        """The groups this source has joined."""
+        return frozenset(self._groups)
+
+    @property
+    def member_id(self) -> str | None:
+        """This source's canonical member id once it has joined, else None."""
+        me = self._me
+        return None if me is None else values.canonical_id(me.id)
+
+    @property
+    def member_name(self) -> str | None:
+        """The name this source joined with, exactly, else None."""
+        me = self._me
+        return None if me is None else me.id
+
+    def _change_state(self, state: values.State) -> None:
+        self._require_registration()
+        self._require_own()
+        with self._lock:
+            if self._me is None:
+                raise exception.InvalidArgumentError(
+                    f'Join a group before changing state to {state.value}'
+                )
+            self._me = dataclasses.replace(self._me, state=state)
+            for group in sorted(self._groups):
+                self._register(group, self._me)
+        LOG.info('Member %s is now %s', self._me.id, state.value)
+
+    def _require_own(self) -> None:
+        """Refuse to change records that a parent process owns."""
+        if self._parent is not None:
+            raise exception.InvalidArgumentError(
+                f'Process {os.getpid()} was forked from process '
+                f'{self._parent}, which registered member {self.member_id}:'
+                f' only that process may change its records'
+            )
+
+    def _require_registration(self) -> None:
+        if type(self)._register is Registration._register:
+            raise exception.RegistrationNotSupported(
+                f'The {self.name} membership driver cannot register members'
+            )
+
+    def _start_heartbeat(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._heartbeat_loop,
+            name=f'hashring-heartbeat-{self.name}',
+            daemon=True,
+        )
+        self._thread.start()
+
+    def _stop_heartbeat(self) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _heartbeat_loop(self) -> None:
+        # The thread must survive anything the backend does: an exception
+        # that escaped would leave a live service looking dead.
+        delay = self.heartbeat_interval
+        while not self._stop.wait(delay) and not sys.is_finalizing():
+            try:
+                self.heartbeat()
+                # Clean up about ten times per retention period.
+                if time.monotonic() - self._last_cleanup > self.retention / 10:
+                    self._last_cleanup = time.monotonic()
+                    self.cleanup()
+            except Exception as exc:
+                self.beat_failures += 1
+                delay = min(
+                    FIRST_RETRY * 2 ** (self.beat_failures - 1),
+                    self.heartbeat_interval,
+                )
+                LOG.warning(
+                    'Heartbeat to %s failed (%d in a row), retrying in '
+                    '%.1fs: %s',
+                    self.backend,
+                    self.beat_failures,
+                    delay,
+                    exc,
+                )
+            else:
+                if self.beat_failures:
+                    LOG.info(
+                        'Heartbeat to %s works again after %d failures',
+                        self.backend,
+                        self.beat_failures,
+                    )
+                self.beat_failures = 0
+                delay = self.heartbeat_interval
+
+    # Driver hooks for registration; the defaults mean "not supported".
+
+    def _check_name(self, name: str) -> None:
+        """Refuse a name this backend cannot store or read back.
+
+        :raises hashring.exception.InvalidMemberError: it cannot.
+        """
+
+    def _register(self, group: str, record: values.Record) -> None:
+        """Create or replace this member's record in a group."""
+        raise exception.RegistrationNotSupported(self.name)
+
+    def _beat(
+        self, groups: list[str], record: values.Record, recovering: bool
+    ) -> list[str]:
+        """Refresh this member's records; return the groups that lost it.
+
+        :param recovering: a write failed since the last heartbeat that
+            succeeded; a driver that stores heartbeat times publishes the
+            span from the last one to now as the record's outage.
+        """
+        raise exception.RegistrationNotSupported(self.name)
+
+    def _unregister(self, group: str, member_id: str) -> None:
+        """Remove this member's record from a group."""
+        raise exception.RegistrationNotSupported(self.name)
+
+    def cleanup(self) -> int:
+        """Delete records that have not heartbeat for ``retention`` seconds.
+
+        The heartbeat thread calls it now and then.  Drivers whose backend
+        does not expire records itself implement it.
+
+        :returns: how many records were deleted.
+        :raises hashring.exception.MembershipUnavailable: the backend could
+            not be written.
+        """
+        return 0

@@ -1,0 +1,347 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The value types of membership, and the checks their fields pass.
+
+A source reads :class:`Record` objects from its backend and hands out
+:class:`Snapshot` objects of :class:`Member` objects.  Identity is
+canonical (:func:`canonical_id`); placement uses the registered name.
+"""
+
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
+import dataclasses
+import datetime
+import enum
+import functools
+import hashlib
+import json
+import re
+import types
+from typing import Any
+import unicodedata
+
+from oslo_utils import timeutils
+
+from hashring import _validate
+from hashring import exception
+
+#: Group names: letters, digits and ``_ . : @ -``, as Ironic's conductor
+#: groups and hardware types and Nova's shards use them.
+GROUP_RE = re.compile(r'[A-Za-z0-9_.:@-]{1,255}')
+
+MAX_ID_LENGTH = 255
+
+#: The greatest weight a member may have: one member can take at most a
+#: thousand times the share of another.  A record with a greater weight is
+#: left off the ring (a bigger one once made every peer spend minutes and
+#: gigabytes rebuilding).
+MAX_WEIGHT = 1000
+
+#: How deeply a member's attributes may nest.
+MAX_ATTRIBUTE_DEPTH = 32
+
+
+class State(str, enum.Enum):
+    """The state of a member, and what the ring does with it.
+
+    Only ``up`` members are placed on a ring.  ``draining`` members are
+    alive and finish their work but take no new keys; ``disabled`` and
+    ``forced_down`` are set by an operator (``forced_down`` is the fencing
+    state: the member is known to be stopped); ``down`` members missed
+    their heartbeats for longer than ``dead_after``.
+    """
+
+    UP = 'up'
+    DRAINING = 'draining'
+    DISABLED = 'disabled'
+    FORCED_DOWN = 'forced_down'
+    DOWN = 'down'
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+    """One member of a group, as read from a membership source.
+
+    A member has two names: ``id``, canonical, says who it is (two records
+    whose ids differ only in case are one member), and ``name``, exactly as
+    it registered, is where a ring places it, so that rings map keys as
+    tooz's ring of the registered names does.
+    """
+
+    #: the canonical id (see :func:`canonical_id`)
+    id: str
+    state: State
+    weight: int = 1
+    #: what the member published about itself (read-only)
+    attributes: Mapping[str, Any] = dataclasses.field(
+        default_factory=lambda: types.MappingProxyType({})
+    )
+    #: when it last heartbeat, in UTC, by the backend's clock where it has
+    #: one; None where the backend tracks liveness itself (tooz)
+    last_heartbeat: datetime.datetime | None = None
+    #: the name it registered with, exactly (``id`` when not given)
+    name: str = ''
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, 'name', self.id)
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """An immutable view of one group's members at one moment.
+
+    An empty group is a valid, empty snapshot; a backend that cannot be
+    read raises :class:`hashring.exception.MembershipUnavailable` instead.
+    """
+
+    group: str
+    #: members by canonical id, in id order
+    members: Mapping[str, Member]
+    #: an opaque token that changes whenever the membership changes: ids,
+    #: states, weights or attributes (not heartbeat times)
+    generation: str
+    #: when the snapshot was read, in UTC
+    read_at: datetime.datetime
+    #: members kept up only because a backend outage explains their
+    #: silence or absence (see :mod:`hashring.membership.liveness`)
+    presumed: frozenset[str] = frozenset()
+
+    def up(self) -> dict[str, int]:
+        """Return the ids of the members that belong on the ring, weighted."""
+        return {
+            m.id: m.weight
+            for m in self.members.values()
+            if m.state is State.UP
+        }
+
+    def placed(self) -> dict[str, int]:
+        """Return what a ring places: up members' names, with weights.
+
+        The names are the members' registered names, in id order, so that
+        a ring of them equals tooz's ring of the same names.
+        """
+        return {
+            m.name: m.weight
+            for m in self.members.values()
+            if m.state is State.UP
+        }
+
+    def offline(self) -> int:
+        """Return how many members are not up."""
+        return sum(m.state is not State.UP for m in self.members.values())
+
+    def __iter__(self) -> Iterator[Member]:
+        return iter(self.members.values())
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __contains__(self, member_id: object) -> bool:
+        return member_id in self.members
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """A member's record as a driver stores it (the driver's currency)."""
+
+    #: the name the member registered with, exactly as it gave it; readers
+    #: canonicalise it for identity
+    id: str
+    state: State
+    weight: int
+    attributes: Mapping[str, Any]
+    heartbeat: datetime.datetime | None
+    #: the span this member could not heartbeat, published with its first
+    #: heartbeat after (see :mod:`hashring.membership.liveness`)
+    outage: tuple[datetime.datetime, datetime.datetime] | None = None
+
+
+def canonical_id(name: str) -> str:
+    """Return the canonical form of a member id.
+
+    The same function serves for this service and for its peers, so that a
+    host whose name changed case is still one member: Unicode NFC,
+    stripped of surrounding white space, lower case.  It is idempotent:
+    the canonical form of a canonical id is itself.
+
+    :param name: a member id.
+    :returns: its canonical form.
+    :raises hashring.exception.InvalidMemberError: the id is not a str, is
+        empty, is longer than 255 characters, or holds control characters.
+    """
+    if not isinstance(name, str):
+        raise exception.InvalidMemberError(name, 'member ids must be str')
+    # str.__str__: a subclass cannot change the text that is compared.
+    return _canonical(name if type(name) is str else str.__str__(name))
+
+
+# A pure function of a str, called for every record of every read: the
+# same few hundred names, over and over.
+@functools.lru_cache(maxsize=8192)
+def _canonical(name: str) -> str:
+    if name.isascii():
+        # NFC leaves ASCII as it is, and the only unprintable ASCII
+        # characters are the control characters (category Cc).
+        canon = name.strip().lower()
+        if canon and canon.isprintable():
+            if len(canon) > MAX_ID_LENGTH:
+                raise exception.InvalidMemberError(
+                    name, f'a member id has at most {MAX_ID_LENGTH} characters'
+                )
+            return canon
+    canon = name
+    # Lower-casing can undo NFC ('J\u030c' becomes 'j\u030c', which NFC
+    # composes to one character): repeat until nothing changes, so that
+    # canonical_id(canonical_id(x)) == canonical_id(x).
+    for _ in range(4):
+        step = unicodedata.normalize('NFC', canon).strip().lower()
+        if step == canon:
+            break
+        canon = step
+    if not canon:
+        raise exception.InvalidMemberError(name, 'a member id is required')
+    if len(canon) > MAX_ID_LENGTH:
+        raise exception.InvalidMemberError(
+            name, f'a member id has at most {MAX_ID_LENGTH} characters'
+        )
+    if any(unicodedata.category(c).startswith('C') for c in canon):
+        raise exception.InvalidMemberError(
+            name, 'a member id may not hold control characters'
+        )
+    return canon
+
+
+def canonical_of(name: Any) -> str | None:
+    """Return the canonical id of a ring's member name, or None.
+
+    :param name: a member as a ring holds it: ``str``, or ``bytes`` read
+        as UTF-8.
+    :returns: its canonical id; None for a name that no member id can
+        have (not UTF-8, control characters...).
+    """
+    try:
+        text = name.decode('utf-8') if isinstance(name, bytes) else name
+        return canonical_id(text)
+    except (UnicodeDecodeError, exception.InvalidMemberError):
+        return None
+
+
+def names_of(members: Iterable[Any], member_id: str) -> frozenset[Any]:
+    """Return the names among a ring's members that are one member id.
+
+    Runtime complexity: ``O(m)`` for ``m`` members.
+
+    :param members: the ring's members (or the ring itself).
+    :param member_id: a canonical id.
+    :returns: the names whose canonical id it is: one name, or none.
+    """
+    return frozenset(m for m in members if canonical_of(m) == member_id)
+
+
+def check_group(group: Any) -> str:
+    """Return a valid group name, or raise an error naming the bad one.
+
+    :raises hashring.exception.InvalidArgumentError: the name is not 1 to
+        255 letters, digits or ``_ . : @ -``.
+    """
+    if not isinstance(group, str) or not GROUP_RE.fullmatch(group):
+        raise exception.InvalidArgumentError(
+            f'Invalid group name {group!r}: use 1 to 255 letters, digits '
+            f'and "_ . : @ -"'
+        )
+    return group
+
+
+def reading(groups: Iterable[str] | None) -> str:
+    """Say what a read of groups does, for a driver's error messages."""
+    if groups is None:
+        return 'read every group'
+    return f'read group(s) {", ".join(map(repr, groups))}'
+
+
+def check_weight(member: Any, weight: Any) -> int:
+    """Return a valid weight, or raise an error naming the member.
+
+    :raises hashring.exception.InvalidMemberError: the weight is not an
+        integer from 1 to :data:`MAX_WEIGHT`.
+    """
+    value = _validate.weight(member, weight)
+    if value > MAX_WEIGHT:
+        raise exception.InvalidMemberError(
+            member, f'weight {value!r} is above {MAX_WEIGHT}'
+        )
+    return value
+
+
+def check_attributes(member: Any, attributes: Any) -> dict[str, Any]:
+    """Return attributes as a JSON-safe dict, or raise naming the member."""
+    if attributes is None:
+        return {}
+    if not isinstance(attributes, Mapping) or not all(
+        isinstance(k, str) for k in attributes
+    ):
+        raise exception.InvalidMemberError(
+            member, f'attributes {attributes!r} are not a mapping of str keys'
+        )
+    if _depth(attributes) > MAX_ATTRIBUTE_DEPTH:
+        raise exception.InvalidMemberError(
+            member,
+            f'attributes nest deeper than {MAX_ATTRIBUTE_DEPTH} levels',
+        )
+    try:
+        text = json.dumps(dict(attributes), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise exception.InvalidMemberError(
+            member, f'attributes {attributes!r} are not JSON: {exc}'
+        ) from exc
+    return dict(json.loads(text))
+
+
+def _depth(value: Any) -> int:
+    """Return how deeply containers nest in value, without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_ATTRIBUTE_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def generation_of(members: Mapping[str, Member]) -> str:
+    """Return the generation token of a set of members."""
+    h = hashlib.sha256(usedforsecurity=False)
+    for m in members.values():
+        h.update(
+            json.dumps(
+                [m.id, m.state.value, m.weight, dict(m.attributes)],
+                sort_keys=True,
+            ).encode()
+        )
+        h.update(b'\n')
+    return h.hexdigest()[:16]
+
+
+def utcnow() -> datetime.datetime:
+    """Return the local clock's time in UTC, timezone-aware."""
+    return timeutils.utcnow(with_timezone=True)

@@ -1,0 +1,102 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import time
+
+from hashring import exception
+from hashring.tests import base as test_base
+from hashring.tests.membership import contract
+from hashring.tests.membership import memory
+
+
+class RegistrationTestCase(test_base.TestCase):
+    """Joining, heartbeating and leaving, over the in-memory backend."""
+
+    def setUp(self):
+        super().setUp()
+        self.store = memory.MemoryBackend()
+
+    def source(self, **overrides):
+        source = memory.MemorySource(
+            self.store, **{**contract.FAST, **overrides}
+        )
+        self.addCleanup(source.close)
+        return source
+
+    def test_heartbeat_survives_outages_and_rejoins(self):
+        a = self.source()
+        a.join('a', weight=2)
+        self.store.down = True
+        self.assertTrue(contract.eventually(lambda: a.beat_failures >= 3))
+        self.assertTrue(a._thread.is_alive())
+        self.store.down = False
+        self.store.groups.clear()  # the backend lost everything
+        self.assertTrue(
+            contract.eventually(
+                lambda: self.source().get_members().up() == {'a': 2}
+            )
+        )
+        self.assertEqual(0, a.beat_failures)
+
+    def test_join_during_an_outage_completes_later(self):
+        a = self.source()
+        self.store.down = True
+        self.assertRaises(exception.MembershipUnavailable, a.join, 'a')
+        self.store.down = False
+        self.assertTrue(
+            contract.eventually(
+                lambda: self.source().get_members().up() == {'a': 1}
+            )
+        )
+
+    def test_backoff_is_bounded_by_the_interval(self):
+        a = self.source(heartbeat_interval=0.3, dead_after=1.0)
+        a.join('a')
+        self.store.down = True
+        started = time.monotonic()
+        self.assertTrue(
+            contract.eventually(lambda: a.beat_failures >= 6, timeout=10)
+        )
+        # 0.5-second first retry doubles but never waits past 0.3s here.
+        self.assertLess(time.monotonic() - started, 6 * 0.3 + 1.5)
+
+    def test_state_changes_need_a_join(self):
+        a = self.source()
+        err = self.assertRaises(exception.InvalidArgumentError, a.drain)
+        self.assertIn('Join a group', str(err))
+        a.leave()  # leaving without joining is harmless
+
+    def test_stop_and_leave_never_join_the_thread_holding_the_lock(self):
+        # The heartbeat thread takes the source's lock to beat: joining it
+        # while holding that lock deadlocks if it has just woken up, as
+        # once hung CI.
+        a = self.source()
+        held = []
+        real = a._stop_heartbeat
+
+        def spy():
+            held.append(a._lock._is_owned())
+            real()
+
+        a._stop_heartbeat = spy
+        for end in (a.stop, a.leave):
+            a.join('a')
+            end()
+        self.assertEqual([False, False], held)
+
+    def test_leave_stops_the_thread(self):
+        a = self.source()
+        a.join('a')
+        thread = a._thread
+        a.leave()
+        self.assertFalse(thread.is_alive())
+        self.assertEqual({}, self.source().get_members().up())
