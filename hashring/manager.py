@@ -12,7 +12,6 @@
 
 """The ring manager: cached rings that follow the membership."""
 
-import collections
 from collections.abc import Callable
 from collections.abc import Iterable
 import dataclasses
@@ -28,28 +27,15 @@ from hashring import _validate
 from hashring import exception
 from hashring import lint
 from hashring.membership import base as membership_base
-from hashring import movement
+from hashring import notify
 from hashring import opts
 from hashring import ring as ring_mod
 
 LOG = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass(frozen=True)
-class RingChange:
-    """What changed when a group's ring was rebuilt.
-
-    ``gained`` and ``lost`` are about the manager's ``host`` and the keys
-    the subscriber registered: the keys it now owns, each with its previous
-    owner (None for the first ring), and the keys it no longer owns, each
-    with its new owner.
-    """
-
-    group: str
-    old: ring_mod.HashRing | None
-    new: ring_mod.HashRing
-    gained: dict[Any, Any]
-    lost: dict[Any, Any]
+#: What changed when a ring was rebuilt (see :meth:`RingManager.subscribe`).
+RingChange = notify.RingChange
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,25 +125,22 @@ class RingManager:
         self._entries: dict[str, _Entry] = {}
         self._generations: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._subscribers: list[tuple[Callable[[RingChange], None], Any]] = []
-        # Changes wait here, in generation order, to be delivered one at a
-        # time: refreshes on two threads must not deliver 3 before 2.
-        self._pending: collections.deque[
-            tuple[str, ring_mod.HashRing | None, ring_mod.HashRing]
-        ] = collections.deque()
-        self._delivery = threading.Lock()
+        self._changes = notify.Notifier(self.host)
         _fork.register(self)
         # The groups of the last read of every group (get_rings(None)).
         self._every: tuple[float, list[str]] | None = None
-        self.expected_members = expected_members
+        self.expected_members = (
+            None
+            if expected_members is None
+            else _validate.integer('expected_members', expected_members, 1)
+        )
         self._linted: dict[str, frozenset[str]] = {}
 
     def _after_fork(self) -> None:
         # A parent's thread may have held these; the cached rings are
         # values, and stay.
         self._lock = threading.Lock()
-        self._delivery = threading.Lock()
-        self._pending.clear()
+        self._changes.after_fork()
 
     def get_ring(self, group: str | None = None) -> ring_mod.HashRing:
         """Return the current ring of a group.
@@ -195,7 +178,7 @@ class RingManager:
     def subscribe(
         self,
         callback: Callable[[RingChange], None],
-        keys: Iterable[Any] | Callable[[], Iterable[Any]] | None = None,
+        keys: notify.Keys = None,
     ) -> None:
         """Call ``callback`` with a :class:`RingChange` on every change.
 
@@ -210,7 +193,7 @@ class RingManager:
             a collection, or a callable returning the current one (for a
             node list that changes).  None reports none.
         """
-        self._subscribers.append((callback, keys))
+        self._changes.subscribe(callback, keys)
 
     def _refresh(self, group: str, force: bool) -> ring_mod.HashRing:
         with self._lock:
@@ -232,7 +215,7 @@ class RingManager:
             except exception.MembershipUnavailable as exc:
                 return self._stale(group, entry, now, exc)
             new = self._install(group, read, now)
-        self._deliver()
+        self._changes.deliver()
         return new
 
     def get_rings(
@@ -302,7 +285,7 @@ class RingManager:
                     self._entries.pop(group, None)
             if wanted is None:
                 self._every = (now, sorted(rings))
-        self._deliver()
+        self._changes.deliver()
         return rings
 
     def wait_ready(
@@ -413,7 +396,7 @@ class RingManager:
         new._generation = generation
         self._entries[group] = _Entry(new, members, alive, now, now)
         old = None if entry is None else entry.ring
-        self._pending.append((group, old, new))
+        self._changes.queue(group, old, new)
         LOG.info(
             'Ring of group %s is now generation %d (%s): %d members %s',
             group,
@@ -505,47 +488,3 @@ class RingManager:
         # Try the backend again after reset_interval, not on every call.
         self._entries[group] = dataclasses.replace(entry, checked_at=now)
         return entry.ring
-
-    def _deliver(self) -> None:
-        """Deliver the pending changes, in order, unless a thread already is.
-
-        A thread that finds another delivering leaves its change to it.  A
-        callback that refreshes a ring itself queues its change, which the
-        loop delivers after the callback returns.
-        """
-        while self._pending and self._delivery.acquire(blocking=False):
-            try:
-                while self._pending:
-                    group, old, new = self._pending.popleft()
-                    self._notify(group, old, new)
-            finally:
-                self._delivery.release()
-
-    def _notify(
-        self,
-        group: str,
-        old: ring_mod.HashRing | None,
-        new: ring_mod.HashRing,
-    ) -> None:
-        for callback, keys in list(self._subscribers):
-            try:
-                gained: dict[Any, Any] = {}
-                lost: dict[Any, Any] = {}
-                if keys is not None and self.host is not None:
-                    wanted = keys() if callable(keys) else keys
-                    before = old if old is not None else new.with_members([])
-                    mine = membership_base.names_of(
-                        {*before.members, *new.members}, self.host
-                    )
-                    for key, move in movement.changes(
-                        before, new, list(wanted)
-                    ).items():
-                        if move.new in mine:
-                            gained[key] = move.old
-                        elif move.old in mine:
-                            lost[key] = move.new
-                callback(RingChange(group, old, new, gained, lost))
-            except Exception:
-                LOG.exception(
-                    'A ring change subscriber failed for group %s', group
-                )

@@ -583,6 +583,17 @@ class LintTestCase(base.TestCase):
         with self.assertNoLogs('hashring.lint', 'WARNING'):
             mgr.refresh()
 
+    def test_bad_expected_members(self):
+        for bad in (0, -1, 2.0, 'many'):
+            with self.subTest(expected=bad):
+                err = self.assertRaises(
+                    exception.InvalidArgumentError,
+                    manager.RingManager,
+                    FakeSource(),
+                    expected_members=bad,
+                )
+                self.assertIn(repr(bad), str(err))
+
 
 class WaitReadyTestCase(base.TestCase):
     """The readiness gate, over a real file source that peers join."""
