@@ -95,6 +95,16 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
     def __init__(
         self, conf: cfg.ConfigOpts | None = None, **overrides: Any
     ) -> None:
+        cls = type(self)
+        if (
+            cls._read is MembershipSource._read
+            and cls._read_groups is MembershipSource._read_groups
+        ):
+            # Each default is written in terms of the other.
+            raise TypeError(
+                f"Can't instantiate {cls.__name__}: a membership driver "
+                f'implements _read, _read_groups or both'
+            )
         self.conf = opts.ensure(conf)
         unknown = set(overrides) - opts.option_names()
         if unknown:
@@ -339,23 +349,26 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
             f'{self.backend} off the ring: {reason}'
         )
 
-    @abc.abstractmethod
     def _read(self, group: str) -> tuple[list[Record], datetime.datetime]:
         """Return a group's records and the backend's time, in UTC.
 
         A record the driver cannot parse is passed to :meth:`_bad_record`
-        and left out, not raised.
+        and left out, not raised.  The default reads the group through
+        :meth:`_read_groups`.
 
         :raises hashring.exception.MembershipUnavailable: on any trouble.
         """
+        found, now = self._read_groups([group])
+        return found.get(group, []), now
 
     def _read_groups(
         self, groups: list[str] | None
     ) -> tuple[dict[str, list[Record]], datetime.datetime]:
         """Return several groups' records and the backend's time.
 
-        The default reads each group in turn; a driver that can read them
-        in one round trip overrides it, and must for ``groups=None``.
+        The default reads each group in turn with :meth:`_read`; a driver
+        that can read them in one round trip overrides it (and then need
+        not write :meth:`_read`), and must for ``groups=None``.
 
         :param groups: the groups, or None for every group it holds.
         :raises hashring.exception.MembershipUnavailable: on any trouble.

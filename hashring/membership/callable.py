@@ -117,10 +117,6 @@ class CallableSource(base.MembershipSource):
     def backend(self) -> str:
         return f'callable ({_describe(self.function)})'
 
-    def _read(self, group: str) -> tuple[list[base.Record], datetime.datetime]:
-        found, now = self._read_groups([group])
-        return found.get(group, []), now
-
     def _read_groups(
         self, groups: list[str] | None
     ) -> tuple[dict[str, list[base.Record]], datetime.datetime]:

@@ -86,10 +86,6 @@ class FileSource(base.MembershipSource):
     def backend(self) -> str:
         return f'file ({self.path})'
 
-    def _read(self, group: str) -> tuple[list[base.Record], datetime.datetime]:
-        found, now = self._read_groups([group])
-        return found.get(group, []), now
-
     def _read_groups(
         self, groups: list[str] | None
     ) -> tuple[dict[str, list[base.Record]], datetime.datetime]:

@@ -255,10 +255,6 @@ class SQLSource(base.MembershipSource):
         with self._errors(action):
             return self._caller.call(attempt)
 
-    def _read(self, group: str) -> tuple[list[base.Record], datetime.datetime]:
-        found, now = self._read_groups([group])
-        return found.get(group, []), now
-
     def _read_groups(
         self, groups: list[str] | None
     ) -> tuple[dict[str, list[base.Record]], datetime.datetime]:

@@ -196,10 +196,6 @@ class ToozSource(base.MembershipSource):
                 self.backend, f'cannot {action}: {base.mask(exc)}', exc
             ) from exc
 
-    def _read(self, group: str) -> tuple[list[base.Record], datetime.datetime]:
-        found, now = self._read_groups([group])
-        return found.get(group, []), now
-
     def _read_groups(
         self, groups: list[str] | None
     ) -> tuple[dict[str, list[base.Record]], datetime.datetime]:

@@ -18,6 +18,7 @@ simulated time; the drivers are tested against real servers.
 
 from hashring import exception
 from hashring.membership import base
+from hashring.tests.membership import contract
 
 
 class MemoryBackend:
@@ -81,3 +82,16 @@ class MemorySource(base.MembershipSource):
     def _unregister(self, group, member_id):
         self._check()
         self.store.groups.get(group, {}).pop(member_id, None)
+
+
+class MemoryTestMixin:
+    """setUp a MemoryBackend; source() makes sources on it, closed after."""
+
+    def setUp(self):
+        super().setUp()
+        self.store = MemoryBackend()
+
+    def source(self, **overrides):
+        source = MemorySource(self.store, **{**contract.FAST, **overrides})
+        self.addCleanup(source.close)
+        return source

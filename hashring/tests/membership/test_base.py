@@ -23,7 +23,6 @@ from hashring.membership import base
 from hashring.membership import static
 from hashring import opts
 from hashring.tests import base as test_base
-from hashring.tests.membership import contract
 from hashring.tests.membership import memory
 
 
@@ -141,18 +140,7 @@ class LoadTestCase(test_base.TestCase):
         self.assertEqual({'a': 1, 'b': 2}, source.get_members().up())
 
 
-class BaseBehaviourTestCase(test_base.TestCase):
-    def setUp(self):
-        super().setUp()
-        self.store = memory.MemoryBackend()
-
-    def source(self, **overrides):
-        source = memory.MemorySource(
-            self.store, **{**contract.FAST, **overrides}
-        )
-        self.addCleanup(source.close)
-        return source
-
+class BaseBehaviourTestCase(memory.MemoryTestMixin, test_base.TestCase):
     def test_down_after_dead_after_by_the_backend_clock(self):
         a, reader = self.source(), self.source()
         a.join('a')
@@ -238,3 +226,23 @@ class HardenedInputTestCase(test_base.TestCase):
                     **{name: value},
                 )
                 self.assertIn(message, str(err))
+
+    def test_a_driver_reads_one_group_or_several(self):
+        class Neither(base.MembershipSource):
+            name = 'neither'
+
+        err = self.assertRaises(TypeError, Neither)
+        self.assertIn('implements _read, _read_groups or both', str(err))
+
+        class Several(base.MembershipSource):
+            name = 'several'
+
+            def _read_groups(self, groups):
+                return {
+                    g: [base.Record(f'{g}-m', base.State.UP, 1, {}, None)]
+                    for g in groups or ['a', 'b']
+                }, base.utcnow()
+
+        source = Several()
+        self.assertEqual({'x-m': 1}, source.get_members('x').placed())
+        self.assertEqual(['a', 'b'], list(source.get_groups()))

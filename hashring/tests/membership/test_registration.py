@@ -18,19 +18,8 @@ from hashring.tests.membership import contract
 from hashring.tests.membership import memory
 
 
-class RegistrationTestCase(test_base.TestCase):
+class RegistrationTestCase(memory.MemoryTestMixin, test_base.TestCase):
     """Joining, heartbeating and leaving, over the in-memory backend."""
-
-    def setUp(self):
-        super().setUp()
-        self.store = memory.MemoryBackend()
-
-    def source(self, **overrides):
-        source = memory.MemorySource(
-            self.store, **{**contract.FAST, **overrides}
-        )
-        self.addCleanup(source.close)
-        return source
 
     def test_heartbeat_survives_outages_and_rejoins(self):
         a = self.source()
