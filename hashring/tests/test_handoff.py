@@ -1,0 +1,345 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import random
+
+from hashring import exception
+from hashring import handoff
+from hashring import ring
+from hashring.tests import base
+
+KEYS = [f'node-{i}' for i in range(60)]
+
+
+class Service:
+    """One member running the protocol, one step at a time."""
+
+    def __init__(self, name, model):
+        self.name = name
+        self.model = model
+        self.alive = True
+        self.leaving = False
+        self.applied = None
+        self.target = None
+        self.phase = 'idle'
+        self.claims = []
+        self.owned = set()
+        self.cache = handoff.RingCache()
+
+    def publish(self, applied, intended):
+        self.model.store[self.name] = handoff.Claim(
+            self.name,
+            None if applied is None else handoff.RingSpec.of(applied),
+            None if intended is None else handoff.RingSpec.of(intended),
+        )
+
+    def step(self):
+        model = self.model
+        if not self.alive:
+            return
+        if self.phase == 'idle':
+            self.target = model.ring_for(self)
+            if self.applied is None or (
+                self.target.fingerprint != self.applied.fingerprint
+            ):
+                # 1. Announce the intent before reading anyone's claims.
+                self.publish(self.applied, self.target)
+            self.phase = 'intended'
+        elif self.phase == 'intended':
+            # 2. Read the live peers' claims.
+            self.claims = [
+                c for m, c in model.store.items() if m not in model.dead
+            ]
+            self.phase = 'read'
+        elif self.phase == 'read':
+            # 3. Manage what the protocol gives: releases and takes.
+            self.owned = set(
+                handoff.owned(
+                    self.target, self.name, KEYS, self.claims, self.cache
+                )
+            )
+            self.phase = 'acted'
+        elif self.phase == 'acted':
+            # 4. Acknowledge: the target is applied.
+            if self.applied is None or (
+                self.target.fingerprint != self.applied.fingerprint
+            ):
+                self.publish(self.target, None)
+            self.applied = self.target
+            self.phase = 'idle'
+            if self.leaving and model.acknowledged_without(self.name):
+                # Every live peer applies a ring without it: it may go.
+                del model.store[self.name]
+                self.alive = False
+                model.left.add(self.name)
+
+
+class Model:
+    """Services, the shared store of claims, and the membership."""
+
+    def __init__(self, rng, count, service=Service):
+        self.service = service
+        self.rng = rng
+        self.store = {}
+        self.dead = set()  # crashed and judged dead
+        self.left = set()
+        self.weights = {}
+        self.points = rng.choice([2, 4, 8])
+        self.hash_function = 'md5'
+        self.services = {}
+        for _ in range(count):
+            self.join()
+
+    def join(self):
+        name = f's{len(self.services)}'
+        self.services[name] = self.service(name, self)
+        self.weights[name] = 1
+
+    def members(self):
+        return {
+            n: self.weights[n]
+            for n, s in self.services.items()
+            if n not in self.dead and n not in self.left and not s.leaving
+        }
+
+    def ring_for(self, service):
+        # Each service reads the membership when it refreshes: services
+        # that refresh at other moments build other rings.
+        return ring.HashRing(
+            self.members(),
+            hash_function=self.hash_function,
+            points=self.points,
+        )
+
+    def acknowledged_without(self, name):
+        return all(
+            s.applied is not None and name not in s.applied.members
+            for n, s in self.services.items()
+            if s.alive and n != name
+        )
+
+    def live(self):
+        return [s for s in self.services.values() if s.alive]
+
+    def check(self):
+        seen = {}
+        for s in self.live():
+            for key in s.owned:
+                assert key not in seen, (
+                    f'{key} managed by {seen[key]} and {s.name}'
+                )
+                seen[key] = s.name
+        return seen
+
+    def event(self):
+        live = [s for s in self.live() if not s.leaving]
+        kind = self.rng.choice(
+            ['join', 'leave', 'crash', 'reweight', 'points', 'hash']
+        )
+        if kind == 'join' or len(live) < 2:
+            self.join()
+        elif kind == 'leave':
+            self.rng.choice(live).leaving = True
+        elif kind == 'crash':
+            victim = self.rng.choice(live)
+            victim.alive = False
+            victim.owned = set()  # the process is gone
+            self.pending_dead.append(victim.name)
+        elif kind == 'reweight':
+            self.weights[self.rng.choice(live).name] = self.rng.randint(1, 3)
+        elif kind == 'points':
+            self.points = self.rng.choice([2, 3, 4, 8])
+        else:
+            self.hash_function = self.rng.choice(['md5', 'sha256'])
+
+    def run(self, steps):
+        self.pending_dead = []
+        for _ in range(steps):
+            roll = self.rng.random()
+            if roll < 0.05:
+                self.event()
+            elif roll < 0.08 and self.pending_dead:
+                # The outage-safe judgement finds the crashed member dead.
+                self.dead.add(self.pending_dead.pop(0))
+            else:
+                # Any live service may go next: some are slow, some stall.
+                live = self.live()
+                weights = (
+                    [s.speed for s in live]
+                    if all(hasattr(s, 'speed') for s in live)
+                    else None
+                )
+                self.rng.choices(live, weights)[0].step()
+            self.check()
+
+    def settle(self):
+        """Judge the dead, then run every live service to a fixed point."""
+        self.dead.update(self.pending_dead)
+        self.pending_dead = []
+        for _ in range(12):
+            for s in list(self.live()):
+                for _ in range(4):
+                    s.step()
+                    self.check()
+
+
+class Unannounced(Service):
+    """The protocol with step 1 left out: it reads, then announces."""
+
+    def publish(self, applied, intended):
+        if intended is None:
+            super().publish(applied, intended)
+
+
+class ProtocolTestCase(base.TestCase):
+    """A randomised checker over thousands of schedules."""
+
+    def schedules(self, count, service=Service, seed=20261201):
+        rng = random.Random(seed)
+        for schedule in range(count):
+            model = Model(rng, rng.randint(2, 5), service)
+            for s in model.services.values():
+                s.speed = rng.choice([1, 1, 1, 0.2, 0.02])
+            yield schedule, rng, model
+
+    def test_announcing_before_reading_is_what_makes_it_safe(self):
+        # The checker can fail: without step 1, two services racing for a
+        # node both take it in some schedule.
+        failures = 0
+        for _, rng, model in self.schedules(400, Unannounced):
+            try:
+                model.run(rng.randint(50, 250))
+            except AssertionError as exc:
+                self.assertIn('managed by', str(exc))
+                failures += 1
+        self.assertGreater(failures, 10)
+
+    def test_never_two_owners_and_always_converges(self):
+        for schedule, rng, model in self.schedules(400):
+            with self.subTest(schedule=schedule):
+                model.run(rng.randint(50, 250))
+                model.settle()
+                owners = model.check()
+                target = ring.HashRing(
+                    model.members(),
+                    hash_function=model.hash_function,
+                    points=model.points,
+                )
+                self.assertEqual(
+                    dict(zip(KEYS, target.map_keys(KEYS))), owners
+                )
+
+    def test_without_the_protocol_rings_alone_overlap(self):
+        # The checker can fail: the same schedules, each service taking
+        # what its own ring gives it, manage nodes twice.
+        rng = random.Random(7)
+        overlaps = 0
+        for _ in range(50):
+            model = Model(rng, 3)
+            model.pending_dead = []
+            for s in model.services.values():
+                s.owned = set(
+                    KEYS[i]
+                    for i, o in enumerate(model.ring_for(s).map_keys(KEYS))
+                    if o == s.name
+                )
+            model.join()
+            newcomer = model.services[f's{len(model.services) - 1}']
+            newcomer.owned = {
+                k
+                for k, o in zip(KEYS, model.ring_for(newcomer).map_keys(KEYS))
+                if o == newcomer.name
+            }
+            try:
+                model.check()
+            except AssertionError:
+                overlaps += 1
+        self.assertGreater(overlaps, 40)
+
+
+class OwnedTestCase(base.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.old = ring.HashRing(['A-1', 'b-2'], points=8)
+        self.new = self.old.with_members(['A-1', 'b-2', 'c-3'])
+
+    def claim(self, member, applied, intended=None):
+        return handoff.Claim(
+            member,
+            handoff.RingSpec.of(applied),
+            None if intended is None else handoff.RingSpec.of(intended),
+        )
+
+    def test_a_joining_member_waits_for_the_peers(self):
+        peers = [self.claim('a-1', self.old), self.claim('b-2', self.old)]
+        self.assertEqual([], handoff.owned(self.new, 'c-3', KEYS, peers))
+        acked = [self.claim('a-1', self.new), self.claim('b-2', self.new)]
+        mine = [k for k, o in zip(KEYS, self.new.map_keys(KEYS)) if o == 'c-3']
+        self.assertEqual(mine, handoff.owned(self.new, 'c-3', KEYS, acked))
+        self.assertTrue(mine)
+
+    def test_names_are_compared_canonically(self):
+        peers = [self.claim('a-1', self.old)]
+        # 'A-1' is placed under its name; its claim is by canonical id.
+        held = handoff.blocked(KEYS, 'c-3', peers)
+        self.assertEqual(
+            {k for k, o in zip(KEYS, self.old.map_keys(KEYS)) if o == 'A-1'},
+            held,
+        )
+
+    def test_an_intent_blocks_as_an_applied_ring_does(self):
+        peers = [self.claim('a-1', self.new, self.old)]
+        self.assertTrue(handoff.blocked(KEYS, 'c-3', peers))
+        self.assertEqual(set(), handoff.blocked(KEYS, 'a-1', peers))
+
+    def test_claims_round_trip_and_bad_ones_are_named(self):
+        claim = self.claim('a-1', self.old, self.new)
+        back = handoff.Claim.from_dict('A-1', claim.to_dict())
+        self.assertEqual(claim, back)
+        self.assertEqual(
+            self.new.fingerprint, back.intended.build().fingerprint
+        )
+        for data, bad in (
+            ('x', "'x'"),
+            ({'applied': {'members': ['a']}}, "['a']"),
+            ({'applied': {**claim.applied.to_dict(), 'points': 0}}, '0'),
+            ({'applied': {**claim.applied.to_dict(), 'fingerprint': 5}}, '5'),
+        ):
+            with self.subTest(data=data):
+                err = self.assertRaises(
+                    exception.InvalidArgumentError,
+                    handoff.Claim.from_dict,
+                    'a-1',
+                    data,
+                )
+                self.assertIn(bad, str(err))
+        forged = handoff.RingSpec.from_dict(
+            {**claim.applied.to_dict(), 'fingerprint': 'f' * 16}
+        )
+        err = self.assertRaises(exception.InvalidArgumentError, forged.build)
+        self.assertIn('corrupt', str(err))
+
+    def test_bytes_members_cannot_be_published(self):
+        err = self.assertRaises(
+            exception.InvalidArgumentError,
+            handoff.RingSpec.of,
+            ring.HashRing([b'x']),
+        )
+        self.assertIn("b'x'", str(err))
+
+    def test_the_cache_builds_each_ring_once(self):
+        cache = handoff.RingCache(size=2)
+        spec = handoff.RingSpec.of(self.old)
+        self.assertIs(cache.get(spec), cache.get(spec))
+        for points in (2, 4, 16):
+            cache.get(handoff.RingSpec.of(ring.HashRing(['x'], points=points)))
+        self.assertEqual(2, len(cache._rings))
