@@ -32,6 +32,7 @@ from oslo_config import cfg
 from hashring import _fork
 from hashring import _validate
 from hashring import exception
+from hashring import handoff
 from hashring.membership import liveness
 from hashring.membership import masking
 from hashring.membership import registration
@@ -129,6 +130,8 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         self._lock = threading.RLock()
         self._me: Record | None = None
         self._groups: set[str] = set()
+        # The handoff claim this member publishes, by group.
+        self._claims: dict[str, handoff.Claim] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_beat = 0.0
@@ -318,15 +321,37 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
                 continue
             raw[member_id] = raw_id
             record = by_id[raw_id]
+            attributes = dict(record.attributes)
             members[member_id] = Member(
                 member_id,
                 record.state,
                 record.weight,
-                types.MappingProxyType(dict(record.attributes)),
+                types.MappingProxyType(attributes),
                 record.heartbeat,
                 raw_id,
+                self._claim_of(group, member_id, attributes),
             )
         return members
+
+    def _claim_of(
+        self, group: str, member_id: str, attributes: dict[str, Any]
+    ) -> handoff.Claim | None:
+        """Take a record's claim out of its attributes; None if it has none.
+
+        A claim that does not parse is logged and ignored: the member then
+        counts as one that publishes nothing.
+        """
+        data = attributes.pop(values.CLAIM_ATTRIBUTE, None)
+        if data is None:
+            return None
+        try:
+            return handoff.Claim.from_dict(member_id, data)
+        except exception.HashRingError as exc:
+            self._warn_once(
+                f'Ignored the handoff claim of {member_id!r} in group '
+                f'{group!r} of {self.backend}: {exc}'
+            )
+            return None
 
     def _warn_once(self, message: str) -> None:
         """Log a warning the first time it is seen (of the last 1,000)."""

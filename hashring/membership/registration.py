@@ -29,6 +29,7 @@ import typing
 from typing import Any
 
 from hashring import exception
+from hashring import handoff
 from hashring.membership import liveness
 from hashring.membership import values
 
@@ -63,6 +64,7 @@ class Registration:
     _missed: bool
     _parent: int | None
     _judge: liveness.Judge
+    _claims: dict[str, handoff.Claim]
 
     if typing.TYPE_CHECKING:
         # What MembershipSource provides, for the type checker.
@@ -104,11 +106,21 @@ class Registration:
         group = values.check_group(
             self.default_group if group is None else group
         )
+        checked = values.check_attributes(member, attributes)
+        reserved = sorted(
+            k for k in checked if k.startswith(values.RESERVED_PREFIX)
+        )
+        if reserved:
+            raise exception.InvalidMemberError(
+                member,
+                f'attribute(s) {", ".join(reserved)}: names beginning with '
+                f'{values.RESERVED_PREFIX!r} are hashring\'s own',
+            )
         record = values.Record(
             member,
             values.State.UP,
             values.check_weight(member, weight),
-            values.check_attributes(member, attributes),
+            checked,
             None,
         )
         with self._lock:
@@ -125,7 +137,7 @@ class Registration:
             self._me = record
             self._groups.add(group)
             self._start_heartbeat()
-            self._register(group, record)
+            self._register(group, self._record_for(group))
             self._last_beat = time.monotonic()
         LOG.info('Joined group %s of %s as %s', group, self.backend, record.id)
 
@@ -166,6 +178,9 @@ class Registration:
                 found.name, state, found.weight, found.attributes, None
             )
             self._groups.add(group)
+            if found.claim is not None:
+                # Written back with any change: the member's claim stays.
+                self._claims[group] = found.claim
 
     def heartbeat(self) -> None:
         """Refresh this member's records now, re-joining where forgotten.
@@ -195,8 +210,58 @@ class Registration:
                     me.id,
                     group,
                 )
-                self._register(group, me)
+                self._register(group, self._record_for(group))
             self._last_beat = time.monotonic()
+
+    def publish(self, group: str, claim: handoff.Claim | None) -> None:
+        """Publish this member's handoff claim for a group, or withdraw it.
+
+        The claim is written to the member's record of that group now, and
+        again whenever the record is written (a state change, a re-join
+        after the backend forgot it); peers read it as ``Member.claim``.
+
+        :param group: a group this source joined.
+        :param claim: a :class:`hashring.handoff.Claim` of this member, or
+            None to publish none.
+        :raises hashring.exception.InvalidArgumentError: the group was not
+            joined, or the claim is another member's.
+        :raises hashring.exception.MembershipUnavailable: the backend could
+            not be written; the claim is kept and written again with the
+            next state change or re-join, or by calling this again.
+        """
+        self._require_registration()
+        self._require_own()
+        group = values.check_group(group)
+        with self._lock:
+            if self._me is None or group not in self._groups:
+                raise exception.InvalidArgumentError(
+                    f'Join group {group!r} before publishing a claim in it'
+                )
+            if claim is not None and claim.member != self.member_id:
+                raise exception.InvalidArgumentError(
+                    f'This source is member {self.member_id!r}; it cannot '
+                    f'publish the claim of {claim.member!r}'
+                )
+            if claim is None:
+                self._claims.pop(group, None)
+            else:
+                self._claims[group] = claim
+            self._register(group, self._record_for(group))
+
+    def _record_for(self, group: str) -> values.Record:
+        """Return this member's record for a group, with its claim."""
+        me = self._me
+        assert me is not None
+        claim = self._claims.get(group)
+        if claim is None:
+            return me
+        return dataclasses.replace(
+            me,
+            attributes={
+                **me.attributes,
+                values.CLAIM_ATTRIBUTE: claim.to_dict(),
+            },
+        )
 
     def drain(self) -> None:
         """Keep this member alive but take it off the ring.
@@ -222,6 +287,7 @@ class Registration:
             me, groups = self._me, sorted(self._groups)
             self._me = None
             self._groups = set()
+            self._claims = {}
             if me is None:
                 return
             if self._parent is not None:
@@ -248,6 +314,7 @@ class Registration:
         with self._lock:
             self._me = None
             self._groups = set()
+            self._claims = {}
             self._parent = None
         self._close()
 
@@ -278,7 +345,7 @@ class Registration:
                 )
             self._me = dataclasses.replace(self._me, state=state)
             for group in sorted(self._groups):
-                self._register(group, self._me)
+                self._register(group, self._record_for(group))
         LOG.info('Member %s is now %s', self._me.id, state.value)
 
     def _require_own(self) -> None:

@@ -42,6 +42,12 @@ GROUP_RE = re.compile(r'[A-Za-z0-9_.:@-]{1,255}')
 
 MAX_ID_LENGTH = 255
 
+#: The attribute under which a member's record carries its handoff claim
+#: for the record's group (see :mod:`hashring.handoff`); attributes whose
+#: names begin with ``hashring.`` are the library's own.
+CLAIM_ATTRIBUTE = 'hashring.claim'
+RESERVED_PREFIX = 'hashring.'
+
 #: The greatest weight a member may have: one member can take at most a
 #: thousand times the share of another.  A record with a greater weight is
 #: left off the ring (a bigger one once made every peer spend minutes and
@@ -92,6 +98,9 @@ class Member:
     last_heartbeat: datetime.datetime | None = None
     #: the name it registered with, exactly (``id`` when not given)
     name: str = ''
+    #: the :class:`hashring.handoff.Claim` it published for this group,
+    #: None where it published none
+    claim: Any = None
 
     def __post_init__(self) -> None:
         if not self.name:

@@ -13,6 +13,9 @@
 import time
 
 from hashring import exception
+from hashring import handoff
+from hashring.membership import base
+from hashring import ring
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
 from hashring.tests.membership import memory
@@ -89,3 +92,37 @@ class RegistrationTestCase(memory.MemoryTestMixin, test_base.TestCase):
         a.leave()
         self.assertFalse(thread.is_alive())
         self.assertEqual({}, self.source().get_members().up())
+
+    def test_a_resumed_member_keeps_its_claim(self):
+        # An operator's "hashring drain" acts through resume(): the live
+        # member's claim must survive the rewrite of its record.
+        live = self.source()
+        live.join('a')
+        claim = handoff.Claim(
+            'a', handoff.RingSpec.of(ring.HashRing(['a', 'b']))
+        )
+        live.publish('default', claim)
+        operator = self.source()
+        operator.resume('a')
+        operator.drain()
+        member = self.source().get_members().members['a']
+        self.assertEqual(base.State.DRAINING, member.state)
+        self.assertEqual(claim, member.claim)
+
+
+class ClaimReadingTestCase(memory.MemoryTestMixin, test_base.TestCase):
+    def test_a_bad_claim_is_ignored_and_logged(self):
+        self.store.groups['default'] = {
+            'a': base.Record(
+                'a',
+                base.State.UP,
+                1,
+                {'hashring.claim': {'applied': 'garbage'}, 'rack': 1},
+                self.store.clock,
+            )
+        }
+        with self.assertLogs('hashring.membership.base', 'WARNING') as logs:
+            member = self.source().get_members().members['a']
+        self.assertIsNone(member.claim)
+        self.assertEqual({'rack': 1}, dict(member.attributes))
+        self.assertIn("Ignored the handoff claim of 'a'", logs.output[0])
