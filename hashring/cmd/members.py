@@ -74,7 +74,7 @@ def list_members(args: argparse.Namespace) -> int:
         'members': [],
     }
     rows: list[Sequence[Any]] = [
-        ('MEMBER', 'STATE', 'WEIGHT', 'HEARTBEAT AGE')
+        ('MEMBER', 'STATE', 'WEIGHT', 'HEARTBEAT AGE', 'RING')
     ]
     for m in snapshot:
         age = (
@@ -83,6 +83,18 @@ def list_members(args: argparse.Namespace) -> int:
             else round((now - m.last_heartbeat).total_seconds(), 1)
         )
         presumed = m.id in snapshot.presumed
+        # The ring it applies and, while it moves, the one it intends.
+        rings = (
+            {}
+            if m.claim is None
+            else {
+                k: None if spec is None else spec.fingerprint
+                for k, spec in (
+                    ('applied', m.claim.applied),
+                    ('intended', m.claim.intended),
+                )
+            }
+        )
         data['members'].append(
             {
                 'id': m.id,
@@ -91,6 +103,7 @@ def list_members(args: argparse.Namespace) -> int:
                 'weight': m.weight,
                 'age': age,
                 'presumed': presumed,
+                'claim': rings or None,
             }
         )
         rows.append(
@@ -100,6 +113,7 @@ def list_members(args: argparse.Namespace) -> int:
                 f'{m.state.value} (presumed)' if presumed else m.state.value,
                 m.weight,
                 '-' if age is None else f'{age}s',
+                _ring_column(rings),
             )
         )
     output.emit(args, data, rows)
@@ -114,6 +128,13 @@ def list_members(args: argparse.Namespace) -> int:
                 f'longer than dead_after, but a backend outage explains it'
             )
     return 0
+
+
+def _ring_column(rings: dict[str, str | None]) -> str:
+    """Say what a member applies: ``fp``, ``fp -> fp`` moving, or ``-``."""
+    applied = rings.get('applied') or '-'
+    intended = rings.get('intended')
+    return f'{applied} -> {intended}' if intended else applied
 
 
 def change(args: argparse.Namespace) -> int:

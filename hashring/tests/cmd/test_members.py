@@ -24,6 +24,8 @@ import time
 import fixtures
 from tooz import hashring as tooz_hashring
 
+import hashring
+from hashring import handoff
 from hashring import membership
 from hashring.tests import base
 from hashring.tests.cmd import cli
@@ -77,6 +79,26 @@ class MembershipCommandsTestCase(base.TestCase):
         result = self.cli('heartbeat', '--host', 'ghost', check=False)
         self.assertEqual(2, result.returncode)
         self.assertIn("'ghost'", result.stderr)
+
+    def test_members_show_the_rings_they_publish(self):
+        self.cli('join', '--host', 'a')
+        source = membership.load('sql', connection=f'sqlite:///{self.db}')
+        self.addCleanup(source.close)
+        source.resume('a')
+        old, new = hashring.HashRing(['a']), hashring.HashRing(['a', 'b'])
+        source.publish(
+            'default',
+            handoff.Claim(
+                'a', handoff.RingSpec.of(old), handoff.RingSpec.of(new)
+            ),
+        )
+        table = self.cli('members').stdout
+        self.assertIn(f'{old.fingerprint} -> {new.fingerprint}', table)
+        data = json.loads(self.cli('members', '--format', 'json').stdout)
+        self.assertEqual(
+            {'applied': old.fingerprint, 'intended': new.fingerprint},
+            data['members'][0]['claim'],
+        )
 
     def test_members_presumed_alive_through_an_outage_are_shown(self):
         self.cli('join', '--host', 'a')
