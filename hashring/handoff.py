@@ -45,6 +45,7 @@ Runtime complexity of :func:`owned`: ``O(k * c)`` for ``k`` keys and
 from collections.abc import Iterable
 from collections.abc import Mapping
 import dataclasses
+import threading
 from typing import Any
 
 from hashring import _validate
@@ -267,3 +268,119 @@ def owned(
     mine = [k for k, o in zip(keys, target.map_keys(keys)) if o in mine_names]
     held = blocked(mine, me, claims, cache)
     return [k for k in mine if k not in held]
+
+
+class Protocol:
+    """Run the handoff protocol for this member, over a ring manager.
+
+    :meth:`owned` is the protocol's steps 1 to 3 for one call, and step 4
+    of the call before: it acknowledges the previous target at the start
+    of the next call, when the consumer has acted on the previous answer.
+    Give it to an :class:`hashring.OwnershipFilter` (``handoff=``), or
+    call it directly for code that asks "is this node mine?" (Ironic's
+    ``_mapped_to_this_conductor``).
+
+    :param manager: a :class:`hashring.RingManager` whose ``host`` is the
+        member its source joined as.
+    :raises hashring.exception.InvalidArgumentError: the manager has no
+        host, or its source is not registered as that host.
+    """
+
+    def __init__(self, manager: Any) -> None:
+        source = manager.source
+        if manager.host is None or source.member_id != manager.host:
+            raise exception.InvalidArgumentError(
+                f'The handoff protocol needs a manager whose host is the '
+                f'member its source joined as (host {manager.host!r}, '
+                f'source registered as {source.member_id!r})'
+            )
+        self.manager = manager
+        self.host: str = manager.host
+        self._applied: dict[str, ring_mod.HashRing] = {}
+        self._unacknowledged: dict[str, ring_mod.HashRing] = {}
+        self._claims: dict[str, tuple[float, list[Claim]]] = {}
+        self._cache = RingCache()
+        self._lock = threading.Lock()
+
+    def owned(
+        self,
+        keys: Iterable[Any],
+        group: str | None = None,
+        ring: ring_mod.HashRing | None = None,
+    ) -> list[Any]:
+        """Return the keys this member may manage now, and move on.
+
+        Runtime complexity: ``O(k * c)`` for ``k`` keys and ``c`` distinct
+        published rings; one backend write and one read while the ring
+        moves, none once it is applied and the peers' claims are fresh.
+
+        :param keys: the keys (node ids).
+        :param group: the group; the source's default when None.
+        :param ring: the ring to move to; the manager's current one when
+            None (pass the ring a filter call already holds).
+        :returns: the keys of ``ring`` that are this member's and that no
+            live peer's published ring still gives to that peer.
+        :raises hashring.exception.MembershipUnavailable: the claim could
+            not be published or the claims read; nothing is taken then.
+        :raises: what :meth:`hashring.RingManager.get_ring` raises.
+        """
+        source = self.manager.source
+        group = source.default_group if group is None else group
+        keys = _validate.collection('keys', keys)
+        with self._lock:
+            target = ring if ring is not None else self.manager.get_ring(group)
+            done = self._unacknowledged.pop(group, None)
+            if done is not None:
+                # 4. The consumer acted on the answer given for it.
+                source.publish(group, Claim(self.host, RingSpec.of(done)))
+                self._applied[group] = done
+                self._claims.pop(group, None)
+            applied = self._applied.get(group)
+            moving = applied is None or (
+                applied.fingerprint != target.fingerprint
+            )
+            if moving:
+                # 1. Announce before reading anyone's claims.
+                source.publish(
+                    group,
+                    Claim(
+                        self.host,
+                        None if applied is None else RingSpec.of(applied),
+                        RingSpec.of(target),
+                    ),
+                )
+                self._claims.pop(group, None)
+            # 2. The peers' claims, read after this member's last publish.
+            claims = self._peer_claims(group, target)
+            # 3. Release what the target gives away; take what is free.
+            result = owned(target, self.host, keys, claims, self._cache)
+            if moving:
+                self._unacknowledged[group] = target
+            return result
+
+    def _peer_claims(
+        self, group: str, target: ring_mod.HashRing
+    ) -> list[Claim]:
+        now = self.manager._clock()
+        cached = self._claims.get(group)
+        if (
+            cached is not None
+            and now - cached[0] < self.manager.reset_interval
+        ):
+            return cached[1]
+        claims = []
+        for member in self.manager.source.get_members(group):
+            if member.id == self.host or member.state in (
+                values.State.DOWN,
+                values.State.FORCED_DOWN,
+            ):
+                # A dead or fenced member's claims end.
+                continue
+            claim = member.claim
+            if claim is None:
+                # A peer that publishes nothing (an older release) is
+                # taken to apply the ring of the current membership.
+                claim = Claim(member.id, RingSpec.of(target))
+            claims.append(claim)
+        self._claims[group] = (now, claims)
+        return claims

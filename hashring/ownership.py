@@ -55,6 +55,9 @@ class Reason(str, enum.Enum):
     INSTANCE_ELSEWHERE = 'instance elsewhere'
     RING_ELSEWHERE = 'ring elsewhere'
     ORPHAN = 'orphan'
+    #: the ring gives it here, but a live peer's published ring still
+    #: gives it to that peer (see :mod:`hashring.handoff`)
+    HANDOFF = 'waiting for handoff'
 
 
 class Decision(typing.NamedTuple):
@@ -140,8 +143,13 @@ class OwnershipFilter:
     :param orphan_policy: ``adopt`` (the ring owner manages an orphan) or
         ``report``; ``[hashring] orphan_policy`` when None.
     :param conf: the configuration holding the ``[hashring]`` options.
+    :param handoff: a :class:`hashring.handoff.Protocol` over ``manager``:
+        a node the ring gives here is managed only once no live peer's
+        published ring still gives it to that peer, so that no node is
+        managed twice while rings converge.
     :raises hashring.exception.InvalidArgumentError: both or neither of
-        ``ring`` and ``manager``, or a bad ``orphan_policy``.
+        ``ring`` and ``manager``, a bad ``orphan_policy``, or a
+        ``handoff`` over another manager.
     """
 
     def __init__(
@@ -156,6 +164,7 @@ class OwnershipFilter:
         alive: Collection[str] = (),
         orphan_policy: str | None = None,
         conf: cfg.ConfigOpts | None = None,
+        handoff: Any = None,
     ) -> None:
         if (ring is None) == (manager is None):
             raise exception.InvalidArgumentError(
@@ -182,6 +191,14 @@ class OwnershipFilter:
                 f"orphan_policy must be 'adopt' or 'report', not {policy!r}"
             )
         self.orphan_policy = policy
+        if handoff is not None and (
+            manager is None or handoff.manager is not manager
+        ):
+            raise exception.InvalidArgumentError(
+                'An OwnershipFilter takes a handoff protocol over its own '
+                'manager'
+            )
+        self.handoff = handoff
 
     def filter(self, nodes: Iterable[Any], instances: Iterable[Any]) -> Result:
         """Decide, for every node, whether this service manages it.
@@ -216,6 +233,10 @@ class OwnershipFilter:
         ids = [self.node_id(n) for n in nodes]
         owners = ring.map_keys(ids)
         mine_on_ring = membership_base.names_of(set(owners), self.host)
+        taken = None
+        if self.handoff is not None:
+            mapped_here = [i for i, o in zip(ids, owners) if o in mine_on_ring]
+            taken = set(self.handoff.owned(mapped_here, self.group, ring))
         host = self.host
         adopt = self.orphan_policy == 'adopt'
         lookup_host = self.instance_host
@@ -228,12 +249,10 @@ class OwnershipFilter:
             manager_of = None
             if instance is None:
                 mapped = owner in mine_on_ring
-                decision = Decision(
-                    nid,
-                    mapped,
-                    Reason.RING if mapped else Reason.RING_ELSEWHERE,
-                    owner,
-                )
+                reason = Reason.RING if mapped else Reason.RING_ELSEWHERE
+                if mapped and taken is not None and nid not in taken:
+                    mapped, reason = False, Reason.HANDOFF
+                decision = Decision(nid, mapped, reason, owner)
             elif instance in mine:
                 decision = Decision(
                     nid, True, Reason.OWN_INSTANCE, owner, instance, host
@@ -259,7 +278,9 @@ class OwnershipFilter:
                     orphans.append(nid)
                     decision = Decision(
                         nid,
-                        adopt and owner in mine_on_ring,
+                        adopt
+                        and owner in mine_on_ring
+                        and (taken is None or nid in taken),
                         Reason.ORPHAN,
                         owner,
                         instance,

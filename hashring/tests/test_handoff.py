@@ -10,10 +10,17 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import os
 import random
+import time
+
+import fixtures
 
 from hashring import exception
 from hashring import handoff
+from hashring import manager
+from hashring import membership
+from hashring import ownership
 from hashring import ring
 from hashring.tests import base
 
@@ -343,3 +350,133 @@ class OwnedTestCase(base.TestCase):
         for points in (2, 4, 16):
             cache.get(handoff.RingSpec.of(ring.HashRing(['x'], points=points)))
         self.assertEqual(2, len(cache._rings))
+
+
+class Live:
+    """One service: its own source, manager, protocol and filter."""
+
+    def __init__(self, test, name, path):
+        self.name = name
+        self.source = membership.load(
+            'file',
+            membership_file=path,
+            heartbeat_interval=0.1,
+            dead_after=1.0,
+        )
+        test.addCleanup(self.source.close)
+        self.source.join(name)
+        self.manager = manager.RingManager(
+            self.source, host=name, reset_interval=0
+        )
+        self.protocol = handoff.Protocol(self.manager)
+        self.filter = ownership.OwnershipFilter(
+            name, manager=self.manager, handoff=self.protocol
+        )
+        self.owned = set()
+
+    def step(self, nodes):
+        self.owned = {n['id'] for n in self.filter.filter(nodes, []).owned}
+
+
+class ProtocolOverASourceTestCase(base.TestCase):
+    """The protocol through a real file source, services taking turns."""
+
+    def setUp(self):
+        super().setUp()
+        self.path = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'members'
+        )
+        self.nodes = [{'id': k, 'instance_id': None} for k in KEYS]
+        self.services = [Live(self, n, self.path) for n in ('S-1', 's-2')]
+
+    def rounds(self, count, services=None):
+        for _ in range(count):
+            for s in services or self.services:
+                s.step(self.nodes)
+                self.assert_no_overlap()
+
+    def assert_no_overlap(self):
+        seen = {}
+        for s in self.services:
+            for node in s.owned:
+                self.assertNotIn(node, seen, f'{node}: {seen.get(node)}')
+                seen[node] = s.name
+        return seen
+
+    def assert_converged(self):
+        ring_ = self.services[0].manager.refresh()
+        expected = dict(zip(KEYS, ring_.map_keys(KEYS)))
+        self.assertEqual(expected, self.assert_no_overlap())
+
+    def test_join_without_managing_twice(self):
+        self.rounds(3)
+        self.assert_converged()
+        self.services.append(Live(self, 's-3', self.path))
+        # The newcomer goes first: its ring already gives it nodes that
+        # the others still hold under theirs.
+        self.services[-1].step(self.nodes)
+        self.assertEqual(set(), self.services[-1].owned)
+        decisions = self.services[-1].filter.filter(self.nodes, [])
+        self.assertIn(
+            ownership.Reason.HANDOFF,
+            {d.reason for d in decisions.decisions.values()},
+        )
+        self.rounds(3)
+        self.assert_converged()
+        self.assertTrue(self.services[-1].owned)
+
+    def test_graceful_leave_hands_every_node_over(self):
+        self.services.append(Live(self, 's-3', self.path))
+        self.rounds(3)
+        self.assert_converged()
+        leaving = self.services[-1]
+        leaving.source.drain()
+        self.rounds(3)
+        self.assertEqual(set(), leaving.owned)
+        self.services.remove(leaving)
+        self.assert_converged()
+
+    def test_a_crashed_peer_s_claims_end_when_it_is_judged_dead(self):
+        self.services.append(Live(self, 's-3', self.path))
+        self.rounds(3)
+        crashed = self.services.pop()
+        crashed.source.stop()  # its record stays, and goes silent
+        held = set(crashed.owned)
+        self.assertTrue(held)
+        self.rounds(1)
+        # Still alive as far as anyone can tell: its nodes wait.
+        self.assertFalse(held & set(self.assert_no_overlap()))
+        time.sleep(1.5)
+        self.rounds(3)
+        self.assert_converged()
+
+    def test_a_peer_that_publishes_nothing_applies_the_current_ring(self):
+        old = membership.load('file', membership_file=self.path)
+        self.addCleanup(old.close)
+        old.join('old-1')  # an older release: it never publishes a claim
+        self.rounds(3)
+        target = self.services[0].manager.refresh()
+        theirs = {
+            k for k, o in zip(KEYS, target.map_keys(KEYS)) if o == 'old-1'
+        }
+        self.assertTrue(theirs)
+        self.assertFalse(theirs & set(self.assert_no_overlap()))
+
+    def test_a_protocol_needs_its_registered_host(self):
+        reader = membership.load('file', membership_file=self.path)
+        self.addCleanup(reader.close)
+        err = self.assertRaises(
+            exception.InvalidArgumentError,
+            handoff.Protocol,
+            manager.RingManager(reader, host='s-9'),
+        )
+        self.assertIn("host 's-9'", str(err))
+        other = manager.RingManager(reader)
+        err = self.assertRaises(
+            exception.InvalidArgumentError,
+            ownership.OwnershipFilter,
+            'S-1',
+            manager=other,
+            handoff=self.services[0].protocol,
+        )
+        self.assertIn('over its own manager', str(err))
