@@ -25,8 +25,8 @@ import platform
 import time
 from unittest import mock
 
+from hashring import convergence
 from hashring import ownership
-from hashring import simulation
 
 
 def main():
@@ -40,7 +40,7 @@ def main():
     )
     print(f'{"event":<8}{"CPU s":>8}{"filter calls":>14}{"clean after":>13}')
     real_filter = ownership.OwnershipFilter.filter
-    for event in simulation.EVENTS:
+    for event in convergence.EVENTS:
         calls = []
 
         def counted(self, *a, _calls=calls, **kw):
@@ -49,7 +49,7 @@ def main():
 
         with mock.patch.object(ownership.OwnershipFilter, 'filter', counted):
             started = time.process_time()
-            timeline = simulation.converge(
+            timeline = convergence.converge(
                 services=args.services, nodes=args.nodes, event=event
             )
             spent = time.process_time() - started

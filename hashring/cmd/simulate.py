@@ -18,6 +18,7 @@ from typing import Any
 
 from hashring.cmd import output
 from hashring.cmd import parser
+from hashring import convergence
 from hashring import ring as ring_mod
 from hashring import simulation
 
@@ -103,7 +104,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
     )
     c.add_argument(
         '--event',
-        choices=simulation.EVENTS,
+        choices=convergence.EVENTS,
         default='crash',
         help='what happens to one service',
     )
@@ -282,7 +283,7 @@ def converge(args: argparse.Namespace) -> int:
         print(EXPLAIN)
         print()
     progress = output.Progress()
-    timeline = simulation.converge(
+    timeline = convergence.converge(
         services=args.services,
         nodes=args.nodes,
         instances=args.instances,

@@ -1,0 +1,239 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Simulate services converging after a membership event.
+
+It runs the real :class:`hashring.RingManager` and
+:class:`hashring.OwnershipFilter` of every service (and, with
+``handoff=True``, the real :class:`hashring.handoff.Protocol`) against a
+simulated membership and clock, so what it reports is what the library
+does.
+"""
+
+import collections
+from collections.abc import Callable
+import dataclasses
+import datetime
+import typing
+from typing import Any
+
+from hashring import exception
+from hashring import manager
+from hashring.membership import base as membership_base
+from hashring import ownership
+from hashring import ring as ring_mod
+from hashring import simulation
+
+EVENTS = ('join', 'leave', 'crash', 'flap')
+
+
+class SimulatedMembership(membership_base.MembershipSource):
+    """A membership kept in memory, with heartbeats on a simulated clock."""
+
+    name = 'simulated'
+
+    def __init__(self, clock: Callable[[], float], **overrides: Any) -> None:
+        super().__init__(None, **overrides)
+        self.clock = clock
+        self.beats: dict[str, float] = {}
+        self.epoch = datetime.datetime(
+            2026, 1, 1, tzinfo=datetime.timezone.utc
+        )
+
+    def _stamp(self, seconds: float) -> datetime.datetime:
+        return self.epoch + datetime.timedelta(seconds=seconds)
+
+    def _read(
+        self, group: str
+    ) -> tuple[list[membership_base.Record], datetime.datetime]:
+        return [
+            membership_base.Record(
+                host, membership_base.State.UP, 1, {}, self._stamp(beat)
+            )
+            for host, beat in sorted(self.beats.items())
+        ], self._stamp(self.clock())
+
+
+@dataclasses.dataclass
+class Timeline:
+    """The outcome of a convergence simulation."""
+
+    #: (time, nodes managed by two or more services, nodes managed by none)
+    points: list[tuple[float, int, int]]
+    event: str
+    event_at: float
+    #: when it was clean again for good after the event; None if never
+    clean_at: float | None
+
+    @property
+    def double_node_seconds(self) -> float:
+        return _area(self.points, 1)
+
+    @property
+    def orphan_node_seconds(self) -> float:
+        return _area(self.points, 2)
+
+    @property
+    def time_to_clean(self) -> float | None:
+        return None if self.clean_at is None else self.clean_at - self.event_at
+
+
+def _area(points: list[tuple[float, int, int]], column: int) -> float:
+    return sum((b[0] - a[0]) * a[column] for a, b in zip(points, points[1:]))
+
+
+def converge(
+    services: int = 3,
+    nodes: int = 1000,
+    instances: float = 0.3,
+    event: str = 'crash',
+    event_at: float = 30.0,
+    duration: float = 180.0,
+    interval: float = 15.0,
+    dead_after: float = 60.0,
+    step: float = 1.0,
+    flap_for: float = 20.0,
+    progress: Callable[[float], None] | None = None,
+) -> Timeline:
+    """Simulate services refreshing their rings around one event.
+
+    Services ``svc-1``..``svc-N`` heartbeat every step and refresh their
+    rings every ``interval`` seconds, each with its own phase (service
+    ``i`` first at ``i * interval / N``).  A fraction of the nodes carry
+    an instance of the service that owned them at the start.  At
+    ``event_at`` one thing happens: ``join`` (a new service starts),
+    ``leave`` (the last service removes its record and stops), ``crash``
+    (the last service stops, and its record stays until ``dead_after``)
+    or ``flap`` (it crashes and comes back ``flap_for`` seconds later).
+    Every step, every running
+    service filters the nodes; the timeline counts the nodes managed by
+    two or more services and by none.
+
+    :returns: a :class:`Timeline`.
+    :raises hashring.exception.InvalidArgumentError: bad parameters.
+    """
+    if event not in EVENTS:
+        raise exception.InvalidArgumentError(
+            f'event must be one of {", ".join(EVENTS)}, not {event!r}'
+        )
+    if services < 1 or nodes < 1 or step <= 0 or not 0 <= instances <= 1:
+        raise exception.InvalidArgumentError(
+            'services and nodes must be at least 1, step positive and '
+            f'instances a fraction (got services={services}, nodes={nodes}, '
+            f'step={step}, instances={instances})'
+        )
+    now = [0.0]
+
+    def clock() -> float:
+        return now[0]
+
+    source = SimulatedMembership(
+        clock, heartbeat_interval=step, dead_after=max(dead_after, 2 * step)
+    )
+    hosts = [f'svc-{i}' for i in range(1, services + 1)]
+    if event == 'join':
+        joiner = f'svc-{services + 1}'
+    else:
+        joiner = hosts[-1]
+    node_ids = simulation.keys(nodes)
+    first_ring = ring_mod.HashRing(dict.fromkeys(hosts, 1))
+    placed = first_ring.map_keys(node_ids)
+    with_instance = int(nodes * instances)
+    # The hosts are str, so their owners are.
+    instance_host: dict[str, str] = {
+        f'inst-{i}': typing.cast(str, placed[i]) for i in range(with_instance)
+    }
+    # Instances stay with the service they started on, for the whole run.
+    instances_of = {
+        host: [i for i, h in instance_host.items() if h == host]
+        for host in [*hosts, joiner]
+    }
+    node_list = [
+        {'id': nid, 'instance_id': f'inst-{i}' if i < with_instance else None}
+        for i, nid in enumerate(node_ids)
+    ]
+
+    running: dict[str, ownership.OwnershipFilter] = {}
+    order = hosts if joiner in hosts else [*hosts, joiner]
+
+    def start(host: str, at: float) -> None:
+        # Build the first ring `phase` seconds early, so that this
+        # service's refreshes fall at its own moments in each interval.
+        phase = order.index(host) * interval / len(order)
+        mgr = manager.RingManager(
+            source, host=host, reset_interval=interval, clock=clock
+        )
+        now[0] = at - phase
+        mgr.get_ring()
+        now[0] = at
+        running[host] = ownership.OwnershipFilter(
+            host, manager=mgr, instance_host=lambda i: instance_host.get(i)
+        )
+
+    for host in hosts:
+        source.beats[host] = 0.0
+    for host in hosts:
+        start(host, 0.0)
+    points: list[tuple[float, int, int]] = []
+    # A service's decisions depend only on its ring (the nodes and
+    # instances stay put): filter again only when the ring changed.
+    owned: dict[str, tuple[ring_mod.HashRing, list[str]]] = {}
+    counts = (0, 0)
+    t = 0.0
+    back_at = event_at + flap_for if event == 'flap' else None
+    happened = False
+    while t <= duration + 1e-9:
+        now[0] = t
+        if t >= event_at and not happened:
+            happened = True
+            if event == 'join':
+                source.beats[joiner] = t
+                start(joiner, t)
+            elif event == 'leave':
+                del source.beats[joiner]
+                running.pop(joiner)
+            else:
+                running.pop(joiner)
+        if back_at is not None and t >= back_at:
+            back_at = None
+            start(joiner, t)
+        for host in running:
+            source.beats[host] = t
+        changed = owned.keys() != running.keys()
+        for host in list(owned):
+            if host not in running:
+                del owned[host]
+        for host, flt in running.items():
+            ring = typing.cast(manager.RingManager, flt.manager).get_ring()
+            if host in owned and owned[host][0] is ring:
+                continue
+            result = flt.filter(node_list, instances_of[host])
+            owned[host] = (ring, [node['id'] for node in result.owned])
+            changed = True
+        if changed:
+            owners = collections.Counter(
+                node for _, ids in owned.values() for node in ids
+            )
+            counts = (
+                sum(1 for c in owners.values() if c > 1),
+                nodes - len(owners),
+            )
+        points.append((t, *counts))
+        if progress is not None:
+            progress(t / duration)
+        t = round(t + step, 9)
+    clean_at = None
+    for when, double, none in reversed(points):
+        if when < event_at or double or none:
+            break
+        clean_at = when
+    return Timeline(points, event, event_at, clean_at)

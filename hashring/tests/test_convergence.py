@@ -1,0 +1,99 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import hashring
+from hashring import convergence
+from hashring import exception
+from hashring import simulation
+from hashring.tests import base
+
+
+class ConvergeTestCase(base.TestCase):
+    def lost(self, nodes=4):
+        ring = hashring.HashRing(['svc-1', 'svc-2'])
+        return ring.map_keys(simulation.keys(nodes)).count('svc-2')
+
+    def test_crash_hand_worked(self):
+        # svc-2 heartbeats last at 4s, is down once 30s older (35s), and
+        # svc-1 refreshes at 10, 20, 30, 40: its nodes wait until 40s.
+        timeline = convergence.converge(
+            services=2,
+            nodes=4,
+            instances=0,
+            event='crash',
+            event_at=5,
+            duration=60,
+            interval=10,
+            dead_after=30,
+        )
+        lost = self.lost()
+        self.assertTrue(lost)
+        expected = [
+            (float(t), 0, lost if 5 <= t < 40 else 0) for t in range(61)
+        ]
+        self.assertEqual(expected, timeline.points)
+        self.assertEqual(40, timeline.clean_at)
+        self.assertEqual(35, timeline.time_to_clean)
+        self.assertEqual(35 * lost, timeline.orphan_node_seconds)
+        self.assertEqual(0, timeline.double_node_seconds)
+
+    def test_instances_stay_with_a_live_service(self):
+        # Half the nodes have instances; a join moves none of them.
+        timeline = convergence.converge(
+            services=3,
+            nodes=200,
+            instances=1.0,
+            event='join',
+            event_at=5,
+            duration=40,
+            interval=10,
+        )
+        self.assertEqual(0, timeline.double_node_seconds)
+        self.assertEqual(0, timeline.orphan_node_seconds)
+
+    def test_crash_with_instances_adopts_the_orphans(self):
+        timeline = convergence.converge(
+            services=3,
+            nodes=300,
+            instances=0.5,
+            event='crash',
+            event_at=5,
+            duration=120,
+            interval=10,
+            dead_after=30,
+        )
+        self.assertIsNotNone(timeline.clean_at)
+        self.assertEqual(0, timeline.points[-1][2])
+
+    def test_progress(self):
+        seen = []
+        convergence.converge(
+            services=1,
+            nodes=5,
+            event='join',
+            duration=10,
+            progress=seen.append,
+        )
+        self.assertEqual(1.0, seen[-1])
+        self.assertEqual(sorted(seen), seen)
+
+    def test_bad_arguments(self):
+        for kwargs, message in (
+            ({'event': 'explode'}, "'explode'"),
+            ({'services': 0}, 'services=0'),
+            ({'instances': 2}, 'instances=2'),
+            ({'step': 0}, 'step=0'),
+        ):
+            err = self.assertRaises(
+                exception.InvalidArgumentError, convergence.converge, **kwargs
+            )
+            self.assertIn(message, str(err))
