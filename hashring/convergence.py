@@ -27,6 +27,7 @@ import typing
 from typing import Any
 
 from hashring import exception
+from hashring import handoff as handoff_mod
 from hashring import manager
 from hashring.membership import base as membership_base
 from hashring import ownership
@@ -37,14 +38,29 @@ EVENTS = ('join', 'leave', 'crash', 'flap')
 
 
 class SimulatedMembership(membership_base.MembershipSource):
-    """A membership kept in memory, with heartbeats on a simulated clock."""
+    """A membership kept in memory, with heartbeats on a simulated clock.
+
+    Several sources may share one membership (``shared``), one per
+    service, so that each can register and publish its handoff claim;
+    registering starts no thread: the simulation heartbeats.
+    """
 
     name = 'simulated'
 
-    def __init__(self, clock: Callable[[], float], **overrides: Any) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        shared: 'SimulatedMembership | None' = None,
+        **overrides: Any,
+    ) -> None:
         super().__init__(None, **overrides)
         self.clock = clock
-        self.beats: dict[str, float] = {}
+        #: last heartbeat, by host
+        self.beats: dict[str, float] = {} if shared is None else shared.beats
+        #: the record each host wrote (its state and attributes)
+        self.records: dict[str, membership_base.Record] = (
+            {} if shared is None else shared.records
+        )
         self.epoch = datetime.datetime(
             2026, 1, 1, tzinfo=datetime.timezone.utc
         )
@@ -55,12 +71,35 @@ class SimulatedMembership(membership_base.MembershipSource):
     def _read(
         self, group: str
     ) -> tuple[list[membership_base.Record], datetime.datetime]:
+        up = membership_base.State.UP
         return [
             membership_base.Record(
-                host, membership_base.State.UP, 1, {}, self._stamp(beat)
+                host,
+                self.records[host].state if host in self.records else up,
+                1,
+                self.records[host].attributes if host in self.records else {},
+                self._stamp(beat),
             )
             for host, beat in sorted(self.beats.items())
         ], self._stamp(self.clock())
+
+    def _start_heartbeat(self) -> None:
+        """The simulation heartbeats for every running service."""
+
+    def _register(self, group: str, record: membership_base.Record) -> None:
+        self.records[record.id] = record
+
+    def _beat(
+        self,
+        groups: list[str],
+        record: membership_base.Record,
+        recovering: bool,
+    ) -> list[str]:
+        return []
+
+    def _unregister(self, group: str, member_id: str) -> None:
+        self.records.pop(member_id, None)
+        self.beats.pop(member_id, None)
 
 
 @dataclasses.dataclass
@@ -103,6 +142,7 @@ def converge(
     step: float = 1.0,
     flap_for: float = 20.0,
     progress: Callable[[float], None] | None = None,
+    handoff: bool = False,
 ) -> Timeline:
     """Simulate services refreshing their rings around one event.
 
@@ -117,6 +157,11 @@ def converge(
     Every step, every running
     service filters the nodes; the timeline counts the nodes managed by
     two or more services and by none.
+
+    With ``handoff``, every service runs the handoff protocol
+    (:class:`hashring.handoff.Protocol`) through a source of its own, and
+    a ``leave`` is graceful: the service drains, keeps filtering until
+    every peer applies a ring without it, then removes its record.
 
     :returns: a :class:`Timeline`.
     :raises hashring.exception.InvalidArgumentError: bad parameters.
@@ -163,20 +208,37 @@ def converge(
     ]
 
     running: dict[str, ownership.OwnershipFilter] = {}
+    protocols: dict[str, handoff_mod.Protocol] = {}
     order = hosts if joiner in hosts else [*hosts, joiner]
+    leaving: str | None = None
 
     def start(host: str, at: float) -> None:
         # Build the first ring `phase` seconds early, so that this
         # service's refreshes fall at its own moments in each interval.
         phase = order.index(host) * interval / len(order)
+        own: SimulatedMembership = source
+        if handoff:
+            own = SimulatedMembership(
+                clock,
+                shared=source,
+                heartbeat_interval=step,
+                dead_after=max(dead_after, 2 * step),
+            )
+            own.join(host)
         mgr = manager.RingManager(
-            source, host=host, reset_interval=interval, clock=clock
+            own, host=host, reset_interval=interval, clock=clock
         )
         now[0] = at - phase
         mgr.get_ring()
         now[0] = at
+        protocol = None
+        if handoff:
+            protocol = protocols[host] = handoff_mod.Protocol(mgr)
         running[host] = ownership.OwnershipFilter(
-            host, manager=mgr, instance_host=lambda i: instance_host.get(i)
+            host,
+            manager=mgr,
+            instance_host=lambda i: instance_host.get(i),
+            handoff=protocol,
         )
 
     for host in hosts:
@@ -198,11 +260,20 @@ def converge(
             if event == 'join':
                 source.beats[joiner] = t
                 start(joiner, t)
+            elif event == 'leave' and handoff:
+                running[joiner].manager.source.drain()  # type: ignore[union-attr]
+                leaving = joiner
             elif event == 'leave':
                 del source.beats[joiner]
                 running.pop(joiner)
             else:
                 running.pop(joiner)
+        if leaving is not None and _acknowledged_without(
+            leaving, protocols, running
+        ):
+            # Every peer applies a ring without it: it may go.
+            running.pop(leaving).manager.source.leave()  # type: ignore[union-attr]
+            leaving = None
         if back_at is not None and t >= back_at:
             back_at = None
             start(joiner, t)
@@ -214,7 +285,8 @@ def converge(
                 del owned[host]
         for host, flt in running.items():
             ring = typing.cast(manager.RingManager, flt.manager).get_ring()
-            if host in owned and owned[host][0] is ring:
+            if not handoff and host in owned and owned[host][0] is ring:
+                # Only the ring decides (without the protocol): unchanged.
                 continue
             result = flt.filter(node_list, instances_of[host])
             owned[host] = (ring, [node['id'] for node in result.owned])
@@ -237,3 +309,20 @@ def converge(
             break
         clean_at = when
     return Timeline(points, event, event_at, clean_at)
+
+
+def _acknowledged_without(
+    member: str,
+    protocols: dict[str, handoff_mod.Protocol],
+    running: dict[str, ownership.OwnershipFilter],
+) -> bool:
+    """Tell whether every other running service applies a ring without it."""
+    for host, protocol in protocols.items():
+        if host == member or host not in running:
+            continue
+        applied = protocol.applied()
+        if applied is None or membership_base.names_of(
+            applied.members, member
+        ):
+            return False
+    return True

@@ -249,6 +249,7 @@ def owned(
     keys: Iterable[Any],
     claims: Iterable[Claim],
     cache: RingCache | None = None,
+    held: Iterable[Any] = (),
 ) -> list[Any]:
     """Return the keys this member may manage while it moves to ``target``.
 
@@ -260,14 +261,21 @@ def owned(
     :param keys: the keys (node ids).
     :param claims: the live peers' claims.
     :param cache: built rings to reuse.
-    :returns: the keys ``target`` gives to ``me`` that no live peer's
-        published ring gives to that peer, in the order of ``keys``.
+    :param held: the keys this member manages already, under claims it
+        has published without a break since it took them.  A peer that
+        announced a ring giving one of them to itself waits for this
+        member to let go, so this member keeps it: releasing it at once
+        would leave it unmanaged until the peer could take it.
+    :returns: the keys ``target`` gives to ``me`` that this member holds,
+        or that no live peer's published ring gives to that peer, in the
+        order of ``keys``.
     """
     keys = _validate.collection('keys', keys)
+    kept = set(held)
     mine_names = values.names_of(target.members, me)
     mine = [k for k, o in zip(keys, target.map_keys(keys)) if o in mine_names]
-    held = blocked(mine, me, claims, cache)
-    return [k for k in mine if k not in held]
+    taken = blocked([k for k in mine if k not in kept], me, claims, cache)
+    return [k for k in mine if k in kept or k not in taken]
 
 
 class Protocol:
@@ -299,6 +307,9 @@ class Protocol:
         self._applied: dict[str, ring_mod.HashRing] = {}
         self._unacknowledged: dict[str, ring_mod.HashRing] = {}
         self._claims: dict[str, tuple[float, list[Claim]]] = {}
+        self._published: dict[str, Claim] = {}
+        # What the last answer let the consumer manage, by group.
+        self._held: dict[str, set[Any]] = {}
         self._cache = RingCache()
         self._lock = threading.Lock()
 
@@ -332,7 +343,9 @@ class Protocol:
             done = self._unacknowledged.pop(group, None)
             if done is not None:
                 # 4. The consumer acted on the answer given for it.
-                source.publish(group, Claim(self.host, RingSpec.of(done)))
+                applied_claim = Claim(self.host, RingSpec.of(done))
+                source.publish(group, applied_claim)
+                self._published[group] = applied_claim
                 self._applied[group] = done
                 self._claims.pop(group, None)
             applied = self._applied.get(group)
@@ -341,22 +354,86 @@ class Protocol:
             )
             if moving:
                 # 1. Announce before reading anyone's claims.
-                source.publish(
-                    group,
-                    Claim(
-                        self.host,
-                        None if applied is None else RingSpec.of(applied),
-                        RingSpec.of(target),
-                    ),
+                claim = Claim(
+                    self.host,
+                    None if applied is None else RingSpec.of(applied),
+                    RingSpec.of(target),
                 )
-                self._claims.pop(group, None)
+                if self._published.get(group) != claim:
+                    source.publish(group, claim)
+                    self._published[group] = claim
+                    self._claims.pop(group, None)
             # 2. The peers' claims, read after this member's last publish.
             claims = self._peer_claims(group, target)
-            # 3. Release what the target gives away; take what is free.
-            result = owned(target, self.host, keys, claims, self._cache)
-            if moving:
+            # 3. Take what is free; release what the target gives away once
+            # its new owner has announced a ring that gives it the key.
+            mine = values.names_of(target.members, self.host)
+            wanted = sum(o in mine for o in target.map_keys(keys))
+            held = self._held.get(group, set())
+            result = owned(target, self.host, keys, claims, self._cache, held)
+            kept = (
+                self._handing_over(
+                    applied, target, [k for k in keys if k in held], claims
+                )
+                if moving and applied is not None
+                else []
+            )
+            if len(result) < wanted or kept:
+                # Waiting on a peer: read its claims again next time, to
+                # take or let go as soon as it moves.
+                self._claims.pop(group, None)
+            if moving and not kept:
                 self._unacknowledged[group] = target
-            return result
+            self._held[group] = {*result, *kept}
+            return result + kept
+
+    def _handing_over(
+        self,
+        applied: ring_mod.HashRing,
+        target: ring_mod.HashRing,
+        keys: list[Any],
+        claims: list[Claim],
+    ) -> list[Any]:
+        """Return the keys to keep managing until their new owners ask.
+
+        The keys the applied ring gives here and the target gives to live
+        peers are all kept while one of those peers has published no ring
+        that gives it its keys: letting go before a peer can take a key
+        would leave it unmanaged.  The applied ring stays published
+        meanwhile, so no peer can take one, and they are let go together,
+        since the acknowledgement that frees them is for the whole ring.
+        """
+        was = values.names_of(applied.members, self.host)
+        leaving = [
+            (k, values.canonical_of(new))
+            for k, old, new in zip(
+                keys, applied.map_keys(keys), target.map_keys(keys)
+            )
+            if old in was and values.canonical_of(new) != self.host
+        ]
+        if not leaving:
+            return []
+        by_member = {c.member: c for c in claims}
+        asked: set[Any] = set()
+        for member in {m for _, m in leaving}:
+            claim = by_member.get(member)  # type: ignore[arg-type]
+            if claim is None:
+                # Not a live member this reader knows: nobody will ask.
+                asked.update(k for k, m in leaving if m == member)
+                continue
+            theirs = [k for k, m in leaving if m == member]
+            asked |= blocked(theirs, self.host, [claim], self._cache)
+        if all(k in asked for k, _ in leaving):
+            return []
+        return [k for k, _ in leaving]
+
+    def applied(self, group: str | None = None) -> ring_mod.HashRing | None:
+        """Return the ring this member acknowledged applying, if any.
+
+        :param group: the group; the source's default when None.
+        """
+        key = self.manager.source.default_group if group is None else group
+        return self._applied.get(key)
 
     def _peer_claims(
         self, group: str, target: ring_mod.HashRing

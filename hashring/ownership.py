@@ -58,6 +58,9 @@ class Reason(str, enum.Enum):
     #: the ring gives it here, but a live peer's published ring still
     #: gives it to that peer (see :mod:`hashring.handoff`)
     HANDOFF = 'waiting for handoff'
+    #: the ring gives it to a peer, which has not yet asked for it: it is
+    #: managed here until then (see :mod:`hashring.handoff`)
+    HANDING_OVER = 'handing over'
 
 
 class Decision(typing.NamedTuple):
@@ -235,8 +238,7 @@ class OwnershipFilter:
         mine_on_ring = membership_base.names_of(set(owners), self.host)
         taken = None
         if self.handoff is not None:
-            mapped_here = [i for i, o in zip(ids, owners) if o in mine_on_ring]
-            taken = set(self.handoff.owned(mapped_here, self.group, ring))
+            taken = set(self.handoff.owned(ids, self.group, ring))
         host = self.host
         adopt = self.orphan_policy == 'adopt'
         lookup_host = self.instance_host
@@ -250,8 +252,10 @@ class OwnershipFilter:
             if instance is None:
                 mapped = owner in mine_on_ring
                 reason = Reason.RING if mapped else Reason.RING_ELSEWHERE
-                if mapped and taken is not None and nid not in taken:
+                if taken is not None and mapped and nid not in taken:
                     mapped, reason = False, Reason.HANDOFF
+                elif taken is not None and not mapped and nid in taken:
+                    mapped, reason = True, Reason.HANDING_OVER
                 decision = Decision(nid, mapped, reason, owner)
             elif instance in mine:
                 decision = Decision(

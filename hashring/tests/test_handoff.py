@@ -71,7 +71,12 @@ class Service:
             # 3. Manage what the protocol gives: releases and takes.
             self.owned = set(
                 handoff.owned(
-                    self.target, self.name, KEYS, self.claims, self.cache
+                    self.target,
+                    self.name,
+                    KEYS,
+                    self.claims,
+                    self.cache,
+                    held=self.owned,
                 )
             )
             self.phase = 'acted'
