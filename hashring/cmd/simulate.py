@@ -145,6 +145,13 @@ def register(sub: Any) -> argparse.ArgumentParser:
         help='seconds a flapping service stays away',
     )
     c.add_argument(
+        '--handoff',
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help='run the handoff protocol (hashring.handoff) in every '
+        'service: a leave then drains first',
+    )
+    c.add_argument(
         '--plot',
         metavar='FILE.png',
         type=output.plot_arg,
@@ -264,6 +271,7 @@ def converge(args: argparse.Namespace) -> int:
         'interval': args.interval,
         'dead_after': args.dead_after,
         'step': args.step,
+        'handoff': args.handoff,
     }
     if args.event == 'flap':
         scenario['flap_for'] = args.flap_for
@@ -278,7 +286,12 @@ def converge(args: argparse.Namespace) -> int:
             f'({args.instances:.0%} with an instance); each refreshes its '
             f'ring every {args.interval:g}s, a member is down after '
             f'{args.dead_after:g}s of silence; at {args.at:g}s '
-            f'{victim} {_EVENTS[args.event].format(args.flap_for)}.'
+            f'{victim} {_EVENTS[args.event].format(args.flap_for)}'
+            + (
+                ', every service running the handoff protocol.'
+                if args.handoff
+                else '.'
+            )
         )
         print(EXPLAIN)
         print()
@@ -295,6 +308,7 @@ def converge(args: argparse.Namespace) -> int:
         step=args.step,
         flap_for=args.flap_for,
         progress=progress,
+        handoff=args.handoff,
     )
     progress.done()
     changes = [

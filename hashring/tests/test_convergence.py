@@ -97,3 +97,34 @@ class ConvergeTestCase(base.TestCase):
                 exception.InvalidArgumentError, convergence.converge, **kwargs
             )
             self.assertIn(message, str(err))
+
+
+class HandoffConvergeTestCase(base.TestCase):
+    """The simulation runs the real protocol: what it promises, measured."""
+
+    def run_both(self, **kwargs):
+        kwargs = {'services': 3, 'nodes': 400, 'duration': 100, **kwargs}
+        return (
+            convergence.converge(**kwargs),
+            convergence.converge(**kwargs, handoff=True),
+        )
+
+    def test_join_is_never_managed_twice(self):
+        plain, safe = self.run_both(event='join', instances=0)
+        self.assertGreater(plain.double_node_seconds, 0)
+        self.assertEqual(0, safe.double_node_seconds)
+        self.assertLessEqual(safe.time_to_clean, 2 * 15)
+
+    def test_graceful_leave_is_never_twice_and_shorter_unmanaged(self):
+        plain, safe = self.run_both(event='leave', instances=0)
+        self.assertEqual(0, safe.double_node_seconds)
+        self.assertLess(
+            safe.orphan_node_seconds, plain.orphan_node_seconds / 2
+        )
+        self.assertLessEqual(safe.time_to_clean, 2 * 15)
+
+    def test_a_crash_is_no_worse(self):
+        plain, safe = self.run_both(event='crash', instances=0.3)
+        self.assertEqual(0, safe.double_node_seconds)
+        self.assertEqual(plain.orphan_node_seconds, safe.orphan_node_seconds)
+        self.assertEqual(plain.time_to_clean, safe.time_to_clean)

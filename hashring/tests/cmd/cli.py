@@ -58,7 +58,9 @@ def run_json(*argv):
 def converge(**options):
     argv = ['simulate', 'converge']
     for name, value in options.items():
-        argv += [f'--{name.replace("_", "-")}', str(value)]
+        flag = f'--{name.replace("_", "-")}'
+        # A flag that is on or off stands alone.
+        argv += [flag] if value is True else [flag, str(value)]
     return run_json(*argv)
 
 

@@ -154,6 +154,7 @@ class SimulateTestCase(base.TestCase):
                 'interval': 15.0,
                 'dead_after': 60.0,
                 'step': 1.0,
+                'handoff': False,
             },
             data['scenario'],
         )
@@ -211,6 +212,20 @@ class SimulateTestCase(base.TestCase):
         self.assertLessEqual(data['peak_double'], movable)
         self.assertGreater(data['peak_double'], 0)
         self.assertLessEqual(data['time_to_clean'], 15)
+
+    def test_converge_with_the_handoff_protocol(self):
+        common = {'services': 3, 'nodes': 300, 'instances': 0, 'event': 'join'}
+        plain = cli.converge(**common, duration=90)
+        safe = cli.converge(**common, duration=90, handoff=True)
+        self.assertGreater(plain['double_node_seconds'], 0)
+        self.assertEqual(0, safe['double_node_seconds'])
+        self.assertTrue(safe['scenario']['handoff'])
+        self.assertIsNotNone(safe['time_to_clean'])
+        self.assertLessEqual(safe['time_to_clean'], 30)  # two intervals
+        out = cli.run(
+            'simulate', 'converge', '--nodes', '60', '--handoff'
+        ).stdout
+        self.assertIn('every service running the handoff protocol.', out)
 
     def test_plot(self):
         tmp = self.useFixture(fixtures.TempDir()).path
