@@ -125,7 +125,13 @@ def run(args: argparse.Namespace) -> int:
                 d.ring_owner,
             )
         )
-    counts = {r.value: n for r, n in result.counts().items()}
+    counts = {
+        r.value: n
+        for r, n in result.counts().items()
+        # The handoff protocol's reasons, only where it runs.
+        if n
+        or r not in (ownership.Reason.HANDOFF, ownership.Reason.HANDING_OVER)
+    }
     output.emit(
         args,
         {

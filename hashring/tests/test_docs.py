@@ -87,6 +87,11 @@ def instance_uuids_on(host):
     return []
 ''',
     'user/migration.rst': _APP,
+    'user/rebalancing.rst': _APP
+    + '''
+_membership = importlib.import_module('hashring.membership')
+source = _membership.load('sql', connection='sqlite:///app.sqlite')
+''',
 }
 
 
