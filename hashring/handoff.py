@@ -36,180 +36,33 @@ it, or has died and is not yet judged dead: a dead or ``forced_down``
 member's claims end.  A peer that publishes nothing (an older release) is
 given no claim here; the caller decides what it applies.
 
-This module decides; it neither stores nor fetches claims.
+The functions here decide; :class:`Protocol` runs them over a ring
+manager and its source, which stores the claims
+(:mod:`hashring.claims`).
 
 Runtime complexity of :func:`owned`: ``O(k * c)`` for ``k`` keys and
 ``c`` published rings that differ, each built once per fingerprint.
 """
 
 from collections.abc import Iterable
-from collections.abc import Mapping
-import dataclasses
+import logging
 import threading
+import time
 from typing import Any
 
 from hashring import _validate
+from hashring import claims as claims_mod
 from hashring import exception
 from hashring.membership import values
 from hashring import ring as ring_mod
 
-#: How many distinct published rings a cache keeps built.
-CACHE_SIZE = 64
+LOG = logging.getLogger(__name__)
 
-
-@dataclasses.dataclass(frozen=True)
-class RingSpec:
-    """Enough to rebuild a ring exactly, and its fingerprint to check it."""
-
-    #: member name, as placed, to weight
-    members: Mapping[str, int]
-    points: int
-    hash_function: str
-    fingerprint: str
-
-    @classmethod
-    def of(cls, ring: ring_mod.HashRing) -> 'RingSpec':
-        """Return the spec of a ring.
-
-        :raises hashring.exception.InvalidArgumentError: a member is
-            ``bytes``, which a published claim cannot carry.
-        """
-        names = {}
-        for member, weight in ring.members.items():
-            if not isinstance(member, str):
-                raise exception.InvalidArgumentError(
-                    f'A claim names members as str, not {member!r}'
-                )
-            names[member] = weight
-        return cls(names, ring.points, ring.hash_function, ring.fingerprint)
-
-    def build(self) -> ring_mod.HashRing:
-        """Return the ring the spec describes.
-
-        :raises hashring.exception.InvalidArgumentError: the spec does not
-            build a ring with its own fingerprint (corrupt or forged).
-        """
-        built = ring_mod.HashRing(
-            dict(self.members),
-            hash_function=self.hash_function,
-            points=self.points,
-        )
-        if built.fingerprint != self.fingerprint:
-            raise exception.InvalidArgumentError(
-                f'Published ring {self.fingerprint} rebuilds as '
-                f'{built.fingerprint}: the claim is corrupt'
-            )
-        return built
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the spec as JSON-safe data, for a membership record."""
-        return {
-            'members': dict(sorted(self.members.items())),
-            'points': self.points,
-            'hash_function': self.hash_function,
-            'fingerprint': self.fingerprint,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Any) -> 'RingSpec':
-        """Return a spec read from a membership record.
-
-        :raises hashring.exception.InvalidArgumentError: a field is missing
-            or of the wrong type; the message names it.
-        """
-        if not isinstance(data, Mapping):
-            raise exception.InvalidArgumentError(
-                f'A published ring is a mapping, not {data!r:.80}'
-            )
-        members = data.get('members')
-        if not isinstance(members, Mapping) or not all(
-            isinstance(m, str) for m in members
-        ):
-            raise exception.InvalidArgumentError(
-                f'A published ring has members by name, not {members!r:.80}'
-            )
-        weights = {m: values.check_weight(m, w) for m, w in members.items()}
-        points = _validate.integer(
-            'points', data.get('points'), 1, ring_mod.MAX_POINTS_PER_WEIGHT
-        )
-        hash_function = data.get('hash_function')
-        fingerprint = data.get('fingerprint')
-        for name, value in (
-            ('hash_function', hash_function),
-            ('fingerprint', fingerprint),
-        ):
-            if not isinstance(value, str):
-                raise exception.InvalidArgumentError(
-                    f'A published ring has a str {name}, not {value!r}'
-                )
-        return cls(weights, points, hash_function, fingerprint)  # type: ignore[arg-type]
-
-
-@dataclasses.dataclass(frozen=True)
-class Claim:
-    """What one member publishes for one group."""
-
-    #: the member's canonical id
-    member: str
-    #: the ring it applies, None before its first
-    applied: RingSpec | None = None
-    #: the ring it moves to, None when it is not moving
-    intended: RingSpec | None = None
-
-    def rings(self) -> list[RingSpec]:
-        """Return the published rings, applied first."""
-        return [r for r in (self.applied, self.intended) if r is not None]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the claim as JSON-safe data (the member is the record's)."""
-        return {
-            'applied': None
-            if self.applied is None
-            else self.applied.to_dict(),
-            'intended': (
-                None if self.intended is None else self.intended.to_dict()
-            ),
-        }
-
-    @classmethod
-    def from_dict(cls, member: str, data: Any) -> 'Claim':
-        """Return a member's claim read from its record.
-
-        :raises hashring.exception.InvalidArgumentError: as
-            :meth:`RingSpec.from_dict`.
-        """
-        if not isinstance(data, Mapping):
-            raise exception.InvalidArgumentError(
-                f'A claim is a mapping, not {data!r:.80}'
-            )
-        specs = [
-            None if data.get(k) is None else RingSpec.from_dict(data[k])
-            for k in ('applied', 'intended')
-        ]
-        return cls(values.canonical_id(member), specs[0], specs[1])
-
-
-class RingCache:
-    """Built rings by fingerprint: peers publish the same few rings."""
-
-    def __init__(self, size: int = CACHE_SIZE) -> None:
-        self._size = size
-        self._rings: dict[str, ring_mod.HashRing] = {}
-
-    def get(self, spec: RingSpec) -> ring_mod.HashRing:
-        """Return the ring of a spec, built once.
-
-        :raises hashring.exception.InvalidArgumentError: as
-            :meth:`RingSpec.build`.
-        """
-        found = self._rings.get(spec.fingerprint)
-        if found is None or dict(found.members) != dict(spec.members):
-            found = spec.build()
-            if len(self._rings) >= self._size:
-                # Dicts keep order: drop the oldest.
-                del self._rings[next(iter(self._rings))]
-            self._rings[spec.fingerprint] = found
-        return found
+# The claims' names, where the protocol's callers look for them.
+CACHE_SIZE = claims_mod.CACHE_SIZE
+RingSpec = claims_mod.RingSpec
+Claim = claims_mod.Claim
+RingCache = claims_mod.RingCache
 
 
 def blocked(
@@ -427,6 +280,70 @@ class Protocol:
             return []
         return [k for k, _ in leaving]
 
+    def converged(self, group: str | None = None) -> str | None:
+        """Return the fingerprint every live member applies, if they agree.
+
+        Runtime complexity: one membership read.
+
+        :param group: the group; the source's default when None.
+        :returns: the fingerprint, when every live member publishes the
+            same applied ring and none is moving; else None.
+        :raises hashring.exception.MembershipUnavailable: the claims could
+            not be read.
+        """
+        source = self.manager.source
+        key = source.default_group if group is None else group
+        return agreed(live_claims(source.get_members(key)))
+
+    def leave(self, timeout: float | None = None) -> bool:
+        """Drain, wait until every live peer applies a ring without this
+        member, then leave the membership.
+
+        Call it after the consumer's last filter call, when it is about
+        to stop.  Until the peers acknowledge, this member's claims keep
+        its nodes from them; once they do, its record goes and they take
+        the nodes at their next call.
+
+        :param timeout: seconds to wait at most; the source's
+            ``dead_after`` when None.
+        :returns: True when every peer acknowledged, False when the
+            timeout ran out first (it leaves anyway, and logs which peers
+            had not).
+        :raises hashring.exception.InvalidArgumentError: a bad timeout.
+        """
+        source = self.manager.source
+        limit = (
+            source.dead_after
+            if timeout is None
+            else _validate.seconds('timeout', timeout)
+        )
+        source.drain()
+        deadline = time.monotonic() + limit
+        step = min(source.heartbeat_interval, 1.0)
+        while True:
+            waiting = []
+            try:
+                for group in sorted(source.groups):
+                    waiting += [
+                        c.member
+                        for c in live_claims(source.get_members(group))
+                        if c.member != self.host and _gives_to(c, self.host)
+                    ]
+            except exception.MembershipUnavailable as exc:
+                waiting = [f'(unreadable: {exc})']
+            if not waiting or time.monotonic() >= deadline:
+                break
+            time.sleep(min(step, max(0.0, deadline - time.monotonic())))
+        if waiting:
+            LOG.warning(
+                'Leaving %s after %gs without the acknowledgement of %s',
+                source.backend,
+                limit,
+                ', '.join(sorted(set(waiting))),
+            )
+        source.leave()
+        return not waiting
+
     def applied(self, group: str | None = None) -> ring_mod.HashRing | None:
         """Return the ring this member acknowledged applying, if any.
 
@@ -461,3 +378,40 @@ class Protocol:
             claims.append(claim)
         self._claims[group] = (now, claims)
         return claims
+
+
+def live_claims(snapshot: Any) -> list[Claim]:
+    """Return the claims the live members of a snapshot published.
+
+    Down and forced-down members' claims have ended; members that
+    publish nothing are left out.
+    """
+    return [
+        m.claim
+        for m in snapshot
+        if m.claim is not None
+        and m.state not in (values.State.DOWN, values.State.FORCED_DOWN)
+    ]
+
+
+def _gives_to(claim: Claim, member: str) -> bool:
+    """Tell whether a claim's rings place a member (by canonical id)."""
+    return any(values.names_of(spec.members, member) for spec in claim.rings())
+
+
+def agreed(claims: Iterable[Claim]) -> str | None:
+    """Return the ring fingerprint a set of claims agrees on, if any.
+
+    :param claims: the live members' claims.
+    :returns: the fingerprint when every claim applies it and none
+        intends another; None otherwise, or for no claims.
+    """
+    found = {
+        None
+        if c.intended is not None or c.applied is None
+        else c.applied.fingerprint
+        for c in claims
+    }
+    if len(found) != 1:
+        return None
+    return found.pop()

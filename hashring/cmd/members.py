@@ -20,6 +20,7 @@ from typing import Any
 
 from hashring.cmd import output
 from hashring.cmd import parser
+from hashring import handoff
 from hashring import membership
 
 REGISTERING = ('config_file', 'group')
@@ -68,9 +69,12 @@ def list_members(args: argparse.Namespace) -> int:
     """Print the members of a group, their states and heartbeat ages."""
     snapshot = parser.source(args).get_members(args.group)
     now = snapshot.read_at
+    published = handoff.live_claims(snapshot)
     data: dict[str, Any] = {
         'group': snapshot.group,
         'generation': snapshot.generation,
+        # The ring every live member applies, where they all publish one.
+        'converged': handoff.agreed(published) if published else None,
         'members': [],
     }
     rows: list[Sequence[Any]] = [
@@ -122,6 +126,14 @@ def list_members(args: argparse.Namespace) -> int:
             f'group {snapshot.group}: {len(snapshot)} members, '
             f'{len(snapshot.up())} up, generation {snapshot.generation}'
         )
+        if published:
+            print(
+                f'rings: every live member applies {data["converged"]}'
+                if data['converged']
+                else 'rings: not converged, members apply or move to '
+                f'{len({s.fingerprint for c in published for s in c.rings()})}'
+                ' rings'
+            )
         if snapshot.presumed:
             print(
                 f'{len(snapshot.presumed)} presumed alive: silent for '

@@ -12,6 +12,7 @@
 
 import os
 import random
+import threading
 import time
 
 import fixtures
@@ -278,6 +279,24 @@ class ProtocolTestCase(base.TestCase):
         self.assertGreater(overlaps, 40)
 
 
+class AgreedTestCase(base.TestCase):
+    def test_agreed(self):
+        one = handoff.RingSpec.of(ring.HashRing(['a', 'b']))
+        two = handoff.RingSpec.of(ring.HashRing(['a', 'b', 'c']))
+        self.assertEqual(
+            one.fingerprint,
+            handoff.agreed([handoff.Claim('a', one), handoff.Claim('b', one)]),
+        )
+        for claims in (
+            [],
+            [handoff.Claim('a', one), handoff.Claim('b', two)],
+            [handoff.Claim('a', one), handoff.Claim('b', one, two)],
+            [handoff.Claim('a', None, one)],
+        ):
+            with self.subTest(claims=claims):
+                self.assertIsNone(handoff.agreed(claims))
+
+
 class OwnedTestCase(base.TestCase):
     def setUp(self):
         super().setUp()
@@ -312,49 +331,6 @@ class OwnedTestCase(base.TestCase):
         peers = [self.claim('a-1', self.new, self.old)]
         self.assertTrue(handoff.blocked(KEYS, 'c-3', peers))
         self.assertEqual(set(), handoff.blocked(KEYS, 'a-1', peers))
-
-    def test_claims_round_trip_and_bad_ones_are_named(self):
-        claim = self.claim('a-1', self.old, self.new)
-        back = handoff.Claim.from_dict('A-1', claim.to_dict())
-        self.assertEqual(claim, back)
-        self.assertEqual(
-            self.new.fingerprint, back.intended.build().fingerprint
-        )
-        for data, bad in (
-            ('x', "'x'"),
-            ({'applied': {'members': ['a']}}, "['a']"),
-            ({'applied': {**claim.applied.to_dict(), 'points': 0}}, '0'),
-            ({'applied': {**claim.applied.to_dict(), 'fingerprint': 5}}, '5'),
-        ):
-            with self.subTest(data=data):
-                err = self.assertRaises(
-                    exception.InvalidArgumentError,
-                    handoff.Claim.from_dict,
-                    'a-1',
-                    data,
-                )
-                self.assertIn(bad, str(err))
-        forged = handoff.RingSpec.from_dict(
-            {**claim.applied.to_dict(), 'fingerprint': 'f' * 16}
-        )
-        err = self.assertRaises(exception.InvalidArgumentError, forged.build)
-        self.assertIn('corrupt', str(err))
-
-    def test_bytes_members_cannot_be_published(self):
-        err = self.assertRaises(
-            exception.InvalidArgumentError,
-            handoff.RingSpec.of,
-            ring.HashRing([b'x']),
-        )
-        self.assertIn("b'x'", str(err))
-
-    def test_the_cache_builds_each_ring_once(self):
-        cache = handoff.RingCache(size=2)
-        spec = handoff.RingSpec.of(self.old)
-        self.assertIs(cache.get(spec), cache.get(spec))
-        for points in (2, 4, 16):
-            cache.get(handoff.RingSpec.of(ring.HashRing(['x'], points=points)))
-        self.assertEqual(2, len(cache._rings))
 
 
 class Live:
@@ -466,6 +442,63 @@ class ProtocolOverASourceTestCase(base.TestCase):
         }
         self.assertTrue(theirs)
         self.assertFalse(theirs & set(self.assert_no_overlap()))
+
+    def test_converged_says_when_every_live_member_agrees(self):
+        protocol = self.services[0].protocol
+        self.assertIsNone(protocol.converged())  # nobody published yet
+        self.rounds(3)
+        fingerprint = self.services[0].manager.refresh().fingerprint
+        self.assertEqual(fingerprint, protocol.converged())
+        self.services.append(Live(self, 's-3', self.path))
+        self.services[-1].step(self.nodes)
+        self.assertIsNone(protocol.converged())  # s-3 is moving
+        self.rounds(3)
+        self.assertEqual(
+            self.services[0].manager.refresh().fingerprint,
+            protocol.converged(),
+        )
+
+    def test_leave_waits_for_the_peers_to_acknowledge(self):
+        self.services.append(Live(self, 's-3', self.path))
+        self.rounds(3)
+        leaving = self.services.pop()
+        done = []
+
+        def peers():
+            # The peers go on with their filter calls meanwhile.
+            while not done:
+                self.rounds(1)
+                time.sleep(0.05)
+
+        worker = threading.Thread(target=peers)
+        worker.start()
+        self.addCleanup(worker.join, 10)
+        try:
+            self.assertTrue(leaving.protocol.leave(timeout=20))
+        finally:
+            done.append(True)
+        worker.join(10)
+        self.assertIsNone(leaving.source.member_id)
+        self.rounds(2)
+        self.assert_converged()
+
+    def test_leave_without_acknowledgements_gives_up_and_says_so(self):
+        self.services.append(Live(self, 's-3', self.path))
+        self.rounds(3)
+        leaving = self.services.pop()
+        # Nobody else calls its filter: nobody acknowledges.
+        start = time.monotonic()
+        with self.assertLogs('hashring.handoff', 'WARNING') as logs:
+            self.assertFalse(leaving.protocol.leave(timeout=0.3))
+        self.assertLess(time.monotonic() - start, 5)
+        self.assertIn('without the acknowledgement of', logs.output[0])
+        self.assertIsNone(leaving.source.member_id)
+        err = self.assertRaises(
+            exception.InvalidArgumentError,
+            self.services[0].protocol.leave,
+            timeout=-1,
+        )
+        self.assertIn('-1', str(err))
 
     def test_a_protocol_needs_its_registered_host(self):
         reader = membership.load('file', membership_file=self.path)

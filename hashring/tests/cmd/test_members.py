@@ -94,11 +94,22 @@ class MembershipCommandsTestCase(base.TestCase):
         )
         table = self.cli('members').stdout
         self.assertIn(f'{old.fingerprint} -> {new.fingerprint}', table)
+        self.assertIn(
+            'rings: not converged, members apply or move to 2', table
+        )
         data = json.loads(self.cli('members', '--format', 'json').stdout)
         self.assertEqual(
             {'applied': old.fingerprint, 'intended': new.fingerprint},
             data['members'][0]['claim'],
         )
+        self.assertIsNone(data['converged'])
+        source.publish('default', handoff.Claim('a', handoff.RingSpec.of(new)))
+        table = self.cli('members').stdout
+        self.assertIn(
+            f'rings: every live member applies {new.fingerprint}', table
+        )
+        data = json.loads(self.cli('members', '--format', 'json').stdout)
+        self.assertEqual(new.fingerprint, data['converged'])
 
     def test_members_presumed_alive_through_an_outage_are_shown(self):
         self.cli('join', '--host', 'a')

@@ -1,0 +1,73 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from hashring import claims
+from hashring import exception
+from hashring import ring
+from hashring.tests import base
+
+
+class ClaimsTestCase(base.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.old = ring.HashRing(['A-1', 'b-2'], points=8)
+        self.new = self.old.with_members(['A-1', 'b-2', 'c-3'])
+
+    def claim(self, member, applied, intended=None):
+        return claims.Claim(
+            member,
+            claims.RingSpec.of(applied),
+            None if intended is None else claims.RingSpec.of(intended),
+        )
+
+    def test_claims_round_trip_and_bad_ones_are_named(self):
+        claim = self.claim('a-1', self.old, self.new)
+        back = claims.Claim.from_dict('A-1', claim.to_dict())
+        self.assertEqual(claim, back)
+        self.assertEqual(
+            self.new.fingerprint, back.intended.build().fingerprint
+        )
+        for data, bad in (
+            ('x', "'x'"),
+            ({'applied': {'members': ['a']}}, "['a']"),
+            ({'applied': {**claim.applied.to_dict(), 'points': 0}}, '0'),
+            ({'applied': {**claim.applied.to_dict(), 'fingerprint': 5}}, '5'),
+        ):
+            with self.subTest(data=data):
+                err = self.assertRaises(
+                    exception.InvalidArgumentError,
+                    claims.Claim.from_dict,
+                    'a-1',
+                    data,
+                )
+                self.assertIn(bad, str(err))
+        forged = claims.RingSpec.from_dict(
+            {**claim.applied.to_dict(), 'fingerprint': 'f' * 16}
+        )
+        err = self.assertRaises(exception.InvalidArgumentError, forged.build)
+        self.assertIn('corrupt', str(err))
+
+    def test_bytes_members_cannot_be_published(self):
+        err = self.assertRaises(
+            exception.InvalidArgumentError,
+            claims.RingSpec.of,
+            ring.HashRing([b'x']),
+        )
+        self.assertIn("b'x'", str(err))
+
+    def test_the_cache_builds_each_ring_once(self):
+        cache = claims.RingCache(size=2)
+        spec = claims.RingSpec.of(self.old)
+        self.assertIs(cache.get(spec), cache.get(spec))
+        for points in (2, 4, 16):
+            cache.get(claims.RingSpec.of(ring.HashRing(['x'], points=points)))
+        self.assertEqual(2, len(cache._rings))
