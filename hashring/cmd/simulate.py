@@ -296,57 +296,88 @@ def converge(args: argparse.Namespace) -> int:
         print(EXPLAIN)
         print()
     progress = output.Progress()
-    timeline = convergence.converge(
-        services=args.services,
-        nodes=args.nodes,
-        instances=args.instances,
-        event=args.event,
-        event_at=args.at,
-        duration=args.duration,
-        interval=args.interval,
-        dead_after=args.dead_after,
-        step=args.step,
-        flap_for=args.flap_for,
-        progress=progress,
-        handoff=args.handoff,
-    )
+    runs = [False, True] if args.handoff else [False]
+    timelines = {}
+    for index, handoff in enumerate(runs):
+
+        def part(done: float, index: int = index) -> None:
+            # One bar for both runs: each takes its share.
+            progress((index + done) / len(runs))
+
+        timelines[handoff] = convergence.converge(
+            services=args.services,
+            nodes=args.nodes,
+            instances=args.instances,
+            event=args.event,
+            event_at=args.at,
+            duration=args.duration,
+            interval=args.interval,
+            dead_after=args.dead_after,
+            step=args.step,
+            flap_for=args.flap_for,
+            progress=part,
+            handoff=handoff,
+        )
     progress.done()
+    # With --handoff, the protocol's run is the answer and the plain run
+    # stands beside it.
+    timeline = timelines[args.handoff]
+    points = list(zip(*(timelines[h].points for h in runs)))
     changes = [
         p
-        for i, p in enumerate(timeline.points)
-        if i == 0 or p[1:] != timeline.points[i - 1][1:]
+        for i, p in enumerate(points)
+        if i == 0 or [q[1:] for q in p] != [q[1:] for q in points[i - 1]]
     ]
-    data = {
-        'scenario': scenario,
-        'event': timeline.event,
-        'event_at': timeline.event_at,
+    data = _summary(timeline)
+    data.update(
+        scenario=scenario,
+        event=timeline.event,
+        event_at=timeline.event_at,
+        timeline=[
+            {'t': p[-1][0], 'double': p[-1][1], 'unmanaged': p[-1][2]}
+            for p in changes
+        ],
+    )
+    header = ['TIME', 'MANAGED TWICE', 'MANAGED BY NONE']
+    if args.handoff:
+        data['without_handoff'] = _summary(timelines[False])
+        header += ['TWICE, HANDOFF', 'NONE, HANDOFF']
+    rows: list[Sequence[Any]] = [tuple(header)]
+    rows += [(f'{p[0][0]:g}', *(n for q in p for n in q[1:])) for p in changes]
+    output.emit(args, data, rows)
+    if args.format == 'table':
+        for handoff in runs:
+            run = timelines[handoff]
+            clean = (
+                'never within the run'
+                if run.clean_at is None
+                else f'{run.time_to_clean:g}s after the event'
+            )
+            label = (
+                ('with the handoff protocol, ' if handoff else 'without it, ')
+                if args.handoff
+                else ''
+            )
+            print(
+                f'{label}{args.event} at {args.at:g}s: clean {clean}; '
+                f'{run.double_node_seconds:g} node-seconds managed twice, '
+                f'{run.orphan_node_seconds:g} by none'
+            )
+    if args.plot:
+        _plot_timeline(args, timelines)
+    return 0
+
+
+def _summary(timeline: Any) -> dict[str, Any]:
+    """Return what a timeline adds up to, for the JSON output."""
+    return {
         'clean_at': timeline.clean_at,
         'time_to_clean': timeline.time_to_clean,
         'double_node_seconds': timeline.double_node_seconds,
         'orphan_node_seconds': timeline.orphan_node_seconds,
         'peak_double': max(p[1] for p in timeline.points),
         'peak_unmanaged': max(p[2] for p in timeline.points),
-        'timeline': [
-            {'t': t, 'double': d, 'unmanaged': n} for t, d, n in changes
-        ],
     }
-    rows: list[Sequence[Any]] = [('TIME', 'MANAGED TWICE', 'MANAGED BY NONE')]
-    rows += [(f'{t:g}', d, n) for t, d, n in changes]
-    output.emit(args, data, rows)
-    if args.format == 'table':
-        clean = (
-            'never within the run'
-            if timeline.clean_at is None
-            else f'{timeline.time_to_clean:g}s after the event'
-        )
-        print(
-            f'{args.event} at {args.at:g}s: clean {clean}; '
-            f'{timeline.double_node_seconds:g} node-seconds managed twice, '
-            f'{timeline.orphan_node_seconds:g} by none'
-        )
-    if args.plot:
-        _plot_timeline(args, timeline)
-    return 0
 
 
 _EVENTS = {
@@ -357,14 +388,22 @@ _EVENTS = {
 }
 
 
-def _plot_timeline(args: argparse.Namespace, timeline: Any) -> None:
+def _plot_timeline(
+    args: argparse.Namespace, timelines: dict[bool, Any]
+) -> None:
     plt = output.pyplot()
-    t = [p[0] for p in timeline.points]
     fig, ax = plt.subplots(figsize=(8, 4))
-    for column, label in ((1, 'managed twice'), (2, 'managed by none')):
-        ax.step(
-            t, [p[column] for p in timeline.points], where='post', label=label
-        )
+    for handoff, timeline in timelines.items():
+        t = [p[0] for p in timeline.points]
+        suffix = ', handoff' if handoff else ''
+        for column, label in ((1, 'managed twice'), (2, 'managed by none')):
+            ax.step(
+                t,
+                [p[column] for p in timeline.points],
+                where='post',
+                label=label + suffix,
+                linestyle='--' if handoff else '-',
+            )
     ax.axvline(args.at, color='grey', linestyle=':', label=args.event)
     ax.set_xlabel('seconds')
     ax.set_ylabel('nodes')

@@ -222,10 +222,41 @@ class SimulateTestCase(base.TestCase):
         self.assertTrue(safe['scenario']['handoff'])
         self.assertIsNotNone(safe['time_to_clean'])
         self.assertLessEqual(safe['time_to_clean'], 30)  # two intervals
+        # Side by side: the plain run is the same as without --handoff.
+        self.assertEqual(
+            plain['double_node_seconds'],
+            safe['without_handoff']['double_node_seconds'],
+        )
+        self.assertEqual(
+            plain['orphan_node_seconds'],
+            safe['without_handoff']['orphan_node_seconds'],
+        )
         out = cli.run(
             'simulate', 'converge', '--nodes', '60', '--handoff'
         ).stdout
         self.assertIn('every service running the handoff protocol.', out)
+        self.assertIn('TWICE, HANDOFF  NONE, HANDOFF', out)
+        self.assertIn('without it, crash at 30s', out)
+        self.assertIn('with the handoff protocol, crash at 30s', out)
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'both.png')
+        result = cli.run(
+            'simulate',
+            'converge',
+            '--nodes',
+            '60',
+            '--duration',
+            '40',
+            '--handoff',
+            '--plot',
+            path,
+            check=False,
+        )
+        if result.returncode == 0:
+            with open(path, 'rb') as f:
+                self.assertEqual(b'\x89PNG', f.read(4))
+        else:
+            self.assertIn('install matplotlib', result.stderr)
 
     def test_plot(self):
         tmp = self.useFixture(fixtures.TempDir()).path
