@@ -123,12 +123,16 @@ def owned(
         or that no live peer's published ring gives to that peer, in the
         order of ``keys``.
     """
-    keys = _validate.collection('keys', keys)
     kept = set(held)
-    mine_names = values.names_of(target.members, me)
-    mine = [k for k, o in zip(keys, target.map_keys(keys)) if o in mine_names]
+    mine = _mine(target, me, _validate.collection('keys', keys))
     taken = blocked([k for k in mine if k not in kept], me, claims, cache)
     return [k for k in mine if k in kept or k not in taken]
+
+
+def _mine(target: ring_mod.HashRing, me: str, keys: list[Any]) -> list[Any]:
+    """Return the keys a ring gives to a member, in the order of keys."""
+    names = values.names_of(target.members, me)
+    return [k for k, o in zip(keys, target.map_keys(keys)) if o in names]
 
 
 class Protocol:
@@ -220,10 +224,11 @@ class Protocol:
             claims = self._peer_claims(group, target)
             # 3. Take what is free; release what the target gives away once
             # its new owner has announced a ring that gives it the key.
-            mine = values.names_of(target.members, self.host)
-            wanted = sum(o in mine for o in target.map_keys(keys))
+            # One pass of the keys over the target: owned() then looks up
+            # only the keys it gives here.
+            mine = _mine(target, self.host, keys)
             held = self._held.get(group, set())
-            result = owned(target, self.host, keys, claims, self._cache, held)
+            result = owned(target, self.host, mine, claims, self._cache, held)
             kept = (
                 self._handing_over(
                     applied, target, [k for k in keys if k in held], claims
@@ -231,7 +236,7 @@ class Protocol:
                 if moving and applied is not None
                 else []
             )
-            if len(result) < wanted or kept:
+            if len(result) < len(mine) or kept:
                 # Waiting on a peer: read its claims again next time, to
                 # take or let go as soon as it moves.
                 self._claims.pop(group, None)
