@@ -109,9 +109,14 @@ class ComputeService:
         return [node['uuid'] for node in self.last.owned]
 
     def stop(self):
-        """Leave gracefully."""
-        self.source.leave()
+        """Leave gracefully: drain, wait for the peers, leave.
+
+        Returns False when the peers had not taken this service's nodes
+        by ``dead_after`` (they take them once it is gone).
+        """
+        acknowledged = self.rings.leave()
         self.source.close()
+        return acknowledged
 
     def crash(self):
         """Stop heartbeating and leave the record behind, as a crash does."""
@@ -132,22 +137,34 @@ TIMING = {'heartbeat_interval': 0.2, 'dead_after': 1.0, 'reset_interval': 0}
 
 
 def show(services, title, watch=None):
-    """Print each service's share, and who manages the node watched."""
+    """Refresh until the services agree; print each one's share.
+
+    Under the handoff protocol a node changes hands over a few rounds of
+    refreshes (its new owner announces, the old one lets go, the new one
+    takes), never managed by two services in any of them.
+    """
     print(f'-- {title}')
-    managers = {}
+    twice = 0
+    for rounds in range(1, 13):
+        managers = {}
+        for service in services:
+            for node in service.get_available_nodes():
+                managers.setdefault(node, []).append(service.host)
+        twice = max(twice, sum(1 for h in managers.values() if len(h) > 1))
+        nobody = len(services[0].cloud.nodes) - len(managers)
+        if not nobody and services[0].rings.convergence().fingerprint:
+            break
     for service in services:
-        owned = service.get_available_nodes()
         result = service.last
         print(
-            f'{service.host}: {len(owned):3d} nodes, ring generation '
+            f'{service.host}: {len(result.owned):3d} nodes, ring generation '
             f'{result.ring_generation} ({result.fingerprint}), '
             f'{len(result.orphans)} orphans'
         )
-        for node in owned:
-            managers.setdefault(node, []).append(service.host)
-    twice = sum(1 for hosts in managers.values() if len(hosts) > 1)
-    nobody = len(services[0].cloud.nodes) - len(managers)
-    print(f'managed twice: {twice}, managed by nobody: {nobody}')
+    print(
+        f'after {rounds} round(s) of refreshes: managed by nobody: '
+        f'{nobody}; managed twice in any round: {twice}'
+    )
     if watch is not None:
         (host,) = managers[watch]
         decision = next(

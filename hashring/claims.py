@@ -10,17 +10,25 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""What a member publishes for the handoff protocol: its claims.
+"""What a member publishes for the handoff protocol, and what it decides.
 
 A :class:`Claim` names the ring a member applies in a group and, while
 it moves, the ring it intends to apply, each as a :class:`RingSpec` that
 rebuilds the ring exactly.  Members publish them in their membership
-records (:meth:`hashring.membership.MembershipSource.publish`); the
-protocol itself is :mod:`hashring.handoff`.
+records (:meth:`hashring.membership.MembershipSource.publish`).  The
+functions here decide from the claims read who may take a key; a
+:class:`Token` says since which ring a member holds one.  The protocol
+that runs them is :mod:`hashring.handoff`.
+
+Runtime complexity of :func:`owned`: ``O(k * c)`` for ``k`` keys and
+``c`` published rings that differ, each built once per fingerprint.
 """
 
+from collections.abc import Iterable
 from collections.abc import Mapping
 import dataclasses
+import datetime
+import typing
 from typing import Any
 
 from hashring import _validate
@@ -164,6 +172,78 @@ class Claim:
         return cls(values.canonical_id(member), specs[0], specs[1])
 
 
+@dataclasses.dataclass(frozen=True)
+class Convergence:
+    """Whether a group's live members apply one ring, and since when."""
+
+    #: the fingerprint every live member applies; None while they differ
+    fingerprint: str | None
+    #: when this reader first saw the group in this state (UTC)
+    since: datetime.datetime
+    #: each live member's applied fingerprint; None for one moving to
+    #: another ring, or that has applied none yet
+    applied: dict[str, str | None]
+
+
+class Token(typing.NamedTuple):
+    """A fencing token: who holds a key, since which of its rings.
+
+    It changes whenever the holder takes the key afresh (a new ring
+    generation, or a restart: a new epoch) and stays the same while it
+    holds the key without a break, so a consumer can store it with the
+    node's record and refuse, by compare-and-set, the writes of a holder
+    whose tenure ended (see the handoff guide).
+    """
+
+    #: the holder's canonical member id
+    member: str
+    #: random, one per ring manager: a restarted service has another
+    epoch: str
+    #: the holder's ring generation when it took the key
+    generation: int
+
+    def __str__(self) -> str:
+        return f'{self.member}/{self.epoch}/{self.generation}'
+
+
+class Tenure:
+    """Since when a member holds each key it holds: its fencing tokens."""
+
+    def __init__(self, member: str, epoch: str) -> None:
+        self.member = member
+        self.epoch = epoch
+        self._since: dict[Any, Token] = {}
+
+    def update(
+        self, held: Iterable[Any], generation: int | None, forget: Any = None
+    ) -> dict[Any, Token]:
+        """Record the keys held now, and return their tokens.
+
+        Runtime complexity: ``O(k)`` for ``k`` keys held.
+
+        :param held: the keys held now.
+        :param generation: the ring generation they are held under.
+        :param forget: the keys this answer was about, when it was about
+            some keys only (the others stay as they were); None when
+            ``held`` is everything held.
+        :returns: the token of each key of ``held``.
+        """
+        since = self._since
+        new = Token(self.member, self.epoch, generation or 0)
+        tokens = {k: since.get(k, new) for k in held}
+        if forget is None:
+            self._since = tokens
+        else:
+            for key in forget:
+                since.pop(key, None)
+            since.update(tokens)
+        return tokens
+
+    def token(self, key: Any) -> Token | None:
+        """Return the token of a key held, or None."""
+        return self._since.get(key)
+
+
 class RingCache:
     """Built rings by fingerprint: peers publish the same few rings."""
 
@@ -185,3 +265,137 @@ class RingCache:
                 del self._rings[next(iter(self._rings))]
             self._rings[spec.fingerprint] = found
         return found
+
+
+def blocked(
+    keys: list[Any],
+    me: str,
+    claims: Iterable[Claim],
+    cache: RingCache | None = None,
+) -> set[Any]:
+    """Return the keys a live peer's published rings still give to it.
+
+    :param keys: the keys to check.
+    :param me: this member's canonical id; its own claim blocks nothing.
+    :param claims: the claims of the live peers (dead and ``forced_down``
+        members' claims left out by the caller).
+    :param cache: built rings to reuse.
+    :returns: the blocked keys.
+    """
+    cache = cache or RingCache()
+    held: set[Any] = set()
+    for claim in claims:
+        if claim.member == me:
+            continue
+        for spec in claim.rings():
+            ring = cache.get(spec)
+            names = values.names_of(ring.members, claim.member)
+            if not names:
+                continue
+            held.update(
+                k for k, o in zip(keys, ring.map_keys(keys)) if o in names
+            )
+    return held
+
+
+def owned(
+    target: ring_mod.HashRing,
+    me: str,
+    keys: Iterable[Any],
+    claims: Iterable[Claim],
+    cache: RingCache | None = None,
+    held: Iterable[Any] = (),
+) -> list[Any]:
+    """Return the keys this member may manage while it moves to ``target``.
+
+    Call it after publishing ``target`` as intended (step 1 of the
+    protocol) and with the claims read after that (step 2).
+
+    :param target: the ring this member moves to (or applies).
+    :param me: this member's canonical id.
+    :param keys: the keys (node ids).
+    :param claims: the live peers' claims.
+    :param cache: built rings to reuse.
+    :param held: the keys this member manages already, under claims it
+        has published without a break since it took them.  A peer that
+        announced a ring giving one of them to itself waits for this
+        member to let go, so this member keeps it: releasing it at once
+        would leave it unmanaged until the peer could take it.
+    :returns: the keys ``target`` gives to ``me`` that this member holds,
+        or that no live peer's published ring gives to that peer, in the
+        order of ``keys``.
+    """
+    kept = set(held)
+    given = mine(target, me, _validate.collection('keys', keys))
+    taken = blocked([k for k in given if k not in kept], me, claims, cache)
+    return [k for k in given if k in kept or k not in taken]
+
+
+def mine(target: ring_mod.HashRing, me: str, keys: list[Any]) -> list[Any]:
+    """Return the keys a ring gives to a member, in the order of keys."""
+    names = values.names_of(target.members, me)
+    return [k for k, o in zip(keys, target.map_keys(keys)) if o in names]
+
+
+def live_claims(snapshot: Any) -> list[Claim]:
+    """Return the claims the live members of a snapshot published.
+
+    Down and forced-down members' claims have ended; members that
+    publish nothing are left out.
+    """
+    return [
+        m.claim
+        for m in snapshot
+        if m.claim is not None
+        and m.state not in (values.State.DOWN, values.State.FORCED_DOWN)
+    ]
+
+
+def gives_to(claim: Claim, member: str) -> bool:
+    """Tell whether a claim's rings place a member (by canonical id)."""
+    return any(values.names_of(spec.members, member) for spec in claim.rings())
+
+
+def agreed(claims: Iterable[Claim]) -> str | None:
+    """Return the ring fingerprint a set of claims agrees on, if any.
+
+    :param claims: the live members' claims.
+    :returns: the fingerprint when every claim applies it and none
+        intends another; None otherwise, or for no claims.
+    """
+    found = {
+        None
+        if c.intended is not None or c.applied is None
+        else c.applied.fingerprint
+        for c in claims
+    }
+    if len(found) != 1:
+        return None
+    return found.pop()
+
+
+def convergence_of(
+    snapshot: Any, ring: ring_mod.HashRing
+) -> tuple[str | None, dict[str, str | None]]:
+    """Return the fingerprint a group's live members agree on, and each's.
+
+    :param snapshot: the group's :class:`hashring.membership.Snapshot`.
+    :param ring: the ring of the current membership, which a member that
+        publishes no claim (an older release, or tooz) is taken to apply.
+    :returns: the agreed fingerprint, or None while the members differ or
+        one is moving; and each live member's applied fingerprint, None
+        for one moving or that has applied none yet.
+    """
+    applied: dict[str, str | None] = {}
+    for member in snapshot:
+        if member.state in (values.State.DOWN, values.State.FORCED_DOWN):
+            continue
+        claim = member.claim
+        if claim is None:
+            applied[member.id] = ring.fingerprint
+        elif claim.intended is None and claim.applied is not None:
+            applied[member.id] = claim.applied.fingerprint
+        else:
+            applied[member.id] = None
+    found = set(applied.values())
+    return (found.pop() if len(found) == 1 else None), applied

@@ -10,21 +10,22 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The handoff protocol's core: published claims, and who may take a key.
+"""The handoff protocol: no node managed twice while rings converge.
 
 Rings converge one service at a time, so for a while two services' rings
 can give one node to both of them, or to neither.  The protocol closes
 that window without a lock service, with what each member publishes
-through its membership source beside its heartbeat: a :class:`Claim` per
+through its membership source beside its heartbeat: a
+:class:`~hashring.claims.Claim` per
 group, naming the ring it *applies* and, while it moves to another, the
 ring it *intends* to apply.  A member moving to a target ring:
 
 1. publishes its intent (applied: the old ring, intended: the target);
 2. reads its live peers' claims, after that publish;
-3. manages the keys :func:`owned` gives: those the target gives it that
-   no live peer's published ring (applied or intended) still gives to
-   that peer.  The keys it held and the target gives away are released
-   here, before anything else happens;
+3. manages the keys :func:`hashring.claims.owned` gives: those the
+   target gives it that no live peer's published ring (applied or
+   intended) still gives to that peer.  The keys it held and the
+   target gives away are released here, before anything else happens;
 4. once the consumer has acted on that (released what it lost), publishes
    the target as applied, with no intent.
 
@@ -33,23 +34,26 @@ key to itself before reading the other's claims, so the later reader sees
 the earlier writer's claim and leaves the key alone.  A key is unmanaged
 only while the member that held it has not yet published a ring without
 it, or has died and is not yet judged dead: a dead or ``forced_down``
-member's claims end.  A peer that publishes nothing (an older release) is
-given no claim here; the caller decides what it applies.
+member's claims end.  A peer that publishes nothing (an older release, or
+a service on tooz) is taken to apply the ring of the current membership.
 
-The functions here decide; :class:`Protocol` runs them over a ring
-manager and its source, which stores the claims
-(:mod:`hashring.claims`).
-
-Runtime complexity of :func:`owned`: ``O(k * c)`` for ``k`` keys and
-``c`` published rings that differ, each built once per fingerprint.
+:mod:`hashring.claims` decides; :class:`Protocol` runs it over a ring
+manager and its source, which stores the claims.  A
+:class:`hashring.RingManager` whose host joined its source runs one
+(``[hashring] handoff``), and its :class:`hashring.OwnershipFilter` and
+:meth:`~hashring.RingManager.owns` go through it.
 """
 
 from collections.abc import Iterable
+import dataclasses
 import logging
+import math
 import threading
 import time
 from typing import Any
+import uuid
 
+from hashring import _fork
 from hashring import _validate
 from hashring import claims as claims_mod
 from hashring import exception
@@ -63,76 +67,37 @@ CACHE_SIZE = claims_mod.CACHE_SIZE
 RingSpec = claims_mod.RingSpec
 Claim = claims_mod.Claim
 RingCache = claims_mod.RingCache
+Token = claims_mod.Token
+blocked = claims_mod.blocked
+owned = claims_mod.owned
+live_claims = claims_mod.live_claims
+agreed = claims_mod.agreed
+Convergence = claims_mod.Convergence
+
+#: At most how often, in seconds, the claims are read again while this
+#: member waits for a peer to take or let go of a key.
+WAIT_READ_INTERVAL = 1.0
 
 
-def blocked(
-    keys: list[Any],
-    me: str,
-    claims: Iterable[Claim],
-    cache: RingCache | None = None,
-) -> set[Any]:
-    """Return the keys a live peer's published rings still give to it.
+@dataclasses.dataclass
+class _Group:
+    """What the protocol keeps for one group."""
 
-    :param keys: the keys to check.
-    :param me: this member's canonical id; its own claim blocks nothing.
-    :param claims: the claims of the live peers (dead and ``forced_down``
-        members' claims left out by the caller).
-    :param cache: built rings to reuse.
-    :returns: the blocked keys.
-    """
-    cache = cache or RingCache()
-    held: set[Any] = set()
-    for claim in claims:
-        if claim.member == me:
-            continue
-        for spec in claim.rings():
-            ring = cache.get(spec)
-            names = values.names_of(ring.members, claim.member)
-            if not names:
-                continue
-            held.update(
-                k for k, o in zip(keys, ring.map_keys(keys)) if o in names
-            )
-    return held
-
-
-def owned(
-    target: ring_mod.HashRing,
-    me: str,
-    keys: Iterable[Any],
-    claims: Iterable[Claim],
-    cache: RingCache | None = None,
-    held: Iterable[Any] = (),
-) -> list[Any]:
-    """Return the keys this member may manage while it moves to ``target``.
-
-    Call it after publishing ``target`` as intended (step 1 of the
-    protocol) and with the claims read after that (step 2).
-
-    :param target: the ring this member moves to (or applies).
-    :param me: this member's canonical id.
-    :param keys: the keys (node ids).
-    :param claims: the live peers' claims.
-    :param cache: built rings to reuse.
-    :param held: the keys this member manages already, under claims it
-        has published without a break since it took them.  A peer that
-        announced a ring giving one of them to itself waits for this
-        member to let go, so this member keeps it: releasing it at once
-        would leave it unmanaged until the peer could take it.
-    :returns: the keys ``target`` gives to ``me`` that this member holds,
-        or that no live peer's published ring gives to that peer, in the
-        order of ``keys``.
-    """
-    kept = set(held)
-    mine = _mine(target, me, _validate.collection('keys', keys))
-    taken = blocked([k for k in mine if k not in kept], me, claims, cache)
-    return [k for k in mine if k in kept or k not in taken]
-
-
-def _mine(target: ring_mod.HashRing, me: str, keys: list[Any]) -> list[Any]:
-    """Return the keys a ring gives to a member, in the order of keys."""
-    names = values.names_of(target.members, me)
-    return [k for k, o in zip(keys, target.map_keys(keys)) if o in names]
+    tenure: claims_mod.Tenure
+    applied: ring_mod.HashRing | None = None
+    unacknowledged: ring_mod.HashRing | None = None
+    published: Claim | None = None
+    claims: list[Claim] | None = None
+    read_at: float = -math.inf
+    waiting: bool = False
+    held: set[Any] = dataclasses.field(default_factory=set)
+    # The keys the applied ring gives here and the target gives away,
+    # with their new owners: (applied fingerprint, target fingerprint,
+    # [(key, new owner)]).
+    leaving: tuple[str, str, list[tuple[Any, str | None]]] | None = None
+    # When every new owner had asked, while keys handed over were not yet
+    # answered again (a caller asking one key at a time).
+    free_at: float | None = None
 
 
 class Protocol:
@@ -141,9 +106,9 @@ class Protocol:
     :meth:`owned` is the protocol's steps 1 to 3 for one call, and step 4
     of the call before: it acknowledges the previous target at the start
     of the next call, when the consumer has acted on the previous answer.
-    Give it to an :class:`hashring.OwnershipFilter` (``handoff=``), or
-    call it directly for code that asks "is this node mine?" (Ironic's
-    ``_mapped_to_this_conductor``).
+    A :class:`hashring.RingManager` makes one for its host (see its
+    ``handoff`` attribute); :class:`hashring.OwnershipFilter` and
+    :meth:`hashring.RingManager.owns` call it.
 
     :param manager: a :class:`hashring.RingManager` whose ``host`` is the
         member its source joined as.
@@ -161,13 +126,17 @@ class Protocol:
             )
         self.manager = manager
         self.host: str = manager.host
-        self._applied: dict[str, ring_mod.HashRing] = {}
-        self._unacknowledged: dict[str, ring_mod.HashRing] = {}
-        self._claims: dict[str, tuple[float, list[Claim]]] = {}
-        self._published: dict[str, Claim] = {}
-        # What the last answer let the consumer manage, by group.
-        self._held: dict[str, set[Any]] = {}
+        #: one per protocol: the fencing tokens of a restarted service
+        #: differ from those of its earlier run
+        self.epoch: str = getattr(manager, 'epoch', '') or uuid.uuid4().hex[:8]
+        self._groups: dict[str, _Group] = {}
         self._cache = RingCache()
+        self._lock = threading.Lock()
+        _fork.register(self)
+
+    def _after_fork(self) -> None:
+        # A parent's thread may have held it; the state is the parent's
+        # member's, which the child cannot publish for anyway.
         self._lock = threading.Lock()
 
     def owned(
@@ -178,6 +147,10 @@ class Protocol:
     ) -> list[Any]:
         """Return the keys this member may manage now, and move on.
 
+        Give it every key this member could manage (every node): a key
+        left out is taken to be gone, and let go.  Code that asks about
+        one key at a time calls :meth:`owns`.
+
         Runtime complexity: ``O(k * c)`` for ``k`` keys and ``c`` distinct
         published rings; one backend write and one read while the ring
         moves, none once it is applied and the peers' claims are fresh.
@@ -186,26 +159,71 @@ class Protocol:
         :param group: the group; the source's default when None.
         :param ring: the ring to move to; the manager's current one when
             None (pass the ring a filter call already holds).
-        :returns: the keys of ``ring`` that are this member's and that no
-            live peer's published ring still gives to that peer.
+        :returns: the keys given that are this member's on ``ring`` and
+            that no live peer's published ring still gives to that peer,
+            and those it still hands over, in the order of ``keys``.
         :raises hashring.exception.MembershipUnavailable: the claim could
             not be published or the claims read; nothing is taken then.
         :raises: what :meth:`hashring.RingManager.get_ring` raises.
         """
+        return self._decide(keys, group, ring, partial=False)
+
+    def owns(self, key: Any, group: str | None = None) -> bool:
+        """Tell whether this member may manage one key now, and move on.
+
+        For code that asks about one node at a time, as Ironic's
+        ``_mapped_to_this_conductor``: what it holds of other keys stays
+        as it is, and the ring is acknowledged only once every key it
+        hands over has been asked for by its new owner.
+
+        Runtime complexity: ``O(c)`` for ``c`` distinct published rings,
+        and ``O(h)`` for ``h`` keys held on the first call after a ring
+        change; backend calls as for :meth:`owned`.
+
+        :raises: as :meth:`owned`.
+        """
+        return bool(self._decide([key], group, None, partial=True))
+
+    def token(self, key: Any, group: str | None = None) -> Token | None:
+        """Return the fencing token of a key this member holds, or None.
+
+        :param key: a key :meth:`owns` or :meth:`owned` gave this member.
+        :param group: the group; the source's default when None.
+        """
+        state = self._groups.get(self._group(group))
+        return None if state is None else state.tenure.token(key)
+
+    def _group(self, group: str | None) -> str:
         source = self.manager.source
-        group = source.default_group if group is None else group
+        return source.default_group if group is None else group
+
+    def _decide(
+        self,
+        keys: Iterable[Any],
+        group: str | None,
+        ring: ring_mod.HashRing | None,
+        partial: bool,
+    ) -> list[Any]:
+        source = self.manager.source
+        group = self._group(group)
         keys = _validate.collection('keys', keys)
         with self._lock:
+            state = self._groups.get(group)
+            if state is None:
+                state = self._groups[group] = _Group(
+                    claims_mod.Tenure(self.host, self.epoch)
+                )
             target = ring if ring is not None else self.manager.get_ring(group)
-            done = self._unacknowledged.pop(group, None)
+            done = state.unacknowledged
             if done is not None:
                 # 4. The consumer acted on the answer given for it.
                 applied_claim = Claim(self.host, RingSpec.of(done))
                 source.publish(group, applied_claim)
-                self._published[group] = applied_claim
-                self._applied[group] = done
-                self._claims.pop(group, None)
-            applied = self._applied.get(group)
+                state.unacknowledged = None
+                state.published = applied_claim
+                state.applied = done
+                state.claims = None
+            applied = state.applied
             moving = applied is None or (
                 applied.fingerprint != target.fingerprint
             )
@@ -216,74 +234,120 @@ class Protocol:
                     None if applied is None else RingSpec.of(applied),
                     RingSpec.of(target),
                 )
-                if self._published.get(group) != claim:
+                if state.published != claim:
                     source.publish(group, claim)
-                    self._published[group] = claim
-                    self._claims.pop(group, None)
+                    state.published = claim
+                    state.claims = None
             # 2. The peers' claims, read after this member's last publish.
-            claims = self._peer_claims(group, target)
+            claims = self._peer_claims(state, group, target)
+            if not partial:
+                # What was not given is gone (a deleted node).
+                state.held &= set(keys)
             # 3. Take what is free; release what the target gives away once
             # its new owner has announced a ring that gives it the key.
-            # One pass of the keys over the target: owned() then looks up
-            # only the keys it gives here.
-            mine = _mine(target, self.host, keys)
-            held = self._held.get(group, set())
-            result = owned(target, self.host, mine, claims, self._cache, held)
-            kept = (
-                self._handing_over(
-                    applied, target, [k for k in keys if k in held], claims
-                )
-                if moving and applied is not None
-                else []
+            given = claims_mod.mine(target, self.host, keys)
+            taken = claims_mod.owned(
+                target, self.host, given, claims, self._cache, state.held
             )
-            if len(result) < len(mine) or kept:
-                # Waiting on a peer: read its claims again next time, to
-                # take or let go as soon as it moves.
-                self._claims.pop(group, None)
-            if moving and not kept:
-                self._unacknowledged[group] = target
-            self._held[group] = {*result, *kept}
-            return result + kept
+            kept = (
+                self._handing_over(state, applied, target, claims)
+                if moving and applied is not None
+                else set()
+            )
+            state.waiting = len(taken) < len(given) or bool(kept)
+            now = {*taken, *(k for k in keys if k in kept)}
+            if partial:
+                state.held = (state.held - set(keys)) | now
+            else:
+                state.held = now | kept
+            if moving and not kept and not self._unanswered(state):
+                state.unacknowledged = target
+            state.tenure.update(
+                now, target.generation, forget=keys if partial else None
+            )
+            return [k for k in keys if k in now]
+
+    def _unanswered(self, state: _Group) -> bool:
+        """Tell whether a key handed over was not yet asked about again.
+
+        A caller that asks one key at a time still acts on a key it was
+        told is its own until it asks again: the ring is acknowledged (and
+        the key free for its new owner) only once every key handed over
+        has been answered "not yours" - or after ``dead_after``, as long
+        as a crash would keep it, for a key nobody asks about any more.
+        """
+        leaving = [] if state.leaving is None else state.leaving[2]
+        left = [k for k, _ in leaving if k in state.held]
+        if not left:
+            state.free_at = None
+            return False
+        now = self.manager._clock()
+        if state.free_at is None:
+            state.free_at = now
+        if now - state.free_at < self.manager.source.dead_after:
+            return True
+        LOG.info(
+            'Acknowledging ring %s without being asked again about %d '
+            'key(s) it hands over, such as %r, after %gs',
+            None if state.leaving is None else state.leaving[1],
+            len(left),
+            left[0],
+            self.manager.source.dead_after,
+        )
+        state.held -= set(left)
+        state.free_at = None
+        return False
 
     def _handing_over(
         self,
+        state: _Group,
         applied: ring_mod.HashRing,
         target: ring_mod.HashRing,
-        keys: list[Any],
         claims: list[Claim],
-    ) -> list[Any]:
+    ) -> set[Any]:
         """Return the keys to keep managing until their new owners ask.
 
-        The keys the applied ring gives here and the target gives to live
-        peers are all kept while one of those peers has published no ring
-        that gives it its keys: letting go before a peer can take a key
-        would leave it unmanaged.  The applied ring stays published
-        meanwhile, so no peer can take one, and they are let go together,
-        since the acknowledgement that frees them is for the whole ring.
+        The keys held that the applied ring gives here and the target
+        gives to live peers are all kept while one of those peers has
+        published no ring that gives it its keys: letting go before a peer
+        can take a key would leave it unmanaged.  The applied ring stays
+        published meanwhile, so no peer can take one, and they are let go
+        together, since the acknowledgement that frees them is for the
+        whole ring.
         """
-        was = values.names_of(applied.members, self.host)
-        leaving = [
-            (k, values.canonical_of(new))
-            for k, old, new in zip(
-                keys, applied.map_keys(keys), target.map_keys(keys)
+        cached = state.leaving
+        if cached is None or cached[:2] != (
+            applied.fingerprint,
+            target.fingerprint,
+        ):
+            # Once per ring change: which held keys leave, and to whom.
+            held = list(state.held)
+            was = values.names_of(applied.members, self.host)
+            cached = state.leaving = (
+                applied.fingerprint,
+                target.fingerprint,
+                [
+                    (k, values.canonical_of(new))
+                    for k, old, new in zip(
+                        held, applied.map_keys(held), target.map_keys(held)
+                    )
+                    if old in was and values.canonical_of(new) != self.host
+                ],
             )
-            if old in was and values.canonical_of(new) != self.host
-        ]
+        leaving = [(k, m) for k, m in cached[2] if k in state.held]
         if not leaving:
-            return []
+            return set()
         by_member = {c.member: c for c in claims}
-        asked: set[Any] = set()
         for member in {m for _, m in leaving}:
-            claim = by_member.get(member)  # type: ignore[arg-type]
+            claim = None if member is None else by_member.get(member)
             if claim is None:
                 # Not a live member this reader knows: nobody will ask.
-                asked.update(k for k, m in leaving if m == member)
                 continue
             theirs = [k for k, m in leaving if m == member]
-            asked |= blocked(theirs, self.host, [claim], self._cache)
-        if all(k in asked for k, _ in leaving):
-            return []
-        return [k for k, _ in leaving]
+            asked = claims_mod.blocked(theirs, self.host, [claim], self._cache)
+            if len(asked) < len(theirs):
+                return {k for k, _ in leaving}
+        return set()
 
     def converged(self, group: str | None = None) -> str | None:
         """Return the fingerprint every live member applies, if they agree.
@@ -296,9 +360,9 @@ class Protocol:
         :raises hashring.exception.MembershipUnavailable: the claims could
             not be read.
         """
-        source = self.manager.source
-        key = source.default_group if group is None else group
-        return agreed(live_claims(source.get_members(key)))
+        return agreed(
+            live_claims(self.manager.source.get_members(self._group(group)))
+        )
 
     def leave(self, timeout: float | None = None) -> bool:
         """Drain, wait until every live peer applies a ring without this
@@ -332,7 +396,8 @@ class Protocol:
                     waiting += [
                         c.member
                         for c in live_claims(source.get_members(group))
-                        if c.member != self.host and _gives_to(c, self.host)
+                        if c.member != self.host
+                        and claims_mod.gives_to(c, self.host)
                     ]
             except exception.MembershipUnavailable as exc:
                 waiting = [f'(unreadable: {exc})']
@@ -354,19 +419,20 @@ class Protocol:
 
         :param group: the group; the source's default when None.
         """
-        key = self.manager.source.default_group if group is None else group
-        return self._applied.get(key)
+        state = self._groups.get(self._group(group))
+        return None if state is None else state.applied
 
     def _peer_claims(
-        self, group: str, target: ring_mod.HashRing
+        self, state: _Group, group: str, target: ring_mod.HashRing
     ) -> list[Claim]:
         now = self.manager._clock()
-        cached = self._claims.get(group)
-        if (
-            cached is not None
-            and now - cached[0] < self.manager.reset_interval
-        ):
-            return cached[1]
+        fresh_for = self.manager.reset_interval
+        if state.waiting:
+            # Take or let go soon after the peer moves, without reading
+            # the backend on every call of a per-key caller.
+            fresh_for = min(fresh_for, WAIT_READ_INTERVAL)
+        if state.claims is not None and now - state.read_at < fresh_for:
+            return state.claims
         claims = []
         for member in self.manager.source.get_members(group):
             if member.id == self.host or member.state in (
@@ -381,42 +447,5 @@ class Protocol:
                 # taken to apply the ring of the current membership.
                 claim = Claim(member.id, RingSpec.of(target))
             claims.append(claim)
-        self._claims[group] = (now, claims)
+        state.claims, state.read_at = claims, now
         return claims
-
-
-def live_claims(snapshot: Any) -> list[Claim]:
-    """Return the claims the live members of a snapshot published.
-
-    Down and forced-down members' claims have ended; members that
-    publish nothing are left out.
-    """
-    return [
-        m.claim
-        for m in snapshot
-        if m.claim is not None
-        and m.state not in (values.State.DOWN, values.State.FORCED_DOWN)
-    ]
-
-
-def _gives_to(claim: Claim, member: str) -> bool:
-    """Tell whether a claim's rings place a member (by canonical id)."""
-    return any(values.names_of(spec.members, member) for spec in claim.rings())
-
-
-def agreed(claims: Iterable[Claim]) -> str | None:
-    """Return the ring fingerprint a set of claims agrees on, if any.
-
-    :param claims: the live members' claims.
-    :returns: the fingerprint when every claim applies it and none
-        intends another; None otherwise, or for no claims.
-    """
-    found = {
-        None
-        if c.intended is not None or c.applied is None
-        else c.applied.fingerprint
-        for c in claims
-    }
-    if len(found) != 1:
-        return None
-    return found.pop()

@@ -15,21 +15,25 @@
 from collections.abc import Callable
 from collections.abc import Iterable
 import dataclasses
+import datetime
 import logging
 import threading
 import time
 from typing import Any
+import uuid
 
 from oslo_config import cfg
 
 from hashring import _fork
 from hashring import _validate
 from hashring import exception
+from hashring import handoff as handoff_mod
 from hashring import lint
 from hashring.membership import base as membership_base
 from hashring import notify
 from hashring import opts
 from hashring import ring as ring_mod
+from hashring import tenancy
 
 LOG = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ class _Entry:
     good_at: float  # when it was last read successfully
 
 
-class RingManager:
+class RingManager(tenancy.Tenancy):
     """Cached, self-refreshing rings of a membership source's groups.
 
     ``get_ring(group)`` returns an immutable :class:`hashring.HashRing` of
@@ -79,6 +83,9 @@ class RingManager:
     :param clock: a monotonic clock, for tests and simulations.
     :param expected_members: how many members a group should have at
         most; a ring with more is logged (see :mod:`hashring.lint`).
+    :param handoff: run the handoff protocol (:attr:`handoff`) once
+        ``source`` has joined as ``host``; ``[hashring] handoff`` when
+        None.
     """
 
     def __init__(
@@ -92,6 +99,7 @@ class RingManager:
         conf: cfg.ConfigOpts | None = None,
         clock: Callable[[], float] = time.monotonic,
         expected_members: int | None = None,
+        handoff: bool | None = None,
     ) -> None:
         if not isinstance(source, membership_base.MembershipSource):
             raise exception.InvalidArgumentError(
@@ -135,6 +143,12 @@ class RingManager:
             else _validate.integer('expected_members', expected_members, 1)
         )
         self._linted: dict[str, frozenset[str]] = {}
+        self._handoff_on = bool(option('handoff', handoff))
+        self._protocol: handoff_mod.Protocol | None = None
+        #: random, one per manager: part of every fencing token, so that
+        #: a restarted service's tokens differ from its earlier run's
+        self.epoch = uuid.uuid4().hex[:8]
+        self._seen: dict[str, tuple[str | None, datetime.datetime]] = {}
 
     def _after_fork(self) -> None:
         # A parent's thread may have held these; the cached rings are

@@ -182,6 +182,17 @@ _manager_opts = [
         'belongs to no live member (its host is down or gone, or the '
         'instance no longer exists). Orphans are reported either way.',
     ),
+    cfg.BoolOpt(
+        'handoff',
+        default=True,
+        help='Run the handoff protocol: a service whose ring manager has '
+        'joined the membership as its host publishes the ring it applies, '
+        'and takes a node the ring gives it only once no live peer\'s '
+        'published ring still gives it to that peer, so that no node is '
+        'managed twice while rings converge. Services that publish nothing '
+        '(older releases) are taken to apply the current ring. Turn it off '
+        'only to get the plain ring\'s behaviour back.',
+    ),
 ]
 
 
@@ -249,6 +260,10 @@ def check(name: str, value: Any) -> Any:
         # As given: oslo.config's List would str() every entry, and make
         # b'x' the member "b'x'".  The option's user checks the entries.
         return list(value)
+    elif isinstance(opt, cfg.BoolOpt) and not isinstance(value, bool):
+        raise exception.InvalidArgumentError(
+            f'[{GROUP}] {name} must be True or False, not {value!r}'
+        )
     elif isinstance(opt, cfg.StrOpt) and not isinstance(value, str):
         raise exception.InvalidArgumentError(
             f'[{GROUP}] {name} must be a string, not {value!r}'

@@ -34,10 +34,12 @@ import dataclasses
 import enum
 import typing
 from typing import Any
+import uuid
 
 from oslo_config import cfg
 
 from hashring import _validate
+from hashring import claims
 from hashring import exception
 from hashring import manager as manager_mod
 from hashring.membership import base as membership_base
@@ -94,6 +96,10 @@ class Result:
     #: the generation and fingerprint of the ring the decisions used
     ring_generation: int | None
     fingerprint: str
+    #: a fencing token for every node owned, by node id: the same while
+    #: this service keeps the node, another once it takes it afresh (see
+    #: :class:`hashring.claims.Token`)
+    tokens: dict[Any, claims.Token] = dataclasses.field(default_factory=dict)
 
     def counts(self) -> dict[Reason, int]:
         """Return how many nodes each reason covers."""
@@ -146,8 +152,11 @@ class OwnershipFilter:
     :param orphan_policy: ``adopt`` (the ring owner manages an orphan) or
         ``report``; ``[hashring] orphan_policy`` when None.
     :param conf: the configuration holding the ``[hashring]`` options.
-    :param handoff: a :class:`hashring.handoff.Protocol` over ``manager``:
-        a node the ring gives here is managed only once no live peer's
+    :param handoff: the handoff protocol: None for ``manager``'s own
+        (:attr:`hashring.RingManager.handoff`, on by default once its
+        source joined as its host), False for none, or a
+        :class:`hashring.handoff.Protocol` over ``manager``.  With it, a
+        node the ring gives here is managed only once no live peer's
         published ring still gives it to that peer, so that no node is
         managed twice while rings converge.
     :raises hashring.exception.InvalidArgumentError: both or neither of
@@ -194,14 +203,28 @@ class OwnershipFilter:
                 f"orphan_policy must be 'adopt' or 'report', not {policy!r}"
             )
         self.orphan_policy = policy
-        if handoff is not None and (
+        if handoff not in (None, False) and (
             manager is None or handoff.manager is not manager
         ):
             raise exception.InvalidArgumentError(
                 'An OwnershipFilter takes a handoff protocol over its own '
                 'manager'
             )
-        self.handoff = handoff
+        self._handoff = handoff
+        # Fencing tokens of the nodes owned, kept while they stay owned.
+        self._tenure = claims.Tenure(
+            self.host,
+            manager.epoch if manager is not None else uuid.uuid4().hex[:8],
+        )
+
+    @property
+    def handoff(self) -> Any:
+        """The handoff protocol the filter runs, or None."""
+        if self._handoff is False:
+            return None
+        if self._handoff is None:
+            return None if self.manager is None else self.manager.handoff
+        return self._handoff
 
     def filter(self, nodes: Iterable[Any], instances: Iterable[Any]) -> Result:
         """Decide, for every node, whether this service manages it.
@@ -237,8 +260,9 @@ class OwnershipFilter:
         owners = ring.map_keys(ids)
         mine_on_ring = membership_base.names_of(set(owners), self.host)
         taken = None
-        if self.handoff is not None:
-            taken = set(self.handoff.owned(ids, self.group, ring))
+        protocol = self.handoff
+        if protocol is not None:
+            taken = set(protocol.owned(ids, self.group, ring))
         host = self.host
         adopt = self.orphan_policy == 'adopt'
         lookup_host = self.instance_host
@@ -293,6 +317,15 @@ class OwnershipFilter:
             decisions[nid] = decision
             if decision.owned:
                 owned.append(node)
+        tokens = self._tenure.update(
+            [nid for nid, d in decisions.items() if d.owned], ring.generation
+        )
         return Result(
-            host, owned, decisions, orphans, ring.generation, ring.fingerprint
+            host,
+            owned,
+            decisions,
+            orphans,
+            ring.generation,
+            ring.fingerprint,
+            tokens,
         )

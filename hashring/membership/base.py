@@ -31,8 +31,8 @@ from oslo_config import cfg
 
 from hashring import _fork
 from hashring import _validate
+from hashring import claims
 from hashring import exception
-from hashring import handoff
 from hashring.membership import liveness
 from hashring.membership import masking
 from hashring.membership import registration
@@ -131,7 +131,7 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         self._me: Record | None = None
         self._groups: set[str] = set()
         # The handoff claim this member publishes, by group.
-        self._claims: dict[str, handoff.Claim] = {}
+        self._claims: dict[str, claims.Claim] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_beat = 0.0
@@ -335,7 +335,7 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
 
     def _claim_of(
         self, group: str, member_id: str, attributes: dict[str, Any]
-    ) -> handoff.Claim | None:
+    ) -> 'claims.Claim | None':
         """Take a record's claim out of its attributes; None if it has none.
 
         A claim that does not parse is logged and ignored: the member then
@@ -345,7 +345,7 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         if data is None:
             return None
         try:
-            return handoff.Claim.from_dict(member_id, data)
+            return claims.Claim.from_dict(member_id, data)
         except exception.HashRingError as exc:
             self._warn_once(
                 f'Ignored the handoff claim of {member_id!r} in group '

@@ -28,8 +28,8 @@ import time
 import typing
 from typing import Any
 
+from hashring import claims
 from hashring import exception
-from hashring import handoff
 from hashring.membership import liveness
 from hashring.membership import values
 
@@ -64,7 +64,7 @@ class Registration:
     _missed: bool
     _parent: int | None
     _judge: liveness.Judge
-    _claims: dict[str, handoff.Claim]
+    _claims: 'dict[str, claims.Claim]'
 
     if typing.TYPE_CHECKING:
         # What MembershipSource provides, for the type checker.
@@ -213,7 +213,7 @@ class Registration:
                 self._register(group, self._record_for(group))
             self._last_beat = time.monotonic()
 
-    def publish(self, group: str, claim: handoff.Claim | None) -> None:
+    def publish(self, group: str, claim: 'claims.Claim | None') -> None:
         """Publish this member's handoff claim for a group, or withdraw it.
 
         The claim is written to the member's record of that group now, and
@@ -221,7 +221,7 @@ class Registration:
         after the backend forgot it); peers read it as ``Member.claim``.
 
         :param group: a group this source joined.
-        :param claim: a :class:`hashring.handoff.Claim` of this member, or
+        :param claim: a :class:`hashring.claims.Claim` of this member, or
             None to publish none.
         :raises hashring.exception.InvalidArgumentError: the group was not
             joined, or the claim is another member's.

@@ -74,14 +74,33 @@ class NovaScenario:
     def live(self):
         return [s for s in self.services.values() if s.source.member_id]
 
+    def rounds(self):
+        """Let every live service refresh until each node has one owner.
+
+        With the handoff protocol a node changes hands over a few rounds
+        (its new owner announces, the old one lets go, the new one
+        takes); no round may give a node to two services.
+        """
+        for _ in range(12):
+            owned = {}
+            for service in self.live():
+                for node_id in service.get_available_nodes():
+                    owned.setdefault(node_id, []).append(service.host)
+            twice = {n: o for n, o in owned.items() if len(o) > 1}
+            self.assertEqual({}, twice)
+            agreed = self.live()[0].rings.convergence(self.group).fingerprint
+            if len(owned) == len(self.cloud.nodes) and agreed is not None:
+                self.assertEqual(
+                    {agreed}, {s.last.fingerprint for s in self.live()}
+                )
+                return owned
+        return owned
+
     def check(self):
         """Assert the invariants once every live service has refreshed."""
         live = self.live()
         alive = {s.host for s in live}
-        owned = {}
-        for service in live:
-            for node_id in service.get_available_nodes():
-                owned.setdefault(node_id, []).append(service.host)
+        owned = self.rounds()
         orphans = set()
         for node in self.cloud.nodes:
             owners = owned.get(node['uuid'], [])
@@ -113,7 +132,10 @@ class NovaScenario:
         self.service('compute-5').start()  # a join
         self.check()
 
-        self.services['compute-2'].stop()  # a graceful leave
+        leaver = self.services['compute-2']  # a graceful leave:
+        leaver.source.drain()  # off the ring, still managing ...
+        self.check()  # ... until its peers took its nodes
+        self.assertTrue(leaver.stop())  # they acknowledged: it leaves
         self.check()
 
         crashed = self.services['compute-3']
