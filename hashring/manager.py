@@ -17,6 +17,7 @@ from collections.abc import Iterable
 import dataclasses
 import datetime
 import logging
+import math
 import threading
 import time
 from typing import Any
@@ -362,6 +363,47 @@ class RingManager(tenancy.Tenancy):
                 min_members,
             )
             time.sleep(min(step, left))
+
+    def reconfigure(
+        self,
+        partition_exponent: int | None = None,
+        hash_function: str | None = None,
+    ) -> None:
+        """Change the exponent or hash function of the rings, online.
+
+        The next call builds every ring anew with them.  Under the handoff
+        protocol that is one more ring change: change the services one at
+        a time, and no node is managed twice while they differ (nodes the
+        old and new rings disagree on wait until every service has moved).
+
+        :param partition_exponent: the new exponent; unchanged when None.
+        :param hash_function: the new hash function; unchanged when None.
+        :raises hashring.exception.InvalidArgumentError: a bad value; the
+            rings are left as they were.
+        """
+        exponent = opts.check(
+            'partition_exponent',
+            self.partition_exponent
+            if partition_exponent is None
+            else partition_exponent,
+        )
+        function = opts.check(
+            'hash_function',
+            self.hash_function if hash_function is None else hash_function,
+        )
+        ring_mod.HashRing([], exponent, function)
+        with self._lock:
+            self.partition_exponent, self.hash_function = exponent, function
+            for group, entry in list(self._entries.items()):
+                # Read again: the members are the same, the ring is not.
+                self._entries[group] = dataclasses.replace(
+                    entry, members={}, checked_at=-math.inf
+                )
+        LOG.info(
+            'Rings now use partition exponent %s and hash function %s',
+            exponent,
+            function,
+        )
 
     def reset(self) -> None:
         """Forget every cached ring: the next call reads the membership.

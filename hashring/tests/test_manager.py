@@ -91,6 +91,26 @@ class RingManagerTestCase(base.TestCase):
             {'a', 'b'}, set(self.manager(host='C').get_ring().members)
         )
 
+    def test_reconfigure_rebuilds_the_rings_at_the_next_call(self):
+        mgr = self.manager()
+        first = mgr.get_ring()
+        mgr.reconfigure(partition_exponent=6, hash_function='sha256')
+        second = mgr.get_ring()
+        self.assertEqual(dict(first.members), dict(second.members))
+        self.assertEqual(6, second.partition_exponent)
+        self.assertEqual('sha256', second.hash_function)
+        self.assertEqual(first.generation + 1, second.generation)
+        self.assertNotEqual(first.fingerprint, second.fingerprint)
+        self.assertIs(second, mgr.get_ring())
+        # A bad value names itself, and changes nothing.
+        for bad in ({'partition_exponent': 99}, {'hash_function': 'crc'}):
+            error = self.assertRaises(
+                exception.InvalidArgumentError, mgr.reconfigure, **bad
+            )
+            self.assertIn(str(next(iter(bad.values()))), str(error))
+        self.assertEqual(6, mgr.partition_exponent)
+        self.assertEqual('sha256', mgr.hash_function)
+
     def test_cached_until_reset_interval(self):
         mgr = self.manager()
         first = mgr.get_ring()

@@ -80,6 +80,15 @@ class OptsTestCase(base.TestCase):
         for opt in opts._ring_opts:
             self.assertIn('must use the same', opt.help)
 
+    def test_handoff_is_a_bool(self):
+        self.assertIs(True, opts.ensure(None).hashring.handoff)
+        self.assertIs(False, opts.check('handoff', False))
+        for bad in ('yes', 1, None.__class__):
+            error = self.assertRaises(
+                exception.InvalidArgumentError, opts.check, 'handoff', bad
+            )
+            self.assertIn('handoff', str(error))
+
     def test_ensure(self):
         conf = opts.ensure(None)
         self.assertEqual(60.0, conf.hashring.dead_after)

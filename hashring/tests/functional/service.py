@@ -1,0 +1,113 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""One service of the multi-process handoff test, in its own process.
+
+It joins a real membership, runs the ownership filter over the nodes in
+a loop, and logs every change of its owned set with the monotonic time
+at which the filter call returned (``CLOCK_MONOTONIC`` is one clock for
+every process of the machine), so that a checker can prove no node was
+managed by two services at any moment.  Signals drive it: SIGTERM leaves
+gracefully (drain, keep managing until the peers have taken the nodes,
+leave), SIGUSR1 re-joins with weight 2, SIGUSR2 moves to exponent 6;
+SIGKILL is a crash.
+
+Log lines: ``<time> + <index>...`` (taken), ``<time> - <index>...``
+(released), ``<time> ready``, ``<time> exit``.
+"""
+
+import argparse
+import signal
+import sys
+import time
+
+from hashring import exception
+from hashring import manager
+from hashring import membership
+from hashring import ownership
+
+TIMING = {'heartbeat_interval': 0.2, 'dead_after': 2.0}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--driver', required=True)
+    parser.add_argument('--url', required=True)
+    parser.add_argument('--group', required=True)
+    parser.add_argument('--name', required=True)
+    parser.add_argument('--nodes', type=int, required=True)
+    parser.add_argument('--log', required=True)
+    parser.add_argument(
+        '--no-handoff', dest='handoff', action='store_false', default=True
+    )
+    args = parser.parse_args(argv)
+    url = {'sql': 'connection', 'tooz': 'backend_url'}[args.driver]
+    source = membership.load(
+        args.driver, group=args.group, **{url: args.url}, **TIMING
+    )
+    rings = manager.RingManager(
+        source, host=args.name, reset_interval=0.2, handoff=args.handoff
+    )
+    flt = ownership.OwnershipFilter(args.name, manager=rings)
+    nodes = [
+        {'id': f'node-{i:05d}', 'instance_id': None} for i in range(args.nodes)
+    ]
+    index = {n['id']: i for i, n in enumerate(nodes)}
+    asked = set()
+    for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, lambda s, _f: asked.add(s))
+    out = open(args.log, 'a', buffering=1)
+    source.join(args.name)
+    out.write(f'{time.monotonic():.6f} ready\n')
+    held = set()
+    leaving = False
+    while True:
+        try:
+            result = flt.filter(nodes, [])
+        except (
+            exception.MembershipUnavailable,
+            exception.RingUnavailable,
+        ) as exc:  # an outage: keep what is held, retry
+            print(f'{args.name}: {exc}', file=sys.stderr)
+            time.sleep(0.1)
+            continue
+        at = time.monotonic()
+        now = {index[n['id']] for n in result.owned}
+        taken, released = now - held, held - now
+        if taken:
+            out.write(f'{at:.6f} + {" ".join(map(str, sorted(taken)))}\n')
+        if released:
+            out.write(f'{at:.6f} - {" ".join(map(str, sorted(released)))}\n')
+        held = now
+        if signal.SIGUSR1 in asked:
+            asked.discard(signal.SIGUSR1)
+            source.join(args.name, weight=2)
+        if signal.SIGUSR2 in asked:
+            asked.discard(signal.SIGUSR2)
+            rings.reconfigure(partition_exponent=6)
+        if signal.SIGTERM in asked and not leaving:
+            leaving = True
+            source.drain()
+        if leaving and not held:
+            state = rings.convergence()
+            if state.fingerprint is not None:
+                # Every peer applies a ring without this service, and it
+                # manages nothing: leave (at once: they acknowledged).
+                rings.leave(timeout=TIMING['dead_after'])
+                out.write(f'{time.monotonic():.6f} exit\n')
+                out.close()
+                return 0
+        time.sleep(0.05)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,317 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The handoff protocol across processes, against real backends.
+
+Five services (``service.py``, one process each) share 10,000 nodes
+through a real membership: SQLite, PostgreSQL, MariaDB, Redis and etcd.
+One run goes through every event - a join, a graceful leave, a re-weight,
+a rolling change of exponent and a crash - and after each waits until
+the services agree again.  Every service logs each change of its owned
+set with the time its filter call returned; the checker then proves that
+no node was managed by two services at any moment, and that the services
+converged after every event.
+"""
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import fixtures
+
+from hashring import manager
+from hashring import membership
+from hashring import ring
+from hashring.tests import base
+from hashring.tests.functional import service as service_mod
+from hashring.tests.membership import servers
+
+NODES = 10000
+#: seconds to converge after an event, at most (a crash needs dead_after)
+CONVERGE_WITHIN = 40.0
+
+
+def intervals(path, end):
+    """Return each node's management intervals from a service's log.
+
+    :param end: when the service stopped acting, if it did not log it
+        (killed): its open intervals close then.
+    """
+    spans = collections.defaultdict(list)
+    opened = {}
+    last = end
+    with open(path) as log:
+        for line in log:
+            at, what, *nodes = line.split()
+            t = float(at)
+            if what == '+':
+                for n in nodes:
+                    opened[int(n)] = t
+            elif what == '-':
+                for n in nodes:
+                    spans[int(n)].append((opened.pop(int(n)), t))
+            elif what == 'exit':
+                last = t
+    for n, t in opened.items():
+        spans[n].append((t, last))
+    return spans
+
+
+def holdings(path):
+    """Return the nodes a service's log says it holds now."""
+    held = set()
+    if not os.path.exists(path):
+        return held  # not started yet
+    with open(path) as log:
+        for line in log:
+            _, what, *nodes = line.split()
+            if what == '+':
+                held.update(map(int, nodes))
+            elif what == '-':
+                held.difference_update(map(int, nodes))
+    return held
+
+
+def overlaps(spans_by_service):
+    """Return (node, service, service) for each moment of double care."""
+    found = []
+    by_node = collections.defaultdict(list)
+    for name, spans in spans_by_service.items():
+        for node, node_spans in spans.items():
+            by_node[node].extend((s, e, name) for s, e in node_spans)
+    for node, spans in by_node.items():
+        spans.sort()
+        for (s1, e1, a), (s2, _e2, b) in zip(spans, spans[1:]):
+            if a != b and s2 < e1:
+                found.append((node, a, b, s2, e1))
+    return found
+
+
+class Scenario:
+    """Mixed into a TestCase that sets driver and url."""
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.group = f'handoff-{uuid.uuid4().hex[:8]}'
+        self.procs = {}
+        self.ended = {}  # name -> when it stopped acting, if killed
+        url = {'sql': 'connection', 'tooz': 'backend_url'}[self.driver]
+        source = membership.load(
+            self.driver,
+            group=self.group,
+            **{url: self.url},
+            **service_mod.TIMING,
+        )
+        self.addCleanup(source.close)
+        self.reader = manager.RingManager(source, reset_interval=0)
+        self.addCleanup(self.kill_all)
+
+    def log(self, name):
+        return os.path.join(self.dir, f'{name}.log')
+
+    def start(self, name, *options):
+        stderr = open(os.path.join(self.dir, f'{name}.err'), 'w')
+        self.addCleanup(stderr.close)
+        self.procs[name] = subprocess.Popen(
+            [
+                sys.executable,
+                '-m',
+                'hashring.tests.functional.service',
+                '--driver',
+                self.driver,
+                '--url',
+                self.url,
+                '--group',
+                self.group,
+                '--name',
+                name,
+                '--nodes',
+                str(NODES),
+                '--log',
+                self.log(name),
+                *options,
+            ],
+            stderr=stderr,
+        )
+
+    def kill(self, name):
+        proc = self.procs.pop(name)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        self.ended[name] = time.monotonic()
+
+    def kill_all(self):
+        for name in list(self.procs):
+            self.kill(name)
+
+    def running(self):
+        return {n for n, p in self.procs.items() if p.poll() is None}
+
+    def wait_converged(self, what, until=None):
+        """Wait until each node has one owner and every member agrees.
+
+        :param until: a callable of the convergence state that tells
+            whether the event has shown yet.
+        """
+        deadline = time.monotonic() + CONVERGE_WITHIN
+        while True:
+            live = self.running()
+            held = {n: holdings(self.log(n)) for n in live}
+            owned = sum(len(h) for h in held.values())
+            union = set().union(*held.values()) if held else set()
+            state = None
+            try:
+                state = self.reader.convergence(self.group)
+            except Exception:
+                pass
+            if (
+                owned == NODES
+                and len(union) == NODES
+                and state is not None
+                and state.fingerprint is not None
+                and set(state.applied) == live
+                and (until is None or until(state))
+            ):
+                return held
+            if time.monotonic() > deadline:
+                errors = {
+                    n: open(os.path.join(self.dir, f'{n}.err')).read()[-800:]
+                    for n in live
+                }
+                self.fail(
+                    f'not converged {CONVERGE_WITHIN:g}s after {what}: '
+                    f'{owned} of {NODES} owned ({len(union)} distinct), '
+                    f'{state}, stderr {errors}'
+                )
+            time.sleep(0.25)
+
+    def test_no_node_is_ever_managed_twice(self):
+        names = [f'svc-{i}' for i in range(1, 6)]
+        for name in names:
+            self.start(name)
+        self.wait_converged('the start')
+
+        self.start('svc-6')
+        self.wait_converged('a join')
+
+        self.procs['svc-2'].send_signal(signal.SIGTERM)
+        self.assertEqual(0, self.procs['svc-2'].wait(CONVERGE_WITHIN))
+        held = self.wait_converged('a graceful leave')
+        self.assertNotIn('svc-2', held)
+
+        before = len(held['svc-3'])
+        self.procs['svc-3'].send_signal(signal.SIGUSR1)  # weight 2
+        held = self.wait_converged(
+            'a re-weight',
+            lambda _: self.reader.get_ring(self.group).members['svc-3'] == 2,
+        )
+        self.assertGreater(len(held['svc-3']), before)
+
+        for name in sorted(self.running()):  # a rolling exponent change
+            self.procs[name].send_signal(signal.SIGUSR2)
+            time.sleep(0.3)
+        members = self.reader.get_ring(self.group).members
+        moved = ring.HashRing(members, partition_exponent=6).fingerprint
+        self.wait_converged(
+            'an exponent change', lambda s: s.fingerprint == moved
+        )
+
+        lost = holdings(self.log('svc-4'))
+        self.kill('svc-4')  # a crash
+        held = self.wait_converged('a crash')
+        self.assertEqual({'svc-1', 'svc-3', 'svc-5', 'svc-6'}, set(held))
+        # Its nodes were unmanaged until it was judged dead, and a refresh.
+        taken = {
+            node: start
+            for name in held
+            for node, spans in intervals(self.log(name), 0.0).items()
+            for start, _ in spans
+            if node in lost and start > self.ended['svc-4']
+        }
+        self.assertEqual(lost, set(taken))
+        unmanaged = max(taken.values()) - self.ended['svc-4']
+        self.assertLess(unmanaged, 2 * service_mod.TIMING['dead_after'] + 2)
+
+        self.kill_all()
+        spans = {
+            name: intervals(self.log(name), self.ended.get(name, 0.0))
+            for name in [*names, 'svc-6']
+        }
+        self.assertEqual(NODES, len(set().union(*spans.values())))
+        self.assertEqual([], overlaps(spans)[:5])
+
+
+class SQLiteTestCase(Scenario, base.TestCase):
+    driver = 'sql'
+
+    def setUp(self):
+        path = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'members.sqlite'
+        )
+        self.url = f'sqlite:///{path}'
+        super().setUp()
+
+    def test_the_checker_finds_the_overlaps_of_the_plain_ring(self):
+        # The same services without the protocol: the checker can fail.
+        names = [f'svc-{i}' for i in range(1, 5)]
+        for name in names[:3]:
+            self.start(name, '--no-handoff')
+        self.wait_converged('the start')
+        self.start(names[3], '--no-handoff')
+        self.wait_converged('a join')
+        self.kill_all()
+        spans = {
+            name: intervals(self.log(name), self.ended[name]) for name in names
+        }
+        joined = [o for o in overlaps(spans) if 'svc-4' in o[1:3]]
+        self.assertGreater(len(joined), 100)
+
+
+class PostgreSQLTestCase(Scenario, base.TestCase):
+    driver = 'sql'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.url = servers.shared(servers.PostgresServer, 'POSTGRESQL').url
+
+
+class MariaDBTestCase(Scenario, base.TestCase):
+    driver = 'sql'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.url = servers.shared(servers.MariaDBServer, 'MYSQL').url
+
+
+class RedisTestCase(Scenario, base.TestCase):
+    driver = 'tooz'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.url = servers.shared(servers.RedisServer, 'REDIS').url
+
+
+class EtcdTestCase(Scenario, base.TestCase):
+    driver = 'tooz'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.url = servers.shared(servers.EtcdServer, 'ETCD').url
