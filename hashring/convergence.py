@@ -231,14 +231,14 @@ def converge(
         now[0] = at - phase
         mgr.get_ring()
         now[0] = at
-        protocol = None
         if handoff:
-            protocol = protocols[host] = handoff_mod.Protocol(mgr)
+            # The manager of a joined host runs the protocol itself.
+            protocols[host] = typing.cast(handoff_mod.Protocol, mgr.handoff)
         running[host] = ownership.OwnershipFilter(
             host,
             manager=mgr,
             instance_host=lambda i: instance_host.get(i),
-            handoff=protocol,
+            handoff=None if handoff else False,
         )
 
     for host in hosts:

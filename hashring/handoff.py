@@ -95,6 +95,9 @@ class _Group:
     # with their new owners: (applied fingerprint, target fingerprint,
     # [(key, new owner)]).
     leaving: tuple[str, str, list[tuple[Any, str | None]]] | None = None
+    # The live members of the last read, and whether one was draining.
+    live: frozenset[str] | None = None
+    draining: bool = False
     # When every new owner had asked, while keys handed over were not yet
     # answered again (a caller asking one key at a time).
     free_at: float | None = None
@@ -254,7 +257,11 @@ class Protocol:
                 if moving and applied is not None
                 else set()
             )
-            state.waiting = len(taken) < len(given) or bool(kept)
+            # A draining peer is about to leave: read again soon, to see
+            # it go and let the consumer adopt its orphans.
+            state.waiting = (
+                len(taken) < len(given) or bool(kept) or state.draining
+            )
             now = {*taken, *(k for k in keys if k in kept)}
             if partial:
                 state.held = (state.held - set(keys)) | now
@@ -414,6 +421,24 @@ class Protocol:
         source.leave()
         return not waiting
 
+    def alive(self, group: str | None = None) -> frozenset[str] | None:
+        """Return the live members of the protocol's last read, if newer.
+
+        It reads more often than the manager while peers move; None when
+        the manager's own last read is as new, or before its first read.
+
+        :param group: the group; the source's default when None.
+        """
+        key = self._group(group)
+        state = self._groups.get(key)
+        entry = self.manager._entries.get(key)
+        if state is None or (
+            entry is not None and state.read_at < entry.good_at
+        ):
+            # The manager's own read is newer: it knows better.
+            return None
+        return state.live
+
     def applied(self, group: str | None = None) -> ring_mod.HashRing | None:
         """Return the ring this member acknowledged applying, if any.
 
@@ -434,13 +459,16 @@ class Protocol:
         if state.claims is not None and now - state.read_at < fresh_for:
             return state.claims
         claims = []
+        live = set()
+        state.draining = False
         for member in self.manager.source.get_members(group):
-            if member.id == self.host or member.state in (
-                values.State.DOWN,
-                values.State.FORCED_DOWN,
-            ):
+            if member.state in (values.State.DOWN, values.State.FORCED_DOWN):
                 # A dead or fenced member's claims end.
                 continue
+            live.add(member.id)
+            if member.id == self.host:
+                continue
+            state.draining |= member.state is values.State.DRAINING
             claim = member.claim
             if claim is None:
                 # A peer that publishes nothing (an older release) is
@@ -448,4 +476,5 @@ class Protocol:
                 claim = Claim(member.id, RingSpec.of(target))
             claims.append(claim)
         state.claims, state.read_at = claims, now
+        state.live = frozenset(live)
         return claims

@@ -252,8 +252,6 @@ class OwnershipFilter:
             ring = self.ring
             alive = self.alive
         # The ring holds registered names; identity is canonical.
-        alive = alive | {self.host}
-        alive |= {membership_base.canonical_of(m) for m in ring.members}
         nodes = _validate.collection('nodes', nodes)
         mine = set(_validate.collection('instances', instances))
         ids = [self.node_id(n) for n in nodes]
@@ -263,6 +261,14 @@ class OwnershipFilter:
         protocol = self.handoff
         if protocol is not None:
             taken = set(protocol.owned(ids, self.group, ring))
+            # The protocol reads the membership more often while peers
+            # move (a peer leaving, say): a member gone from its read is
+            # gone, and its instances' nodes orphans, from now.
+            fresher = protocol.alive(self.group)
+            if fresher is not None:
+                alive = alive & fresher
+        alive = alive | {self.host}
+        alive |= {membership_base.canonical_of(m) for m in ring.members}
         host = self.host
         adopt = self.orphan_policy == 'adopt'
         lookup_host = self.instance_host
