@@ -283,15 +283,22 @@ def blocked(
     :returns: the blocked keys.
     """
     cache = cache or RingCache()
-    held: set[Any] = set()
+    # Peers publish the same few rings: look the keys up once per ring,
+    # not once per peer.
+    by_ring: dict[tuple[Any, ...], tuple[RingSpec, set[str]]] = {}
     for claim in claims:
         if claim.member == me:
             continue
         for spec in claim.rings():
-            ring = cache.get(spec)
-            names = values.names_of(ring.members, claim.member)
-            if not names:
-                continue
+            key = (spec.fingerprint, *sorted(spec.members.items()))
+            by_ring.setdefault(key, (spec, set()))[1].add(claim.member)
+    held: set[Any] = set()
+    for spec, members in by_ring.values():
+        ring = cache.get(spec)
+        names: set[Any] = set()
+        for member in members:
+            names |= values.names_of(ring.members, member)
+        if names:
             held.update(
                 k for k, o in zip(keys, ring.map_keys(keys)) if o in names
             )
@@ -325,7 +332,7 @@ def owned(
         or that no live peer's published ring gives to that peer, in the
         order of ``keys``.
     """
-    kept = set(held)
+    kept = held if isinstance(held, (set, frozenset)) else set(held)
     given = mine(target, me, _validate.collection('keys', keys))
     taken = blocked([k for k in given if k not in kept], me, claims, cache)
     return [k for k in given if k in kept or k not in taken]

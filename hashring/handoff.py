@@ -95,6 +95,8 @@ class _Group:
     # with their new owners: (applied fingerprint, target fingerprint,
     # [(key, new owner)]).
     leaving: tuple[str, str, list[tuple[Any, str | None]]] | None = None
+    # The keys of the last answer kept only until their new owners ask.
+    handing_over: set[Any] = dataclasses.field(default_factory=set)
     # The live members of the last read, and whether one was draining.
     live: frozenset[str] | None = None
     draining: bool = False
@@ -147,6 +149,7 @@ class Protocol:
         keys: Iterable[Any],
         group: str | None = None,
         ring: ring_mod.HashRing | None = None,
+        owners: list[Any] | None = None,
     ) -> list[Any]:
         """Return the keys this member may manage now, and move on.
 
@@ -162,6 +165,8 @@ class Protocol:
         :param group: the group; the source's default when None.
         :param ring: the ring to move to; the manager's current one when
             None (pass the ring a filter call already holds).
+        :param owners: ``ring``'s owner of each key, in order, when the
+            caller has looked them up already (it saves a lookup).
         :returns: the keys given that are this member's on ``ring`` and
             that no live peer's published ring still gives to that peer,
             and those it still hands over, in the order of ``keys``.
@@ -169,7 +174,7 @@ class Protocol:
             not be published or the claims read; nothing is taken then.
         :raises: what :meth:`hashring.RingManager.get_ring` raises.
         """
-        return self._decide(keys, group, ring, partial=False)
+        return self._decide(keys, group, ring, partial=False, owners=owners)
 
     def owns(self, key: Any, group: str | None = None) -> bool:
         """Tell whether this member may manage one key now, and move on.
@@ -206,6 +211,7 @@ class Protocol:
         group: str | None,
         ring: ring_mod.HashRing | None,
         partial: bool,
+        owners: list[Any] | None = None,
     ) -> list[Any]:
         source = self.manager.source
         group = self._group(group)
@@ -243,12 +249,13 @@ class Protocol:
                     state.claims = None
             # 2. The peers' claims, read after this member's last publish.
             claims = self._peer_claims(state, group, target)
-            if not partial:
-                # What was not given is gone (a deleted node).
-                state.held &= set(keys)
             # 3. Take what is free; release what the target gives away once
             # its new owner has announced a ring that gives it the key.
-            given = claims_mod.mine(target, self.host, keys)
+            if owners is None or ring is None:
+                given = claims_mod.mine(target, self.host, keys)
+            else:
+                names = values.names_of(target.members, self.host)
+                given = [k for k, o in zip(keys, owners) if o in names]
             taken = claims_mod.owned(
                 target, self.host, given, claims, self._cache, state.held
             )
@@ -262,17 +269,23 @@ class Protocol:
             state.waiting = (
                 len(taken) < len(given) or bool(kept) or state.draining
             )
-            now = {*taken, *(k for k in keys if k in kept)}
+            if kept:
+                free = set(taken)
+                answer = [k for k in keys if k in kept or k in free]
+            else:
+                answer = taken
+            now = set(answer)
             if partial:
                 state.held = (state.held - set(keys)) | now
             else:
                 state.held = now | kept
+            state.handing_over = {k for k in answer if k in kept}
             if moving and not kept and not self._unanswered(state):
                 state.unacknowledged = target
             state.tenure.update(
                 now, target.generation, forget=keys if partial else None
             )
-            return [k for k in keys if k in now]
+            return answer
 
     def _unanswered(self, state: _Group) -> bool:
         """Tell whether a key handed over was not yet asked about again.
@@ -420,6 +433,16 @@ class Protocol:
             )
         source.leave()
         return not waiting
+
+    def handing_over(self, group: str | None = None) -> frozenset[Any]:
+        """Return the keys of the last answer that the ring gives away.
+
+        They are managed here only until their new owners ask for them.
+
+        :param group: the group; the source's default when None.
+        """
+        state = self._groups.get(self._group(group))
+        return frozenset() if state is None else frozenset(state.handing_over)
 
     def alive(self, group: str | None = None) -> frozenset[str] | None:
         """Return the live members of the protocol's last read, if newer.

@@ -258,9 +258,11 @@ class OwnershipFilter:
         owners = ring.map_keys(ids)
         mine_on_ring = membership_base.names_of(set(owners), self.host)
         taken = None
+        over: frozenset[Any] = frozenset()
         protocol = self.handoff
         if protocol is not None:
-            taken = set(protocol.owned(ids, self.group, ring))
+            taken = set(protocol.owned(ids, self.group, ring, owners))
+            over = protocol.handing_over(self.group)
             # The protocol reads the membership more often while peers
             # move (a peer leaving, say): a member gone from its read is
             # gone, and its instances' nodes orphans, from now.
@@ -282,9 +284,9 @@ class OwnershipFilter:
             if instance is None:
                 mapped = owner in mine_on_ring
                 reason = Reason.RING if mapped else Reason.RING_ELSEWHERE
-                if taken is not None and mapped and nid not in taken:
+                if mapped and taken is not None and nid not in taken:
                     mapped, reason = False, Reason.HANDOFF
-                elif taken is not None and not mapped and nid in taken:
+                elif over and not mapped and nid in over:
                     mapped, reason = True, Reason.HANDING_OVER
                 decision = Decision(nid, mapped, reason, owner)
             elif instance in mine:

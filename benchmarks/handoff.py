@@ -1,0 +1,155 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What the handoff protocol costs a filter call, at 100,000 nodes.
+
+Ten services share one membership (in memory, so that only the library's
+own work is timed); every one runs the protocol and has applied the ring.
+Side by side in one process, for one service:
+
+* steady: a filter call over every node, with the protocol (its ring
+  applied, the peers' claims fresh) and without it (``handoff=False``);
+* change: the first call after a ring change - an eleventh service has
+  announced a ring that gives it nodes, so the call publishes an intent,
+  reads the claims and checks every node against two published rings -
+  with the protocol, against the same call without it.
+
+Every owned set is checked against the plain ring's.  Run::
+
+    python -m benchmarks.handoff [--nodes 100000] [--repeat 9]
+"""
+
+import argparse
+import gc
+import random
+import statistics
+import time
+
+from benchmarks import run as bench
+from hashring import convergence
+from hashring import manager
+from hashring import ownership
+
+SERVICES = 10
+
+
+def setup(count):
+    """Return the services' managers, all applying the same ring."""
+    shared = convergence.SimulatedMembership(time.monotonic)
+    managers = {}
+    for i in range(1, count + 1):
+        host = f'svc-{i}'
+        source = convergence.SimulatedMembership(time.monotonic, shared)
+        source.join(host)
+        shared.beats[host] = time.monotonic()
+        managers[host] = manager.RingManager(
+            source, host=host, reset_interval=3600
+        )
+    return shared, managers
+
+
+def ratios(cases, rounds):
+    """Time the cases in interleaved, shuffled rounds, in thread CPU time.
+
+    :param cases: ``{name: callable}``, the first the one compared.
+    :returns: the median of each case's seconds, and the median, least
+        and greatest per-round ratio of the first case to the second.
+    """
+    names = list(cases)
+    seconds = {n: [] for n in names}
+    rng = random.Random(3)
+    for _ in range(rounds):
+        order = names[:]
+        rng.shuffle(order)
+        for name in order:
+            gc.collect()
+            start = time.thread_time()
+            cases[name]()
+            seconds[name].append(time.thread_time() - start)
+    per_round = [a / b for a, b in zip(*(seconds[n] for n in names))]
+    return (
+        {n: statistics.median(s) for n, s in seconds.items()},
+        (statistics.median(per_round), min(per_round), max(per_round)),
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--nodes', type=int, default=100_000)
+    parser.add_argument('--repeat', type=int, default=9)
+    args = parser.parse_args(argv)
+    nodes = [
+        {'uuid': f'node-{n:06d}', 'instance_uuid': None}
+        for n in range(args.nodes)
+    ]
+    shared, managers = setup(SERVICES)
+    for _ in range(3):
+        for mgr in managers.values():
+            ownership.OwnershipFilter(mgr.host, manager=mgr).filter(nodes, [])
+    me = managers['svc-1']
+    with_protocol = ownership.OwnershipFilter('svc-1', manager=me)
+    plain = ownership.OwnershipFilter('svc-1', manager=me, handoff=False)
+    assert me.convergence().fingerprint is not None
+    owned = with_protocol.filter(nodes, []).owned
+    assert owned == plain.filter(nodes, []).owned
+    info = bench.machine()
+    print(
+        f'{info["date"]}, {info["cpu"]}, Python {info["python"]}, '
+        f'hashring {info["hashring"]}'
+    )
+    print(
+        f'{SERVICES} services, {args.nodes:,} nodes, one service filters '
+        f'every node; thread CPU time, {args.repeat} interleaved rounds, '
+        'median (range) of the per-round ratios\n'
+    )
+    steady = ratios(
+        {
+            'protocol': lambda: with_protocol.filter(nodes, []),
+            'plain': lambda: plain.filter(nodes, []),
+        },
+        args.repeat,
+    )
+
+    # An eleventh service announces a ring that gives it nodes.
+    extra = convergence.SimulatedMembership(time.monotonic, shared)
+    extra.join('svc-11')
+    shared.beats['svc-11'] = time.monotonic()
+    newcomer = manager.RingManager(extra, host='svc-11', reset_interval=3600)
+    ownership.OwnershipFilter('svc-11', manager=newcomer).filter(nodes, [])
+    me.refresh()
+
+    def first_call():
+        # A protocol that has applied nothing yet announces and checks
+        # every node against the published rings, as after a change.
+        me._protocol = None
+        return ownership.OwnershipFilter('svc-1', manager=me).filter(nodes, [])
+
+    change = ratios(
+        {'protocol': first_call, 'plain': lambda: plain.filter(nodes, [])},
+        args.repeat,
+    )
+    rows = [
+        ('steady: ring applied, claims fresh', steady),
+        ('first call after a ring change', change),
+    ]
+    print(f'{"":<38}{"protocol":>10}{"plain":>10}  overhead (range)')
+    for title, (times, (mid, low, high)) in rows:
+        print(
+            f'{title:<38}{times["protocol"] * 1000:>8.0f}ms'
+            f'{times["plain"] * 1000:>8.0f}ms'
+            f'  {(mid - 1) * 100:+.1f}% ({(low - 1) * 100:+.1f}% to '
+            f'{(high - 1) * 100:+.1f}%)'
+        )
+
+
+if __name__ == '__main__':
+    main()
