@@ -43,7 +43,19 @@ group), or a mapping with:
 ``heartbeat``
     when it last heartbeat, a ``datetime`` (naive means UTC), or None.
     With it the member is down once silent for ``dead_after``, as with
-    the sql driver; without it, the state is taken as given.
+    the sql driver; without it, the state is taken as given;
+``claims``
+    the handoff claims the member published, by group, as the
+    ``publish`` function was given them (see below).
+
+For the handoff protocol (:mod:`hashring.handoff`) a service publishes the
+ring it applies.  Give ``publish``, a function ``publish(member, group,
+claim)`` that stores ``claim`` (JSON-safe data, or None to delete it) with
+the member's row - a JSON column of Nova's services table, say - and have
+``function`` return it under ``claims``; the service then joins the
+source as itself (:meth:`~hashring.membership.MembershipSource.join`),
+which publishes and heartbeats nothing else: the service's own table
+says who is alive.
 
 An exception raised by the function, or a call that takes longer than
 ``read_timeout``, is an outage (MembershipUnavailable), never "no members".
@@ -52,6 +64,7 @@ An exception raised by the function, or a call that takes longer than
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+import dataclasses
 import datetime
 from typing import Any
 
@@ -61,13 +74,15 @@ from oslo_utils import importutils
 from hashring import exception
 from hashring.membership import base
 from hashring.membership import bounded
+from hashring.membership import values
 
 #: The keys a member's mapping may have.
 FIELDS = frozenset(
-    {'name', 'state', 'weight', 'groups', 'attributes', 'heartbeat'}
+    {'name', 'state', 'weight', 'groups', 'attributes', 'heartbeat', 'claims'}
 )
 
 Function = Callable[[], Iterable[Any]]
+Publish = Callable[[str, str, Any], None]
 
 
 class CallableSource(base.MembershipSource):
@@ -87,6 +102,9 @@ class CallableSource(base.MembershipSource):
         thread-local state (a database session bound to the thread, an
         eventlet hub); bounding its time is then the function's own job,
         through its database's or client's timeouts.
+    :param publish: a callable ``publish(member, group, claim)`` that
+        stores a member's handoff claim (see the module's notes); without
+        it the source cannot be joined.
     :param overrides: option values.
     :raises hashring.exception.InvalidArgumentError: no function, one
         that is not callable, or an import path that does not import.
@@ -99,9 +117,15 @@ class CallableSource(base.MembershipSource):
         conf: cfg.ConfigOpts | None = None,
         function: Function | None = None,
         in_thread: bool = True,
+        publish: Publish | None = None,
         **overrides: Any,
     ) -> None:
         super().__init__(conf, **overrides)
+        if publish is not None and not callable(publish):
+            raise exception.InvalidArgumentError(
+                f'publish must be a callable, not {publish!r}'
+            )
+        self.publish_function = publish
         if function is None:
             function = _import(self.required_option('membership_function'))
         if not callable(function):
@@ -120,23 +144,8 @@ class CallableSource(base.MembershipSource):
     def _read_groups(
         self, groups: list[str] | None
     ) -> tuple[dict[str, list[base.Record]], datetime.datetime]:
-        try:
-            # list() inside the call: a generator's work is bounded too.
-            entries = (
-                self._caller.call(lambda: list(self.function()))
-                if self.in_thread
-                else list(self.function())
-            )
-        except TimeoutError as exc:
-            raise exception.MembershipUnavailable(
-                self.backend,
-                f'no answer within {self.read_timeout:g}s',
-                exc,
-            ) from exc
-        except Exception as exc:
-            raise exception.MembershipUnavailable(
-                self.backend, f'it raised {base.mask(exc)!r}', exc
-            ) from exc
+        # list() inside the call: a generator's work is bounded too.
+        entries = self._call('read', lambda: list(self.function()))
         now = base.utcnow()
         found: dict[str, list[base.Record]] = (
             {} if groups is None else {g: [] for g in groups}
@@ -149,17 +158,63 @@ class CallableSource(base.MembershipSource):
                 self._bad_record('every group', _name_of(entry), f'{exc}')
                 continue
             if member_groups is None:
-                everywhere.append(record)
+                everywhere.append((record, entry))
                 continue
             for group in member_groups:
                 if groups is None or group in found:
-                    found.setdefault(group, []).append(record)
+                    found.setdefault(group, []).append(
+                        _with_claim(record, entry, group)
+                    )
         if groups is None and everywhere:
             # Members of every group are at least in the default one.
             found.setdefault(self.default_group, [])
-        for records in found.values():
-            records.extend(everywhere)
+        for group, records in found.items():
+            records.extend(_with_claim(r, e, group) for r, e in everywhere)
         return found, now
+
+    def _call(self, what: str, function: Callable[[], Any]) -> Any:
+        """Call the consumer's code, bounded as configured."""
+        try:
+            return (
+                self._caller.call(function) if self.in_thread else function()
+            )
+        except TimeoutError as exc:
+            raise exception.MembershipUnavailable(
+                self.backend,
+                f'{what}: no answer within {self.read_timeout:g}s',
+                exc,
+            ) from exc
+        except Exception as exc:
+            raise exception.MembershipUnavailable(
+                self.backend, f'{what}: it raised {base.mask(exc)!r}', exc
+            ) from exc
+
+    def _require_registration(self) -> None:
+        if self.publish_function is None:
+            raise exception.RegistrationNotSupported(
+                'The callable membership driver registers members only '
+                'with a publish function; the consumer registers them its '
+                'own way otherwise'
+            )
+
+    def _start_heartbeat(self) -> None:
+        """The consumer's own table says who is alive: nothing to beat."""
+
+    def _register(self, group: str, record: base.Record) -> None:
+        publish = self.publish_function
+        assert publish is not None
+        claim = record.attributes.get(values.CLAIM_ATTRIBUTE)
+        self._call('publish', lambda: publish(record.id, group, claim))
+
+    def _beat(
+        self, groups: list[str], record: base.Record, recovering: bool
+    ) -> list[str]:
+        return []
+
+    def _unregister(self, group: str, member_id: str) -> None:
+        publish = self.publish_function
+        assert publish is not None
+        self._call('publish', lambda: publish(member_id, group, None))
 
     def _close(self) -> None:
         self._caller.close()
@@ -190,6 +245,11 @@ def _record(entry: Any) -> tuple[base.Record, list[str] | None]:
     groups = entry.get('groups')
     if groups is not None:
         groups = [base.check_group(g) for g in _strings('groups', groups)]
+    published = entry.get('claims')
+    if published is not None and not isinstance(published, Mapping):
+        raise exception.InvalidMemberError(
+            name, f'claims {published!r:.80} is not a mapping by group'
+        )
     heartbeat = entry.get('heartbeat')
     if heartbeat is not None:
         if not isinstance(heartbeat, datetime.datetime):
@@ -207,6 +267,20 @@ def _record(entry: Any) -> tuple[base.Record, list[str] | None]:
             heartbeat,
         ),
         groups,
+    )
+
+
+def _with_claim(record: base.Record, entry: Any, group: str) -> base.Record:
+    """Return a record with the claim its entry gives for a group."""
+    published = entry.get('claims') if isinstance(entry, Mapping) else None
+    if not published or published.get(group) is None:
+        return record
+    return dataclasses.replace(
+        record,
+        attributes={
+            **record.attributes,
+            values.CLAIM_ATTRIBUTE: published[group],
+        },
     )
 
 

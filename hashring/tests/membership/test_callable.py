@@ -11,8 +11,13 @@
 # under the License.
 
 import datetime
+import json
+import os
+import sqlite3
 import threading
 import time
+
+import fixtures
 
 from tooz import hashring as tooz_hashring
 
@@ -20,6 +25,7 @@ from hashring import exception
 from hashring import manager
 from hashring import membership
 from hashring.membership import callable as callable_driver
+from hashring import ownership
 from hashring.tests import base
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
@@ -230,3 +236,135 @@ class CallableTestCase(base.TestCase):
         source = self.source(Members([]))
         self.assertRaises(exception.RegistrationNotSupported, source.join, 'a')
         self.assertEqual({}, source.get_groups())
+
+
+class ServicesTable:
+    """A consumer's own services table (SQLite), as Nova's services."""
+
+    def __init__(self, path):
+        self.path = path
+        with self.connect() as db:
+            db.execute(
+                'CREATE TABLE IF NOT EXISTS services (host TEXT PRIMARY '
+                'KEY, updated_at TEXT, claims TEXT)'
+            )
+
+    def connect(self):
+        return sqlite3.connect(self.path, timeout=5)
+
+    def report(self, host):
+        """The service's own heartbeat (Nova's servicegroup)."""
+        with self.connect() as db:
+            db.execute(
+                'INSERT INTO services VALUES (?, ?, ?) ON CONFLICT(host) DO '
+                'UPDATE SET updated_at = excluded.updated_at',
+                (host, datetime.datetime.now(datetime.UTC).isoformat(), "{}"),
+            )
+
+    def members(self):
+        with self.connect() as db:
+            rows = db.execute('SELECT host, updated_at, claims FROM services')
+            return [
+                {
+                    'name': host,
+                    'heartbeat': datetime.datetime.fromisoformat(at),
+                    'claims': json.loads(claims),
+                }
+                for host, at, claims in rows
+            ]
+
+    def publish(self, host, group, claim):
+        with self.connect() as db:
+            (stored,) = db.execute(
+                'SELECT claims FROM services WHERE host = ?', (host,)
+            ).fetchone()
+            published = json.loads(stored)
+            if claim is None:
+                published.pop(group, None)
+            else:
+                published[group] = claim
+            db.execute(
+                'UPDATE services SET claims = ? WHERE host = ?',
+                (json.dumps(published), host),
+            )
+
+
+class PublishingTestCase(base.TestCase):
+    """The handoff protocol over a consumer's own table."""
+
+    def setUp(self):
+        super().setUp()
+        path = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'nova.sqlite'
+        )
+        self.table = ServicesTable(path)
+
+    def service(self, host):
+        self.table.report(host)
+        source = membership.load(
+            'callable',
+            function=self.table.members,
+            publish=self.table.publish,
+        )
+        self.addCleanup(source.close)
+        source.join(host)
+        rings = manager.RingManager(source, host=host, reset_interval=0)
+        self.assertIsNotNone(rings.handoff)
+        return ownership.OwnershipFilter(host, manager=rings)
+
+    def test_claims_go_through_the_consumer_s_table(self):
+        nodes = [{'id': f'n-{i}', 'instance_id': None} for i in range(60)]
+        filters = [self.service('compute-1')]
+        for _ in range(2):
+            filters[0].filter(nodes, [])
+        filters.append(self.service('compute-2'))
+        for _ in range(5):
+            owned = {}
+            for flt in filters:
+                for node in flt.filter(nodes, []).owned:
+                    self.assertNotIn(node['id'], owned)
+                    owned[node['id']] = flt.host
+        ring = filters[1].manager.get_ring()
+        self.assertEqual(dict(zip(owned, ring.map_keys(list(owned)))), owned)
+        self.assertEqual(60, len(owned))
+        state = filters[0].manager.convergence()
+        self.assertEqual(ring.fingerprint, state.fingerprint)
+        stored = {m['name']: m['claims'] for m in self.table.members()}
+        self.assertEqual(
+            ring.fingerprint,
+            stored['compute-2']['default']['applied']['fingerprint'],
+        )
+        # Leaving deletes the claim, not the consumer's row.
+        filters[1].manager.source.leave()
+        self.assertEqual({}, self.table.members()[1]['claims'])
+
+    def test_a_failing_publish_is_an_outage_and_bad_hooks_are_refused(self):
+        def broken(*_):
+            raise OSError('read-only database')
+
+        self.table.report('a')
+        source = membership.load(
+            'callable', function=self.table.members, publish=broken
+        )
+        self.addCleanup(source.close)
+        error = self.assertRaises(
+            exception.MembershipUnavailable, source.join, 'a'
+        )
+        self.assertIn('read-only database', str(error))
+        error = self.assertRaises(
+            exception.InvalidArgumentError,
+            membership.load,
+            'callable',
+            function=self.table.members,
+            publish='table.publish',
+        )
+        self.assertIn("'table.publish'", str(error))
+
+    def test_bad_claims_field_is_refused_by_name(self):
+        source = membership.load(
+            'callable', function=lambda: [{'name': 'a', 'claims': ['x']}]
+        )
+        self.addCleanup(source.close)
+        with self.assertLogs('hashring.membership.base', 'WARNING') as logs:
+            self.assertEqual([], list(source.get_members()))
+        self.assertIn('claims', logs.output[0])
