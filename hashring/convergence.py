@@ -76,7 +76,7 @@ class SimulatedMembership(membership_base.MembershipSource):
             membership_base.Record(
                 host,
                 self.records[host].state if host in self.records else up,
-                1,
+                self.records[host].weight if host in self.records else 1,
                 self.records[host].attributes if host in self.records else {},
                 self._stamp(beat),
             )

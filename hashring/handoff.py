@@ -100,9 +100,14 @@ class _Group:
     # The live members of the last read, and whether one was draining.
     live: frozenset[str] | None = None
     draining: bool = False
-    # When every new owner had asked, while keys handed over were not yet
-    # answered again (a caller asking one key at a time).
-    free_at: float | None = None
+    # The keys held that a new target and the applied ring both leave out,
+    # for ((applied fingerprint, target fingerprint), keys).
+    uncovered: tuple[tuple[str | None, str], set[Any]] | None = None
+    # When each key was last answered "yours", for a caller asking one
+    # key at a time: how long it may still act on it.
+    answered: dict[Any, float] = dataclasses.field(default_factory=dict)
+    # When an answer about every key last went out.
+    full_at: float = -math.inf
 
 
 class Protocol:
@@ -236,17 +241,20 @@ class Protocol:
             moving = applied is None or (
                 applied.fingerprint != target.fingerprint
             )
-            if moving:
-                # 1. Announce before reading anyone's claims.
-                claim = Claim(
-                    self.host,
-                    None if applied is None else RingSpec.of(applied),
-                    RingSpec.of(target),
-                )
-                if state.published != claim:
-                    source.publish(group, claim)
-                    state.published = claim
-                    state.claims = None
+            # 1. Announce before reading anyone's claims (or withdraw an
+            # intent the target no longer has).
+            claim = Claim(
+                self.host,
+                None if applied is None else RingSpec.of(applied),
+                RingSpec.of(target) if moving else None,
+            )
+            if state.published != claim:
+                uncovered = self._uncovered(state, applied, target)
+                if uncovered:
+                    return self._let_go(state, keys, uncovered, partial)
+                source.publish(group, claim)
+                state.published = claim
+                state.claims = None
             # 2. The peers' claims, read after this member's last publish.
             claims = self._peer_claims(state, group, target)
             # 3. Take what is free; release what the target gives away once
@@ -275,19 +283,91 @@ class Protocol:
             else:
                 answer = taken
             now = set(answer)
+            if not partial:
+                state.full_at = self.manager._clock()
+                state.answered.clear()
             if partial:
                 state.held = (state.held - set(keys)) | now
+                at = self.manager._clock()
+                for key in keys:
+                    if key in now:
+                        state.answered[key] = at
+                    else:
+                        state.answered.pop(key, None)
             else:
                 state.held = now | kept
             state.handing_over = {k for k in answer if k in kept}
-            if moving and not kept and not self._unanswered(state):
+            if moving and not kept and not self._unanswered(state, target):
                 state.unacknowledged = target
             state.tenure.update(
                 now, target.generation, forget=keys if partial else None
             )
             return answer
 
-    def _unanswered(self, state: _Group) -> bool:
+    def _uncovered(
+        self,
+        state: _Group,
+        applied: ring_mod.HashRing | None,
+        target: ring_mod.HashRing,
+    ) -> set[Any]:
+        """Return the keys held that the claim about to go out leaves out.
+
+        Keys taken under an intended ring that the target now replaces
+        before it was acknowledged: publishing the new claim would let a
+        peer take them while the consumer still acts on them.  They are
+        let go first (:meth:`_let_go`).
+        """
+        if not state.held:
+            return set()
+        pair = (
+            None if applied is None else applied.fingerprint,
+            target.fingerprint,
+        )
+        if state.uncovered is None or state.uncovered[0] != pair:
+            # Once per ring change, not on every call while it waits.
+            held = list(state.held)
+            mine = set(claims_mod.mine(target, self.host, held))
+            if applied is not None:
+                mine.update(claims_mod.mine(applied, self.host, held))
+            state.uncovered = (pair, {k for k in held if k not in mine})
+        left = state.uncovered[1] & state.held
+        if not left:
+            return set()
+        if self._overdue(state, 'intended ring', target, left):
+            state.held -= left
+            return set()
+        return left
+
+    def _let_go(
+        self,
+        state: _Group,
+        keys: list[Any],
+        uncovered: set[Any],
+        partial: bool,
+    ) -> list[Any]:
+        """Answer without the uncovered keys, taking nothing new.
+
+        The claim that covers them stays published until the consumer has
+        acted on this answer (every such key answered, for a caller that
+        asks one key at a time); the next call announces the new target.
+        """
+        answer = [k for k in keys if k in state.held and k not in uncovered]
+        if partial:
+            state.held -= set(keys) & uncovered
+            at = self.manager._clock()
+            for key in keys:
+                if key in answer:
+                    state.answered[key] = at
+                else:
+                    state.answered.pop(key, None)
+        else:
+            state.held = set(answer)
+        state.waiting = True
+        state.handing_over = set()
+        state.tenure.update(answer, None, forget=keys if partial else None)
+        return answer
+
+    def _unanswered(self, state: _Group, target: ring_mod.HashRing) -> bool:
         """Tell whether a key handed over was not yet asked about again.
 
         A caller that asks one key at a time still acts on a key it was
@@ -297,26 +377,41 @@ class Protocol:
         as a crash would keep it, for a key nobody asks about any more.
         """
         leaving = [] if state.leaving is None else state.leaving[2]
-        left = [k for k, _ in leaving if k in state.held]
+        left = {k for k, _ in leaving if k in state.held}
         if not left:
-            state.free_at = None
             return False
+        if self._overdue(state, 'ring', target, left):
+            state.held -= left
+            return False
+        return True
+
+    def _overdue(
+        self, state: _Group, what: str, ring: Any, left: set[Any]
+    ) -> bool:
+        """Tell whether keys to let go have waited their bound for it.
+
+        A caller that asks one key at a time acts on an answer for one
+        action, ``dead_after`` at most: a key it has not been told is its
+        own for that long can go without being asked about again, as a
+        crash would let it go.
+        """
         now = self.manager._clock()
-        if state.free_at is None:
-            state.free_at = now
-        if now - state.free_at < self.manager.source.dead_after:
-            return True
+        bound = self.manager.source.dead_after
+        answered = state.answered
+        if any(now - answered.get(k, state.full_at) < bound for k in left):
+            return False
         LOG.info(
-            'Acknowledging ring %s without being asked again about %d '
-            'key(s) it hands over, such as %r, after %gs',
-            None if state.leaving is None else state.leaving[1],
+            'Moving to %s %s without being asked again about %d key(s) '
+            'it no longer gives here, such as %r, after %gs',
+            what,
+            getattr(ring, 'fingerprint', None),
             len(left),
-            left[0],
-            self.manager.source.dead_after,
+            next(iter(left)),
+            bound,
         )
-        state.held -= set(left)
-        state.free_at = None
-        return False
+        for key in left:
+            answered.pop(key, None)
+        return True
 
     def _handing_over(
         self,

@@ -17,6 +17,7 @@ import time
 
 import fixtures
 
+from hashring import convergence
 from hashring import exception
 from hashring import handoff
 from hashring import manager
@@ -518,3 +519,224 @@ class ProtocolOverASourceTestCase(base.TestCase):
             handoff=self.services[0].protocol,
         )
         self.assertIn('over its own manager', str(err))
+
+
+class Flaky(convergence.SimulatedMembership):
+    """A shared simulated membership whose backend can go away."""
+
+    def __init__(self, clock, shared=None, **overrides):
+        super().__init__(clock, shared, **overrides)
+        self.outage = [False] if shared is None else shared.outage
+
+    def _check(self):
+        if self.outage[0]:
+            raise exception.MembershipUnavailable(self.backend, 'outage')
+
+    def _read(self, group):
+        self._check()
+        return super()._read(group)
+
+    def _register(self, group, record):
+        self._check()
+        super()._register(group, record)
+
+
+class Running:
+    """One service of a schedule: the real manager and protocol."""
+
+    def __init__(self, world, name, rng):
+        self.name = name
+        self.world = world
+        self.source = Flaky(
+            world.clock, world.shared, heartbeat_interval=0.5, dead_after=2.0
+        )
+        world.shared.beats[name] = world.clock()
+        self.source.join(name)
+        self.manager = manager.RingManager(
+            self.source,
+            host=name,
+            reset_interval=rng.choice([0, 0.3, 1.0]),
+            clock=world.clock,
+        )
+        # Some ask about one node at a time (Ironic), some about all.
+        self.per_key = rng.random() < 0.3
+        self.believed = set()  # what its consumer acts on
+        self.asked_at = {}
+        self.leaving = False
+        self.stalled_until = 0.0
+
+    def step(self, rng):
+        try:
+            if self.per_key:
+                # An answer is good for one action, dead_after at most.
+                now = self.world.now
+                for key, at in list(self.asked_at.items()):
+                    if now - at >= self.source.dead_after:
+                        self.believed.discard(key)
+                        del self.asked_at[key]
+                key = rng.choice(KEYS)
+                if self.manager.owns(key):
+                    self.believed.add(key)
+                    self.asked_at[key] = now
+                else:
+                    self.believed.discard(key)
+            else:
+                self.believed = set(self.manager.owned(KEYS))
+        except (
+            exception.MembershipUnavailable,
+            exception.RingUnavailable,
+            exception.NoMembersError,
+        ):
+            pass  # an outage: it keeps acting on what it was told
+
+
+class World:
+    """Services running the real protocol over one flaky membership."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.now = 0.0
+        self.shared = Flaky(self.clock, heartbeat_interval=0.5, dead_after=2)
+        self.services = {}
+        self.gone = set()
+        self.count = 0
+        for _ in range(rng.randint(2, 4)):
+            self.join()
+
+    def clock(self):
+        return self.now
+
+    def join(self):
+        if self.shared.outage[0]:
+            return  # it cannot register: it retries after the outage
+        self.count += 1
+        name = f's{self.count}'
+        self.services[name] = Running(self, name, self.rng)
+
+    def live(self):
+        return [s for n, s in self.services.items() if n not in self.gone]
+
+    def check(self):
+        seen = {}
+        for s in self.live():
+            for key in s.believed:
+                if s.per_key and (
+                    self.now - s.asked_at[key] >= s.source.dead_after
+                ):
+                    continue  # its consumer asks again before acting
+                assert key not in seen, (
+                    f'{key} managed by {seen[key]} and {s.name} at '
+                    f'{self.now:.1f}'
+                )
+                seen[key] = s.name
+        return seen
+
+    def event(self):
+        rng = self.rng
+        live = [s for s in self.live() if not s.leaving]
+        kind = rng.choice(
+            [
+                'join',
+                'leave',
+                'crash',
+                'reweight',
+                'exponent',
+                'outage',
+                'stall',
+            ]
+        )
+        if kind == 'join' or len(live) < 2:
+            self.join()
+        elif kind == 'leave':
+            victim = rng.choice(live)
+            victim.leaving = True
+            try:
+                victim.source.drain()
+            except exception.MembershipUnavailable:
+                pass  # drained here; the record follows after the outage
+        elif kind == 'crash':
+            victim = rng.choice(live)
+            self.gone.add(victim.name)  # its process, and belief, are gone
+        elif kind == 'reweight':
+            victim = rng.choice(live)
+            try:
+                victim.source.join(victim.name, weight=rng.randint(1, 3))
+            except exception.MembershipUnavailable:
+                pass
+        elif kind == 'exponent':
+            # A rolling change: one service now, the others later.
+            rng.choice(live).manager.reconfigure(
+                partition_exponent=rng.choice([3, 4, 5])
+            )
+        elif kind == 'outage':
+            self.shared.outage[0] = not self.shared.outage[0]
+        else:
+            # Slow, not dead: shorter than dead_after.
+            rng.choice(live).stalled_until = self.now + rng.uniform(0, 1.5)
+
+    def tick(self):
+        self.now = round(self.now + 0.1, 6)
+        if not self.shared.outage[0]:
+            for s in self.live():
+                if s.stalled_until <= self.now:
+                    self.shared.beats[s.name] = self.now
+        for s in self.live():
+            if s.leaving and not s.believed:
+                try:
+                    done = s.manager.convergence().fingerprint is not None
+                    if done:
+                        s.source.leave()
+                        self.gone.add(s.name)
+                except exception.HashRingError:
+                    pass
+
+    def run(self, steps):
+        for _ in range(steps):
+            roll = self.rng.random()
+            if roll < 0.04:
+                self.event()
+            else:
+                ready = [s for s in self.live() if s.stalled_until <= self.now]
+                if ready:
+                    self.rng.choice(ready).step(self.rng)
+            self.tick()
+            self.check()
+
+    def settle(self):
+        """End the outage, wait out dead_after, and let everyone run."""
+        self.shared.outage[0] = False
+        if all(s.leaving for s in self.live()):
+            self.join()
+        for _ in range(60):
+            for s in self.live():
+                s.stalled_until = 0.0
+                s.per_key = False
+                s.asked_at.clear()
+                s.step(self.rng)
+                self.check()
+            self.tick()
+        # Every service on one exponent at last, as a rolling change ends.
+        for s in self.live():
+            s.manager.reconfigure(partition_exponent=5)
+        for _ in range(30):
+            for s in self.live():
+                s.step(self.rng)
+                self.check()
+            self.tick()
+
+
+class RealProtocolTestCase(base.TestCase):
+    """The randomised checker over the real Protocol and manager."""
+
+    def test_random_schedules_never_two_owners_and_converge(self):
+        rng = random.Random(20261202)
+        for schedule in range(150):
+            world = World(rng)
+            with self.subTest(schedule=schedule):
+                world.run(rng.randint(100, 400))
+                world.settle()
+                owners = world.check()
+                live = world.live()
+                ring_ = live[0].manager.get_ring()
+                self.assertEqual(dict(zip(KEYS, ring_.map_keys(KEYS))), owners)
+                self.assertIsNotNone(live[0].manager.convergence().fingerprint)
