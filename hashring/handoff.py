@@ -295,7 +295,7 @@ class Protocol:
                     else:
                         state.answered.pop(key, None)
             else:
-                state.held = now | kept
+                state.held = now | kept if kept else now
             state.handing_over = {k for k in answer if k in kept}
             if moving and not kept and not self._unanswered(state, target):
                 state.unacknowledged = target
