@@ -154,7 +154,7 @@ class Protocol:
         keys: Iterable[Any],
         group: str | None = None,
         ring: ring_mod.HashRing | None = None,
-        owners: list[Any] | None = None,
+        mine: list[Any] | None = None,
     ) -> list[Any]:
         """Return the keys this member may manage now, and move on.
 
@@ -170,8 +170,9 @@ class Protocol:
         :param group: the group; the source's default when None.
         :param ring: the ring to move to; the manager's current one when
             None (pass the ring a filter call already holds).
-        :param owners: ``ring``'s owner of each key, in order, when the
-            caller has looked them up already (it saves a lookup).
+        :param mine: the keys of ``keys`` that ``ring`` gives to this
+            member, in order, when the caller has looked them up already
+            (it saves a lookup).
         :returns: the keys given that are this member's on ``ring`` and
             that no live peer's published ring still gives to that peer,
             and those it still hands over, in the order of ``keys``.
@@ -179,7 +180,7 @@ class Protocol:
             not be published or the claims read; nothing is taken then.
         :raises: what :meth:`hashring.RingManager.get_ring` raises.
         """
-        return self._decide(keys, group, ring, partial=False, owners=owners)
+        return self._decide(keys, group, ring, partial=False, mine=mine)
 
     def owns(self, key: Any, group: str | None = None) -> bool:
         """Tell whether this member may manage one key now, and move on.
@@ -216,7 +217,7 @@ class Protocol:
         group: str | None,
         ring: ring_mod.HashRing | None,
         partial: bool,
-        owners: list[Any] | None = None,
+        mine: list[Any] | None = None,
     ) -> list[Any]:
         source = self.manager.source
         group = self._group(group)
@@ -259,11 +260,10 @@ class Protocol:
             claims = self._peer_claims(state, group, target)
             # 3. Take what is free; release what the target gives away once
             # its new owner has announced a ring that gives it the key.
-            if owners is None or ring is None:
+            if mine is None or ring is None:
                 given = claims_mod.mine(target, self.host, keys)
             else:
-                names = values.names_of(target.members, self.host)
-                given = [k for k, o in zip(keys, owners) if o in names]
+                given = mine
             taken = claims_mod.owned(
                 target, self.host, given, claims, self._cache, state.held
             )

@@ -261,7 +261,8 @@ class OwnershipFilter:
         over: frozenset[Any] = frozenset()
         protocol = self.handoff
         if protocol is not None:
-            taken = set(protocol.owned(ids, self.group, ring, owners))
+            given = [n for n, o in zip(ids, owners) if o in mine_on_ring]
+            taken = set(protocol.owned(ids, self.group, ring, given))
             over = protocol.handing_over(self.group)
             # The protocol reads the membership more often while peers
             # move (a peer leaving, say): a member gone from its read is

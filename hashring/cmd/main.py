@@ -20,6 +20,7 @@ import sys
 from oslo_config import cfg
 
 from hashring.cmd import diff
+from hashring.cmd import explain
 from hashring.cmd import lookup
 from hashring.cmd import members
 from hashring.cmd import owned
@@ -54,6 +55,7 @@ def build_parser() -> parser.Parser:
     top.set_defaults(func=None, uses=frozenset(), command='')
     sub = top.add_subparsers(metavar='COMMAND', title='commands')
     lookup.register(sub)
+    explain.register(sub)
     members.register(sub)
     owned.register(sub)
     diff.register(sub)

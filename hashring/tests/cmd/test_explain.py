@@ -1,0 +1,65 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""hashring explain."""
+
+import json
+import os
+
+import fixtures
+
+import hashring
+from hashring import explain
+from hashring import simulation
+from hashring.tests import base
+from hashring.tests.cmd import cli
+
+KEYS = simulation.keys(5)
+
+
+class ExplainCommandTestCase(base.TestCase):
+    def test_json_is_the_library_s_answer(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        nodes = [{'id': k} for k in KEYS]
+        nodes[0].update(instance_id='i-0', instance_host='b')
+        path = os.path.join(tmp, 'nodes.json')
+        with open(path, 'w') as f:
+            json.dump(nodes, f)
+        data = cli.run_json(
+            'explain', *KEYS, '--members', 'a,b:2,c', '--nodes', path
+        )
+        ring = hashring.HashRing({'a': 1, 'b': 2, 'c': 1})
+        expected = explain.explain(
+            ring,
+            KEYS,
+            nodes={
+                n['id']: {
+                    'instance_id': n.get('instance_id'),
+                    'instance_host': n.get('instance_host'),
+                }
+                for n in nodes
+            },
+        )
+        self.assertEqual([e.to_dict() for e in expected], data['explanations'])
+        self.assertEqual('b', data['explanations'][0]['managed_by'])
+
+    def test_table(self):
+        out = cli.run('explain', KEYS[0], '--members', 'a,b').stdout
+        ring = hashring.HashRing(['a', 'b'])
+        self.assertIn(f'{KEYS[0]}  {ring.get_node(KEYS[0])}', out)
+        self.assertIn(ring.fingerprint, out)
+        self.assertIn('a up, b up', out)
+
+    def test_a_key_is_required(self):
+        result = cli.run('explain', '--members', 'a', check=False)
+        self.assertEqual(2, result.returncode)
+        self.assertIn('KEY', result.stderr)
