@@ -138,6 +138,8 @@ class Claim:
     applied: RingSpec | None = None
     #: the ring it moves to, None when it is not moving
     intended: RingSpec | None = None
+    #: when it acknowledged the applied ring (UTC)
+    since: datetime.datetime | None = None
 
     def rings(self) -> list[RingSpec]:
         """Return the published rings, applied first."""
@@ -152,6 +154,7 @@ class Claim:
             'intended': (
                 None if self.intended is None else self.intended.to_dict()
             ),
+            'since': None if self.since is None else self.since.isoformat(),
         }
 
     @classmethod
@@ -169,7 +172,17 @@ class Claim:
             None if data.get(k) is None else RingSpec.from_dict(data[k])
             for k in ('applied', 'intended')
         ]
-        return cls(values.canonical_id(member), specs[0], specs[1])
+        since = data.get('since')
+        if since is not None:
+            try:
+                since = datetime.datetime.fromisoformat(since)
+            except (TypeError, ValueError) as exc:
+                raise exception.InvalidArgumentError(
+                    f'A claim has an ISO 8601 "since", not {since!r:.80}'
+                ) from exc
+            if since.tzinfo is None:
+                since = since.replace(tzinfo=datetime.timezone.utc)
+        return cls(values.canonical_id(member), specs[0], specs[1], since)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,7 +191,8 @@ class Convergence:
 
     #: the fingerprint every live member applies; None while they differ
     fingerprint: str | None
-    #: when this reader first saw the group in this state (UTC)
+    #: since when it has been so (UTC): when the last member acknowledged
+    #: the agreed ring, or when this reader first saw the group so
     since: datetime.datetime
     #: each live member's applied fingerprint; None for one moving to
     #: another ring, or that has applied none yet
@@ -383,17 +397,19 @@ def agreed(claims: Iterable[Claim]) -> str | None:
 
 def convergence_of(
     snapshot: Any, ring: ring_mod.HashRing
-) -> tuple[str | None, dict[str, str | None]]:
+) -> tuple[str | None, dict[str, str | None], datetime.datetime | None]:
     """Return the fingerprint a group's live members agree on, and each's.
 
     :param snapshot: the group's :class:`hashring.membership.Snapshot`.
     :param ring: the ring of the current membership, which a member that
         publishes no claim (an older release, or tooz) is taken to apply.
     :returns: the agreed fingerprint, or None while the members differ or
-        one is moving; and each live member's applied fingerprint, None
-        for one moving or that has applied none yet.
+        one is moving; each live member's applied fingerprint, None for
+        one moving or that has applied none yet; and, when they agree,
+        when the last of them acknowledged the ring (None if unknown).
     """
     applied: dict[str, str | None] = {}
+    since: list[datetime.datetime | None] = []
     for member in snapshot:
         if member.state in (values.State.DOWN, values.State.FORCED_DOWN):
             continue
@@ -402,7 +418,12 @@ def convergence_of(
             applied[member.id] = ring.fingerprint
         elif claim.intended is None and claim.applied is not None:
             applied[member.id] = claim.applied.fingerprint
+            since.append(claim.since)
         else:
             applied[member.id] = None
     found = set(applied.values())
-    return (found.pop() if len(found) == 1 else None), applied
+    agreed = found.pop() if len(found) == 1 else None
+    last = None
+    if agreed is not None and since and None not in since:
+        last = max(s for s in since if s is not None)
+    return agreed, applied, last

@@ -46,6 +46,7 @@ manager and its source, which stores the claims.  A
 
 from collections.abc import Iterable
 import dataclasses
+import datetime
 import logging
 import math
 import threading
@@ -97,6 +98,8 @@ class _Group:
     leaving: tuple[str, str, list[tuple[Any, str | None]]] | None = None
     # The keys of the last answer kept only until their new owners ask.
     handing_over: set[Any] = dataclasses.field(default_factory=set)
+    # When the applied ring was acknowledged.
+    since: datetime.datetime | None = None
     # The live members of the last read, and whether one was draining.
     live: frozenset[str] | None = None
     draining: bool = False
@@ -232,11 +235,15 @@ class Protocol:
             done = state.unacknowledged
             if done is not None:
                 # 4. The consumer acted on the answer given for it.
-                applied_claim = Claim(self.host, RingSpec.of(done))
+                since = values.utcnow()
+                applied_claim = Claim(
+                    self.host, RingSpec.of(done), since=since
+                )
                 source.publish(group, applied_claim)
                 state.unacknowledged = None
                 state.published = applied_claim
                 state.applied = done
+                state.since = since
                 state.claims = None
             applied = state.applied
             moving = applied is None or (
@@ -248,6 +255,7 @@ class Protocol:
                 self.host,
                 None if applied is None else RingSpec.of(applied),
                 RingSpec.of(target) if moving else None,
+                state.since,
             )
             if state.published != claim:
                 uncovered = self._uncovered(state, applied, target)

@@ -153,14 +153,16 @@ class Tenancy:
         Runtime complexity: one membership read.
 
         :returns: a :class:`hashring.claims.Convergence`: the agreed
-            fingerprint or None, since when this manager has seen it so,
-            and each live member's applied fingerprint.
+            fingerprint or None; since when (when the last member
+            acknowledged the ring, as the members publish it, or else
+            when this manager first saw the group so); and each live
+            member's applied fingerprint.
         :raises: what :meth:`get_ring` raises, and
             :class:`~hashring.exception.MembershipUnavailable`.
         """
         key = self.source.default_group if group is None else group
         ring = self.get_ring(key)
-        fingerprint, applied = claims.convergence_of(
+        fingerprint, applied, last = claims.convergence_of(
             self.source.get_members(key), ring
         )
         seen = self._seen.get(key)
@@ -168,7 +170,9 @@ class Tenancy:
             seen = self._seen[key] = (fingerprint, membership_base.utcnow())
             if fingerprint is not None:
                 LOG.info('Group %s converged on ring %s', key, fingerprint)
-        return claims.Convergence(fingerprint, seen[1], applied)
+        # The members say when the last of them acknowledged; else, when
+        # this manager first saw the group so.
+        return claims.Convergence(fingerprint, last or seen[1], applied)
 
     def leave(self, timeout: float | None = None) -> bool:
         """Leave the membership gracefully.

@@ -10,6 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import datetime
+
 from hashring import claims
 from hashring import exception
 from hashring import ring
@@ -29,6 +31,13 @@ class ClaimsTestCase(base.TestCase):
             None if intended is None else claims.RingSpec.of(intended),
         )
 
+    def test_since_round_trips_in_utc(self):
+        at = datetime.datetime(2026, 12, 2, 6, 0, tzinfo=datetime.UTC)
+        claim = claims.Claim('a-1', claims.RingSpec.of(self.old), since=at)
+        self.assertEqual(claim, claims.Claim.from_dict('a-1', claim.to_dict()))
+        naive = {**claim.to_dict(), 'since': '2026-12-02T06:00:00'}
+        self.assertEqual(at, claims.Claim.from_dict('a-1', naive).since)
+
     def test_claims_round_trip_and_bad_ones_are_named(self):
         claim = self.claim('a-1', self.old, self.new)
         back = claims.Claim.from_dict('A-1', claim.to_dict())
@@ -41,6 +50,7 @@ class ClaimsTestCase(base.TestCase):
             ({'applied': {'members': ['a']}}, "['a']"),
             ({'applied': {**claim.applied.to_dict(), 'points': 0}}, '0'),
             ({'applied': {**claim.applied.to_dict(), 'fingerprint': 5}}, '5'),
+            ({'since': 'yesterday'}, "'yesterday'"),
         ):
             with self.subTest(data=data):
                 err = self.assertRaises(

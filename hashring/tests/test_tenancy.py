@@ -202,6 +202,13 @@ class TenancyTestCase(Services):
         done = b.convergence()
         self.assertEqual(b.get_ring().fingerprint, done.fingerprint)
         self.assertEqual(['a', 'b'], sorted(done.applied))
+        # Since when is what the members published: every reader, even
+        # one started later in another process, gives the same answer.
+        readers = [manager.RingManager(self.source()) for _ in range(2)]
+        self.assertEqual(
+            {done.since}, {r.convergence().since for r in readers}
+        )
+        self.assertGreater(done.since, first.since)
 
     def test_a_member_that_publishes_nothing_applies_the_current_ring(self):
         self.service('old', handoff=False)  # an older release
