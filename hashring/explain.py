@@ -105,7 +105,7 @@ def explain(
         bytes.
     """
     keys = _validate.collection('keys', keys)
-    members = _states(ring, snapshot)
+    members = member_states(ring, snapshot)
     by_id = {values.canonical_id(m.name): m for m in members}
     alive = {
         i for i, m in by_id.items() if m.state not in ('down', 'forced_down')
@@ -142,9 +142,15 @@ def explain(
     return found
 
 
-def _states(
+def member_states(
     ring: ring_mod.HashRing, snapshot: values.Snapshot | None
 ) -> list[MemberState]:
+    """Return the members of a group with their states and rings.
+
+    :param ring: the group's ring, whose members are shown up when there
+        is no snapshot.
+    :param snapshot: the membership read, or None.
+    """
     if snapshot is None:
         return [
             MemberState(_text(m), 'up', w) for m, w in ring.members.items()

@@ -26,6 +26,7 @@ from hashring.cmd import members
 from hashring.cmd import owned
 from hashring.cmd import parser
 from hashring.cmd import simulate
+from hashring.cmd import status
 from hashring import exception
 
 
@@ -57,6 +58,7 @@ def build_parser() -> parser.Parser:
     lookup.register(sub)
     explain.register(sub)
     members.register(sub)
+    status.register(sub)
     owned.register(sub)
     diff.register(sub)
     simulate.register(sub)
