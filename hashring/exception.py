@@ -86,6 +86,7 @@ EXTRAS = {
     'etcd3gw': 'etcd',
     'kazoo': 'zookeeper',
     'matplotlib': 'plot',
+    'prometheus_client': 'prometheus',
 }
 
 

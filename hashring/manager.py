@@ -144,6 +144,9 @@ class RingManager(tenancy.Tenancy):
             else _validate.integer('expected_members', expected_members, 1)
         )
         self._linted: dict[str, frozenset[str]] = {}
+        # For stats(): members by state as last read, and outages seen.
+        self._states: dict[str, dict[str, int]] = {}
+        self._outages: dict[str, int] = {}
         self._handoff_on = bool(option('handoff', handoff))
         self._protocol: handoff_mod.Protocol | None = None
         #: random, one per manager: part of every fencing token, so that
@@ -476,6 +479,29 @@ class RingManager(tenancy.Tenancy):
         # merely reads, as an Ironic conductor reads other groups' rings.
         return group in self.source.groups
 
+    def stats(self, group: str | None = None) -> dict[str, Any]:
+        """Return a group's figures as this manager last saw them.
+
+        Nothing is read: it is for metrics (:mod:`hashring.metrics`).
+
+        :returns: ``states`` (members by state at the last good read),
+            ``rebuilds`` (rings built, the generation), ``outages``
+            (reads that failed after one that worked) and
+            ``stale_seconds`` (how long the ring has been served through
+            an outage; 0 while reads work).
+        """
+        key = self.source.default_group if group is None else group
+        entry = self._entries.get(key)
+        stale = 0.0
+        if entry is not None and entry.checked_at != entry.good_at:
+            stale = max(0.0, self._clock() - entry.good_at)
+        return {
+            'states': dict(self._states.get(key, {})),
+            'rebuilds': self._generations.get(key, 0),
+            'outages': self._outages.get(key, 0),
+            'stale_seconds': stale,
+        }
+
     def alive(self, group: str | None = None) -> frozenset[str]:
         """Return the members of a group that are alive, as last read.
 
@@ -494,6 +520,10 @@ class RingManager(tenancy.Tenancy):
     ) -> tuple[dict[str, int], int, frozenset[str]]:
         group = snapshot.group
         members = snapshot.placed()
+        states: dict[str, int] = {}
+        for m in snapshot:
+            states[m.state.value] = states.get(m.state.value, 0) + 1
+        self._states[group] = states
         alive = {
             m.id
             for m in snapshot
@@ -520,6 +550,9 @@ class RingManager(tenancy.Tenancy):
         now: float,
         exc: exception.MembershipUnavailable,
     ) -> ring_mod.HashRing:
+        if entry is None or entry.checked_at == entry.good_at:
+            # The last read worked: an outage starts.
+            self._outages[group] = self._outages.get(group, 0) + 1
         if entry is None:
             raise exception.RingUnavailable(
                 group, f'the membership could not be read: {exc}', exc
