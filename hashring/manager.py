@@ -27,6 +27,7 @@ from oslo_config import cfg
 
 from hashring import _fork
 from hashring import _validate
+from hashring import balance
 from hashring import exception
 from hashring import handoff as handoff_mod
 from hashring import lint
@@ -87,6 +88,9 @@ class RingManager(tenancy.Tenancy):
     :param handoff: run the handoff protocol (:attr:`handoff`) once
         ``source`` has joined as ``host``; ``[hashring] handoff`` when
         None.
+    :param max_peak_to_mean: log when a group's ring is less balanced
+        than this (see :mod:`hashring.balance`); ``[hashring]
+        max_peak_to_mean`` when None, 0 for never.
     """
 
     def __init__(
@@ -101,6 +105,7 @@ class RingManager(tenancy.Tenancy):
         clock: Callable[[], float] = time.monotonic,
         expected_members: int | None = None,
         handoff: bool | None = None,
+        max_peak_to_mean: float | None = None,
     ) -> None:
         if not isinstance(source, membership_base.MembershipSource):
             raise exception.InvalidArgumentError(
@@ -148,6 +153,12 @@ class RingManager(tenancy.Tenancy):
         self._states: dict[str, dict[str, int]] = {}
         self._outages: dict[str, int] = {}
         self._handoff_on = bool(option('handoff', handoff))
+        self.max_peak_to_mean = float(
+            option('max_peak_to_mean', max_peak_to_mean)
+        )
+        # Rings to check for balance once the lock is released.
+        self._balance_due: list[tuple[str, ring_mod.HashRing]] = []
+        self._balanced: dict[str, str] = {}
         self._protocol: handoff_mod.Protocol | None = None
         #: random, one per manager: part of every fencing token, so that
         #: a restarted service's tokens differ from its earlier run's
@@ -234,6 +245,7 @@ class RingManager(tenancy.Tenancy):
                 return self._stale(group, entry, now, exc)
             new = self._install(group, read, now)
         self._changes.deliver()
+        self._check_balance()
         return new
 
     def get_rings(
@@ -304,6 +316,7 @@ class RingManager(tenancy.Tenancy):
             if wanted is None:
                 self._every = (now, sorted(rings))
         self._changes.deliver()
+        self._check_balance()
         return rings
 
     def wait_ready(
@@ -465,7 +478,15 @@ class RingManager(tenancy.Tenancy):
             sorted(members),
         )
         lint.check(group, members, self.expected_members, self._linted)
+        self._balance_due.append((group, new))
         return new
+
+    def _check_balance(self) -> None:
+        """Check new rings' balance, outside the lock (it builds rings)."""
+        with self._lock:
+            due, self._balance_due = self._balance_due, []
+        for group, ring in due:
+            balance.check(group, ring, self.max_peak_to_mean, self._balanced)
 
     def _host_belongs(self, group: str) -> bool:
         """Tell whether ``host`` belongs on a group's ring when unlisted."""

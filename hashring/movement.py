@@ -10,12 +10,16 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""What moves between two rings."""
+"""What moves between two rings, and what the moves would cost."""
 
 from collections.abc import Iterable
+from collections.abc import Mapping
 from collections.abc import Sequence
+import dataclasses
 from typing import Any
 from typing import NamedTuple
+
+from oslo_utils import strutils
 
 from hashring import _validate
 from hashring import hashing
@@ -93,3 +97,65 @@ def _owners(
     if digests is None:
         return [None] * count
     return ring._owners_of(digests)
+
+
+#: What makes a move expensive, in the order it is reported.
+COSTLY = ('with_instance', 'active', 'maintenance')
+
+
+@dataclasses.dataclass(frozen=True)
+class Cost:
+    """What a ring change would cost in takeovers."""
+
+    #: nodes whose owner changes
+    moved: int
+    #: of those: with an instance, active, in maintenance
+    by_state: dict[str, int]
+    #: takeovers each member would run (the nodes it gains), by member
+    takeovers: dict[Any, int]
+    #: nodes each member would hand over, by member
+    handovers: dict[Any, int]
+
+
+def cost(
+    old_ring: ring_mod.HashRing,
+    new_ring: ring_mod.HashRing,
+    nodes: Iterable[Mapping[str, Any]],
+) -> Cost:
+    """Return what moving the nodes from one ring to another would cost.
+
+    An Ironic takeover rebuilds PXE and DHCP state and restarts consoles
+    for every active node it moves; a Nova compute service moving a node
+    with an instance moves the instance's records.  The moves are split
+    by the state that makes them expensive.
+
+    Runtime complexity: ``O(n)`` for ``n`` nodes.
+
+    :param old_ring: the ring before the change.
+    :param new_ring: the ring after it.
+    :param nodes: mappings with ``id`` and, optionally, ``instance_id``,
+        ``provision_state`` (``active`` counts as active) and
+        ``maintenance`` (true, or a string such as ``"true"``).
+    :returns: a :class:`Cost`.
+    """
+    nodes = _validate.collection('nodes', nodes)
+    moves = changes(old_ring, new_ring, [n['id'] for n in nodes])
+    by_state = dict.fromkeys(COSTLY, 0)
+    takeovers: dict[Any, int] = {}
+    handovers: dict[Any, int] = {}
+    for node in nodes:
+        move = moves.get(node['id'])
+        if move is None:
+            continue
+        if node.get('instance_id'):
+            by_state['with_instance'] += 1
+        if node.get('provision_state') == 'active':
+            by_state['active'] += 1
+        maintenance = node.get('maintenance')
+        if isinstance(maintenance, str):
+            maintenance = strutils.bool_from_string(maintenance)
+        if maintenance:
+            by_state['maintenance'] += 1
+        takeovers[move.new] = takeovers.get(move.new, 0) + 1
+        handovers[move.old] = handovers.get(move.old, 0) + 1
+    return Cost(len(moves), by_state, takeovers, handovers)

@@ -25,6 +25,7 @@ from hashring.cmd import lookup
 from hashring.cmd import members
 from hashring.cmd import owned
 from hashring.cmd import parser
+from hashring.cmd import shards
 from hashring.cmd import simulate
 from hashring.cmd import status
 from hashring import exception
@@ -62,6 +63,7 @@ def build_parser() -> parser.Parser:
     owned.register(sub)
     diff.register(sub)
     simulate.register(sub)
+    shards.register(sub)
     return top
 
 

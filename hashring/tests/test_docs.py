@@ -174,4 +174,4 @@ class ConsoleSamplesTestCase(base.TestCase):
                     )
                     self.assertEqual(expected.strip('\n'), printed.strip('\n'))
                     checked += 1
-        self.assertEqual(8, checked)
+        self.assertEqual(9, checked)

@@ -16,6 +16,7 @@ import hashring
 from hashring import exception
 from hashring import movement
 from hashring import ring
+from hashring import simulation
 from hashring.tests import base
 
 KEYS = [str(uuid.uuid5(uuid.NAMESPACE_OID, f'move-{i}')) for i in range(5000)]
@@ -97,3 +98,41 @@ class BadKeysTestCase(base.TestCase):
                 keys,
             )
             self.assertIn('keys must be a collection', str(err))
+
+
+class CostTestCase(base.TestCase):
+    def test_moves_are_split_by_what_makes_them_expensive(self):
+        old = ring.HashRing(['a', 'b'])
+        new = ring.HashRing(['a', 'b', 'c'])
+        keys = simulation.keys(400)
+        nodes = [
+            {
+                'id': k,
+                'instance_id': 'i' if n % 2 else None,
+                'provision_state': 'active' if n % 3 == 0 else 'available',
+                'maintenance': 'true' if n % 4 == 0 else 'false',
+            }
+            for n, k in enumerate(keys)
+        ]
+        found = movement.cost(old, new, nodes)
+        moves = movement.changes(old, new, keys)
+        self.assertEqual(len(moves), found.moved)
+        moved = [n for n in nodes if n['id'] in moves]
+        self.assertEqual(
+            {
+                'with_instance': sum(1 for n in moved if n['instance_id']),
+                'active': sum(
+                    1 for n in moved if n['provision_state'] == 'active'
+                ),
+                'maintenance': sum(
+                    1 for n in moved if n['maintenance'] == 'true'
+                ),
+            },
+            found.by_state,
+        )
+        self.assertEqual({'c': len(moves)}, found.takeovers)
+        self.assertEqual(len(moves), sum(found.handovers.values()))
+        self.assertEqual({'a', 'b'}, set(found.handovers))
+        nothing = movement.cost(old, old, nodes)
+        self.assertEqual(0, nothing.moved)
+        self.assertEqual({}, nothing.takeovers)

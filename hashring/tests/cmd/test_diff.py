@@ -13,11 +13,13 @@
 
 """hashring diff."""
 
+import json
 import os
 
 import fixtures
 
 import hashring
+from hashring import movement
 from hashring import simulation
 from hashring.tests import base
 from hashring.tests.cmd import cli
@@ -75,3 +77,63 @@ class DiffTestCase(base.TestCase):
                 'diff', '--members', 'a', '--to-members', 'b', '--keys', path
             ).stdout.splitlines()[-1][:16],
         )
+
+
+class TakeoverCostTestCase(base.TestCase):
+    def setUp(self):
+        super().setUp()
+        tmp = self.useFixture(fixtures.TempDir()).path
+        ids = simulation.keys(300)
+        self.nodes = [{'id': i} for i in ids]
+        for n, node in enumerate(self.nodes):
+            if n % 3 == 0:
+                node.update(instance_id=f'i-{n}', instance_host='a')
+            if n % 2 == 0:
+                node['provision_state'] = 'active'
+            if n % 5 == 0:
+                node['maintenance'] = True
+        self.path = os.path.join(tmp, 'nodes.json')
+        with open(self.path, 'w') as f:
+            json.dump(self.nodes, f)
+
+    def test_the_cost_is_the_library_s(self):
+        data = cli.run_json(
+            'diff',
+            '--members',
+            'a,b',
+            '--to-members',
+            'a,b,c',
+            '--nodes',
+            self.path,
+        )
+        expected = movement.cost(
+            hashring.HashRing(['a', 'b']),
+            hashring.HashRing(['a', 'b', 'c']),
+            self.nodes,
+        )
+        self.assertEqual(expected.moved, data['moved'])
+        self.assertEqual(expected.by_state, data['cost']['by_state'])
+        self.assertEqual(expected.takeovers, data['cost']['takeovers'])
+        self.assertEqual({'c'}, set(data['cost']['takeovers']))
+        self.assertEqual(300, data['keys'])
+
+    def test_max_moves_fails_a_change_review(self):
+        argv = ['diff', '--members', 'a,b', '--to-members', 'a,b,c']
+        moved = cli.run_json(*argv, '--nodes', self.path)['moved']
+        over = cli.run(
+            *argv,
+            '--nodes',
+            self.path,
+            '--max-moves',
+            str(moved - 1),
+            check=False,
+        )
+        self.assertEqual(1, over.returncode)
+        self.assertIn(f'{moved} keys move, more than --max-moves', over.stderr)
+        ok = cli.run(*argv, '--nodes', self.path, '--max-moves', str(moved))
+        self.assertEqual(0, ok.returncode)
+        self.assertIn('takeovers: c ', ok.stdout)
+        self.assertIn('of the nodes that move: ', ok.stdout)
+        bad = cli.run(*argv, '--max-moves', '-1', check=False)
+        self.assertEqual(2, bad.returncode)
+        self.assertIn('-1', bad.stderr)

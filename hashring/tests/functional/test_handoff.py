@@ -215,10 +215,16 @@ class Scenario:
 
         before = len(held['svc-3'])
         self.procs['svc-3'].send_signal(signal.SIGUSR1)  # weight 2
-        held = self.wait_converged(
-            'a re-weight',
-            lambda _: self.reader.get_ring(self.group).members['svc-3'] == 2,
-        )
+
+        def reweighted(state):
+            # Every service applies the ring in which svc-3 weighs 2.
+            ring_ = self.reader.get_ring(self.group)
+            return (
+                ring_.members['svc-3'] == 2
+                and state.fingerprint == ring_.fingerprint
+            )
+
+        held = self.wait_converged('a re-weight', reweighted)
         self.assertGreater(len(held['svc-3']), before)
 
         for name in sorted(self.running()):  # a rolling exponent change

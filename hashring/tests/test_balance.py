@@ -1,0 +1,93 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import collections
+
+import fixtures
+
+from hashring import balance
+from hashring import manager
+from hashring import membership
+from hashring import movement
+from hashring import ring
+from hashring import simulation
+from hashring.tests import base
+
+MEMBERS = {f'svc-{i}': 1 + i % 3 for i in range(12)}
+
+
+class ArcsTestCase(base.TestCase):
+    def test_shares_are_where_keys_land(self):
+        r = ring.HashRing(MEMBERS, 4)
+        shares = balance.shares(r)
+        self.assertAlmostEqual(1.0, sum(shares.values()), places=12)
+        keys = simulation.keys(120_000)
+        landed = collections.Counter(r.map_keys(keys))
+        for member, share in shares.items():
+            self.assertAlmostEqual(
+                share, landed[member] / len(keys), delta=0.005
+            )
+
+    def test_peak_to_mean_is_weighted(self):
+        r = ring.HashRing(MEMBERS, 5)
+        shares = balance.shares(r)
+        total = sum(MEMBERS.values())
+        expected = max(shares[m] * total / w for m, w in MEMBERS.items())
+        self.assertEqual(expected, balance.peak_to_mean(r))
+        self.assertGreater(balance.peak_to_mean(r), 1.0)
+        self.assertEqual(1.0, balance.peak_to_mean(ring.HashRing(['a'])))
+
+    def test_advice_meets_the_bound_and_says_what_moves(self):
+        r = ring.HashRing(MEMBERS, 3)
+        advice = balance.advise(r, 1.15)
+        self.assertGreater(advice.exponent, 3)
+        self.assertLessEqual(advice.then, 1.15)
+        below = ring.HashRing(MEMBERS, advice.exponent - 1)
+        if advice.exponent - 1 > 3:
+            self.assertGreater(balance.peak_to_mean(below), 1.15)
+        keys = simulation.keys(balance.SAMPLE_KEYS)
+        target = ring.HashRing(MEMBERS, advice.exponent)
+        self.assertEqual(
+            len(movement.changes(r, target, keys)) / len(keys), advice.moved
+        )
+        self.assertIsNone(balance.advise(r, 0.5).exponent)
+
+
+class GuardrailTestCase(base.TestCase):
+    def manager(self, members, **kw):
+        source = membership.load('static', members=members)
+        self.addCleanup(source.close)
+        return manager.RingManager(source, reset_interval=0, **kw)
+
+    def test_logged_once_per_change_with_the_advice(self):
+        logs = self.useFixture(fixtures.FakeLogger('hashring.balance'))
+        names = [f'conductor-{i}' for i in range(100)]
+        mgr = self.manager(names)
+        r = mgr.get_ring()
+        mgr.get_ring()
+        mgr.refresh()
+        self.assertEqual(1, logs.output.count('busiest of 100'))
+        advice = balance.advise(r, 1.5)
+        self.assertIn(f'{balance.peak_to_mean(r):.2f} times', logs.output)
+        self.assertIn(
+            f'partition_exponent {advice.exponent} would give '
+            f'{advice.then:.2f}',
+            logs.output,
+        )
+        self.assertIn(f'{advice.moved * 100:.0f}% of the keys', logs.output)
+
+    def test_a_balanced_ring_or_a_zero_bound_logs_nothing(self):
+        logs = self.useFixture(fixtures.FakeLogger('hashring.balance'))
+        self.manager(['a', 'b']).get_ring()
+        many = [f'c-{i}' for i in range(100)]
+        self.manager(many, max_peak_to_mean=0).get_ring()
+        self.assertEqual('', logs.output)
