@@ -24,20 +24,19 @@ Runtime complexity: one membership read, a ring build and ``O(k)``
 lookups for ``k`` keys.
 """
 
+from collections.abc import Mapping
 from collections.abc import Sequence
 import dataclasses
 import datetime
 from typing import Any
 
+from hashring import balance
 from hashring import claims
 from hashring import explain
 from hashring import lint
 from hashring.membership import values
 from hashring import ring as ring_mod
 from hashring import simulation
-
-#: Keys sampled for the balance when none are given.
-SAMPLE_KEYS = 100_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +57,7 @@ class GroupStatus:
     since: datetime.datetime | None
     #: the busiest member's keys per unit of weight over the mean
     peak_to_mean: float
-    #: how many keys the balance was measured over
+    #: how many keys the balance was measured over; 0 for the ring's arcs
     balance_keys: int
     warnings: list[str]
 
@@ -76,6 +75,7 @@ def group_status(
     keys: Sequence[Any] | None = None,
     expected_members: int | None = None,
     heartbeat_interval: float | None = None,
+    stats: Mapping[str, Any] | None = None,
 ) -> GroupStatus:
     """Return the status of a group from one read of its membership.
 
@@ -83,11 +83,13 @@ def group_status(
     :param partition_exponent: the services' exponent (tooz's default
         when None).
     :param hash_function: the services' hash function (md5 when None).
-    :param keys: the keys to measure the balance over; a reproducible
-        sample of :data:`SAMPLE_KEYS` when None.
+    :param keys: the keys to measure the balance over; None measures it
+        exactly, over the ring's own arcs.
     :param expected_members: the most members the group should have.
     :param heartbeat_interval: the members' heartbeat interval: an up
         member silent for more than twice as long is reported late.
+    :param stats: a service's :meth:`hashring.RingManager.stats` of the
+        group, to report a ring served stale through an outage.
     :returns: a :class:`GroupStatus`.
     :raises hashring.exception.NoMembersError: no member is up.
     """
@@ -101,13 +103,23 @@ def group_status(
     )
     converged, _, since = claims.convergence_of(snapshot, ring)
     published = any(m.claim is not None for m in snapshot)
-    key_list = list(keys) if keys is not None else simulation.keys(SAMPLE_KEYS)
-    loads = dict.fromkeys(members, 0)  # str names, as the source gives
-    for owner in ring.map_keys(key_list):
-        loads[owner] += 1  # type: ignore[index]
-    balance = simulation.Balance(
-        ring.partition_exponent or 0, loads, dict(members)
-    )
+    if keys is None:
+        # Exact, from the ring's own arcs.
+        peak = balance.peak_to_mean(ring) if len(ring) else 1.0
+        counted = 0
+    else:
+        key_list = list(keys)
+        loads = dict.fromkeys(members, 0)  # str names, as the source gives
+        for owner in ring.map_keys(key_list):
+            loads[owner] += 1  # type: ignore[index]
+        peak = (
+            simulation.Balance(
+                ring.partition_exponent or 0, loads, dict(members)
+            ).peak_to_mean
+            if key_list
+            else 1.0
+        )
+        counted = len(key_list)
     states: dict[str, int] = {}
     for m in snapshot:
         states[m.state.value] = states.get(m.state.value, 0) + 1
@@ -129,6 +141,12 @@ def group_status(
                 )
     if published and converged is None:
         warnings.append('the members do not apply one ring yet')
+    stale = 0.0 if stats is None else stats.get('stale_seconds', 0.0)
+    if stale:
+        warnings.append(
+            f'the ring has been served for {stale:.0f}s through a '
+            'membership outage'
+        )
     return GroupStatus(
         snapshot.group,
         snapshot.generation,
@@ -137,7 +155,7 @@ def group_status(
         explain.member_states(ring, snapshot),
         converged,
         since,
-        round(balance.peak_to_mean, 4) if key_list else 1.0,
-        len(key_list),
+        round(peak, 4),
+        counted,
         warnings,
     )

@@ -34,9 +34,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         '--keys',
         metavar='FILE',
-        help='keys to measure the '
-        'balance over, one per line (default: a sample of '
-        f'{status_mod.SAMPLE_KEYS:,})',
+        help='keys to measure the balance over, one per line (default: '
+        "exactly, over the ring's own arcs)",
     )
 
 
@@ -81,10 +80,14 @@ def run(args: argparse.Namespace) -> int:
                 if s.converged
                 else 'not converged'
             )
+            over = (
+                f'over {s.balance_keys:,} keys'
+                if s.balance_keys
+                else "over the ring's arcs"
+            )
             print(
                 f'group {s.group}: {states}; ring {s.fingerprint}, {agreed}; '
-                f'peak-to-mean {s.peak_to_mean:.2f} over {s.balance_keys:,} '
-                'keys'
+                f'peak-to-mean {s.peak_to_mean:.2f} {over}'
             )
             for warning in s.warnings:
                 print(f'warning: group {s.group}: {warning}')

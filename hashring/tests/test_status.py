@@ -15,6 +15,7 @@ import os
 import fixtures
 
 import hashring
+from hashring import balance
 from hashring import manager
 from hashring import membership
 from hashring import ownership
@@ -71,6 +72,17 @@ class StatusTestCase(Services, base.TestCase):
         self.assertEqual(round(loads.peak_to_mean, 4), found.peak_to_mean)
         self.assertEqual(40, found.balance_keys)
         self.assertEqual([], found.warnings)
+        exact = status.group_status(self.snapshot())
+        self.assertEqual(
+            round(balance.peak_to_mean(ring), 4), exact.peak_to_mean
+        )
+        self.assertEqual(0, exact.balance_keys)
+        served = status.group_status(
+            self.snapshot(), stats={'stale_seconds': 42.0}
+        )
+        self.assertIn(
+            'served for 42s through a membership outage', served.warnings[0]
+        )
 
     def test_a_moving_group_and_its_warnings(self):
         for name in ('c-1', 'c-2', 'C-2:8089'):
