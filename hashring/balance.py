@@ -113,20 +113,25 @@ def check(
     group: str,
     ring: ring_mod.HashRing,
     bound: float,
-    logged: MutableMapping[str, str],
+    logged: MutableMapping[str, Any],
 ) -> Advice | None:
     """Log once per ring when a group's ring is worse than a bound.
 
     :param group: the group, for the message.
     :param ring: its ring.
     :param bound: the peak-to-mean load allowed; 0 checks nothing.
-    :param logged: the fingerprint last checked per group, kept by the
-        caller so that a ring is checked once.
+    :param logged: what the ring last checked per group was made of,
+        kept by the caller so that a ring is checked once.
     :returns: the advice when the ring is worse than the bound, else None.
     """
-    if not bound or not len(ring) or logged.get(group) == ring.fingerprint:
+    if not bound or not len(ring):
         return None
-    logged[group] = ring.fingerprint
+    # What the ring is made of, not its fingerprint: that hashes every
+    # point, which a manager avoids when nothing else asks for it.
+    made_of = (ring.points, ring.hash_function, *ring.members.items())
+    if logged.get(group) == made_of:
+        return None
+    logged[group] = made_of
     if len(ring) < 2:
         return None
     now = peak_to_mean(ring)

@@ -27,10 +27,12 @@ node sees the ring from before or after the change, never a broken one.
 """
 
 from collections.abc import Iterable
+from collections.abc import Mapping
 import importlib
 import logging
 import math
 import threading
+import types
 from typing import Any
 
 from hashring import _validate
@@ -99,6 +101,7 @@ class ToozHashRing:
     ) -> None:
         self._lock = threading.Lock()
         self._weights: dict[ring.Member, int] = {}
+        self._nodes = types.MappingProxyType(self._weights)
         _validate.integer(
             'partitions', partitions, 1, ring.MAX_POINTS_PER_WEIGHT
         )
@@ -137,12 +140,18 @@ class ToozHashRing:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._lock = threading.Lock()
         self._weights = dict(state['weights'])
+        self._nodes = types.MappingProxyType(self._weights)
         self._ring = state['ring']
 
     @property
-    def nodes(self) -> dict[ring.Member, int]:
-        """The nodes and their weights (a copy: change it with add/remove)."""
-        return dict(self._weights)
+    def nodes(self) -> Mapping[ring.Member, int]:
+        """The nodes and their weights, as tooz's ``nodes`` dict reads.
+
+        A read-only view, handed out in ``O(1)`` without a copy: change
+        the ring with :meth:`add_node` and :meth:`remove_node`.  A view
+        read before a change keeps showing the nodes as they were.
+        """
+        return self._nodes
 
     def add_node(self, node: ring.Member, weight: int = 1) -> None:
         """Add a node, or set the weight of one already in the ring.
@@ -234,6 +243,7 @@ class ToozHashRing:
         # Build first: an invalid node raises here and changes nothing.
         self._ring = self._ring.with_members(weights)
         self._weights = weights
+        self._nodes = types.MappingProxyType(weights)
 
 
 def _replicas(replicas: Any) -> int:

@@ -158,7 +158,7 @@ class RingManager(tenancy.Tenancy):
         )
         # Rings to check for balance once the lock is released.
         self._balance_due: list[tuple[str, ring_mod.HashRing]] = []
-        self._balanced: dict[str, str] = {}
+        self._balanced: dict[str, Any] = {}
         self._protocol: handoff_mod.Protocol | None = None
         #: random, one per manager: part of every fencing token, so that
         #: a restarted service's tokens differ from its earlier run's
@@ -469,14 +469,16 @@ class RingManager(tenancy.Tenancy):
         self._entries[group] = _Entry(new, members, alive, now, now)
         old = None if entry is None else entry.ring
         self._changes.queue(group, old, new)
-        LOG.info(
-            'Ring of group %s is now generation %d (%s): %d members %s',
-            group,
-            generation,
-            new.fingerprint,
-            len(members),
-            sorted(members),
-        )
+        if LOG.isEnabledFor(logging.INFO):
+            # The fingerprint hashes every point: only for a line shown.
+            LOG.info(
+                'Ring of group %s is now generation %d (%s): %d members %s',
+                group,
+                generation,
+                new.fingerprint,
+                len(members),
+                sorted(members),
+            )
         lint.check(group, members, self.expected_members, self._linted)
         self._balance_due.append((group, new))
         return new

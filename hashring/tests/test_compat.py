@@ -120,11 +120,18 @@ class DropInTestCase(base.TestCase):
         ring = compat.ToozHashRing(['foo', 'bar', 'baz'])
         self.assertEqual(ring[b'fake'], ring['fake'])
 
-    def test_nodes_is_a_copy(self):
+    def test_nodes_is_a_read_only_view_without_a_copy(self):
         ring = compat.ToozHashRing(['a'])
-        ring.nodes['b'] = 1
+        with self.assertRaises(TypeError):
+            ring.nodes['b'] = 1
         self.assertEqual({'a': 1}, ring.nodes)
         self.assertEqual({'a'}, ring[b'k'])
+        # No copy per access: the same view until the ring changes.
+        self.assertIs(ring.nodes, ring.nodes)
+        before = ring.nodes
+        ring.add_node('b', 2)
+        self.assertEqual({'a': 1, 'b': 2}, ring.nodes)
+        self.assertEqual({'a': 1}, before)
 
 
 class ToozSurfaceTestCase(base.TestCase):

@@ -11,6 +11,7 @@
 # under the License.
 
 import itertools
+import logging
 import os
 import threading
 import time
@@ -90,6 +91,13 @@ class RingManagerTestCase(base.TestCase):
         self.assertEqual(
             {'a', 'b'}, set(self.manager(host='C').get_ring().members)
         )
+
+    def test_the_fingerprint_is_not_computed_for_a_log_line_not_shown(self):
+        # It hashes every point: a refresh must not pay for it unasked.
+        self.useFixture(fixtures.FakeLogger('hashring', level=logging.WARNING))
+        ring = self.manager().get_ring()
+        self.assertIsNone(ring._fingerprint)
+        self.assertRegex(ring.fingerprint, '^[0-9a-f]{16}$')
 
     def test_reconfigure_rebuilds_the_rings_at_the_next_call(self):
         mgr = self.manager()
