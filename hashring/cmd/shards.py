@@ -60,7 +60,6 @@ def register(sub: Any) -> None:
     q.add_argument(
         '--compute-host',
         action='append',
-        default=[],
         metavar='SHARD=HOST',
         help='the nova-compute service of a shard, for the nova-manage '
         'commands; repeatable',
@@ -90,7 +89,7 @@ def _nodes(path: str) -> list[dict[str, Any]]:
 def plan(args: argparse.Namespace) -> int:
     """Print the plan: shards before and after, moves and commands."""
     hosts = {}
-    for item in args.compute_host:
+    for item in args.compute_host or ():
         shard, sep, host = item.partition('=')
         if not sep or not shard or not host:
             raise parser.UsageError(
