@@ -296,12 +296,7 @@ class Protocol:
                 state.answered.clear()
             if partial:
                 state.held = (state.held - set(keys)) | now
-                at = self.manager._clock()
-                for key in keys:
-                    if key in now:
-                        state.answered[key] = at
-                    else:
-                        state.answered.pop(key, None)
+                self._answered(state, keys, now)
             else:
                 state.held = now | kept if kept else now
             state.handing_over = {k for k in answer if k in kept}
@@ -362,18 +357,22 @@ class Protocol:
         answer = [k for k in keys if k in state.held and k not in uncovered]
         if partial:
             state.held -= set(keys) & uncovered
-            at = self.manager._clock()
-            for key in keys:
-                if key in answer:
-                    state.answered[key] = at
-                else:
-                    state.answered.pop(key, None)
+            self._answered(state, keys, set(answer))
         else:
             state.held = set(answer)
         state.waiting = True
         state.handing_over = set()
         state.tenure.update(answer, None, forget=keys if partial else None)
         return answer
+
+    def _answered(self, state: _Group, keys: list[Any], yes: set[Any]) -> None:
+        """Note when keys asked about one at a time were answered "yours"."""
+        at = self.manager._clock()
+        for key in keys:
+            if key in yes:
+                state.answered[key] = at
+            else:
+                state.answered.pop(key, None)
 
     def _unanswered(self, state: _Group, target: ring_mod.HashRing) -> bool:
         """Tell whether a key handed over was not yet asked about again.

@@ -14,8 +14,6 @@
 
 import argparse
 from collections.abc import Sequence
-import csv
-import json
 from typing import Any
 
 from hashring.cmd import output
@@ -56,19 +54,8 @@ def read_nodes(path: str) -> list[dict[str, Any]]:
     :raises UsageError: the file cannot be read, or a node has no id or a
         field that is not a string.
     """
-    text = parser.read_text(path)
-    try:
-        if text.lstrip().startswith('['):
-            nodes = json.loads(text)
-        else:
-            nodes = list(csv.DictReader(text.splitlines()))
-    except ValueError as exc:
-        raise parser.UsageError(
-            f'hashring: {path} is not JSON or CSV: {exc}'
-        ) from exc
-    if not isinstance(nodes, list) or not all(
-        isinstance(n, dict) and n.get('id') for n in nodes
-    ):
+    nodes = parser.read_records(path)
+    if not all(n.get('id') for n in nodes):
         raise parser.UsageError(
             f'hashring: every node in {path} needs an "id"'
         )

@@ -21,6 +21,8 @@ import argparse
 from collections.abc import Callable
 from collections.abc import Iterable
 import copy
+import csv
+import json
 import math
 import os
 from typing import Any
@@ -272,6 +274,29 @@ def read_text(path: str) -> str:
         ) from exc
     except UnicodeDecodeError as exc:
         raise UsageError(f'hashring: {path} is not UTF-8: {exc}') from exc
+
+
+def read_records(path: str) -> list[dict[str, Any]]:
+    """Return the records of a JSON list or a CSV file with a header.
+
+    :raises UsageError: the file cannot be read, is neither, or holds
+        something other than records.
+    """
+    text = read_text(path)
+    try:
+        if text.lstrip().startswith('['):
+            found = json.loads(text)
+        else:
+            found = list(csv.DictReader(text.splitlines()))
+    except ValueError as exc:
+        raise UsageError(
+            f'hashring: {path} is not JSON or CSV: {exc}'
+        ) from exc
+    if not isinstance(found, list) or not all(
+        isinstance(r, dict) for r in found
+    ):
+        raise UsageError(f'hashring: {path} is not a list of records')
+    return found
 
 
 def add_keys(parser: argparse.ArgumentParser, default: int) -> None:

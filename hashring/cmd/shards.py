@@ -14,8 +14,6 @@
 
 import argparse
 from collections.abc import Sequence
-import csv
-import json
 from typing import Any
 
 from hashring.cmd import output
@@ -70,22 +68,6 @@ def usage(args: argparse.Namespace) -> int:
     raise parser.UsageError('hashring shards: say what to do: plan')
 
 
-def _nodes(path: str) -> list[dict[str, Any]]:
-    text = parser.read_text(path)
-    try:
-        if text.lstrip().startswith('['):
-            found = json.loads(text)
-        else:
-            found = list(csv.DictReader(text.splitlines()))
-    except ValueError as exc:
-        raise parser.UsageError(
-            f'hashring: {path} is not JSON or CSV: {exc}'
-        ) from exc
-    if not isinstance(found, list):
-        raise parser.UsageError(f'hashring: {path} is not a list of nodes')
-    return found
-
-
 def plan(args: argparse.Namespace) -> int:
     """Print the plan: shards before and after, moves and commands."""
     hosts = {}
@@ -98,7 +80,9 @@ def plan(args: argparse.Namespace) -> int:
             )
         hosts[shard] = host
     result = shards_mod.plan(
-        _nodes(args.nodes), args.shards, move_instances=args.move_instances
+        parser.read_records(args.nodes),
+        args.shards,
+        move_instances=args.move_instances,
     )
     lines = shards_mod.commands(result, hosts)
     rows: list[Sequence[Any]] = [

@@ -287,37 +287,26 @@ class SQLiteTestCase(Scenario, base.TestCase):
         self.assertGreater(len(joined), 100)
 
 
-class PostgreSQLTestCase(Scenario, base.TestCase):
-    driver = 'sql'
+class Served(Scenario):
+    """A scenario against a server the tests start, or CI's."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.url = servers.shared(servers.PostgresServer, 'POSTGRESQL').url
+        cls.url = servers.shared(cls.server, cls.env).url
 
 
-class MariaDBTestCase(Scenario, base.TestCase):
-    driver = 'sql'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.url = servers.shared(servers.MariaDBServer, 'MYSQL').url
+class PostgreSQLTestCase(Served, base.TestCase):
+    driver, server, env = 'sql', servers.PostgresServer, 'POSTGRESQL'
 
 
-class RedisTestCase(Scenario, base.TestCase):
-    driver = 'tooz'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.url = servers.shared(servers.RedisServer, 'REDIS').url
+class MariaDBTestCase(Served, base.TestCase):
+    driver, server, env = 'sql', servers.MariaDBServer, 'MYSQL'
 
 
-class EtcdTestCase(Scenario, base.TestCase):
-    driver = 'tooz'
+class RedisTestCase(Served, base.TestCase):
+    driver, server, env = 'tooz', servers.RedisServer, 'REDIS'
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.url = servers.shared(servers.EtcdServer, 'ETCD').url
+
+class EtcdTestCase(Served, base.TestCase):
+    driver, server, env = 'tooz', servers.EtcdServer, 'ETCD'
