@@ -45,10 +45,7 @@ manager and its source, which stores the claims.  A
 """
 
 from collections.abc import Iterable
-import dataclasses
-import datetime
 import logging
-import math
 import threading
 import time
 from typing import Any
@@ -58,6 +55,7 @@ from hashring import _fork
 from hashring import _validate
 from hashring import claims as claims_mod
 from hashring import exception
+from hashring import handover
 from hashring.membership import values
 from hashring import ring as ring_mod
 
@@ -78,39 +76,6 @@ Convergence = claims_mod.Convergence
 #: At most how often, in seconds, the claims are read again while this
 #: member waits for a peer to take or let go of a key.
 WAIT_READ_INTERVAL = 1.0
-
-
-@dataclasses.dataclass
-class _Group:
-    """What the protocol keeps for one group."""
-
-    tenure: claims_mod.Tenure
-    applied: ring_mod.HashRing | None = None
-    unacknowledged: ring_mod.HashRing | None = None
-    published: Claim | None = None
-    claims: list[Claim] | None = None
-    read_at: float = -math.inf
-    waiting: bool = False
-    held: set[Any] = dataclasses.field(default_factory=set)
-    # The keys the applied ring gives here and the target gives away,
-    # with their new owners: (applied fingerprint, target fingerprint,
-    # [(key, new owner)]).
-    leaving: tuple[str, str, list[tuple[Any, str | None]]] | None = None
-    # The keys of the last answer kept only until their new owners ask.
-    handing_over: set[Any] = dataclasses.field(default_factory=set)
-    # When the applied ring was acknowledged.
-    since: datetime.datetime | None = None
-    # The live members of the last read, and whether one was draining.
-    live: frozenset[str] | None = None
-    draining: bool = False
-    # The keys held that a new target and the applied ring both leave out,
-    # for ((applied fingerprint, target fingerprint), keys).
-    uncovered: tuple[tuple[str | None, str], set[Any]] | None = None
-    # When each key was last answered "yours", for a caller asking one
-    # key at a time: how long it may still act on it.
-    answered: dict[Any, float] = dataclasses.field(default_factory=dict)
-    # When an answer about every key last went out.
-    full_at: float = -math.inf
 
 
 class Protocol:
@@ -142,7 +107,7 @@ class Protocol:
         #: one per protocol: the fencing tokens of a restarted service
         #: differ from those of its earlier run
         self.epoch: str = getattr(manager, 'epoch', '') or uuid.uuid4().hex[:8]
-        self._groups: dict[str, _Group] = {}
+        self._groups: dict[str, handover.Group] = {}
         self._cache = RingCache()
         self._lock = threading.Lock()
         _fork.register(self)
@@ -228,8 +193,12 @@ class Protocol:
         with self._lock:
             state = self._groups.get(group)
             if state is None:
-                state = self._groups[group] = _Group(
-                    claims_mod.Tenure(self.host, self.epoch)
+                state = self._groups[group] = handover.Group(
+                    self.host,
+                    self.manager._clock,
+                    lambda: self.manager.source.dead_after,
+                    self._cache,
+                    claims_mod.Tenure(self.host, self.epoch),
                 )
             target = ring if ring is not None else self.manager.get_ring(group)
             done = state.unacknowledged
@@ -258,9 +227,9 @@ class Protocol:
                 state.since,
             )
             if state.published != claim:
-                uncovered = self._uncovered(state, applied, target)
+                uncovered = state.to_let_go(applied, target)
                 if uncovered:
-                    return self._let_go(state, keys, uncovered, partial)
+                    return state.let_go(keys, uncovered, partial)
                 source.publish(group, claim)
                 state.published = claim
                 state.claims = None
@@ -276,7 +245,7 @@ class Protocol:
                 target, self.host, given, claims, self._cache, state.held
             )
             kept = (
-                self._handing_over(state, applied, target, claims)
+                state.kept_for(applied, target, claims)
                 if moving and applied is not None
                 else set()
             )
@@ -296,180 +265,16 @@ class Protocol:
                 state.answered.clear()
             if partial:
                 state.held = (state.held - set(keys)) | now
-                self._answered(state, keys, now)
+                state.note_answers(keys, now)
             else:
                 state.held = now | kept if kept else now
             state.handing_over = {k for k in answer if k in kept}
-            if moving and not kept and not self._unanswered(state, target):
+            if moving and not kept and not state.unanswered(target):
                 state.unacknowledged = target
             state.tenure.update(
                 now, target.generation, forget=keys if partial else None
             )
             return answer
-
-    def _uncovered(
-        self,
-        state: _Group,
-        applied: ring_mod.HashRing | None,
-        target: ring_mod.HashRing,
-    ) -> set[Any]:
-        """Return the keys held that the claim about to go out leaves out.
-
-        Keys taken under an intended ring that the target now replaces
-        before it was acknowledged: publishing the new claim would let a
-        peer take them while the consumer still acts on them.  They are
-        let go first (:meth:`_let_go`).
-        """
-        if not state.held:
-            return set()
-        pair = (
-            None if applied is None else applied.fingerprint,
-            target.fingerprint,
-        )
-        if state.uncovered is None or state.uncovered[0] != pair:
-            # Once per ring change, not on every call while it waits.
-            held = list(state.held)
-            mine = set(claims_mod.mine(target, self.host, held))
-            if applied is not None:
-                mine.update(claims_mod.mine(applied, self.host, held))
-            state.uncovered = (pair, {k for k in held if k not in mine})
-        left = state.uncovered[1] & state.held
-        if not left:
-            return set()
-        if self._overdue(state, 'intended ring', target, left):
-            state.held -= left
-            return set()
-        return left
-
-    def _let_go(
-        self,
-        state: _Group,
-        keys: list[Any],
-        uncovered: set[Any],
-        partial: bool,
-    ) -> list[Any]:
-        """Answer without the uncovered keys, taking nothing new.
-
-        The claim that covers them stays published until the consumer has
-        acted on this answer (every such key answered, for a caller that
-        asks one key at a time); the next call announces the new target.
-        """
-        answer = [k for k in keys if k in state.held and k not in uncovered]
-        if partial:
-            state.held -= set(keys) & uncovered
-            self._answered(state, keys, set(answer))
-        else:
-            state.held = set(answer)
-        state.waiting = True
-        state.handing_over = set()
-        state.tenure.update(answer, None, forget=keys if partial else None)
-        return answer
-
-    def _answered(self, state: _Group, keys: list[Any], yes: set[Any]) -> None:
-        """Note when keys asked about one at a time were answered "yours"."""
-        at = self.manager._clock()
-        for key in keys:
-            if key in yes:
-                state.answered[key] = at
-            else:
-                state.answered.pop(key, None)
-
-    def _unanswered(self, state: _Group, target: ring_mod.HashRing) -> bool:
-        """Tell whether a key handed over was not yet asked about again.
-
-        A caller that asks one key at a time still acts on a key it was
-        told is its own until it asks again: the ring is acknowledged (and
-        the key free for its new owner) only once every key handed over
-        has been answered "not yours" - or after ``dead_after``, as long
-        as a crash would keep it, for a key nobody asks about any more.
-        """
-        leaving = [] if state.leaving is None else state.leaving[2]
-        left = {k for k, _ in leaving if k in state.held}
-        if not left:
-            return False
-        if self._overdue(state, 'ring', target, left):
-            state.held -= left
-            return False
-        return True
-
-    def _overdue(
-        self, state: _Group, what: str, ring: Any, left: set[Any]
-    ) -> bool:
-        """Tell whether keys to let go have waited their bound for it.
-
-        A caller that asks one key at a time acts on an answer for one
-        action, ``dead_after`` at most: a key it has not been told is its
-        own for that long can go without being asked about again, as a
-        crash would let it go.
-        """
-        now = self.manager._clock()
-        bound = self.manager.source.dead_after
-        answered = state.answered
-        if any(now - answered.get(k, state.full_at) < bound for k in left):
-            return False
-        LOG.info(
-            'Moving to %s %s without being asked again about %d key(s) '
-            'it no longer gives here, such as %r, after %gs',
-            what,
-            getattr(ring, 'fingerprint', None),
-            len(left),
-            next(iter(left)),
-            bound,
-        )
-        for key in left:
-            answered.pop(key, None)
-        return True
-
-    def _handing_over(
-        self,
-        state: _Group,
-        applied: ring_mod.HashRing,
-        target: ring_mod.HashRing,
-        claims: list[Claim],
-    ) -> set[Any]:
-        """Return the keys to keep managing until their new owners ask.
-
-        The keys held that the applied ring gives here and the target
-        gives to live peers are all kept while one of those peers has
-        published no ring that gives it its keys: letting go before a peer
-        can take a key would leave it unmanaged.  The applied ring stays
-        published meanwhile, so no peer can take one, and they are let go
-        together, since the acknowledgement that frees them is for the
-        whole ring.
-        """
-        cached = state.leaving
-        if cached is None or cached[:2] != (
-            applied.fingerprint,
-            target.fingerprint,
-        ):
-            # Once per ring change: which held keys leave, and to whom.
-            held = list(state.held)
-            was = values.names_of(applied.members, self.host)
-            cached = state.leaving = (
-                applied.fingerprint,
-                target.fingerprint,
-                [
-                    (k, values.canonical_of(new))
-                    for k, old, new in zip(
-                        held, applied.map_keys(held), target.map_keys(held)
-                    )
-                    if old in was and values.canonical_of(new) != self.host
-                ],
-            )
-        leaving = [(k, m) for k, m in cached[2] if k in state.held]
-        if not leaving:
-            return set()
-        by_member = {c.member: c for c in claims}
-        for member in {m for _, m in leaving}:
-            claim = None if member is None else by_member.get(member)
-            if claim is None:
-                # Not a live member this reader knows: nobody will ask.
-                continue
-            theirs = [k for k, m in leaving if m == member]
-            asked = claims_mod.blocked(theirs, self.host, [claim], self._cache)
-            if len(asked) < len(theirs):
-                return {k for k, _ in leaving}
-        return set()
 
     def converged(self, group: str | None = None) -> str | None:
         """Return the fingerprint every live member applies, if they agree.
@@ -573,7 +378,7 @@ class Protocol:
         return None if state is None else state.applied
 
     def _peer_claims(
-        self, state: _Group, group: str, target: ring_mod.HashRing
+        self, state: handover.Group, group: str, target: ring_mod.HashRing
     ) -> list[Claim]:
         now = self.manager._clock()
         fresh_for = self.manager.reset_interval

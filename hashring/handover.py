@@ -1,0 +1,232 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The handoff protocol's state for one group, and when it lets keys go.
+
+:class:`hashring.handoff.Protocol` keeps a :class:`Group` per group: the
+rings it applied and announced, the keys it holds, and the rules by which
+it keeps a key it hands over until the new owner asks, lets go of keys a
+new claim would leave uncovered before publishing it, and bounds how long
+a caller that asks one key at a time may act on an answer.
+"""
+
+from collections.abc import Callable
+import dataclasses
+import datetime
+import logging
+import math
+from typing import Any
+
+from hashring import claims as claims_mod
+from hashring.membership import values
+from hashring import ring as ring_mod
+
+# The protocol's logger: operators know its messages by this name.
+LOG = logging.getLogger('hashring.handoff')
+
+Claim = claims_mod.Claim
+
+
+@dataclasses.dataclass
+class Group:
+    """What the protocol keeps for one group, and its rules for it."""
+
+    host: str
+    clock: Callable[[], float]
+    dead_after: Callable[[], float]
+    cache: claims_mod.RingCache
+    tenure: claims_mod.Tenure
+    applied: ring_mod.HashRing | None = None
+    unacknowledged: ring_mod.HashRing | None = None
+    published: Claim | None = None
+    claims: list[Claim] | None = None
+    read_at: float = -math.inf
+    waiting: bool = False
+    held: set[Any] = dataclasses.field(default_factory=set)
+    # The keys the applied ring gives here and the target gives away,
+    # with their new owners: (applied fingerprint, target fingerprint,
+    # [(key, new owner)]).
+    leaving: tuple[str, str, list[tuple[Any, str | None]]] | None = None
+    # The keys of the last answer kept only until their new owners ask.
+    handing_over: set[Any] = dataclasses.field(default_factory=set)
+    # When the applied ring was acknowledged.
+    since: datetime.datetime | None = None
+    # The live members of the last read, and whether one was draining.
+    live: frozenset[str] | None = None
+    draining: bool = False
+    # The keys held that a new target and the applied ring both leave out,
+    # for ((applied fingerprint, target fingerprint), keys).
+    uncovered: tuple[tuple[str | None, str], set[Any]] | None = None
+    # When each key was last answered "yours", for a caller asking one
+    # key at a time: how long it may still act on it.
+    answered: dict[Any, float] = dataclasses.field(default_factory=dict)
+    # When an answer about every key last went out.
+    full_at: float = -math.inf
+
+    def to_let_go(
+        self,
+        applied: ring_mod.HashRing | None,
+        target: ring_mod.HashRing,
+    ) -> set[Any]:
+        """Return the keys held that the claim about to go out leaves out.
+
+        Keys taken under an intended ring that the target now replaces
+        before it was acknowledged: publishing the new claim would let a
+        peer take them while the consumer still acts on them.  They are
+        let go first (:meth:`let_go`).
+        """
+        if not self.held:
+            return set()
+        pair = (
+            None if applied is None else applied.fingerprint,
+            target.fingerprint,
+        )
+        if self.uncovered is None or self.uncovered[0] != pair:
+            # Once per ring change, not on every call while it waits.
+            held = list(self.held)
+            mine = set(claims_mod.mine(target, self.host, held))
+            if applied is not None:
+                mine.update(claims_mod.mine(applied, self.host, held))
+            self.uncovered = (pair, {k for k in held if k not in mine})
+        left = self.uncovered[1] & self.held
+        if not left:
+            return set()
+        if self.overdue('intended ring', target, left):
+            self.held -= left
+            return set()
+        return left
+
+    def let_go(
+        self,
+        keys: list[Any],
+        uncovered: set[Any],
+        partial: bool,
+    ) -> list[Any]:
+        """Answer without the uncovered keys, taking nothing new.
+
+        The claim that covers them stays published until the consumer has
+        acted on this answer (every such key answered, for a caller that
+        asks one key at a time); the next call announces the new target.
+        """
+        answer = [k for k in keys if k in self.held and k not in uncovered]
+        if partial:
+            self.held -= set(keys) & uncovered
+            self.note_answers(keys, set(answer))
+        else:
+            self.held = set(answer)
+        self.waiting = True
+        self.handing_over = set()
+        self.tenure.update(answer, None, forget=keys if partial else None)
+        return answer
+
+    def note_answers(self, keys: list[Any], yes: set[Any]) -> None:
+        """Note when keys asked about one at a time were answered "yours"."""
+        at = self.clock()
+        for key in keys:
+            if key in yes:
+                self.answered[key] = at
+            else:
+                self.answered.pop(key, None)
+
+    def unanswered(self, target: ring_mod.HashRing) -> bool:
+        """Tell whether a key handed over was not yet asked about again.
+
+        A caller that asks one key at a time still acts on a key it was
+        told is its own until it asks again: the ring is acknowledged (and
+        the key free for its new owner) only once every key handed over
+        has been answered "not yours" - or after ``dead_after``, as long
+        as a crash would keep it, for a key nobody asks about any more.
+        """
+        leaving = [] if self.leaving is None else self.leaving[2]
+        left = {k for k, _ in leaving if k in self.held}
+        if not left:
+            return False
+        if self.overdue('ring', target, left):
+            self.held -= left
+            return False
+        return True
+
+    def overdue(self, what: str, ring: Any, left: set[Any]) -> bool:
+        """Tell whether keys to let go have waited their bound for it.
+
+        A caller that asks one key at a time acts on an answer for one
+        action, ``dead_after`` at most: a key it has not been told is its
+        own for that long can go without being asked about again, as a
+        crash would let it go.
+        """
+        now = self.clock()
+        bound = self.dead_after()
+        answered = self.answered
+        if any(now - answered.get(k, self.full_at) < bound for k in left):
+            return False
+        LOG.info(
+            'Moving to %s %s without being asked again about %d key(s) '
+            'it no longer gives here, such as %r, after %gs',
+            what,
+            getattr(ring, 'fingerprint', None),
+            len(left),
+            next(iter(left)),
+            bound,
+        )
+        for key in left:
+            answered.pop(key, None)
+        return True
+
+    def kept_for(
+        self,
+        applied: ring_mod.HashRing,
+        target: ring_mod.HashRing,
+        claims: list[Claim],
+    ) -> set[Any]:
+        """Return the keys to keep managing until their new owners ask.
+
+        The keys held that the applied ring gives here and the target
+        gives to live peers are all kept while one of those peers has
+        published no ring that gives it its keys: letting go before a peer
+        can take a key would leave it unmanaged.  The applied ring stays
+        published meanwhile, so no peer can take one, and they are let go
+        together, since the acknowledgement that frees them is for the
+        whole ring.
+        """
+        cached = self.leaving
+        if cached is None or cached[:2] != (
+            applied.fingerprint,
+            target.fingerprint,
+        ):
+            # Once per ring change: which held keys leave, and to whom.
+            held = list(self.held)
+            was = values.names_of(applied.members, self.host)
+            cached = self.leaving = (
+                applied.fingerprint,
+                target.fingerprint,
+                [
+                    (k, values.canonical_of(new))
+                    for k, old, new in zip(
+                        held, applied.map_keys(held), target.map_keys(held)
+                    )
+                    if old in was and values.canonical_of(new) != self.host
+                ],
+            )
+        leaving = [(k, m) for k, m in cached[2] if k in self.held]
+        if not leaving:
+            return set()
+        by_member = {c.member: c for c in claims}
+        for member in {m for _, m in leaving}:
+            claim = None if member is None else by_member.get(member)
+            if claim is None:
+                # Not a live member this reader knows: nobody will ask.
+                continue
+            theirs = [k for k, m in leaving if m == member]
+            asked = claims_mod.blocked(theirs, self.host, [claim], self.cache)
+            if len(asked) < len(theirs):
+                return {k for k, _ in leaving}
+        return set()

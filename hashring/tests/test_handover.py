@@ -1,0 +1,74 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from hashring import claims
+from hashring import handover
+from hashring import ring
+from hashring.tests import base
+
+KEYS = [f'node-{i}' for i in range(60)]
+
+
+class GroupTestCase(base.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.now = 100.0
+        self.state = handover.Group(
+            'a',
+            lambda: self.now,
+            lambda: 2.0,
+            claims.RingCache(),
+            claims.Tenure('a', 'e'),
+        )
+        self.solo = ring.HashRing(['a'], points=8)
+        self.pair = ring.HashRing(['a', 'b'], points=8)
+        self.trio = ring.HashRing(['a', 'b', 'c'], points=8)
+
+    def test_keys_a_new_claim_leaves_out_are_let_go_first(self):
+        # With {a} applied every key is a's: nothing is left out.
+        self.state.held = set(KEYS)
+        self.assertEqual(set(), self.state.to_let_go(self.solo, self.pair))
+        # Keys taken under an intended {a, b} that {a, b, c} replaces
+        # before it was acknowledged: those {a, b, c} gives away go first.
+        mine = {k for k in KEYS if self.pair.get_node(k) == 'a'}
+        self.state.held = set(mine)
+        self.state.full_at = self.now  # an answer gave them out just now
+        gone = self.state.to_let_go(None, self.trio)
+        self.assertEqual(
+            {k for k in mine if self.trio.get_node(k) != 'a'}, gone
+        )
+        self.assertTrue(gone)
+        answer = self.state.let_go(sorted(mine), gone, partial=False)
+        self.assertEqual(sorted(mine - gone), answer)
+        self.assertEqual(mine - gone, self.state.held)
+        self.assertTrue(self.state.waiting)
+        # Keys nobody was told about for dead_after go without waiting.
+        self.state.held = set(mine)
+        self.now += 2.0
+        with self.assertLogs('hashring.handoff', 'INFO'):
+            self.assertEqual(set(), self.state.to_let_go(None, self.trio))
+        self.assertEqual(mine - gone, self.state.held)
+
+    def test_an_answer_is_good_for_dead_after_at_most(self):
+        self.state.held = {'k1', 'k2'}
+        self.state.note_answers(['k1', 'k2'], {'k1', 'k2'})
+        self.now += 1.0
+        self.state.note_answers(['k2'], {'k2'})
+        self.now += 1.5  # k1 answered 2.5 s ago, k2 1.5 s ago
+        with self.assertLogs('hashring.handoff', 'INFO') as logs:
+            self.assertFalse(self.state.overdue('ring', self.pair, {'k2'}))
+            self.assertTrue(self.state.overdue('ring', self.pair, {'k1'}))
+        self.assertIn('without being asked again about 1 key', logs.output[0])
+        self.assertNotIn('k1', self.state.answered)
+        # A full answer counts for every key it covered.
+        self.state.full_at = self.now
+        self.assertFalse(self.state.overdue('ring', self.pair, {'k9'}))
