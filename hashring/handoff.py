@@ -241,9 +241,17 @@ class Protocol:
                 given = claims_mod.mine(target, self.host, keys)
             else:
                 given = mine
-            taken = claims_mod.owned(
-                target, self.host, given, claims, self._cache, state.held
-            )
+            # claims.owned() over keys the target already gives here: those
+            # held stay, the others only if no live peer still claims them.
+            held = state.held
+            free = [k for k in given if k not in held]
+            if free:
+                claimed = claims_mod.blocked(
+                    free, self.host, claims, self._cache
+                )
+                taken = [k for k in given if k in held or k not in claimed]
+            else:
+                taken = given
             kept = (
                 state.kept_for(applied, target, claims)
                 if moving and applied is not None
@@ -255,8 +263,8 @@ class Protocol:
                 len(taken) < len(given) or bool(kept) or state.draining
             )
             if kept:
-                free = set(taken)
-                answer = [k for k in keys if k in kept or k in free]
+                taken_set = set(taken)
+                answer = [k for k in keys if k in kept or k in taken_set]
             else:
                 answer = taken
             now = set(answer)
@@ -268,7 +276,9 @@ class Protocol:
                 state.note_answers(keys, now)
             else:
                 state.held = now | kept if kept else now
-            state.handing_over = {k for k in answer if k in kept}
+            state.handing_over = (
+                {k for k in answer if k in kept} if kept else set()
+            )
             if moving and not kept and not state.unanswered(target):
                 state.unacknowledged = target
             state.tenure.update(
