@@ -268,13 +268,13 @@ class Protocol:
             else:
                 answer = taken
             now = set(answer)
-            if not partial:
-                state.full_at = self.manager._clock()
-                state.answered.clear()
             if partial:
                 state.held = (state.held - set(keys)) | now
                 state.note_answers(keys, now)
             else:
+                # An answer about every key: each was told now.
+                state.full_at = self.manager._clock()
+                state.answered.clear()
                 state.held = now | kept if kept else now
             state.handing_over = (
                 {k for k in answer if k in kept} if kept else set()
