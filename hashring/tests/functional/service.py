@@ -49,13 +49,17 @@ def main(argv=None):
     parser.add_argument(
         '--no-handoff', dest='handoff', action='store_false', default=True
     )
+    parser.add_argument('--reset-interval', type=float, default=0.2)
     args = parser.parse_args(argv)
     url = {'sql': 'connection', 'tooz': 'backend_url'}[args.driver]
     source = membership.load(
         args.driver, group=args.group, **{url: args.url}, **TIMING
     )
     rings = manager.RingManager(
-        source, host=args.name, reset_interval=0.2, handoff=args.handoff
+        source,
+        host=args.name,
+        reset_interval=args.reset_interval,
+        handoff=args.handoff,
     )
     flt = ownership.OwnershipFilter(args.name, manager=rings)
     nodes = [
