@@ -346,9 +346,30 @@ def owned(
         or that no live peer's published ring gives to that peer, in the
         order of ``keys``.
     """
-    kept = held if isinstance(held, (set, frozenset)) else set(held)
     given = mine(target, me, _validate.collection('keys', keys))
-    taken = blocked([k for k in given if k not in kept], me, claims, cache)
+    return take(given, me, claims, cache, held)
+
+
+def take(
+    given: list[Any],
+    me: str,
+    claims: Iterable[Claim],
+    cache: RingCache | None = None,
+    held: Iterable[Any] = (),
+) -> list[Any]:
+    """Return, of the keys a ring gives to ``me``, those it may manage.
+
+    :func:`owned` for a caller that has looked the keys up already.
+
+    :param given: the keys the target ring gives to ``me``, in order.
+    :returns: those held, and those no live peer's published ring gives
+        to that peer, in the order of ``given``.
+    """
+    kept = held if isinstance(held, (set, frozenset)) else set(held)
+    free = [k for k in given if k not in kept]
+    if not free:
+        return given
+    taken = blocked(free, me, claims, cache)
     return [k for k in given if k in kept or k not in taken]
 
 

@@ -241,17 +241,9 @@ class Protocol:
                 given = claims_mod.mine(target, self.host, keys)
             else:
                 given = mine
-            # claims.owned() over keys the target already gives here: those
-            # held stay, the others only if no live peer still claims them.
-            held = state.held
-            free = [k for k in given if k not in held]
-            if free:
-                claimed = claims_mod.blocked(
-                    free, self.host, claims, self._cache
-                )
-                taken = [k for k in given if k in held or k not in claimed]
-            else:
-                taken = given
+            taken = claims_mod.take(
+                given, self.host, claims, self._cache, state.held
+            )
             kept = (
                 state.kept_for(applied, target, claims)
                 if moving and applied is not None
