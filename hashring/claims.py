@@ -398,24 +398,6 @@ def gives_to(claim: Claim, member: str) -> bool:
     return any(values.names_of(spec.members, member) for spec in claim.rings())
 
 
-def agreed(claims: Iterable[Claim]) -> str | None:
-    """Return the ring fingerprint a set of claims agrees on, if any.
-
-    :param claims: the live members' claims.
-    :returns: the fingerprint when every claim applies it and none
-        intends another; None otherwise, or for no claims.
-    """
-    found = {
-        None
-        if c.intended is not None or c.applied is None
-        else c.applied.fingerprint
-        for c in claims
-    }
-    if len(found) != 1:
-        return None
-    return found.pop()
-
-
 def convergence_of(
     snapshot: Any, ring: ring_mod.HashRing
 ) -> tuple[str | None, dict[str, str | None], datetime.datetime | None]:

@@ -70,7 +70,6 @@ Token = claims_mod.Token
 blocked = claims_mod.blocked
 owned = claims_mod.owned
 live_claims = claims_mod.live_claims
-agreed = claims_mod.agreed
 Convergence = claims_mod.Convergence
 
 #: At most how often, in seconds, the claims are read again while this
@@ -123,6 +122,7 @@ class Protocol:
         group: str | None = None,
         ring: ring_mod.HashRing | None = None,
         mine: list[Any] | None = None,
+        record: bool = True,
     ) -> list[Any]:
         """Return the keys this member may manage now, and move on.
 
@@ -141,6 +141,9 @@ class Protocol:
         :param mine: the keys of ``keys`` that ``ring`` gives to this
             member, in order, when the caller has looked them up already
             (it saves a lookup).
+        :param record: False when the caller records the fencing tokens
+            of what it manages itself, with :meth:`record` (a filter also
+            manages nodes through their instances).
         :returns: the keys given that are this member's on ``ring`` and
             that no live peer's published ring still gives to that peer,
             and those it still hands over, in the order of ``keys``.
@@ -148,7 +151,7 @@ class Protocol:
             not be published or the claims read; nothing is taken then.
         :raises: what :meth:`hashring.RingManager.get_ring` raises.
         """
-        return self._decide(keys, group, ring, partial=False, mine=mine)
+        return self._decide(keys, group, ring, False, mine, record)
 
     def owns(self, key: Any, group: str | None = None) -> bool:
         """Tell whether this member may manage one key now, and move on.
@@ -175,6 +178,26 @@ class Protocol:
         state = self._groups.get(self._group(group))
         return None if state is None else state.tenure.token(key)
 
+    def record(
+        self, held: Iterable[Any], group: str | None, generation: int | None
+    ) -> dict[Any, Token]:
+        """Record every key this member manages now; return their tokens.
+
+        For a caller of :meth:`owned` with ``record=False``: one set of
+        tokens serves its results and :meth:`token`.
+
+        Runtime complexity: ``O(k)`` for ``k`` keys held.
+
+        :param held: every key managed now, those the ring does not give
+            this member included.
+        :param group: the group; the source's default when None.
+        :param generation: the ring generation they are managed under.
+        :returns: the token of each key of ``held``.
+        """
+        with self._lock:
+            state = self._state(self._group(group))
+            return state.tenure.update(held, generation)
+
     def _group(self, group: str | None) -> str:
         source = self.manager.source
         return source.default_group if group is None else group
@@ -186,20 +209,13 @@ class Protocol:
         ring: ring_mod.HashRing | None,
         partial: bool,
         mine: list[Any] | None = None,
+        record: bool = True,
     ) -> list[Any]:
         source = self.manager.source
         group = self._group(group)
         keys = _validate.collection('keys', keys)
         with self._lock:
-            state = self._groups.get(group)
-            if state is None:
-                state = self._groups[group] = handover.Group(
-                    self.host,
-                    self.manager._clock,
-                    lambda: self.manager.source.dead_after,
-                    self._cache,
-                    claims_mod.Tenure(self.host, self.epoch),
-                )
+            state = self._state(group)
             target = ring if ring is not None else self.manager.get_ring(group)
             done = state.unacknowledged
             if done is not None:
@@ -229,7 +245,7 @@ class Protocol:
             if state.published != claim:
                 uncovered = state.to_let_go(applied, target)
                 if uncovered:
-                    return state.let_go(keys, uncovered, partial)
+                    return state.let_go(keys, uncovered, partial, record)
                 source.publish(group, claim)
                 state.published = claim
                 state.claims = None
@@ -273,25 +289,42 @@ class Protocol:
             )
             if moving and not kept and not state.unanswered(target):
                 state.unacknowledged = target
-            state.tenure.update(
-                now, target.generation, forget=keys if partial else None
-            )
+            if record:
+                state.tenure.update(
+                    now, target.generation, forget=keys if partial else None
+                )
             return answer
+
+    def _state(self, group: str) -> handover.Group:
+        # Under the lock.
+        state = self._groups.get(group)
+        if state is None:
+            state = self._groups[group] = handover.Group(
+                self.host,
+                self.manager._clock,
+                lambda: self.manager.source.dead_after,
+                self._cache,
+                claims_mod.Tenure(self.host, self.epoch),
+            )
+        return state
 
     def converged(self, group: str | None = None) -> str | None:
         """Return the fingerprint every live member applies, if they agree.
 
+        The rule of :meth:`hashring.RingManager.convergence`: a peer that
+        publishes nothing applies the ring of the current membership.
+
         Runtime complexity: one membership read.
 
         :param group: the group; the source's default when None.
-        :returns: the fingerprint, when every live member publishes the
-            same applied ring and none is moving; else None.
-        :raises hashring.exception.MembershipUnavailable: the claims could
-            not be read.
+        :returns: the fingerprint, when every live member applies the same
+            ring and none is moving; else None.
+        :raises: what :meth:`hashring.RingManager.convergence` raises.
         """
-        return agreed(
-            live_claims(self.manager.source.get_members(self._group(group)))
+        convergence: Convergence = self.manager.convergence(
+            self._group(group)
         )
+        return convergence.fingerprint
 
     def leave(self, timeout: float | None = None) -> bool:
         """Drain, wait until every live peer applies a ring without this

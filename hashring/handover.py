@@ -110,6 +110,7 @@ class Group:
         keys: list[Any],
         uncovered: set[Any],
         partial: bool,
+        record: bool = True,
     ) -> list[Any]:
         """Answer without the uncovered keys, taking nothing new.
 
@@ -125,7 +126,8 @@ class Group:
             self.held = set(answer)
         self.waiting = True
         self.handing_over = set()
-        self.tenure.update(answer, None, forget=keys if partial else None)
+        if record:
+            self.tenure.update(answer, None, forget=keys if partial else None)
         return answer
 
     def note_answers(self, keys: list[Any], yes: set[Any]) -> None:

@@ -262,7 +262,9 @@ class OwnershipFilter:
         protocol = self.handoff
         if protocol is not None:
             given = [n for n, o in zip(ids, owners) if o in mine_on_ring]
-            taken = set(protocol.owned(ids, self.group, ring, given))
+            taken = set(
+                protocol.owned(ids, self.group, ring, given, record=False)
+            )
             over = protocol.handing_over(self.group)
             # The protocol reads the membership more often while peers
             # move (a peer leaving, say): a member gone from its read is
@@ -326,9 +328,12 @@ class OwnershipFilter:
             decisions[nid] = decision
             if decision.owned:
                 owned.append(node)
-        tokens = self._tenure.update(
-            [nid for nid, d in decisions.items() if d.owned], ring.generation
-        )
+        held = [nid for nid, d in decisions.items() if d.owned]
+        if protocol is None:
+            tokens = self._tenure.update(held, ring.generation)
+        else:
+            # One set of tokens for the result and the manager's token().
+            tokens = protocol.record(held, self.group, ring.generation)
         return Result(
             host,
             owned,

@@ -18,10 +18,12 @@ import signal
 import threading
 from typing import Any
 
+from hashring import claims
 from hashring.cmd import output
 from hashring.cmd import parser
 from hashring import handoff
 from hashring import membership
+from hashring import ring as ring_mod
 
 REGISTERING = ('config_file', 'group')
 
@@ -73,8 +75,7 @@ def list_members(args: argparse.Namespace) -> int:
     data: dict[str, Any] = {
         'group': snapshot.group,
         'generation': snapshot.generation,
-        # The ring every live member applies, where they all publish one.
-        'converged': handoff.agreed(published) if published else None,
+        'converged': _converged(args, snapshot),
         'members': [],
     }
     rows: list[Sequence[Any]] = [
@@ -140,6 +141,22 @@ def list_members(args: argparse.Namespace) -> int:
                 f'longer than dead_after, but a backend outage explains it'
             )
     return 0
+
+
+def _converged(args: argparse.Namespace, snapshot: Any) -> str | None:
+    """Return the ring every live member applies, if they agree.
+
+    As :meth:`hashring.RingManager.convergence` tells it: a member that
+    publishes nothing applies the ring of the current membership.
+    """
+    placed = snapshot.placed()
+    if not placed:
+        return None
+    settings = parser.conf(args).hashring
+    current = ring_mod.HashRing(
+        placed, settings.partition_exponent, settings.hash_function
+    )
+    return claims.convergence_of(snapshot, current)[0]
 
 
 def _ring_column(rings: dict[str, str | None]) -> str:

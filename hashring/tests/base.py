@@ -18,6 +18,8 @@ import threading
 import hypothesis
 from oslotest import base
 
+from hashring import membership
+
 # Derandomized, so that a CI run is reproducible; the examples still vary
 # with the code under test, and a failure names its example.
 hypothesis.settings.register_profile(
@@ -30,6 +32,23 @@ hypothesis.settings.load_profile(
 
 class TestCase(base.BaseTestCase):
     """Base class of hashring's tests."""
+
+    def file_source(self, path, name=None):
+        """Return a real file membership at ``path``, fast to judge.
+
+        It heartbeats every 0.1 s and judges a member dead after 1 s;
+        it joins as ``name`` when given, and is closed at cleanup.
+        """
+        source = membership.load(
+            'file',
+            membership_file=path,
+            heartbeat_interval=0.1,
+            dead_after=1.0,
+        )
+        self.addCleanup(source.close)
+        if name is not None:
+            source.join(name)
+        return source
 
 
 def tooz_walk(tooz_ring, key, ignore_nodes=None, replicas=1):

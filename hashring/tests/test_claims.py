@@ -14,6 +14,7 @@ import datetime
 
 from hashring import claims
 from hashring import exception
+from hashring.membership import values
 from hashring import ring
 from hashring.tests import base
 
@@ -29,6 +30,68 @@ class ClaimsTestCase(base.TestCase):
             member,
             claims.RingSpec.of(applied),
             None if intended is None else claims.RingSpec.of(intended),
+        )
+
+    def snapshot(self, *members):
+        return values.Snapshot(
+            'g',
+            {m.id: m for m in members},
+            'gen',
+            datetime.datetime.now(datetime.UTC),
+        )
+
+    def test_convergence_of_the_live_members(self):
+        at = datetime.datetime(2026, 12, 2, 6, 0, tzinfo=datetime.UTC)
+        later = at + datetime.timedelta(seconds=5)
+        old = claims.RingSpec.of(self.old)
+        new = claims.RingSpec.of(self.new)
+        up, down = values.State.UP, values.State.DOWN
+        agreeing = self.snapshot(
+            values.Member('a-1', up, claim=claims.Claim('a-1', new, since=at)),
+            values.Member(
+                'b-2', up, claim=claims.Claim('b-2', new, since=later)
+            ),
+            # A dead member's claim has ended; one that publishes nothing
+            # applies the ring of the current membership.
+            values.Member('d-4', down, claim=claims.Claim('d-4', old)),
+            values.Member('c-3', up),
+        )
+        self.assertEqual(
+            (
+                self.new.fingerprint,
+                {m: self.new.fingerprint for m in ('a-1', 'b-2', 'c-3')},
+                later,
+            ),
+            claims.convergence_of(agreeing, self.new),
+        )
+        # The current ring is another: the silent member applies that.
+        self.assertEqual(
+            (None, self.old.fingerprint),
+            (
+                claims.convergence_of(agreeing, self.old)[0],
+                claims.convergence_of(agreeing, self.old)[1]['c-3'],
+            ),
+        )
+        moving = self.snapshot(
+            values.Member('a-1', up, claim=claims.Claim('a-1', old, new)),
+            values.Member('b-2', up, claim=claims.Claim('b-2', new)),
+        )
+        self.assertEqual(
+            (None, {'a-1': None, 'b-2': self.new.fingerprint}, None),
+            claims.convergence_of(moving, self.new),
+        )
+        # Agreed, but one member does not say since when: unknown.
+        self.assertEqual(
+            (self.old.fingerprint, None),
+            claims.convergence_of(
+                self.snapshot(
+                    values.Member(
+                        'a-1', up, claim=claims.Claim('a-1', old, since=at)
+                    ),
+                    values.Member('b-2', up, claim=claims.Claim('b-2', old)),
+                ),
+                self.new,
+            )[::2],
         )
 
     def test_since_round_trips_in_utc(self):

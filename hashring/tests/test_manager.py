@@ -633,14 +633,7 @@ class WaitReadyTestCase(base.TestCase):
         self.reader.create()
 
     def source(self):
-        source = membership.load(
-            'file',
-            membership_file=self.path,
-            heartbeat_interval=0.1,
-            dead_after=1.0,
-        )
-        self.addCleanup(source.close)
-        return source
+        return self.file_source(self.path)
 
     def join_later(self, names, delay):
         def join():

@@ -19,7 +19,6 @@ from oslo_config import cfg
 from hashring import claims
 from hashring import exception
 from hashring import manager
-from hashring import membership
 from hashring import opts
 from hashring import ownership
 from hashring.tests import base
@@ -37,16 +36,7 @@ class Services(base.TestCase):
         )
 
     def source(self, name=None):
-        source = membership.load(
-            'file',
-            membership_file=self.path,
-            heartbeat_interval=0.1,
-            dead_after=1.0,
-        )
-        self.addCleanup(source.close)
-        if name is not None:
-            source.join(name)
-        return source
+        return self.file_source(self.path, name)
 
     def service(self, name, **kw):
         return manager.RingManager(
@@ -274,9 +264,15 @@ class FilterTenancyTestCase(Services):
             {claims.Token('a', a.epoch, result.ring_generation)},
             set(result.tokens.values()),
         )
+        # One set of tokens: the manager's answer per key is the result's,
+        # for a node held through its instance too.
+        self.assertIn(KEYS[0], result.tokens)
+        for key, token in result.tokens.items():
+            self.assertEqual(token, a.token(key))
         again = flt.filter(self.nodes(), ['i-1'])
         self.assertEqual(result.tokens, again.tokens)
         # A node it stops owning loses its token; taking it again gives
         # a new one.
         gone = flt.filter(self.nodes(), [])
         self.assertNotIn(KEYS[0], gone.tokens)
+        self.assertIsNone(a.token(KEYS[0]))
