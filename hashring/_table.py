@@ -31,10 +31,13 @@ lookup costs the same with ten members or ten thousand.
 """
 
 import array
+import bisect
+import collections
 from collections.abc import Iterable
 from collections.abc import Mapping
 import itertools
 import logging
+import operator
 import sys
 from typing import Any
 from typing import NamedTuple
@@ -44,6 +47,9 @@ from hashring import exception
 from hashring import hashing
 
 LOG = logging.getLogger(__name__)
+
+# Bound once, as in the ring: it runs once per point patched.
+_from_bytes = int.from_bytes
 
 #: Buckets per point are at least 2**BUCKET_SLACK_BITS, so that at most
 #: about one key in five lands in a bucket that needs a bisect.  More
@@ -55,6 +61,11 @@ BUCKET_SLACK_BITS = 2
 #: Cap on the bucket index: 2**22 buckets is a 32 MiB list, which is only
 #: reached past half a million points.
 MAX_BUCKET_BITS = 22
+
+#: An updated table (:func:`update`) widens its bisect window by the points
+#: it inserts; past this width, which lookups do not notice, it finds the
+#: first point of every occupied bucket again.
+MAX_UPDATED_SPAN = 64
 
 
 class Table(NamedTuple):
@@ -76,6 +87,10 @@ class Table(NamedTuple):
     span: int
     #: right shift that turns a digest, read as an integer, into a bucket
     shift: int
+    #: the real points that are dead: points of members an :func:`update`
+    #: removed, each owned by the owner of the next live point, so that
+    #: every key maps as if they were gone
+    dead: frozenset[bytes] = frozenset()
 
 
 def build(
@@ -137,6 +152,172 @@ def build(
     points.extend(itertools.repeat(b'\xff' * (size + 1), span))
     owners.extend(itertools.repeat(owners[0], span))
     return Table(points, count, owners, direct, span, size * 8 - bits)
+
+
+def update(
+    table: Table,
+    removed: set[Any],
+    removed_points: int,
+    added: list[tuple[bytes, Any, int, int]],
+    hash_ctor: hashing.HashConstructor,
+) -> Table | None:
+    """Return the table of a ring with some members changed, or None.
+
+    Each member's points depend only on its name and point count, so the
+    points of members kept are kept; those of members removed stay as dead
+    points owned by the next live point's owner (keys map as if they were
+    gone), and new points are merged in.  The index is patched where it
+    changes: an occupied bucket keeps the index of its first point from
+    before the insertions, a lower bound of it, and the bisect window
+    widens by the points inserted to cover the shift.
+
+    :param table: the table of a ring built without colliding points.
+    :param removed: the members whose points go.
+    :param removed_points: how many live points they have.
+    :param added: ``(encoded name, member, first, stop)``: the member's
+        points numbered ``first`` to ``stop - 1`` are added (a member
+        kept with a greater weight adds the points past its old count).
+    :param hash_ctor: the ring's hash constructor.
+    :returns: the new table, or None where a fresh build is due: the
+        index would need another size, too many points would be dead, a
+        new point equals a live one already there, or no point would be
+        left.  A new point that equals a dead one revives it.
+
+    Runtime complexity: ``O(P)`` list copies in C, and ``O(a log P)``
+    for ``a`` points added.
+    """
+    count = table.npoints
+    inserted = sum(stop - first for _, _, first, stop in added)
+    live = count - len(table.dead) - removed_points + inserted
+    size = len(table.points[0]) if count else 0
+    if not count or live <= 0 or (len(table.dead) + removed_points) * 2 > live:
+        return None
+    shift = table.shift
+    wanted = min(live.bit_length() + BUCKET_SLACK_BITS, MAX_BUCKET_BITS)
+    if abs(wanted - (size * 8 - shift)) > 1:
+        return None
+    points = table.points[:count]
+    owners = table.owners[:count]
+    direct = table.direct[:]
+    dead = set(table.dead)
+
+    def first_in_bucket(i: int, bucket: int) -> bool:
+        return not i or _from_bytes(points[i - 1], 'big') >> shift != bucket
+
+    def forward(i: int, owner: Any) -> None:
+        # A point now owned by another: so is every dead point just
+        # before it, and the empty buckets before each of them.
+        while True:
+            owners[i] = owner
+            bucket = _from_bytes(points[i], 'big') >> shift
+            if first_in_bucket(i, bucket):
+                _fill_before(direct, bucket, owner)
+            i -= 1
+            if i < 0 or points[i] not in dead:
+                return
+
+    if removed:
+        mask = list(map(removed.__contains__, owners))
+        dead.update(itertools.compress(points, mask))
+        # Each dead point goes to the next live point's owner; past the
+        # last, keys wrap round to the first live point.
+        after = next(o for o in owners if o not in removed)
+        for i in reversed(list(itertools.compress(range(count), mask))):
+            after = owners[i + 1] if i + 1 < count else after
+            forward(i, after)
+    new: dict[bytes, Any] = {}
+    # Descending names, as in build(), should points of two collide.
+    for name, member, first, stop in sorted(added, reverse=True):
+        h = hash_ctor(name, usedforsecurity=False)
+        for _ in itertools.repeat(None, first):
+            h.update(name)
+        for _ in itertools.repeat(None, stop - first):
+            h.update(name)
+            new[h.digest()] = member
+    if len(new) != inserted:
+        return None
+    for point in list(new):
+        i = bisect.bisect_left(points, point)
+        if i < count and points[i] == point:
+            if point not in dead:
+                return None
+            # A member back with the name it had (a service restarted):
+            # its dead points come back to life where they stand.
+            dead.discard(point)
+            forward(i, new.pop(point))
+    span = table.span + len(new)
+    if new:
+        # Merge in C: slices of the old lists between the new points.
+        ordered = sorted(new)
+        at = [bisect.bisect_left(points, p) for p in ordered]
+        merged_points: list[bytes] = []
+        merged_owners: list[Any] = []
+        for i, j, point in zip([0, *at], at, ordered):
+            merged_points += points[i:j]
+            merged_owners += owners[i:j]
+            merged_points.append(point)
+            merged_owners.append(new[point])
+        merged_points += points[at[-1] :]
+        merged_owners += owners[at[-1] :]
+        points, owners, count = (
+            merged_points,
+            merged_owners,
+            len(merged_points),
+        )
+        for n, (i, point) in enumerate(zip(at, ordered)):
+            # Where it is now: after the old points below it and the new
+            # points before it.  An occupied bucket keeps its old first
+            # index, a lower bound, which the wider window covers.
+            q = i + n
+            bucket = _from_bytes(point, 'big') >> shift
+            if direct[bucket].__class__ is not int:
+                direct[bucket] = q
+            forward(q, new[point])
+        if span > MAX_UPDATED_SPAN:
+            span = _anchor(points, direct, size * 8 - shift)
+    if points[-1] in dead:
+        # Dead points past the last live one wrap to the first live one,
+        # which a point added or revived may have changed.
+        forward(
+            count - 1, next(o for p, o in zip(points, owners) if p not in dead)
+        )
+    _fill_before(direct, len(direct), owners[0])
+    points.extend(itertools.repeat(b'\xff' * (size + 1), span))
+    owners.extend(itertools.repeat(owners[0], span))
+    return Table(points, count, owners, direct, span, shift, frozenset(dead))
+
+
+def _anchor(points: list[bytes], direct: list[Any], bits: int) -> int:
+    """Point every occupied bucket at its first point; return the span.
+
+    Runtime complexity: ``O(P)``, in C.
+    """
+    of_point = list(buckets(points, bits))
+    starts = list(
+        itertools.compress(
+            range(len(of_point)),
+            map(operator.ne, of_point, itertools.chain((-1,), of_point)),
+        )
+    )
+    collections.deque(
+        map(direct.__setitem__, map(of_point.__getitem__, starts), starts),
+        maxlen=0,
+    )
+    span: int = max(
+        map(operator.sub, itertools.chain(starts[1:], (len(points),)), starts)
+    )
+    return span
+
+
+def _fill_before(direct: list[Any], bucket: int, owner: Any) -> None:
+    """Give the empty buckets just before a bucket to its first point.
+
+    Every key in them goes to that point's owner.
+    """
+    j = bucket - 1
+    while j >= 0 and direct[j].__class__ is not int:
+        direct[j] = owner
+        j -= 1
 
 
 def _check_collisions(

@@ -237,7 +237,8 @@ class ToozHashRing:
 
     def __len__(self) -> int:
         """Return the number of points on the ring, as tooz does."""
-        return self._ring._count
+        # Live points: a ring updated in place keeps dead ones.
+        return self._ring._count - len(self._ring._table.dead)
 
     def _replace(self, weights: dict[ring.Member, int]) -> None:
         # Build first: an invalid node raises here and changes nothing.

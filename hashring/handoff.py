@@ -321,9 +321,7 @@ class Protocol:
             ring and none is moving; else None.
         :raises: what :meth:`hashring.RingManager.convergence` raises.
         """
-        convergence: Convergence = self.manager.convergence(
-            self._group(group)
-        )
+        convergence: Convergence = self.manager.convergence(self._group(group))
         return convergence.fingerprint
 
     def leave(self, timeout: float | None = None) -> bool:

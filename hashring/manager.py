@@ -447,9 +447,7 @@ class RingManager(tenancy.Tenancy):
             )
             return entry.ring
         try:
-            new = ring_mod.HashRing(
-                members, self.partition_exponent, self.hash_function
-            )
+            new = self._build(entry, members)
         except exception.InvalidArgumentError as exc:
             # Members the source let through that no ring can hold (too
             # many points): keep serving the last ring, as in an outage.
@@ -482,6 +480,26 @@ class RingManager(tenancy.Tenancy):
         lint.check(group, members, self.expected_members, self._linted)
         self._balance_due.append((group, new))
         return new
+
+    def _build(
+        self, entry: '_Entry | None', members: dict[str, int]
+    ) -> ring_mod.HashRing:
+        """Build a group's ring, from its last one where that can serve.
+
+        A refresh that changes a member or two then hashes only their
+        points (:meth:`hashring.HashRing.with_members`); a ring of other
+        parameters (after :meth:`reconfigure`) is built afresh.
+        """
+        last = None if entry is None else entry.ring
+        if (
+            last is not None
+            and last.partition_exponent == self.partition_exponent
+            and last.hash_function == self.hash_function
+        ):
+            return last.with_members(members)
+        return ring_mod.HashRing(
+            members, self.partition_exponent, self.hash_function
+        )
 
     def _check_balance(self) -> None:
         """Check new rings' balance, outside the lock (it builds rings)."""

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 import hashlib
 import itertools
+import operator
 import types
 from typing import Any
 
@@ -102,6 +103,7 @@ class HashRing:
         '_points',
         '_shift',
         '_span',
+        '_table',
     )
 
     def __init__(
@@ -126,18 +128,38 @@ class HashRing:
             else None
         )
         weights, names = _table.normalise(members)
+        self._install(weights, names, None)
+
+    def _install(
+        self,
+        weights: dict[Member, int],
+        names: dict[bytes, Member],
+        previous: 'HashRing | None',
+    ) -> None:
+        """Build and put in place the table of these members.
+
+        From ``previous``, a ring of the same parameters, where that costs
+        less than a fresh build (:func:`hashring._table.update`).
+        """
+        per_weight = self._per_weight
         total = sum(weights.values()) * per_weight
         if total > MAX_POINTS:
             raise exception.InvalidArgumentError(
                 f'A ring of {total} points is too large (at most '
                 f'{MAX_POINTS}); lower partition_exponent or the weights'
             )
-        table = _table.build(
-            [(name, m, weights[m] * per_weight) for name, m in names.items()],
-            hash_ctor,
-        )
+        hash_ctor = hashing.hash_constructor(self._hash_name)
+        table = None
+        if previous is not None:
+            table = _changed_table(previous, weights, names, hash_ctor)
+        if table is None:
+            table = _table.build(
+                [(n, m, weights[m] * per_weight) for n, m in names.items()],
+                hash_ctor,
+            )
         self._members = types.MappingProxyType(weights)
         self._names = names
+        self._table = table
         self._points = table.points
         self._count = table.npoints
         self._owners = table.owners
@@ -207,7 +229,8 @@ class HashRing:
             integer of at least 1.
         :raises hashring.exception.EmptyRingError: the ring has no members.
         """
-        _validate.integer('replicas', replicas, 1)
+        if replicas.__class__ is not int or replicas < 1:
+            _validate.integer('replicas', replicas, 1)
         if replicas == 1 and not ignore_nodes:
             return [self.get_node(key)]
         digest = self._digest(key)
@@ -217,8 +240,21 @@ class HashRing:
         if not end:
             raise exception.EmptyRingError('The hash ring has no members')
         owners = self._owners
-        i = bisect.bisect_right(self._points, digest, 0, end)
-        found: list[Member] = []
+        i = self._above(digest)
+        if not taken:
+            # Most walks end within a few points: take the distinct owners
+            # of a short run in C, in walk order, and walk on only when the
+            # run held too few of them.
+            stop = i + 4 * wanted
+            run = (
+                owners[i:stop]
+                if stop <= end
+                else owners[i:end] + owners[: stop - end]
+            )
+            found = list(dict.fromkeys(run))
+            if len(found) >= wanted:
+                return found[:wanted]
+        found = []
         while len(found) < wanted:
             if i == end:
                 i = 0
@@ -299,12 +335,24 @@ class HashRing:
     def with_members(self, members: Members) -> 'HashRing':
         """Return a new ring of other members with the same parameters.
 
+        It maps every key exactly as a ring built afresh of the same
+        members does, and costs less when few members change: the points
+        of members kept with their weight are kept, not hashed again.
+
+        Runtime complexity: ``O(P)`` copies in C and ``O(a log P)`` for
+        ``a`` points added, when few change; as a fresh build otherwise.
+
         :param members: as for :class:`HashRing`.
         :returns: a new :class:`HashRing`; this ring is unchanged.
+        :raises: as :class:`HashRing`.
         """
-        return HashRing(
-            members, hash_function=self._hash_name, points=self._per_weight
-        )
+        weights, names = _same_objects(*_table.normalise(members), self)
+        ring = HashRing.__new__(HashRing)
+        for name in ('_base', '_plain', '_hash_name', '_per_weight'):
+            setattr(ring, name, getattr(self, name))
+        ring._exponent = self._exponent
+        ring._install(weights, names, self)
+        return ring
 
     def __contains__(self, member: object) -> bool:
         """Tell whether a name is a member (``'x'`` and ``b'x'`` alike)."""
@@ -402,6 +450,32 @@ class HashRing:
             owners[i] = ring_owners[right(points, digests[i], lo, lo + span)]
         return owners
 
+    def _above(self, digest: bytes) -> int:
+        """Return the index of the first point above a digest.
+
+        ``count`` past the last point.  The index gives it without a
+        bisect of the whole ring: a bucket that holds no point has the
+        same first point above as the next bucket that holds one, a few
+        buckets on.
+
+        Runtime complexity: ``O(1)`` expected.
+        """
+        direct = self._direct
+        bucket = _from_bytes(digest, 'big') >> self._shift
+        entry = direct[bucket]
+        if entry.__class__ is not int:
+            last = len(direct) - 1
+            while bucket < last:
+                bucket += 1
+                entry = direct[bucket]
+                if entry.__class__ is int:
+                    break
+            else:
+                return self._count
+        return bisect.bisect_right(
+            self._points, digest, entry, entry + self._span
+        )
+
     def _bisect(self, digest: bytes, lo: int) -> Member:
         """Return the owner of a digest whose bucket starts at points[lo]."""
         if not self._count:
@@ -443,13 +517,16 @@ class HashRing:
         tagged = {m: len(n).to_bytes(4, 'big') + n for m, n in encoded.items()}
         # Only the last point of each run of one owner decides anything: a
         # key's owner is the owner of the run its hash falls in.  One
-        # update of the joined runs hashes the same bytes as one per run.
-        runs = zip(self._points[: self._count], owners, owners[1:])
+        # update of the joined runs hashes the same bytes as one per run;
+        # the maps keep the pass over every point in C.
+        ends = list(map(operator.is_not, owners[: self._count], owners[1:]))
         h.update(
             b''.join(
-                point + tagged[owner]
-                for point, owner, following in runs
-                if owner is not following
+                map(
+                    operator.add,
+                    itertools.compress(self._points, ends),
+                    map(tagged.__getitem__, itertools.compress(owners, ends)),
+                )
             )
         )
         for owner in owners[:1]:
@@ -468,6 +545,15 @@ class HashRing:
         assert all(p > points[-1] for p in self._points[count:])
         assert all(o is self._owners[0] for o in self._owners[count:])
         assert set(self._owners) == set(self._members)
+        # Owners are told apart by identity: the members' own objects.
+        assert {id(o) for o in self._owners} <= set(map(id, self._members))
+        # A dead point is owned as the next live point is.
+        dead = self._table.dead
+        live = [i for i, p in enumerate(points) if p not in dead]
+        for i, p in enumerate(points):
+            if p in dead:
+                following = next((j for j in live if j > i), live[0])
+                assert self._owners[i] is self._owners[following], i
         step = 1 << self._shift
         width = len(points[0])
         for bucket, entry in enumerate(self._direct):
@@ -479,7 +565,8 @@ class HashRing:
             else:
                 hi = count
             if entry.__class__ is int:
-                assert entry == lo < hi <= lo + self._span, (bucket, lo, hi)
+                # A lower bound of its first point, once updated.
+                assert entry <= lo < hi <= entry + self._span, (bucket, lo)
             else:
                 assert lo == hi
                 assert entry is self._owners[lo]
@@ -502,6 +589,63 @@ def _points_per_weight(exponent: int | None, points: int | None) -> int:
             f'give one of them'
         )
     return points
+
+
+def _same_objects(
+    weights: dict[Member, int], names: dict[bytes, Member], previous: HashRing
+) -> tuple[dict[Member, int], dict[bytes, Member]]:
+    """Return members as the previous ring's objects where they are equal.
+
+    The points an update keeps are owned by the previous ring's objects,
+    and the ring tells owners apart by identity (one ``is`` per point is
+    what keeps its scans in C), so a member read afresh (a new ``str`` of
+    the same name) must be the very object that owns its old points.
+    """
+    kept = previous._names
+    same = {}
+    for name, member in names.items():
+        old = kept.get(name)
+        if (
+            old is not None
+            and old is not member
+            and old.__class__ is member.__class__
+            and old == member
+        ):
+            same[name] = old
+    if not same:
+        return weights, names
+    names = {name: same.get(name, member) for name, member in names.items()}
+    weights = {names[name]: weights[m] for name, m in zip(names, weights)}
+    return weights, names
+
+
+def _changed_table(
+    previous: HashRing,
+    weights: dict[Member, int],
+    names: dict[bytes, Member],
+    hash_ctor: hashing.HashConstructor,
+) -> _table.Table | None:
+    """Return the table of other members updated from a ring's, or None.
+
+    None where a fresh build is due: many members change, one loses
+    weight, or the ring had colliding points.
+    """
+    old = previous._members
+    per_weight = previous._per_weight
+    live = previous._count - len(previous._table.dead)
+    if live != sum(old.values()) * per_weight:
+        return None  # colliding points: build() sorts them out
+    removed = {m for m in old if m not in weights}
+    added = []
+    for name, member in names.items():
+        before = old.get(member, 0) * per_weight
+        after = weights[member] * per_weight
+        if after < before:
+            return None
+        if after > before:
+            added.append((name, member, before, after))
+    lost = sum(old[m] for m in removed) * per_weight
+    return _table.update(previous._table, removed, lost, added, hash_ctor)
 
 
 def _restore(

@@ -134,6 +134,24 @@ class RingManagerTestCase(base.TestCase):
         self.assertEqual(1, first.generation)
         self.assertEqual({'a': 1, 'b': 1}, dict(first.members))
 
+    def test_a_refresh_hashes_only_the_members_that_changed(self):
+        mgr = self.manager(partition_exponent=7)
+        first = mgr.get_ring()
+        self.source.set(a='up', b='up', e='up')
+        self.clock.now += 15.1
+        second = mgr.get_ring()
+        # The points of a and b are the very objects of the first ring.
+        kept = {id(p) for p in first._points[: first._count]}
+        self.assertEqual(
+            2 * 128,
+            sum(id(p) in kept for p in second._points[: second._count]),
+        )
+        fresh = manager.ring_mod.HashRing({'a': 1, 'b': 1, 'e': 1}, 7)
+        keys = [f'node-{i}' for i in range(500)]
+        self.assertEqual(fresh.map_keys(keys), second.map_keys(keys))
+        self.assertEqual(fresh.fingerprint, second.fingerprint)
+        second._check()
+
     def test_unchanged_membership_keeps_the_ring(self):
         mgr = self.manager()
         first = mgr.get_ring()

@@ -104,3 +104,52 @@ class BuildTestCase(base.TestCase):
         self.assertEqual(0, table.npoints)
         self.assertEqual([], table.points)
         self.assertEqual(1, len(table.direct))
+
+
+class UpdateTestCase(base.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.table = _table.build(members(20, 16), MD5)
+
+    def test_a_new_point_on_a_live_one_asks_for_a_fresh_build(self):
+        # b'm0' hashes to the points of 'm0', which are still there.
+        name, member, count = members(20, 16)[0]
+        self.assertIsNone(
+            _table.update(self.table, set(), 0, [(name, b'm0', 0, 16)], MD5)
+        )
+
+    def test_a_member_back_revives_its_dead_points(self):
+        name, member, count = members(20, 16)[0]
+        gone = _table.update(self.table, {member}, count, [], MD5)
+        self.assertEqual(count, len(gone.dead))
+        self.assertNotIn(member, gone.owners)
+        back = _table.update(gone, set(), 0, [(name, member, 0, count)], MD5)
+        self.assertEqual(frozenset(), back.dead)
+        self.assertEqual(self.table.points, back.points)
+        self.assertEqual(self.table.owners, back.owners)
+        self.assertEqual(self.table.direct, back.direct)
+
+    def test_too_many_dead_points_ask_for_a_fresh_build(self):
+        # 7 of 20 gone: 112 dead points to 208 live ones, too many.
+        gone = {m for _, m, _ in members(20, 16)[:7]}
+        self.assertIsNone(_table.update(self.table, gone, 7 * 16, [], MD5))
+        gone.discard('m0')
+        updated = _table.update(self.table, gone, 6 * 16, [], MD5)
+        self.assertEqual(6 * 16, len(updated.dead))
+
+    def test_a_wide_window_is_anchored_again(self):
+        added = [(b'new-%d' % i, f'new-{i}', 0, 16) for i in range(8)]
+        updated = _table.update(self.table, set(), 0, added, MD5)
+        # 128 points inserted would widen the window past the cap.
+        self.assertLessEqual(updated.span, _table.MAX_UPDATED_SPAN)
+        for bucket, entry in enumerate(updated.direct):
+            if entry.__class__ is int:
+                first = updated.points[entry]
+                shift = updated.shift
+                self.assertEqual(bucket, int.from_bytes(first, 'big') >> shift)
+                self.assertTrue(
+                    entry == 0
+                    or int.from_bytes(updated.points[entry - 1], 'big')
+                    >> shift
+                    < bucket
+                )
