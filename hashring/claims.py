@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 import dataclasses
 import datetime
+import logging
 import typing
 from typing import Any
 
@@ -35,6 +36,8 @@ from hashring import _validate
 from hashring import exception
 from hashring.membership import values
 from hashring import ring as ring_mod
+
+LOG = logging.getLogger(__name__)
 
 #: How many distinct published rings a cache keeps built.
 CACHE_SIZE = 64
@@ -264,6 +267,8 @@ class RingCache:
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self._size = size
         self._rings: dict[str, ring_mod.HashRing] = {}
+        #: fingerprints of published rings that did not rebuild, logged once
+        self.corrupt: set[str] = set()
 
     def get(self, spec: RingSpec) -> ring_mod.HashRing:
         """Return the ring of a spec, built once.
@@ -294,7 +299,10 @@ def blocked(
     :param claims: the claims of the live peers (dead and ``forced_down``
         members' claims left out by the caller).
     :param cache: built rings to reuse.
-    :returns: the blocked keys.
+    :returns: the blocked keys.  A published ring that does not rebuild
+        with its own fingerprint (a peer's bug, or a forged record) blocks
+        every key its members might hold: what it gives them cannot be
+        known, and taking a node it gives them would manage it twice.
     """
     cache = cache or RingCache()
     # Peers publish the same few rings: look the keys up once per ring,
@@ -308,7 +316,19 @@ def blocked(
             by_ring.setdefault(key, (spec, set()))[1].add(claim.member)
     held: set[Any] = set()
     for spec, members in by_ring.values():
-        ring = cache.get(spec)
+        try:
+            ring = cache.get(spec)
+        except exception.InvalidArgumentError as exc:
+            if spec.fingerprint not in cache.corrupt:
+                cache.corrupt.add(spec.fingerprint)
+                LOG.error(
+                    '%s; members %s publish it, so no node they might '
+                    'hold is taken until they publish a ring that rebuilds',
+                    exc,
+                    ', '.join(sorted(members)),
+                )
+            held.update(keys)
+            continue
         names: set[Any] = set()
         for member in members:
             names |= values.names_of(ring.members, member)

@@ -12,6 +12,8 @@
 
 import datetime
 
+import fixtures
+
 from hashring import claims
 from hashring import exception
 from hashring.membership import values
@@ -128,6 +130,34 @@ class ClaimsTestCase(base.TestCase):
         )
         err = self.assertRaises(exception.InvalidArgumentError, forged.build)
         self.assertIn('corrupt', str(err))
+
+    def test_a_ring_that_does_not_rebuild_blocks_every_key(self):
+        # A peer publishing a ring that does not rebuild must not stop
+        # this member's filter, nor let it take what the peer may hold.
+        logger = self.useFixture(fixtures.FakeLogger('hashring.claims'))
+        keys = [f'node-{i}' for i in range(50)]
+        forged = claims.Claim(
+            'b-2',
+            claims.RingSpec.from_dict(
+                {
+                    **claims.RingSpec.of(self.old).to_dict(),
+                    'fingerprint': 'f' * 16,
+                }
+            ),
+        )
+        cache = claims.RingCache()
+        for _ in range(2):
+            self.assertEqual(
+                set(keys), claims.blocked(keys, 'a-1', [forged], cache)
+            )
+        self.assertEqual(1, logger.output.count('claim is corrupt'))
+        self.assertIn('members b-2 publish it', logger.output)
+        # A sound claim of the same peer blocks only what it gives it.
+        sound = self.claim('b-2', self.old)
+        self.assertEqual(
+            {k for k, o in zip(keys, self.old.map_keys(keys)) if o == 'b-2'},
+            claims.blocked(keys, 'a-1', [sound], cache),
+        )
 
     def test_bytes_members_cannot_be_published(self):
         err = self.assertRaises(

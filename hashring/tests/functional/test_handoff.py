@@ -189,8 +189,8 @@ class Scenario:
                 return held
             if time.monotonic() > deadline:
                 errors = {
-                    n: open(os.path.join(self.dir, f'{n}.err')).read()[-800:]
-                    for n in live
+                    n: open(os.path.join(self.dir, f'{n}.err')).read()[-1500:]
+                    for n in self.procs
                 }
                 self.fail(
                     f'not converged {CONVERGE_WITHIN:g}s after {what}: '
