@@ -1,0 +1,209 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What an ownership filter decided: the reasons, and each node's decision.
+
+The value types of :mod:`hashring.ownership`, apart from the filter that
+makes them.
+"""
+
+from collections.abc import Collection
+from collections.abc import Iterator
+from collections.abc import Mapping
+import dataclasses
+import enum
+import itertools
+import operator
+import typing
+from typing import Any
+
+from hashring import claims
+from hashring import ring as ring_mod
+
+
+class Reason(str, enum.Enum):
+    """Why a node is, or is not, managed by this service."""
+
+    OWN_INSTANCE = 'own instance'
+    RING = 'ring'
+    INSTANCE_ELSEWHERE = 'instance elsewhere'
+    RING_ELSEWHERE = 'ring elsewhere'
+    ORPHAN = 'orphan'
+    #: the ring gives it here, but a live peer's published ring still
+    #: gives it to that peer (see :mod:`hashring.handoff`)
+    HANDOFF = 'waiting for handoff'
+    #: the ring gives it to a peer, which has not yet asked for it: it is
+    #: managed here until then (see :mod:`hashring.handoff`)
+    HANDING_OVER = 'handing over'
+
+
+class Decision(typing.NamedTuple):
+    """The decision about one node.
+
+    A named tuple rather than a frozen dataclass: a filter makes one per
+    node, and a tuple is built several times faster.
+    """
+
+    node_id: Any
+    owned: bool
+    reason: Reason
+    #: the ring's primary for the node
+    ring_owner: ring_mod.Member
+    instance_id: Any = None
+    #: who manages the instance, where known (canonical id)
+    instance_host: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """The outcome of :meth:`OwnershipFilter.filter`."""
+
+    host: str
+    #: the nodes this service manages, in the order they were given
+    owned: list[Any]
+    #: a decision for every node, by node id (a read-only mapping)
+    decisions: Mapping[Any, Decision]
+    #: the ids of the orphaned nodes, whether adopted or not
+    orphans: list[Any]
+    #: the generation and fingerprint of the ring the decisions used
+    ring_generation: int | None
+    fingerprint: str
+    #: a fencing token for every node owned, by node id: the same while
+    #: this service keeps the node, another once it takes it afresh (see
+    #: :class:`hashring.claims.Token`)
+    tokens: dict[Any, claims.Token] = dataclasses.field(default_factory=dict)
+
+    def counts(self) -> dict[Reason, int]:
+        """Return how many nodes each reason covers."""
+        counts = dict.fromkeys(Reason, 0)
+        for decision in self.decisions.values():
+            counts[decision.reason] += 1
+        return counts
+
+
+class RingRule:
+    """How the ring, and the handoff protocol, decide a node (no instance).
+
+    :param mine: this service's names on the ring.
+    :param taken: the keys the protocol lets it manage, or None without
+        the protocol.
+    :param over: the keys it keeps while it hands them over.
+    """
+
+    def __init__(
+        self,
+        mine: Collection[Any],
+        taken: set[Any] | None,
+        over: frozenset[Any],
+    ) -> None:
+        self.mine = mine
+        self.taken = taken
+        self.over = over
+
+    def owned_all(self, ids: list[Any], mapped: list[bool]) -> list[bool]:
+        """Return whether each node is managed, in C (as decide() says).
+
+        :param ids: the node ids.
+        :param mapped: whether the ring gives each one here.
+        """
+        keep = mapped
+        if self.taken is not None:
+            keep = list(
+                map(operator.and_, keep, map(self.taken.__contains__, ids))
+            )
+        if self.over:
+            # Kept while handed over: given to a peer, and in ``over``.
+            handing = map(
+                operator.gt, map(self.over.__contains__, ids), mapped
+            )
+            keep = list(map(operator.or_, keep, handing))
+        return list(keep)
+
+    def decide(self, nid: Any, owner: ring_mod.Member) -> 'Decision':
+        """Return the decision about one node without an instance."""
+        mapped = owner in self.mine
+        reason = Reason.RING if mapped else Reason.RING_ELSEWHERE
+        if mapped and self.taken is not None and nid not in self.taken:
+            mapped, reason = False, Reason.HANDOFF
+        elif self.over and not mapped and nid in self.over:
+            mapped, reason = True, Reason.HANDING_OVER
+        return Decision(nid, mapped, reason, owner)
+
+
+class Decisions(Mapping[Any, Decision]):
+    """The decisions of a filter call, by node id, made when looked up.
+
+    A filter decides a hundred thousand nodes mostly in C; a named tuple
+    per node would cost more than the deciding.  So it keeps what it
+    found (whether each node is managed; for a node with an instance, the
+    reason and who manages the instance, as the consumer's
+    ``instance_host`` said) and a :class:`Decision` is made when looked
+    up; a node without an instance is decided again from the ring's
+    answer, as the filter decided it.  A node given twice has the
+    decision of its last place.
+    """
+
+    def __init__(
+        self,
+        ids: list[Any],
+        owners: list[ring_mod.Member],
+        instances: list[Any],
+        keep: list[bool],
+        reasons: dict[int, Reason],
+        hosts: dict[int, str | None],
+        rule: RingRule,
+    ) -> None:
+        self._ids = ids
+        self._owners = owners
+        self._instances = instances
+        self._keep = keep
+        self._reasons = reasons
+        self._hosts = hosts
+        self._rule = rule
+        self._places: dict[Any, int] | None = None
+
+    @property
+    def _index(self) -> dict[Any, int]:
+        # The place of each node: made when first needed, since a filter
+        # call whose decisions nobody reads needs none.
+        if self._places is None:
+            self._places = dict(zip(self._ids, itertools.count()))
+        return self._places
+
+    def __getitem__(self, nid: Any) -> Decision:
+        i = self._index[nid]
+        reason = self._reasons.get(i)
+        if reason is None:
+            return self._rule.decide(self._ids[i], self._owners[i])
+        return Decision(
+            self._ids[i],
+            self._keep[i],
+            reason,
+            self._owners[i],
+            self._instances[i],
+            self._hosts.get(i),
+        )
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __repr__(self) -> str:
+        return f'Decisions({dict(self)!r})'
+
+    def owned(self) -> list[Any]:
+        """Return the ids of the nodes managed, once each, in order."""
+        if len(set(self._ids)) == len(self._ids):
+            return list(itertools.compress(self._ids, self._keep))
+        return [nid for nid, i in self._index.items() if self._keep[i]]

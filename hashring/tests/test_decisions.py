@@ -1,0 +1,133 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import random
+
+from hashring import decisions
+from hashring import ownership
+from hashring import ring
+from hashring.tests import base
+from hashring.tests import test_ownership
+
+Reason = decisions.Reason
+HOSTS = test_ownership.HOSTS
+node_ids = test_ownership.node_ids
+
+
+class RingRuleTestCase(base.TestCase):
+    def test_the_batch_and_one_by_one_agree(self):
+        ids = node_ids(400)
+        owners = ring.HashRing(HOSTS).map_keys(ids)
+        rng = random.Random(2)
+        for taken, over in (
+            (None, frozenset()),
+            (set(rng.sample(ids, 150)), frozenset()),
+            (None, frozenset(rng.sample(ids, 150))),
+            (set(rng.sample(ids, 150)), frozenset(rng.sample(ids, 150))),
+        ):
+            rule = decisions.RingRule({'compute-1'}, taken, over)
+            mapped = [o == 'compute-1' for o in owners]
+            one_by_one = [rule.decide(i, o) for i, o in zip(ids, owners)]
+            self.assertEqual(
+                [d.owned for d in one_by_one], rule.owned_all(ids, mapped)
+            )
+            reasons = {d.reason for d in one_by_one}
+            self.assertIn(Reason.RING, reasons)
+            if taken is not None:
+                self.assertIn(Reason.HANDOFF, reasons)
+            if over:
+                self.assertIn(Reason.HANDING_OVER, reasons)
+
+
+class FilterDecisionsTestCase(base.TestCase):
+    """The filter's answers against the three rules written plainly."""
+
+    def reference(self, nodes, mine, alive, instance_host, policy, ring_):
+        host = 'compute-1'
+        decisions = {}
+        for node in nodes:
+            nid, instance = node['id'], node['instance_id']
+            owner = ring_.get_node(nid)
+            if instance is None:
+                decisions[nid] = (
+                    owner == host,
+                    Reason.RING if owner == host else Reason.RING_ELSEWHERE,
+                )
+            elif instance in mine:
+                decisions[nid] = (True, Reason.OWN_INSTANCE)
+            elif instance_host(instance) in alive:
+                keep = instance_host(instance) == host
+                decisions[nid] = (
+                    keep,
+                    Reason.OWN_INSTANCE if keep else Reason.INSTANCE_ELSEWHERE,
+                )
+            else:
+                decisions[nid] = (
+                    policy == 'adopt' and owner == host,
+                    Reason.ORPHAN,
+                )
+        return decisions
+
+    def test_every_decision_is_the_rules_answer(self):
+        rng = random.Random(5)
+        ring_ = ring.HashRing(HOSTS)
+        ids = node_ids(300)
+        hosts = [*HOSTS, 'compute-9', None]
+        for policy in ('adopt', 'report'):
+            # Some ids twice: the last place decides.
+            chosen = [rng.choice(ids) for _ in range(400)]
+            nodes = [
+                {
+                    'id': nid,
+                    'instance_id': rng.choice([None, f'i{n % 40}']),
+                }
+                for n, nid in enumerate(chosen)
+            ]
+            placed = {f'i{n}': rng.choice(hosts) for n in range(40)}
+            mine = {i for i, h in placed.items() if h == 'compute-1'}
+            mine = set(rng.sample(sorted(mine), len(mine) // 2))
+            flt = ownership.OwnershipFilter(
+                'compute-1',
+                ring=ring_,
+                instance_host=placed.get,
+                orphan_policy=policy,
+            )
+            result = flt.filter(nodes, mine)
+            expected = self.reference(
+                nodes, mine, set(HOSTS), placed.get, policy, ring_
+            )
+            self.assertEqual(list(expected), list(result.decisions))
+            self.assertEqual(len(expected), len(result.decisions))
+            for nid, (keep, reason) in expected.items():
+                decision = result.decisions[nid]
+                self.assertEqual((keep, reason), decision[1:3], nid)
+                self.assertEqual(ring_.get_node(nid), decision.ring_owner)
+            # Each place is decided: the last place of an id as its
+            # decision says.
+            last = {n['id']: n for n in nodes}
+            self.assertEqual(
+                [
+                    n
+                    for n in nodes
+                    if n is last[n['id']] and expected[n['id']][0]
+                ],
+                [n for n in result.owned if n is last[n['id']]],
+            )
+            self.assertEqual(
+                sorted(n for n, (keep, _) in expected.items() if keep),
+                sorted(result.tokens),
+            )
+            self.assertEqual(
+                sum(r == Reason.ORPHAN for _, r in expected.values()),
+                result.counts()[Reason.ORPHAN],
+            )
+            self.assertRaises(KeyError, result.decisions.__getitem__, 'x')
