@@ -29,12 +29,9 @@ Every owned set is checked against the plain ring's.  Run::
 """
 
 import argparse
-import gc
-import random
-import statistics
 import time
 
-from benchmarks import run as bench
+from benchmarks import harness
 from hashring import convergence
 from hashring import manager
 from hashring import ownership
@@ -57,31 +54,6 @@ def setup(count):
     return shared, managers
 
 
-def ratios(cases, rounds):
-    """Time the cases in interleaved, shuffled rounds, in thread CPU time.
-
-    :param cases: ``{name: callable}``, the first the one compared.
-    :returns: the median of each case's seconds, and the median, least
-        and greatest per-round ratio of the first case to the second.
-    """
-    names = list(cases)
-    seconds = {n: [] for n in names}
-    rng = random.Random(3)
-    for _ in range(rounds):
-        order = names[:]
-        rng.shuffle(order)
-        for name in order:
-            gc.collect()
-            start = time.thread_time()
-            cases[name]()
-            seconds[name].append(time.thread_time() - start)
-    per_round = [a / b for a, b in zip(*(seconds[n] for n in names))]
-    return (
-        {n: statistics.median(s) for n, s in seconds.items()},
-        (statistics.median(per_round), min(per_round), max(per_round)),
-    )
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--nodes', type=int, default=100_000)
@@ -101,7 +73,7 @@ def main(argv=None):
     assert me.convergence().fingerprint is not None
     owned = with_protocol.filter(nodes, []).owned
     assert owned == plain.filter(nodes, []).owned
-    info = bench.machine()
+    info = harness.machine()
     print(
         f'{info["date"]}, {info["cpu"]}, Python {info["python"]}, '
         f'hashring {info["hashring"]}'
@@ -111,7 +83,7 @@ def main(argv=None):
         f'every node; thread CPU time, {args.repeat} interleaved rounds, '
         'median (range) of the per-round ratios\n'
     )
-    steady = ratios(
+    steady = harness.interleaved(
         {
             'protocol': lambda: with_protocol.filter(nodes, []),
             'plain': lambda: plain.filter(nodes, []),
@@ -133,7 +105,7 @@ def main(argv=None):
         me._protocol = None
         return ownership.OwnershipFilter('svc-1', manager=me).filter(nodes, [])
 
-    change = ratios(
+    change = harness.interleaved(
         {'protocol': first_call, 'plain': lambda: plain.filter(nodes, [])},
         args.repeat,
     )
@@ -142,12 +114,14 @@ def main(argv=None):
         ('first call after a ring change', change),
     ]
     print(f'{"":<38}{"protocol":>10}{"plain":>10}  overhead (range)')
-    for title, (times, (mid, low, high)) in rows:
+    for title, timings in rows:
+        ratio = timings.ratio('protocol', 'plain')
         print(
-            f'{title:<38}{times["protocol"] * 1000:>8.0f}ms'
-            f'{times["plain"] * 1000:>8.0f}ms'
-            f'  {(mid - 1) * 100:+.1f}% ({(low - 1) * 100:+.1f}% to '
-            f'{(high - 1) * 100:+.1f}%)'
+            f'{title:<38}{timings.median("protocol") * 1000:>8.0f}ms'
+            f'{timings.median("plain") * 1000:>8.0f}ms'
+            f'  {(ratio.median - 1) * 100:+.1f}% '
+            f'({(ratio.low - 1) * 100:+.1f}% to '
+            f'{(ratio.high - 1) * 100:+.1f}%)'
         )
 
 

@@ -38,7 +38,7 @@ import uuid
 from tooz import hashring as tooz_hashring
 import uhashring
 
-from benchmarks import run as bench
+from benchmarks import harness
 from hashring import compat
 from hashring import manager
 from hashring import membership
@@ -131,7 +131,7 @@ def main():
     if [flat[n] for _, n in nodes] != expected:
         raise SystemExit('hashring and tooz disagree on an owner')
 
-    info = bench.machine()
+    info = harness.machine()
     print(
         f'{info["date"]}, {info["cpu"]}, Python {info["python"]}; '
         f'hashring {info["hashring"]}, tooz {info["tooz"]}, uhashring '
@@ -140,7 +140,8 @@ def main():
     print(
         f'{CONDUCTORS} conductors in {GROUPS} groups, {HARDWARE_TYPES} '
         f'hardware types: {len(d2c)} rings of {CONDUCTORS // GROUPS}; '
-        f'{NODES:,} nodes; best of {args.repeat}'
+        f'{NODES:,} nodes; thread CPU time, {args.repeat} interleaved rounds, '
+        'median (range) of per-round ratios'
     )
     rows = [
         (
@@ -167,22 +168,22 @@ def main():
     ]
     for title, cases in rows:
         print(f'\n{title}')
-        base = None
-        for name, func in cases:
-            seconds = bench.best(func, args.repeat)
-            base = seconds if base is None else base
+        timings = harness.interleaved(dict(cases), args.repeat)
+        first = cases[0][0]
+        for name, _ in cases:
+            ratio = timings.ratio(first, name)
             print(
-                f'  {name:<38}{seconds * 1000:>9.0f} ms  '
-                f'{base / seconds:>5.1f}x tooz'
+                f'  {name:<38}{timings.median(name) * 1000:>9.0f} ms  '
+                f'{ratio:.1f} faster than tooz'
             )
     print('\nmemory of every ring')
-    tooz_bytes = bench.retained_bytes(lambda: tooz_rings(d2c))
+    tooz_bytes = harness.memory(lambda: tooz_rings(d2c))[0]
     for name, build in (
         ('tooz', lambda: tooz_rings(d2c)),
         ('hashring', lambda: hashring_rings(d2c)),
         ('uhashring', lambda: uhashring_rings(d2c)),
     ):
-        size = bench.retained_bytes(build)
+        size = harness.memory(build)[0]
         print(
             f'  {name:<38}{size / 2**20:>9.1f} MiB '
             f'{size / tooz_bytes:>5.2f}x tooz'

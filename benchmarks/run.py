@@ -12,151 +12,232 @@
 
 """Measure hashring side by side with tooz.hashring and uhashring.
 
-Everything runs in one process on the same keys, and every figure is
-reported both as measured and as a ratio, so that runs on different
-machines compare.  ``python benchmarks/run.py`` prints the tables that
-doc/source/user/benchmarks.rst quotes; ``--quick`` is a smoke run.
+Everything runs in one process on the same keys, timed as
+:mod:`benchmarks.harness` describes (thread CPU time, interleaved
+shuffled rounds, the median and range of per-round ratios), at each
+member count and exponent.  ``python -m benchmarks.run`` prints the
+tables that doc/source/user/benchmarks.rst quotes and the verdict on
+every target; ``--huge`` adds 10,000 members at exponent 10 (ten million
+points), and ``--quick`` is a smoke run.
 """
 
 import argparse
-import datetime
-import gc
 import hashlib
-import importlib.metadata
 import json
 import os
-import platform
 import statistics
-import time
-import timeit
-import tracemalloc
 import uuid
 
 from tooz import hashring as tooz_hashring
 import uhashring
 
+from benchmarks import harness
 import hashring
-from hashring import hashing
+from hashring import compat
 
-BUILDERS = {
-    'hashring': hashring.HashRing,
-    'tooz': tooz_hashring.HashRing,
-    'uhashring': uhashring.HashRing,
+#: The targets, each a ratio of medians of per-round ratios: (what,
+#: the most it may be).  A verdict line is printed for each, per size.
+TARGETS = {
+    'build': ('build / tooz build', 0.8),
+    'join': ('with_members(one more) / build', 0.2),
+    'leave': ('with_members(one fewer) / build', 0.2),
+    'churn': ('ToozHashRing add_node + remove_node / build', 0.4),
+    'memory': ('memory retained / tooz', 1.2),
+    'peak': ('memory at the build peak / tooz', 1.3),
+    'get_node': ('get_node / md5', 2.0),
+    'replicas': ('get_nodes(replicas=3) / get_node', 2.0),
+    'map_keys': ('map_keys / a loop of get_node', 0.6),
+    'filter': ('OwnershipFilter / Nova loop over tooz', 0.5),
 }
-TARGET_SINGLE = 2.5
-TARGET_BATCH = 1.6
 
 
-def best(func, repeat):
-    """Return the least time of several runs of func, in seconds."""
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def lookups(keys, ring, theirs, micro, rounds):
+    """Time lookups; returns :class:`harness.Timings`, seconds per key.
 
-
-def best_per_call(func, repeat):
-    """Return the least time of one call, timing enough calls per sample.
-
-    A small ring builds in a fraction of a millisecond, too short to time
-    one call at a time without the timer's and the cold caches' noise.
+    tooz copies its member set on every lookup, so at many members it
+    looks up fewer keys (each case is timed per key).
     """
-    timer = timeit.Timer(func)
-    number, _ = timer.autorange()
-    gc.collect()
-    return min(timer.repeat(repeat=repeat, number=number)) / number
-
-
-def retained_bytes(build):
-    """Return the bytes a built object keeps alive (tracemalloc)."""
-    gc.collect()
-    tracemalloc.start()
-    obj = build()
-    size = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
-    del obj
-    return size
-
-
-def machine():
-    model = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith('model name'):
-                    model = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {
-        'date': datetime.date.today().isoformat(),
-        'cpu': model,
-        'python': platform.python_version(),
-        'hashring': importlib.metadata.version('oslo.hashring'),
-        'tooz': importlib.metadata.version('tooz'),
-        'uhashring': importlib.metadata.version('uhashring'),
-    }
-
-
-def lookups(keys, members, repeat):
-    """Time single and batch lookups; returns microseconds per key."""
     md5 = hashlib.md5
-    ours = hashring.HashRing(members)
-    theirs = tooz_hashring.HashRing(members)
-    micro = uhashring.HashRing(members)
+    few = keys[: max(1000, len(keys) * 10 // len(ring.members))]
+    encoded = [k.encode() for k in few]
 
     def bare():
         for k in keys:
             md5(k.encode()).digest()
 
-    def builtin():
-        new = hashing.hash_constructor('md5')
-        for k in keys:
-            new(k.encode()).digest()
-
     def single():
-        get = ours.get_node
+        get = ring.get_node
         for k in keys:
             get(k)
 
-    def batch():
-        ours.map_keys(keys)
+    def replicas():
+        get = ring.get_nodes
+        for k in keys:
+            get(k, replicas=3)
 
     def tooz_single():
         get = theirs.get_nodes
-        for k in keys:
-            get(k.encode())
+        for k in encoded:
+            get(k)
 
     def uhash_single():
         get = micro.get_node
-        for k in keys:
+        for k in few:
             get(k)
 
-    per_key = 1e6 / len(keys)
+    cases = {
+        'md5': bare,
+        'get_node': single,
+        'map_keys': lambda: ring.map_keys(keys),
+        'replicas': replicas,
+        'tooz': tooz_single,
+        'uhashring': uhash_single,
+    }
+    per = dict.fromkeys(cases, len(keys))
+    per['tooz'] = per['uhashring'] = len(few)
+    return harness.interleaved(cases, rounds, per=per)
+
+
+def builds(members, exponent, rounds):
+    """Time cold builds, and the changes of one member, of every ring."""
+    ring = hashring.HashRing(members, exponent)
+    joined = [*members, 'newcomer.example.org']
+    drop_in = compat.ToozHashRing(members, partitions=2**exponent)
+    theirs = tooz_hashring.HashRing(members, partitions=2**exponent)
+
+    def churn(target):
+        # Join and leave again: a service that restarts.
+        target.add_node('newcomer.example.org')
+        target.remove_node('newcomer.example.org')
+
+    return harness.interleaved(
+        {
+            'hashring': lambda: hashring.HashRing(members, exponent),
+            'tooz': lambda: tooz_hashring.HashRing(
+                members, partitions=2**exponent
+            ),
+            'uhashring': lambda: uhashring.HashRing(
+                members, vnodes=2**exponent
+            ),
+            'join': lambda: ring.with_members(joined),
+            'leave': lambda: ring.with_members(members[1:]),
+            'churn': lambda: churn(drop_in),
+            'tooz_churn': lambda: churn(theirs),
+        },
+        rounds,
+    )
+
+
+def memory(members, exponent):
+    """Bytes each ring keeps, and each build's peak: ``{name: (r, p)}``."""
     return {
-        'bare_md5': best(bare, repeat) * per_key,
-        'ring_md5': best(builtin, repeat) * per_key,
-        'hashring': best(single, repeat) * per_key,
-        'hashring_batch': best(batch, repeat) * per_key,
-        'tooz': best(tooz_single, repeat) * per_key,
-        'uhashring': best(uhash_single, repeat) * per_key,
+        'hashring': harness.memory(
+            lambda: hashring.HashRing(members, exponent)
+        ),
+        'tooz': harness.memory(
+            lambda: tooz_hashring.HashRing(members, partitions=2**exponent)
+        ),
+        'uhashring': harness.memory(
+            lambda: uhashring.HashRing(members, vnodes=2**exponent)
+        ),
     }
 
 
-def builds(members, repeat):
-    """Time ring construction and measure retained memory."""
+def ownership(keys, members, rounds):
+    """Filter nodes as Nova's ironic driver does.
+
+    Every third node has an instance; this host manages one in eight of
+    them.  The plain loop is Nova's: own instances, else unoccupied nodes
+    that tooz maps here.
+    """
+    host = members[0]
+    nodes = [
+        {'uuid': k, 'instance_uuid': f'i-{n}' if n % 3 == 0 else None}
+        for n, k in enumerate(keys)
+    ]
+    mine = {f'i-{n}' for n in range(0, len(keys), 24)}
+    flt = hashring.OwnershipFilter(host, ring=hashring.HashRing(members))
+    theirs = tooz_hashring.HashRing(members)
+
+    def nova_loop():
+        return [
+            n
+            for n in nodes
+            if n['instance_uuid'] in mine
+            or (
+                n['instance_uuid'] is None
+                and host in theirs.get_nodes(n['uuid'].encode())
+            )
+        ]
+
+    assert flt.filter(nodes, mine).owned == nova_loop()
+    return harness.interleaved(
+        {'filter': lambda: flt.filter(nodes, mine), 'nova': nova_loop},
+        rounds,
+    )
+
+
+def run(key_count, member_counts, exponents, rounds, huge=False):
+    """Measure every size; returns the results as plain data."""
+    keys = [
+        str(uuid.uuid5(uuid.NAMESPACE_OID, f'node-{i}'))
+        for i in range(key_count)
+    ]
+    results = {
+        'machine': harness.machine(),
+        'keys': key_count,
+        'rounds': rounds,
+        'sizes': [],
+        'members': {},
+    }
+    for count in member_counts:
+        members = [f'compute-{i:04d}.example.org' for i in range(count)]
+        for exponent in exponents:
+            if count * 2**exponent > 2**22 and not huge:
+                continue
+            results['sizes'].append(size(keys, members, exponent, rounds))
+        results['members'][count] = {
+            'peak_to_mean': balance(keys, members, (5, 8, 10)),
+            'moved': movement(keys, members),
+        }
+    return results
+
+
+def size(keys, members, exponent, rounds):
+    """Measure one member count at one exponent."""
+    ring = hashring.HashRing(members, exponent)
+    theirs = tooz_hashring.HashRing(members, partitions=2**exponent)
+    micro = uhashring.HashRing(members, vnodes=2**exponent)
+    looked = lookups(keys, ring, theirs, micro, rounds)
+    built = builds(members, exponent, rounds)
+    weighed = memory(members, exponent)
+    del ring, theirs, micro
+    ratios = {
+        'build': built.ratio('hashring', 'tooz'),
+        'join': built.ratio('join', 'hashring'),
+        'leave': built.ratio('leave', 'hashring'),
+        'churn': built.ratio('churn', 'hashring'),
+        'get_node': looked.ratio('get_node', 'md5'),
+        'replicas': looked.ratio('replicas', 'get_node'),
+        'map_keys': looked.ratio('map_keys', 'get_node'),
+    }
+    for target, index in (('memory', 0), ('peak', 1)):
+        mem = weighed['hashring'][index] / weighed['tooz'][index]
+        ratios[target] = harness.Ratio(mem, mem, mem)
+    if exponent == 5:
+        ratios['filter'] = ownership(keys, members, rounds).ratio(
+            'filter', 'nova'
+        )
     return {
-        'build_ms': {
-            name: best_per_call(lambda: build(members), repeat) * 1e3
-            for name, build in BUILDERS.items()
+        'members': len(members),
+        'exponent': exponent,
+        'points': len(members) * 2**exponent,
+        'lookup_us': {n: looked.median(n) * 1e6 for n in looked.seconds},
+        'build_ms': {n: built.median(n) * 1e3 for n in built.seconds},
+        'memory_mib': {
+            n: (r / 2**20, p / 2**20) for n, (r, p) in weighed.items()
         },
-        'memory_kib': {
-            name: retained_bytes(lambda: build(members)) / 1024
-            for name, build in BUILDERS.items()
-        },
+        'ratios': ratios,
     }
 
 
@@ -199,161 +280,116 @@ def movement(keys, members):
     }
 
 
-def ownership(keys, members, repeat):
-    """Filter nodes as Nova's ironic driver does; seconds for all nodes.
-
-    Every third node has an instance; this host manages one in eight of
-    them.  The plain loop is Nova's: own instances, else unoccupied nodes
-    that tooz maps here.
-    """
-    host = members[0]
-    nodes = [
-        {'uuid': k, 'instance_uuid': f'i-{n}' if n % 3 == 0 else None}
-        for n, k in enumerate(keys)
-    ]
-    mine = {f'i-{n}' for n in range(0, len(keys), 24)}
-    flt = hashring.OwnershipFilter(host, ring=hashring.HashRing(members))
-    theirs = tooz_hashring.HashRing(members)
-
-    def tooz_loop():
-        return [
-            n
-            for n in nodes
-            if n['instance_uuid'] in mine
-            or (
-                n['instance_uuid'] is None
-                and host in theirs.get_nodes(n['uuid'].encode())
-            )
-        ]
-
-    assert flt.filter(nodes, mine).owned == tooz_loop()
-    return {
-        'hashring': best(lambda: flt.filter(nodes, mine), repeat),
-        'tooz_loop': best(tooz_loop, repeat),
-    }
-
-
-def run(key_count, member_counts, repeat):
-    keys = [
-        str(uuid.uuid5(uuid.NAMESPACE_OID, f'node-{i}'))
-        for i in range(key_count)
-    ]
-    results = {'machine': machine(), 'keys': key_count, 'members': {}}
-    for count in member_counts:
-        members = [f'compute-{i:04d}.example.org' for i in range(count)]
-        row = {'lookup_us': lookups(keys, members, repeat)}
-        row.update(builds(members, repeat))
-        row['peak_to_mean'] = balance(keys, members, (5, 8, 10))
-        row['moved'] = movement(keys, members)
-        row['ownership_s'] = ownership(keys, members, max(1, repeat // 2))
-        results['members'][count] = row
-    return results
-
-
 def verdicts(results):
-    """Check the targets of the design; returns a list of lines."""
+    """Check every target at every size; returns a line each."""
     lines = []
-    for count, row in results['members'].items():
-        lookup = row['lookup_us']
-        single = lookup['hashring'] / lookup['bare_md5']
-        batch = lookup['hashring_batch'] / lookup['bare_md5']
-        build = row['build_ms']['hashring'] / row['build_ms']['tooz']
-        checks = [
-            (f'single lookup {single:.2f}x bare md5', single <= TARGET_SINGLE),
-            (f'batch lookup {batch:.2f}x bare md5', batch <= TARGET_BATCH),
-            (f'build {build:.2f}x tooz', build <= 1.0),
-        ]
-        for text, ok in checks:
-            verdict = 'met' if ok else 'MISSED'
-            lines.append(f'{count:>5} members: {text}: {verdict}')
+    for row in results['sizes']:
+        for target, ratio in row['ratios'].items():
+            what, most = TARGETS[target]
+            verdict = 'met' if ratio.median <= most else 'MISSED'
+            lines.append(
+                f'{row["members"]:>5} members, exponent {row["exponent"]:>2}: '
+                f'{what} {ratio} (target {most}): {verdict}'
+            )
     return lines
 
 
-def balance_table(results):
-    """Format the peak-to-mean loads alone, for the exponent advice."""
-    rows = [('members', 'exponent 5', 'exponent 8', 'exponent 10')]
-    for count, row in results['members'].items():
-        p = row['peak_to_mean']
-        rows.append((str(count), f'{p[5]:.2f}', f'{p[8]:.2f}', f'{p[10]:.2f}'))
-    m = results['machine']
-    return '\n'.join(
-        _rst(rows)
-        + ['', f'Measured {m["date"]} with {results["keys"]} UUID keys.']
-    )
-
-
 def table(results):
-    """Format the results as reStructuredText tables.
-
-    "bare md5" is ``hashlib.md5(key.encode()).digest()``, the yardstick of
-    the targets; "ring md5" is the same with the md5 the ring uses (CPython's
-    built-in one where present), to show how much of the ratio that is.
-    """
+    """Format the results as reStructuredText tables."""
     m = results['machine']
     out = [
         f'Measured {m["date"]} on {m["cpu"]}, Python {m["python"]}; '
         f'hashring {m["hashring"]}, tooz {m["tooz"]}, uhashring '
-        f'{m["uhashring"]}; {results["keys"]} UUID keys.',
+        f'{m["uhashring"]}; {results["keys"]} UUID keys; thread CPU time, '
+        f'{results["rounds"]} interleaved rounds; ratios are the median '
+        '(least-greatest) of the per-round ratios.',
         '',
     ]
     rows = [
         (
             'members',
-            'bare md5 us',
-            'ring md5 us',
-            'hashring us',
-            'batch us',
+            'exp',
+            'md5 us',
+            'get_node us',
             'tooz us',
             'uhashring us',
-            'hashring/md5',
-            'batch/md5',
-            'tooz/hashring',
+            'get_node/md5',
+            'map_keys/get_node',
+            'replicas=3/get_node',
         )
     ]
-    for count, row in results['members'].items():
-        lk = row['lookup_us']
+    for row in results['sizes']:
+        lk, r = row['lookup_us'], row['ratios']
         rows.append(
             (
-                str(count),
-                f'{lk["bare_md5"]:.3f}',
-                f'{lk["ring_md5"]:.3f}',
-                f'{lk["hashring"]:.3f}',
-                f'{lk["hashring_batch"]:.3f}',
+                str(row['members']),
+                str(row['exponent']),
+                f'{lk["md5"]:.3f}',
+                f'{lk["get_node"]:.3f}',
                 f'{lk["tooz"]:.3f}',
                 f'{lk["uhashring"]:.3f}',
-                f'{lk["hashring"] / lk["bare_md5"]:.2f}',
-                f'{lk["hashring_batch"] / lk["bare_md5"]:.2f}',
-                f'{lk["tooz"] / lk["hashring"]:.1f}',
+                f'{r["get_node"]}',
+                f'{r["map_keys"]}',
+                f'{r["replicas"]}',
             )
         )
-    out += _rst(rows) + ['']
+    out += harness.rst(rows) + ['']
     rows = [
         (
             'members',
+            'exp',
             'hashring ms',
             'tooz ms',
             'uhashring ms',
             'hashring/tooz',
-            'hashring KiB',
-            'tooz KiB',
-            'uhashring KiB',
+            'join/build',
+            'leave/build',
+            'churn/build',
+            'tooz churn ms',
         )
     ]
-    for count, row in results['members'].items():
-        b, mem = row['build_ms'], row['memory_kib']
+    for row in results['sizes']:
+        b, r = row['build_ms'], row['ratios']
         rows.append(
             (
-                str(count),
+                str(row['members']),
+                str(row['exponent']),
                 f'{b["hashring"]:.2f}',
                 f'{b["tooz"]:.2f}',
                 f'{b["uhashring"]:.2f}',
-                f'{b["hashring"] / b["tooz"]:.2f}',
-                f'{mem["hashring"]:.0f}',
-                f'{mem["tooz"]:.0f}',
-                f'{mem["uhashring"]:.0f}',
+                f'{r["build"]}',
+                f'{r["join"]}',
+                f'{r["leave"]}',
+                f'{r["churn"]}',
+                f'{b["tooz_churn"]:.2f}',
             )
         )
-    out += _rst(rows) + ['']
+    out += harness.rst(rows) + ['']
+    rows = [
+        (
+            'members',
+            'exp',
+            'hashring MiB',
+            'tooz MiB',
+            'uhashring MiB',
+            'retained/tooz',
+            'peak/tooz',
+        )
+    ]
+    for row in results['sizes']:
+        mem = row['memory_mib']
+        rows.append(
+            (
+                str(row['members']),
+                str(row['exponent']),
+                f'{mem["hashring"][0]:.2f}',
+                f'{mem["tooz"][0]:.2f}',
+                f'{mem["uhashring"][0]:.2f}',
+                f'{row["ratios"]["memory"].median:.2f}',
+                f'{row["ratios"]["peak"].median:.2f}',
+            )
+        )
+    out += harness.rst(rows) + ['']
     rows = [
         (
             'members',
@@ -382,41 +418,42 @@ def table(results):
                 f'{mv["leave_ideal"]:.4f}',
             )
         )
-    out += _rst(rows) + ['']
-    rows = [('members', 'OwnershipFilter s', 'tooz loop s', 'tooz/hashring')]
-    for count, row in results['members'].items():
-        o = row['ownership_s']
-        rows.append(
-            (
-                str(count),
-                f'{o["hashring"]:.3f}',
-                f'{o["tooz_loop"]:.3f}',
-                f'{o["tooz_loop"] / o["hashring"]:.1f}',
-            )
-        )
-    out += _rst(rows)
+    out += harness.rst(rows) + ['']
+    rows = [('members', 'OwnershipFilter/Nova loop')]
+    for row in results['sizes']:
+        if 'filter' in row['ratios']:
+            rows.append((str(row['members']), f'{row["ratios"]["filter"]}'))
+    out += harness.rst(rows)
     return '\n'.join(out)
 
 
-def _rst(rows):
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    rule = '  '.join('=' * w for w in widths)
-    lines = [rule]
-    for n, r in enumerate(rows):
-        lines.append('  '.join(c.rjust(w) for c, w in zip(r, widths)))
-        if n == 0:
-            lines.append(rule)
-    lines.append(rule)
-    return lines
+def balance_table(results):
+    """Format the peak-to-mean loads alone, for the exponent advice."""
+    rows = [('members', 'exponent 5', 'exponent 8', 'exponent 10')]
+    for count, row in results['members'].items():
+        p = row['peak_to_mean']
+        rows.append((str(count), f'{p[5]:.2f}', f'{p[8]:.2f}', f'{p[10]:.2f}'))
+    m = results['machine']
+    return '\n'.join(
+        harness.rst(rows)
+        + ['', f'Measured {m["date"]} with {results["keys"]} UUID keys.']
+    )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--keys', type=int, default=100_000)
     parser.add_argument(
-        '--members', type=int, nargs='+', default=[10, 100, 1000]
+        '--members', type=int, nargs='+', default=[10, 100, 1000, 10000]
     )
-    parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument('--exponents', type=int, nargs='+', default=[5, 10])
+    parser.add_argument('--rounds', type=int, default=5)
+    parser.add_argument(
+        '--huge',
+        action='store_true',
+        help='also rings of more than 2**22 points (10,000 members at '
+        'exponent 10)',
+    )
     parser.add_argument('--quick', action='store_true', help='a smoke run')
     parser.add_argument('--json', metavar='FILE', help='also write JSON')
     parser.add_argument(
@@ -426,8 +463,11 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.keys, args.members, args.repeat = 2000, [3, 20], 1
-    results = run(args.keys, args.members, args.repeat)
+        args.keys, args.members, args.exponents = 2000, [3, 20], [5]
+        args.rounds = 1
+    results = run(
+        args.keys, args.members, args.exponents, args.rounds, args.huge
+    )
     print(table(results))
     print()
     print('\n'.join(verdicts(results)))
@@ -438,7 +478,7 @@ def main(argv=None):
             f.write(balance_table(results) + '\n')
     if args.json:
         with open(args.json, 'w') as out:
-            json.dump(results, out, indent=2, default=str)
+            json.dump(results, out, indent=2, default=vars)
     return 0
 
 

@@ -1,0 +1,164 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""How the benchmarks time and weigh things, so that verdicts are stable.
+
+On a shared two-core machine, wall-clock minima still flip verdicts
+between runs: another process takes the core for a round, or the CPU
+clocks down for a while.  So every comparison here runs its contenders
+in the same rounds, in a shuffled order each round, times each in the
+CPU time of this thread, and reports the median and the range of the
+per-round ratios: a slow stretch of the machine slows both sides of a
+round alike.
+"""
+
+import dataclasses
+import datetime
+import gc
+import importlib.metadata
+import platform
+import random
+import statistics
+import time
+import tracemalloc
+
+#: Each case runs, per round, as many calls as take about this long.
+ROUND_SECONDS = 0.05
+
+
+@dataclasses.dataclass(frozen=True)
+class Ratio:
+    """The per-round ratios of one case's time to another's."""
+
+    median: float
+    low: float
+    high: float
+
+    def __format__(self, spec):
+        return (
+            f'{self.median:{spec or ".2f"}}x '
+            f'({self.low:{spec or ".2f"}}-{self.high:{spec or ".2f"}})'
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Timings:
+    """Seconds per call of each case, round by round."""
+
+    seconds: dict
+
+    def median(self, name):
+        """Return the median seconds per call of a case."""
+        return statistics.median(self.seconds[name])
+
+    def ratio(self, name, other):
+        """Return the per-round ratios of one case to another."""
+        per_round = [
+            a / b for a, b in zip(self.seconds[name], self.seconds[other])
+        ]
+        return Ratio(
+            statistics.median(per_round), min(per_round), max(per_round)
+        )
+
+
+def calls_per_round(func, seconds=ROUND_SECONDS):
+    """Return how many calls of func take at least ``seconds``.
+
+    A small ring builds in a fraction of a millisecond: too short to time
+    one call at a time without the clock's own grain.
+    """
+    number = 1
+    while True:
+        start = time.thread_time()
+        for _ in range(number):
+            func()
+        if time.thread_time() - start >= seconds or number >= 1 << 20:
+            return number
+        number *= 2
+
+
+def interleaved(cases, rounds, seed=3, per=None):
+    """Time cases in interleaved rounds, shuffled, in thread CPU time.
+
+    :param cases: ``{name: callable}``.
+    :param rounds: how many rounds; each runs every case once.
+    :param seed: the shuffle's seed, so that two runs take one order.
+    :param per: ``{name: n}``: divide those cases' times by ``n`` (a
+        case that loops over ``n`` keys, timed per key).
+    :returns: :class:`Timings`, seconds per call (or per ``n``).
+    """
+    per = per or {}
+    numbers = {name: calls_per_round(func) for name, func in cases.items()}
+    seconds = {name: [] for name in cases}
+    order = list(cases)
+    rng = random.Random(seed)
+    for _ in range(rounds):
+        rng.shuffle(order)
+        for name in order:
+            func, number = cases[name], numbers[name]
+            gc.collect()
+            start = time.thread_time()
+            for _ in range(number):
+                func()
+            seconds[name].append(
+                (time.thread_time() - start) / number / per.get(name, 1)
+            )
+    return Timings(seconds)
+
+
+def memory(build):
+    """Return the bytes a built object keeps alive, and the build's peak.
+
+    :param build: a callable that returns the object.
+    :returns: ``(retained, peak)`` in bytes, as tracemalloc counts them.
+    """
+    gc.collect()
+    tracemalloc.start()
+    obj = build()
+    retained, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del obj
+    return retained, peak
+
+
+def machine():
+    """Return the date, the processor and the versions measured."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith('model name'):
+                    model = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        'date': datetime.date.today().isoformat(),
+        'cpu': model,
+        'python': platform.python_version(),
+        'hashring': importlib.metadata.version('oslo.hashring'),
+        'tooz': importlib.metadata.version('tooz'),
+        'uhashring': importlib.metadata.version('uhashring'),
+    }
+
+
+def rst(rows):
+    """Format rows of strings as a reStructuredText simple table."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    rule = '  '.join('=' * w for w in widths)
+    lines = [rule]
+    for n, r in enumerate(rows):
+        lines.append('  '.join(c.rjust(w) for c, w in zip(r, widths)))
+        if n == 0:
+            lines.append(rule)
+    lines.append(rule)
+    return lines
