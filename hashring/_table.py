@@ -27,7 +27,8 @@ the first point strictly above its hash, so every key in a bucket that
 holds no point has the same owner, which the index stores directly.  Most
 buckets hold no point, so most lookups are one digest and one list index;
 the rest bisect only the few points of their own bucket.  Either way a
-lookup costs the same with ten members or ten thousand.
+lookup does the same work with ten members or ten thousand; on rings of
+millions of points it waits longer on memory, as the benchmarks show.
 """
 
 import array
@@ -58,9 +59,11 @@ _from_bytes = int.from_bytes
 #: and builds were both slower in benchmarks/run.py.
 BUCKET_SLACK_BITS = 2
 
-#: Cap on the bucket index: 2**22 buckets is a 32 MiB list, which is only
-#: reached past half a million points.
-MAX_BUCKET_BITS = 22
+#: Cap on the bucket index: 2**24 buckets is a 128 MiB list, reached past
+#: two million points (whose own lists and digests take twice that).  At
+#: 2**22, most buckets of a 3.2-million-point ring held points, and
+#: get_node cost 4.1 times an md5 rather than 2.7 (benchmarks/run.py).
+MAX_BUCKET_BITS = 24
 
 #: An updated table (:func:`update`) widens its bisect window by the points
 #: it inserts; past this width, which lookups do not notice, it finds the
