@@ -233,28 +233,34 @@ class HashRing:
             _validate.integer('replicas', replicas, 1)
         if replicas == 1 and not ignore_nodes:
             return [self.get_node(key)]
-        digest = self._digest(key)
+        try:
+            # The common key, a str, without the checks of _digest().
+            h = self._base.copy()
+            h.update(key.encode() if key.__class__ is str else None)
+            digest = h.digest()
+        except (TypeError, UnicodeEncodeError):
+            digest = self._digest(key)
         taken = self._ignored(ignore_nodes) if ignore_nodes else set()
         wanted = min(replicas, len(self._members) - len(taken))
         end = self._count
         if not end:
             raise exception.EmptyRingError('The hash ring has no members')
         owners = self._owners
-        i = self._above(digest)
+        # The first point above the key: its bucket's window when the
+        # bucket holds points, else a bisect of the whole ring (scanning
+        # the index for the next bucket with points cost more).
+        lo = self._direct[_from_bytes(digest, 'big') >> self._shift]
+        if lo.__class__ is int:
+            i = bisect.bisect_right(self._points, digest, lo, lo + self._span)
+        else:
+            i = bisect.bisect_right(self._points, digest, 0, end)
         if not taken:
-            # Most walks end within a few points: take the distinct owners
-            # of a short run in C, in walk order, and walk on only when the
-            # run held too few of them.
-            stop = i + 4 * wanted
-            run = (
-                owners[i:stop]
-                if stop <= end
-                else owners[i:end] + owners[: stop - end]
-            )
-            found = list(dict.fromkeys(run))
-            if len(found) >= wanted:
-                return found[:wanted]
-        found = []
+            # Among many members the next few points mostly have distinct
+            # owners: then they are the walk, found in C.
+            run = owners[i : i + wanted]
+            if len(set(run)) == wanted:
+                return run
+        found: list[Member] = []
         while len(found) < wanted:
             if i == end:
                 i = 0
@@ -449,32 +455,6 @@ class HashRing:
             lo = owners[i]
             owners[i] = ring_owners[right(points, digests[i], lo, lo + span)]
         return owners
-
-    def _above(self, digest: bytes) -> int:
-        """Return the index of the first point above a digest.
-
-        ``count`` past the last point.  The index gives it without a
-        bisect of the whole ring: a bucket that holds no point has the
-        same first point above as the next bucket that holds one, a few
-        buckets on.
-
-        Runtime complexity: ``O(1)`` expected.
-        """
-        direct = self._direct
-        bucket = _from_bytes(digest, 'big') >> self._shift
-        entry = direct[bucket]
-        if entry.__class__ is not int:
-            last = len(direct) - 1
-            while bucket < last:
-                bucket += 1
-                entry = direct[bucket]
-                if entry.__class__ is int:
-                    break
-            else:
-                return self._count
-        return bisect.bisect_right(
-            self._points, digest, entry, entry + self._span
-        )
 
     def _bisect(self, digest: bytes, lo: int) -> Member:
         """Return the owner of a digest whose bucket starts at points[lo]."""

@@ -237,6 +237,24 @@ class ToozEquivalenceTestCase(base.TestCase):
                 )
                 self.assertEqual(len(theirs), ours._count)
 
+    def test_replica_walks_of_str_keys_wrap_round_as_toozs(self):
+        # Three points: many keys fall past the last one and wrap, and
+        # runs of points often repeat an owner.
+        for members in (['foo', 'bar', 'baz'], {'a': 1, 'b': 3, 'c': 2}):
+            theirs = tooz_ring_of(
+                dict(ring.HashRing(members).members), 0, 'md5'
+            )
+            ours = ring.HashRing(members, 0)
+            for n in range(300):
+                key = f'node-{n}'
+                for replicas in (2, 3, 5):
+                    self.assertEqual(
+                        base.tooz_walk(
+                            theirs, key.encode(), replicas=replicas
+                        ),
+                        ours.get_nodes(key, replicas=replicas),
+                    )
+
     def test_key_equal_to_a_point_goes_to_the_next_point(self):
         # md5(b'foofoo') is foo's first point exactly: tooz bisects right,
         # so the key belongs to the point after it.
