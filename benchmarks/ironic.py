@@ -174,7 +174,7 @@ def main():
             ratio = timings.ratio(first, name)
             print(
                 f'  {name:<38}{timings.median(name) * 1000:>9.0f} ms  '
-                f'{ratio:.1f} faster than tooz'
+                f"{ratio:.1f} tooz's speed"
             )
     print('\nmemory of every ring')
     tooz_bytes = harness.memory(lambda: tooz_rings(d2c))[0]

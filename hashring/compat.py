@@ -22,8 +22,9 @@ counting points and the ``nodes`` dict all behave as in tooz, and every key
 maps to the same node.  What changes is what tooz got wrong: a node re-added
 with a lower weight leaves no ghost points behind, a weight below 1 and the
 pair ``'x'``/``b'x'`` are refused, a lookup does the same work with ten
-nodes or ten thousand, and a lookup running while another thread adds or removes a
-node sees the ring from before or after the change, never a broken one.
+nodes or ten thousand, and a lookup running while another thread adds or
+removes a node sees the ring from before or after the change, never a
+broken one.
 """
 
 from collections.abc import Iterable
