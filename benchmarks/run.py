@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import statistics
+import time
 import uuid
 
 from tooz import hashring as tooz_hashring
@@ -34,6 +35,8 @@ import uhashring
 from benchmarks import harness
 import hashring
 from hashring import compat
+from hashring import convergence
+from hashring import manager
 
 #: The targets, each a ratio of medians of per-round ratios: (what,
 #: the most it may be).  A verdict line is printed for each, per size.
@@ -42,6 +45,7 @@ TARGETS = {
     'join': ('with_members(one more) / build', 0.2),
     'leave': ('with_members(one fewer) / build', 0.2),
     'churn': ('ToozHashRing add_node + remove_node / build', 0.4),
+    'refresh': ('RingManager.refresh, one member changed / build', 1.1),
     'memory': ('memory retained / tooz', 1.2),
     'peak': ('memory at the build peak / tooz', 1.3),
     'get_node': ('get_node / md5', 2.0),
@@ -101,6 +105,22 @@ def lookups(keys, ring, theirs, micro, rounds):
 def builds(members, exponent, rounds):
     """Time cold builds, and the changes of one member, of every ring."""
     ring = hashring.HashRing(members, exponent)
+    # A manager over an in-memory membership, so that a refresh times the
+    # library's work: read, judge liveness, rebuild, with one member
+    # joining or leaving at every call.
+    source = convergence.SimulatedMembership(time.monotonic)
+    source.beats.update(dict.fromkeys(members, time.monotonic()))
+    rings = manager.RingManager(
+        source, reset_interval=3600, partition_exponent=exponent
+    )
+    rings.get_ring()
+
+    def refresh():
+        beats = source.beats
+        if beats.pop('newcomer.example.org', None) is None:
+            beats['newcomer.example.org'] = time.monotonic()
+        rings.refresh()
+
     joined = [*members, 'newcomer.example.org']
     drop_in = compat.ToozHashRing(members, partitions=2**exponent)
     theirs = tooz_hashring.HashRing(members, partitions=2**exponent)
@@ -120,6 +140,7 @@ def builds(members, exponent, rounds):
                 members, vnodes=2**exponent
             ),
             'join': lambda: ring.with_members(joined),
+            'refresh': refresh,
             'leave': lambda: ring.with_members(members[1:]),
             'churn': lambda: churn(drop_in),
             'tooz_churn': lambda: churn(theirs),
@@ -217,6 +238,7 @@ def size(keys, members, exponent, rounds):
         'join': built.ratio('join', 'hashring'),
         'leave': built.ratio('leave', 'hashring'),
         'churn': built.ratio('churn', 'hashring'),
+        'refresh': built.ratio('refresh', 'hashring'),
         'get_node': looked.ratio('get_node', 'md5'),
         'replicas': looked.ratio('replicas', 'get_node'),
         'map_keys': looked.ratio('map_keys', 'get_node'),
@@ -345,6 +367,7 @@ def table(results):
             'join/build',
             'leave/build',
             'churn/build',
+            'refresh/build',
             'tooz churn ms',
         )
     ]
@@ -361,6 +384,7 @@ def table(results):
                 f'{r["join"]}',
                 f'{r["leave"]}',
                 f'{r["churn"]}',
+                f'{r["refresh"]}',
                 f'{b["tooz_churn"]:.2f}',
             )
         )

@@ -228,5 +228,5 @@ class TreeTestCase(base.TestCase):
             result.stdout,
             re.M,
         )
-        self.assertEqual(20, len(verdicts))
-        self.assertEqual(10, len(set(verdicts)))
+        self.assertEqual(22, len(verdicts))
+        self.assertEqual(11, len(set(verdicts)))
