@@ -95,6 +95,11 @@ class Table(NamedTuple):
     #: every key maps as if they were gone
     dead: frozenset[bytes] = frozenset()
 
+    @property
+    def live(self) -> int:
+        """How many points are real and not dead: tooz's point count."""
+        return self.npoints - len(self.dead)
+
 
 def build(
     members: list[tuple[bytes, Any, int]],
@@ -191,7 +196,7 @@ def update(
     """
     count = table.npoints
     inserted = sum(stop - first for _, _, first, stop in added)
-    live = count - len(table.dead) - removed_points + inserted
+    live = table.live - removed_points + inserted
     size = len(table.points[0]) if count else 0
     if not count or live <= 0 or (len(table.dead) + removed_points) * 2 > live:
         return None

@@ -239,7 +239,7 @@ class ToozHashRing:
     def __len__(self) -> int:
         """Return the number of points on the ring, as tooz does."""
         # Live points: a ring updated in place keeps dead ones.
-        return self._ring._count - len(self._ring._table.dead)
+        return self._ring._table.live
 
     def _replace(self, weights: dict[ring.Member, int]) -> None:
         # Build first: an invalid node raises here and changes nothing.

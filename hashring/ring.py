@@ -233,13 +233,7 @@ class HashRing:
             _validate.integer('replicas', replicas, 1)
         if replicas == 1 and not ignore_nodes:
             return [self.get_node(key)]
-        try:
-            # The common key, a str, without the checks of _digest().
-            h = self._base.copy()
-            h.update(key.encode() if key.__class__ is str else None)
-            digest = h.digest()
-        except (TypeError, UnicodeEncodeError):
-            digest = self._digest(key)
+        digest = self._digest(key)
         taken = self._ignored(ignore_nodes) if ignore_nodes else set()
         wanted = min(replicas, len(self._members) - len(taken))
         end = self._count
@@ -401,7 +395,18 @@ class HashRing:
 
     def _digest(self, key: Key) -> bytes:
         h = self._base.copy()
-        h.update(hashing.encode(key))
+        try:
+            # Exact str and bytes without hashing.encode()'s checks (as in
+            # get_node); anything else through them.
+            h.update(
+                key.encode()
+                if key.__class__ is str
+                else key
+                if key.__class__ is bytes
+                else None
+            )
+        except (TypeError, UnicodeEncodeError):
+            h.update(hashing.encode(key))
         return h.digest()  # type: ignore[no-any-return]
 
     def _digests(self, keys: Iterable[Key]) -> list[bytes]:
@@ -527,13 +532,17 @@ class HashRing:
         assert set(self._owners) == set(self._members)
         # Owners are told apart by identity: the members' own objects.
         assert {id(o) for o in self._owners} <= set(map(id, self._members))
-        # A dead point is owned as the next live point is.
+        # A dead point is owned as the next live point is (past the last,
+        # the first).
         dead = self._table.dead
-        live = [i for i, p in enumerate(points) if p not in dead]
-        for i, p in enumerate(points):
-            if p in dead:
-                following = next((j for j in live if j > i), live[0])
-                assert self._owners[i] is self._owners[following], i
+        following = next(
+            o for p, o in zip(points, self._owners) if p not in dead
+        )
+        for i in reversed(range(count)):
+            if points[i] in dead:
+                assert self._owners[i] is following, i
+            else:
+                following = self._owners[i]
         step = 1 << self._shift
         width = len(points[0])
         for bucket, entry in enumerate(self._direct):
@@ -612,8 +621,7 @@ def _changed_table(
     """
     old = previous._members
     per_weight = previous._per_weight
-    live = previous._count - len(previous._table.dead)
-    if live != sum(old.values()) * per_weight:
+    if previous._table.live != sum(old.values()) * per_weight:
         return None  # colliding points: build() sorts them out
     removed = {m for m in old if m not in weights}
     added = []
