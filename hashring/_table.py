@@ -62,7 +62,8 @@ BUCKET_SLACK_BITS = 2
 #: Cap on the bucket index: 2**24 buckets is a 128 MiB list, reached past
 #: two million points (whose own lists and digests take twice that).  At
 #: 2**22, most buckets of a 3.2-million-point ring held points, and
-#: get_node cost 4.1 times an md5 rather than 2.7 (benchmarks/run.py).
+#: get_node cost 4.1 times an md5 rather than 2.7 (one run of each, timed
+#: as benchmarks/harness.py times, on 2026-12-02).
 MAX_BUCKET_BITS = 24
 
 #: An updated table (:func:`update`) widens its bisect window by the points
