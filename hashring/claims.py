@@ -291,14 +291,21 @@ def blocked(
     me: str,
     claims: Iterable[Claim],
     cache: RingCache | None = None,
+    given_by: str | None = None,
 ) -> set[Any]:
     """Return the keys a live peer's published rings still give to it.
+
+    Runtime complexity: ``O(k * r)`` for ``k`` keys and ``r`` distinct
+    published rings.
 
     :param keys: the keys to check.
     :param me: this member's canonical id; its own claim blocks nothing.
     :param claims: the claims of the live peers (dead and ``forced_down``
         members' claims left out by the caller).
     :param cache: built rings to reuse.
+    :param given_by: the fingerprint of a ring that gives every key of
+        ``keys`` to ``me``: a peer that publishes that same ring gives
+        them to nobody else, so it is not looked up.
     :returns: the blocked keys.  A published ring that does not rebuild
         with its own fingerprint (a peer's bug, or a forged record) blocks
         every key its members might hold: what it gives them cannot be
@@ -316,6 +323,8 @@ def blocked(
             by_ring.setdefault(key, (spec, set()))[1].add(claim.member)
     held: set[Any] = set()
     for spec, members in by_ring.values():
+        if spec.fingerprint == given_by:
+            continue
         try:
             ring = cache.get(spec)
         except exception.InvalidArgumentError as exc:
@@ -367,7 +376,7 @@ def owned(
         order of ``keys``.
     """
     given = mine(target, me, _validate.collection('keys', keys))
-    return take(given, me, claims, cache, held)
+    return take(given, me, claims, cache, held, target.fingerprint)
 
 
 def take(
@@ -376,12 +385,15 @@ def take(
     claims: Iterable[Claim],
     cache: RingCache | None = None,
     held: Iterable[Any] = (),
+    given_by: str | None = None,
 ) -> list[Any]:
     """Return, of the keys a ring gives to ``me``, those it may manage.
 
     :func:`owned` for a caller that has looked the keys up already.
 
     :param given: the keys the target ring gives to ``me``, in order.
+    :param given_by: the target's fingerprint, when known (it saves a
+        lookup, as for :func:`blocked`).
     :returns: those held, and those no live peer's published ring gives
         to that peer, in the order of ``given``.
     """
@@ -389,7 +401,7 @@ def take(
     free = [k for k in given if k not in kept]
     if not free:
         return given
-    taken = blocked(free, me, claims, cache)
+    taken = blocked(free, me, claims, cache, given_by)
     return [k for k in given if k in kept or k not in taken]
 
 

@@ -94,31 +94,36 @@ class RingRule:
     """How the ring, and the handoff protocol, decide a node (no instance).
 
     :param mine: this service's names on the ring.
-    :param taken: the keys the protocol lets it manage, or None without
-        the protocol.
+    :param held_back: the keys the ring gives here that the handoff
+        protocol does not let it manage yet (empty without the protocol,
+        and once a ring is applied).
     :param over: the keys it keeps while it hands them over.
     """
 
     def __init__(
         self,
         mine: Collection[Any],
-        taken: set[Any] | None,
-        over: frozenset[Any],
+        held_back: Collection[Any],
+        over: Collection[Any],
     ) -> None:
         self.mine = mine
-        self.taken = taken
+        self.held_back = held_back
         self.over = over
 
     def owned_all(self, ids: list[Any], mapped: list[bool]) -> list[bool]:
         """Return whether each node is managed, in C (as decide() says).
 
+        Runtime complexity: ``O(n)`` for ``n`` ids; a copy of ``mapped``
+        when the protocol holds back and hands over nothing.
+
         :param ids: the node ids.
         :param mapped: whether the ring gives each one here.
         """
         keep = mapped
-        if self.taken is not None:
+        if self.held_back:
+            # Given here, and not held back (``>``: True and not False).
             keep = list(
-                map(operator.and_, keep, map(self.taken.__contains__, ids))
+                map(operator.gt, keep, map(self.held_back.__contains__, ids))
             )
         if self.over:
             # Kept while handed over: given to a peer, and in ``over``.
@@ -132,7 +137,7 @@ class RingRule:
         """Return the decision about one node without an instance."""
         mapped = owner in self.mine
         reason = Reason.RING if mapped else Reason.RING_ELSEWHERE
-        if mapped and self.taken is not None and nid not in self.taken:
+        if mapped and nid in self.held_back:
             mapped, reason = False, Reason.HANDOFF
         elif self.over and not mapped and nid in self.over:
             mapped, reason = True, Reason.HANDING_OVER

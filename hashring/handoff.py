@@ -258,7 +258,12 @@ class Protocol:
             else:
                 given = mine
             taken = claims_mod.take(
-                given, self.host, claims, self._cache, state.held
+                given,
+                self.host,
+                claims,
+                self._cache,
+                state.held,
+                target.fingerprint,
             )
             kept = (
                 state.kept_for(applied, target, claims)

@@ -243,7 +243,7 @@ class OwnershipFilter:
         ids = _of_all(self.node_id, nodes)
         owners = ring.map_keys(ids)
         mine_on_ring = membership_base.names_of(set(owners), self.host)
-        taken = None
+        held_back: Collection[Any] = frozenset()
         over: frozenset[Any] = frozenset()
         protocol = self.handoff
         # The ring's say on every node, in C: the nodes without an instance
@@ -251,17 +251,20 @@ class OwnershipFilter:
         mapped = list(map(mine_on_ring.__contains__, owners))
         if protocol is not None:
             given = list(itertools.compress(ids, mapped))
-            taken = set(
-                protocol.owned(ids, self.group, ring, given, record=False)
-            )
+            answer = protocol.owned(ids, self.group, ring, given, record=False)
             over = protocol.handing_over(self.group)
+            # Once a ring is applied the answer is the keys given (the
+            # same objects: the comparison is quick), and nothing costs
+            # a pass over every node.
+            if answer != given:
+                held_back = set(given).difference(answer)
             # The protocol reads the membership more often while peers
             # move (a peer leaving, say): a member gone from its read is
             # gone, and its instances' nodes orphans, from now.
             fresher = protocol.alive(self.group)
             if fresher is not None:
                 alive = alive & fresher
-        rule = decisions.RingRule(mine_on_ring, taken, over)
+        rule = decisions.RingRule(mine_on_ring, held_back, over)
         keep = rule.owned_all(ids, mapped)
         alive = alive | {self.host}
         alive |= {membership_base.canonical_of(m) for m in ring.members}
@@ -302,7 +305,7 @@ class OwnershipFilter:
                 keep[i] = (
                     adopt
                     and owners[i] in mine_on_ring
-                    and (taken is None or nid in taken)
+                    and nid not in held_back
                 )
         owned = list(itertools.compress(nodes, keep))
         made = decisions.Decisions(

@@ -28,13 +28,15 @@ class RingRuleTestCase(base.TestCase):
         ids = node_ids(400)
         owners = ring.HashRing(HOSTS).map_keys(ids)
         rng = random.Random(2)
-        for taken, over in (
-            (None, frozenset()),
-            (set(rng.sample(ids, 150)), frozenset()),
-            (None, frozenset(rng.sample(ids, 150))),
-            (set(rng.sample(ids, 150)), frozenset(rng.sample(ids, 150))),
+        # Held back: keys the ring gives here, as the filter passes them.
+        given = [i for i, o in zip(ids, owners) if o == 'compute-1']
+        for held_back, over in (
+            (frozenset(), frozenset()),
+            (set(rng.sample(given, 60)), frozenset()),
+            (frozenset(), frozenset(rng.sample(ids, 150))),
+            (set(rng.sample(given, 60)), frozenset(rng.sample(ids, 150))),
         ):
-            rule = decisions.RingRule({'compute-1'}, taken, over)
+            rule = decisions.RingRule({'compute-1'}, held_back, over)
             mapped = [o == 'compute-1' for o in owners]
             one_by_one = [rule.decide(i, o) for i, o in zip(ids, owners)]
             self.assertEqual(
@@ -42,8 +44,11 @@ class RingRuleTestCase(base.TestCase):
             )
             reasons = {d.reason for d in one_by_one}
             self.assertIn(Reason.RING, reasons)
-            if taken is not None:
+            if held_back:
                 self.assertIn(Reason.HANDOFF, reasons)
+                self.assertFalse(
+                    any(d.owned for d in one_by_one if d.node_id in held_back)
+                )
             if over:
                 self.assertIn(Reason.HANDING_OVER, reasons)
 
