@@ -15,19 +15,23 @@
 At exponent 5 (32 points per unit of weight, Nova's and Ironic's default)
 the busiest member carries about 1.28 times its share at 10 members and
 1.5 to 1.7 times at 100 to 1,000.  :func:`peak_to_mean` measures it
-exactly, from the ring's own arcs rather than from sample keys; the ring
-manager calls :func:`check` once per change of a group's members and logs
-when the ring is worse than ``[hashring] max_peak_to_mean``, with the
+from the ring's own arcs rather than from sample keys; the ring manager
+calls :func:`check` once per change of a group's members and logs when
+the ring is worse than ``[hashring] max_peak_to_mean``, with the
 exponent that would meet the bound and the share of keys that changing
 to it would move.
 
 Runtime complexity: ``O(P)`` for :func:`shares` on ``P`` points; the
-advice builds a ring per exponent tried.
+advice builds a ring per exponent tried, so :func:`check` advises again
+only when the member count has moved by more than :data:`ADVICE_DRIFT`.
 """
 
+import array
 from collections.abc import MutableMapping
 import dataclasses
 import logging
+import operator
+import sys
 from typing import Any
 
 from hashring import movement
@@ -38,6 +42,17 @@ LOG = logging.getLogger(__name__)
 
 #: Keys sampled to measure what a change of exponent would move.
 SAMPLE_KEYS = 5_000
+
+#: The advice is made again once the member count has moved by more than
+#: this share of the count it was made for.  Which exponent meets a bound
+#: depends on how many members share the space, barely on which: one
+#: member more or less does not change it, and advising builds a ring per
+#: exponent tried - up to a thousand times the points of a change.
+ADVICE_DRIFT = 0.1
+
+# The arcs are measured on the top 64 bits of each point: exact to one
+# part in 2**64, and read in C.
+_PREFIX = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,7 +72,10 @@ def shares(ring: ring_mod.HashRing) -> dict[Any, float]:
     """Return each member's share of the hash space, from the ring's arcs.
 
     A key goes to the first point at or after its digest, so each point
-    owns the arc from the point before it.
+    owns the arc from the point before it.  Arcs are measured on the top
+    64 bits of the points.
+
+    Runtime complexity: ``O(P)`` for ``P`` points, mostly in C.
 
     :param ring: a ring with members.
     :returns: the fraction of all keys each member owns, summing to 1.
@@ -65,14 +83,25 @@ def shares(ring: ring_mod.HashRing) -> dict[Any, float]:
     count = ring._count
     points = ring._points[:count]
     owners = ring._owners[:count]
-    bits = ring._base.digest_size * 8
-    space = 1 << bits
+    size = ring._base.digest_size
+    words = array.array('Q')
+    if size % _PREFIX:
+        words.extend(int.from_bytes(p[:_PREFIX], 'big') for p in points)
+    else:
+        # Every point's first 64-bit word, straight out of the joined
+        # points: no bytes object per point.
+        words.frombytes(b''.join(points))
+        words = words[:: size // _PREFIX]
+        if sys.byteorder == 'little':
+            words.byteswap()
     found = dict.fromkeys(ring.members, 0)
-    previous = int.from_bytes(points[-1], 'big') - space
-    for point, owner in zip(points, owners):
-        value = int.from_bytes(point, 'big')
-        found[owner] += value - previous
-        previous = value
+    for owner, arc in zip(
+        owners, map(operator.sub, words, words[-1:] + words[:-1])
+    ):
+        found[owner] += arc
+    # The first point's arc runs from the last point, round the ring.
+    space = 1 << (8 * _PREFIX)
+    found[owners[0]] += space
     return {m: n / space for m, n in found.items()}
 
 
@@ -86,15 +115,23 @@ def peak_to_mean(ring: ring_mod.HashRing) -> float:
     return max(s * total / weights[m] for m, s in shares(ring).items())
 
 
-def advise(ring: ring_mod.HashRing, bound: float) -> Advice:
+def advise(
+    ring: ring_mod.HashRing, bound: float, now: float | None = None
+) -> Advice:
     """Return the smallest exponent at which the ring meets a bound.
+
+    Runtime complexity: a ring built and measured per exponent tried.
 
     :param ring: the ring as it is.
     :param bound: the peak-to-mean load to meet.
+    :param now: the ring's :func:`peak_to_mean`, when known.
     :returns: an :class:`Advice`; its exponent is None when no exponent a
         ring of these members can have meets it.
     """
-    now = peak_to_mean(ring)
+    if now is None:
+        now = peak_to_mean(ring)
+    if now <= bound:
+        return Advice(now, ring.partition_exponent, now, 0.0)
     members = dict(ring.members)
     current = ring.partition_exponent or 0
     for exponent in simulation.exponents_for(members):  # type: ignore[arg-type]
@@ -109,6 +146,39 @@ def advise(ring: ring_mod.HashRing, bound: float) -> Advice:
     return Advice(now, None, None, None)
 
 
+@dataclasses.dataclass
+class _Checked:
+    """What :func:`check` last saw of a group."""
+
+    #: what the last ring checked was made of
+    made_of: tuple[Any, ...]
+    #: the advice last made, and the exponent, hash function and member
+    #: count it was made for
+    advice: Advice | None = None
+    made_for: tuple[int | None, str, int] | None = None
+
+    def advice_for(self, ring: ring_mod.HashRing, bound: float) -> Advice:
+        """Return the advice for a ring, made again if it has drifted."""
+        now = peak_to_mean(ring)
+        if now <= bound:
+            return Advice(now, ring.partition_exponent, now, 0.0)
+        made_for = self.made_for
+        if (
+            self.advice is None
+            or made_for is None
+            or made_for[:2] != (ring.partition_exponent, ring.hash_function)
+            or abs(len(ring) - made_for[2]) > made_for[2] * ADVICE_DRIFT
+        ):
+            self.advice = advise(ring, bound, now)
+            self.made_for = (
+                ring.partition_exponent,
+                ring.hash_function,
+                len(ring),
+            )
+            return self.advice
+        return dataclasses.replace(self.advice, peak_to_mean=now)
+
+
 def check(
     group: str,
     ring: ring_mod.HashRing,
@@ -117,11 +187,15 @@ def check(
 ) -> Advice | None:
     """Log once per ring when a group's ring is worse than a bound.
 
+    Runtime complexity: ``O(P)`` for ``P`` points; the advice builds a
+    ring per exponent tried, only when the member count has moved by more
+    than :data:`ADVICE_DRIFT` since it was last made.
+
     :param group: the group, for the message.
     :param ring: its ring.
     :param bound: the peak-to-mean load allowed; 0 checks nothing.
-    :param logged: what the ring last checked per group was made of,
-        kept by the caller so that a ring is checked once.
+    :param logged: what was last checked per group, kept by the caller so
+        that a ring is checked once and its advice kept.
     :returns: the advice when the ring is worse than the bound, else None.
     """
     if not bound or not len(ring):
@@ -129,15 +203,17 @@ def check(
     # What the ring is made of, not its fingerprint: that hashes every
     # point, which a manager avoids when nothing else asks for it.
     made_of = (ring.points, ring.hash_function, *ring.members.items())
-    if logged.get(group) == made_of:
+    checked = logged.get(group)
+    if checked is None:
+        checked = logged[group] = _Checked(made_of)
+    elif checked.made_of == made_of:
         return None
-    logged[group] = made_of
+    checked.made_of = made_of
     if len(ring) < 2:
         return None
-    now = peak_to_mean(ring)
-    if now <= bound:
+    advice = checked.advice_for(ring, bound)
+    if advice.peak_to_mean <= bound:
         return None
-    advice = advise(ring, bound)
     if advice.exponent is None:
         LOG.warning(
             'Group %s: the busiest of %d members carries %.2f times its '
@@ -145,22 +221,24 @@ def check(
             'would meet that',
             group,
             len(ring),
-            now,
+            advice.peak_to_mean,
             bound,
         )
     else:
+        assert checked.made_for is not None
         LOG.warning(
             'Group %s: the busiest of %d members carries %.2f times its '
             'share (max_peak_to_mean %.2f). partition_exponent %d would '
-            'give %.2f, and changing to it would move %.0f%% of the keys '
-            '(a rolling change under the handoff protocol: see '
-            'RingManager.reconfigure)',
+            'give %.2f at %d members, and changing to it would move '
+            '%.0f%% of the keys (a rolling change under the handoff '
+            'protocol: see RingManager.reconfigure)',
             group,
             len(ring),
-            now,
+            advice.peak_to_mean,
             bound,
             advice.exponent,
             advice.then,
+            checked.made_for[2],
             (advice.moved or 0) * 100,
         )
     return advice

@@ -23,6 +23,8 @@ from hashring import simulation
 from hashring.tests import base
 
 MEMBERS = {f'svc-{i}': 1 + i % 3 for i in range(12)}
+# Below every ring of the guardrail's tests, at exponents 5 and 6.
+BOUND = 1.3
 
 
 class ArcsTestCase(base.TestCase):
@@ -91,3 +93,51 @@ class GuardrailTestCase(base.TestCase):
         many = [f'c-{i}' for i in range(100)]
         self.manager(many, max_peak_to_mean=0).get_ring()
         self.assertEqual('', logs.output)
+
+    def test_advice_is_made_again_only_when_the_members_drift(self):
+        logs = self.useFixture(fixtures.FakeLogger('hashring.balance'))
+        advise = self.useFixture(
+            fixtures.MockPatchObject(balance, 'advise', wraps=balance.advise)
+        ).mock
+        names = [f'conductor-{i}' for i in range(100)]
+        logged = {}
+        first = ring.HashRing(names)
+        advice = balance.check('g', first, BOUND, logged)
+        self.assertEqual(1, advise.call_count)
+        # One member more: a new ring, measured and logged, the advice kept.
+        second = first.with_members(dict.fromkeys([*names, 'conductor-x'], 1))
+        again = balance.check('g', second, BOUND, logged)
+        self.assertEqual(1, advise.call_count)
+        self.assertEqual(balance.peak_to_mean(second), again.peak_to_mean)
+        self.assertNotEqual(advice.peak_to_mean, again.peak_to_mean)
+        self.assertEqual(advice.exponent, again.exponent)
+        self.assertEqual(2, logs.output.count('busiest of'))
+        self.assertIn('busiest of 101 members carries', logs.output)
+        self.assertIn('at 100 members', logs.output)
+        # The same ring again: nothing.
+        self.assertIsNone(balance.check('g', second, BOUND, logged))
+        self.assertEqual(2, logs.output.count('busiest of'))
+        # Past ADVICE_DRIFT of the count, or at another exponent: advised
+        # again, for the ring as it is.
+        more = [*names, *(f'extra-{i}' for i in range(11))]
+        self.assertIsNotNone(
+            balance.check('g', ring.HashRing(more), BOUND, logged)
+        )
+        self.assertEqual(2, advise.call_count)
+        self.assertIn('at 111 members', logs.output)
+        self.assertIsNotNone(
+            balance.check('g', ring.HashRing(more, 6), BOUND, logged)
+        )
+        self.assertEqual(3, advise.call_count)
+
+    def test_a_ring_back_under_the_bound_logs_nothing_and_keeps_advice(self):
+        logs = self.useFixture(fixtures.FakeLogger('hashring.balance'))
+        names = [f'conductor-{i}' for i in range(100)]
+        logged = {}
+        over = ring.HashRing(names)
+        self.assertIsNotNone(balance.check('g', over, 1.5, logged))
+        loose = balance.peak_to_mean(over) + 0.01
+        self.assertIsNone(
+            balance.check('g', over.with_members(names[:99]), loose, logged)
+        )
+        self.assertEqual(1, logs.output.count('busiest of'))
