@@ -23,6 +23,7 @@ from typing import Any
 
 from hashring import _table
 from hashring import _validate
+from hashring import _walks
 from hashring import exception
 from hashring import hashing
 
@@ -104,6 +105,7 @@ class HashRing:
         '_shift',
         '_span',
         '_table',
+        '_walks',
     )
 
     def __init__(
@@ -166,6 +168,8 @@ class HashRing:
         self._direct = table.direct
         self._span = table.span
         self._shift = table.shift
+        # Made on the first walk that needs them (get_nodes).
+        self._walks: _walks.Walks | None = None
         self._fingerprint: str | None = None
         self._generation: int | None = None
 
@@ -211,10 +215,14 @@ class HashRing:
         ``tooz.hashring.HashRing.get_nodes`` collects its set.  Ignored
         members are skipped; the owners of other keys do not change.
 
-        Runtime complexity: ``O(1)`` for one replica and no ignored
-        members; otherwise ``O(log P + s)`` for ``P`` points, where ``s`` is
-        the number of points walked: about ``r`` for ``r`` replicas among
-        many members, and up to ``P`` when most members are ignored.
+        Runtime complexity: ``O(r)`` for ``r`` replicas and no ignored
+        members, when ``r`` is at most 4 or the next ``r`` points have
+        distinct owners (the usual case among many members); otherwise
+        ``O(log P + s)`` for ``P`` points, where ``s`` is the number of
+        points walked, up to ``P`` when most members are ignored.  The
+        first call for more than one replica makes the ring's walk tables
+        (:func:`hashring._walks.walks`): ``O(P + B)`` for ``B`` index
+        buckets, once per ring, about half a build.
 
         :param key: ``str`` (hashed as its UTF-8 encoding) or bytes.
         :param ignore_nodes: members to skip; names that are not members
@@ -231,32 +239,70 @@ class HashRing:
         """
         if replicas.__class__ is not int or replicas < 1:
             _validate.integer('replicas', replicas, 1)
-        if replicas == 1 and not ignore_nodes:
-            return [self.get_node(key)]
-        digest = self._digest(key)
+        if ignore_nodes:
+            return self._walk(self._digest(key), replicas, ignore_nodes)
+        # As get_node, up to the first point above the key.
+        h = self._base.copy()
+        if key.__class__ is bytes:
+            h.update(key)
+        else:
+            try:
+                h.update(key.encode() if key.__class__ is str else None)
+            except (TypeError, UnicodeEncodeError):
+                h.update(hashing.encode(key))
+        digest = h.digest()
+        bucket = _from_bytes(digest, 'big') >> self._shift
+        lo = self._direct[bucket]
+        if replicas == 1:
+            return [
+                lo if lo.__class__ is not int else self._bisect(digest, lo)
+            ]
+        walks = self._walks
+        if walks is None:
+            walks = self._walks = _walks.walks(self._table)
+        if lo.__class__ is int:
+            if not self._count:
+                raise exception.EmptyRingError('The hash ring has no members')
+            i = bisect.bisect_right(self._points, digest, lo, lo + self._span)
+        else:
+            # The owner is known; the walk needs the point's place.
+            i = walks.after[bucket]
+        # Among many members the next few points mostly have distinct
+        # owners: then the walk is a slice of them.
+        if walks.distinct[i] >= replicas:
+            return self._owners[i : i + replicas]
+        if replicas <= _walks.SHORT_WALK:
+            # Kept: a walk among few members (or every member).
+            return list(walks.short[i][:replicas])
+        return self._walk(digest, replicas, (), i)
+
+    def _walk(
+        self,
+        digest: bytes,
+        replicas: int,
+        ignore_nodes: Iterable[Member],
+        i: int | None = None,
+    ) -> list[Member]:
+        """Walk the ring from a digest, collecting distinct members."""
         taken = self._ignored(ignore_nodes) if ignore_nodes else set()
         wanted = min(replicas, len(self._members) - len(taken))
         end = self._count
         if not end:
             raise exception.EmptyRingError('The hash ring has no members')
         owners = self._owners
-        # The first point above the key: its bucket's window when the
-        # bucket holds points, else a bisect of the whole ring (scanning
-        # the index for the next bucket with points cost more).
-        lo = self._direct[_from_bytes(digest, 'big') >> self._shift]
-        if lo.__class__ is int:
-            i = bisect.bisect_right(self._points, digest, lo, lo + self._span)
-        else:
-            i = bisect.bisect_right(self._points, digest, 0, end)
-        if not taken:
-            # Among many members the next few points mostly have distinct
-            # owners: then they are the walk, found in C.
-            run = owners[i : i + wanted]
-            if len(set(run)) == wanted:
-                return run
+        if i is None:
+            # The first point above the key: its bucket's window when the
+            # bucket holds points, else a bisect of the whole ring.
+            lo = self._direct[_from_bytes(digest, 'big') >> self._shift]
+            if lo.__class__ is int:
+                i = bisect.bisect_right(
+                    self._points, digest, lo, lo + self._span
+                )
+            else:
+                i = bisect.bisect_right(self._points, digest, 0, end)
         found: list[Member] = []
         while len(found) < wanted:
-            if i == end:
+            if i >= end:
                 i = 0
             owner = owners[i]
             i += 1

@@ -1,0 +1,125 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Where a ring's replica walks start, and how far they go in C.
+
+:meth:`hashring.HashRing.get_nodes` walks the ring from the first point
+above a key, collecting distinct owners.  The bucket index of
+:mod:`hashring._table` gives a key's owner, not that point, and a walk in
+Python costs several lookups; the tables here, made once per ring on its
+first walk, give the point and, for most points, the walk as a slice of
+the owners.
+"""
+
+import array
+import itertools
+import operator
+from typing import Any
+from typing import NamedTuple
+
+from hashring import _table
+
+# Point indices in 4 bytes where the platform has them (it does, but C
+# only promises 2 for an unsigned int).
+_INDEX_TYPE = 'I' if array.array('I').itemsize >= 4 else 'L'
+
+#: A walk of up to this many replicas is a slice of the owners, or one
+#: of the walks :func:`walks` keeps: past it, get_nodes walks in Python.
+SHORT_WALK = 4
+
+
+class Walks(NamedTuple):
+    """Where walks of the ring start, and how far they go in C."""
+
+    #: per bucket, the index of the first point above its start (0 past
+    #: the last point: the walk wraps round)
+    after: 'array.array[int]'
+    #: per point, how many points from it on have distinct owners (at
+    #: most 255, counting the first point again after the last)
+    distinct: 'array.array[int]'
+    #: for each point from which fewer than :data:`SHORT_WALK` points
+    #: have distinct owners, the first distinct owners of its walk (that
+    #: many, or every member of a smaller ring)
+    short: dict[int, tuple[Any, ...]]
+
+
+def walks(table: _table.Table) -> Walks:
+    """Return the :class:`Walks` of a table.
+
+    For a bucket that holds no point the index gives the owner of every
+    key in it, not the point a walk of replicas starts from; and a walk
+    whose next points have distinct owners is a slice of the owners.
+    :meth:`hashring.HashRing.get_nodes` makes them on its first walk.
+    They are found from the points, not the index, whose entries an
+    :func:`hashring._table.update` leaves as mere lower bounds.
+
+    Runtime complexity: ``O(P + B)`` for ``P`` points and ``B`` buckets,
+    a step in Python per point.
+
+    :param table: a ring's table.
+    """
+    nbuckets = len(table.direct)
+    count = table.npoints
+    if not count:
+        return Walks(
+            array.array(_INDEX_TYPE, [0]) * nbuckets, array.array('B'), {}
+        )
+    size = len(table.points[0])
+    of_point = list(
+        _table.buckets(table.points[:count], size * 8 - table.shift)
+    )
+    after = array.array(_INDEX_TYPE)
+    one = array.array(_INDEX_TYPE, [0])
+    last = -1
+    # The first point of each bucket that holds points: where the bucket
+    # differs from the point's before.
+    for i in itertools.compress(
+        itertools.count(), map(operator.ne, of_point, [-1, *of_point])
+    ):
+        # The empty buckets before this one, and this one, start here.
+        one[0] = i
+        after.extend(one * (of_point[i] - last))
+        last = of_point[i]
+    one[0] = 0
+    after.extend(one * (nbuckets - 1 - last))
+    # From the end back: the points from i on are distinct up to the
+    # nearest next point of one of their owners.  The first sentinel
+    # stands for the first point again; the runs stop there.
+    owners = table.owners
+    distinct = array.array('B', bytes(count + 1))
+    seen: dict[Any, int] = {}
+    end = count + 1
+    get = seen.get
+    for i in range(count, -1, -1):
+        owner = owners[i]
+        j = get(owner, end)
+        if j < end:
+            end = j
+        seen[owner] = i
+        if end - i < 255:
+            distinct[i] = end - i
+        else:
+            distinct[i] = 255
+    # Few points, but most of them on a ring of few members.
+    members = len(seen)
+    short = {}
+    for i in itertools.compress(
+        itertools.count(),
+        map(operator.gt, itertools.repeat(SHORT_WALK), distinct),
+    ):
+        found: dict[Any, None] = {}
+        j = i
+        while len(found) < SHORT_WALK and len(found) < members:
+            found[owners[j]] = None
+            j = j + 1 if j + 1 < count else 0
+        short[i] = tuple(found)
+    return Walks(after, distinct, short)
