@@ -111,8 +111,10 @@ class ComputeService:
     def stop(self):
         """Leave gracefully: drain, wait for the peers, leave.
 
-        Returns False when the peers had not taken this service's nodes
-        by ``dead_after`` (they take them once it is gone).
+        This service keeps its nodes until every peer applies a ring
+        without it; they take them at their next call once it is gone.
+        Returns False when they had not by ``dead_after`` (it leaves all
+        the same).
         """
         acknowledged = self.rings.leave()
         self.source.close()

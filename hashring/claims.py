@@ -291,7 +291,7 @@ def blocked(
     me: str,
     claims: Iterable[Claim],
     cache: RingCache | None = None,
-    given_by: str | None = None,
+    given_by: ring_mod.HashRing | None = None,
 ) -> set[Any]:
     """Return the keys a live peer's published rings still give to it.
 
@@ -303,9 +303,11 @@ def blocked(
     :param claims: the claims of the live peers (dead and ``forced_down``
         members' claims left out by the caller).
     :param cache: built rings to reuse.
-    :param given_by: the fingerprint of a ring that gives every key of
-        ``keys`` to ``me``: a peer that publishes that same ring gives
-        them to nobody else, so it is not looked up.
+    :param given_by: a ring that gives every key of ``keys`` to ``me``
+        (the target of the caller): a published ring that is the same,
+        or that it holds as a part (fewer members, with their weights,
+        ``me`` among them), gives them to nobody else, and is not looked
+        up.
     :returns: the blocked keys.  A published ring that does not rebuild
         with its own fingerprint (a peer's bug, or a forged record) blocks
         every key its members might hold: what it gives them cannot be
@@ -323,7 +325,7 @@ def blocked(
             by_ring.setdefault(key, (spec, set()))[1].add(claim.member)
     held: set[Any] = set()
     for spec, members in by_ring.values():
-        if spec.fingerprint == given_by:
+        if given_by is not None and spec.fingerprint == given_by.fingerprint:
             continue
         try:
             ring = cache.get(spec)
@@ -338,6 +340,8 @@ def blocked(
                 )
             held.update(keys)
             continue
+        if given_by is not None and _within(ring, given_by, me):
+            continue
         names: set[Any] = set()
         for member in members:
             names |= values.names_of(ring.members, member)
@@ -346,6 +350,32 @@ def blocked(
                 k for k, o in zip(keys, ring.map_keys(keys)) if o in names
             )
     return held
+
+
+def _within(
+    part: ring_mod.HashRing, whole: ring_mod.HashRing, me: str
+) -> bool:
+    """Tell whether a key ``whole`` gives to ``me``, ``part`` gives to it.
+
+    True when ``part`` is ``whole`` less some members: the same points per
+    weight and hash function, every member of ``part`` in ``whole`` with
+    its weight, ``me`` among them.  Its points are then some of
+    ``whole``'s, with their owners (a colliding point goes to the lowest
+    name in both), ``me``'s all among them: the first point above a key
+    in ``whole`` is in ``part`` too when it is ``me``'s, and the first
+    there.  So a peer that publishes it while ``me`` moves to ``whole``
+    - the peer has yet to see a member join - gives ``me``'s keys to
+    nobody else.
+    """
+    if (
+        part.points != whole.points
+        or part.hash_function != whole.hash_function
+        or len(part) > len(whole)
+        or not values.names_of(part.members, me)
+    ):
+        return False
+    weights = whole.members
+    return all(weights.get(m) == w for m, w in part.members.items())
 
 
 def owned(
@@ -376,7 +406,7 @@ def owned(
         order of ``keys``.
     """
     given = mine(target, me, _validate.collection('keys', keys))
-    return take(given, me, claims, cache, held, target.fingerprint)
+    return take(given, me, claims, cache, held, target)
 
 
 def take(
@@ -385,15 +415,15 @@ def take(
     claims: Iterable[Claim],
     cache: RingCache | None = None,
     held: Iterable[Any] = (),
-    given_by: str | None = None,
+    given_by: ring_mod.HashRing | None = None,
 ) -> list[Any]:
     """Return, of the keys a ring gives to ``me``, those it may manage.
 
     :func:`owned` for a caller that has looked the keys up already.
 
     :param given: the keys the target ring gives to ``me``, in order.
-    :param given_by: the target's fingerprint, when known (it saves a
-        lookup, as for :func:`blocked`).
+    :param given_by: the target ring, when known (it saves lookups, as
+        for :func:`blocked`).
     :returns: those held, and those no live peer's published ring gives
         to that peer, in the order of ``given``.
     """

@@ -160,8 +160,9 @@ def converge(
 
     With ``handoff``, every service runs the handoff protocol
     (:class:`hashring.handoff.Protocol`) through a source of its own, and
-    a ``leave`` is graceful: the service drains, keeps filtering until
-    every peer applies a ring without it, then removes its record.
+    a ``leave`` is graceful, as :meth:`hashring.handoff.Protocol.leave`:
+    the service drains, keeps its nodes and goes on filtering until every
+    peer applies a ring without it, then removes its record.
 
     :returns: a :class:`Timeline`.
     :raises hashring.exception.InvalidArgumentError: bad parameters.
@@ -261,17 +262,16 @@ def converge(
                 source.beats[joiner] = t
                 start(joiner, t)
             elif event == 'leave' and handoff:
-                running[joiner].manager.source.drain()  # type: ignore[union-attr]
+                protocols[joiner].drain()
                 leaving = joiner
             elif event == 'leave':
                 del source.beats[joiner]
                 running.pop(joiner)
             else:
                 running.pop(joiner)
-        if leaving is not None and _acknowledged_without(
-            leaving, protocols, running
-        ):
-            # Every peer applies a ring without it: it may go.
+        if leaving is not None and not protocols[leaving].waiting_for():
+            # Every peer applies a ring without it: it goes, as
+            # Protocol.leave() does, and they take its nodes.
             running.pop(leaving).manager.source.leave()  # type: ignore[union-attr]
             leaving = None
         if back_at is not None and t >= back_at:
@@ -309,20 +309,3 @@ def converge(
             break
         clean_at = when
     return Timeline(points, event, event_at, clean_at)
-
-
-def _acknowledged_without(
-    member: str,
-    protocols: dict[str, handoff_mod.Protocol],
-    running: dict[str, ownership.OwnershipFilter],
-) -> bool:
-    """Tell whether every other running service applies a ring without it."""
-    for host, protocol in protocols.items():
-        if host == member or host not in running:
-            continue
-        applied = protocol.applied()
-        if applied is None or membership_base.names_of(
-            applied.members, member
-        ):
-            return False
-    return True

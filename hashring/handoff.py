@@ -107,6 +107,8 @@ class Protocol:
         #: differ from those of its earlier run
         self.epoch: str = getattr(manager, 'epoch', '') or uuid.uuid4().hex[:8]
         self._groups: dict[str, handover.Group] = {}
+        # Set by drain(): keep every key held until the record goes.
+        self._holding = False
         self._cache = RingCache()
         self._lock = threading.Lock()
         _fork.register(self)
@@ -263,7 +265,7 @@ class Protocol:
                 claims,
                 self._cache,
                 state.held,
-                target.fingerprint,
+                target,
             )
             kept = (
                 state.kept_for(applied, target, claims)
@@ -310,6 +312,7 @@ class Protocol:
                 lambda: self.manager.source.dead_after,
                 self._cache,
                 claims_mod.Tenure(self.host, self.epoch),
+                holding=self._holding,
             )
         return state
 
@@ -329,14 +332,63 @@ class Protocol:
         convergence: Convergence = self.manager.convergence(self._group(group))
         return convergence.fingerprint
 
+    def drain(self) -> None:
+        """Take this member off the ring, and keep its keys until it leaves.
+
+        The peers move to rings without it, but take none of the keys it
+        holds while it is a member: its published ring still gives them
+        to it, and it keeps answering them as its own.  Once every peer
+        applies a ring without it, :meth:`leave` removes its record and
+        they take the keys at their next call - never twice, and
+        unmanaged only until then.  (The source's own
+        :meth:`~hashring.membership.MembershipSource.drain` hands them
+        over while the member runs, as any ring change does: for a member
+        kept out of the ring but not leaving.)
+
+        :raises hashring.exception.MembershipUnavailable: as the source's
+            ``drain()``; the keys are held from now all the same.
+        """
+        with self._lock:
+            self._holding = True
+            for state in self._groups.values():
+                state.holding = True
+        self.manager.source.drain()
+
+    def waiting_for(self) -> list[str]:
+        """Return the peers whose published rings still place this member.
+
+        Only peers that may take its keys count: live, and not draining
+        themselves (a draining peer takes nothing, and one that leaves
+        too never applies a ring without this member while it holds).
+
+        Runtime complexity: a membership read per group.
+
+        :returns: their ids, in order; empty when every such peer that
+            publishes a claim applies a ring without this member.
+        :raises hashring.exception.MembershipUnavailable: a group could
+            not be read.
+        """
+        source = self.manager.source
+        waiting: set[str] = set()
+        for group in sorted(source.groups):
+            waiting.update(
+                m.id
+                for m in source.get_members(group)
+                if m.state is values.State.UP
+                and m.claim is not None
+                and m.id != self.host
+                and claims_mod.gives_to(m.claim, self.host)
+            )
+        return sorted(waiting)
+
     def leave(self, timeout: float | None = None) -> bool:
         """Drain, wait until every live peer applies a ring without this
         member, then leave the membership.
 
-        Call it after the consumer's last filter call, when it is about
-        to stop.  Until the peers acknowledge, this member's claims keep
-        its nodes from them; once they do, its record goes and they take
-        the nodes at their next call.
+        The member keeps its keys meanwhile (see :meth:`drain`): the
+        consumer may go on acting on them, and filtering, until this
+        returns; then they are its peers', which take them at their next
+        call.
 
         :param timeout: seconds to wait at most; the source's
             ``dead_after`` when None.
@@ -351,19 +403,15 @@ class Protocol:
             if timeout is None
             else _validate.seconds('timeout', timeout)
         )
-        source.drain()
+        try:
+            self.drain()
+        except exception.MembershipUnavailable as exc:
+            LOG.warning('Could not mark %s draining: %s', self.host, exc)
         deadline = time.monotonic() + limit
         step = min(source.heartbeat_interval, 1.0)
         while True:
-            waiting = []
             try:
-                for group in sorted(source.groups):
-                    waiting += [
-                        c.member
-                        for c in live_claims(source.get_members(group))
-                        if c.member != self.host
-                        and claims_mod.gives_to(c, self.host)
-                    ]
+                waiting = self.waiting_for()
             except exception.MembershipUnavailable as exc:
                 waiting = [f'(unreadable: {exc})']
             if not waiting or time.monotonic() >= deadline:
@@ -374,7 +422,7 @@ class Protocol:
                 'Leaving %s after %gs without the acknowledgement of %s',
                 source.backend,
                 limit,
-                ', '.join(sorted(set(waiting))),
+                ', '.join(waiting),
             )
         source.leave()
         return not waiting

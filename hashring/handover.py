@@ -71,6 +71,8 @@ class Group:
     answered: dict[Any, float] = dataclasses.field(default_factory=dict)
     # When an answer about every key last went out.
     full_at: float = -math.inf
+    # Leaving (Protocol.drain): keep every key held until the record goes.
+    holding: bool = False
 
     def to_let_go(
         self,
@@ -197,7 +199,8 @@ class Group:
         can take a key would leave it unmanaged.  The applied ring stays
         published meanwhile, so no peer can take one, and they are let go
         together, since the acknowledgement that frees them is for the
-        whole ring.
+        whole ring.  A member that is leaving (``holding``) keeps them
+        all until its record goes.
         """
         cached = self.leaving
         if cached is None or cached[:2] != (
@@ -221,6 +224,9 @@ class Group:
         leaving = [(k, m) for k, m in cached[2] if k in self.held]
         if not leaving:
             return set()
+        if self.holding:
+            # Its peers take them once its record is gone, not before.
+            return {k for k, _ in leaving}
         by_member = {c.member: c for c in claims}
         for member in {m for _, m in leaving}:
             claim = None if member is None else by_member.get(member)

@@ -549,6 +549,7 @@ class Running:
         self.believed = set()  # what its consumer acts on
         self.asked_at = {}
         self.leaving = False
+        self.holding = False
         self.stalled_until = 0.0
 
     def step(self, rng):
@@ -636,8 +637,15 @@ class World:
         elif kind == 'leave':
             victim = rng.choice(live)
             victim.leaving = True
+            # Half of them leave as Protocol.leave() does, keeping their
+            # nodes until their peers are ready; the others drain through
+            # the source, handing their nodes over while they run.
+            victim.holding = rng.random() < 0.5
             try:
-                victim.source.drain()
+                if victim.holding:
+                    victim.manager.handoff.drain()
+                else:
+                    victim.source.drain()
             except exception.MembershipUnavailable:
                 pass  # drained here; the record follows after the outage
         elif kind == 'crash':
@@ -667,9 +675,14 @@ class World:
                 if s.stalled_until <= self.now:
                     self.shared.beats[s.name] = self.now
         for s in self.live():
-            if s.leaving and not s.believed:
+            if s.leaving and (s.holding or not s.believed):
                 try:
-                    done = s.manager.convergence().fingerprint is not None
+                    if s.holding:
+                        # What Protocol.leave() waits for; its consumer
+                        # acts on its nodes up to the moment it goes.
+                        done = not s.manager.handoff.waiting_for()
+                    else:
+                        done = s.manager.convergence().fingerprint is not None
                     if done:
                         s.source.leave()
                         self.gone.add(s.name)

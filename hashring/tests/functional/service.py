@@ -16,10 +16,10 @@ It joins a real membership, runs the ownership filter over the nodes in
 a loop, and logs every change of its owned set with the monotonic time
 at which the filter call returned (``CLOCK_MONOTONIC`` is one clock for
 every process of the machine), so that a checker can prove no node was
-managed by two services at any moment.  Signals drive it: SIGTERM leaves
-gracefully (drain, keep managing until the peers have taken the nodes,
-leave), SIGUSR1 re-joins with weight 2, SIGUSR2 moves to exponent 6;
-SIGKILL is a crash.
+managed by two services at any moment.  Signals drive it: SIGTERM
+leaves gracefully (drain, keep managing the nodes until every peer
+applies a ring without it, leave), SIGUSR1 re-joins with weight 2,
+SIGUSR2 moves to exponent 6; SIGKILL is a crash.
 
 Log lines: ``<time> + <index>...`` (taken), ``<time> - <index>...``
 (released), ``<time> ready``, ``<time> exit``.
@@ -98,9 +98,21 @@ def main(argv=None):
         if signal.SIGUSR2 in asked:
             asked.discard(signal.SIGUSR2)
             rings.reconfigure(partition_exponent=6)
+        protocol = rings.handoff
         if signal.SIGTERM in asked and not leaving:
             leaving = True
-            source.drain()
+            if protocol is not None:
+                protocol.drain()  # it keeps its nodes until it goes
+            else:
+                source.drain()
+        if leaving and protocol is not None and not protocol.waiting_for():
+            # Every peer that may take its nodes applies a ring without
+            # it: it stops managing them, then leaves (at once: they
+            # acknowledged), and they take them at their next call.
+            out.write(f'{time.monotonic():.6f} exit\n')
+            out.close()
+            rings.leave(timeout=TIMING['dead_after'])
+            return 0
         if leaving and not held:
             state = rings.convergence()
             if state.fingerprint is not None:

@@ -212,6 +212,22 @@ class Scenario:
         self.assertEqual(0, self.procs['svc-2'].wait(CONVERGE_WITHIN))
         held = self.wait_converged('a graceful leave')
         self.assertNotIn('svc-2', held)
+        # It managed its nodes up to its exit, and its peers took them
+        # all after it, at their next calls: not twice, and unmanaged
+        # for moments, not for a refresh (the overlap check is below).
+        left = holdings(self.log('svc-2'))
+        with open(self.log('svc-2')) as log:
+            exit_at = float(log.read().split()[-2])
+        taken = {
+            node: start
+            for name in held
+            for node, spans in intervals(self.log(name), 0.0).items()
+            for start, _ in spans
+            if node in left and start >= exit_at
+        }
+        self.assertTrue(left)
+        self.assertEqual(left, set(taken))
+        self.assertLess(max(taken.values()) - exit_at, 5.0)
 
         before = len(held['svc-3'])
         self.procs['svc-3'].send_signal(signal.SIGUSR1)  # weight 2

@@ -125,18 +125,19 @@ class ValidationTestCase(test_base.TestCase):
         self.assertIn('above 1000', str(err))
 
 
+def by_id(*members):
+    return {m.id: m for m in members}
+
+
 class SnapshotTestCase(test_base.TestCase):
     def test_up_offline_and_generation(self):
-        members = {
-            m.id: m
-            for m in (
-                values.Member('a', values.State.UP, 2),
-                values.Member('b', values.State.DRAINING),
-                values.Member('c', values.State.DOWN),
-                values.Member('d', values.State.FORCED_DOWN),
-                values.Member('e', values.State.DISABLED),
-            )
-        }
+        members = by_id(
+            values.Member('a', values.State.UP, 2),
+            values.Member('b', values.State.DRAINING),
+            values.Member('c', values.State.DOWN),
+            values.Member('d', values.State.FORCED_DOWN),
+            values.Member('e', values.State.DISABLED),
+        )
         snap = values.Snapshot(
             'g', members, values.generation_of(members), None
         )
@@ -153,15 +154,12 @@ class SnapshotTestCase(test_base.TestCase):
         # Members without attributes take a quicker path to the same
         # token: a token that changed with the release would make every
         # service think the membership changed on upgrade.
-        members = {
-            m.id: m
-            for m in (
-                values.Member('a', values.State.UP, 2),
-                values.Member('bé"\\☃', values.State.DRAINING),
-                values.Member('c', values.State.UP, 1, {'zone': 'z1'}),
-                values.Member('d', values.State.DOWN, 1000),
-            )
-        }
+        members = by_id(
+            values.Member('a', values.State.UP, 2),
+            values.Member('bé"\\☃', values.State.DRAINING),
+            values.Member('c', values.State.UP, 1, {'zone': 'z1'}),
+            values.Member('d', values.State.DOWN, 1000),
+        )
         h = hashlib.sha256()
         for m in members.values():
             h.update(
