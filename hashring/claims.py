@@ -428,10 +428,12 @@ def take(
         to that peer, in the order of ``given``.
     """
     kept = held if isinstance(held, (set, frozenset)) else set(held)
-    free = [k for k in given if k not in kept]
+    free = [k for k in given if k not in kept] if kept else given
     if not free:
         return given
     taken = blocked(free, me, claims, cache, given_by)
+    if not taken:
+        return given
     return [k for k in given if k in kept or k not in taken]
 
 
