@@ -275,7 +275,7 @@ class Protocol:
             # A draining peer is about to leave: read again soon, to see
             # it go and let the consumer adopt its orphans.
             state.waiting = (
-                len(taken) < len(given) or bool(kept) or state.draining
+                len(taken) < len(given) or bool(kept) or bool(state.draining)
             )
             if kept:
                 taken_set = set(taken)
@@ -476,15 +476,17 @@ class Protocol:
             return state.claims
         claims = []
         live = set()
-        state.draining = False
-        for member in self.manager.source.get_members(group):
+        draining = set()
+        snapshot = self.manager.source.get_members(group)
+        for member in snapshot:
             if member.state in (values.State.DOWN, values.State.FORCED_DOWN):
                 # A dead or fenced member's claims end.
                 continue
             live.add(member.id)
             if member.id == self.host:
                 continue
-            state.draining |= member.state is values.State.DRAINING
+            if member.state is values.State.DRAINING:
+                draining.add(member.id)
             claim = member.claim
             if claim is None:
                 # A peer that publishes nothing (an older release) is
@@ -492,5 +494,7 @@ class Protocol:
                 claim = Claim(member.id, RingSpec.of(target))
             claims.append(claim)
         state.claims, state.read_at = claims, now
+        state.draining = frozenset(draining)
+        state.presumed = snapshot.presumed
         state.live = frozenset(live)
         return claims

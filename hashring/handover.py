@@ -60,9 +60,11 @@ class Group:
     handing_over: set[Any] = dataclasses.field(default_factory=set)
     # When the applied ring was acknowledged.
     since: datetime.datetime | None = None
-    # The live members of the last read, and whether one was draining.
+    # The live members of the last read, those of them draining, and
+    # those only presumed up through an outage.
     live: frozenset[str] | None = None
-    draining: bool = False
+    draining: frozenset[str] = frozenset()
+    presumed: frozenset[str] = frozenset()
     # The keys held that a new target and the applied ring both leave out,
     # for ((applied fingerprint, target fingerprint), keys).
     uncovered: tuple[tuple[str | None, str], set[Any]] | None = None
@@ -230,9 +232,17 @@ class Group:
         by_member = {c.member: c for c in claims}
         for member in {m for _, m in leaving}:
             claim = None if member is None else by_member.get(member)
-            if claim is None:
-                # Not a live member this reader knows: nobody will ask.
-                continue
+            if (
+                claim is None
+                or member in self.draining
+                or member in self.presumed
+            ):
+                # Gone since the ring was built (left, or judged dead),
+                # off the ring now, or only presumed up (its claim may be
+                # stale): it may never take its keys, so this member
+                # keeps them until the ring changes (its claim still
+                # covers them).
+                return {k for k, _ in leaving}
             theirs = [k for k, m in leaving if m == member]
             asked = claims_mod.blocked(theirs, self.host, [claim], self.cache)
             if len(asked) < len(theirs):

@@ -17,11 +17,13 @@ import time
 
 import fixtures
 
+from hashring import claims
 from hashring import convergence
 from hashring import exception
 from hashring import handoff
 from hashring import manager
 from hashring import membership
+from hashring.membership import values
 from hashring import ownership
 from hashring import ring
 from hashring.tests import base
@@ -550,7 +552,19 @@ class Running:
         self.asked_at = {}
         self.leaving = False
         self.holding = False
+        self.drained = False
         self.stalled_until = 0.0
+
+    def drain(self):
+        """Drain as a leaver does; after an outage, again."""
+        try:
+            if self.holding:
+                self.manager.handoff.drain()
+            else:
+                self.source.drain()
+            self.drained = True
+        except exception.MembershipUnavailable:
+            pass  # the record cannot say so yet: it drains again later
 
     def step(self, rng):
         try:
@@ -586,6 +600,10 @@ class World:
         self.shared = Flaky(self.clock, heartbeat_interval=0.5, dead_after=2)
         self.services = {}
         self.gone = set()
+        self.crashed = set()
+        self.last_holder = {}
+        self.cache = claims.RingCache()
+        self.mapped = {}
         self.count = 0
         for _ in range(rng.randint(2, 4)):
             self.join()
@@ -616,7 +634,81 @@ class World:
                     f'{self.now:.1f}'
                 )
                 seen[key] = s.name
+        self.last_holder.update(seen)
+        if not self.shared.outage[0]:
+            self.check_unmanaged(seen)
         return seen
+
+    def check_unmanaged(self, seen):
+        """A node let go is in transit, or waits on a crash to be seen.
+
+        In transit: a live member publishes a ring that gives the node to
+        itself - its holder, which has not acknowledged letting it go, or
+        the member that announced it will take it.  Else its last holder
+        crashed, or a live member's ring gives it to one that crashed
+        (not yet judged dead) or has yet to announce its first ring.  A
+        node that has been held and falls out of all that is lost.
+        (Rings that disagree can leave a node nobody has held yet to
+        nobody until they converge, and a rolling change of exponent any
+        node the old and new rings give to members yet to move.)
+        """
+        claimed = set()
+        waits = set()
+        kinds = set()
+        records = list(self.shared.records.items())
+        # Those it may wait on: a crash not yet seen, a newcomer yet to
+        # announce (it takes the node at its first call).
+        pending = self.crashed | {
+            host
+            for host, record in records
+            if values.CLAIM_ATTRIBUTE not in record.attributes
+        }
+        for host, record in records:
+            data = record.attributes.get(values.CLAIM_ATTRIBUTE)
+            if data is None or host in self.gone:
+                continue
+            for spec in claims.Claim.from_dict(host, data).rings():
+                kinds.add((spec.points, spec.hash_function))
+                owners = self.mapped.get(spec.fingerprint)
+                if owners is None:
+                    owners = self.mapped[spec.fingerprint] = self.cache.get(
+                        spec
+                    ).map_keys(KEYS)
+                for key, owner in zip(KEYS, owners):
+                    if owner == host:
+                        claimed.add(key)
+                    elif owner in pending:
+                        waits.add(key)
+        # What each live member's ring will give it once it reads the
+        # membership as it is now: rings that disagree meanwhile leave a
+        # node to a member that has yet to see that it is its own.
+        up = {
+            host: record.weight
+            for host, record in records
+            if host not in self.gone and record.state is values.State.UP
+        }
+        for s in self.live():
+            m = s.manager
+            shape = (tuple(sorted(up.items())), m.partition_exponent)
+            owners = self.mapped.get(shape)
+            if owners is None and up:
+                owners = self.mapped[shape] = ring.HashRing(
+                    up, m.partition_exponent, m.hash_function
+                ).map_keys(KEYS)
+            waits.update(k for k, o in zip(KEYS, owners or ()) if o == s.name)
+        if len(kinds) > 1:
+            # A rolling change of exponent or hash function: a node the
+            # old and new rings give to different members waits until
+            # both have moved (see the rebalancing docs).
+            return
+        for key in KEYS:
+            if key in seen or key in claimed:
+                continue
+            holder = self.last_holder.get(key)
+            assert holder is None or holder in self.crashed or key in waits, (
+                f'{key} managed by nobody and claimed by no live member at '
+                f'{self.now:.1f}, last held by {holder}'
+            )
 
     def event(self):
         rng = self.rng
@@ -641,16 +733,11 @@ class World:
             # nodes until their peers are ready; the others drain through
             # the source, handing their nodes over while they run.
             victim.holding = rng.random() < 0.5
-            try:
-                if victim.holding:
-                    victim.manager.handoff.drain()
-                else:
-                    victim.source.drain()
-            except exception.MembershipUnavailable:
-                pass  # drained here; the record follows after the outage
+            victim.drain()
         elif kind == 'crash':
             victim = rng.choice(live)
             self.gone.add(victim.name)  # its process, and belief, are gone
+            self.crashed.add(victim.name)
         elif kind == 'reweight':
             victim = rng.choice(live)
             try:
@@ -670,19 +757,27 @@ class World:
 
     def tick(self):
         self.now = round(self.now + 0.1, 6)
+        for s in self.live():
+            if s.leaving and not s.drained and not self.shared.outage[0]:
+                s.drain()
         if not self.shared.outage[0]:
             for s in self.live():
                 if s.stalled_until <= self.now:
                     self.shared.beats[s.name] = self.now
         for s in self.live():
-            if s.leaving and (s.holding or not s.believed):
+            if s.leaving and s.drained and (s.holding or not s.believed):
                 try:
                     if s.holding:
                         # What Protocol.leave() waits for; its consumer
                         # acts on its nodes up to the moment it goes.
                         done = not s.manager.handoff.waiting_for()
                     else:
-                        done = s.manager.convergence().fingerprint is not None
+                        # Every member applies a ring without it.
+                        agreed = s.manager.convergence().fingerprint
+                        ring_ = s.manager.get_ring()
+                        done = agreed == ring_.fingerprint and (
+                            s.name not in ring_
+                        )
                     if done:
                         s.source.leave()
                         self.gone.add(s.name)
