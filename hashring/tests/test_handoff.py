@@ -240,7 +240,7 @@ class ProtocolTestCase(base.TestCase):
         self.assertGreater(failures, 10)
 
     def test_never_two_owners_and_always_converges(self):
-        for schedule, rng, model in self.schedules(400):
+        for schedule, rng, model in self.schedules(2000):
             with self.subTest(schedule=schedule):
                 model.run(rng.randint(50, 250))
                 model.settle()
@@ -824,7 +824,7 @@ class RealProtocolTestCase(base.TestCase):
 
     def test_random_schedules_never_two_owners_and_converge(self):
         rng = random.Random(20261202)
-        for schedule in range(150):
+        for schedule in range(500):
             world = World(rng)
             with self.subTest(schedule=schedule):
                 world.run(rng.randint(100, 400))
