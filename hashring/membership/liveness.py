@@ -24,12 +24,6 @@ only over the time the backend was *reachable*:
   publishes, with its first heartbeat that succeeds, the span it could not
   write (from its last heartbeat before to the first after).  A reader that
   started after the outage learns of it there.
-* **A member heard again after a silence.**  A member this reader had
-  seen, silent since for longer than ``dead_after`` with no outage known
-  to explain it, that writes again was alive and could not write: the span
-  is an outage.  It is what that member would have published, had its
-  first write after not been one a stalled backend ran late, as a plain
-  heartbeat (a frozen PostgreSQL does that).
 * **Silence everywhere.**  When two or more members that were alive
   together have all fallen silent for ``dead_after``, and no member of the
   group writes, nobody could write: the backend was out, whether this
@@ -219,24 +213,6 @@ class Judge:
                 self._add(Outage(last_read, now, last_read))
             outages = list(self._outages)
             outages.extend(o for o in published if o.end > o.start)
-            for member_id, (_, beat) in heard.items():
-                old = known.get(member_id)
-                if (
-                    beat is not None
-                    and old is not None
-                    and old.listed
-                    and self._silence(old.last, beat, outages)
-                    > self.dead_after
-                ):
-                    # Heard again after a silence longer than dead_after
-                    # that no outage known explains, and not judged dead
-                    # meanwhile: it could not write.  The outage it would
-                    # have published, had its first write after it not
-                    # been one a stalled backend ran late, as a plain
-                    # heartbeat.
-                    inferred = Outage(old.last, beat, old.last + self.slack)
-                    self._add(inferred)
-                    outages.append(inferred)
             beats = [b for _, b in heard.values() if b is not None]
             freshest = max(beats, default=None)
             if (

@@ -120,30 +120,6 @@ class OutageTestCase(test_base.TestCase):
         self.beat('a', 'b')
         self.assertEqual({'a', 'b'}, self.up(self.source()))
 
-    def test_a_late_write_of_a_stalled_backend_explains_the_others(self):
-        # The backend stalls for 90 s; b's write, queued in it, runs when
-        # it resumes, as a plain heartbeat that publishes no outage, while
-        # a and c are yet to write.  This reader saw b before: b was silent
-        # for longer than dead_after and lives, so the backend was out.
-        self.advance(90)
-        self.beat('b')
-        snapshot = self.reader.get_members()
-        self.assertEqual({'a', 'b', 'c'}, set(snapshot.up()))
-        self.assertEqual({'a', 'c'}, snapshot.presumed)
-        # c crashed meanwhile: dead_after of reachable time after b wrote.
-        for _ in range(6):
-            self.advance(10)
-            self.beat('a', 'b')
-            self.assertEqual({'a', 'b', 'c'}, self.up())
-        self.advance(1)
-        self.beat('a', 'b')
-        self.assertEqual({'a', 'b'}, self.up())
-        # A reader that never saw b before has no such evidence: a and c
-        # are silent longer than dead_after, and b is not.
-        self.advance(90)
-        self.beat('b')
-        self.assertEqual({'b'}, self.up(self.source()))
-
     def test_a_member_that_wrote_during_a_partial_outage_gets_no_respite(self):
         # Only a is cut off; b and c write on; c crashes 50 s in.
         members = self.members
