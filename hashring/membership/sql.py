@@ -76,6 +76,37 @@ def _utc_now_mysql(element: Any, compiler: Any, **kw: Any) -> str:
     return 'UTC_TIMESTAMP(6)'
 
 
+class utc_ago(expression.FunctionElement[datetime.datetime]):  # noqa: N801
+    """The database server's time in UTC some seconds ago (naive)."""
+
+    type = sa.DateTime()
+    inherit_cache = False
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = float(seconds)
+
+
+@compiler.compiles(utc_ago)
+def _utc_ago_default(element: Any, compiler: Any, **kw: Any) -> str:
+    return (
+        f"strftime('%Y-%m-%d %H:%M:%f', 'now', '-{element.seconds:f} seconds')"
+    )
+
+
+@compiler.compiles(utc_ago, 'postgresql')
+def _utc_ago_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
+    ago = f"interval '{element.seconds:f} seconds'"
+    return f"((now() AT TIME ZONE 'utc') - {ago})"
+
+
+@compiler.compiles(utc_ago, 'mysql')
+@compiler.compiles(utc_ago, 'mariadb')
+def _utc_ago_mysql(element: Any, compiler: Any, **kw: Any) -> str:
+    micro = int(element.seconds * 1e6)
+    return f'(UTC_TIMESTAMP(6) - INTERVAL {micro} MICROSECOND)'
+
+
 #: A timestamp to the microsecond: MySQL's and MariaDB's DATETIME keeps
 #: whole seconds, which would age a heartbeat by up to a second (MySQL
 #: even rounds it into the future).
@@ -349,15 +380,27 @@ class SQLSource(base.MembershipSource):
         self, groups: list[str], record: base.Record, recovering: bool
     ) -> list[str]:
         t = self.table
+        # The span since the last heartbeat is an outage when a write
+        # failed since, or when the server finds it longer than two
+        # intervals: a write that a stalled server runs late (a frozen
+        # PostgreSQL does) was sent before anything failed, and would
+        # otherwise make this member look alive and the others, yet to
+        # write, dead for want of the outage.
+        gap: Any = (
+            sa.true()
+            if recovering
+            else t.c.heartbeat_at < utc_ago(2 * self.heartbeat_interval)
+        )
         # Ordered: MySQL evaluates SET clauses left to right, so the
         # outage's start must be read before heartbeat_at is overwritten.
-        values: list[tuple[Any, Any]] = []
-        if recovering:
-            values += [
-                (t.c.outage_start, t.c.heartbeat_at),
-                (t.c.outage_end, utc_now()),
-            ]
-        values.append((t.c.heartbeat_at, utc_now()))
+        values: list[tuple[Any, Any]] = [
+            (
+                t.c.outage_start,
+                sa.case((gap, t.c.heartbeat_at), else_=t.c.outage_start),
+            ),
+            (t.c.outage_end, sa.case((gap, utc_now()), else_=t.c.outage_end)),
+            (t.c.heartbeat_at, utc_now()),
+        ]
 
         def beat(conn: Any) -> list[str]:
             forgotten = []

@@ -89,6 +89,33 @@ class SQLMixin:
         snapshot = other.get_members(self.group)
         self.assertEqual(base.State.DOWN, snapshot.members['a'].state)
 
+    def test_a_late_heartbeat_publishes_its_gap_as_an_outage(self):
+        # A heartbeat that lands two intervals or more after the one
+        # before - a write a stalled server ran late - publishes the span,
+        # though no write of its member failed; one on time publishes
+        # nothing.
+        a = self.source(heartbeat_interval=10, dead_after=30)
+        a.join('a', self.group)
+        a.heartbeat()
+        self.assertIsNone(self.record('a').outage)
+        self.age_record(self.group, 'a', 25)
+        before = self.record('a').heartbeat
+        a.heartbeat()
+        after = self.record('a')
+        self.assertEqual(before, after.outage[0])
+        self.assertEqual(after.heartbeat, after.outage[1])
+        # Its peers' silence over the span is explained to a new reader.
+        b = self.source(heartbeat_interval=10, dead_after=30)
+        b.join('b', self.group)
+        self.age_record(self.group, 'b', 40)
+        reader = self.source(heartbeat_interval=10, dead_after=30)
+        self.assertEqual({'a', 'b'}, set(reader.get_members(self.group).up()))
+
+    def record(self, member_id):
+        records, _ = self.reader._read_groups([self.group])
+        (found,) = [r for r in records[self.group] if r.id == member_id]
+        return found
+
     def test_heartbeats_use_the_database_clock_in_utc(self):
         a = self.source()
         a.join('a', self.group)
