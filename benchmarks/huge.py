@@ -1,0 +1,97 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Lookups on a ring of ten million points, without the builds.
+
+``python -m benchmarks.run --huge`` also builds such rings with tooz and
+uhashring, and measures their memory, a minute or more per build and
+round; this measures only hashring's lookups against md5 on one ring,
+with the same harness: ``get_node`` against md5, three replicas against
+``get_node`` and ``map_keys`` against a loop of it.  Run::
+
+    python -m benchmarks.huge [--members 10000] [--exponent 10]
+"""
+
+import argparse
+import hashlib
+import time
+import uuid
+
+from benchmarks import harness
+import hashring
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--members', type=int, default=10_000)
+    parser.add_argument('--exponent', type=int, default=10)
+    parser.add_argument('--keys', type=int, default=100_000)
+    parser.add_argument('--rounds', type=int, default=5)
+    args = parser.parse_args(argv)
+    members = [f'compute-{i:04d}.example.org' for i in range(args.members)]
+    keys = [
+        str(uuid.uuid5(uuid.NAMESPACE_OID, f'node-{i}'))
+        for i in range(args.keys)
+    ]
+    started = time.thread_time()
+    ring = hashring.HashRing(members, args.exponent)
+    built = time.thread_time() - started
+    info = harness.machine()
+    print(
+        f'{info["date"]}, {info["cpu"]}, Python {info["python"]}, '
+        f'hashring {info["hashring"]}'
+    )
+    print(
+        f'{args.members:,} members at exponent {args.exponent}: '
+        f'{args.members * 2**args.exponent:,} points, built in {built:.1f}s'
+    )
+    md5 = hashlib.md5
+
+    def bare():
+        for k in keys:
+            md5(k.encode()).digest()
+
+    def single():
+        get = ring.get_node
+        for k in keys:
+            get(k)
+
+    def replicas():
+        get = ring.get_nodes
+        for k in keys:
+            get(k, replicas=3)
+
+    replicas()  # the walk tables, made on the first walk
+    cases = {
+        'md5': bare,
+        'get_node': single,
+        'replicas': replicas,
+        'map_keys': lambda: ring.map_keys(keys),
+    }
+    timings = harness.interleaved(
+        cases, args.rounds, per=dict.fromkeys(cases, len(keys))
+    )
+    for name, base in (
+        ('get_node', 'md5'),
+        ('replicas', 'get_node'),
+        ('map_keys', 'get_node'),
+    ):
+        ratio = timings.ratio(name, base)
+        print(
+            f'{name}/{base}: {ratio.median:.2f} '
+            f'({ratio.low:.2f}-{ratio.high:.2f}); '
+            f'{name} {timings.median(name) * 1e6:.2f} us per key'
+        )
+
+
+if __name__ == '__main__':
+    main()
