@@ -22,11 +22,11 @@ with the same harness: ``get_node`` against md5, three replicas against
 """
 
 import argparse
-import hashlib
 import time
 import uuid
 
 from benchmarks import harness
+from benchmarks import run
 import hashring
 
 
@@ -54,32 +54,8 @@ def main(argv=None):
         f'{args.members:,} members at exponent {args.exponent}: '
         f'{args.members * 2**args.exponent:,} points, built in {built:.1f}s'
     )
-    md5 = hashlib.md5
-
-    def bare():
-        for k in keys:
-            md5(k.encode()).digest()
-
-    def single():
-        get = ring.get_node
-        for k in keys:
-            get(k)
-
-    def replicas():
-        get = ring.get_nodes
-        for k in keys:
-            get(k, replicas=3)
-
-    replicas()  # the walk tables, made on the first walk
-    cases = {
-        'md5': bare,
-        'get_node': single,
-        'replicas': replicas,
-        'map_keys': lambda: ring.map_keys(keys),
-    }
-    timings = harness.interleaved(
-        cases, args.rounds, per=dict.fromkeys(cases, len(keys))
-    )
+    ring.get_nodes(keys[0], replicas=3)  # the walk tables, made once
+    timings = run.lookups(keys, ring, None, None, args.rounds)
     for name, base in (
         ('get_node', 'md5'),
         ('replicas', 'get_node'),
