@@ -241,7 +241,8 @@ class HashRing:
             _validate.integer('replicas', replicas, 1)
         if ignore_nodes:
             return self._walk(self._digest(key), replicas, ignore_nodes)
-        # As get_node, up to the first point above the key.
+        # As get_node, up to the first point above the key (inlined: a
+        # call to _digest() adds about 5% to a replica walk).
         h = self._base.copy()
         if key.__class__ is bytes:
             h.update(key)
