@@ -144,6 +144,27 @@ class RingRule:
         return Decision(nid, mapped, reason, owner)
 
 
+class Mine(typing.NamedTuple):
+    """How a filter without ``instance_host`` decides a node's instance.
+
+    The instance is this service's when it is among ``instances``, and
+    another's otherwise.
+    """
+
+    instances: Collection[Any]
+    host: str
+
+    def decide(
+        self, nid: Any, owner: ring_mod.Member, instance: Any
+    ) -> 'Decision':
+        """Return the decision about one node with an instance."""
+        if instance in self.instances:
+            return Decision(
+                nid, True, Reason.OWN_INSTANCE, owner, instance, self.host
+            )
+        return Decision(nid, False, Reason.INSTANCE_ELSEWHERE, owner, instance)
+
+
 class Decisions(Mapping[Any, Decision]):
     """The decisions of a filter call, by node id, made when looked up.
 
@@ -153,7 +174,9 @@ class Decisions(Mapping[Any, Decision]):
     reason and who manages the instance, as the consumer's
     ``instance_host`` said) and a :class:`Decision` is made when looked
     up; a node without an instance is decided again from the ring's
-    answer, as the filter decided it.  A node given twice has the
+    answer, as the filter decided it, and one with an instance, when the
+    filter has no ``instance_host``, from the service's instances
+    (:class:`Mine`).  A node given twice has the
     decision of its last place.
     """
 
@@ -166,6 +189,7 @@ class Decisions(Mapping[Any, Decision]):
         reasons: dict[int, Reason],
         hosts: dict[int, str | None],
         rule: RingRule,
+        mine: Mine | None = None,
     ) -> None:
         self._ids = ids
         self._owners = owners
@@ -174,6 +198,7 @@ class Decisions(Mapping[Any, Decision]):
         self._reasons = reasons
         self._hosts = hosts
         self._rule = rule
+        self._mine = mine
         self._places: dict[Any, int] | None = None
 
     @property
@@ -188,6 +213,11 @@ class Decisions(Mapping[Any, Decision]):
         i = self._index[nid]
         reason = self._reasons.get(i)
         if reason is None:
+            instance = self._instances[i]
+            if instance is not None and self._mine is not None:
+                return self._mine.decide(
+                    self._ids[i], self._owners[i], instance
+                )
             return self._rule.decide(self._ids[i], self._owners[i])
         return Decision(
             self._ids[i],

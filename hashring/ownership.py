@@ -277,21 +277,36 @@ class OwnershipFilter:
         reasons: dict[int, Reason] = {}
         hosts: dict[int, str | None] = {}
         orphans: list[Any] = []
-        for i in itertools.compress(
-            itertools.count(),
-            map(operator.is_not, instances, itertools.repeat(None)),
-        ):
+        has = list(map(operator.is_not, instances, itertools.repeat(None)))
+        if lookup_host is None:
+            # Without instance_host an instance is this service's or
+            # another's (no orphans): decided in C, as the nodes without
+            # one are, and each reason made when read (decisions.Mine).
+            if any(has):
+                keep = list(
+                    map(
+                        operator.or_,
+                        map(
+                            operator.and_,
+                            has,
+                            map(mine.__contains__, instances),
+                        ),
+                        map(operator.gt, keep, has),
+                    )
+                )
+            has = []
+        for i in itertools.compress(itertools.count(), has):
             instance = instances[i]
             if instance in mine:
                 reasons[i], hosts[i], keep[i] = Reason.OWN_INSTANCE, host, True
                 continue
             manager_of = None
-            if lookup_host is not None:
-                named = lookup_host(instance)
-                if named is not None:
-                    manager_of = membership_base.canonical_id(named)
+            assert lookup_host is not None
+            named = lookup_host(instance)
+            if named is not None:
+                manager_of = membership_base.canonical_id(named)
             hosts[i] = manager_of
-            if lookup_host is None or manager_of in alive:
+            if manager_of in alive:
                 keep[i] = manager_of == host
                 reasons[i] = (
                     Reason.OWN_INSTANCE
@@ -309,7 +324,14 @@ class OwnershipFilter:
                 )
         owned = list(itertools.compress(nodes, keep))
         made = decisions.Decisions(
-            ids, owners, instances, keep, reasons, hosts, rule
+            ids,
+            owners,
+            instances,
+            keep,
+            reasons,
+            hosts,
+            rule,
+            decisions.Mine(mine, host) if lookup_host is None else None,
         )
         held = made.owned()
         if protocol is None:

@@ -69,8 +69,10 @@ class FilterDecisionsTestCase(base.TestCase):
                 )
             elif instance in mine:
                 decisions[nid] = (True, Reason.OWN_INSTANCE)
-            elif instance_host(instance) in alive:
-                keep = instance_host(instance) == host
+            elif instance_host is None or instance_host(instance) in alive:
+                keep = instance_host is not None and (
+                    instance_host(instance) == host
+                )
                 decisions[nid] = (
                     keep,
                     Reason.OWN_INSTANCE if keep else Reason.INSTANCE_ELSEWHERE,
@@ -87,7 +89,11 @@ class FilterDecisionsTestCase(base.TestCase):
         ring_ = ring.HashRing(HOSTS)
         ids = node_ids(300)
         hosts = [*HOSTS, 'compute-9', None]
-        for policy in ('adopt', 'report'):
+        for policy, lookup in (
+            ('adopt', True),
+            ('report', True),
+            ('adopt', False),  # no instance_host: instances decided in C
+        ):
             # Some ids twice: the last place decides.
             chosen = [rng.choice(ids) for _ in range(400)]
             nodes = [
@@ -100,15 +106,16 @@ class FilterDecisionsTestCase(base.TestCase):
             placed = {f'i{n}': rng.choice(hosts) for n in range(40)}
             mine = {i for i, h in placed.items() if h == 'compute-1'}
             mine = set(rng.sample(sorted(mine), len(mine) // 2))
+            instance_host = placed.get if lookup else None
             flt = ownership.OwnershipFilter(
                 'compute-1',
                 ring=ring_,
-                instance_host=placed.get,
+                instance_host=instance_host,
                 orphan_policy=policy,
             )
             result = flt.filter(nodes, mine)
             expected = self.reference(
-                nodes, mine, set(HOSTS), placed.get, policy, ring_
+                nodes, mine, set(HOSTS), instance_host, policy, ring_
             )
             self.assertEqual(list(expected), list(result.decisions))
             self.assertEqual(len(expected), len(result.decisions))
