@@ -148,16 +148,21 @@ class Mine(typing.NamedTuple):
     """How a filter without ``instance_host`` decides a node's instance.
 
     The instance is this service's when it is among ``instances``, and
-    another's otherwise.
+    another's otherwise.  Without the handoff protocol either, the filter
+    does not look such a node up on the ring: its owner is found here.
     """
 
     instances: Collection[Any]
     host: str
+    #: the ring, for the owner of a node the filter did not look up
+    ring: ring_mod.HashRing
 
     def decide(
-        self, nid: Any, owner: ring_mod.Member, instance: Any
+        self, nid: Any, owner: ring_mod.Member | None, instance: Any
     ) -> 'Decision':
         """Return the decision about one node with an instance."""
+        if owner is None:
+            owner = self.ring.get_node(nid)
         if instance in self.instances:
             return Decision(
                 nid, True, Reason.OWN_INSTANCE, owner, instance, self.host

@@ -109,6 +109,14 @@ class Field:
         return list(map(self, nodes))
 
 
+def _scatter(found: list[Any], skipped: list[bool]) -> list[Any]:
+    """Return ``found`` in order at the places not skipped, else None."""
+    # Each place draws from one of two iterators, in C: a bool indexes
+    # the pair (False, not skipped, is 0).
+    sources = (iter(found), itertools.repeat(None))
+    return list(map(next, map(sources.__getitem__, skipped)))
+
+
 def _of_all(key: KeyFunc, nodes: list[Any]) -> list[Any]:
     """Return a key function's value for every node."""
     if isinstance(key, Field):
@@ -241,11 +249,27 @@ class OwnershipFilter:
         nodes = _validate.collection('nodes', nodes)
         mine = set(_validate.collection('instances', instances))
         ids = _of_all(self.node_id, nodes)
-        owners = ring.map_keys(ids)
-        mine_on_ring = membership_base.names_of(set(owners), self.host)
+        instances = _of_all(self.instance_id, nodes)
+        has = list(map(operator.is_not, instances, itertools.repeat(None)))
+        protocol = self.handoff
+        lookup_host = self.instance_host
+        if lookup_host is None and protocol is None and any(has):
+            # Only the ring decides the nodes without an instance (no
+            # orphans, no claims): the others are not looked up, and their
+            # ring owner is found when a decision is read.
+            owners = _scatter(
+                ring.map_keys(
+                    list(itertools.compress(ids, map(operator.not_, has)))
+                ),
+                has,
+            )
+        else:
+            owners = ring.map_keys(ids)
+        mine_on_ring = membership_base.names_of(
+            set(owners).difference((None,)), self.host
+        )
         held_back: Collection[Any] = frozenset()
         over: frozenset[Any] = frozenset()
-        protocol = self.handoff
         # The ring's say on every node, in C: the nodes without an instance
         # (most of them) are decided by it alone.
         mapped = list(map(mine_on_ring.__contains__, owners))
@@ -270,14 +294,11 @@ class OwnershipFilter:
         alive |= {membership_base.canonical_of(m) for m in ring.members}
         host = self.host
         adopt = self.orphan_policy == 'adopt'
-        lookup_host = self.instance_host
-        instances = _of_all(self.instance_id, nodes)
         # The nodes with an instance, one by one: their reason, and who
         # manages the instance where that is looked up.
         reasons: dict[int, Reason] = {}
         hosts: dict[int, str | None] = {}
         orphans: list[Any] = []
-        has = list(map(operator.is_not, instances, itertools.repeat(None)))
         if lookup_host is None:
             # Without instance_host an instance is this service's or
             # another's (no orphans): decided in C, as the nodes without
@@ -331,7 +352,7 @@ class OwnershipFilter:
             reasons,
             hosts,
             rule,
-            decisions.Mine(mine, host) if lookup_host is None else None,
+            decisions.Mine(mine, host, ring) if lookup_host is None else None,
         )
         held = made.owned()
         if protocol is None:

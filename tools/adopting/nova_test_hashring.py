@@ -81,18 +81,15 @@ class NodeCacheTestCase(upstream.NodeCacheTestCase):
         mock_instances.return_value = instances
         mock_nodes.return_value = nodes
         # Was: tooz's get_nodes answering ``hosts`` for each node without
-        # an instance, in turn.  The port asks the ring for every node at
-        # once; nodes with an instance never look at the answer.
-        # tooz answered a set of one host (some scenarios give the bare
-        # host): the ring's answer is that host.
-        answers = (
+        # an instance, in turn.  The port asks the ring for those nodes at
+        # once (without instance_host, a node with an instance is decided
+        # by the instance alone).  tooz answered a set of one host (some
+        # scenarios give the bare host): the ring's answer is that host.
+        bare = [n.id for n in nodes if n.instance_id is None]
+        owners = [
             next(iter(a)) if isinstance(a, (set, frozenset)) else a
             for a in hosts
-        )
-        owners = [
-            'nobody-asked' if n.instance_id is not None else next(answers)
-            for n in nodes
-        ]
+        ][: len(bare)]
         parent_mock = mock.MagicMock()
         parent_mock.attach_mock(mock_nodes, 'get_node_list')
         parent_mock.attach_mock(mock_instances, 'get_uuids_by_host')
@@ -128,7 +125,7 @@ class NodeCacheTestCase(upstream.NodeCacheTestCase):
                 mock.call.get_uuids_by_host(mock.ANY, self.host),
             ]
         )
-        mock_map.assert_called_once_with([n.id for n in nodes])
+        mock_map.assert_called_once_with(bare)
         mock_instances.assert_called_once_with(mock.ANY, self.host)
         mock_nodes.assert_called_once_with(
             fields=ironic_driver._NODE_FIELDS, **kwargs
