@@ -109,6 +109,10 @@ class Field:
         return list(map(self, nodes))
 
 
+# Node ids the ring takes as they are: checked without looking them up.
+_PLAIN_IDS = {str, bytes}
+
+
 def _scatter(found: list[Any], skipped: list[bool]) -> list[Any]:
     """Return ``found`` in order at the places not skipped, else None."""
     # Each place draws from one of two iterators, in C: a bool indexes
@@ -253,10 +257,16 @@ class OwnershipFilter:
         has = list(map(operator.is_not, instances, itertools.repeat(None)))
         protocol = self.handoff
         lookup_host = self.instance_host
-        if lookup_host is None and protocol is None and any(has):
+        if (
+            lookup_host is None
+            and protocol is None
+            and any(has)
+            and set(map(type, itertools.compress(ids, has))) <= _PLAIN_IDS
+        ):
             # Only the ring decides the nodes without an instance (no
             # orphans, no claims): the others are not looked up, and their
-            # ring owner is found when a decision is read.
+            # ring owner is found when a decision is read.  (An id of
+            # another type is looked up, to be refused with its node.)
             owners = _scatter(
                 ring.map_keys(
                     list(itertools.compress(ids, map(operator.not_, has)))

@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import itertools
 import types
 import uuid
 
@@ -166,11 +167,22 @@ class RulesTestCase(base.TestCase):
         )
         self.assertIn("{'name': 'x'}", str(err))
         self.assertIn('id, uuid', str(err))
-        self.assertRaises(
-            exception.InvalidKeyError,
-            self.decide,
-            [{'id': 7, 'instance_id': None}],
-        )
+        for instance, lookup in itertools.product(
+            (None, 'i-1'), (self.instances.get, None)
+        ):
+            # With an instance and no instance_host too: its node is
+            # decided without a lookup, and its id refused all the same.
+            # (The call returns nothing: a Result's repr, made for the
+            # failure message, would look the id up and raise itself.)
+            nodes = [
+                {'id': 'n-1', 'instance_id': None},
+                {'id': 7, 'instance_id': instance},
+            ]
+            err = self.assertRaises(
+                exception.InvalidKeyError,
+                lambda: self.decide(nodes, instance_host=lookup) and None,
+            )
+            self.assertIn('7', str(err))
         for kwargs in ({}, {'ring': self.ring, 'manager': object()}):
             self.assertRaises(
                 exception.InvalidArgumentError,
