@@ -73,10 +73,7 @@ def walks(table: _table.Table) -> Walks:
         return Walks(
             array.array(_INDEX_TYPE, [0]) * nbuckets, array.array('B'), {}
         )
-    size = len(table.points[0])
-    of_point = list(
-        _table.buckets(table.points[:count], size * 8 - table.shift)
-    )
+    of_point = list(_table.buckets(table.points[:count], table.bits))
     after = array.array(_INDEX_TYPE)
     one = array.array(_INDEX_TYPE, [0])
     last = -1

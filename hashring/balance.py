@@ -26,14 +26,14 @@ advice builds a ring per exponent tried, so :func:`check` advises again
 only when the member count has moved by more than :data:`ADVICE_DRIFT`.
 """
 
-import array
 from collections.abc import MutableMapping
 import dataclasses
+import itertools
 import logging
 import operator
-import sys
 from typing import Any
 
+from hashring import _table
 from hashring import movement
 from hashring import ring as ring_mod
 from hashring import simulation
@@ -83,17 +83,15 @@ def shares(ring: ring_mod.HashRing) -> dict[Any, float]:
     count = ring._count
     points = ring._points[:count]
     owners = ring._owners[:count]
-    size = ring._base.digest_size
-    words = array.array('Q')
-    if size % _PREFIX:
-        words.extend(int.from_bytes(p[:_PREFIX], 'big') for p in points)
-    else:
-        # Every point's first 64-bit word, straight out of the joined
-        # points: no bytes object per point.
-        words.frombytes(b''.join(points))
-        words = words[:: size // _PREFIX]
-        if sys.byteorder == 'little':
-            words.byteswap()
+    high, low = _table.words(points, len(points[0]), 0, 1)
+    # Every point's first 64 bits, out of its first two 32-bit words.
+    words = list(
+        map(
+            operator.or_,
+            map(operator.lshift, high, itertools.repeat(32)),
+            low,
+        )
+    )
     found = dict.fromkeys(ring.members, 0)
     for owner, arc in zip(
         owners, map(operator.sub, words, words[-1:] + words[:-1])

@@ -98,6 +98,7 @@ class HashRing:
         '_hash_name',
         '_members',
         '_names',
+        '_numbered',
         '_owners',
         '_per_weight',
         '_plain',
@@ -166,6 +167,7 @@ class HashRing:
         self._count = table.npoints
         self._owners = table.owners
         self._direct = table.direct
+        self._numbered = table.numbered
         self._span = table.span
         self._shift = table.shift
         # Made on the first walk that needs them (get_nodes).
@@ -198,10 +200,10 @@ class HashRing:
             except (TypeError, UnicodeEncodeError):
                 h.update(hashing.encode(key))
         digest = h.digest()
-        owner = self._direct[_from_bytes(digest, 'big') >> self._shift]
-        if owner.__class__ is int:
-            return self._bisect(digest, owner)
-        return owner  # type: ignore[no-any-return]
+        entry = self._direct[_from_bytes(digest, 'big') >> self._shift]
+        if entry >= 0:
+            return self._numbered[entry]  # type: ignore[no-any-return]
+        return self._bisect(digest, ~entry)
 
     def get_nodes(
         self,
@@ -253,18 +255,22 @@ class HashRing:
                 h.update(hashing.encode(key))
         digest = h.digest()
         bucket = _from_bytes(digest, 'big') >> self._shift
-        lo = self._direct[bucket]
+        entry = self._direct[bucket]
         if replicas == 1:
             return [
-                lo if lo.__class__ is not int else self._bisect(digest, lo)
+                self._numbered[entry]
+                if entry >= 0
+                else self._bisect(digest, ~entry)
             ]
         walks = self._walks
         if walks is None:
             walks = self._walks = _walks.walks(self._table)
-        if lo.__class__ is int:
+        if entry < 0:
             if not self._count:
                 raise exception.EmptyRingError('The hash ring has no members')
-            i = bisect.bisect_right(self._points, digest, lo, lo + self._span)
+            i = bisect.bisect_right(
+                self._points, digest + _table.PAD, ~entry, ~entry + self._span
+            )
         else:
             # The owner is known; the walk needs the point's place.
             i = walks.after[bucket]
@@ -294,13 +300,9 @@ class HashRing:
         if i is None:
             # The first point above the key: its bucket's window when the
             # bucket holds points, else a bisect of the whole ring.
-            lo = self._direct[_from_bytes(digest, 'big') >> self._shift]
-            if lo.__class__ is int:
-                i = bisect.bisect_right(
-                    self._points, digest, lo, lo + self._span
-                )
-            else:
-                i = bisect.bisect_right(self._points, digest, 0, end)
+            entry = self._direct[_from_bytes(digest, 'big') >> self._shift]
+            lo, hi = (~entry, ~entry + self._span) if entry < 0 else (0, end)
+            i = bisect.bisect_right(self._points, digest + _table.PAD, lo, hi)
         found: list[Member] = []
         while len(found) < wanted:
             if i >= end:
@@ -490,22 +492,35 @@ class HashRing:
 
     def _owners_of(self, digests: list[bytes]) -> list[Member]:
         """Return the owners of digests, in order (the batch hot path)."""
-        bits = self._base.digest_size * 8 - self._shift
-        owners = list(
-            map(self._direct.__getitem__, _table.buckets(digests, bits))
+        entries = list(
+            map(
+                self._direct.__getitem__,
+                _table.buckets(digests, self._table.bits),
+            )
         )
-        spans = itertools.compress(
-            itertools.count(), map(isinstance, owners, itertools.repeat(int))
+        spans = list(
+            itertools.compress(
+                itertools.count(),
+                map(operator.lt, entries, itertools.repeat(0)),
+            )
         )
-        if not self._count and owners:
+        if not self._count and entries:
             raise exception.EmptyRingError('The hash ring has no members')
         points = self._points
         ring_owners = self._owners
         span = self._span
         right = bisect.bisect_right
+        pad = _table.PAD
+        found: list[Member] = []
+        append = found.append
         for i in spans:
-            lo = owners[i]
-            owners[i] = ring_owners[right(points, digests[i], lo, lo + span)]
+            lo = ~entries[i]
+            # Any number, to be overwritten below.
+            entries[i] = 0
+            append(ring_owners[right(points, digests[i] + pad, lo, lo + span)])
+        owners = list(map(self._numbered.__getitem__, entries))
+        for i, owner in zip(spans, found):
+            owners[i] = owner
         return owners
 
     def _bisect(self, digest: bytes, lo: int) -> Member:
@@ -513,7 +528,9 @@ class HashRing:
         if not self._count:
             raise exception.EmptyRingError('The hash ring has no members')
         return self._owners[  # type: ignore[no-any-return]
-            bisect.bisect_right(self._points, digest, lo, lo + self._span)
+            bisect.bisect_right(
+                self._points, digest + _table.PAD, lo, lo + self._span
+            )
         ]
 
     def _ignored(self, ignore_nodes: Iterable[Member]) -> set[Member]:
@@ -552,11 +569,18 @@ class HashRing:
         # update of the joined runs hashes the same bytes as one per run;
         # the maps keep the pass over every point in C.
         ends = list(map(operator.is_not, owners[: self._count], owners[1:]))
+        # The digests alone: the points' tags number the owners, which
+        # another ring of the same mapping may number otherwise.
+        digests = map(
+            operator.getitem,
+            itertools.compress(self._points, ends),
+            itertools.repeat(slice(0, self._base.digest_size)),
+        )
         h.update(
             b''.join(
                 map(
                     operator.add,
-                    itertools.compress(self._points, ends),
+                    digests,
                     map(tagged.__getitem__, itertools.compress(owners, ends)),
                 )
             )
@@ -591,7 +615,7 @@ class HashRing:
             else:
                 following = self._owners[i]
         step = 1 << self._shift
-        width = len(points[0])
+        width = self._base.digest_size
         for bucket, entry in enumerate(self._direct):
             start = (bucket * step).to_bytes(width, 'big')
             lo = bisect.bisect_left(points, start)
@@ -600,12 +624,12 @@ class HashRing:
                 hi = bisect.bisect_left(points, end)
             else:
                 hi = count
-            if entry.__class__ is int:
+            if entry < 0:
                 # A lower bound of its first point, once updated.
-                assert entry <= lo < hi <= entry + self._span, (bucket, lo)
+                assert ~entry <= lo < hi <= ~entry + self._span, (bucket, lo)
             else:
                 assert lo == hi
-                assert entry is self._owners[lo]
+                assert self._numbered[entry] is self._owners[lo]
 
 
 def _points_per_weight(exponent: int | None, points: int | None) -> int:

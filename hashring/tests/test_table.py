@@ -25,6 +25,11 @@ def members(count, points):
     return [(f'm{i}'.encode(), f'm{i}', points) for i in range(count)]
 
 
+def digests(table):
+    """The table's real points without their tags."""
+    return [p[: -_table.TAG] for p in table.points[: table.npoints]]
+
+
 class BuildTestCase(base.TestCase):
     def test_points_are_sorted_digests_with_their_owners(self):
         table = _table.build(members(5, 8), MD5)
@@ -34,16 +39,36 @@ class BuildTestCase(base.TestCase):
             name = f'm{i}'.encode()
             for r in range(8):
                 expected[hashlib.md5(name * (r + 2)).digest()] = f'm{i}'
-        self.assertEqual(sorted(expected), table.points[: table.npoints])
+        self.assertEqual(sorted(expected), digests(table))
         self.assertEqual(
             [expected[p] for p in sorted(expected)],
             table.owners[: table.npoints],
         )
+        # Each tag numbers the point's owner, and numbers go by name.
+        self.assertEqual(['m0', 'm1', 'm2', 'm3', 'm4'], table.numbered)
+        self.assertEqual(
+            [table.numbered.index(o) for o in table.owners[:40]],
+            [
+                int.from_bytes(p[-_table.TAG :], 'big')
+                for p in table.points[:40]
+            ],
+        )
+
+    def test_a_key_on_a_point_goes_past_it(self):
+        # tooz gives a key the first point strictly above its hash; the
+        # key 'm1' * 2 hashes exactly to the first point of 'm1'.
+        table = _table.build(members(3, 4), MD5)
+        digest = hashlib.md5(b'm1' * 2).digest()
+        i = digests(table).index(digest)
+        self.assertEqual(
+            i + 1, bisect.bisect_right(table.points, digest + _table.PAD)
+        )
+        self.assertEqual(i, bisect.bisect_right(table.points, digest))
 
     def test_index_answers_as_a_full_bisect(self):
         for count, points in ((1, 1), (2, 1), (3, 32), (50, 8), (7, 300)):
             table = _table.build(members(count, points), MD5)
-            real = table.points[: table.npoints]
+            real = digests(table)
             for _ in range(3000):
                 digest = os.urandom(16)
                 expected = table.owners[
@@ -52,13 +77,17 @@ class BuildTestCase(base.TestCase):
                 entry = table.direct[
                     int.from_bytes(digest, 'big') >> table.shift
                 ]
-                if entry.__class__ is int:
-                    hi = entry + table.span
+                if entry < 0:
                     got = table.owners[
-                        bisect.bisect_right(table.points, digest, entry, hi)
+                        bisect.bisect_right(
+                            table.points,
+                            digest + _table.PAD,
+                            ~entry,
+                            ~entry + table.span,
+                        )
                     ]
                 else:
-                    got = entry
+                    got = table.numbered[entry]
                 self.assertEqual(expected, got)
 
     def test_sentinels_close_every_window(self):
@@ -83,7 +112,7 @@ class BuildTestCase(base.TestCase):
 
     def test_buckets_are_the_top_bits(self):
         table = _table.build(members(20, 16), MD5)
-        points = table.points[: table.npoints]
+        points = digests(table)
         for bits in (0, 1, 8, 13, 22, 32):
             self.assertEqual(
                 [int.from_bytes(p, 'big') >> (128 - bits) for p in points],
@@ -98,12 +127,35 @@ class BuildTestCase(base.TestCase):
             list(_table.buckets(points, 40)),
         )
         self.assertEqual([], list(_table.buckets([], 8)))
+        # A tagged point's buckets are its digest's.
+        self.assertEqual(
+            list(_table.buckets(points, 13)),
+            list(_table.buckets(table.points[: table.npoints], 13)),
+        )
+
+    def test_words_are_read_in_chunks_and_odd_widths(self):
+        points = [os.urandom(12) for _ in range(3 * 1000 + 7)]
+        self.patch(_table, '_CHUNK', 1000)
+        columns = _table.words(points, 12, 0, 1, 2)
+        for column in (0, 1, 2):
+            self.assertEqual(
+                [
+                    int.from_bytes(p[4 * column : 4 * column + 4], 'big')
+                    for p in points
+                ],
+                list(columns[column]),
+            )
+        odd = [b'\x00\x00\x01\x02\x03', b'\x80\x00\x00\x01\x07']
+        (found,) = _table.words(odd, 5, 0)
+        self.assertEqual([258, 2**31 + 1], list(found))
 
     def test_empty(self):
         table = _table.build([], MD5)
         self.assertEqual(0, table.npoints)
         self.assertEqual([], table.points)
         self.assertEqual(1, len(table.direct))
+        # Negative: the empty window whose bisect raises the ring's error.
+        self.assertLess(table.direct[0], 0)
 
 
 class UpdateTestCase(base.TestCase):
@@ -142,14 +194,14 @@ class UpdateTestCase(base.TestCase):
         updated = _table.update(self.table, set(), 0, added, MD5)
         # 128 points inserted would widen the window past the cap.
         self.assertLessEqual(updated.span, _table.MAX_UPDATED_SPAN)
+        shift = updated.shift + 8 * _table.TAG
         for bucket, entry in enumerate(updated.direct):
-            if entry.__class__ is int:
-                first = updated.points[entry]
-                shift = updated.shift
+            if entry < 0:
+                first = updated.points[~entry]
                 self.assertEqual(bucket, int.from_bytes(first, 'big') >> shift)
                 self.assertTrue(
-                    entry == 0
-                    or int.from_bytes(updated.points[entry - 1], 'big')
+                    entry == ~0
+                    or int.from_bytes(updated.points[~entry - 1], 'big')
                     >> shift
                     < bucket
                 )

@@ -27,7 +27,7 @@ class WalksTestCase(base.TestCase):
         walks = _walks.walks(table)
         count = table.npoints
         points, owners = table.points[:count], table.owners[:count]
-        size = len(points[0])
+        size = len(points[0]) - _table.TAG
         self.assertEqual(len(table.direct), len(walks.after))
         for bucket, start in enumerate(walks.after):
             low = (bucket << table.shift).to_bytes(size, 'big')
