@@ -295,21 +295,21 @@ def update(
     # Buckets of whole points: the tag is below the digest's bits.
     shift += TAG * 8
 
-    def first_in_bucket(i: int, bucket: int) -> bool:
-        return not i or _from_bytes(points[i - 1], 'big') >> shift != bucket
-
     def forward(i: int, owner: Any) -> None:
         # A point now owned by another: so is every dead point just
-        # before it, and the empty buckets before each of them.
+        # before it, and the empty buckets before each of them (those
+        # after the bucket of the point before it).
         n = number[owner]
+        bucket = _from_bytes(points[i], 'big') >> shift
         while True:
             owners[i] = owner
-            bucket = _from_bytes(points[i], 'big') >> shift
-            if first_in_bucket(i, bucket):
-                _fill_before(direct, bucket, n)
+            below = _from_bytes(points[i - 1], 'big') >> shift if i else -1
+            if below != bucket:
+                _fill(direct, below + 1, bucket, n)
             i -= 1
             if i < 0 or points[i] not in dead:
                 return
+            bucket = below
 
     if removed:
         mask = list(map(removed.__contains__, owners))
@@ -383,7 +383,13 @@ def update(
         forward(
             count - 1, next(o for p, o in zip(points, owners) if p not in dead)
         )
-    _fill_before(direct, len(direct), number[owners[0]])
+    # Past the last point, keys wrap round to the first point's owner.
+    _fill(
+        direct,
+        (_from_bytes(points[-1], 'big') >> shift) + 1,
+        len(direct),
+        number[owners[0]],
+    )
     points.extend(itertools.repeat(b'\xff' * (size + TAG + 1), span))
     owners.extend(itertools.repeat(owners[0], span))
     return Table(
@@ -424,15 +430,12 @@ def _anchor(points: list[bytes], direct: 'array.array[int]', bits: int) -> int:
     return span
 
 
-def _fill_before(direct: 'array.array[int]', bucket: int, number: int) -> None:
-    """Give the empty buckets just before a bucket to its first point.
-
-    Every key in them goes to that point's owner, numbered ``number``.
-    """
-    j = bucket - 1
-    while j >= 0 and direct[j] >= 0:
-        direct[j] = number
-        j -= 1
+def _fill(
+    direct: 'array.array[int]', start: int, stop: int, number: int
+) -> None:
+    """Give the buckets from ``start`` to ``stop - 1`` to one owner."""
+    if stop > start:
+        direct[start:stop] = _entries([number]) * (stop - start)
 
 
 def _check_collisions(
