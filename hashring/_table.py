@@ -86,13 +86,16 @@ MAX_BUCKET_BITS = 26
 MAX_UPDATED_SPAN = 64
 
 # Index entries in 4 bytes where the platform has them (it does, but C
-# only promises 2 for an int).
+# only promises 2 for an int); in 2 bytes where they fit, which halves the
+# index of a small ring (a third of its memory).
 _ENTRY = 'i' if array.array('i').itemsize >= 4 else 'l'
-_ENTRY_SIZE = array.array(_ENTRY).itemsize
+_SHORT = 'h'
+_SHORT_LIMIT = 1 << (8 * array.array(_SHORT).itemsize - 1)
 
-# Points are read out of their joined bytes this many at a time, so that
-# the copies made on the way stay small next to the ring.
-_CHUNK = 1 << 16
+# Points are read out of their joined bytes at most this many at a time,
+# and at least a sixty-fourth of them, so that the copies made on the way
+# (a join keeps 80 bytes per item it joins) stay small next to the ring.
+_CHUNK = 1 << 12
 
 
 class Table(NamedTuple):
@@ -170,7 +173,8 @@ def build(
     while True:
         if not points:
             # One bucket whose window is empty: the ring raises its error.
-            return Table(points, 0, [], _entries([~0]), numbered, 0, size * 8)
+            direct = array.array(_SHORT, [~0])
+            return Table(points, 0, [], direct, numbered, 0, size * 8)
         bits = min(
             len(points).bit_length() + BUCKET_SLACK_BITS,
             MAX_BUCKET_BITS,
@@ -180,6 +184,7 @@ def build(
         direct, span, collided = _index(
             points, firsts, numbers, bits, len(numbered)
         )
+        del firsts
         if not collided:
             break
         LOG.warning(
@@ -193,7 +198,7 @@ def build(
         (numbers,) = words(points, width, width // 4 - 1)
         _check_collisions(members, list(map(numbered.__getitem__, numbers)))
     owners = list(map(numbered.__getitem__, numbers))
-    del firsts, numbers
+    del numbers
     count = len(points)
     # Longer than any point and all ones, a sentinel sorts above them all.
     points.extend(itertools.repeat(b'\xff' * (width + 1), span))
@@ -207,8 +212,12 @@ def _tag(number: int) -> bytes:
     return number.to_bytes(TAG, 'big')
 
 
-def _entries(values: Iterable[int]) -> 'array.array[int]':
-    return array.array(_ENTRY, values)
+def _typecode(points: int, members: int) -> str:
+    """Return the typecode of an index of so many points and members.
+
+    Its entries run from ``~(points - 1)`` to ``members - 1``.
+    """
+    return _SHORT if max(points, members) <= _SHORT_LIMIT else _ENTRY
 
 
 def words(points: list[bytes], width: int, *columns: int) -> list[Any]:
@@ -233,9 +242,10 @@ def words(points: list[bytes], width: int, *columns: int) -> list[Any]:
     # lie all over memory, and a pass costs a cache miss per point.  A
     # chunk at a time, since the joined bytes of every point would add a
     # third to the build's peak.
-    for start in range(0, len(points), _CHUNK):
+    step = max(32, min(_CHUNK, len(points) >> 6))
+    for start in range(0, len(points), step):
         chunk = array.array('I')
-        chunk.frombytes(b''.join(points[start : start + _CHUNK]))
+        chunk.frombytes(b''.join(points[start : start + step]))
         for column, found in zip(columns, out):
             found.extend(chunk[column::stride])
     if sys.byteorder == 'little':
@@ -337,7 +347,11 @@ def update(
             h.update(name)
             new[h.digest()] = member
     if len(new) != inserted:
-        return None
+        return None  # points of two new members collide
+    if direct.typecode == _SHORT and _SHORT != _typecode(
+        count + len(new), len(numbered)
+    ):
+        return None  # the index needs wider entries
     for digest in list(new):
         i = bisect.bisect_left(points, digest)
         if i < count and points[i][:size] == digest:
@@ -435,7 +449,9 @@ def _fill(
 ) -> None:
     """Give the buckets from ``start`` to ``stop - 1`` to one owner."""
     if stop > start:
-        direct[start:stop] = _entries([number]) * (stop - start)
+        direct[start:stop] = array.array(direct.typecode, [number]) * (
+            stop - start
+        )
 
 
 def _check_collisions(
@@ -493,11 +509,11 @@ def _index(
     # NOTE: one loop in Python measured faster than the same work as
     # passes of map() and compress() in C, each of which converts every
     # entry to an int and back.
+    direct = array.array(_typecode(len(points), members))
     entry = [
-        n.to_bytes(_ENTRY_SIZE, sys.byteorder, signed=True)
+        n.to_bytes(direct.itemsize, sys.byteorder, signed=True)
         for n in range(members)
     ]
-    direct = array.array(_ENTRY)
     frombytes = direct.frombytes
     append = direct.append
     shift = 32 - bits

@@ -135,7 +135,7 @@ class BuildTestCase(base.TestCase):
 
     def test_words_are_read_in_chunks_and_odd_widths(self):
         points = [os.urandom(12) for _ in range(3 * 1000 + 7)]
-        self.patch(_table, '_CHUNK', 1000)
+        self.patch(_table, '_CHUNK', 100)
         columns = _table.words(points, 12, 0, 1, 2)
         for column in (0, 1, 2):
             self.assertEqual(
@@ -148,6 +148,24 @@ class BuildTestCase(base.TestCase):
         odd = [b'\x00\x00\x01\x02\x03', b'\x80\x00\x00\x01\x07']
         (found,) = _table.words(odd, 5, 0)
         self.assertEqual([258, 2**31 + 1], list(found))
+
+    def test_small_rings_have_entries_of_two_bytes(self):
+        small = _table.build(members(2, 16384), MD5)
+        self.assertEqual(2, small.direct.itemsize)
+        large = _table.build(members(2, 16385), MD5)
+        self.assertEqual(4, large.direct.itemsize)
+        for table in (small, large):
+            # The last point's bucket, the most negative entry, still
+            # holds the index of its first point.
+            real = digests(table)
+            bucket = int.from_bytes(real[-1], 'big') >> table.shift
+            first = min(
+                i
+                for i, d in enumerate(real)
+                if int.from_bytes(d, 'big') >> table.shift == bucket
+            )
+            self.assertEqual(~first, table.direct[bucket])
+            self.assertEqual(~first, min(table.direct))
 
     def test_empty(self):
         table = _table.build([], MD5)
@@ -180,6 +198,20 @@ class UpdateTestCase(base.TestCase):
         self.assertEqual(self.table.points, back.points)
         self.assertEqual(self.table.owners, back.owners)
         self.assertEqual(self.table.direct, back.direct)
+
+    def test_an_index_outgrowing_two_byte_entries_is_built_afresh(self):
+        table = _table.build(members(2, 16000), MD5)
+        self.assertEqual(2, table.direct.itemsize)
+        self.assertIsNone(
+            _table.update(table, set(), 0, [(b'new', 'new', 0, 1000)], MD5)
+        )
+        # Within two bytes, an update keeps them.
+        kept = _table.update(table, set(), 0, [(b'new', 'new', 0, 500)], MD5)
+        self.assertEqual(2, kept.direct.itemsize)
+        wide = _table.build(members(3, 16000), MD5)
+        self.assertEqual(
+            4, _table.update(wide, {'m0'}, 16000, [], MD5).direct.itemsize
+        )
 
     def test_too_many_dead_points_ask_for_a_fresh_build(self):
         # 7 of 20 gone: 112 dead points to 208 live ones, too many.
