@@ -180,7 +180,7 @@ def build(
             MAX_BUCKET_BITS,
             size * 8,
         )
-        firsts, numbers = words(points, width, 0, width // 4 - 1)
+        firsts, numbers = words(points, width, 0, size)
         direct, span, collided = _index(
             points, firsts, numbers, bits, len(numbered)
         )
@@ -195,7 +195,7 @@ def build(
         # The lower number sorts first; the later points go.
         for i in reversed(collided):
             del points[i]
-        (numbers,) = words(points, width, width // 4 - 1)
+        (numbers,) = words(points, width, size)
         _check_collisions(members, list(map(numbered.__getitem__, numbers)))
     owners = list(map(numbered.__getitem__, numbers))
     del numbers
@@ -220,22 +220,22 @@ def _typecode(points: int, members: int) -> str:
     return _SHORT if max(points, members) <= _SHORT_LIMIT else _ENTRY
 
 
-def words(points: list[bytes], width: int, *columns: int) -> list[Any]:
+def words(points: list[bytes], width: int, *offsets: int) -> list[Any]:
     """Return 32-bit big-endian words of each point, as arrays.
 
     :param points: byte strings of ``width`` bytes.
     :param width: their length.
-    :param columns: which words of each: 0 for the first.
-    :returns: for each column, an ``array('I')`` of the words (a list
-        where the width is not a multiple of 4).
+    :param offsets: where each word starts in a point, in bytes.
+    :returns: for each offset, an ``array('I')`` of the words (a list
+        where the words are not aligned on four bytes).
 
-    Runtime complexity: ``O(P)``, in C.
+    Runtime complexity: ``O(P)``, in C where the words are aligned.
     """
-    if width % 4 or array.array('I').itemsize != 4:
+    if any(o % 4 for o in (width, *offsets)) or array.array('I').itemsize != 4:
         return [
-            [_from_bytes(p[4 * c : 4 * c + 4], 'big') for p in points]
-            for c in columns
+            [_from_bytes(p[o : o + 4], 'big') for p in points] for o in offsets
         ]
+    columns = [o // 4 for o in offsets]
     out = [array.array('I') for _ in columns]
     stride = width // 4
     # One pass over the points for every column: once sorted, the points

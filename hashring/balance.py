@@ -83,7 +83,7 @@ def shares(ring: ring_mod.HashRing) -> dict[Any, float]:
     count = ring._count
     points = ring._points[:count]
     owners = ring._owners[:count]
-    high, low = _table.words(points, len(points[0]), 0, 1)
+    high, low = _table.words(points, len(points[0]), 0, 4)
     # Every point's first 64 bits, out of its first two 32-bit words.
     words = list(
         map(

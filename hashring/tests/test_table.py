@@ -136,7 +136,7 @@ class BuildTestCase(base.TestCase):
     def test_words_are_read_in_chunks_and_odd_widths(self):
         points = [os.urandom(12) for _ in range(3 * 1000 + 7)]
         self.patch(_table, '_CHUNK', 100)
-        columns = _table.words(points, 12, 0, 1, 2)
+        columns = _table.words(points, 12, 0, 4, 8)
         for column in (0, 1, 2):
             self.assertEqual(
                 [
@@ -148,6 +148,12 @@ class BuildTestCase(base.TestCase):
         odd = [b'\x00\x00\x01\x02\x03', b'\x80\x00\x00\x01\x07']
         (found,) = _table.words(odd, 5, 0)
         self.assertEqual([258, 2**31 + 1], list(found))
+        # Words that are not aligned, as a tag after a digest of an odd
+        # size would be.
+        self.assertEqual(
+            [[0x102, 0x80000001], [0x10203, 0x107]],
+            _table.words(odd, 5, 0, 1),
+        )
 
     def test_small_rings_have_entries_of_two_bytes(self):
         small = _table.build(members(2, 16384), MD5)
