@@ -252,17 +252,20 @@ class OwnershipFilter:
         # The ring holds registered names; identity is canonical.
         nodes = _validate.collection('nodes', nodes)
         mine = set(_validate.collection('instances', instances))
+        # No instance is no instance, whatever the caller passed.
+        mine.discard(None)
         ids = _of_all(self.node_id, nodes)
         instances = _of_all(self.instance_id, nodes)
         has = list(map(operator.is_not, instances, itertools.repeat(None)))
         protocol = self.handoff
         lookup_host = self.instance_host
-        if (
+        scattered = (
             lookup_host is None
             and protocol is None
             and any(has)
             and set(map(type, itertools.compress(ids, has))) <= _PLAIN_IDS
-        ):
+        )
+        if scattered:
             # Only the ring decides the nodes without an instance (no
             # orphans, no claims): the others are not looked up, and their
             # ring owner is found when a decision is read.  (An id of
@@ -313,7 +316,14 @@ class OwnershipFilter:
             # Without instance_host an instance is this service's or
             # another's (no orphans): decided in C, as the nodes without
             # one are, and each reason made when read (decisions.Mine).
-            if any(has):
+            if scattered:
+                # Not looked up, the nodes with an instance are mapped
+                # nowhere (their owner is None), and None is not in mine:
+                # a node is kept by its instance or by the ring.
+                keep = list(
+                    map(operator.or_, map(mine.__contains__, instances), keep)
+                )
+            elif any(has):
                 keep = list(
                     map(
                         operator.or_,

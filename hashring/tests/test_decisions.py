@@ -113,7 +113,8 @@ class FilterDecisionsTestCase(base.TestCase):
                 instance_host=instance_host,
                 orphan_policy=policy,
             )
-            result = flt.filter(nodes, mine)
+            # None among the instances is no instance: it keeps nothing.
+            result = flt.filter(nodes, [*mine, None])
             expected = self.reference(
                 nodes, mine, set(HOSTS), instance_host, policy, ring_
             )
