@@ -28,14 +28,14 @@ before it is compared with them (:data:`PAD`): it then sorts above a point
 of an equal digest, as tooz's strict "first point above the key" wants.
 
 On top of the sorted points sits a bucket index over the top bits of the
-hash space, with several buckets per point, in an :mod:`array` of 4-byte
-entries.  A key's owner is the owner of the first point strictly above its
-hash, so every key in a bucket that holds no point has the same owner,
-whose number the index stores.  Most buckets hold no point, so most
-lookups are one digest and two list indexes; the rest bisect only the few
-points of their own bucket.  The work per lookup does not grow with the
-number of members; on rings of millions of points it waits longer on
-memory, as ``python -m benchmarks.huge`` measures.
+hash space, with several buckets per point, in an :mod:`array` of two-
+or four-byte entries.  A key's owner is the owner of the first point
+strictly above its hash, so every key in a bucket that holds no point has
+the same owner, whose number the index stores.  Most buckets hold no
+point, so most lookups are one digest and two indexes; the rest bisect
+only the few points of their own bucket.  The work per lookup does not
+grow with the number of members; on rings of millions of points it waits
+longer on memory, as ``python -m benchmarks.huge`` measures.
 """
 
 import array
@@ -92,9 +92,10 @@ _ENTRY = 'i' if array.array('i').itemsize >= 4 else 'l'
 _SHORT = 'h'
 _SHORT_LIMIT = 1 << (8 * array.array(_SHORT).itemsize - 1)
 
-# Points are read out of their joined bytes at most this many at a time,
-# and at least a sixty-fourth of them, so that the copies made on the way
-# (a join keeps 80 bytes per item it joins) stay small next to the ring.
+# Points are read out of their joined bytes a sixty-fourth of them at a
+# time, at least 32 and at most this many, so that the copies made on the
+# way (a join keeps 80 bytes per item it joins) stay small next to the
+# ring.
 _CHUNK = 1 << 12
 
 
