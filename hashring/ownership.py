@@ -316,23 +316,17 @@ class OwnershipFilter:
             # Without instance_host an instance is this service's or
             # another's (no orphans): decided in C, as the nodes without
             # one are, and each reason made when read (decisions.Mine).
-            if scattered:
-                # Not looked up, the nodes with an instance are mapped
-                # nowhere (their owner is None), and None is not in mine:
-                # a node is kept by its instance or by the ring.
-                keep = list(
-                    map(operator.or_, map(mine.__contains__, instances), keep)
-                )
-            elif any(has):
+            if any(has):
+                # A node is kept by its instance (None is not in mine, so
+                # only a node with one can be) or else by the ring; one
+                # with an instance that was not looked up is mapped
+                # nowhere already (scattered: its owner is None).
+                ring_says = keep if scattered else map(operator.gt, keep, has)
                 keep = list(
                     map(
                         operator.or_,
-                        map(
-                            operator.and_,
-                            has,
-                            map(mine.__contains__, instances),
-                        ),
-                        map(operator.gt, keep, has),
+                        map(mine.__contains__, instances),
+                        ring_says,
                     )
                 )
             has = []
