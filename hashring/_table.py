@@ -171,6 +171,7 @@ def build(
         extend(map(operator.add, digests, itertools.repeat(_tag(number))))
     points.sort()
     width = size + TAG
+    dropped = False
     while True:
         if not points:
             # One bucket whose window is empty: the ring raises its error.
@@ -193,13 +194,15 @@ def build(
             'another, as "a" and "aa" do); the lowest name keeps each',
             len(collided),
         )
-        # The lower number sorts first; the later points go.
+        # The lower number sorts first; the later points go, and the
+        # points left are indexed again.
         for i in reversed(collided):
             del points[i]
-        (numbers,) = words(points, width, size)
-        _check_collisions(members, list(map(numbered.__getitem__, numbers)))
+        dropped = True
     owners = list(map(numbered.__getitem__, numbers))
     del numbers
+    if dropped:
+        _check_collisions(members, owners)
     count = len(points)
     # Longer than any point and all ones, a sentinel sorts above them all.
     points.extend(itertools.repeat(b'\xff' * (width + 1), span))

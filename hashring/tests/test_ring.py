@@ -802,6 +802,18 @@ class CollisionTestCase(base.TestCase):
         self.assertEqual('a', r._owners[digests.index(shared)])
         r._check()
 
+    def test_a_member_whose_every_point_collides_is_refused(self):
+        # 'a' has md5('a' * 2, 3, 4); 'aa' has md5('a' * 4) alone, which
+        # the lower name keeps: 'aa' would own nothing.
+        with self.assertLogs('hashring._table', 'WARNING'):
+            self.assertRaisesRegex(
+                exception.InvalidMemberError,
+                "'aa'.*every point of it collides",
+                ring.HashRing,
+                {'a': 3, 'aa': 1},
+                0,
+            )
+
     def test_collisions_do_not_depend_on_hash_seed(self):
         script = (
             'import json, hashring\n'
