@@ -39,8 +39,6 @@ longer on memory, as ``python -m benchmarks.huge`` measures.
 """
 
 import array
-import bisect
-import collections
 from collections.abc import Iterable
 from collections.abc import Mapping
 import itertools
@@ -80,17 +78,17 @@ BUCKET_SLACK_BITS = 2
 #: 46% of that ring's buckets held points and get_node cost 3.4 md5s.
 MAX_BUCKET_BITS = 26
 
-#: An updated table (:func:`update`) widens its bisect window by the points
-#: it inserts; past this width, which lookups do not notice, it finds the
-#: first point of every occupied bucket again.
-MAX_UPDATED_SPAN = 64
+#: Arcs (:func:`arcs`) are measured on the top 64 bits of each point:
+#: exact to one part in 2**64, and read in C.
+ARC_BITS = 64
 
 # Index entries in 4 bytes where the platform has them (it does, but C
 # only promises 2 for an int); in 2 bytes where they fit, which halves the
 # index of a small ring (a third of its memory).
 _ENTRY = 'i' if array.array('i').itemsize >= 4 else 'l'
-_SHORT = 'h'
-_SHORT_LIMIT = 1 << (8 * array.array(_SHORT).itemsize - 1)
+#: The typecode of an index of two-byte entries.
+SHORT = 'h'
+_SHORT_LIMIT = 1 << (8 * array.array(SHORT).itemsize - 1)
 
 # Points are read out of their joined bytes a sixty-fourth of them at a
 # time, at least 32 and at most this many, so that the copies made on the
@@ -121,10 +119,13 @@ class Table(NamedTuple):
     span: int
     #: right shift that turns a digest, read as an integer, into a bucket
     shift: int
-    #: the real points that are dead: points of members an :func:`update`
-    #: removed, each owned by the owner of the next live point, so that
-    #: every key maps as if they were gone
+    #: the real points that are dead: points of members that an update
+    #: (:func:`hashring._patch.update`) removed, each owned by the owner
+    #: of the next live point, so that every key maps as if they were gone
     dead: frozenset[bytes] = frozenset()
+    #: per owner number, the hash space it owns (:func:`arcs`), where
+    #: they were measured, or carried from the table an update patched
+    arcs: list[int] | None = None
 
     @property
     def live(self) -> int:
@@ -168,14 +169,14 @@ def build(
         for _ in itertools.repeat(None, count):
             update(name)
             append(digest())
-        extend(map(operator.add, digests, itertools.repeat(_tag(number))))
+        extend(map(operator.add, digests, itertools.repeat(tag(number))))
     points.sort()
     width = size + TAG
     dropped = False
     while True:
         if not points:
             # One bucket whose window is empty: the ring raises its error.
-            direct = array.array(_SHORT, [~0])
+            direct = array.array(SHORT, [~0])
             return Table(points, 0, [], direct, numbered, 0, size * 8)
         bits = min(
             len(points).bit_length() + BUCKET_SLACK_BITS,
@@ -212,16 +213,17 @@ def build(
     )
 
 
-def _tag(number: int) -> bytes:
+def tag(number: int) -> bytes:
+    """Return the bytes that follow a point's digest: its owner's number."""
     return number.to_bytes(TAG, 'big')
 
 
-def _typecode(points: int, members: int) -> str:
+def typecode(points: int, members: int) -> str:
     """Return the typecode of an index of so many points and members.
 
     Its entries run from ``~(points - 1)`` to ``members - 1``.
     """
-    return _SHORT if max(points, members) <= _SHORT_LIMIT else _ENTRY
+    return SHORT if max(points, members) <= _SHORT_LIMIT else _ENTRY
 
 
 def words(points: list[bytes], width: int, *offsets: int) -> list[Any]:
@@ -258,204 +260,43 @@ def words(points: list[bytes], width: int, *offsets: int) -> list[Any]:
     return out
 
 
-def update(
-    table: Table,
-    removed: set[Any],
-    removed_points: int,
-    added: list[tuple[bytes, Any, int, int]],
-    hash_ctor: hashing.HashConstructor,
-) -> Table | None:
-    """Return the table of a ring with some members changed, or None.
+def arcs(table: Table) -> list[int]:
+    """Return how much of the hash space each owner number owns.
 
-    Each member's points depend only on its name and point count, so the
-    points of members kept are kept; those of members removed stay as dead
-    points owned by the next live point's owner (keys map as if they were
-    gone), and new points are merged in.  The index is patched where it
-    changes: an occupied bucket keeps the index of its first point from
-    before the insertions, a lower bound of it, and the bisect window
-    widens by the points inserted to cover the shift.
+    A key goes to the first point above its digest, so each point owns
+    the arc from the point before it (the first, from the last).  A dead
+    point's arc is its live owner's.
 
-    :param table: the table of a ring built without colliding points.
-    :param removed: the members whose points go.
-    :param removed_points: how many live points they have.
-    :param added: ``(encoded name, member, first, stop)``: the member's
-        points numbered ``first`` to ``stop - 1`` are added (a member
-        kept with a greater weight adds the points past its old count).
-    :param hash_ctor: the ring's hash constructor.
-    :returns: the new table, or None where a fresh build is due: the
-        index would need another size, too many points would be dead, a
-        new point equals a live one already there, or no point would be
-        left.  A new point that equals a dead one revives it.
+    :param table: a table with points.
+    :returns: per owner number, the sum of its arcs on the top
+        :data:`ARC_BITS` bits of the points; they add up to
+        ``2**ARC_BITS``, and members gone own none.
 
-    Runtime complexity: ``O(P)`` list copies in C, and ``O(a log P)``
-    for ``a`` points added.
+    Runtime complexity: ``O(P)``, a step in Python per point.
     """
     count = table.npoints
-    inserted = sum(stop - first for _, _, first, stop in added)
-    live = table.live - removed_points + inserted
-    if not count or live <= 0 or (len(table.dead) + removed_points) * 2 > live:
-        return None
-    shift = table.shift
-    size = len(table.points[0]) - TAG
-    wanted = min(live.bit_length() + BUCKET_SLACK_BITS, MAX_BUCKET_BITS)
-    if abs(wanted - table.bits) > 1:
-        return None
     points = table.points[:count]
-    owners = table.owners[:count]
-    direct = table.direct[:]
-    dead = set(table.dead)
-    numbered = list(table.numbered)
-    number = {m: n for n, m in enumerate(numbered)}
-    # Buckets of whole points: the tag is below the digest's bits.
-    shift += TAG * 8
-
-    def forward(i: int, owner: Any) -> None:
-        # A point now owned by another: so is every dead point just
-        # before it, and the empty buckets before each of them (those
-        # after the bucket of the point before it).
-        n = number[owner]
-        bucket = _from_bytes(points[i], 'big') >> shift
-        while True:
-            owners[i] = owner
-            below = _from_bytes(points[i - 1], 'big') >> shift if i else -1
-            if below != bucket:
-                _fill(direct, below + 1, bucket, n)
-            i -= 1
-            if i < 0 or points[i] not in dead:
-                return
-            bucket = below
-
-    if removed:
-        mask = list(map(removed.__contains__, owners))
-        dead.update(itertools.compress(points, mask))
-        # Each dead point goes to the next live point's owner; past the
-        # last, keys wrap round to the first live point.
-        after = next(o for o in owners if o not in removed)
-        for i in reversed(list(itertools.compress(range(count), mask))):
-            after = owners[i + 1] if i + 1 < count else after
-            forward(i, after)
-    new: dict[bytes, Any] = {}
-    # Descending names, as in build(), should points of two collide.
-    for name, member, first, stop in sorted(added, reverse=True):
-        if member in number:
-            # Back under its old number (a service restarted): its dead
-            # points carry that number in their tags.
-            numbered[number[member]] = member
-        else:
-            number[member] = len(numbered)
-            numbered.append(member)
-        h = hash_ctor(name, usedforsecurity=False)
-        for _ in itertools.repeat(None, first):
-            h.update(name)
-        for _ in itertools.repeat(None, stop - first):
-            h.update(name)
-            new[h.digest()] = member
-    if len(new) != inserted:
-        return None  # points of two new members collide
-    if direct.typecode == _SHORT and _SHORT != _typecode(
-        count + len(new), len(numbered)
-    ):
-        return None  # the index needs wider entries
-    for digest in list(new):
-        i = bisect.bisect_left(points, digest)
-        if i < count and points[i][:size] == digest:
-            if points[i] not in dead:
-                return None
-            # A member back with the name it had (a service restarted):
-            # its dead points come back to life where they stand.
-            dead.discard(points[i])
-            forward(i, new.pop(digest))
-    span = table.span + len(new)
-    if new:
-        # Merge in C: slices of the old lists between the new points.
-        ordered = sorted(d + _tag(number[m]) for d, m in new.items())
-        at = [bisect.bisect_left(points, p) for p in ordered]
-        merged_points: list[bytes] = []
-        merged_owners: list[Any] = []
-        for i, j, point in zip([0, *at], at, ordered):
-            merged_points += points[i:j]
-            merged_owners += owners[i:j]
-            merged_points.append(point)
-            merged_owners.append(new[point[:size]])
-        merged_points += points[at[-1] :]
-        merged_owners += owners[at[-1] :]
-        points, owners, count = (
-            merged_points,
-            merged_owners,
-            len(merged_points),
-        )
-        for n, (i, point) in enumerate(zip(at, ordered)):
-            # Where it is now: after the old points below it and the new
-            # points before it.  An occupied bucket keeps its old first
-            # index, a lower bound, which the wider window covers.
-            q = i + n
-            bucket = _from_bytes(point, 'big') >> shift
-            if direct[bucket] >= 0:
-                direct[bucket] = ~q
-            forward(q, owners[q])
-        if span > MAX_UPDATED_SPAN:
-            span = _anchor(points, direct, table.bits)
-    if points[-1] in dead:
-        # Dead points past the last live one wrap to the first live one,
-        # which a point added or revived may have changed.
-        forward(
-            count - 1, next(o for p, o in zip(points, owners) if p not in dead)
-        )
-    # Past the last point, keys wrap round to the first point's owner.
-    _fill(
-        direct,
-        (_from_bytes(points[-1], 'big') >> shift) + 1,
-        len(direct),
-        number[owners[0]],
-    )
-    points.extend(itertools.repeat(b'\xff' * (size + TAG + 1), span))
-    owners.extend(itertools.repeat(owners[0], span))
-    return Table(
-        points,
-        count,
-        owners,
-        direct,
-        numbered,
-        span,
-        table.shift,
-        frozenset(dead),
-    )
-
-
-def _anchor(points: list[bytes], direct: 'array.array[int]', bits: int) -> int:
-    """Point every occupied bucket at its first point; return the span.
-
-    Runtime complexity: ``O(P)``, in C.
-    """
-    of_point = list(buckets(points, bits))
+    size = len(points[0]) - TAG
+    high, low, numbers = words(points, size + TAG, 0, 4, size)
+    if table.dead:
+        # A dead point's tag names the member it was built for.
+        number = {m: n for n, m in enumerate(table.numbered)}
+        numbers = list(map(number.__getitem__, table.owners[:count]))
     starts = list(
-        itertools.compress(
-            range(len(of_point)),
-            map(operator.ne, of_point, itertools.chain((-1,), of_point)),
-        )
-    )
-    collections.deque(
         map(
-            direct.__setitem__,
-            map(of_point.__getitem__, starts),
-            map(operator.invert, starts),
-        ),
-        maxlen=0,
-    )
-    span: int = max(
-        map(operator.sub, itertools.chain(starts[1:], (len(points),)), starts)
-    )
-    return span
-
-
-def _fill(
-    direct: 'array.array[int]', start: int, stop: int, number: int
-) -> None:
-    """Give the buckets from ``start`` to ``stop - 1`` to one owner."""
-    if stop > start:
-        direct[start:stop] = array.array(direct.typecode, [number]) * (
-            stop - start
+            operator.or_,
+            map(operator.lshift, high, itertools.repeat(32)),
+            low,
         )
+    )
+    found = [0] * len(table.numbered)
+    for n, arc in zip(
+        numbers, map(operator.sub, starts, starts[-1:] + starts[:-1])
+    ):
+        found[n] += arc
+    # The first point's arc runs from the last point, round the ring.
+    found[numbers[0]] += 1 << ARC_BITS
+    return found
 
 
 def _check_collisions(
@@ -513,7 +354,7 @@ def _index(
     # NOTE: one loop in Python measured faster than the same work as
     # passes of map() and compress() in C, each of which converts every
     # entry to an int and back.
-    direct = array.array(_typecode(len(points), members))
+    direct = array.array(typecode(len(points), members))
     entry = [
         n.to_bytes(direct.itemsize, sys.byteorder, signed=True)
         for n in range(members)

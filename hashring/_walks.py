@@ -60,7 +60,7 @@ def walks(table: _table.Table) -> Walks:
     whose next points have distinct owners is a slice of the owners.
     :meth:`hashring.HashRing.get_nodes` makes them on its first walk.
     They are found from the points, not the index, whose entries an
-    :func:`hashring._table.update` leaves as mere lower bounds.
+    :func:`hashring._patch.update` leaves as mere lower bounds.
 
     Runtime complexity: ``O(P + B)`` for ``P`` points and ``B`` buckets,
     a step in Python per point.

@@ -28,9 +28,7 @@ only when the member count has moved by more than :data:`ADVICE_DRIFT`.
 
 from collections.abc import MutableMapping
 import dataclasses
-import itertools
 import logging
-import operator
 from typing import Any
 
 from hashring import _table
@@ -50,10 +48,6 @@ SAMPLE_KEYS = 5_000
 #: exponent tried - up to a thousand times the points of a change.
 ADVICE_DRIFT = 0.1
 
-# The arcs are measured on the top 64 bits of each point: exact to one
-# part in 2**64, and read in C.
-_PREFIX = 8
-
 
 @dataclasses.dataclass(frozen=True)
 class Advice:
@@ -71,36 +65,27 @@ class Advice:
 def shares(ring: ring_mod.HashRing) -> dict[Any, float]:
     """Return each member's share of the hash space, from the ring's arcs.
 
-    A key goes to the first point at or after its digest, so each point
-    owns the arc from the point before it.  Arcs are measured on the top
-    64 bits of the points.
+    A key goes to the first point above its digest, so each point owns
+    the arc from the point before it (:func:`hashring._table.arcs`).  The
+    arcs are measured once per ring, and a ring made by
+    :meth:`~hashring.HashRing.with_members` from a measured one carries
+    them over, point by point changed.
 
-    Runtime complexity: ``O(P)`` for ``P`` points, mostly in C.
+    Runtime complexity: ``O(P)`` for ``P`` points the first time, mostly
+    in C; ``O(M)`` for ``M`` members after that.
 
     :param ring: a ring with members.
     :returns: the fraction of all keys each member owns, summing to 1.
     """
-    count = ring._count
-    points = ring._points[:count]
-    owners = ring._owners[:count]
-    high, low = _table.words(points, len(points[0]), 0, 4)
-    # Every point's first 64 bits, out of its first two 32-bit words.
-    words = list(
-        map(
-            operator.or_,
-            map(operator.lshift, high, itertools.repeat(32)),
-            low,
-        )
-    )
-    found = dict.fromkeys(ring.members, 0)
-    for owner, arc in zip(
-        owners, map(operator.sub, words, words[-1:] + words[:-1])
-    ):
-        found[owner] += arc
-    # The first point's arc runs from the last point, round the ring.
-    space = 1 << (8 * _PREFIX)
-    found[owners[0]] += space
-    return {m: n / space for m, n in found.items()}
+    table = ring._table
+    if table.arcs is None:
+        # Kept on the ring: the same table, measured.
+        table = ring._table = table._replace(arcs=_table.arcs(table))
+    assert table.arcs is not None
+    number = {m: n for n, m in enumerate(table.numbered)}
+    found = table.arcs
+    space = 1 << _table.ARC_BITS
+    return {m: found[number[m]] / space for m in ring.members}
 
 
 def peak_to_mean(ring: ring_mod.HashRing) -> float:

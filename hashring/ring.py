@@ -21,6 +21,7 @@ import operator
 import types
 from typing import Any
 
+from hashring import _patch
 from hashring import _table
 from hashring import _validate
 from hashring import _walks
@@ -142,7 +143,7 @@ class HashRing:
         """Build and put in place the table of these members.
 
         From ``previous``, a ring of the same parameters, where that costs
-        less than a fresh build (:func:`hashring._table.update`).
+        less than a fresh build (:func:`hashring._patch.update`).
         """
         per_weight = self._per_weight
         total = sum(weights.values()) * per_weight
@@ -614,6 +615,9 @@ class HashRing:
                 assert self._owners[i] is following, i
             else:
                 following = self._owners[i]
+        # Arcs carried through updates are those measured afresh.
+        if self._table.arcs is not None:
+            assert self._table.arcs == _table.arcs(self._table)
         step = 1 << self._shift
         width = self._base.digest_size
         for bucket, entry in enumerate(self._direct):
@@ -704,7 +708,7 @@ def _changed_table(
         if after > before:
             added.append((name, member, before, after))
     lost = sum(old[m] for m in removed) * per_weight
-    return _table.update(previous._table, removed, lost, added, hash_ctor)
+    return _patch.update(previous._table, removed, lost, added, hash_ctor)
 
 
 def _restore(

@@ -229,13 +229,18 @@ class Judge:
             seen: dict[str, Seen] = {}
             for member_id, (value, beat) in heard.items():
                 last = now if beat is None else beat
-                if beat is not None and member_id != alive:
-                    silence = self._silence(last, now, outages)
-                    if silence > self.dead_after:
+                if (
+                    beat is not None
+                    and member_id != alive
+                    and now - last > self.dead_after
+                ):
+                    # Silent for longer than dead_after: dead, unless
+                    # outages leave dead_after of reachable time or less.
+                    # (A shorter silence needs no look at the outages.)
+                    if self._silence(last, now, outages) > self.dead_after:
                         dead.add(member_id)
                         continue
-                    if now - last > self.dead_after:
-                        presumed.add(member_id)
+                    presumed.add(member_id)
                 seen[member_id] = Seen(value, last)
             absent: dict[str, object] = {}
             for member_id in vanished:

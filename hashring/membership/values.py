@@ -344,8 +344,8 @@ def generation_of(members: Mapping[str, Member]) -> str:
     Runtime complexity: ``O(m)`` for ``m`` members, and the size of their
     attributes.
     """
-    h = hashlib.sha256(usedforsecurity=False)
     quote = json.encoder.encode_basestring_ascii
+    lines = []
     for m in members.values():
         if not m.attributes and type(m.weight) is int:
             # What json.dumps gives for a member without attributes (most
@@ -356,9 +356,11 @@ def generation_of(members: Mapping[str, Member]) -> str:
                 [m.id, m.state.value, m.weight, dict(m.attributes)],
                 sort_keys=True,
             )
-        h.update(line.encode())
-        h.update(b'\n')
-    return h.hexdigest()[:16]
+        lines.append(line)
+    # A line per member, each ended by a newline.
+    lines.append('')
+    text = '\n'.join(lines).encode()
+    return hashlib.sha256(text, usedforsecurity=False).hexdigest()[:16]
 
 
 def utcnow() -> datetime.datetime:

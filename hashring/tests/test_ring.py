@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from tooz import hashring as tooz_hashring
 
 from hashring import _table
+from hashring import balance
 from hashring import exception
 from hashring import hashing
 from hashring import ring
@@ -390,10 +391,16 @@ class WithMembersTestCase(base.TestCase):
                 if 'a' in members and b'a' in members:
                     del members[b'a']
                 before = current
+                # Measured, so that the update carries its arcs, which
+                # _check() measures again.
+                balance.shares(before)
                 current = current.with_members(members)
                 fresh = ring.HashRing(members, exponent)
                 with self.subTest(members=members, exponent=exponent):
                     self.assert_same(current, fresh)
+                    self.assertEqual(
+                        balance.shares(fresh), balance.shares(current)
+                    )
                 paths[
                     'fresh'
                     if not current._table.dead and current._span == fresh._span
@@ -425,6 +432,7 @@ class WithMembersTestCase(base.TestCase):
                         members.get(name, 1), rng.randint(1, 2)
                     )
                 before = current
+                balance.shares(before)
                 # Names read afresh, as a manager reads them: equal
                 # strings, other objects.
                 current = current.with_members(

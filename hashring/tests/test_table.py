@@ -14,6 +14,7 @@ import bisect
 import hashlib
 import os
 
+from hashring import _patch
 from hashring import _table
 from hashring import hashing
 from hashring.tests import base
@@ -182,64 +183,32 @@ class BuildTestCase(base.TestCase):
         self.assertLess(table.direct[0], 0)
 
 
-class UpdateTestCase(base.TestCase):
-    def setUp(self):
-        super().setUp()
-        self.table = _table.build(members(20, 16), MD5)
+class ArcsTestCase(base.TestCase):
+    def test_each_point_owns_the_arc_from_the_point_before_it(self):
+        table = _table.build(members(7, 9), MD5)
+        found = _table.arcs(table)
+        # The same arcs, from each point's whole top 64 bits as an int.
+        starts = [int.from_bytes(d[:8], 'big') for d in digests(table)]
+        expected = [0] * 7
+        for i, start in enumerate(starts):
+            owner = table.numbered.index(table.owners[i])
+            expected[owner] += (start - starts[i - 1]) % 2**64
+        self.assertEqual(expected, found)
+        self.assertEqual(2**_table.ARC_BITS, sum(found))
 
-    def test_a_new_point_on_a_live_one_asks_for_a_fresh_build(self):
-        # b'm0' hashes to the points of 'm0', which are still there.
-        name, member, count = members(20, 16)[0]
-        self.assertIsNone(
-            _table.update(self.table, set(), 0, [(name, b'm0', 0, 16)], MD5)
-        )
+    def test_one_point_owns_the_whole_ring(self):
+        table = _table.build([(b'x', 'x', 1)], MD5)
+        self.assertEqual([2**64], _table.arcs(table))
 
-    def test_a_member_back_revives_its_dead_points(self):
-        name, member, count = members(20, 16)[0]
-        gone = _table.update(self.table, {member}, count, [], MD5)
-        self.assertEqual(count, len(gone.dead))
-        self.assertNotIn(member, gone.owners)
-        back = _table.update(gone, set(), 0, [(name, member, 0, count)], MD5)
-        self.assertEqual(frozenset(), back.dead)
-        self.assertEqual(self.table.points, back.points)
-        self.assertEqual(self.table.owners, back.owners)
-        self.assertEqual(self.table.direct, back.direct)
-
-    def test_an_index_outgrowing_two_byte_entries_is_built_afresh(self):
-        table = _table.build(members(2, 16000), MD5)
-        self.assertEqual(2, table.direct.itemsize)
-        self.assertIsNone(
-            _table.update(table, set(), 0, [(b'new', 'new', 0, 1000)], MD5)
-        )
-        # Within two bytes, an update keeps them.
-        kept = _table.update(table, set(), 0, [(b'new', 'new', 0, 500)], MD5)
-        self.assertEqual(2, kept.direct.itemsize)
-        wide = _table.build(members(3, 16000), MD5)
-        self.assertEqual(
-            4, _table.update(wide, {'m0'}, 16000, [], MD5).direct.itemsize
-        )
-
-    def test_too_many_dead_points_ask_for_a_fresh_build(self):
-        # 7 of 20 gone: 112 dead points to 208 live ones, too many.
-        gone = {m for _, m, _ in members(20, 16)[:7]}
-        self.assertIsNone(_table.update(self.table, gone, 7 * 16, [], MD5))
-        gone.discard('m0')
-        updated = _table.update(self.table, gone, 6 * 16, [], MD5)
-        self.assertEqual(6 * 16, len(updated.dead))
-
-    def test_a_wide_window_is_anchored_again(self):
-        added = [(b'new-%d' % i, f'new-{i}', 0, 16) for i in range(8)]
-        updated = _table.update(self.table, set(), 0, added, MD5)
-        # 128 points inserted would widen the window past the cap.
-        self.assertLessEqual(updated.span, _table.MAX_UPDATED_SPAN)
-        shift = updated.shift + 8 * _table.TAG
-        for bucket, entry in enumerate(updated.direct):
-            if entry < 0:
-                first = updated.points[~entry]
-                self.assertEqual(bucket, int.from_bytes(first, 'big') >> shift)
-                self.assertTrue(
-                    entry == ~0
-                    or int.from_bytes(updated.points[~entry - 1], 'big')
-                    >> shift
-                    < bucket
-                )
+    def test_a_dead_point_counts_for_its_live_owner(self):
+        table = _table.build(members(5, 8), MD5)
+        gone = _patch.update(table, {'m2'}, 8, [], MD5)
+        found = _table.arcs(gone)
+        self.assertEqual(0, found[2])
+        self.assertEqual(2**64, sum(found))
+        # The arcs of m2's points went to the owners of the points after.
+        before = _table.arcs(table)
+        grown = [a - b for a, b in zip(found, before)]
+        del grown[2]
+        self.assertTrue(all(g >= 0 for g in grown))
+        self.assertEqual(before[2], sum(grown))

@@ -12,6 +12,7 @@
 
 import bisect
 
+from hashring import _patch
 from hashring import _table
 from hashring import _walks
 from hashring import hashing
@@ -57,7 +58,7 @@ class WalksTestCase(base.TestCase):
         # Its index entries are lower bounds; the walks are exact.
         table = _table.build(members(20, 16), MD5)
         added = [(b'new-%d' % i, f'new-{i}', 0, 4) for i in range(3)]
-        updated = _table.update(table, {'m3'}, 16, added, MD5)
+        updated = _patch.update(table, {'m3'}, 16, added, MD5)
         self.assertTrue(updated.dead)
         self.check(updated)
 

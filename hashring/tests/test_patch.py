@@ -1,0 +1,107 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from hashring import _patch
+from hashring import _table
+from hashring.tests import base
+from hashring.tests import test_table
+
+MD5 = test_table.MD5
+members = test_table.members
+
+
+class UpdateTestCase(base.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.table = _table.build(members(20, 16), MD5)
+
+    def test_a_new_point_on_a_live_one_asks_for_a_fresh_build(self):
+        # b'm0' hashes to the points of 'm0', which are still there.
+        name, member, count = members(20, 16)[0]
+        self.assertIsNone(
+            _patch.update(self.table, set(), 0, [(name, b'm0', 0, 16)], MD5)
+        )
+
+    def test_a_member_back_revives_its_dead_points(self):
+        name, member, count = members(20, 16)[0]
+        gone = _patch.update(self.table, {member}, count, [], MD5)
+        self.assertEqual(count, len(gone.dead))
+        self.assertNotIn(member, gone.owners)
+        back = _patch.update(gone, set(), 0, [(name, member, 0, count)], MD5)
+        self.assertEqual(frozenset(), back.dead)
+        self.assertEqual(self.table.points, back.points)
+        self.assertEqual(self.table.owners, back.owners)
+        self.assertEqual(self.table.direct, back.direct)
+
+    def test_an_index_outgrowing_two_byte_entries_is_built_afresh(self):
+        table = _table.build(members(2, 16000), MD5)
+        self.assertEqual(2, table.direct.itemsize)
+        self.assertIsNone(
+            _patch.update(table, set(), 0, [(b'new', 'new', 0, 1000)], MD5)
+        )
+        # Within two bytes, an update keeps them.
+        kept = _patch.update(table, set(), 0, [(b'new', 'new', 0, 500)], MD5)
+        self.assertEqual(2, kept.direct.itemsize)
+        wide = _table.build(members(3, 16000), MD5)
+        self.assertEqual(
+            4, _patch.update(wide, {'m0'}, 16000, [], MD5).direct.itemsize
+        )
+
+    def test_too_many_dead_points_ask_for_a_fresh_build(self):
+        # 7 of 20 gone: 112 dead points to 208 live ones, too many.
+        gone = {m for _, m, _ in members(20, 16)[:7]}
+        self.assertIsNone(_patch.update(self.table, gone, 7 * 16, [], MD5))
+        gone.discard('m0')
+        updated = _patch.update(self.table, gone, 6 * 16, [], MD5)
+        self.assertEqual(6 * 16, len(updated.dead))
+
+    def test_a_wide_window_is_anchored_again(self):
+        added = [(b'new-%d' % i, f'new-{i}', 0, 16) for i in range(8)]
+        updated = _patch.update(self.table, set(), 0, added, MD5)
+        # 128 points inserted would widen the window past the cap.
+        self.assertLessEqual(updated.span, _patch.MAX_UPDATED_SPAN)
+        shift = updated.shift + 8 * _table.TAG
+        for bucket, entry in enumerate(updated.direct):
+            if entry < 0:
+                first = updated.points[~entry]
+                self.assertEqual(bucket, int.from_bytes(first, 'big') >> shift)
+                self.assertTrue(
+                    entry == ~0
+                    or int.from_bytes(updated.points[~entry - 1], 'big')
+                    >> shift
+                    < bucket
+                )
+
+    def test_arcs_are_carried_as_measured(self):
+        measured = self.table._replace(arcs=_table.arcs(self.table))
+        name, member, count = members(20, 16)[4]
+        steps = [
+            ({member}, count, []),  # a leave
+            (set(), 0, [(name, member, 0, count)]),  # back: revived
+            (set(), 0, [(b'new', 'new', 0, 16)]),  # a join
+            (set(), 0, [(b'm7', 'm7', 16, 24)]),  # more weight
+            ({'m1', 'new'}, 32, [(b'other', 'other', 0, 16)]),
+        ]
+        table = measured
+        for removed, lost, added in steps:
+            table = _patch.update(table, removed, lost, added, MD5)
+            with self.subTest(removed=removed, added=added):
+                self.assertIsNotNone(table.arcs)
+                self.assertEqual(_table.arcs(table), table.arcs)
+                for gone in removed:
+                    self.assertEqual(0, table.arcs[table.numbered.index(gone)])
+
+    def test_arcs_not_measured_are_not_carried(self):
+        updated = _patch.update(
+            self.table, set(), 0, [(b'new', 'new', 0, 16)], MD5
+        )
+        self.assertIsNone(updated.arcs)
