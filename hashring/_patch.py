@@ -21,6 +21,7 @@ table built afresh of the same members.
 
 import array
 import bisect
+import collections
 import itertools
 import operator
 from typing import Any
@@ -31,9 +32,10 @@ from hashring import hashing
 # Bound once: it runs once per point patched.
 _from_bytes = int.from_bytes
 
-#: An updated table (:func:`update`) widens its bisect window by the points
-#: it inserts; past this width, which lookups do not notice, it finds the
-#: first point of every occupied bucket again.
+#: An updated table (:func:`update`) widens its bisect window by the most
+#: points it inserts into one block of the index; past this width, which
+#: lookups do not notice, it finds the first point of every occupied
+#: bucket again.
 MAX_UPDATED_SPAN = 64
 
 
@@ -51,8 +53,10 @@ def update(
     points owned by the next live point's owner (keys map as if they were
     gone), and new points are merged in.  The index is patched where it
     changes: an occupied bucket keeps the index of its first point from
-    before the insertions, a lower bound of it, and the bisect window
-    widens by the points inserted to cover the shift.  The table's arcs
+    before the insertions, and its block of the index (2**OFFSET_BITS
+    buckets) counts the points inserted before the block, so that their
+    sum is a lower bound of it, and the bisect window widens by the most
+    points inserted into one block.  The table's arcs
     (:func:`hashring._table.arcs`), where it has them, are carried point
     by point changed.
 
@@ -169,7 +173,8 @@ def update(
             # its dead points come back to life where they stand.
             dead.discard(points[i])
             forward(i, new.pop(digest))
-    span = table.span + len(new)
+    span = table.span
+    offsets = table.offsets
     if new:
         # Merge in C: slices of the old lists between the new points.
         ordered = sorted(
@@ -191,10 +196,26 @@ def update(
             merged_owners,
             len(merged_points),
         )
-        for n, (i, point) in enumerate(zip(at, ordered)):
+        fresh = [_from_bytes(p, 'big') >> shift for p in ordered]
+        # Every occupied bucket of a block has moved on by at least the
+        # points inserted before the block; those inserted within it
+        # widen the window.
+        bits = _table.OFFSET_BITS
+        moved_on = array.array(
+            'i',
+            map(
+                bisect.bisect_left,
+                itertools.repeat(fresh),
+                range(0, len(direct), 1 << bits),
+            ),
+        )
+        if offsets is not None:
+            moved_on = array.array('i', map(operator.add, offsets, moved_on))
+        offsets = moved_on
+        span += max(collections.Counter(b >> bits for b in fresh).values())
+        for n, (i, bucket) in enumerate(zip(at, fresh)):
             # Where it is now: after the old points below it and the new
-            # points before it.  An occupied bucket keeps its old first
-            # index, a lower bound, which the wider window covers.
+            # points before it.
             q = i + n
             if carried is not None:
                 # It takes the start of the arc of the old point after it
@@ -202,12 +223,12 @@ def update(
                 moved = arc(q)
                 carried[number[before[i if i < last else 0]]] -= moved
                 carried[number[owners[q]]] += moved
-            bucket = _from_bytes(point, 'big') >> shift
             if direct[bucket] >= 0:
-                direct[bucket] = ~q
+                direct[bucket] = ~(q - offsets[bucket >> bits])
             forward(q, owners[q])
         if span > MAX_UPDATED_SPAN:
             span = _anchor(points, direct, table.bits)
+            offsets = None
     if points[-1] in dead:
         # Dead points past the last live one wrap to the first live one,
         # which a point added or revived may have changed.
@@ -233,6 +254,7 @@ def update(
         table.shift,
         frozenset(dead),
         carried,
+        offsets,
     )
 
 

@@ -78,6 +78,12 @@ BUCKET_SLACK_BITS = 2
 #: 46% of that ring's buckets held points and get_node cost 3.4 md5s.
 MAX_BUCKET_BITS = 26
 
+#: An updated table's index moves on by blocks of 2**OFFSET_BITS buckets
+#: (:attr:`Table.offsets`): small enough that few new points fall in one
+#: block, which each widen the window, and large enough that the offsets
+#: are a small share of the index.
+OFFSET_BITS = 8
+
 #: Arcs (:func:`arcs`) are measured on the top 64 bits of each point:
 #: exact to one part in 2**64, and read in C.
 ARC_BITS = 64
@@ -112,10 +118,13 @@ class Table(NamedTuple):
     owners: list[Any]
     #: per bucket: the number of the owner of every key in it or, when
     #: the bucket holds points, ``~i`` (negative) for its first point ``i``
+    #: (in an updated table, ``i`` plus its block's offset is a lower
+    #: bound of it)
     direct: 'array.array[int]'
     #: the members by number, as the index and the tags give them
     numbered: list[Any]
-    #: the most points any bucket holds: a bucket's bisect window
+    #: the most points any bucket holds: a bucket's bisect window (in an
+    #: updated table, wider by the most points inserted into one block)
     span: int
     #: right shift that turns a digest, read as an integer, into a bucket
     shift: int
@@ -126,6 +135,10 @@ class Table(NamedTuple):
     #: per owner number, the hash space it owns (:func:`arcs`), where
     #: they were measured, or carried from the table an update patched
     arcs: list[int] | None = None
+    #: None where every occupied bucket's entry is its first point; else,
+    #: per block of 2**OFFSET_BITS buckets, the points an update inserted
+    #: before the block, which the entries there leave out
+    offsets: 'array.array[int] | None' = None
 
     @property
     def live(self) -> int:

@@ -42,6 +42,7 @@ MAX_POINTS_PER_WEIGHT = 2**MAX_PARTITION_EXPONENT
 
 # Bound once: the lookup is hot enough for the attribute lookup to show.
 _from_bytes = int.from_bytes
+_OFFSET_BITS = _table.OFFSET_BITS
 
 Member = str | bytes
 Key = str | bytes | bytearray | memoryview
@@ -100,6 +101,8 @@ class HashRing:
         '_members',
         '_names',
         '_numbered',
+        '_offset_shift',
+        '_offsets',
         '_owners',
         '_per_weight',
         '_plain',
@@ -171,6 +174,8 @@ class HashRing:
         self._numbered = table.numbered
         self._span = table.span
         self._shift = table.shift
+        self._offsets = table.offsets
+        self._offset_shift = table.shift + _table.OFFSET_BITS
         # Made on the first walk that needs them (get_nodes).
         self._walks: _walks.Walks | None = None
         self._fingerprint: str | None = None
@@ -201,10 +206,11 @@ class HashRing:
             except (TypeError, UnicodeEncodeError):
                 h.update(hashing.encode(key))
         digest = h.digest()
-        entry = self._direct[_from_bytes(digest, 'big') >> self._shift]
+        bucket = _from_bytes(digest, 'big') >> self._shift
+        entry = self._direct[bucket]
         if entry >= 0:
             return self._numbered[entry]  # type: ignore[no-any-return]
-        return self._bisect(digest, ~entry)
+        return self._bisect(digest, ~entry, bucket)
 
     def get_nodes(
         self,
@@ -261,7 +267,7 @@ class HashRing:
             return [
                 self._numbered[entry]
                 if entry >= 0
-                else self._bisect(digest, ~entry)
+                else self._bisect(digest, ~entry, bucket)
             ]
         walks = self._walks
         if walks is None:
@@ -269,8 +275,9 @@ class HashRing:
         if entry < 0:
             if not self._count:
                 raise exception.EmptyRingError('The hash ring has no members')
+            lo = self._low(digest, entry)
             i = bisect.bisect_right(
-                self._points, digest + _table.PAD, ~entry, ~entry + self._span
+                self._points, digest + _table.PAD, lo, lo + self._span
             )
         else:
             # The owner is known; the walk needs the point's place.
@@ -302,7 +309,11 @@ class HashRing:
             # The first point above the key: its bucket's window when the
             # bucket holds points, else a bisect of the whole ring.
             entry = self._direct[_from_bytes(digest, 'big') >> self._shift]
-            lo, hi = (~entry, ~entry + self._span) if entry < 0 else (0, end)
+            if entry < 0:
+                lo = self._low(digest, entry)
+                hi = lo + self._span
+            else:
+                lo, hi = 0, end
             i = bisect.bisect_right(self._points, digest + _table.PAD, lo, hi)
         found: list[Member] = []
         while len(found) < wanted:
@@ -514,8 +525,12 @@ class HashRing:
         pad = _table.PAD
         found: list[Member] = []
         append = found.append
+        offsets = self._offsets
+        at = self._offset_shift
         for i in spans:
             lo = ~entries[i]
+            if offsets is not None:
+                lo += offsets[_from_bytes(digests[i], 'big') >> at]
             # Any number, to be overwritten below.
             entries[i] = 0
             append(ring_owners[right(points, digests[i] + pad, lo, lo + span)])
@@ -524,15 +539,31 @@ class HashRing:
             owners[i] = owner
         return owners
 
-    def _bisect(self, digest: bytes, lo: int) -> Member:
-        """Return the owner of a digest whose bucket starts at points[lo]."""
+    def _bisect(self, digest: bytes, lo: int, bucket: int) -> Member:
+        """Return the owner of a digest whose bucket's entry gives ``lo``.
+
+        ``lo`` is its first point, or in an updated ring a lower bound of
+        it once its block's offset is added (:class:`_table.Table`).
+        """
         if not self._count:
             raise exception.EmptyRingError('The hash ring has no members')
+        offsets = self._offsets
+        if offsets is not None:
+            lo += offsets[bucket >> _OFFSET_BITS]
         return self._owners[  # type: ignore[no-any-return]
             bisect.bisect_right(
                 self._points, digest + _table.PAD, lo, lo + self._span
             )
         ]
+
+    def _low(self, digest: bytes, entry: int) -> int:
+        """Return where a digest's window starts, in its occupied bucket."""
+        offsets = self._offsets
+        if offsets is None:
+            return ~entry
+        return (
+            ~entry + offsets[_from_bytes(digest, 'big') >> self._offset_shift]
+        )
 
     def _ignored(self, ignore_nodes: Iterable[Member]) -> set[Member]:
         """Return the members among names to ignore."""
@@ -630,7 +661,10 @@ class HashRing:
                 hi = count
             if entry < 0:
                 # A lower bound of its first point, once updated.
-                assert ~entry <= lo < hi <= ~entry + self._span, (bucket, lo)
+                low = ~entry
+                if self._offsets is not None:
+                    low += self._offsets[bucket >> _table.OFFSET_BITS]
+                assert low <= lo < hi <= low + self._span, (bucket, lo)
             else:
                 assert lo == hi
                 assert self._numbered[entry] is self._owners[lo]

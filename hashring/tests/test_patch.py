@@ -64,11 +64,44 @@ class UpdateTestCase(base.TestCase):
         updated = _patch.update(self.table, gone, 6 * 16, [], MD5)
         self.assertEqual(6 * 16, len(updated.dead))
 
-    def test_a_wide_window_is_anchored_again(self):
+    def windows(self, table):
+        """Each occupied bucket's window start, its first point, and end."""
+        shift = table.shift + 8 * _table.TAG
+        found = {}
+        for i, point in enumerate(table.points[: table.npoints]):
+            found.setdefault(int.from_bytes(point, 'big') >> shift, [i, i])
+            found[int.from_bytes(point, 'big') >> shift][1] = i + 1
+        for bucket, (first, stop) in sorted(found.items()):
+            low = ~table.direct[bucket]
+            if table.offsets is not None:
+                low += table.offsets[bucket >> _table.OFFSET_BITS]
+            yield low, first, stop, low + table.span
+
+    def test_points_inserted_widen_the_window_by_their_block(self):
+        # 128 points in 8 blocks of the index: the entries of a block
+        # leave out the points inserted before it.
         added = [(b'new-%d' % i, f'new-{i}', 0, 16) for i in range(8)]
         updated = _patch.update(self.table, set(), 0, added, MD5)
-        # 128 points inserted would widen the window past the cap.
+        self.assertEqual(8, len(updated.offsets))
+        self.assertEqual(0, updated.offsets[0])
+        self.assertEqual(list(updated.offsets), sorted(set(updated.offsets)))
+        self.assertLess(updated.span, self.table.span + 40)
+        for low, first, stop, end in self.windows(updated):
+            self.assertLessEqual(low, first)
+            self.assertLessEqual(stop, end)
+        # Without the offsets, the entries are no lower bound.
+        blind = updated._replace(offsets=None)
+        self.assertFalse(
+            all(stop <= end for _, _, stop, end in self.windows(blind))
+        )
+
+    def test_a_wide_window_is_anchored_again(self):
+        # 640 points, about 80 in each of 8 blocks, would widen the window
+        # past the cap.
+        added = [(b'new-%d' % i, f'new-{i}', 0, 80) for i in range(8)]
+        updated = _patch.update(self.table, set(), 0, added, MD5)
         self.assertLessEqual(updated.span, _patch.MAX_UPDATED_SPAN)
+        self.assertIsNone(updated.offsets)
         shift = updated.shift + 8 * _table.TAG
         for bucket, entry in enumerate(updated.direct):
             if entry < 0:
