@@ -164,7 +164,9 @@ def update(
         count + len(new), len(numbered)
     ):
         return None  # the index needs wider entries
-    for digest in list(new):
+    # Where each new point goes, below the first old point above it.
+    at = []
+    for digest in sorted(new):
         i = bisect.bisect_left(points, digest)
         if i < count and points[i][:size] == digest:
             if points[i] not in dead:
@@ -173,14 +175,17 @@ def update(
             # its dead points come back to life where they stand.
             dead.discard(points[i])
             forward(i, new.pop(digest))
+        else:
+            at.append(i)
     span = table.span
     offsets = table.offsets
     if new:
-        # Merge in C: slices of the old lists between the new points.
+        # Merge in C: slices of the old lists between the new points.  (A
+        # tag orders only equal digests, so the points sort as the
+        # digests placed above.)
         ordered = sorted(
             map(operator.add, new, map(tags.__getitem__, new.values()))
         )
-        at = [bisect.bisect_left(points, p) for p in ordered]
         merged_points: list[bytes] = []
         merged_owners: list[Any] = []
         for i, j, point in zip([0, *at], at, ordered):
