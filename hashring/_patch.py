@@ -119,6 +119,7 @@ def update(
             if old is not owner:
                 owners[i] = owner
                 if carried is not None:
+                    # arc(i), out of the values at hand.
                     moved = (value >> low) - (below >> low) if i else arc(0)
                     carried[number[old]] -= moved
                     carried[n] += moved

@@ -275,7 +275,7 @@ class HashRing:
         if entry < 0:
             if not self._count:
                 raise exception.EmptyRingError('The hash ring has no members')
-            lo = self._low(digest, entry)
+            lo = self._low(entry, bucket)
             i = bisect.bisect_right(
                 self._points, digest + _table.PAD, lo, lo + self._span
             )
@@ -308,9 +308,10 @@ class HashRing:
         if i is None:
             # The first point above the key: its bucket's window when the
             # bucket holds points, else a bisect of the whole ring.
-            entry = self._direct[_from_bytes(digest, 'big') >> self._shift]
+            bucket = _from_bytes(digest, 'big') >> self._shift
+            entry = self._direct[bucket]
             if entry < 0:
-                lo = self._low(digest, entry)
+                lo = self._low(entry, bucket)
                 hi = lo + self._span
             else:
                 lo, hi = 0, end
@@ -547,6 +548,8 @@ class HashRing:
         """
         if not self._count:
             raise exception.EmptyRingError('The hash ring has no members')
+        # As _low(), inlined: this is the path of every lookup that lands
+        # in a bucket holding points.
         offsets = self._offsets
         if offsets is not None:
             lo += offsets[bucket >> _OFFSET_BITS]
@@ -556,14 +559,12 @@ class HashRing:
             )
         ]
 
-    def _low(self, digest: bytes, entry: int) -> int:
-        """Return where a digest's window starts, in its occupied bucket."""
+    def _low(self, entry: int, bucket: int) -> int:
+        """Return where the bisect window of an occupied bucket starts."""
         offsets = self._offsets
         if offsets is None:
             return ~entry
-        return (
-            ~entry + offsets[_from_bytes(digest, 'big') >> self._offset_shift]
-        )
+        return ~entry + offsets[bucket >> _OFFSET_BITS]
 
     def _ignored(self, ignore_nodes: Iterable[Member]) -> set[Member]:
         """Return the members among names to ignore."""
@@ -661,9 +662,7 @@ class HashRing:
                 hi = count
             if entry < 0:
                 # A lower bound of its first point, once updated.
-                low = ~entry
-                if self._offsets is not None:
-                    low += self._offsets[bucket >> _table.OFFSET_BITS]
+                low = self._low(entry, bucket)
                 assert low <= lo < hi <= low + self._span, (bucket, lo)
             else:
                 assert lo == hi
