@@ -101,7 +101,6 @@ class HashRing:
         '_members',
         '_names',
         '_numbered',
-        '_offset_shift',
         '_offsets',
         '_owners',
         '_per_weight',
@@ -175,7 +174,6 @@ class HashRing:
         self._span = table.span
         self._shift = table.shift
         self._offsets = table.offsets
-        self._offset_shift = table.shift + _table.OFFSET_BITS
         # Made on the first walk that needs them (get_nodes).
         self._walks: _walks.Walks | None = None
         self._fingerprint: str | None = None
@@ -527,7 +525,7 @@ class HashRing:
         found: list[Member] = []
         append = found.append
         offsets = self._offsets
-        at = self._offset_shift
+        at = self._shift + _OFFSET_BITS
         for i in spans:
             lo = ~entries[i]
             if offsets is not None:
