@@ -646,6 +646,10 @@ class LookupTestCase(base.TestCase):
                     [r.get_node(k) for k in keys], r.map_keys(keys)
                 )
                 self.assertEqual(r.map_keys(keys), r.map_keys(iter(keys)))
+            # One key takes another path than many (itemgetter of one
+            # index gives an item, not a tuple).
+            for key in strs[:50]:
+                self.assertEqual([r.get_node(key)], r.map_keys([key]))
         self.assertEqual([], r.map_keys([]))
 
     def test_map_keys_with_hashlibs_md5(self):
