@@ -94,6 +94,7 @@ def update(
     numbered = list(table.numbered)
     number = {m: n for n, m in enumerate(numbered)}
     carried = None if table.arcs is None else list(table.arcs)
+    units: dict[int, array.array[int]] = {}
     # A whole point read as an integer: its bucket is above ``shift``
     # bits, its arc's end above ``low``.
     shift += _table.TAG * 8
@@ -112,7 +113,14 @@ def update(
         # before it, and the empty buckets before each of them (those
         # after the bucket of the point before it).
         n = number[owner]
+        unit = units.get(n)
+        if unit is None:
+            # Runs of empty buckets are filled from one array of the
+            # entry per owner number, made once: a leave fills a run per
+            # point it removes.
+            unit = units[n] = array.array(direct.typecode, [n])
         value = _from_bytes(points[i], 'big')
+        top = value >> shift
         while True:
             below = _from_bytes(points[i - 1], 'big') if i else -1
             old = owners[i]
@@ -123,12 +131,14 @@ def update(
                     moved = (value >> low) - (below >> low) if i else arc(0)
                     carried[number[old]] -= moved
                     carried[n] += moved
-            if below >> shift != value >> shift:
-                _fill(direct, (below >> shift) + 1, value >> shift, n)
+            under = below >> shift
+            if top - under > 1:
+                direct[under + 1 : top] = unit * (top - under - 1)
             i -= 1
             if i < 0 or points[i] not in dead:
                 return
             value = below
+            top = under
 
     if removed:
         mask = list(map(removed.__contains__, owners))
@@ -242,11 +252,9 @@ def update(
             count - 1, next(o for p, o in zip(points, owners) if p not in dead)
         )
     # Past the last point, keys wrap round to the first point's owner.
-    _fill(
-        direct,
-        (_from_bytes(points[-1], 'big') >> shift) + 1,
-        len(direct),
-        number[owners[0]],
+    start = (_from_bytes(points[-1], 'big') >> shift) + 1
+    direct[start:] = array.array(direct.typecode, [number[owners[0]]]) * (
+        len(direct) - start
     )
     points.extend(itertools.repeat(b'\xff' * (size + _table.TAG + 1), span))
     owners.extend(itertools.repeat(owners[0], span))
@@ -283,13 +291,3 @@ def _anchor(points: list[bytes], direct: 'array.array[int]', bits: int) -> int:
             last = bucket
             start = i
     return max(span, len(points) - start)
-
-
-def _fill(
-    direct: 'array.array[int]', start: int, stop: int, number: int
-) -> None:
-    """Give the buckets from ``start`` to ``stop - 1`` to one owner."""
-    if stop > start:
-        direct[start:stop] = array.array(direct.typecode, [number]) * (
-            stop - start
-        )
