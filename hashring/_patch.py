@@ -80,8 +80,9 @@ def update(
     live = table.live - removed_points + inserted
     if not count or live <= 0 or (len(table.dead) + removed_points) * 2 > live:
         return None
-    shift = table.shift
     size = len(table.points[0]) - _table.TAG
+    # A whole point read as an integer: its bucket is above ``shift`` bits.
+    shift = table.shift + _table.TAG * 8
     wanted = min(
         live.bit_length() + _table.BUCKET_SLACK_BITS, _table.MAX_BUCKET_BITS
     )
@@ -94,51 +95,17 @@ def update(
     numbered = list(table.numbered)
     number = {m: n for n, m in enumerate(numbered)}
     carried = None if table.arcs is None else list(table.arcs)
-    units: dict[int, array.array[int]] = {}
-    # A whole point read as an integer: its bucket is above ``shift``
-    # bits, its arc's end above ``low``.
-    shift += _table.TAG * 8
-    low = (size + _table.TAG) * 8 - _table.ARC_BITS
+    # Points whose owner changed, with the owner each had and has: the
+    # empty buckets before each, and its arc, go to it (_settle()).
+    moves: list[tuple[int, Any, Any]] = []
 
-    def arc(i: int) -> int:
-        # The arc point i owns, as _table.arcs() measures it.
-        end = _from_bytes(points[i], 'big') >> low
-        if i:
-            return end - (_from_bytes(points[i - 1], 'big') >> low)
-        start = _from_bytes(points[count - 1], 'big') >> low
-        return end - start + (1 << _table.ARC_BITS)
-
-    def forward(i: int, owner: Any) -> None:
-        # A point now owned by another: so is every dead point just
-        # before it, and the empty buckets before each of them (those
-        # after the bucket of the point before it).
-        n = number[owner]
-        unit = units.get(n)
-        if unit is None:
-            # Runs of empty buckets are filled from one array of the
-            # entry per owner number, made once: a leave fills a run per
-            # point it removes.
-            unit = units[n] = array.array(direct.typecode, [n])
-        value = _from_bytes(points[i], 'big')
-        top = value >> shift
-        while True:
-            below = _from_bytes(points[i - 1], 'big') if i else -1
-            old = owners[i]
-            if old is not owner:
-                owners[i] = owner
-                if carried is not None:
-                    # arc(i), out of the values at hand.
-                    moved = (value >> low) - (below >> low) if i else arc(0)
-                    carried[number[old]] -= moved
-                    carried[n] += moved
-            under = below >> shift
-            if top - under > 1:
-                direct[under + 1 : top] = unit * (top - under - 1)
+    def claim(i: int, owner: Any) -> None:
+        # Dead points from i down now go to owner, as far as their run
+        # goes: every dead point of a run has the same owner.
+        while i >= 0 and points[i] in dead and owners[i] is not owner:
+            moves.append((i, owners[i], owner))
+            owners[i] = owner
             i -= 1
-            if i < 0 or points[i] not in dead:
-                return
-            value = below
-            top = under
 
     if removed:
         mask = list(map(removed.__contains__, owners))
@@ -148,7 +115,8 @@ def update(
         after = next(o for o in owners if o not in removed)
         for i in reversed(list(itertools.compress(range(count), mask))):
             after = owners[i + 1] if i + 1 < count else after
-            forward(i, after)
+            moves.append((i, owners[i], after))
+            owners[i] = after
     new: dict[bytes, Any] = {}
     tags = {}
     # Descending names, as in _table.build(), should points of two collide.
@@ -185,9 +153,14 @@ def update(
             # A member back with the name it had (a service restarted):
             # its dead points come back to life where they stand.
             dead.discard(points[i])
-            forward(i, new.pop(digest))
+            member = new.pop(digest)
+            moves.append((i, owners[i], member))
+            owners[i] = member
+            claim(i - 1, member)
         else:
             at.append(i)
+    _settle(table.bits, points, direct, number, carried, moves)
+    moves.clear()
     span = table.span
     offsets = table.offsets
     if new:
@@ -233,24 +206,23 @@ def update(
             # Where it is now: after the old points below it and the new
             # points before it.
             q = i + n
-            if carried is not None:
-                # It takes the start of the arc of the old point after it
-                # (past the last, the first).
-                moved = arc(q)
-                carried[number[before[i if i < last else 0]]] -= moved
-                carried[number[owners[q]]] += moved
             if direct[bucket] >= 0:
                 direct[bucket] = ~(q - offsets[bucket >> bits])
-            forward(q, owners[q])
+            # It takes the start of the arc of the old point after it
+            # (past the last, the first).
+            moves.append((q, before[i if i < last else 0], owners[q]))
+            if dead:
+                claim(q - 1, owners[q])
         if span > MAX_UPDATED_SPAN:
             span = _anchor(points, direct, table.bits)
             offsets = None
     if points[-1] in dead:
         # Dead points past the last live one wrap to the first live one,
         # which a point added or revived may have changed.
-        forward(
+        claim(
             count - 1, next(o for p, o in zip(points, owners) if p not in dead)
         )
+    _settle(table.bits, points, direct, number, carried, moves)
     # Past the last point, keys wrap round to the first point's owner.
     start = (_from_bytes(points[-1], 'big') >> shift) + 1
     direct[start:] = array.array(direct.typecode, [number[owners[0]]]) * (
@@ -270,6 +242,65 @@ def update(
         carried,
         offsets,
     )
+
+
+def _settle(
+    bits: int,
+    points: list[bytes],
+    direct: 'array.array[int]',
+    number: dict[Any, int],
+    carried: list[int] | None,
+    moves: list[tuple[int, Any, Any]],
+) -> None:
+    """Give the empty buckets before points, and their arcs, to their owners.
+
+    :param bits: how many top bits of a point make its bucket.
+    :param points: its points, without sentinels, as they are now.
+    :param direct: the index, patched in place.
+    :param number: the owner number of each member.
+    :param carried: the arcs per owner number, moved in place, or None.
+    :param moves: ``(i, old, new)``: point ``i`` of ``points`` went from
+        ``old`` to ``new``, in the order they moved (a point may move
+        twice).  The buckets before it are those after the bucket of the
+        point before it (before the first point, from the first bucket).
+        A new point's old owner is that of the old point after it, whose
+        arc's start it takes.
+
+    Runtime complexity: ``O(m)`` for ``m`` moves, mostly in C.
+    """
+    if not moves:
+        return
+    indexes = [i for i, _, _ in moves]
+    # The top 64 bits of each point and of the point before it, read in C
+    # at once; before the first point is the last, whose arc wraps round.
+    high, low = _table.words(
+        _table.gather(points, indexes + [i - 1 for i in indexes]),
+        len(points[0]),
+        0,
+        4,
+    )
+    m = len(moves)
+    shift = 32 - bits
+    units: dict[int, array.array[int]] = {}
+    for (i, _, new), top, under in zip(moves, high, high[m:]):
+        n = number[new]
+        top >>= shift
+        under = under >> shift if i else -1
+        if top - under > 1:
+            unit = units.get(n)
+            if unit is None:
+                # One array of the entry per owner number, made once: a
+                # leave fills a run per point it removes.
+                unit = units[n] = array.array(direct.typecode, [n])
+            direct[under + 1 : top] = unit * (top - under - 1)
+    if carried is None:
+        return
+    ends = _table.words64(high, low)
+    for (i, old, new), arc in zip(moves, map(operator.sub, ends, ends[m:])):
+        if not i:
+            arc += 1 << _table.ARC_BITS
+        carried[number[old]] -= arc
+        carried[number[new]] += arc
 
 
 def _anchor(points: list[bytes], direct: 'array.array[int]', bits: int) -> int:

@@ -503,7 +503,7 @@ class HashRing:
 
     def _owners_of(self, digests: list[bytes]) -> list[Member]:
         """Return the owners of digests, in order (the batch hot path)."""
-        entries = _gather(
+        entries = _table.gather(
             self._direct, _table.buckets(digests, self._table.bits)
         )
         spans = list(
@@ -530,7 +530,7 @@ class HashRing:
             # Any number, to be overwritten below.
             entries[i] = 0
             append(ring_owners[right(points, digests[i] + pad, lo, lo + span)])
-        owners = _gather(self._numbered, entries)
+        owners = _table.gather(self._numbered, entries)
         for i, owner in zip(spans, found):
             owners[i] = owner
         return owners
@@ -749,16 +749,3 @@ def _restore(
     ring = HashRing(members, hash_function=hash_function, points=points)
     ring._generation = generation
     return ring
-
-
-def _gather(sequence: Any, indexes: Iterable[int]) -> list[Any]:
-    """Return ``[sequence[i] for i in indexes]``, the items got in C.
-
-    :func:`operator.itemgetter` calls the sequence's own item look-up
-    for each index: a third cheaper than ``map(sequence.__getitem__, ...)``,
-    which goes through a bound method for each.
-    """
-    indexes = tuple(indexes)
-    if len(indexes) > 1:
-        return list(operator.itemgetter(*indexes)(sequence))
-    return [sequence[i] for i in indexes]

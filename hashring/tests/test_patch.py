@@ -133,6 +133,27 @@ class UpdateTestCase(base.TestCase):
                 for gone in removed:
                     self.assertEqual(0, table.arcs[table.numbered.index(gone)])
 
+    def test_a_point_that_moves_twice_carries_its_arc_once(self):
+        # A point of b just before a point of a: with a gone, b's point
+        # goes to the owner after a's dead point; when b leaves as a comes
+        # back, it goes to the next live owner, then to a.
+        owners = self.table.owners[: self.table.npoints]
+        a, b = next(
+            (owners[i], owners[i - 1])
+            for i in range(1, len(owners))
+            if owners[i] != owners[i - 1]
+        )
+        name, _, count = next(m for m in members(20, 16) if m[1] == a)
+        measured = self.table._replace(arcs=_table.arcs(self.table))
+        gone = _patch.update(measured, {a}, count, [], MD5)
+        back = _patch.update(gone, {b}, 16, [(name, a, 0, count)], MD5)
+        self.assertEqual(_table.arcs(back), back.arcs)
+        fresh = _table.build([m for m in members(20, 16) if m[1] != b], MD5)
+        self.assertEqual(
+            dict(zip(fresh.numbered, _table.arcs(fresh))),
+            {m: arc for m, arc in zip(back.numbered, back.arcs) if m != b},
+        )
+
     def test_arcs_not_measured_are_not_carried(self):
         updated = _patch.update(
             self.table, set(), 0, [(b'new', 'new', 0, 16)], MD5
