@@ -26,6 +26,7 @@ import itertools
 import operator
 from typing import Any
 
+from hashring import _bulk
 from hashring import _table
 from hashring import hashing
 
@@ -185,7 +186,7 @@ def update(
             merged_owners,
             len(merged_points),
         )
-        fresh = list(_table.buckets(ordered, table.bits))
+        fresh = list(_bulk.buckets(ordered, table.bits))
         # Every occupied bucket of a block has moved on by at least the
         # points inserted before the block; those inserted within it
         # widen the window.
@@ -273,8 +274,8 @@ def _settle(
     indexes = [i for i, _, _ in moves]
     # The top 64 bits of each point and of the point before it, read in C
     # at once; before the first point is the last, whose arc wraps round.
-    high, low = _table.words(
-        _table.gather(points, indexes + [i - 1 for i in indexes]),
+    high, low = _bulk.words(
+        _bulk.gather(points, indexes + [i - 1 for i in indexes]),
         len(points[0]),
         0,
         4,
@@ -295,7 +296,7 @@ def _settle(
             direct[under + 1 : top] = unit * (top - under - 1)
     if carried is None:
         return
-    ends = _table.words64(high, low)
+    ends = _bulk.words64(high, low)
     for (i, old, new), arc in zip(moves, map(operator.sub, ends, ends[m:])):
         if not i:
             arc += 1 << _table.ARC_BITS
@@ -314,7 +315,7 @@ def _anchor(points: list[bytes], direct: 'array.array[int]', bits: int) -> int:
     last = -1
     start = 0
     span = 1
-    for i, bucket in enumerate(_table.buckets(points, bits)):
+    for i, bucket in enumerate(_bulk.buckets(points, bits)):
         if bucket != last:
             if i - start > span:
                 span = i - start

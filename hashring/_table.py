@@ -48,6 +48,7 @@ import sys
 from typing import Any
 from typing import NamedTuple
 
+from hashring import _bulk
 from hashring import _validate
 from hashring import exception
 from hashring import hashing
@@ -95,12 +96,6 @@ _ENTRY = 'i' if array.array('i').itemsize >= 4 else 'l'
 #: The typecode of an index of two-byte entries.
 SHORT = 'h'
 _SHORT_LIMIT = 1 << (8 * array.array(SHORT).itemsize - 1)
-
-# Points are read out of their joined bytes a sixty-fourth of them at a
-# time, at least 1,024 (fewer chunks cost less on small rings) and at most
-# this many, so that the copies made on the way (a join keeps 80 bytes per
-# item it joins) stay small next to the ring.
-_CHUNK = 1 << 12
 
 
 class Table(NamedTuple):
@@ -196,7 +191,7 @@ def build(
             MAX_BUCKET_BITS,
             size * 8,
         )
-        firsts, numbers = words(points, width, 0, size)
+        firsts, numbers = _bulk.words(points, width, 0, size)
         direct, span, collided = _index(
             points, firsts, numbers, bits, len(numbered)
         )
@@ -239,40 +234,6 @@ def typecode(points: int, members: int) -> str:
     return SHORT if max(points, members) <= _SHORT_LIMIT else _ENTRY
 
 
-def words(points: list[bytes], width: int, *offsets: int) -> list[Any]:
-    """Return 32-bit big-endian words of each point, as arrays.
-
-    :param points: byte strings of ``width`` bytes.
-    :param width: their length.
-    :param offsets: where each word starts in a point, in bytes.
-    :returns: for each offset, an ``array('I')`` of the words (a list
-        where the words are not aligned on four bytes).
-
-    Runtime complexity: ``O(P)``, in C where the words are aligned.
-    """
-    if any(o % 4 for o in (width, *offsets)) or array.array('I').itemsize != 4:
-        return [
-            [_from_bytes(p[o : o + 4], 'big') for p in points] for o in offsets
-        ]
-    columns = [o // 4 for o in offsets]
-    out = [array.array('I') for _ in columns]
-    stride = width // 4
-    # One pass over the points for every column: once sorted, the points
-    # lie all over memory, and a pass costs a cache miss per point.  A
-    # chunk at a time, since the joined bytes of every point would add a
-    # third to the build's peak.
-    step = min(_CHUNK, max(1 << 10, len(points) >> 6))
-    for start in range(0, len(points), step):
-        chunk = array.array('I')
-        chunk.frombytes(b''.join(points[start : start + step]))
-        for column, found in zip(columns, out):
-            found.extend(chunk[column::stride])
-    if sys.byteorder == 'little':
-        for found in out:
-            found.byteswap()
-    return out
-
-
 def arcs(table: Table) -> list[int]:
     """Return how much of the hash space each owner number owns.
 
@@ -290,12 +251,12 @@ def arcs(table: Table) -> list[int]:
     count = table.npoints
     points = table.points[:count]
     size = len(points[0]) - TAG
-    high, low, numbers = words(points, size + TAG, 0, 4, size)
+    high, low, numbers = _bulk.words(points, size + TAG, 0, 4, size)
     if table.dead:
         # A dead point's tag names the member it was built for.
         number = {m: n for n, m in enumerate(table.numbered)}
         numbers = list(map(number.__getitem__, table.owners[:count]))
-    starts = words64(high, low)
+    starts = _bulk.words64(high, low)
     found = [0] * len(table.numbered)
     for n, arc in zip(
         numbers, map(operator.sub, starts, starts[-1:] + starts[:-1])
@@ -304,22 +265,6 @@ def arcs(table: Table) -> list[int]:
     # The first point's arc runs from the last point, round the ring.
     found[numbers[0]] += 1 << ARC_BITS
     return found
-
-
-def words64(high: Any, low: Any) -> list[int]:
-    """Return 64-bit values out of their high and low 32-bit words.
-
-    :param high: the high words, as :func:`words` reads them.
-    :param low: the low words, as many.
-    :returns: a list of ``high << 32 | low``.
-
-    Runtime complexity: ``O(n)`` for ``n`` words, in C.
-    """
-    return list(
-        map(
-            operator.or_, map(operator.lshift, high, itertools.repeat(32)), low
-        )
-    )
 
 
 def _check_collisions(
@@ -332,45 +277,6 @@ def _check_collisions(
         raise exception.InvalidMemberError(
             member, 'every point of it collides with another member'
         )
-
-
-def buckets(digests: list[bytes], bits: int) -> Iterable[int]:
-    """Return the bucket of each digest: the top ``bits`` bits of it.
-
-    :param digests: digests (or points) of one size.
-    :param bits: the number of bits of a bucket, at most the digests'.
-    :returns: an iterable of the buckets, in the order of the digests.
-
-    Runtime complexity: ``O(n)`` for ``n`` digests, mostly in C.
-    """
-    if not digests:
-        return []
-    size = len(digests[0])
-    if size % 4 or bits > 32:
-        shift = size * 8 - bits
-        return [_from_bytes(d, 'big') >> shift for d in digests]
-    # Every digest's first 32-bit word, straight out of the joined
-    # digests: several times cheaper than an int per digest.  (A builtin
-    # function is called faster than a bound method such as __rrshift__.)
-    return map(
-        operator.rshift, *words(digests, size, 0), itertools.repeat(32 - bits)
-    )
-
-
-def gather(sequence: Any, indexes: Iterable[int]) -> list[Any]:
-    """Return ``[sequence[i] for i in indexes]``, the items got in C.
-
-    :func:`operator.itemgetter` calls the sequence's own item look-up
-    for each index: a third cheaper than ``map(sequence.__getitem__, ...)``,
-    which goes through a bound method for each.
-
-    Runtime complexity: ``O(n)`` for ``n`` indexes.
-    """
-    indexes = tuple(indexes)
-    if len(indexes) > 1:
-        return list(operator.itemgetter(*indexes)(sequence))
-    # itemgetter of one index gives an item, not a tuple.
-    return [sequence[i] for i in indexes]
 
 
 def _index(

@@ -26,6 +26,7 @@ import operator
 from typing import Any
 from typing import NamedTuple
 
+from hashring import _bulk
 from hashring import _table
 
 # Point indices in 4 bytes where the platform has them (it does, but C
@@ -73,7 +74,7 @@ def walks(table: _table.Table) -> Walks:
         return Walks(
             array.array(_INDEX_TYPE, [0]) * nbuckets, array.array('B'), {}
         )
-    of_point = list(_table.buckets(table.points[:count], table.bits))
+    of_point = list(_bulk.buckets(table.points[:count], table.bits))
     after = array.array(_INDEX_TYPE)
     one = array.array(_INDEX_TYPE, [0])
     last = -1

@@ -21,6 +21,7 @@ import operator
 import types
 from typing import Any
 
+from hashring import _bulk
 from hashring import _patch
 from hashring import _table
 from hashring import _validate
@@ -503,8 +504,8 @@ class HashRing:
 
     def _owners_of(self, digests: list[bytes]) -> list[Member]:
         """Return the owners of digests, in order (the batch hot path)."""
-        entries = _table.gather(
-            self._direct, _table.buckets(digests, self._table.bits)
+        entries = _bulk.gather(
+            self._direct, _bulk.buckets(digests, self._table.bits)
         )
         spans = list(
             itertools.compress(
@@ -530,7 +531,7 @@ class HashRing:
             # Any number, to be overwritten below.
             entries[i] = 0
             append(ring_owners[right(points, digests[i] + pad, lo, lo + span)])
-        owners = _table.gather(self._numbered, entries)
+        owners = _bulk.gather(self._numbered, entries)
         for i, owner in zip(spans, found):
             owners[i] = owner
         return owners

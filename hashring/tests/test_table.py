@@ -111,51 +111,6 @@ class BuildTestCase(base.TestCase):
             128 - (len(table.direct).bit_length() - 1), table.shift
         )
 
-    def test_buckets_are_the_top_bits(self):
-        table = _table.build(members(20, 16), MD5)
-        points = digests(table)
-        for bits in (0, 1, 8, 13, 22, 32):
-            self.assertEqual(
-                [int.from_bytes(p, 'big') >> (128 - bits) for p in points],
-                list(_table.buckets(points, bits)),
-            )
-        # Digests whose size is not a multiple of four, or more bits than
-        # a 32-bit word holds, are read another way, to the same effect.
-        odd = [b'\x01\x02\x03', b'\x80\x00\x01']
-        self.assertEqual([0, 4], list(_table.buckets(odd, 3)))
-        self.assertEqual(
-            [int.from_bytes(p, 'big') >> 88 for p in points],
-            list(_table.buckets(points, 40)),
-        )
-        self.assertEqual([], list(_table.buckets([], 8)))
-        # A tagged point's buckets are its digest's.
-        self.assertEqual(
-            list(_table.buckets(points, 13)),
-            list(_table.buckets(table.points[: table.npoints], 13)),
-        )
-
-    def test_words_are_read_in_chunks_and_odd_widths(self):
-        points = [os.urandom(12) for _ in range(3 * 1000 + 7)]
-        self.patch(_table, '_CHUNK', 100)
-        columns = _table.words(points, 12, 0, 4, 8)
-        for column in (0, 1, 2):
-            self.assertEqual(
-                [
-                    int.from_bytes(p[4 * column : 4 * column + 4], 'big')
-                    for p in points
-                ],
-                list(columns[column]),
-            )
-        odd = [b'\x00\x00\x01\x02\x03', b'\x80\x00\x00\x01\x07']
-        (found,) = _table.words(odd, 5, 0)
-        self.assertEqual([258, 2**31 + 1], list(found))
-        # Words that are not aligned, as a tag after a digest of an odd
-        # size would be.
-        self.assertEqual(
-            [[0x102, 0x80000001], [0x10203, 0x107]],
-            _table.words(odd, 5, 0, 1),
-        )
-
     def test_small_rings_have_entries_of_two_bytes(self):
         small = _table.build(members(2, 16384), MD5)
         self.assertEqual(2, small.direct.itemsize)
