@@ -736,6 +736,10 @@ def _changed_table(
             return None
         if after > before:
             added.append((name, member, before, after))
+    if not removed and not added:
+        # The same members and weights: a table never changes, so the
+        # new ring shares it.
+        return previous._table
     lost = sum(old[m] for m in removed) * per_weight
     return _patch.update(previous._table, removed, lost, added, hash_ctor)
 

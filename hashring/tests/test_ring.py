@@ -319,6 +319,17 @@ class PointsTestCase(base.TestCase):
         self.assertEqual('sha1', other.hash_function)
         self.assertEqual(400, other._count)
 
+    def test_with_the_same_members_shares_the_table(self):
+        r = ring.HashRing({'a': 1, 'b': 2, 'c': 1}, 4)
+        same = r.with_members({'c': 1, 'b': 2, 'a': 1})
+        self.assertIsNot(r, same)
+        self.assertIs(r._table, same._table)
+        self.assertEqual(r.members, same.members)
+        # A weight changed is a change.
+        self.assertIsNot(
+            r._table, r.with_members({'a': 1, 'b': 3, 'c': 1})._table
+        )
+
     def test_bad_counts(self):
         for count in (0, -1, 2**16 + 1, 2.0, '8', True):
             with self.subTest(points=count):
