@@ -49,6 +49,7 @@ from typing import Any
 from typing import NamedTuple
 
 from hashring import _bulk
+from hashring import _fast
 from hashring import _validate
 from hashring import exception
 from hashring import hashing
@@ -157,6 +158,9 @@ def build(
     :param hash_ctor: a constructor from :func:`hashing.hash_constructor`.
     :returns: the :class:`Table`.
 
+    Where NumPy is installed, the points are sorted and indexed by
+    :func:`hashring._fast.index`, to the same table.
+
     Runtime complexity: ``O(P log P)`` for ``P`` points in all.
     """
     # Numbered in name order: where two members' points collide (possible
@@ -166,6 +170,7 @@ def build(
     ordered = sorted(members, key=operator.itemgetter(0))
     numbered = [member for _, member, _ in ordered]
     size = hash_ctor(b'', usedforsecurity=False).digest_size
+    width = size + TAG
     points: list[bytes] = []
     extend = points.extend
     for number, (name, _, count) in enumerate(ordered):
@@ -178,22 +183,47 @@ def build(
             update(name)
             append(digest())
         extend(map(operator.add, digests, itertools.repeat(tag(number))))
-    points.sort()
-    width = size + TAG
+    if not points:
+        # One bucket whose window is empty: the ring raises its error.
+        direct = array.array(SHORT, [~0])
+        return Table(points, 0, [], direct, numbered, 0, size * 8)
+    indexed = _fast.index(
+        points,
+        numbered,
+        size,
+        TAG,
+        _bits(len(points), size),
+        typecode(len(points), len(numbered)),
+    )
+    if indexed is not None:
+        points, owners, direct, span = indexed
+    else:
+        points.sort()
+        owners, direct, span = _sorted_index(points, members, numbered, size)
+    count = len(points)
+    # Longer than any point and all ones, a sentinel sorts above them all.
+    points.extend(itertools.repeat(b'\xff' * (width + 1), span))
+    owners.extend(itertools.repeat(owners[0], span))
+    shift = size * 8 - (len(direct).bit_length() - 1)
+    return Table(points, count, owners, direct, numbered, span, shift)
+
+
+def _sorted_index(
+    points: list[bytes],
+    members: list[tuple[bytes, Any, int]],
+    numbered: list[Any],
+    size: int,
+) -> tuple[list[Any], 'array.array[int]', int]:
+    """Index sorted points; return their owners, the index and its span.
+
+    Points of two members that collide are dropped, the lower number's
+    kept, and the rest indexed again.
+    """
     dropped = False
     while True:
-        if not points:
-            # One bucket whose window is empty: the ring raises its error.
-            direct = array.array(SHORT, [~0])
-            return Table(points, 0, [], direct, numbered, 0, size * 8)
-        bits = min(
-            len(points).bit_length() + BUCKET_SLACK_BITS,
-            MAX_BUCKET_BITS,
-            size * 8,
-        )
-        firsts, numbers = _bulk.words(points, width, 0, size)
+        firsts, numbers = _bulk.words(points, size + TAG, 0, size)
         direct, span, collided = _index(
-            points, firsts, numbers, bits, len(numbered)
+            points, firsts, numbers, _bits(len(points), size), len(numbered)
         )
         del firsts
         if not collided:
@@ -209,15 +239,15 @@ def build(
             del points[i]
         dropped = True
     owners = list(map(numbered.__getitem__, numbers))
-    del numbers
     if dropped:
         _check_collisions(members, owners)
-    count = len(points)
-    # Longer than any point and all ones, a sentinel sorts above them all.
-    points.extend(itertools.repeat(b'\xff' * (width + 1), span))
-    owners.extend(itertools.repeat(owners[0], span))
-    return Table(
-        points, count, owners, direct, numbered, span, size * 8 - bits
+    return owners, direct, span
+
+
+def _bits(count: int, size: int) -> int:
+    """Return how many top bits of a digest make a bucket, for a count."""
+    return min(
+        count.bit_length() + BUCKET_SLACK_BITS, MAX_BUCKET_BITS, size * 8
     )
 
 

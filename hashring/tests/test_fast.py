@@ -1,0 +1,141 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The NumPy path of builds against the pure one, and every ring test again
+on the pure path where NumPy is installed (elsewhere the pure path is the
+only one, and the tests run on it anyway)."""
+
+import random
+import unittest
+
+from hashring import _fast
+from hashring import _table
+from hashring import hashing
+from hashring.tests import base
+from hashring.tests import test_balance
+from hashring.tests import test_compat
+from hashring.tests import test_movement
+from hashring.tests import test_patch
+from hashring.tests import test_ring
+from hashring.tests import test_table
+from hashring.tests import test_walks
+
+with_numpy = unittest.skipIf(
+    _fast.np is None, 'NumPy is not installed: builds take the pure path'
+)
+
+
+@with_numpy
+class FastBuildTestCase(base.TestCase):
+    def tables(self, members, hash_function):
+        ctor = hashing.hash_constructor(hash_function)
+        self.patch(_fast, 'ENABLED', True)
+        fast = _table.build(members, ctor)
+        self.patch(_fast, 'ENABLED', False)
+        pure = _table.build(members, ctor)
+        return fast, pure
+
+    def test_the_same_table_as_the_pure_path(self):
+        rng = random.Random(3)
+        for hash_function in ('md5', 'sha1', 'sha224', 'sha256', 'blake2b'):
+            for size in (1, 2, 3, 10, 300):
+                names = [f'node-{rng.random()}' for _ in range(size)]
+                count = rng.choice([1, 3, 8, 64, 100])
+                members = [
+                    (n.encode(), n, count * rng.randint(1, 3)) for n in names
+                ]
+                fast, pure = self.tables(members, hash_function)
+                with self.subTest(hash=hash_function, members=size):
+                    self.assertEqual(pure, fast)
+                    self.assertEqual(
+                        pure.direct.typecode, fast.direct.typecode
+                    )
+
+    def test_the_numpy_path_is_taken(self):
+        low = b'\x00' * 16 + _table.tag(1)
+        high = b'\x80' * 16 + _table.tag(0)
+        points = [high, low]
+        found = _fast.index(points, ['a', 'b'], 16, _table.TAG, 3, 'h')
+        self.assertIsNotNone(found)
+        ordered, owners, direct, span = found
+        self.assertEqual([low, high], ordered)
+        self.assertIs(low, ordered[0])  # the same objects
+        self.assertEqual([], points)
+        self.assertEqual(['b', 'a'], owners)
+        # Buckets 0 and 4 hold points 0 and 1; those between go to the
+        # owner of point 1 above them (number 0), those past it round to
+        # point 0's (number 1).
+        self.assertEqual([~0, 0, 0, 0, ~1, 1, 1, 1], list(direct))
+        self.assertEqual(1, span)
+        # Two points in a bucket make a span of two.
+        points = [high, low, b'\x81' * 16 + _table.tag(2)]
+        ordered, owners, direct, span = _fast.index(
+            points, ['a', 'b', 'c'], 16, _table.TAG, 3, 'h'
+        )
+        self.assertEqual(['b', 'a', 'c'], owners)
+        self.assertEqual(2, span)
+
+    def test_chunks_of_runs_and_indexes_fill_the_same_index(self):
+        self.patch(_fast, '_CHUNK', 7)
+        members = [(f'm{i}'.encode(), f'm{i}', 40) for i in range(30)]
+        fast, pure = self.tables(members, 'md5')
+        self.assertEqual(pure, fast)
+
+    def test_points_that_share_their_top_bits_take_the_pure_path(self):
+        # 'a' and 'aa' share points: the pure path drops the later ones.
+        members = [(b'a', 'a', 4), (b'aa', 'aa', 4), (b'b', 'b', 4)]
+        fast, pure = self.tables(members, 'md5')
+        self.assertEqual(pure, fast)
+        # 'aaaa' is the third point of 'a' and the first of 'aa'.
+        self.assertEqual(11, fast.npoints)
+        same = [b'\x01' * 16 + _table.tag(n) for n in (0, 1)]
+        kept = list(same)
+        self.assertIsNone(_fast.index(same, 'ab', 16, _table.TAG, 5, 'h'))
+        # Nothing was lost on the way.
+        self.assertEqual(kept, same)
+
+    def test_off_or_empty_takes_the_pure_path(self):
+        points = [b'\x01' * 16 + _table.tag(0)]
+        self.assertIsNone(_fast.index([], [], 16, _table.TAG, 3, 'h'))
+        self.patch(_fast, 'ENABLED', False)
+        self.assertIsNone(_fast.index(points, 'a', 16, _table.TAG, 3, 'h'))
+        self.assertEqual(1, len(points))
+
+
+def _pure(case):
+    """Return a copy of a test case that builds on the pure path."""
+
+    class Pure(case):
+        def setUp(self):
+            super().setUp()
+            self.patch(_fast, 'ENABLED', False)
+
+    Pure.__name__ = Pure.__qualname__ = f'Pure{case.__name__}'
+    return with_numpy(Pure)
+
+
+for _module in (
+    test_balance,
+    test_compat,
+    test_movement,
+    test_patch,
+    test_ring,
+    test_table,
+    test_walks,
+):
+    for _name, _case in vars(_module).items():
+        if (
+            isinstance(_case, type)
+            and issubclass(_case, base.TestCase)
+            and _case.__module__ == _module.__name__
+        ):
+            globals()[f'Pure{_name}'] = _pure(_case)
