@@ -12,6 +12,7 @@
 
 """The consistent hash ring: an immutable value with fast lookups."""
 
+import array
 import bisect
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ import types
 from typing import Any
 
 from hashring import _bulk
+from hashring import _fast
 from hashring import _patch
 from hashring import _table
 from hashring import _validate
@@ -504,36 +506,20 @@ class HashRing:
 
     def _owners_of(self, digests: list[bytes]) -> list[Member]:
         """Return the owners of digests, in order (the batch hot path)."""
-        entries = _bulk.gather(
-            self._direct, _bulk.buckets(digests, self._table.bits)
-        )
-        spans = list(
-            itertools.compress(
-                itertools.count(),
-                map(operator.lt, entries, itertools.repeat(0)),
-            )
-        )
-        if not self._count and entries:
+        if not self._count and digests:
             raise exception.EmptyRingError('The hash ring has no members')
+        index = (self._direct, self._table.bits, self._offsets)
+        owners, spans, lows = _fast.owners(
+            digests, *index, self._numbered
+        ) or _owners(digests, *index, self._numbered)
         points = self._points
         ring_owners = self._owners
         span = self._span
         right = bisect.bisect_right
         pad = _table.PAD
-        found: list[Member] = []
-        append = found.append
-        offsets = self._offsets
-        at = self._shift + _OFFSET_BITS
-        for i in spans:
-            lo = ~entries[i]
-            if offsets is not None:
-                lo += offsets[_from_bytes(digests[i], 'big') >> at]
-            # Any number, to be overwritten below.
-            entries[i] = 0
-            append(ring_owners[right(points, digests[i] + pad, lo, lo + span)])
-        owners = _bulk.gather(self._numbered, entries)
-        for i, owner in zip(spans, found):
-            owners[i] = owner
+        for i, lo in zip(spans, lows):
+            end = lo + span
+            owners[i] = ring_owners[right(points, digests[i] + pad, lo, end)]
         return owners
 
     def _bisect(self, digest: bytes, lo: int, bucket: int) -> Member:
@@ -742,6 +728,32 @@ def _changed_table(
         return previous._table
     lost = sum(old[m] for m in removed) * per_weight
     return _patch.update(previous._table, removed, lost, added, hash_ctor)
+
+
+def _owners(
+    digests: list[bytes],
+    direct: 'array.array[int]',
+    bits: int,
+    offsets: 'array.array[int] | None',
+    numbered: list[Member],
+) -> tuple[list[Member], list[int], list[int]]:
+    """Return what :func:`hashring._fast.owners` does, without NumPy."""
+    entries = _bulk.gather(direct, _bulk.buckets(digests, bits))
+    spans = list(
+        itertools.compress(
+            itertools.count(), map(operator.lt, entries, itertools.repeat(0))
+        )
+    )
+    lows = []
+    at = len(digests[0]) * 8 - bits + _OFFSET_BITS if digests else 0
+    for i in spans:
+        lo = ~entries[i]
+        if offsets is not None:
+            lo += offsets[_from_bytes(digests[i], 'big') >> at]
+        lows.append(lo)
+        # Any number, to be overwritten by the caller.
+        entries[i] = 0
+    return _bulk.gather(numbered, entries), spans, lows
 
 
 def _restore(

@@ -20,6 +20,7 @@ import unittest
 from hashring import _fast
 from hashring import _table
 from hashring import hashing
+from hashring import ring
 from hashring.tests import base
 from hashring.tests import test_balance
 from hashring.tests import test_compat
@@ -103,12 +104,36 @@ class FastBuildTestCase(base.TestCase):
         # Nothing was lost on the way.
         self.assertEqual(kept, same)
 
+    def test_lookups_are_the_pure_paths(self):
+        keys = [f'key-{i}'.encode() for i in range(3000)]
+        for hash_function in ('md5', 'sha1'):
+            fresh = ring.HashRing(
+                [f'm{i}' for i in range(40)], 6, hash_function=hash_function
+            )
+            updated = fresh.with_members([f'm{i}' for i in range(1, 45)])
+            self.assertIsNotNone(updated._offsets)
+            for each in (fresh, updated):
+                index = (each._direct, each._table.bits, each._offsets)
+                digests = each._digests(keys)
+                found = _fast.owners(digests, *index, each._numbered)
+                with self.subTest(hash=hash_function, offsets=index[2]):
+                    self.assertIsNotNone(found)
+                    self.assertEqual(
+                        ring._owners(digests, *index, each._numbered), found
+                    )
+                    # Some keys land in buckets that hold points.
+                    self.assertGreater(len(found[1]), 100)
+
     def test_off_or_empty_takes_the_pure_path(self):
         points = [b'\x01' * 16 + _table.tag(0)]
         self.assertIsNone(_fast.index([], [], 16, _table.TAG, 3, 'h'))
         self.patch(_fast, 'ENABLED', False)
         self.assertIsNone(_fast.index(points, 'a', 16, _table.TAG, 3, 'h'))
         self.assertEqual(1, len(points))
+        r = ring.HashRing(['a'])
+        self.assertIsNone(
+            _fast.owners([b'x' * 16], r._direct, 3, None, r._numbered)
+        )
 
 
 def _pure(case):
