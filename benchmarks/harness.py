@@ -148,7 +148,16 @@ def machine():
         'hashring': importlib.metadata.version('oslo.hashring'),
         'tooz': importlib.metadata.version('tooz'),
         'uhashring': importlib.metadata.version('uhashring'),
+        'numpy': _version('numpy'),
     }
+
+
+def _version(distribution):
+    """Return a distribution's version, or 'none' where it is missing."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return 'none'
 
 
 def rst(rows):

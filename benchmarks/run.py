@@ -34,6 +34,7 @@ import uhashring
 
 from benchmarks import harness
 import hashring
+from hashring import _fast
 from hashring import compat
 from hashring import convergence
 from hashring import manager
@@ -42,17 +43,34 @@ from hashring import manager
 #: the most it may be).  A verdict line is printed for each, per size.
 TARGETS = {
     'build': ('build / tooz build', 0.8),
+    'build_pure': ('build without NumPy / tooz build', 0.8),
     'join': ('with_members(one more) / build', 0.2),
     'leave': ('with_members(one fewer) / build', 0.2),
     'churn': ('ToozHashRing add_node + remove_node / build', 0.4),
     'refresh': ('RingManager.refresh, one member changed / build', 1.1),
     'memory': ('memory retained / tooz', 1.2),
     'peak': ('memory at the build peak / tooz', 1.3),
+    'peak_pure': ('memory at the build peak without NumPy / tooz', 1.3),
     'get_node': ('get_node / md5', 2.0),
     'replicas': ('get_nodes(replicas=3) / get_node', 2.0),
     'map_keys': ('map_keys / a loop of get_node', 0.6),
+    'map_keys_pure': ('map_keys without NumPy / a loop of get_node', 0.6),
     'filter': ('OwnershipFilter / Nova loop over tooz', 0.5),
 }
+
+
+def pure(call):
+    """Return a callable that runs ``call`` without the NumPy path."""
+
+    def without_numpy():
+        enabled = _fast.ENABLED
+        _fast.ENABLED = False
+        try:
+            return call()
+        finally:
+            _fast.ENABLED = enabled
+
+    return without_numpy
 
 
 def lookups(keys, ring, theirs, micro, rounds):
@@ -94,6 +112,7 @@ def lookups(keys, ring, theirs, micro, rounds):
         'md5': bare,
         'get_node': single,
         'map_keys': lambda: ring.map_keys(keys),
+        'map_keys_pure': pure(lambda: ring.map_keys(keys)),
         'replicas': replicas,
     }
     per = dict.fromkeys(cases, len(keys))
@@ -136,6 +155,7 @@ def builds(members, exponent, rounds):
     return harness.interleaved(
         {
             'hashring': lambda: hashring.HashRing(members, exponent),
+            'pure': pure(lambda: hashring.HashRing(members, exponent)),
             'tooz': lambda: tooz_hashring.HashRing(
                 members, partitions=2**exponent
             ),
@@ -157,6 +177,9 @@ def memory(members, exponent):
     return {
         'hashring': harness.memory(
             lambda: hashring.HashRing(members, exponent)
+        ),
+        'pure': harness.memory(
+            pure(lambda: hashring.HashRing(members, exponent))
         ),
         'tooz': harness.memory(
             lambda: tooz_hashring.HashRing(members, partitions=2**exponent)
@@ -238,6 +261,7 @@ def size(keys, members, exponent, rounds):
     del ring, theirs, micro
     ratios = {
         'build': built.ratio('hashring', 'tooz'),
+        'build_pure': built.ratio('pure', 'tooz'),
         'join': built.ratio('join', 'hashring'),
         'leave': built.ratio('leave', 'hashring'),
         'churn': built.ratio('churn', 'hashring'),
@@ -245,9 +269,14 @@ def size(keys, members, exponent, rounds):
         'get_node': looked.ratio('get_node', 'md5'),
         'replicas': looked.ratio('replicas', 'get_node'),
         'map_keys': looked.ratio('map_keys', 'get_node'),
+        'map_keys_pure': looked.ratio('map_keys_pure', 'get_node'),
     }
-    for target, index in (('memory', 0), ('peak', 1)):
-        mem = weighed['hashring'][index] / weighed['tooz'][index]
+    for target, name, index in (
+        ('memory', 'hashring', 0),
+        ('peak', 'hashring', 1),
+        ('peak_pure', 'pure', 1),
+    ):
+        mem = weighed[name][index] / weighed['tooz'][index]
         ratios[target] = harness.Ratio(mem, mem, mem)
     if exponent == 5:
         ratios['filter'] = ownership(keys, members, rounds).ratio(
@@ -325,7 +354,8 @@ def table(results):
     out = [
         f'Measured {m["date"]} on {m["cpu"]}, Python {m["python"]}; '
         f'hashring {m["hashring"]}, tooz {m["tooz"]}, uhashring '
-        f'{m["uhashring"]}; {results["keys"]} UUID keys; thread CPU time, '
+        f'{m["uhashring"]}, NumPy {m["numpy"]} ("pure": without it); '
+        f'{results["keys"]} UUID keys; thread CPU time, '
         f'{results["rounds"]} interleaved rounds; ratios are the median '
         '(least-greatest) of the per-round ratios.',
         '',
@@ -340,6 +370,7 @@ def table(results):
             'uhashring us',
             'get_node/md5',
             'map_keys/get_node',
+            'pure',
             'replicas=3/get_node',
         )
     ]
@@ -355,6 +386,7 @@ def table(results):
                 f'{lk["uhashring"]:.3f}',
                 f'{r["get_node"]}',
                 f'{r["map_keys"]}',
+                f'{r["map_keys_pure"]}',
                 f'{r["replicas"]}',
             )
         )
@@ -367,6 +399,7 @@ def table(results):
             'tooz ms',
             'uhashring ms',
             'hashring/tooz',
+            'pure/tooz',
             'join/build',
             'leave/build',
             'churn/build',
@@ -384,6 +417,7 @@ def table(results):
                 f'{b["tooz"]:.2f}',
                 f'{b["uhashring"]:.2f}',
                 f'{r["build"]}',
+                f'{r["build_pure"]}',
                 f'{r["join"]}',
                 f'{r["leave"]}',
                 f'{r["churn"]}',
@@ -401,6 +435,7 @@ def table(results):
             'uhashring MiB',
             'retained/tooz',
             'peak/tooz',
+            'pure peak/tooz',
         )
     ]
     for row in results['sizes']:
@@ -414,6 +449,7 @@ def table(results):
                 f'{mem["uhashring"][0]:.2f}',
                 f'{row["ratios"]["memory"].median:.2f}',
                 f'{row["ratios"]["peak"].median:.2f}',
+                f'{row["ratios"]["peak_pure"].median:.2f}',
             )
         )
     out += harness.rst(rows) + ['']
