@@ -28,9 +28,9 @@ from typing import Any
 _from_bytes = int.from_bytes
 
 # Points are read out of their joined bytes a sixty-fourth of them at a
-# time, at least 1,024 (fewer chunks cost less on small rings) and at most
-# this many, so that the copies made on the way (a join keeps 80 bytes per
-# item it joins) stay small next to the ring.
+# time, at least 32 and at most this many, so that the copies made on the
+# way (a join keeps 80 bytes per item it joins) stay small next to the
+# ring, small rings' included.
 _CHUNK = 1 << 12
 
 
@@ -56,7 +56,7 @@ def words(points: list[bytes], width: int, *offsets: int) -> list[Any]:
     # lie all over memory, and a pass costs a cache miss per point.  A
     # chunk at a time, since the joined bytes of every point would add a
     # third to the build's peak.
-    step = min(_CHUNK, max(1 << 10, len(points) >> 6))
+    step = max(32, min(_CHUNK, len(points) >> 6))
     for start in range(0, len(points), step):
         chunk = array.array('I')
         chunk.frombytes(b''.join(points[start : start + step]))

@@ -36,6 +36,10 @@ except ImportError:
 # on the way stay small next to the ring.
 _CHUNK = 1 << 10
 
+#: Fewer points take the pure path: it is about as fast there, and the
+#: copies NumPy makes on the way would weigh on the build's peak.
+MIN_POINTS = 1 << 11
+
 #: Whether builds take this path: NumPy is there (tests turn it off to
 #: run the pure path).
 ENABLED = np is not None
@@ -61,13 +65,13 @@ def index(
     :param typecode: the :mod:`array` typecode of the index.
     :returns: the sorted points, their owners, the index and its span, as
         :func:`hashring._table.build` makes them; or None where NumPy is
-        not there, there are no points, or two points share their top 64
-        bits (where one name repeats another, as ``a`` and ``aa`` do): the
-        pure path sorts those out.
+        not there, there are fewer than :data:`MIN_POINTS`, or two points
+        share their top 64 bits (where one name repeats another, as ``a``
+        and ``aa`` do): the pure path sorts those out.
 
     Runtime complexity: ``O(P log P + 2**bits)``, in C.
     """
-    if not ENABLED or not points or size % 4 or tag != 4:
+    if not ENABLED or len(points) < MIN_POINTS or size % 4 or tag != 4:
         return None
     columns = _bulk.words(points, size + tag, 0, 4, size)
     high = np.asarray(columns[0], dtype=np.uint64) << np.uint64(32)
@@ -163,13 +167,13 @@ def _gather(sequence: Any, indexes: Any) -> list[Any]:
     """Return the items of a sequence at NumPy indexes, a chunk at a time.
 
     Each chunk's indexes become ints for a while: all of them at once
-    would take 36 bytes per index.
+    would take 36 bytes per index.  The list is made at its size, as the
+    ring keeps it.
     """
-    found: list[Any] = []
+    found: list[Any] = [None] * len(indexes)
     for start in range(0, len(indexes), _CHUNK):
-        found += _bulk.gather(
-            sequence, indexes[start : start + _CHUNK].tolist()
-        )
+        chunk = indexes[start : start + _CHUNK].tolist()
+        found[start : start + len(chunk)] = _bulk.gather(sequence, chunk)
     return found
 
 

@@ -37,6 +37,11 @@ with_numpy = unittest.skipIf(
 
 @with_numpy
 class FastBuildTestCase(base.TestCase):
+    def setUp(self):
+        super().setUp()
+        # Small rings too, which builds leave to the pure path.
+        self.patch(_fast, 'MIN_POINTS', 1)
+
     def tables(self, members, hash_function):
         ctor = hashing.hash_constructor(hash_function)
         self.patch(_fast, 'ENABLED', True)
@@ -124,9 +129,12 @@ class FastBuildTestCase(base.TestCase):
                     # Some keys land in buckets that hold points.
                     self.assertGreater(len(found[1]), 100)
 
-    def test_off_or_empty_takes_the_pure_path(self):
+    def test_off_empty_or_small_takes_the_pure_path(self):
         points = [b'\x01' * 16 + _table.tag(0)]
         self.assertIsNone(_fast.index([], [], 16, _table.TAG, 3, 'h'))
+        self.patch(_fast, 'MIN_POINTS', 2)
+        self.assertIsNone(_fast.index(points, 'a', 16, _table.TAG, 3, 'h'))
+        self.patch(_fast, 'MIN_POINTS', 1)
         self.patch(_fast, 'ENABLED', False)
         self.assertIsNone(_fast.index(points, 'a', 16, _table.TAG, 3, 'h'))
         self.assertEqual(1, len(points))
