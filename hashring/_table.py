@@ -380,11 +380,15 @@ def normalise(
             f'members must be a collection of names or a mapping of name to '
             f'weight, not {members!r}'
         )
-    if isinstance(members, Mapping):
-        pairs = list(members.items())
-    else:
-        pairs = [(m, 1) for m in members]
-    names: dict[bytes, tuple[Any, int]] = {}
+    # Pairs iterated, not listed: a tuple per member would be garbage the
+    # collector walks (a manager's refresh builds many rings).
+    pairs: Iterable[tuple[Any, Any]] = (
+        members.items()
+        if isinstance(members, Mapping)
+        else zip(members, itertools.repeat(1))
+    )
+    names: dict[bytes, Any] = {}
+    weights: dict[bytes, int] = {}
     for member, weight in pairs:
         if member.__class__ is str:
             try:
@@ -401,15 +405,16 @@ def normalise(
             raise exception.InvalidMemberError(member, 'a name is required')
         if name in names:
             raise exception.InvalidMemberError(
-                member, f'it is the same member as {names[name][0]!r}'
+                member, f'it is the same member as {names[name]!r}'
             )
         if weight.__class__ is not int or weight < 1:
             weight = _validate.weight(member, weight)
-        names[name] = (member, weight)
-    ordered = sorted(names.items())
+        names[name] = member
+        weights[name] = weight
+    ordered = sorted(names)
     return (
-        {member: weight for _, (member, weight) in ordered},
-        {name: member for name, (member, _) in ordered},
+        {names[name]: weights[name] for name in ordered},
+        {name: names[name] for name in ordered},
     )
 
 

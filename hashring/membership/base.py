@@ -19,6 +19,7 @@ are kept here too, for drivers written against this module.
 
 import abc
 from collections.abc import Iterable
+from collections.abc import Mapping
 import dataclasses
 import datetime
 import logging
@@ -40,6 +41,10 @@ from hashring.membership import values
 from hashring import opts
 
 LOG = logging.getLogger(__name__)
+
+# The attributes of the many members that publish none, shared: read-only,
+# and one mapping less per member of every read.
+_NOTHING: Mapping[str, Any] = types.MappingProxyType({})
 
 # The names drivers have used from this module.
 GROUP_RE = values.GROUP_RE
@@ -321,15 +326,20 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
                 continue
             raw[member_id] = raw_id
             record = by_id[raw_id]
-            attributes = dict(record.attributes)
+            claim = None
+            published = _NOTHING
+            if record.attributes:
+                attributes = dict(record.attributes)
+                claim = self._claim_of(group, member_id, attributes)
+                published = types.MappingProxyType(attributes)
             members[member_id] = Member(
                 member_id,
                 record.state,
                 record.weight,
-                types.MappingProxyType(attributes),
+                published,
                 record.heartbeat,
                 raw_id,
-                self._claim_of(group, member_id, attributes),
+                claim,
             )
         return members
 

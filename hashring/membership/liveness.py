@@ -87,7 +87,7 @@ class Outage:
         return self.start - dead_after < last <= self.explains_until
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Seen:
     """What the judge knows of a member: its values and when it was heard."""
 

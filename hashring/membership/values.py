@@ -75,7 +75,7 @@ class State(str, enum.Enum):
     DOWN = 'down'
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Member:
     """One member of a group, as read from a membership source.
 
@@ -161,7 +161,7 @@ class Snapshot:
         return member_id in self.members
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Record:
     """A member's record as a driver stores it (the driver's currency)."""
 

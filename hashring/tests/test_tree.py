@@ -218,15 +218,19 @@ class TreeTestCase(base.TestCase):
         for heading in (
             'tooz us',
             'hashring/tooz',
+            'pure/tooz',
+            'pure peak/tooz',
             'exponent 10',
             'join moved',
         ):
             self.assertIn(heading, result.stdout)
-        # Every target, at each of the two sizes of a quick run.
+        # Every target, at each of the two sizes of a quick run, and the
+        # pure path's build, map_keys and peak besides.
         verdicts = re.findall(
             r'^ +\d+ members, exponent +5: (.*) \S+x \(.*: (?:met|MISSED)$',
             result.stdout,
             re.M,
         )
-        self.assertEqual(22, len(verdicts))
-        self.assertEqual(11, len(set(verdicts)))
+        self.assertEqual(28, len(verdicts))
+        self.assertEqual(14, len(set(verdicts)))
+        self.assertEqual(3, len({v for v in verdicts if 'without NumPy' in v}))
