@@ -48,7 +48,7 @@ def main(argv=None):
     info = harness.machine()
     print(
         f'{info["date"]}, {info["cpu"]}, Python {info["python"]}, '
-        f'hashring {info["hashring"]}'
+        f'hashring {info["hashring"]}, NumPy {info["numpy"]}'
     )
     print(
         f'{args.members:,} members at exponent {args.exponent}: '
@@ -67,6 +67,12 @@ def main(argv=None):
             f'({ratio.low:.2f}-{ratio.high:.2f}); '
             f'{name} {timings.median(name) * 1e6:.2f} us per key'
         )
+    # Last, so that the lookups above ran on a ring built in a fresh
+    # process.
+    del ring
+    started = time.thread_time()
+    run.pure(lambda: hashring.HashRing(members, args.exponent))()
+    print(f'built without NumPy in {time.thread_time() - started:.1f}s')
 
 
 if __name__ == '__main__':
