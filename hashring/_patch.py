@@ -84,10 +84,7 @@ def update(
     size = len(table.points[0]) - _table.TAG
     # A whole point read as an integer: its bucket is above ``shift`` bits.
     shift = table.shift + _table.TAG * 8
-    wanted = min(
-        live.bit_length() + _table.BUCKET_SLACK_BITS, _table.MAX_BUCKET_BITS
-    )
-    if abs(wanted - table.bits) > 1:
+    if abs(_table.bits_for(live, size) - table.bits) > 1:
         return None
     points = table.points[:count]
     owners = table.owners[:count]

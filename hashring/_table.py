@@ -192,7 +192,7 @@ def build(
         numbered,
         size,
         TAG,
-        _bits(len(points), size),
+        bits_for(len(points), size),
         typecode(len(points), len(numbered)),
     )
     if indexed is not None:
@@ -223,7 +223,7 @@ def _sorted_index(
     while True:
         firsts, numbers = _bulk.words(points, size + TAG, 0, size)
         direct, span, collided = _index(
-            points, firsts, numbers, _bits(len(points), size), len(numbered)
+            points, firsts, numbers, bits_for(len(points), size), len(numbered)
         )
         del firsts
         if not collided:
@@ -244,8 +244,12 @@ def _sorted_index(
     return owners, direct, span
 
 
-def _bits(count: int, size: int) -> int:
-    """Return how many top bits of a digest make a bucket, for a count."""
+def bits_for(count: int, size: int) -> int:
+    """Return how many top bits of a digest make a bucket.
+
+    :param count: how many points the ring has.
+    :param size: the digests' size, in bytes.
+    """
     return min(
         count.bit_length() + BUCKET_SLACK_BITS, MAX_BUCKET_BITS, size * 8
     )
