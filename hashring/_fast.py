@@ -49,18 +49,17 @@ def index(
     points: list[bytes],
     numbered: list[Any],
     size: int,
-    tag: int,
     bits: int,
     typecode: str,
 ) -> tuple[list[bytes], list[Any], 'array.array[int]', int] | None:
     """Sort a ring's points and index them, or return None.
 
-    :param points: digests of ``size`` bytes, each followed by its owner's
-        number in ``tag`` big-endian bytes, in any order.  Emptied when
-        they are sorted, so that the build's peak holds one list of them.
+    :param points: digests of ``size`` bytes, each followed by its
+        owner's number (:data:`hashring._table.TAG` bytes), in any order.
+        Emptied when they are sorted, so that the build's peak holds one
+        list of them.
     :param numbered: the members by number.
     :param size: the digests' size, a multiple of 4.
-    :param tag: the tags' size, 4.
     :param bits: the number of bits of a bucket, at most 32.
     :param typecode: the :mod:`array` typecode of the index.
     :returns: the sorted points, their owners, the index and its span, as
@@ -71,9 +70,10 @@ def index(
 
     Runtime complexity: ``O(P log P + 2**bits)``, in C.
     """
-    if not ENABLED or len(points) < MIN_POINTS or size % 4 or tag != 4:
+    if not ENABLED or len(points) < MIN_POINTS or size % 4:
         return None
-    columns = _bulk.words(points, size + tag, 0, 4, size)
+    # The tag is read as one 32-bit word, as _table._index() reads it.
+    columns = _bulk.words(points, size + _table.TAG, 0, 4, size)
     high = np.asarray(columns[0], dtype=np.uint64) << np.uint64(32)
     high |= np.asarray(columns[1], dtype=np.uint32)
     order = np.argsort(high, kind='stable')

@@ -191,7 +191,6 @@ def build(
         points,
         numbered,
         size,
-        TAG,
         bits_for(len(points), size),
         typecode(len(points), len(numbered)),
     )

@@ -70,7 +70,7 @@ class FastBuildTestCase(base.TestCase):
         low = b'\x00' * 16 + _table.tag(1)
         high = b'\x80' * 16 + _table.tag(0)
         points = [high, low]
-        found = _fast.index(points, ['a', 'b'], 16, _table.TAG, 3, 'h')
+        found = _fast.index(points, ['a', 'b'], 16, 3, 'h')
         self.assertIsNotNone(found)
         ordered, owners, direct, span = found
         self.assertEqual([low, high], ordered)
@@ -85,7 +85,7 @@ class FastBuildTestCase(base.TestCase):
         # Two points in a bucket make a span of two.
         points = [high, low, b'\x81' * 16 + _table.tag(2)]
         ordered, owners, direct, span = _fast.index(
-            points, ['a', 'b', 'c'], 16, _table.TAG, 3, 'h'
+            points, ['a', 'b', 'c'], 16, 3, 'h'
         )
         self.assertEqual(['b', 'a', 'c'], owners)
         self.assertEqual(2, span)
@@ -105,7 +105,7 @@ class FastBuildTestCase(base.TestCase):
         self.assertEqual(11, fast.npoints)
         same = [b'\x01' * 16 + _table.tag(n) for n in (0, 1)]
         kept = list(same)
-        self.assertIsNone(_fast.index(same, 'ab', 16, _table.TAG, 5, 'h'))
+        self.assertIsNone(_fast.index(same, 'ab', 16, 5, 'h'))
         # Nothing was lost on the way.
         self.assertEqual(kept, same)
 
@@ -131,12 +131,12 @@ class FastBuildTestCase(base.TestCase):
 
     def test_off_empty_or_small_takes_the_pure_path(self):
         points = [b'\x01' * 16 + _table.tag(0)]
-        self.assertIsNone(_fast.index([], [], 16, _table.TAG, 3, 'h'))
+        self.assertIsNone(_fast.index([], [], 16, 3, 'h'))
         self.patch(_fast, 'MIN_POINTS', 2)
-        self.assertIsNone(_fast.index(points, 'a', 16, _table.TAG, 3, 'h'))
+        self.assertIsNone(_fast.index(points, 'a', 16, 3, 'h'))
         self.patch(_fast, 'MIN_POINTS', 1)
         self.patch(_fast, 'ENABLED', False)
-        self.assertIsNone(_fast.index(points, 'a', 16, _table.TAG, 3, 'h'))
+        self.assertIsNone(_fast.index(points, 'a', 16, 3, 'h'))
         self.assertEqual(1, len(points))
         r = ring.HashRing(['a'])
         self.assertIsNone(
