@@ -132,7 +132,12 @@ def owners(
         blocks = buckets[spans] >> np.uint32(_table.OFFSET_BITS)
         lows += np.frombuffer(offsets, dtype=offsets.typecode)[blocks]
     entries[spans] = 0
-    found = np.array(numbered, dtype=object)[entries].tolist()
+    if len(entries) < len(numbered):
+        # An array of every member would cost more than the keys: a few
+        # keys on a ring of thousands of members.
+        found = _gather(numbered, entries)
+    else:
+        found = np.array(numbered, dtype=object)[entries].tolist()
     return found, spans.tolist(), lows.tolist()
 
 

@@ -128,6 +128,13 @@ class FastBuildTestCase(base.TestCase):
                     )
                     # Some keys land in buckets that hold points.
                     self.assertGreater(len(found[1]), 100)
+                    # Fewer keys than members take the members one by
+                    # one, not as an array of them all.
+                    few = digests[:30]
+                    self.assertEqual(
+                        ring._owners(few, *index, each._numbered),
+                        _fast.owners(few, *index, each._numbered),
+                    )
 
     def test_off_empty_or_small_takes_the_pure_path(self):
         points = [b'\x01' * 16 + _table.tag(0)]
