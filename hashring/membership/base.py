@@ -19,7 +19,6 @@ are kept here too, for drivers written against this module.
 
 import abc
 from collections.abc import Iterable
-from collections.abc import Mapping
 import dataclasses
 import datetime
 import logging
@@ -41,10 +40,6 @@ from hashring.membership import values
 from hashring import opts
 
 LOG = logging.getLogger(__name__)
-
-# The attributes of the many members that publish none, shared: read-only,
-# and one mapping less per member of every read.
-_NOTHING: Mapping[str, Any] = types.MappingProxyType({})
 
 # The names drivers have used from this module.
 GROUP_RE = values.GROUP_RE
@@ -327,7 +322,7 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
             raw[member_id] = raw_id
             record = by_id[raw_id]
             claim = None
-            published = _NOTHING
+            published = values.NO_ATTRIBUTES
             if record.attributes:
                 attributes = dict(record.attributes)
                 claim = self._claim_of(group, member_id, attributes)

@@ -75,6 +75,11 @@ class State(str, enum.Enum):
     DOWN = 'down'
 
 
+#: The attributes of a member that publishes none: one read-only mapping
+#: shared by them all, rather than one per member of every read.
+NO_ATTRIBUTES: Mapping[str, Any] = types.MappingProxyType({})
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Member:
     """One member of a group, as read from a membership source.
@@ -91,7 +96,7 @@ class Member:
     weight: int = 1
     #: what the member published about itself (read-only)
     attributes: Mapping[str, Any] = dataclasses.field(
-        default_factory=lambda: types.MappingProxyType({})
+        default_factory=lambda: NO_ATTRIBUTES
     )
     #: when it last heartbeat, in UTC, by the backend's clock where it has
     #: one; None where the backend tracks liveness itself (tooz)
