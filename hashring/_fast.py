@@ -22,6 +22,7 @@ of a sort of byte strings and a step in Python per point.
 
 import array
 import importlib
+import itertools
 from typing import Any
 
 from hashring import _bulk
@@ -39,6 +40,11 @@ _CHUNK = 1 << 10
 #: Fewer points take the pure path: it is about as fast there, and the
 #: copies NumPy makes on the way would weigh on the build's peak.
 MIN_POINTS = 1 << 11
+
+#: Changes of a table that add or drop at least one point in this many
+#: are merged by NumPy (:func:`merge`); fewer, a step in Python per point
+#: changed (:mod:`hashring._patch`) costs less.
+MERGE_SHARE = 48
 
 #: Whether builds take this path: NumPy is there (tests turn it off to
 #: run the pure path).
@@ -87,17 +93,97 @@ def index(
     ordered = _gather(points, order)
     points.clear()
     del order
-    # The first point of each occupied bucket, and that bucket.
     buckets = (high >> np.uint64(64 - bits)).astype(np.int32)
     del high
-    first = np.flatnonzero(_changes(buckets)).astype(np.int32)
-    occupied = buckets[first]
+    first, occupied = _occupied(buckets)
     del buckets
-    direct = array.array(typecode, [0]) * (1 << bits)
-    _fill(np.frombuffer(direct, dtype=typecode), first, occupied, numbers)
-    span = max(int(_steps(first, 0).max()), len(ordered) - int(first[-1]))
+    direct, span = _indexed(first, occupied, numbers, bits, typecode, _CHUNK)
     del first, occupied
     return ordered, _gather(numbered, numbers), direct, span
+
+
+def merges(points: int, changed: int) -> bool:
+    """Return whether :func:`merge` is worth it for a change of a table.
+
+    :param points: how many points the table has, dead ones included.
+    :param changed: how many points the change adds, removes or drops.
+    """
+    return ENABLED and points >= MIN_POINTS and changed * MERGE_SHARE >= points
+
+
+def merge(
+    points: list[bytes],
+    gone: list[int],
+    added: list[bytes],
+    numbered: list[Any],
+    size: int,
+    arcs: bool,
+) -> tuple[list[bytes], list[Any], 'array.array[int]', int, Any] | None:
+    """Drop and add points of a table, and index them afresh; or None.
+
+    :param points: the table's real points, sorted.
+    :param gone: the owner numbers whose points are dropped.
+    :param added: new points, each followed by its owner's number.
+    :param numbered: the members by number, the new ones included.
+    :param size: the digests' size, a multiple of 4.
+    :param arcs: whether to measure the arcs
+        (:func:`hashring._table.arcs`) of the merged points.
+    :returns: the merged points, their owners, the index of
+        :func:`hashring._table.bits_for` bits, its span, and the arcs (or
+        None), as a build of the same points gives them; or None where
+        two points would share their top 64 bits: a fresh build sorts
+        those out.
+
+    Runtime complexity: ``O(P)`` in C, and ``O(a)`` steps in Python for
+    ``a`` points added.
+    """
+    width = size + _table.TAG
+    high, numbers = _columns(points, width)
+    if gone:
+        alive = np.ones(len(numbered), dtype=bool)
+        alive[gone] = False
+        kept = alive[numbers]
+        points = list(itertools.compress(points, kept.tolist()))
+        high = high[kept]
+        numbers = numbers[kept]
+    if added:
+        new_high, new_numbers = _columns(added, width)
+        order = np.argsort(new_high)
+        new_high = new_high[order]
+        new_numbers = new_numbers[order]
+        if (new_high[1:] == new_high[:-1]).any():
+            return None
+        at = np.searchsorted(high, new_high)
+        if (
+            len(high)
+            and (high[np.minimum(at, len(high) - 1)] == new_high).any()
+        ):
+            return None
+        points = _inserted(points, at.tolist(), added, order.tolist())
+        # Where the new points are once merged, and the old ones.
+        at += np.arange(len(at))
+        old = np.ones(len(points), dtype=bool)
+        old[at] = False
+        high = _placed(high, new_high, at, old)
+        numbers = _placed(numbers, new_numbers, at, old)
+    if not points:
+        return None
+    bits = _table.bits_for(len(points), size)
+    first, occupied = _occupied(
+        (high >> np.uint64(64 - bits)).astype(np.int32)
+    )
+    direct, span = _indexed(
+        first,
+        occupied,
+        numbers,
+        bits,
+        _table.typecode(len(points), len(numbered)),
+        # At once: a change's copies weigh on no build's peak.
+        len(first),
+    )
+    owners = np.array(numbered, dtype=object)[numbers].tolist()
+    found = _arcs(high, numbers, len(numbered)) if arcs else None
+    return points, owners, direct, span, found
 
 
 def owners(
@@ -141,13 +227,110 @@ def owners(
     return found, spans.tolist(), lows.tolist()
 
 
-def _fill(found: Any, first: Any, occupied: Any, numbers: Any) -> None:
+def _columns(points: list[bytes], width: int) -> tuple[Any, Any]:
+    """Return the top 64 bits and the tags of points, as NumPy arrays."""
+    joined = b''.join(points)
+    count = len(points)
+    high = np.ndarray((count,), '>u8', joined, 0, (width,)).astype(np.uint64)
+    tags = np.ndarray((count,), '>u4', joined, width - 4, (width,))
+    return high, tags.astype(np.uint32)
+
+
+def _inserted(
+    points: list[bytes], at: list[int], added: list[bytes], order: list[int]
+) -> list[bytes]:
+    """Return sorted points with new ones inserted.
+
+    :param points: the sorted points.
+    :param at: where each new point goes, before the point there, in order.
+    :param added: the new points.
+    :param order: the new points in order, as indexes of ``added``.
+    """
+    # The slices between the new points are copied in C: one step in
+    # Python per new point.
+    found: list[bytes] = []
+    for i, j, k in zip([0, *at], at, order):
+        found += points[i:j]
+        found.append(added[k])
+    found += points[at[-1] :]
+    return found
+
+
+def _placed(old: Any, new: Any, at: Any, kept: Any) -> Any:
+    """Return old values with new ones placed among them.
+
+    :param old: the old values.
+    :param new: the new ones.
+    :param at: where each new value goes, in the result.
+    :param kept: where the old values go, as a mask of the result.
+    """
+    found = np.empty(len(old) + len(new), dtype=old.dtype)
+    found[at] = new
+    found[kept] = old
+    return found
+
+
+def _occupied(buckets: Any) -> tuple[Any, Any]:
+    """Return the first point of each occupied bucket, and that bucket."""
+    first = np.flatnonzero(_changes(buckets)).astype(np.int32)
+    return first, buckets[first]
+
+
+def _indexed(
+    first: Any,
+    occupied: Any,
+    numbers: Any,
+    bits: int,
+    typecode: str,
+    chunk: int,
+) -> tuple['array.array[int]', int]:
+    """Return the bucket index of sorted points, and its span.
+
+    :param first: the first point of each occupied bucket, in order.
+    :param occupied: those buckets.
+    :param numbers: the owner number of each point.
+    :param bits: the number of bits of a bucket.
+    :param typecode: the :mod:`array` typecode of the index.
+    :param chunk: how many runs of buckets to fill at a time.
+    """
+    direct = array.array(typecode, [0]) * (1 << bits)
+    found = np.frombuffer(direct, dtype=typecode)
+    _fill(found, first, occupied, numbers, chunk)
+    span = max(int(_steps(first, 0).max()), len(numbers) - int(first[-1]))
+    return direct, span
+
+
+def _arcs(high: Any, numbers: Any, count: int) -> list[int]:
+    """Return the arcs of :func:`hashring._table.arcs` of sorted points.
+
+    :param high: the top 64 bits of each point.
+    :param numbers: the owner number of each point.
+    :param count: how many owner numbers there are.
+    """
+    # Exact in unsigned 64-bit arithmetic, which wraps the first arc round
+    # the ring; only an owner of every point, whose arcs make 2**64, wraps
+    # to zero.
+    arc = np.empty_like(high)
+    np.subtract(high[:1], high[-1:], out=arc[:1])
+    np.subtract(high[1:], high[:-1], out=arc[1:])
+    found = np.zeros(count, dtype=np.uint64)
+    np.add.at(found, numbers, arc)
+    arcs: list[int] = found.tolist()
+    if (numbers == numbers[0]).all():
+        arcs[numbers[0]] = 1 << _table.ARC_BITS
+    return arcs
+
+
+def _fill(
+    found: Any, first: Any, occupied: Any, numbers: Any, chunk: int
+) -> None:
     """Fill an index of zeros in place.
 
     :param found: the index.
     :param first: the first point of each occupied bucket, in order.
     :param occupied: those buckets.
     :param numbers: the owner number of each point.
+    :param chunk: how many runs to fill at a time.
     """
     # The buckets from the one after the occupied bucket before go to the
     # owner of its first point (it owns the first point above every hash
@@ -155,9 +338,9 @@ def _fill(found: Any, first: Any, occupied: Any, numbers: Any) -> None:
     # keys wrap round to the first's owner.  A chunk of runs at a time,
     # so that the copies made on the way stay small next to the index.
     start = 0
-    for k in range(0, len(first), _CHUNK):
-        points = first[k : k + _CHUNK]
-        buckets = occupied[k : k + _CHUNK]
+    for k in range(0, len(first), chunk):
+        points = first[k : k + chunk]
+        buckets = occupied[k : k + chunk]
         run = np.repeat(
             numbers[points].astype(found.dtype),
             _steps(buckets, start - 1),

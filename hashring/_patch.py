@@ -16,7 +16,8 @@
 points of the members kept are kept, those of members gone stay as dead
 points, and the new ones are merged in, so that a change of one member
 hashes only that member's points.  The updated table maps every key as a
-table built afresh of the same members.
+table built afresh of the same members.  Where NumPy is installed, a
+change of many points is merged by :func:`hashring._fast.merge` instead.
 """
 
 import array
@@ -27,6 +28,7 @@ import operator
 from typing import Any
 
 from hashring import _bulk
+from hashring import _fast
 from hashring import _table
 from hashring import hashing
 
@@ -61,6 +63,11 @@ def update(
     (:func:`hashring._table.arcs`), where it has them, are carried point
     by point changed.
 
+    A change of many points (:func:`hashring._fast.merges`) is merged by
+    NumPy instead: the points of members removed and the dead points are
+    dropped, the new ones inserted, and the index and arcs made afresh,
+    as a build of the same points makes them.
+
     :param table: the table of a ring built without colliding points.
     :param removed: the members whose points go.
     :param removed_points: how many live points they have.
@@ -74,25 +81,38 @@ def update(
         left.  A new point that equals a dead one revives it.
 
     Runtime complexity: ``O(P)`` list copies in C, and ``O(a log P)``
-    for ``a`` points added.
+    for ``a`` points added; merged, ``O(P)`` in C and ``O(a)`` steps in
+    Python.
     """
     count = table.npoints
     inserted = sum(stop - first for _, _, first, stop in added)
     live = table.live - removed_points + inserted
-    if not count or live <= 0 or (len(table.dead) + removed_points) * 2 > live:
+    if not count or live <= 0:
         return None
     size = len(table.points[0]) - _table.TAG
     # A whole point read as an integer: its bucket is above ``shift`` bits.
     shift = table.shift + _table.TAG * 8
-    if abs(_table.bits_for(live, size) - table.bits) > 1:
+    merging = _fast.merges(count, inserted + removed_points + len(table.dead))
+    if not merging and (
+        (len(table.dead) + removed_points) * 2 > live
+        or abs(_table.bits_for(live, size) - table.bits) > 1
+    ):
         return None
+    numbered = list(table.numbered)
+    number = {m: n for n, m in enumerate(numbered)}
+    carried = None if table.arcs is None else list(table.arcs)
+    hashed, tags = _hashed(added, numbered, number, carried, hash_ctor)
+    if merging:
+        return _merged(table, removed, hashed, tags, numbered, number, carried)
+    new: dict[bytes, Any] = {}
+    for member, digests in hashed:
+        new.update(zip(digests, itertools.repeat(member)))
+    if len(new) != inserted:
+        return None  # points of two new members collide
     points = table.points[:count]
     owners = table.owners[:count]
     direct = table.direct[:]
     dead = set(table.dead)
-    numbered = list(table.numbered)
-    number = {m: n for n, m in enumerate(numbered)}
-    carried = None if table.arcs is None else list(table.arcs)
     # Points whose owner changed, with the owner each had and has: the
     # empty buckets before each, and its arc, go to it (_settle()).
     moves: list[tuple[int, Any, Any]] = []
@@ -115,28 +135,6 @@ def update(
             after = owners[i + 1] if i + 1 < count else after
             moves.append((i, owners[i], after))
             owners[i] = after
-    new: dict[bytes, Any] = {}
-    tags = {}
-    # Descending names, as in _table.build(), should points of two collide.
-    for name, member, first, stop in sorted(added, reverse=True):
-        if member in number:
-            # Back under its old number (a service restarted): its dead
-            # points carry that number in their tags.
-            numbered[number[member]] = member
-        else:
-            number[member] = len(numbered)
-            numbered.append(member)
-            if carried is not None:
-                carried.append(0)
-        tags[member] = _table.tag(number[member])
-        h = hash_ctor(name, usedforsecurity=False)
-        for _ in itertools.repeat(None, first):
-            h.update(name)
-        for _ in itertools.repeat(None, stop - first):
-            h.update(name)
-            new[h.digest()] = member
-    if len(new) != inserted:
-        return None  # points of two new members collide
     if direct.typecode == _table.SHORT and _table.SHORT != _table.typecode(
         count + len(new), len(numbered)
     ):
@@ -152,6 +150,10 @@ def update(
             # its dead points come back to life where they stand.
             dead.discard(points[i])
             member = new.pop(digest)
+            if points[i][size:] != tags[member]:
+                # Back as another object of its name (str for bytes),
+                # under another number, which its tag must name.
+                points[i] = digest + tags[member]
             moves.append((i, owners[i], member))
             owners[i] = member
             claim(i - 1, member)
@@ -226,19 +228,90 @@ def update(
     direct[start:] = array.array(direct.typecode, [number[owners[0]]]) * (
         len(direct) - start
     )
-    points.extend(itertools.repeat(b'\xff' * (size + _table.TAG + 1), span))
-    owners.extend(itertools.repeat(owners[0], span))
-    return _table.Table(
+    return _table.assemble(
         points,
-        count,
         owners,
         direct,
         numbered,
         span,
-        table.shift,
-        frozenset(dead),
-        carried,
-        offsets,
+        size,
+        dead=frozenset(dead),
+        arcs=carried,
+        offsets=offsets,
+    )
+
+
+def _hashed(
+    added: list[tuple[bytes, Any, int, int]],
+    numbered: list[Any],
+    number: dict[Any, int],
+    carried: list[int] | None,
+    hash_ctor: hashing.HashConstructor,
+) -> tuple[list[tuple[Any, list[bytes]]], dict[Any, bytes]]:
+    """Hash the points added, and number their members.
+
+    :param added: as for :func:`update`.
+    :param numbered: the members by number, to which new ones are added.
+    :param number: the number of each member, likewise.
+    :param carried: the arcs per owner number, to which new ones are
+        added, or None.
+    :param hash_ctor: the ring's hash constructor.
+    :returns: each member added with the digests of its new points, and
+        each member's tag.
+    """
+    hashed = []
+    tags = {}
+    # Descending names, as in _table.build(), should points of two collide.
+    for name, member, first, stop in sorted(added, reverse=True):
+        if member in number:
+            # Back under its old number (a service restarted): its dead
+            # points carry that number in their tags.
+            numbered[number[member]] = member
+        else:
+            number[member] = len(numbered)
+            numbered.append(member)
+            if carried is not None:
+                carried.append(0)
+        tags[member] = _table.tag(number[member])
+        hashed.append((member, _table.digests(name, first, stop, hash_ctor)))
+    return hashed, tags
+
+
+def _merged(
+    table: _table.Table,
+    removed: set[Any],
+    hashed: list[tuple[Any, list[bytes]]],
+    tags: dict[Any, bytes],
+    numbered: list[Any],
+    number: dict[Any, int],
+    carried: list[int] | None,
+) -> _table.Table | None:
+    """Return the table of :func:`update` as NumPy merges it, or None.
+
+    The points of members removed, and dead points, are dropped rather
+    than kept dead, and the index is made afresh: the table is the one a
+    build of the same points gives, but for the numbering.
+    """
+    size = len(table.points[0]) - _table.TAG
+    # A dead point's tag names the member gone that it was made for.
+    gone = {number[m] for m in removed}
+    gone.update(_from_bytes(p[size:], 'big') for p in table.dead)
+    added: list[bytes] = []
+    for member, found in hashed:
+        added += map(operator.add, found, itertools.repeat(tags[member]))
+    merged = _fast.merge(
+        table.points[: table.npoints],
+        sorted(gone),
+        added,
+        numbered,
+        size,
+        carried is not None,
+    )
+    if merged is None:
+        return None
+    points, owners, direct, span, arcs = merged
+    return _table.assemble(
+        points, owners, direct, numbered, span, size, arcs=arcs
     )
 
 

@@ -170,19 +170,11 @@ def build(
     ordered = sorted(members, key=operator.itemgetter(0))
     numbered = [member for _, member, _ in ordered]
     size = hash_ctor(b'', usedforsecurity=False).digest_size
-    width = size + TAG
     points: list[bytes] = []
     extend = points.extend
     for number, (name, _, count) in enumerate(ordered):
-        h = hash_ctor(name, usedforsecurity=False)
-        update = h.update
-        digest = h.digest
-        digests: list[bytes] = []
-        append = digests.append
-        for _ in itertools.repeat(None, count):
-            update(name)
-            append(digest())
-        extend(map(operator.add, digests, itertools.repeat(tag(number))))
+        found = digests(name, 0, count, hash_ctor)
+        extend(map(operator.add, found, itertools.repeat(tag(number))))
     if not points:
         # One bucket whose window is empty: the ring raises its error.
         direct = array.array(SHORT, [~0])
@@ -199,12 +191,62 @@ def build(
     else:
         points.sort()
         owners, direct, span = _sorted_index(points, members, numbered, size)
+    return assemble(points, owners, direct, numbered, span, size)
+
+
+def assemble(
+    points: list[bytes],
+    owners: list[Any],
+    direct: 'array.array[int]',
+    numbered: list[Any],
+    span: int,
+    size: int,
+    **updated: Any,
+) -> Table:
+    """Return the table of sorted points, their owners and their index.
+
+    :param points: the sorted points, to which the sentinels are added.
+    :param owners: their owners, likewise.
+    :param direct: the index.
+    :param numbered: the members by number.
+    :param span: the index's bisect window.
+    :param size: the digests' size, in bytes.
+    :param updated: the fields of an updated table (:class:`Table`).
+    """
     count = len(points)
     # Longer than any point and all ones, a sentinel sorts above them all.
-    points.extend(itertools.repeat(b'\xff' * (width + 1), span))
+    points.extend(itertools.repeat(b'\xff' * (size + TAG + 1), span))
     owners.extend(itertools.repeat(owners[0], span))
     shift = size * 8 - (len(direct).bit_length() - 1)
-    return Table(points, count, owners, direct, numbered, span, shift)
+    return Table(
+        points, count, owners, direct, numbered, span, shift, **updated
+    )
+
+
+def digests(
+    name: bytes, first: int, stop: int, hash_ctor: hashing.HashConstructor
+) -> list[bytes]:
+    """Return the digests of a member's points ``first`` to ``stop - 1``.
+
+    :param name: the member's encoded name.
+    :param first: the first point's number.
+    :param stop: the number past the last point's.
+    :param hash_ctor: the ring's hash constructor.
+
+    Runtime complexity: ``O(stop)`` digests.
+    """
+    # One hash object updated with the name before each digest, as tooz.
+    h = hash_ctor(name, usedforsecurity=False)
+    update = h.update
+    digest = h.digest
+    for _ in itertools.repeat(None, first):
+        update(name)
+    found: list[bytes] = []
+    append = found.append
+    for _ in itertools.repeat(None, stop - first):
+        update(name)
+        append(digest())
+    return found
 
 
 def _sorted_index(

@@ -47,6 +47,10 @@ MAX_POINTS_PER_WEIGHT = 2**MAX_PARTITION_EXPONENT
 _from_bytes = int.from_bytes
 _OFFSET_BITS = _table.OFFSET_BITS
 
+# Owner numbers of members gone that a table keeps, past twice its
+# members, before a change builds it afresh (_changed_table()).
+_SPARE_NUMBERS = 16
+
 Member = str | bytes
 Key = str | bytes | bytearray | memoryview
 Members = Iterable[Member] | Mapping[Member, int]
@@ -713,6 +717,10 @@ def _changed_table(
     per_weight = previous._per_weight
     if previous._table.live != sum(old.values()) * per_weight:
         return None  # colliding points: build() sorts them out
+    if len(previous._table.numbered) > 2 * len(weights) + _SPARE_NUMBERS:
+        # The numbers of members gone pile up where changes are merged
+        # (their points dropped, not kept dead): a build numbers afresh.
+        return None
     removed = {m for m in old if m not in weights}
     added = []
     for name, member in names.items():

@@ -19,6 +19,7 @@ import unittest
 
 from hashring import _fast
 from hashring import _table
+from hashring import balance
 from hashring import hashing
 from hashring import ring
 from hashring.tests import base
@@ -110,6 +111,8 @@ class FastBuildTestCase(base.TestCase):
         self.assertEqual(kept, same)
 
     def test_lookups_are_the_pure_paths(self):
+        # Updates patched, not merged, so that one has offsets.
+        self.patch(_fast, 'MERGE_SHARE', 0)
         keys = [f'key-{i}'.encode() for i in range(3000)]
         for hash_function in ('md5', 'sha1'):
             fresh = ring.HashRing(
@@ -149,6 +152,147 @@ class FastBuildTestCase(base.TestCase):
         self.assertIsNone(
             _fast.owners([b'x' * 16], r._direct, 3, None, r._numbered)
         )
+
+
+@with_numpy
+class MergeTestCase(base.TestCase):
+    """Changes merged by NumPy (:func:`_fast.merge`) match fresh builds."""
+
+    KEYS = test_ring.WithMembersTestCase.KEYS
+    assert_same = test_ring.WithMembersTestCase.assert_same
+
+    def setUp(self):
+        super().setUp()
+        self.merged = 0
+        merge = _fast.merge
+
+        def counted(*args):
+            found = merge(*args)
+            self.merged += found is not None
+            return found
+
+        self.patch(_fast, 'merge', counted)
+
+    def test_random_changes_merged_or_patched_match_a_fresh_build(self):
+        # Either way at random, so that merges follow patches (and drop
+        # their dead points) and patches follow merges.
+        self.patch(_fast, 'MIN_POINTS', 1)
+        rng = random.Random(5)
+        self.patch(_fast, 'merges', lambda points, changed: rng.random() < 0.5)
+        pool = [f'm{i}' for i in range(30)] + ['a', 'aa', b'a']
+        dropped = 0
+        for _ in range(25):
+            exponent = rng.choice([0, 3, 5, 7])
+            members = {m: rng.randint(1, 3) for m in rng.sample(pool[:30], 4)}
+            current = ring.HashRing(members, exponent)
+            for _ in range(12):
+                members = dict(members)
+                change = rng.random()
+                if change < 0.35 or len(members) < 2:
+                    members[rng.choice(pool)] = rng.randint(1, 3)
+                elif change < 0.65:
+                    del members[rng.choice(list(members))]
+                elif change < 0.85:
+                    members[rng.choice(list(members))] += 1
+                else:
+                    del members[rng.choice(list(members))]
+                    members[rng.choice(pool)] = 1
+                if 'a' in members and b'a' in members:
+                    del members[b'a']
+                before = current
+                balance.shares(before)
+                merged = self.merged
+                current = current.with_members(members)
+                fresh = ring.HashRing(members, exponent)
+                with self.subTest(members=members, exponent=exponent):
+                    self.assert_same(current, fresh)
+                    self.assertEqual(
+                        balance.shares(fresh), balance.shares(current)
+                    )
+                    if self.merged > merged:
+                        # Nothing dead, and the index a build's.
+                        self.assertEqual(frozenset(), current._table.dead)
+                        self.assertIsNone(current._offsets)
+                        self.assertEqual(fresh._span, current._span)
+                        dropped += bool(before._table.dead)
+                before._check()
+        self.assertGreater(self.merged, 60)
+        self.assertGreater(dropped, 10)
+
+    def test_large_changes_are_merged_and_small_ones_patched(self):
+        names = [f'compute-{i}' for i in range(10)]
+        small = ring.HashRing(names, 8)
+        joined = small.with_members(names + ['compute-new'])
+        left = small.with_members(names[1:])
+        self.assertEqual(2, self.merged)
+        for each in (joined, left):
+            self.assertIsNone(each._offsets)
+            self.assertEqual(frozenset(), each._table.dead)
+            self.assert_same(each, ring.HashRing(each.members, 8))
+        # One of a hundred members: a patch costs less.
+        names = [f'compute-{i}' for i in range(100)]
+        patched = ring.HashRing(names, 5).with_members(names[1:])
+        self.assertEqual(2, self.merged)
+        self.assertEqual(32, len(patched._table.dead))
+        self.assertTrue(
+            _fast.merges(100 * 32, -(-100 * 32 // _fast.MERGE_SHARE))
+        )
+        self.assertFalse(_fast.merges(100 * 32, 1))
+        self.assertFalse(_fast.merges(_fast.MIN_POINTS - 1, 10**6))
+
+    def test_arcs_are_measured_as_merged(self):
+        self.patch(_fast, 'MIN_POINTS', 1)
+        self.patch(_fast, 'MERGE_SHARE', 10**6)
+        first = ring.HashRing(['a-1', 'b-2'], 6)
+        balance.shares(first)
+        both = first.with_members(['a-1', 'b-2', 'c-3'])
+        alone = both.with_members(['c-3'])
+        self.assertEqual(2, self.merged)
+        for each in (both, alone):
+            self.assertEqual(_table.arcs(each._table), each._table.arcs)
+        # An owner of every point owns the whole space, which 64-bit
+        # arithmetic wraps to nothing.
+        self.assertEqual({'c-3': 1.0}, balance.shares(alone))
+        self.assertEqual(3, len(alone._table.arcs))
+
+    def test_points_that_share_their_top_bits_are_built_afresh(self):
+        self.patch(_fast, 'MIN_POINTS', 1)
+        self.patch(_fast, 'MERGE_SHARE', 10**6)
+        point = b'\x10' * 16 + _table.tag(0)
+        same = b'\x10' * 8 + b'\x11' * 8 + _table.tag(1)
+        other = b'\x20' * 16 + _table.tag(1)
+        self.assertIsNone(
+            _fast.merge([point], [], [same], ['a', 'b'], 16, False)
+        )
+        self.assertIsNone(
+            _fast.merge(
+                [point], [], [other, same, other], ['a', 'b'], 16, False
+            )
+        )
+        points, owners, direct, span, arcs = _fast.merge(
+            [point], [], [other], ['a', 'b'], 16, False
+        )
+        self.assertEqual([point, other], points)
+        self.assertEqual(['a', 'b'], owners)
+        # 'aa' hashes to points of 'a': the change is built afresh, which
+        # drops them.
+        merged = self.merged
+        r = ring.HashRing(['a', 'b'], 4).with_members(['a', 'aa', 'b'])
+        self.assertEqual(merged, self.merged)
+        self.assert_same(r, ring.HashRing(['a', 'aa', 'b'], 4))
+
+    def test_numbers_of_members_gone_do_not_pile_up(self):
+        self.patch(_fast, 'MIN_POINTS', 1)
+        self.patch(_fast, 'MERGE_SHARE', 10**6)
+        names = [f'm{i}' for i in range(4)]
+        current = ring.HashRing(names, 4)
+        most = 0
+        for i in range(60):
+            current = current.with_members(names + [f'new-{i}'])
+            most = max(most, len(current._table.numbered))
+        self.assertGreater(self.merged, 40)
+        self.assertEqual(2 * 5 + ring._SPARE_NUMBERS + 1, most)
+        self.assert_same(current, ring.HashRing(current.members, 4))
 
 
 def _pure(case):

@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+from hashring import _fast
 from hashring import _patch
 from hashring import _table
 from hashring.tests import base
@@ -22,6 +23,8 @@ members = test_table.members
 class UpdateTestCase(base.TestCase):
     def setUp(self):
         super().setUp()
+        # Patched, never merged by NumPy (test_fast.MergeTestCase).
+        self.patch(_fast, 'MERGE_SHARE', 0)
         self.table = _table.build(members(20, 16), MD5)
 
     def test_a_new_point_on_a_live_one_asks_for_a_fresh_build(self):
@@ -152,6 +155,23 @@ class UpdateTestCase(base.TestCase):
         self.assertEqual(
             dict(zip(fresh.numbered, _table.arcs(fresh))),
             {m: arc for m, arc in zip(back.numbered, back.arcs) if m != b},
+        )
+
+    def test_a_member_back_as_another_object_takes_its_tags(self):
+        # 'a' for b'a': the same name, another member, under a new number
+        # that the revived points' tags must name, as arcs() reads them.
+        table = _table.build(members(3, 16) + [(b'a', b'a', 16)], MD5)
+        measured = table._replace(arcs=_table.arcs(table))
+        gone = _patch.update(measured, {b'a'}, 16, [], MD5)
+        back = _patch.update(gone, set(), 0, [(b'a', 'a', 0, 16)], MD5)
+        self.assertEqual(frozenset(), back.dead)
+        self.assertEqual(test_table.digests(table), test_table.digests(back))
+        self.assertEqual(_table.arcs(back), back.arcs)
+        number = back.numbered.index('a')
+        self.assertNotEqual(table.numbered.index(b'a'), number)
+        self.assertEqual(
+            16,
+            sum(p.endswith(_table.tag(number)) for p in back.points),
         )
 
     def test_arcs_not_measured_are_not_carried(self):
