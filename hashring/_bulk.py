@@ -118,3 +118,46 @@ def gather(sequence: Any, indexes: Iterable[int]) -> list[Any]:
         return list(operator.itemgetter(*indexes)(sequence))
     # itemgetter of one index gives an item, not a tuple.
     return [sequence[i] for i in indexes]
+
+
+def owners(
+    digests: list[bytes],
+    direct: 'array.array[int]',
+    bits: int,
+    offsets: 'array.array[int] | None',
+    numbered: list[Any],
+    offset_bits: int,
+) -> tuple[list[Any], list[int], list[int]]:
+    """Look digests up in a ring's index.
+
+    The pure path of :func:`hashring._fast.owners`, which it answers as.
+
+    :param digests: the keys' digests, of one size.
+    :param direct: the ring's index (:class:`hashring._table.Table`).
+    :param bits: how many top bits of a digest make its bucket.
+    :param offsets: the index's block offsets, or None.
+    :param numbered: the members by number.
+    :param offset_bits: the bits of a block of ``offsets``
+        (:data:`hashring._table.OFFSET_BITS`).
+    :returns: the owner of each digest whose bucket holds no point (a
+        placeholder for the others), the positions of the others, and
+        where each of their bisect windows starts.
+
+    Runtime complexity: ``O(k)`` for ``k`` digests, mostly in C.
+    """
+    entries = gather(direct, buckets(digests, bits))
+    spans = list(
+        itertools.compress(
+            itertools.count(), map(operator.lt, entries, itertools.repeat(0))
+        )
+    )
+    lows = []
+    at = len(digests[0]) * 8 - bits + offset_bits if digests else 0
+    for i in spans:
+        lo = ~entries[i]
+        if offsets is not None:
+            lo += offsets[_from_bytes(digests[i], 'big') >> at]
+        lows.append(lo)
+        # Any number, to be overwritten by the caller.
+        entries[i] = 0
+    return gather(numbered, entries), spans, lows

@@ -118,14 +118,17 @@ def merge(
     numbered: list[Any],
     size: int,
     arcs: bool,
-) -> tuple[list[bytes], list[Any], 'array.array[int]', int, Any] | None:
+) -> (
+    tuple[list[bytes], list[Any], 'array.array[int]', int, list[int] | None]
+    | None
+):
     """Drop and add points of a table, and index them afresh; or None.
 
     :param points: the table's real points, sorted.
     :param gone: the owner numbers whose points are dropped.
     :param added: new points, each followed by its owner's number.
     :param numbered: the members by number, the new ones included.
-    :param size: the digests' size, a multiple of 4.
+    :param size: the digests' size, in bytes.
     :param arcs: whether to measure the arcs
         (:func:`hashring._table.arcs`) of the merged points.
     :returns: the merged points, their owners, the index of

@@ -39,8 +39,6 @@ longer on memory, as ``python -m benchmarks.huge`` measures.
 """
 
 import array
-from collections.abc import Iterable
-from collections.abc import Mapping
 import itertools
 import logging
 import operator
@@ -50,7 +48,6 @@ from typing import NamedTuple
 
 from hashring import _bulk
 from hashring import _fast
-from hashring import _validate
 from hashring import exception
 from hashring import hashing
 
@@ -410,66 +407,3 @@ def _index(
     # Past the last point, keys wrap round to the first point's owner.
     frombytes(entry[numbers[0]] * ((1 << bits) - 1 - last))
     return direct, span, collided
-
-
-def normalise(
-    members: Iterable[Any] | Mapping[Any, int],
-) -> tuple[dict[Any, int], dict[bytes, Any]]:
-    """Validate members; return their weights and their encoded names.
-
-    Both dicts are in the order of the encoded names, so that nothing
-    about the ring depends on the order the members were given in.
-    """
-    if isinstance(members, (str, bytes)) or not isinstance(members, Iterable):
-        raise exception.InvalidArgumentError(
-            f'members must be a collection of names or a mapping of name to '
-            f'weight, not {members!r}'
-        )
-    # Pairs iterated, not listed: a tuple per member would be garbage the
-    # collector walks (a manager's refresh builds many rings).
-    pairs: Iterable[tuple[Any, Any]] = (
-        members.items()
-        if isinstance(members, Mapping)
-        else zip(members, itertools.repeat(1))
-    )
-    names: dict[bytes, Any] = {}
-    weights: dict[bytes, int] = {}
-    for member, weight in pairs:
-        if member.__class__ is str:
-            try:
-                name = member.encode()
-            except UnicodeEncodeError as exc:
-                raise exception.InvalidMemberError(
-                    member, f'it cannot be encoded as UTF-8: {exc.reason}'
-                ) from exc
-        elif member.__class__ is bytes:
-            name = member
-        else:
-            name = _encode_member(member)
-        if not name:
-            raise exception.InvalidMemberError(member, 'a name is required')
-        if name in names:
-            raise exception.InvalidMemberError(
-                member, f'it is the same member as {names[name]!r}'
-            )
-        if weight.__class__ is not int or weight < 1:
-            weight = _validate.weight(member, weight)
-        names[name] = member
-        weights[name] = weight
-    ordered = sorted(names)
-    return (
-        {names[name]: weights[name] for name in ordered},
-        {name: names[name] for name in ordered},
-    )
-
-
-def _encode_member(member: Any) -> bytes:
-    """Encode a member that is not exactly ``str`` or ``bytes``."""
-    if not isinstance(member, (str, bytes)):
-        raise exception.InvalidMemberError(
-            member, 'members must be str or bytes'
-        )
-    try:
-        return hashing.encode(member)
-    except exception.HashRingError as exc:
-        raise exception.InvalidMemberError(member, str(exc)) from exc

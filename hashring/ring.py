@@ -12,7 +12,6 @@
 
 """The consistent hash ring: an immutable value with fast lookups."""
 
-import array
 import bisect
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -24,6 +23,7 @@ from typing import Any
 
 from hashring import _bulk
 from hashring import _fast
+from hashring import _members
 from hashring import _patch
 from hashring import _table
 from hashring import _validate
@@ -140,7 +140,7 @@ class HashRing:
             if not per_weight & (per_weight - 1)
             else None
         )
-        weights, names = _table.normalise(members)
+        weights, names = _members.normalise(members)
         self._install(weights, names, None)
 
     def _install(
@@ -413,7 +413,9 @@ class HashRing:
         :returns: a new :class:`HashRing`; this ring is unchanged.
         :raises: as :class:`HashRing`.
         """
-        weights, names = _same_objects(*_table.normalise(members), self)
+        weights, names = _members.same_objects(
+            *_members.normalise(members), self._names
+        )
         ring = HashRing.__new__(HashRing)
         for name in ('_base', '_plain', '_hash_name', '_per_weight'):
             setattr(ring, name, getattr(self, name))
@@ -515,7 +517,7 @@ class HashRing:
         index = (self._direct, self._table.bits, self._offsets)
         owners, spans, lows = _fast.owners(
             digests, *index, self._numbered
-        ) or _owners(digests, *index, self._numbered)
+        ) or _bulk.owners(digests, *index, self._numbered, _OFFSET_BITS)
         points = self._points
         ring_owners = self._owners
         span = self._span
@@ -608,52 +610,6 @@ class HashRing:
             h.update(encoded[owner])
         return h.hexdigest()[:16]
 
-    def _check(self) -> None:
-        """Assert the ring's invariants (for tests; ``O(B log P)``)."""
-        count = self._count
-        points = self._points[:count]
-        assert all(a < b for a, b in zip(points, points[1:]))
-        if not count:
-            assert not self._members
-            return
-        assert len(self._points) == len(self._owners) == count + self._span
-        assert all(p > points[-1] for p in self._points[count:])
-        assert all(o is self._owners[0] for o in self._owners[count:])
-        assert set(self._owners) == set(self._members)
-        # Owners are told apart by identity: the members' own objects.
-        assert {id(o) for o in self._owners} <= set(map(id, self._members))
-        # A dead point is owned as the next live point is (past the last,
-        # the first).
-        dead = self._table.dead
-        following = next(
-            o for p, o in zip(points, self._owners) if p not in dead
-        )
-        for i in reversed(range(count)):
-            if points[i] in dead:
-                assert self._owners[i] is following, i
-            else:
-                following = self._owners[i]
-        # Arcs carried through updates are those measured afresh.
-        if self._table.arcs is not None:
-            assert self._table.arcs == _table.arcs(self._table)
-        step = 1 << self._shift
-        width = self._base.digest_size
-        for bucket, entry in enumerate(self._direct):
-            start = (bucket * step).to_bytes(width, 'big')
-            lo = bisect.bisect_left(points, start)
-            if bucket + 1 < len(self._direct):
-                end = ((bucket + 1) * step).to_bytes(width, 'big')
-                hi = bisect.bisect_left(points, end)
-            else:
-                hi = count
-            if entry < 0:
-                # A lower bound of its first point, once updated.
-                low = self._low(entry, bucket)
-                assert low <= lo < hi <= low + self._span, (bucket, lo)
-            else:
-                assert lo == hi
-                assert self._numbered[entry] is self._owners[lo]
-
 
 def _points_per_weight(exponent: int | None, points: int | None) -> int:
     """Return the points per unit of weight an exponent or count gives."""
@@ -672,34 +628,6 @@ def _points_per_weight(exponent: int | None, points: int | None) -> int:
             f'give one of them'
         )
     return points
-
-
-def _same_objects(
-    weights: dict[Member, int], names: dict[bytes, Member], previous: HashRing
-) -> tuple[dict[Member, int], dict[bytes, Member]]:
-    """Return members as the previous ring's objects where they are equal.
-
-    The points an update keeps are owned by the previous ring's objects,
-    and the ring tells owners apart by identity (one ``is`` per point is
-    what keeps its scans in C), so a member read afresh (a new ``str`` of
-    the same name) must be the very object that owns its old points.
-    """
-    kept = previous._names
-    same = {}
-    for name, member in names.items():
-        old = kept.get(name)
-        if (
-            old is not None
-            and old is not member
-            and old.__class__ is member.__class__
-            and old == member
-        ):
-            same[name] = old
-    if not same:
-        return weights, names
-    names = {name: same.get(name, member) for name, member in names.items()}
-    weights = {names[name]: weights[m] for name, m in zip(names, weights)}
-    return weights, names
 
 
 def _changed_table(
@@ -736,32 +664,6 @@ def _changed_table(
         return previous._table
     lost = sum(old[m] for m in removed) * per_weight
     return _patch.update(previous._table, removed, lost, added, hash_ctor)
-
-
-def _owners(
-    digests: list[bytes],
-    direct: 'array.array[int]',
-    bits: int,
-    offsets: 'array.array[int] | None',
-    numbered: list[Member],
-) -> tuple[list[Member], list[int], list[int]]:
-    """Return what :func:`hashring._fast.owners` does, without NumPy."""
-    entries = _bulk.gather(direct, _bulk.buckets(digests, bits))
-    spans = list(
-        itertools.compress(
-            itertools.count(), map(operator.lt, entries, itertools.repeat(0))
-        )
-    )
-    lows = []
-    at = len(digests[0]) * 8 - bits + _OFFSET_BITS if digests else 0
-    for i in spans:
-        lo = ~entries[i]
-        if offsets is not None:
-            lo += offsets[_from_bytes(digests[i], 'big') >> at]
-        lows.append(lo)
-        # Any number, to be overwritten by the caller.
-        entries[i] = 0
-    return _bulk.gather(numbered, entries), spans, lows
 
 
 def _restore(

@@ -24,6 +24,7 @@ import hashring
 from hashring import compat
 from hashring import exception
 from hashring.tests import base
+from hashring.tests import invariants
 
 
 def keys(count):
@@ -117,7 +118,7 @@ class DropInTestCase(base.TestCase):
             updated += bool(ours._ring._table.dead)
             self.assertEqual(len(theirs), len(ours))
             if step % 10 == 9:
-                ours._ring._check()
+                invariants.check(ours._ring)
                 for key in keys(200):
                     self.assertEqual(
                         base.tooz_walk(theirs, key, replicas=2),

@@ -17,12 +17,14 @@ only one, and the tests run on it anyway)."""
 import random
 import unittest
 
+from hashring import _bulk
 from hashring import _fast
 from hashring import _table
 from hashring import balance
 from hashring import hashing
 from hashring import ring
 from hashring.tests import base
+from hashring.tests import invariants
 from hashring.tests import test_balance
 from hashring.tests import test_compat
 from hashring.tests import test_movement
@@ -127,7 +129,10 @@ class FastBuildTestCase(base.TestCase):
                 with self.subTest(hash=hash_function, offsets=index[2]):
                     self.assertIsNotNone(found)
                     self.assertEqual(
-                        ring._owners(digests, *index, each._numbered), found
+                        _bulk.owners(
+                            digests, *index, each._numbered, _table.OFFSET_BITS
+                        ),
+                        found,
                     )
                     # Some keys land in buckets that hold points.
                     self.assertGreater(len(found[1]), 100)
@@ -135,7 +140,9 @@ class FastBuildTestCase(base.TestCase):
                     # one, not as an array of them all.
                     few = digests[:30]
                     self.assertEqual(
-                        ring._owners(few, *index, each._numbered),
+                        _bulk.owners(
+                            few, *index, each._numbered, _table.OFFSET_BITS
+                        ),
                         _fast.owners(few, *index, each._numbered),
                     )
 
@@ -215,24 +222,29 @@ class MergeTestCase(base.TestCase):
                         self.assertIsNone(current._offsets)
                         self.assertEqual(fresh._span, current._span)
                         dropped += bool(before._table.dead)
-                before._check()
+                invariants.check(before)
         self.assertGreater(self.merged, 60)
         self.assertGreater(dropped, 10)
 
     def test_large_changes_are_merged_and_small_ones_patched(self):
         names = [f'compute-{i}' for i in range(10)]
-        small = ring.HashRing(names, 8)
-        joined = small.with_members(names + ['compute-new'])
-        left = small.with_members(names[1:])
-        self.assertEqual(2, self.merged)
-        for each in (joined, left):
-            self.assertIsNone(each._offsets)
-            self.assertEqual(frozenset(), each._table.dead)
-            self.assert_same(each, ring.HashRing(each.members, 8))
+        hashes = ('md5', 'sha1', 'sha224', 'blake2b')
+        for hash_function in hashes:
+            small = ring.HashRing(names, 8, hash_function)
+            joined = small.with_members(names + ['compute-new'])
+            left = small.with_members(names[1:])
+            for each in (joined, left):
+                with self.subTest(hash=hash_function):
+                    self.assertIsNone(each._offsets)
+                    self.assertEqual(frozenset(), each._table.dead)
+                    self.assert_same(
+                        each, ring.HashRing(each.members, 8, hash_function)
+                    )
+        self.assertEqual(2 * len(hashes), self.merged)
         # One of a hundred members: a patch costs less.
         names = [f'compute-{i}' for i in range(100)]
         patched = ring.HashRing(names, 5).with_members(names[1:])
-        self.assertEqual(2, self.merged)
+        self.assertEqual(2 * len(hashes), self.merged)
         self.assertEqual(32, len(patched._table.dead))
         self.assertTrue(
             _fast.merges(100 * 32, -(-100 * 32 // _fast.MERGE_SHARE))

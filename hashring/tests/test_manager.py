@@ -26,6 +26,7 @@ from hashring import membership
 from hashring.membership import base as membership_base
 from hashring import ownership
 from hashring.tests import base
+from hashring.tests import invariants
 
 
 class Clock:
@@ -150,7 +151,7 @@ class RingManagerTestCase(base.TestCase):
         keys = [f'node-{i}' for i in range(500)]
         self.assertEqual(fresh.map_keys(keys), second.map_keys(keys))
         self.assertEqual(fresh.fingerprint, second.fingerprint)
-        second._check()
+        invariants.check(second)
 
     def test_unchanged_membership_keeps_the_ring(self):
         mgr = self.manager()

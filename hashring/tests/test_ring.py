@@ -34,6 +34,7 @@ from hashring import exception
 from hashring import hashing
 from hashring import ring
 from hashring.tests import base
+from hashring.tests import invariants
 
 FOO_BAR_BAZ = ['foo', 'bar', 'baz']
 CONDUCTORS = ['conductor-1', 'conductor-2', 'conductor-3']
@@ -224,7 +225,7 @@ class ToozEquivalenceTestCase(base.TestCase):
         ignore.append('not-a-member')
         self._assert_same(ours, theirs, keys, None, 1)
         self._assert_same(ours, theirs, keys, ignore, replicas)
-        ours._check()
+        invariants.check(ours)
 
     def test_many_keys_many_members(self):
         keys = [k.encode() for k in uuids(20000)]
@@ -285,7 +286,7 @@ class PointsTestCase(base.TestCase):
                 for member, weight in weights.items():
                     theirs.add_node(member, weight=weight)
                 ours = ring.HashRing(weights, points=count)
-                ours._check()
+                invariants.check(ours)
                 self.assertEqual(len(theirs), ours._count)
                 self.assertEqual(
                     [base.tooz_walk(theirs, k)[0] for k in keys],
@@ -359,7 +360,7 @@ class WithMembersTestCase(base.TestCase):
     KEYS = [f'key-{i}' for i in range(2000)]
 
     def assert_same(self, updated, fresh):
-        updated._check()
+        invariants.check(updated)
         self.assertEqual(
             fresh.map_keys(self.KEYS), updated.map_keys(self.KEYS)
         )
@@ -418,7 +419,7 @@ class WithMembersTestCase(base.TestCase):
                     else 'updated'
                 ] += 1
                 # The ring it came from is untouched.
-                before._check()
+                invariants.check(before)
         # Both ways were taken, each many times.
         self.assertGreater(paths['updated'], 100)
         self.assertGreater(paths['fresh'], 20)
@@ -452,7 +453,7 @@ class WithMembersTestCase(base.TestCase):
                 revived += len(before._table.dead) > len(current._table.dead)
                 fresh = ring.HashRing(members, current.partition_exponent)
                 with self.subTest(members=members):
-                    current._check()
+                    invariants.check(current)
                     self.assertEqual(fresh.fingerprint, current.fingerprint)
                     self.assertEqual(
                         fresh.map_keys(keys), current.map_keys(keys)
@@ -678,7 +679,7 @@ class LookupTestCase(base.TestCase):
         r = ring.HashRing(['only'], partition_exponent=0)
         self.assertEqual({'only'}, set(r.map_keys(uuids(1000))))
         self.assertEqual(['only'], r.get_nodes('x', replicas=3))
-        r._check()
+        invariants.check(r)
 
     def test_weights_spread_keys_proportionally(self):
         r = ring.HashRing({'small': 1, 'big': 3}, partition_exponent=8)
@@ -701,7 +702,7 @@ class LookupTestCase(base.TestCase):
             self.assertIsInstance(err, LookupError)
             self.assertIn('no members', str(err))
         self.assertEqual([], r.map_keys([]))
-        r._check()
+        invariants.check(r)
 
 
 class AttributeTestCase(base.TestCase):
@@ -823,7 +824,7 @@ class CollisionTestCase(base.TestCase):
         shared = hashlib.md5(b'a' * 4).digest()
         digests = [p[: -_table.TAG] for p in r._points[: r._count]]
         self.assertEqual('a', r._owners[digests.index(shared)])
-        r._check()
+        invariants.check(r)
 
     def test_a_member_whose_every_point_collides_is_refused(self):
         # 'a' has md5('a' * 2, 3, 4); 'aa' has md5('a' * 4) alone, which

@@ -29,6 +29,7 @@ import uuid
 import fixtures
 
 from hashring.tests import base
+from hashring.tests import invariants
 from hashring.tests.membership import servers
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[3] / 'examples'
@@ -177,7 +178,7 @@ class NovaScenario:
             try:
                 while not stop.is_set():
                     ring = service.rings.get_ring(self.group)
-                    ring._check()
+                    invariants.check(ring)
                     result = service.filter.filter(self.cloud.list_nodes(), [])
                     if result.ring_generation < ring.generation:
                         errors.append('decision on an older ring')
