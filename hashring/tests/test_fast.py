@@ -186,43 +186,22 @@ class MergeTestCase(base.TestCase):
         self.patch(_fast, 'MIN_POINTS', 1)
         rng = random.Random(5)
         self.patch(_fast, 'merges', lambda points, changed: rng.random() < 0.5)
-        pool = [f'm{i}' for i in range(30)] + ['a', 'aa', b'a']
         dropped = 0
-        for _ in range(25):
-            exponent = rng.choice([0, 3, 5, 7])
-            members = {m: rng.randint(1, 3) for m in rng.sample(pool[:30], 4)}
-            current = ring.HashRing(members, exponent)
-            for _ in range(12):
-                members = dict(members)
-                change = rng.random()
-                if change < 0.35 or len(members) < 2:
-                    members[rng.choice(pool)] = rng.randint(1, 3)
-                elif change < 0.65:
-                    del members[rng.choice(list(members))]
-                elif change < 0.85:
-                    members[rng.choice(list(members))] += 1
-                else:
-                    del members[rng.choice(list(members))]
-                    members[rng.choice(pool)] = 1
-                if 'a' in members and b'a' in members:
-                    del members[b'a']
-                before = current
-                balance.shares(before)
-                merged = self.merged
-                current = current.with_members(members)
-                fresh = ring.HashRing(members, exponent)
-                with self.subTest(members=members, exponent=exponent):
-                    self.assert_same(current, fresh)
-                    self.assertEqual(
-                        balance.shares(fresh), balance.shares(current)
-                    )
-                    if self.merged > merged:
-                        # Nothing dead, and the index a build's.
-                        self.assertEqual(frozenset(), current._table.dead)
-                        self.assertIsNone(current._offsets)
-                        self.assertEqual(fresh._span, current._span)
-                        dropped += bool(before._table.dead)
-                invariants.check(before)
+        merged = 0
+        for before, current, fresh in test_ring.random_updates(rng, 25):
+            with self.subTest(members=dict(fresh.members)):
+                self.assert_same(current, fresh)
+                self.assertEqual(
+                    balance.shares(fresh), balance.shares(current)
+                )
+                if self.merged > merged:
+                    # Nothing dead, and the index a build's.
+                    self.assertEqual(frozenset(), current._table.dead)
+                    self.assertIsNone(current._offsets)
+                    self.assertEqual(fresh._span, current._span)
+                    dropped += bool(before._table.dead)
+            merged = self.merged
+            invariants.check(before)
         self.assertGreater(self.merged, 60)
         self.assertGreater(dropped, 10)
 

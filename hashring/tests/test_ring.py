@@ -382,44 +382,20 @@ class WithMembersTestCase(base.TestCase):
 
     def test_random_changes_match_a_fresh_build(self):
         rng = random.Random(7)
-        pool = [f'm{i}' for i in range(30)] + ['a', 'aa', b'a']
         paths = collections.Counter()
-        for _ in range(30):
-            exponent = rng.choice([0, 3, 5, 7])
-            members = {m: rng.randint(1, 3) for m in rng.sample(pool[:30], 4)}
-            current = ring.HashRing(members, exponent)
-            for _ in range(12):
-                members = dict(members)
-                change = rng.random()
-                if change < 0.35 or len(members) < 2:
-                    members[rng.choice(pool)] = rng.randint(1, 3)
-                elif change < 0.65:
-                    del members[rng.choice(list(members))]
-                elif change < 0.85:
-                    members[rng.choice(list(members))] += 1
-                else:
-                    del members[rng.choice(list(members))]
-                    members[rng.choice(pool)] = 1
-                if 'a' in members and b'a' in members:
-                    del members[b'a']
-                before = current
-                # Measured, so that the update carries its arcs, which
-                # _check() measures again.
-                balance.shares(before)
-                current = current.with_members(members)
-                fresh = ring.HashRing(members, exponent)
-                with self.subTest(members=members, exponent=exponent):
-                    self.assert_same(current, fresh)
-                    self.assertEqual(
-                        balance.shares(fresh), balance.shares(current)
-                    )
-                paths[
-                    'fresh'
-                    if not current._table.dead and current._span == fresh._span
-                    else 'updated'
-                ] += 1
-                # The ring it came from is untouched.
-                invariants.check(before)
+        for before, current, fresh in random_updates(rng, 30):
+            with self.subTest(members=dict(fresh.members)):
+                self.assert_same(current, fresh)
+                self.assertEqual(
+                    balance.shares(fresh), balance.shares(current)
+                )
+            paths[
+                'fresh'
+                if not current._table.dead and current._span == fresh._span
+                else 'updated'
+            ] += 1
+            # The ring it came from is untouched.
+            invariants.check(before)
         # Both ways were taken, each many times.
         self.assertGreater(paths['updated'], 100)
         self.assertGreater(paths['fresh'], 20)
@@ -474,6 +450,57 @@ class WithMembersTestCase(base.TestCase):
         self.assertEqual(128, len(shrunk._table.dead))
         self.assertEqual(50 * 128, len(live_points(shrunk)))
         self.assert_same(shrunk, ring.HashRing(shrunk.members, 7))
+
+
+#: Names that random changes draw from: 'aa' repeats points of 'a', and
+#: b'a' is another member of the name of 'a'.
+POOL = [f'm{i}' for i in range(30)] + ['a', 'aa', b'a']
+
+
+def changed(rng, members):
+    """Return members with one change at random.
+
+    A join (or a new weight), a leave, more weight for one, or a leave and
+    a join at once; never 'a' and b'a' together, which are one name.
+    """
+    members = dict(members)
+    change = rng.random()
+    if change < 0.35 or len(members) < 2:
+        members[rng.choice(POOL)] = rng.randint(1, 3)
+    elif change < 0.65:
+        del members[rng.choice(list(members))]
+    elif change < 0.85:
+        members[rng.choice(list(members))] += 1
+    else:
+        del members[rng.choice(list(members))]
+        members[rng.choice(POOL)] = 1
+    if 'a' in members and b'a' in members:
+        del members[b'a']
+    return members
+
+
+def random_updates(rng, rings):
+    """Yield rings updated by random changes, one member at a time.
+
+    :param rng: the random generator.
+    :param rings: how many rings to start, of four members each, each
+        then changed twelve times.
+    :returns: per change, the ring before it, the ring updated from it
+        (:meth:`~hashring.HashRing.with_members`), and a ring built afresh
+        of the same members.
+    """
+    for _ in range(rings):
+        exponent = rng.choice([0, 3, 5, 7])
+        members = {m: rng.randint(1, 3) for m in rng.sample(POOL[:30], 4)}
+        current = ring.HashRing(members, exponent)
+        for _ in range(12):
+            members = changed(rng, members)
+            before = current
+            # Measured, so that the update carries its arcs, which
+            # invariants.check() measures again.
+            balance.shares(before)
+            current = current.with_members(members)
+            yield before, current, ring.HashRing(members, exponent)
 
 
 def live_points(r):
