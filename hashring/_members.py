@@ -24,9 +24,15 @@ from collections.abc import Mapping
 import itertools
 from typing import Any
 
+from hashring import _patch
+from hashring import _table
 from hashring import _validate
 from hashring import exception
 from hashring import hashing
+
+#: Owner numbers of members gone that a table keeps, past twice its
+#: members, before a change builds it afresh (:func:`changed_table`).
+SPARE_NUMBERS = 16
 
 
 def normalise(
@@ -137,3 +143,78 @@ def same_objects(
     names = {name: same.get(name, member) for name, member in names.items()}
     weights = {names[name]: weights[m] for name, m in zip(names, weights)}
     return weights, names
+
+
+def ignored(names: dict[bytes, Any], ignore_nodes: Iterable[Any]) -> set[Any]:
+    """Return the members among names to ignore.
+
+    :param names: a ring's members by encoded name.
+    :param ignore_nodes: names to ignore; those of no member are allowed.
+    :raises hashring.exception.InvalidArgumentError: ``ignore_nodes`` is
+        no collection.
+    :raises hashring.exception.InvalidMemberError: it holds a name that is
+        not ``str`` or ``bytes``.
+    """
+    if isinstance(ignore_nodes, (str, bytes)) or not isinstance(
+        ignore_nodes, Iterable
+    ):
+        raise exception.InvalidArgumentError(
+            f'ignore_nodes must be a collection of members, not '
+            f'{ignore_nodes!r}'
+        )
+    found = set()
+    for name in ignore_nodes:
+        if not isinstance(name, (str, bytes)):
+            raise exception.InvalidMemberError(
+                name, 'ignore_nodes holds only str or bytes names'
+            )
+        member = names.get(hashing.encode(name))
+        if member is not None:
+            found.add(member)
+    return found
+
+
+def changed_table(
+    table: _table.Table,
+    old: Mapping[Any, int],
+    weights: dict[Any, int],
+    names: dict[bytes, Any],
+    per_weight: int,
+    hash_ctor: hashing.HashConstructor,
+) -> _table.Table | None:
+    """Return the table of other members updated from a ring's, or None.
+
+    :param table: the previous ring's table.
+    :param old: the previous ring's members and weights.
+    :param weights: the new members' weights, as :func:`same_objects`
+        gives them.
+    :param names: their encoded names, likewise.
+    :param per_weight: the rings' points per unit of weight.
+    :param hash_ctor: the rings' hash constructor.
+    :returns: the table (``table`` itself where nothing changes), or None
+        where a fresh build is due: many members change, one loses
+        weight, or the ring had colliding points.
+
+    Runtime complexity: that of :func:`hashring._patch.update`.
+    """
+    if table.live != sum(old.values()) * per_weight:
+        return None  # colliding points: build() sorts them out
+    if len(table.numbered) > 2 * len(weights) + SPARE_NUMBERS:
+        # The numbers of members gone pile up where changes are merged
+        # (their points dropped, not kept dead): a build numbers afresh.
+        return None
+    removed = {m for m in old if m not in weights}
+    added = []
+    for name, member in names.items():
+        before = old.get(member, 0) * per_weight
+        after = weights[member] * per_weight
+        if after < before:
+            return None
+        if after > before:
+            added.append((name, member, before, after))
+    if not removed and not added:
+        # The same members and weights: a table never changes, so the
+        # new ring shares it.
+        return table
+    lost = sum(old[m] for m in removed) * per_weight
+    return _patch.update(table, removed, lost, added, hash_ctor)

@@ -21,6 +21,7 @@ the owners.
 """
 
 import array
+import bisect
 import itertools
 import operator
 from typing import Any
@@ -28,6 +29,9 @@ from typing import NamedTuple
 
 from hashring import _bulk
 from hashring import _table
+from hashring import exception
+
+_from_bytes = int.from_bytes
 
 # Point indices in 4 bytes where the platform has them (it does, but C
 # only promises 2 for an unsigned int).
@@ -121,3 +125,63 @@ def walks(table: _table.Table) -> Walks:
             j = j + 1 if j + 1 < count else 0
         short[i] = tuple(found)
     return Walks(after, distinct, short)
+
+
+def window(table: _table.Table, entry: int, bucket: int) -> int:
+    """Return where the bisect window of an occupied bucket starts.
+
+    :param table: a ring's table.
+    :param entry: the bucket's entry in the index, ``~i`` (negative).
+    :param bucket: the bucket.
+    """
+    if table.offsets is None:
+        return ~entry
+    return ~entry + table.offsets[bucket >> _table.OFFSET_BITS]
+
+
+def walk(
+    table: _table.Table,
+    digest: bytes,
+    wanted: int,
+    taken: set[Any],
+    i: int | None = None,
+) -> list[Any]:
+    """Walk a table's points from a digest, collecting distinct owners.
+
+    :param table: a ring's table.
+    :param digest: the key's digest.
+    :param wanted: how many owners to collect; there must be as many
+        owners not in ``taken``.
+    :param taken: the owners to skip, to which those collected are added.
+    :param i: the first point above the digest, where it is known.
+    :returns: the owners, in walk order.
+    :raises hashring.exception.EmptyRingError: the table has no points.
+
+    Runtime complexity: ``O(log P + s)`` for ``P`` points, where ``s`` is
+    the number of points walked.
+    """
+    end = table.npoints
+    if not end:
+        raise exception.EmptyRingError('The hash ring has no members')
+    owners = table.owners
+    if i is None:
+        # The first point above the key: its bucket's window when the
+        # bucket holds points, else a bisect of the whole ring.
+        bucket = _from_bytes(digest, 'big') >> table.shift
+        entry = table.direct[bucket]
+        if entry < 0:
+            lo = window(table, entry, bucket)
+            hi = lo + table.span
+        else:
+            lo, hi = 0, end
+        i = bisect.bisect_right(table.points, digest + _table.PAD, lo, hi)
+    found: list[Any] = []
+    while len(found) < wanted:
+        if i >= end:
+            i = 0
+        owner = owners[i]
+        i += 1
+        if owner not in taken:
+            taken.add(owner)
+            found.append(owner)
+    return found

@@ -20,6 +20,7 @@ object.
 """
 
 from collections.abc import Callable
+from collections.abc import Iterable
 import functools
 import hashlib
 import importlib
@@ -153,6 +154,75 @@ def encode(value: Any) -> bytes:
     ):
         return value.tobytes()
     raise exception.InvalidKeyError(value)
+
+
+def digest(base: Any, key: Any) -> bytes:
+    """Return the digest of a key, as a ring hashes it.
+
+    :param base: an empty hash object of the ring's algorithm, copied.
+    :param key: ``str`` (hashed as its UTF-8 encoding) or bytes.
+    :raises hashring.exception.InvalidKeyError: the key is of another type.
+    :raises hashring.exception.InvalidArgumentError: the ``str`` cannot be
+        encoded as UTF-8.
+    """
+    h = base.copy()
+    try:
+        # Exact str and bytes without encode()'s checks (as in
+        # HashRing.get_node); anything else through them.
+        h.update(
+            key.encode()
+            if key.__class__ is str
+            else key
+            if key.__class__ is bytes
+            else None
+        )
+    except (TypeError, UnicodeEncodeError):
+        h.update(encode(key))
+    return h.digest()  # type: ignore[no-any-return]
+
+
+def digests(
+    base: Any, plain: HashConstructor | None, keys: Iterable[Any]
+) -> list[bytes]:
+    """Return the digests of keys, in order, as a ring hashes them.
+
+    Runtime complexity: ``O(k)`` for ``k`` keys, in C where the keys are
+    all ``str`` or all ``bytes`` and ``plain`` is given.
+
+    :param base: an empty hash object of the ring's algorithm, copied.
+    :param plain: the constructor of :func:`plain_constructor`, or None.
+    :param keys: ``str`` or bytes keys.
+    :raises: as :func:`digest`, and
+        :class:`hashring.exception.InvalidArgumentError` where ``keys`` is
+        no collection.
+    """
+    if not isinstance(keys, (list, tuple)):
+        # A failed fast pass must be able to go over them again.
+        keys = _validate.collection('keys', keys)
+    if plain is not None:
+        finish = base.__class__.digest
+        # Keys all str, then keys all bytes: hashed in C, without a
+        # Python-level call per key.  Anything else goes key by key.
+        try:
+            return list(map(finish, map(plain, map(str.encode, keys))))
+        except (TypeError, UnicodeEncodeError):
+            pass
+        if set(map(type, keys)) <= {bytes}:
+            return list(map(finish, map(plain, keys)))
+    copy = base.copy
+    found: list[bytes] = []
+    append = found.append
+    try:
+        for k in keys:
+            h = copy()
+            if k.__class__ is bytes:
+                h.update(k)
+            else:
+                h.update(k.encode() if k.__class__ is str else None)
+            append(h.digest())
+    except (TypeError, UnicodeEncodeError):
+        return [digest(base, k) for k in keys]
+    return found
 
 
 def partition_of(key: str | bytes, partition_power: int) -> int:

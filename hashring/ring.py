@@ -15,16 +15,12 @@
 import bisect
 from collections.abc import Iterable
 from collections.abc import Mapping
-import hashlib
-import itertools
-import operator
 import types
 from typing import Any
 
-from hashring import _bulk
-from hashring import _fast
+from hashring import _batch
+from hashring import _fingerprint
 from hashring import _members
-from hashring import _patch
 from hashring import _table
 from hashring import _validate
 from hashring import _walks
@@ -46,10 +42,6 @@ MAX_POINTS_PER_WEIGHT = 2**MAX_PARTITION_EXPONENT
 # Bound once: the lookup is hot enough for the attribute lookup to show.
 _from_bytes = int.from_bytes
 _OFFSET_BITS = _table.OFFSET_BITS
-
-# Owner numbers of members gone that a table keeps, past twice its
-# members, before a change builds it afresh (_changed_table()).
-_SPARE_NUMBERS = 16
 
 Member = str | bytes
 Key = str | bytes | bytearray | memoryview
@@ -164,15 +156,22 @@ class HashRing:
         hash_ctor = hashing.hash_constructor(self._hash_name)
         table = None
         if previous is not None:
-            table = _changed_table(previous, weights, names, hash_ctor)
+            table = _members.changed_table(
+                previous._table,
+                previous._members,
+                weights,
+                names,
+                per_weight,
+                hash_ctor,
+            )
         if table is None:
             table = _table.build(
                 [(n, m, weights[m] * per_weight) for n, m in names.items()],
                 hash_ctor,
             )
-        self._members = types.MappingProxyType(weights)
+        self._members: Mapping[Member, int] = types.MappingProxyType(weights)
         self._names = names
-        self._table = table
+        self._table: _table.Table = table
         self._points = table.points
         self._count = table.npoints
         self._owners = table.owners
@@ -254,7 +253,9 @@ class HashRing:
         if replicas.__class__ is not int or replicas < 1:
             _validate.integer('replicas', replicas, 1)
         if ignore_nodes:
-            return self._walk(self._digest(key), replicas, ignore_nodes)
+            return self._walk(
+                hashing.digest(self._base, key), replicas, ignore_nodes
+            )
         # As get_node, up to the first point above the key (inlined: a
         # call to _digest() adds about 5% to a replica walk).
         h = self._base.copy()
@@ -280,7 +281,7 @@ class HashRing:
         if entry < 0:
             if not self._count:
                 raise exception.EmptyRingError('The hash ring has no members')
-            lo = self._low(entry, bucket)
+            lo = _walks.window(self._table, entry, bucket)
             i = bisect.bisect_right(
                 self._points, digest + _table.PAD, lo, lo + self._span
             )
@@ -304,33 +305,13 @@ class HashRing:
         i: int | None = None,
     ) -> list[Member]:
         """Walk the ring from a digest, collecting distinct members."""
-        taken = self._ignored(ignore_nodes) if ignore_nodes else set()
+        taken = (
+            _members.ignored(self._names, ignore_nodes)
+            if ignore_nodes
+            else set()
+        )
         wanted = min(replicas, len(self._members) - len(taken))
-        end = self._count
-        if not end:
-            raise exception.EmptyRingError('The hash ring has no members')
-        owners = self._owners
-        if i is None:
-            # The first point above the key: its bucket's window when the
-            # bucket holds points, else a bisect of the whole ring.
-            bucket = _from_bytes(digest, 'big') >> self._shift
-            entry = self._direct[bucket]
-            if entry < 0:
-                lo = self._low(entry, bucket)
-                hi = lo + self._span
-            else:
-                lo, hi = 0, end
-            i = bisect.bisect_right(self._points, digest + _table.PAD, lo, hi)
-        found: list[Member] = []
-        while len(found) < wanted:
-            if i >= end:
-                i = 0
-            owner = owners[i]
-            i += 1
-            if owner not in taken:
-                taken.add(owner)
-                found.append(owner)
-        return found
+        return _walks.walk(self._table, digest, wanted, taken, i)
 
     def map_keys(self, keys: Iterable[Key]) -> list[Member]:
         """Return the primary of every key, in the order of the keys.
@@ -387,7 +368,9 @@ class HashRing:
         Runtime complexity: ``O(P)`` the first time, then ``O(1)``.
         """
         if self._fingerprint is None:
-            self._fingerprint = self._compute_fingerprint()
+            self._fingerprint = _fingerprint.fingerprint(
+                self._table, self._names, self._hash_name
+            )
         return self._fingerprint
 
     @property
@@ -462,71 +445,13 @@ class HashRing:
 
     # Helpers off the hot path.
 
-    def _digest(self, key: Key) -> bytes:
-        h = self._base.copy()
-        try:
-            # Exact str and bytes without hashing.encode()'s checks (as in
-            # get_node); anything else through them.
-            h.update(
-                key.encode()
-                if key.__class__ is str
-                else key
-                if key.__class__ is bytes
-                else None
-            )
-        except (TypeError, UnicodeEncodeError):
-            h.update(hashing.encode(key))
-        return h.digest()  # type: ignore[no-any-return]
-
     def _digests(self, keys: Iterable[Key]) -> list[bytes]:
         """Return the digests of keys, in order."""
-        if not isinstance(keys, (list, tuple)):
-            # A failed fast pass must be able to go over them again.
-            keys = _validate.collection('keys', keys)
-        if self._plain is not None:
-            digest = self._base.__class__.digest
-            # Keys all str, then keys all bytes: hashed in C, without a
-            # Python-level call per key.  Anything else goes key by key.
-            try:
-                return list(
-                    map(digest, map(self._plain, map(str.encode, keys)))
-                )
-            except (TypeError, UnicodeEncodeError):
-                pass
-            if set(map(type, keys)) <= {bytes}:
-                return list(map(digest, map(self._plain, keys)))
-        copy = self._base.copy
-        digests: list[bytes] = []
-        append = digests.append
-        try:
-            for k in keys:
-                h = copy()
-                if k.__class__ is bytes:
-                    h.update(k)
-                else:
-                    h.update(k.encode() if k.__class__ is str else None)
-                append(h.digest())
-        except (TypeError, UnicodeEncodeError):
-            return [self._digest(k) for k in keys]
-        return digests
+        return hashing.digests(self._base, self._plain, keys)
 
     def _owners_of(self, digests: list[bytes]) -> list[Member]:
         """Return the owners of digests, in order (the batch hot path)."""
-        if not self._count and digests:
-            raise exception.EmptyRingError('The hash ring has no members')
-        index = (self._direct, self._table.bits, self._offsets)
-        owners, spans, lows = _fast.owners(
-            digests, *index, self._numbered
-        ) or _bulk.owners(digests, *index, self._numbered, _OFFSET_BITS)
-        points = self._points
-        ring_owners = self._owners
-        span = self._span
-        right = bisect.bisect_right
-        pad = _table.PAD
-        for i, lo in zip(spans, lows):
-            end = lo + span
-            owners[i] = ring_owners[right(points, digests[i] + pad, lo, end)]
-        return owners
+        return _batch.owners(self._table, digests)
 
     def _bisect(self, digest: bytes, lo: int, bucket: int) -> Member:
         """Return the owner of a digest whose bucket's entry gives ``lo``.
@@ -536,8 +461,8 @@ class HashRing:
         """
         if not self._count:
             raise exception.EmptyRingError('The hash ring has no members')
-        # As _low(), inlined: this is the path of every lookup that lands
-        # in a bucket holding points.
+        # As _walks.window(), inlined: this is the path of every lookup
+        # that lands in a bucket holding points.
         offsets = self._offsets
         if offsets is not None:
             lo += offsets[bucket >> _OFFSET_BITS]
@@ -546,69 +471,6 @@ class HashRing:
                 self._points, digest + _table.PAD, lo, lo + self._span
             )
         ]
-
-    def _low(self, entry: int, bucket: int) -> int:
-        """Return where the bisect window of an occupied bucket starts."""
-        offsets = self._offsets
-        if offsets is None:
-            return ~entry
-        return ~entry + offsets[bucket >> _OFFSET_BITS]
-
-    def _ignored(self, ignore_nodes: Iterable[Member]) -> set[Member]:
-        """Return the members among names to ignore."""
-        if isinstance(ignore_nodes, (str, bytes)) or not isinstance(
-            ignore_nodes, Iterable
-        ):
-            raise exception.InvalidArgumentError(
-                f'ignore_nodes must be a collection of members, not '
-                f'{ignore_nodes!r}'
-            )
-        ignored = set()
-        for name in ignore_nodes:
-            if not isinstance(name, (str, bytes)):
-                raise exception.InvalidMemberError(
-                    name, 'ignore_nodes holds only str or bytes names'
-                )
-            member = self._names.get(hashing.encode(name))
-            if member is not None:
-                ignored.add(member)
-        return ignored
-
-    def _compute_fingerprint(self) -> str:
-        h = hashlib.sha256(usedforsecurity=False)
-        owners = self._owners
-        if len(self._members) <= 1:
-            # One member owns every key, whatever the hash or point count.
-            h.update(b'members:%d\0' % len(self._members))
-            owners = owners[:1]
-        else:
-            h.update(self._hash_name.encode('ascii') + b'\0')
-        encoded = {m: name for name, m in self._names.items()}
-        tagged = {m: len(n).to_bytes(4, 'big') + n for m, n in encoded.items()}
-        # Only the last point of each run of one owner decides anything: a
-        # key's owner is the owner of the run its hash falls in.  One
-        # update of the joined runs hashes the same bytes as one per run;
-        # the maps keep the pass over every point in C.
-        ends = list(map(operator.is_not, owners[: self._count], owners[1:]))
-        # The digests alone: the points' tags number the owners, which
-        # another ring of the same mapping may number otherwise.
-        digests = map(
-            operator.getitem,
-            itertools.compress(self._points, ends),
-            itertools.repeat(slice(0, self._base.digest_size)),
-        )
-        h.update(
-            b''.join(
-                map(
-                    operator.add,
-                    digests,
-                    map(tagged.__getitem__, itertools.compress(owners, ends)),
-                )
-            )
-        )
-        for owner in owners[:1]:
-            h.update(encoded[owner])
-        return h.hexdigest()[:16]
 
 
 def _points_per_weight(exponent: int | None, points: int | None) -> int:
@@ -628,42 +490,6 @@ def _points_per_weight(exponent: int | None, points: int | None) -> int:
             f'give one of them'
         )
     return points
-
-
-def _changed_table(
-    previous: HashRing,
-    weights: dict[Member, int],
-    names: dict[bytes, Member],
-    hash_ctor: hashing.HashConstructor,
-) -> _table.Table | None:
-    """Return the table of other members updated from a ring's, or None.
-
-    None where a fresh build is due: many members change, one loses
-    weight, or the ring had colliding points.
-    """
-    old = previous._members
-    per_weight = previous._per_weight
-    if previous._table.live != sum(old.values()) * per_weight:
-        return None  # colliding points: build() sorts them out
-    if len(previous._table.numbered) > 2 * len(weights) + _SPARE_NUMBERS:
-        # The numbers of members gone pile up where changes are merged
-        # (their points dropped, not kept dead): a build numbers afresh.
-        return None
-    removed = {m for m in old if m not in weights}
-    added = []
-    for name, member in names.items():
-        before = old.get(member, 0) * per_weight
-        after = weights[member] * per_weight
-        if after < before:
-            return None
-        if after > before:
-            added.append((name, member, before, after))
-    if not removed and not added:
-        # The same members and weights: a table never changes, so the
-        # new ring shares it.
-        return previous._table
-    lost = sum(old[m] for m in removed) * per_weight
-    return _patch.update(previous._table, removed, lost, added, hash_ctor)
 
 
 def _restore(

@@ -15,6 +15,7 @@
 import bisect
 
 from hashring import _table
+from hashring import _walks
 
 
 def check(ring):
@@ -55,7 +56,7 @@ def check(ring):
             hi = count
         if entry < 0:
             # A lower bound of its first point, once updated.
-            low = ring._low(entry, bucket)
+            low = _walks.window(ring._table, entry, bucket)
             assert low <= lo < hi <= low + ring._span, (bucket, lo)
         else:
             assert lo == hi

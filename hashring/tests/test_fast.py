@@ -19,6 +19,7 @@ import unittest
 
 from hashring import _bulk
 from hashring import _fast
+from hashring import _members
 from hashring import _table
 from hashring import balance
 from hashring import hashing
@@ -282,7 +283,7 @@ class MergeTestCase(base.TestCase):
             current = current.with_members(names + [f'new-{i}'])
             most = max(most, len(current._table.numbered))
         self.assertGreater(self.merged, 40)
-        self.assertEqual(2 * 5 + ring._SPARE_NUMBERS + 1, most)
+        self.assertEqual(2 * 5 + _members.SPARE_NUMBERS + 1, most)
         self.assert_same(current, ring.HashRing(current.members, 4))
 
 

@@ -122,6 +122,65 @@ class EncodeTestCase(base.TestCase):
             self.assertIs(value, err.key)
 
 
+class DigestsTestCase(base.TestCase):
+    def test_digests_are_those_of_the_encoded_keys(self):
+        keys = ['caf\u00e9', b'raw', 'plain']
+        for name in ('md5', 'sha1'):
+            ctor = hashing.hash_constructor(name)
+            base_hash = ctor(b'', usedforsecurity=False)
+            plain = hashing.plain_constructor(ctor)
+            expected = [
+                hashlib.new(name, hashing.encode(k)).digest() for k in keys
+            ]
+            self.assertEqual(
+                expected, [hashing.digest(base_hash, k) for k in keys]
+            )
+            # All str, all bytes, mixed, other buffers, and an iterator:
+            # the same digests on every path.
+            self.assertEqual(
+                expected[::2],
+                hashing.digests(base_hash, plain, keys[::2]),
+            )
+            self.assertEqual(
+                [expected[1]] * 2,
+                hashing.digests(base_hash, plain, (b'raw', b'raw')),
+            )
+            self.assertEqual(
+                expected, hashing.digests(base_hash, plain, iter(keys))
+            )
+            self.assertEqual(
+                expected[1:2],
+                hashing.digests(base_hash, plain, [bytearray(b'raw')]),
+            )
+
+    def test_bad_keys_are_refused_by_value(self):
+        ctor = hashing.hash_constructor('md5')
+        base_hash = ctor(b'', usedforsecurity=False)
+        plain = hashing.plain_constructor(ctor)
+        for bad in (1, None, ['a']):
+            err = self.assertRaises(
+                exception.InvalidKeyError,
+                hashing.digests,
+                base_hash,
+                plain,
+                ['fine', bad],
+            )
+            self.assertIs(bad, err.key)
+        self.assertRaises(
+            exception.InvalidArgumentError,
+            hashing.digests,
+            base_hash,
+            plain,
+            'one key',
+        )
+        self.assertRaises(
+            exception.InvalidArgumentError,
+            hashing.digest,
+            base_hash,
+            '\ud800',
+        )
+
+
 class PartitionOfTestCase(base.TestCase):
     def test_swift_formula(self):
         # Swift: unpack('>I', md5(path).digest()[:4])[0] >> (32 - power).

@@ -11,8 +11,21 @@
 # under the License.
 
 from hashring import _members
+from hashring import _table
 from hashring import exception
+from hashring import hashing
 from hashring.tests import base
+
+MD5 = hashing.hash_constructor('md5')
+
+
+def live(table):
+    # Each live point's digest and owner, in order.
+    return [
+        (p[: -_table.TAG], o)
+        for p, o in zip(table.points[: table.npoints], table.owners)
+        if p not in table.dead
+    ]
 
 
 class NormaliseTestCase(base.TestCase):
@@ -72,3 +85,73 @@ class SameObjectsTestCase(base.TestCase):
         w, n = _members.normalise(['a'])
         self.assertEqual((w, n), _members.same_objects(w, n, kept))
         self.assertIs(n, _members.same_objects(w, n, kept)[1])
+
+
+class IgnoredTestCase(base.TestCase):
+    def test_members_among_the_names(self):
+        _, names = _members.normalise(['a', b'b', 'c'])
+        self.assertEqual(
+            {'a', b'b'},
+            _members.ignored(names, [b'a', 'b', 'not-a-member']),
+        )
+        self.assertEqual(set(), _members.ignored(names, []))
+
+    def test_bad_names_are_refused_by_name(self):
+        _, names = _members.normalise(['a'])
+        err = self.assertRaises(
+            exception.InvalidMemberError, _members.ignored, names, ['a', 7]
+        )
+        self.assertEqual(7, err.member)
+        for bad in ('a', b'a', 7, None):
+            err = self.assertRaises(
+                exception.InvalidArgumentError, _members.ignored, names, bad
+            )
+            self.assertIn(repr(bad), str(err))
+
+
+class ChangedTableTestCase(base.TestCase):
+    def table(self, weights, per_weight=16):
+        w, names = _members.normalise(weights)
+        return (
+            _table.build(
+                [(n, m, w[m] * per_weight) for n, m in names.items()], MD5
+            ),
+            w,
+        )
+
+    def changed(self, before, after, per_weight=16):
+        table, old = self.table(before, per_weight)
+        weights, names = _members.normalise(after)
+        return table, _members.changed_table(
+            table, old, weights, names, per_weight, MD5
+        )
+
+    def test_the_same_members_share_the_table(self):
+        table, found = self.changed({'a': 1, 'b': 2}, {'b': 2, 'a': 1})
+        self.assertIs(table, found)
+
+    def test_a_change_is_the_table_of_a_build(self):
+        before = {f'm{i}': 1 for i in range(10)}
+        for after in (
+            {**before, 'm3': 2},
+            {**before, 'new': 1},
+            {m: 1 for m in list(before)[1:]},
+        ):
+            _, found = self.changed(before, after)
+            fresh, _ = self.table(after)
+            self.assertEqual(live(fresh), live(found))
+
+    def test_a_fresh_build_is_due(self):
+        # A member losing weight.
+        self.assertIsNone(self.changed({'a': 2, 'b': 1}, {'a': 1, 'b': 1})[1])
+        # Colliding points ('a' repeats in 'aa').
+        self.assertIsNone(self.changed(['a', 'aa'], ['a', 'aa', 'b'])[1])
+        # Too many numbers of members gone.
+        table, old = self.table({'a': 1, 'b': 1})
+        weights, names = _members.normalise(['a', 'b'])
+        crowded = table._replace(
+            numbered=table.numbered + [None] * (_members.SPARE_NUMBERS + 3)
+        )
+        self.assertIsNone(
+            _members.changed_table(crowded, old, weights, names, 16, MD5)
+        )

@@ -12,9 +12,11 @@
 
 import bisect
 
+from hashring import _fast
 from hashring import _patch
 from hashring import _table
 from hashring import _walks
+from hashring import exception
 from hashring import hashing
 from hashring.tests import base
 from hashring.tests import test_table
@@ -66,3 +68,52 @@ class WalksTestCase(base.TestCase):
         walks = _walks.walks(_table.build([], MD5))
         self.assertEqual([0], list(walks.after))
         self.assertEqual({}, walks.short)
+
+
+class WalkTestCase(base.TestCase):
+    def test_window_adds_the_block_offset(self):
+        table = _table.build(members(20, 16), MD5)
+        self.patch(_fast, 'MERGE_SHARE', 0)
+        added = [(b'new-%d' % i, f'new-{i}', 0, 16) for i in range(2)]
+        updated = _patch.update(table, set(), 0, added, MD5)
+        self.assertIsNotNone(updated.offsets)
+        for t in (table, updated):
+            count = t.npoints
+            points = t.points[:count]
+            for bucket, entry in enumerate(t.direct):
+                if entry < 0:
+                    lo = _walks.window(t, entry, bucket)
+                    low = (bucket << t.shift).to_bytes(16, 'big')
+                    first = bisect.bisect_left(points, low)
+                    self.assertLessEqual(lo, first)
+                    self.assertLessEqual(first, lo + t.span)
+                    if t.offsets is None:
+                        self.assertEqual(first, lo)
+
+    def test_walk_collects_distinct_owners_in_ring_order(self):
+        table = _table.build(members(6, 8), MD5)
+        count = table.npoints
+        owners = table.owners[:count]
+        points = table.points[:count]
+        for i, point in enumerate(points):
+            # From just below a point, the walk starts at it and wraps.
+            digest = (int.from_bytes(point[:16], 'big') - 1).to_bytes(
+                16, 'big'
+            )
+            order = list(dict.fromkeys(owners[i:] + owners[:i]))
+            self.assertEqual(order[:4], _walks.walk(table, digest, 4, set()))
+            taken = {order[0]}
+            self.assertEqual(order[1:3], _walks.walk(table, digest, 2, taken))
+            self.assertEqual(set(order[:3]), taken)
+            # Where the first point is known, the walk starts there.
+            self.assertEqual(order[:2], _walks.walk(table, b'', 2, set(), i))
+
+    def test_walk_of_an_empty_table_raises(self):
+        self.assertRaises(
+            exception.EmptyRingError,
+            _walks.walk,
+            _table.build([], MD5),
+            bytes(16),
+            1,
+            set(),
+        )
