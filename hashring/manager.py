@@ -17,7 +17,6 @@ from collections.abc import Iterable
 import dataclasses
 import datetime
 import logging
-import math
 import threading
 import time
 from typing import Any
@@ -36,6 +35,7 @@ from hashring import notify
 from hashring import opts
 from hashring import ring as ring_mod
 from hashring import tenancy
+from hashring import upkeep
 
 LOG = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class _Entry:
     good_at: float  # when it was last read successfully
 
 
-class RingManager(tenancy.Tenancy):
+class RingManager(tenancy.Tenancy, upkeep.Upkeep):
     """Cached, self-refreshing rings of a membership source's groups.
 
     ``get_ring(group)`` returns an immutable :class:`hashring.HashRing` of
@@ -319,117 +319,6 @@ class RingManager(tenancy.Tenancy):
         self._check_balance()
         return rings
 
-    def wait_ready(
-        self,
-        group: str | None = None,
-        min_members: int = 1,
-        timeout: float | None = None,
-    ) -> ring_mod.HashRing:
-        """Wait until a group's ring has enough members, and return it.
-
-        For a service that must not act on a ring before its peers have
-        registered, as Neutron waits for all its API workers: the
-        membership is read again every heartbeat interval (at most every
-        second) until the ring has ``min_members``.  An outage or an empty
-        group meanwhile is waited through.
-
-        :param group: the group; the source's default group when None.
-        :param min_members: how many members the ring must have.
-        :param timeout: seconds to wait at most; the source's
-            ``dead_after`` when None.
-        :returns: the first ring with ``min_members`` or more.
-        :raises hashring.exception.RingNotReady: (a ``RingUnavailable`` and
-            a ``TimeoutError``) the ring had fewer members at the deadline;
-            the message says how many, and the last error if there was one.
-        :raises hashring.exception.InvalidArgumentError: a bad argument.
-        """
-        _validate.integer('min_members', min_members, 1)
-        limit = (
-            self.source.dead_after
-            if timeout is None
-            else _validate.seconds('timeout', timeout)
-        )
-        key = self.source.default_group if group is None else group
-        step = min(self.source.heartbeat_interval, 1.0)
-        deadline = time.monotonic() + limit
-        while True:
-            error: exception.HashRingError | None = None
-            count = 0
-            try:
-                ring = self.refresh(key)
-                count = len(ring)
-                if count >= min_members:
-                    return ring
-            except (exception.NoMembersError, exception.RingUnavailable) as e:
-                error = e
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise exception.RingNotReady(
-                    key,
-                    f'{count} of the {min_members} members needed after '
-                    f'{limit:g}s'
-                    + (f' (last error: {error})' if error else ''),
-                    count,
-                    error,
-                )
-            LOG.debug(
-                'Group %s has %d of %d members; waiting',
-                key,
-                count,
-                min_members,
-            )
-            time.sleep(min(step, left))
-
-    def reconfigure(
-        self,
-        partition_exponent: int | None = None,
-        hash_function: str | None = None,
-    ) -> None:
-        """Change the exponent or hash function of the rings, online.
-
-        The next call builds every ring anew with them.  Under the handoff
-        protocol that is one more ring change: change the services one at
-        a time, and no node is managed twice while they differ (nodes the
-        old and new rings disagree on wait until every service has moved).
-
-        :param partition_exponent: the new exponent; unchanged when None.
-        :param hash_function: the new hash function; unchanged when None.
-        :raises hashring.exception.InvalidArgumentError: a bad value; the
-            rings are left as they were.
-        """
-        exponent = opts.check(
-            'partition_exponent',
-            self.partition_exponent
-            if partition_exponent is None
-            else partition_exponent,
-        )
-        function = opts.check(
-            'hash_function',
-            self.hash_function if hash_function is None else hash_function,
-        )
-        ring_mod.HashRing([], exponent, function)
-        with self._lock:
-            self.partition_exponent, self.hash_function = exponent, function
-            for group, entry in list(self._entries.items()):
-                # Read again: the members are the same, the ring is not.
-                self._entries[group] = dataclasses.replace(
-                    entry, members={}, checked_at=-math.inf
-                )
-        LOG.info(
-            'Rings now use partition exponent %s and hash function %s',
-            exponent,
-            function,
-        )
-
-    def reset(self) -> None:
-        """Forget every cached ring: the next call reads the membership.
-
-        Generations carry on from where they were.
-        """
-        with self._lock:
-            self._entries.clear()
-            self._every = None
-
     def _install(
         self,
         group: str,
@@ -519,42 +408,6 @@ class RingManager(tenancy.Tenancy):
         # Registered here: only the groups it joined, not the rings it
         # merely reads, as an Ironic conductor reads other groups' rings.
         return group in self.source.groups
-
-    def stats(self, group: str | None = None) -> dict[str, Any]:
-        """Return a group's figures as this manager last saw them.
-
-        Nothing is read: it is for metrics (:mod:`hashring.metrics`).
-
-        :returns: ``states`` (members by state at the last good read),
-            ``rebuilds`` (rings built, the generation), ``outages``
-            (reads that failed after one that worked) and
-            ``stale_seconds`` (how long the ring has been served through
-            an outage; 0 while reads work).
-        """
-        key = self.source.default_group if group is None else group
-        entry = self._entries.get(key)
-        stale = 0.0
-        if entry is not None and entry.checked_at != entry.good_at:
-            stale = max(0.0, self._clock() - entry.good_at)
-        return {
-            'states': dict(self._states.get(key, {})),
-            'rebuilds': self._generations.get(key, 0),
-            'outages': self._outages.get(key, 0),
-            'stale_seconds': stale,
-        }
-
-    def alive(self, group: str | None = None) -> frozenset[str]:
-        """Return the members of a group that are alive, as last read.
-
-        Alive means not ``down`` or ``forced_down``: draining and disabled
-        members still run, and still manage what they manage.  ``host``
-        counts as alive.
-
-        :raises: as :meth:`get_ring`, which it calls first.
-        """
-        key = self.source.default_group if group is None else group
-        self.get_ring(key)
-        return self._entries[key].alive
 
     def _read(
         self, snapshot: membership_base.Snapshot

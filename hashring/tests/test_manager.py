@@ -100,26 +100,6 @@ class RingManagerTestCase(base.TestCase):
         self.assertIsNone(ring._fingerprint)
         self.assertRegex(ring.fingerprint, '^[0-9a-f]{16}$')
 
-    def test_reconfigure_rebuilds_the_rings_at_the_next_call(self):
-        mgr = self.manager()
-        first = mgr.get_ring()
-        mgr.reconfigure(partition_exponent=6, hash_function='sha256')
-        second = mgr.get_ring()
-        self.assertEqual(dict(first.members), dict(second.members))
-        self.assertEqual(6, second.partition_exponent)
-        self.assertEqual('sha256', second.hash_function)
-        self.assertEqual(first.generation + 1, second.generation)
-        self.assertNotEqual(first.fingerprint, second.fingerprint)
-        self.assertIs(second, mgr.get_ring())
-        # A bad value names itself, and changes nothing.
-        for bad in ({'partition_exponent': 99}, {'hash_function': 'crc'}):
-            error = self.assertRaises(
-                exception.InvalidArgumentError, mgr.reconfigure, **bad
-            )
-            self.assertIn(str(next(iter(bad.values()))), str(error))
-        self.assertEqual(6, mgr.partition_exponent)
-        self.assertEqual('sha256', mgr.hash_function)
-
     def test_cached_until_reset_interval(self):
         mgr = self.manager()
         first = mgr.get_ring()
@@ -233,10 +213,6 @@ class RingManagerTestCase(base.TestCase):
         mgr = self.manager(host='me')
         self.assertEqual({'a', 'me'}, set(mgr.get_ring('mine').members))
         self.assertEqual({'b'}, set(mgr.get_ring('theirs').members))
-
-    def test_alive(self):
-        mgr = self.manager(host='me')
-        self.assertEqual({'a', 'b', 'c', 'me'}, mgr.alive())
 
     def test_subscribers(self):
         mgr = self.manager(host='a')
@@ -640,74 +616,3 @@ class LintTestCase(base.TestCase):
                     expected_members=bad,
                 )
                 self.assertIn(repr(bad), str(err))
-
-
-class WaitReadyTestCase(base.TestCase):
-    """The readiness gate, over a real file source that peers join."""
-
-    def setUp(self):
-        super().setUp()
-        self.path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'm')
-        self.reader = self.source()
-        self.reader.create()
-
-    def source(self):
-        return self.file_source(self.path)
-
-    def join_later(self, names, delay):
-        def join():
-            time.sleep(delay)
-            for name in names:
-                self.source().join(name)
-
-        thread = threading.Thread(target=join, daemon=True)
-        thread.start()
-        self.addCleanup(thread.join, 10)
-
-    def test_waits_for_peers(self):
-        mgr = manager.RingManager(self.reader)
-        self.join_later(['Worker-1', 'worker-2', 'worker-3'], 0.3)
-        start = time.monotonic()
-        ring = mgr.wait_ready(min_members=3, timeout=20)
-        self.assertLess(time.monotonic() - start, 20)
-        self.assertEqual(
-            {'Worker-1', 'worker-2', 'worker-3'}, set(ring.members)
-        )
-        self.assertIs(ring, mgr.get_ring())
-
-    def test_times_out_naming_what_it_has(self):
-        self.source().join('worker-1')
-        mgr = manager.RingManager(self.reader)
-        start = time.monotonic()
-        err = self.assertRaises(
-            exception.RingNotReady, mgr.wait_ready, min_members=2, timeout=0.5
-        )
-        self.assertLess(time.monotonic() - start, 5)
-        self.assertEqual(1, err.members)
-        self.assertIsInstance(err, TimeoutError)
-        self.assertIsInstance(err, exception.RingUnavailable)
-        self.assertIn('1 of the 2 members needed after 0.5s', str(err))
-
-    def test_an_outage_is_waited_through_and_reported(self):
-        os.remove(self.path)
-        mgr = manager.RingManager(self.reader)
-        err = self.assertRaises(
-            exception.RingNotReady, mgr.wait_ready, timeout=0.3
-        )
-        self.assertEqual(0, err.members)
-        self.assertIn('does not exist', str(err))
-        self.assertIsInstance(err.cause, exception.RingUnavailable)
-
-    def test_bad_arguments(self):
-        mgr = manager.RingManager(self.reader)
-        for kwargs, bad in (
-            ({'min_members': 0}, '0'),
-            ({'min_members': True}, 'True'),
-            ({'timeout': -1}, '-1'),
-            ({'timeout': float('nan')}, 'nan'),
-        ):
-            with self.subTest(**kwargs):
-                err = self.assertRaises(
-                    exception.InvalidArgumentError, mgr.wait_ready, **kwargs
-                )
-                self.assertIn(bad, str(err))

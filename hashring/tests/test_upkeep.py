@@ -1,0 +1,187 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import os
+import threading
+import time
+
+import fixtures
+
+from hashring import exception
+from hashring import manager
+from hashring.tests import base
+from hashring.tests import test_manager
+
+
+class UpkeepTestCase(base.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.source = test_manager.FakeSource()
+        self.source.set(a='up', b='up', c='draining', d='down')
+        self.clock = test_manager.Clock()
+
+    def manager(self, **kwargs):
+        kwargs.setdefault('reset_interval', 15)
+        kwargs.setdefault('max_stale', 60)
+        return manager.RingManager(self.source, clock=self.clock, **kwargs)
+
+    def test_reconfigure_rebuilds_the_rings_at_the_next_call(self):
+        mgr = self.manager()
+        first = mgr.get_ring()
+        mgr.reconfigure(partition_exponent=6, hash_function='sha256')
+        second = mgr.get_ring()
+        self.assertEqual(dict(first.members), dict(second.members))
+        self.assertEqual(6, second.partition_exponent)
+        self.assertEqual('sha256', second.hash_function)
+        self.assertEqual(first.generation + 1, second.generation)
+        self.assertNotEqual(first.fingerprint, second.fingerprint)
+        self.assertIs(second, mgr.get_ring())
+        # A bad value names itself, and changes nothing.
+        for bad in ({'partition_exponent': 99}, {'hash_function': 'crc'}):
+            error = self.assertRaises(
+                exception.InvalidArgumentError, mgr.reconfigure, **bad
+            )
+            self.assertIn(str(next(iter(bad.values()))), str(error))
+        self.assertEqual(6, mgr.partition_exponent)
+        self.assertEqual('sha256', mgr.hash_function)
+
+    def test_alive(self):
+        mgr = self.manager(host='me')
+        self.assertEqual({'a', 'b', 'c', 'me'}, mgr.alive())
+
+    def test_stats_are_what_was_last_seen(self):
+        mgr = self.manager()
+        self.assertEqual(
+            {
+                'states': {},
+                'rebuilds': 0,
+                'outages': 0,
+                'stale_seconds': 0.0,
+            },
+            mgr.stats(),
+        )
+        mgr.get_ring()
+        reads = self.source.reads
+        self.assertEqual(
+            {
+                'states': {'up': 2, 'draining': 1, 'down': 1},
+                'rebuilds': 1,
+                'outages': 0,
+                'stale_seconds': 0.0,
+            },
+            mgr.stats(),
+        )
+        # Nothing is read for them.
+        self.assertEqual(reads, self.source.reads)
+        # An outage: counted once, and the ring's age while it lasts.
+        self.source.down = True
+        for step in (20, 10):
+            self.clock.now += step
+            mgr.get_ring()
+        stats = mgr.stats()
+        self.assertEqual(1, stats['outages'])
+        self.assertEqual(30.0, stats['stale_seconds'])
+        self.source.down = False
+        self.source.set(a='up', b='up', c='draining', d='down', e='up')
+        self.clock.now += 20
+        mgr.get_ring()
+        self.assertEqual(
+            {
+                'states': {'up': 3, 'draining': 1, 'down': 1},
+                'rebuilds': 2,
+                'outages': 1,
+                'stale_seconds': 0.0,
+            },
+            mgr.stats(),
+        )
+
+    def test_reset_reads_again_and_generations_carry_on(self):
+        mgr = self.manager()
+        first = mgr.get_ring()
+        reads = self.source.reads
+        mgr.reset()
+        again = mgr.get_ring()
+        self.assertEqual(reads + 1, self.source.reads)
+        self.assertIsNot(first, again)
+        self.assertEqual(first.fingerprint, again.fingerprint)
+        self.assertEqual(first.generation + 1, again.generation)
+
+
+class WaitReadyTestCase(base.TestCase):
+    """The readiness gate, over a real file source that peers join."""
+
+    def setUp(self):
+        super().setUp()
+        self.path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'm')
+        self.reader = self.source()
+        self.reader.create()
+
+    def source(self):
+        return self.file_source(self.path)
+
+    def join_later(self, names, delay):
+        def join():
+            time.sleep(delay)
+            for name in names:
+                self.source().join(name)
+
+        thread = threading.Thread(target=join, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 10)
+
+    def test_waits_for_peers(self):
+        mgr = manager.RingManager(self.reader)
+        self.join_later(['Worker-1', 'worker-2', 'worker-3'], 0.3)
+        start = time.monotonic()
+        ring = mgr.wait_ready(min_members=3, timeout=20)
+        self.assertLess(time.monotonic() - start, 20)
+        self.assertEqual(
+            {'Worker-1', 'worker-2', 'worker-3'}, set(ring.members)
+        )
+        self.assertIs(ring, mgr.get_ring())
+
+    def test_times_out_naming_what_it_has(self):
+        self.source().join('worker-1')
+        mgr = manager.RingManager(self.reader)
+        start = time.monotonic()
+        err = self.assertRaises(
+            exception.RingNotReady, mgr.wait_ready, min_members=2, timeout=0.5
+        )
+        self.assertLess(time.monotonic() - start, 5)
+        self.assertEqual(1, err.members)
+        self.assertIsInstance(err, TimeoutError)
+        self.assertIsInstance(err, exception.RingUnavailable)
+        self.assertIn('1 of the 2 members needed after 0.5s', str(err))
+
+    def test_an_outage_is_waited_through_and_reported(self):
+        os.remove(self.path)
+        mgr = manager.RingManager(self.reader)
+        err = self.assertRaises(
+            exception.RingNotReady, mgr.wait_ready, timeout=0.3
+        )
+        self.assertEqual(0, err.members)
+        self.assertIn('does not exist', str(err))
+        self.assertIsInstance(err.cause, exception.RingUnavailable)
+
+    def test_bad_arguments(self):
+        mgr = manager.RingManager(self.reader)
+        for kwargs, bad in (
+            ({'min_members': 0}, '0'),
+            ({'min_members': True}, 'True'),
+            ({'timeout': -1}, '-1'),
+            ({'timeout': float('nan')}, 'nan'),
+        ):
+            with self.subTest(**kwargs):
+                err = self.assertRaises(
+                    exception.InvalidArgumentError, mgr.wait_ready, **kwargs
+                )
+                self.assertIn(bad, str(err))
