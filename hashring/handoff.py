@@ -22,7 +22,7 @@ ring it *intends* to apply.  A member moving to a target ring:
 
 1. publishes its intent (applied: the old ring, intended: the target);
 2. reads its live peers' claims, after that publish;
-3. manages the keys :func:`hashring.claims.owned` gives: those the
+3. manages the keys :func:`hashring.taking.owned` gives: those the
    target gives it that no live peer's published ring (applied or
    intended) still gives to that peer.  The keys it held and the
    target gives away are released here, before anything else happens;
@@ -37,8 +37,9 @@ it, or has died and is not yet judged dead: a dead or ``forced_down``
 member's claims end.  A peer that publishes nothing (an older release, or
 a service on tooz) is taken to apply the ring of the current membership.
 
-:mod:`hashring.claims` decides; :class:`Protocol` runs it over a ring
-manager and its source, which stores the claims.  A
+:mod:`hashring.claims` says what members publish and
+:mod:`hashring.taking` decides from it; :class:`Protocol` runs them over
+a ring manager and its source, which stores the claims.  A
 :class:`hashring.RingManager` whose host joined its source runs one
 (``[hashring] handoff``), and its :class:`hashring.OwnershipFilter` and
 :meth:`~hashring.RingManager.owns` go through it.
@@ -58,17 +59,18 @@ from hashring import exception
 from hashring import handover
 from hashring.membership import values
 from hashring import ring as ring_mod
+from hashring import taking
 
 LOG = logging.getLogger(__name__)
 
 # The claims' names, where the protocol's callers look for them.
-CACHE_SIZE = claims_mod.CACHE_SIZE
+CACHE_SIZE = taking.CACHE_SIZE
 RingSpec = claims_mod.RingSpec
 Claim = claims_mod.Claim
-RingCache = claims_mod.RingCache
+RingCache = taking.RingCache
 Token = claims_mod.Token
-blocked = claims_mod.blocked
-owned = claims_mod.owned
+blocked = taking.blocked
+owned = taking.owned
 live_claims = claims_mod.live_claims
 Convergence = claims_mod.Convergence
 
@@ -256,10 +258,10 @@ class Protocol:
             # 3. Take what is free; release what the target gives away once
             # its new owner has announced a ring that gives it the key.
             if mine is None or ring is None:
-                given = claims_mod.mine(target, self.host, keys)
+                given = taking.mine(target, self.host, keys)
             else:
                 given = mine
-            taken = claims_mod.take(
+            taken = taking.take(
                 given,
                 self.host,
                 claims,
@@ -311,7 +313,7 @@ class Protocol:
                 self.manager._clock,
                 lambda: self.manager.source.dead_after,
                 self._cache,
-                claims_mod.Tenure(self.host, self.epoch),
+                taking.Tenure(self.host, self.epoch),
                 holding=self._holding,
             )
         return state

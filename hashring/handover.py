@@ -29,6 +29,7 @@ from typing import Any
 from hashring import claims as claims_mod
 from hashring.membership import values
 from hashring import ring as ring_mod
+from hashring import taking
 
 # The protocol's logger: operators know its messages by this name.
 LOG = logging.getLogger('hashring.handoff')
@@ -43,8 +44,8 @@ class Group:
     host: str
     clock: Callable[[], float]
     dead_after: Callable[[], float]
-    cache: claims_mod.RingCache
-    tenure: claims_mod.Tenure
+    cache: taking.RingCache
+    tenure: taking.Tenure
     applied: ring_mod.HashRing | None = None
     unacknowledged: ring_mod.HashRing | None = None
     published: Claim | None = None
@@ -97,9 +98,9 @@ class Group:
         if self.uncovered is None or self.uncovered[0] != pair:
             # Once per ring change, not on every call while it waits.
             held = list(self.held)
-            mine = set(claims_mod.mine(target, self.host, held))
+            mine = set(taking.mine(target, self.host, held))
             if applied is not None:
-                mine.update(claims_mod.mine(applied, self.host, held))
+                mine.update(taking.mine(applied, self.host, held))
             self.uncovered = (pair, {k for k in held if k not in mine})
         left = self.uncovered[1] & self.held
         if not left:
@@ -244,7 +245,7 @@ class Group:
                 # covers them).
                 return {k for k, _ in leaving}
             theirs = [k for k, m in leaving if m == member]
-            asked = claims_mod.blocked(theirs, self.host, [claim], self.cache)
+            asked = taking.blocked(theirs, self.host, [claim], self.cache)
             if len(asked) < len(theirs):
                 return {k for k, _ in leaving}
         return set()

@@ -38,13 +38,13 @@ import uuid
 from oslo_config import cfg
 
 from hashring import _validate
-from hashring import claims
 from hashring import decisions
 from hashring import exception
 from hashring import manager as manager_mod
 from hashring.membership import base as membership_base
 from hashring import opts
 from hashring import ring as ring_mod
+from hashring import taking
 
 KeyFunc = Callable[[Any], Any]
 
@@ -210,7 +210,7 @@ class OwnershipFilter:
             )
         self._handoff = handoff
         # Fencing tokens of the nodes owned, kept while they stay owned.
-        self._tenure = claims.Tenure(
+        self._tenure = taking.Tenure(
             self.host,
             manager.epoch if manager is not None else uuid.uuid4().hex[:8],
         )

@@ -26,6 +26,7 @@ from hashring import membership
 from hashring.membership import values
 from hashring import ownership
 from hashring import ring
+from hashring import taking
 from hashring.tests import base
 
 KEYS = [f'node-{i}' for i in range(60)]
@@ -602,7 +603,7 @@ class World:
         self.gone = set()
         self.crashed = set()
         self.last_holder = {}
-        self.cache = claims.RingCache()
+        self.cache = taking.RingCache()
         self.mapped = {}
         self.count = 0
         for _ in range(rng.randint(2, 4)):

@@ -10,9 +10,9 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-from hashring import claims
 from hashring import handover
 from hashring import ring
+from hashring import taking
 from hashring.tests import base
 
 KEYS = [f'node-{i}' for i in range(60)]
@@ -26,8 +26,8 @@ class GroupTestCase(base.TestCase):
             'a',
             lambda: self.now,
             lambda: 2.0,
-            claims.RingCache(),
-            claims.Tenure('a', 'e'),
+            taking.RingCache(),
+            taking.Tenure('a', 'e'),
         )
         self.solo = ring.HashRing(['a'], points=8)
         self.pair = ring.HashRing(['a', 'b'], points=8)

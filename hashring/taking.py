@@ -1,0 +1,264 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Which keys a member may take, from the claims its peers published.
+
+The decisions of the handoff protocol (:mod:`hashring.handoff`) over the
+claims of :mod:`hashring.claims`: a key a peer's published ring still
+gives to that peer is blocked (:func:`blocked`), and a member manages the
+keys its target ring gives it that it holds or that are not blocked
+(:func:`owned`).  A :class:`Tenure` says since which ring it holds each,
+its fencing tokens; a :class:`RingCache` builds each published ring once.
+
+Runtime complexity of :func:`owned`: ``O(k * c)`` for ``k`` keys and
+``c`` published rings that differ, each built once per fingerprint.
+"""
+
+from collections.abc import Iterable
+import logging
+from typing import Any
+
+from hashring import _validate
+from hashring import claims as claims_mod
+from hashring import exception
+from hashring.membership import values
+from hashring import ring as ring_mod
+
+# The claims' logger: operators know a corrupt claim's message by it.
+LOG = logging.getLogger('hashring.claims')
+
+#: How many distinct published rings a cache keeps built.
+CACHE_SIZE = 64
+
+Claim = claims_mod.Claim
+RingSpec = claims_mod.RingSpec
+Token = claims_mod.Token
+
+
+class Tenure:
+    """Since when a member holds each key it holds: its fencing tokens."""
+
+    def __init__(self, member: str, epoch: str) -> None:
+        self.member = member
+        self.epoch = epoch
+        self._since: dict[Any, Token] = {}
+
+    def update(
+        self, held: Iterable[Any], generation: int | None, forget: Any = None
+    ) -> dict[Any, Token]:
+        """Record the keys held now, and return their tokens.
+
+        Runtime complexity: ``O(k)`` for ``k`` keys held.
+
+        :param held: the keys held now.
+        :param generation: the ring generation they are held under.
+        :param forget: the keys this answer was about, when it was about
+            some keys only (the others stay as they were); None when
+            ``held`` is everything held.
+        :returns: the token of each key of ``held``.
+        """
+        since = self._since
+        new = Token(self.member, self.epoch, generation or 0)
+        tokens = {k: since.get(k, new) for k in held}
+        if forget is None:
+            self._since = tokens
+        else:
+            for key in forget:
+                since.pop(key, None)
+            since.update(tokens)
+        return tokens
+
+    def token(self, key: Any) -> Token | None:
+        """Return the token of a key held, or None."""
+        return self._since.get(key)
+
+
+class RingCache:
+    """Built rings by fingerprint: peers publish the same few rings."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self._size = size
+        self._rings: dict[str, ring_mod.HashRing] = {}
+        #: fingerprints of published rings that did not rebuild, logged once
+        self.corrupt: set[str] = set()
+
+    def get(self, spec: RingSpec) -> ring_mod.HashRing:
+        """Return the ring of a spec, built once.
+
+        :raises hashring.exception.InvalidArgumentError: as
+            :meth:`RingSpec.build`.
+        """
+        found = self._rings.get(spec.fingerprint)
+        if found is None or dict(found.members) != dict(spec.members):
+            found = spec.build()
+            if len(self._rings) >= self._size:
+                # Dicts keep order: drop the oldest.
+                del self._rings[next(iter(self._rings))]
+            self._rings[spec.fingerprint] = found
+        return found
+
+
+def blocked(
+    keys: list[Any],
+    me: str,
+    claims: Iterable[Claim],
+    cache: RingCache | None = None,
+    given_by: ring_mod.HashRing | None = None,
+) -> set[Any]:
+    """Return the keys a live peer's published rings still give to it.
+
+    Runtime complexity: ``O(k * r)`` for ``k`` keys and ``r`` distinct
+    published rings.
+
+    :param keys: the keys to check.
+    :param me: this member's canonical id; its own claim blocks nothing.
+    :param claims: the claims of the live peers (dead and ``forced_down``
+        members' claims left out by the caller).
+    :param cache: built rings to reuse.
+    :param given_by: a ring that gives every key of ``keys`` to ``me``
+        (the target of the caller): a published ring that is the same,
+        or that it holds as a part (fewer members, with their weights,
+        ``me`` among them), gives them to nobody else, and is not looked
+        up.
+    :returns: the blocked keys.  A published ring that does not rebuild
+        with its own fingerprint (a peer's bug, or a forged record) blocks
+        every key its members might hold: what it gives them cannot be
+        known, and taking a node it gives them would manage it twice.
+    """
+    cache = cache or RingCache()
+    # Peers publish the same few rings: look the keys up once per ring,
+    # not once per peer.
+    by_ring: dict[tuple[Any, ...], tuple[RingSpec, set[str]]] = {}
+    for claim in claims:
+        if claim.member == me:
+            continue
+        for spec in claim.rings():
+            key = (spec.fingerprint, *sorted(spec.members.items()))
+            by_ring.setdefault(key, (spec, set()))[1].add(claim.member)
+    held: set[Any] = set()
+    for spec, members in by_ring.values():
+        if given_by is not None and spec.fingerprint == given_by.fingerprint:
+            continue
+        try:
+            ring = cache.get(spec)
+        except exception.InvalidArgumentError as exc:
+            if spec.fingerprint not in cache.corrupt:
+                cache.corrupt.add(spec.fingerprint)
+                LOG.error(
+                    '%s; members %s publish it, so no node they might '
+                    'hold is taken until they publish a ring that rebuilds',
+                    exc,
+                    ', '.join(sorted(members)),
+                )
+            held.update(keys)
+            continue
+        if given_by is not None and _within(ring, given_by, me):
+            continue
+        names: set[Any] = set()
+        for member in members:
+            names |= values.names_of(ring.members, member)
+        if names:
+            held.update(
+                k for k, o in zip(keys, ring.map_keys(keys)) if o in names
+            )
+    return held
+
+
+def _within(
+    part: ring_mod.HashRing, whole: ring_mod.HashRing, me: str
+) -> bool:
+    """Tell whether a key ``whole`` gives to ``me``, ``part`` gives to it.
+
+    True when ``part`` is ``whole`` less some members: the same points per
+    weight and hash function, every member of ``part`` in ``whole`` with
+    its weight, ``me`` among them.  Its points are then some of
+    ``whole``'s, with their owners (a colliding point goes to the lowest
+    name in both), ``me``'s all among them: the first point above a key
+    in ``whole`` is in ``part`` too when it is ``me``'s, and the first
+    there.  So a peer that publishes it while ``me`` moves to ``whole``
+    - the peer has yet to see a member join - gives ``me``'s keys to
+    nobody else.
+    """
+    if (
+        part.points != whole.points
+        or part.hash_function != whole.hash_function
+        or len(part) > len(whole)
+        or not values.names_of(part.members, me)
+    ):
+        return False
+    weights = whole.members
+    return all(weights.get(m) == w for m, w in part.members.items())
+
+
+def owned(
+    target: ring_mod.HashRing,
+    me: str,
+    keys: Iterable[Any],
+    claims: Iterable[Claim],
+    cache: RingCache | None = None,
+    held: Iterable[Any] = (),
+) -> list[Any]:
+    """Return the keys this member may manage while it moves to ``target``.
+
+    Call it after publishing ``target`` as intended (step 1 of the
+    protocol) and with the claims read after that (step 2).
+
+    :param target: the ring this member moves to (or applies).
+    :param me: this member's canonical id.
+    :param keys: the keys (node ids).
+    :param claims: the live peers' claims.
+    :param cache: built rings to reuse.
+    :param held: the keys this member manages already, under claims it
+        has published without a break since it took them.  A peer that
+        announced a ring giving one of them to itself waits for this
+        member to let go, so this member keeps it: releasing it at once
+        would leave it unmanaged until the peer could take it.
+    :returns: the keys ``target`` gives to ``me`` that this member holds,
+        or that no live peer's published ring gives to that peer, in the
+        order of ``keys``.
+    """
+    given = mine(target, me, _validate.collection('keys', keys))
+    return take(given, me, claims, cache, held, target)
+
+
+def take(
+    given: list[Any],
+    me: str,
+    claims: Iterable[Claim],
+    cache: RingCache | None = None,
+    held: Iterable[Any] = (),
+    given_by: ring_mod.HashRing | None = None,
+) -> list[Any]:
+    """Return, of the keys a ring gives to ``me``, those it may manage.
+
+    :func:`owned` for a caller that has looked the keys up already.
+
+    :param given: the keys the target ring gives to ``me``, in order.
+    :param given_by: the target ring, when known (it saves lookups, as
+        for :func:`blocked`).
+    :returns: those held, and those no live peer's published ring gives
+        to that peer, in the order of ``given``.
+    """
+    kept = held if isinstance(held, (set, frozenset)) else set(held)
+    free = [k for k in given if k not in kept] if kept else given
+    if not free:
+        return given
+    taken = blocked(free, me, claims, cache, given_by)
+    if not taken:
+        return given
+    return [k for k in given if k in kept or k not in taken]
+
+
+def mine(target: ring_mod.HashRing, me: str, keys: list[Any]) -> list[Any]:
+    """Return the keys a ring gives to a member, in the order of keys."""
+    names = values.names_of(target.members, me)
+    return [k for k, o in zip(keys, target.map_keys(keys)) if o in names]

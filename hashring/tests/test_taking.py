@@ -1,0 +1,121 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import fixtures
+
+from hashring import claims
+from hashring import ring
+from hashring import taking
+from hashring.tests import base
+from hashring.tests import test_claims
+
+
+class TakingTestCase(base.TestCase):
+    def setUp(self):
+        super().setUp()
+        self.old = ring.HashRing(['A-1', 'b-2'], points=8)
+
+    claim = test_claims.ClaimsTestCase.claim
+
+    def test_a_ring_that_does_not_rebuild_blocks_every_key(self):
+        # A peer publishing a ring that does not rebuild must not stop
+        # this member's filter, nor let it take what the peer may hold.
+        logger = self.useFixture(fixtures.FakeLogger('hashring.claims'))
+        keys = [f'node-{i}' for i in range(50)]
+        forged = claims.Claim(
+            'b-2',
+            claims.RingSpec.from_dict(
+                {
+                    **claims.RingSpec.of(self.old).to_dict(),
+                    'fingerprint': 'f' * 16,
+                }
+            ),
+        )
+        cache = taking.RingCache()
+        for _ in range(2):
+            self.assertEqual(
+                set(keys), taking.blocked(keys, 'a-1', [forged], cache)
+            )
+        self.assertEqual(1, logger.output.count('claim is corrupt'))
+        self.assertIn('members b-2 publish it', logger.output)
+        # A sound claim of the same peer blocks only what it gives it.
+        sound = self.claim('b-2', self.old)
+        self.assertEqual(
+            {k for k, o in zip(keys, self.old.map_keys(keys)) if o == 'b-2'},
+            taking.blocked(keys, 'a-1', [sound], cache),
+        )
+
+    def test_the_cache_builds_each_ring_once(self):
+        cache = taking.RingCache(size=2)
+        spec = claims.RingSpec.of(self.old)
+        self.assertIs(cache.get(spec), cache.get(spec))
+        for points in (2, 4, 16):
+            cache.get(claims.RingSpec.of(ring.HashRing(['x'], points=points)))
+        self.assertEqual(2, len(cache._rings))
+
+
+class WithinTestCase(base.TestCase):
+    """A peer's ring that is the target less some members blocks nothing."""
+
+    def keys(self):
+        return [f'node-{i}' for i in range(3000)]
+
+    def assert_mine_are_mine(self, part, whole, me):
+        keys = self.keys()
+        mine = taking.mine(whole, me, keys)
+        self.assertTrue(mine)
+        self.assertEqual(mine, taking.mine(part, me, mine))
+
+    def test_a_ring_less_some_members_gives_me_what_the_whole_does(self):
+        # 'a' and 'aa' collide (the lowest name keeps a shared point).
+        whole = ring.HashRing({'a': 2, 'aa': 1, 'b': 3, 'c': 1, 'd': 1}, 3)
+        for part_members, me in (
+            ({'a': 2, 'b': 3}, 'a'),
+            ({'aa': 1, 'b': 3, 'c': 1}, 'aa'),
+            ({'a': 2, 'aa': 1, 'b': 3, 'c': 1, 'd': 1}, 'd'),
+        ):
+            part = ring.HashRing(part_members, 3)
+            self.assertTrue(taking._within(part, whole, me))
+            self.assert_mine_are_mine(part, whole, me)
+
+    def test_other_rings_are_looked_up(self):
+        whole = ring.HashRing({'a': 2, 'b': 3, 'c': 1}, 3)
+        others = [
+            (ring.HashRing({'b': 3, 'c': 1}, 3), 'a'),  # not a member
+            (ring.HashRing({'a': 1, 'b': 3}, 3), 'a'),  # another weight
+            (ring.HashRing({'a': 2, 'b': 3}, 4), 'a'),  # other points
+            (ring.HashRing({'a': 2, 'b': 3}, 3, 'sha256'), 'a'),
+            (ring.HashRing({'a': 2, 'b': 3, 'c': 1, 'd': 1}, 3), 'a'),
+        ]
+        for part, me in others:
+            self.assertFalse(taking._within(part, whole, me), part)
+        # They can give a key of mine to a peer: that is why.
+        part, me = others[0]
+        keys = self.keys()
+        mine = taking.mine(whole, me, keys)
+        self.assertNotEqual(mine, taking.mine(part, me, mine))
+
+    def test_blocked_skips_the_ring_a_peer_has_yet_to_see_me_join(self):
+        old = ring.HashRing(['a-1', 'b-2'], points=8)
+        new = old.with_members(['a-1', 'b-2', 'c-3'])
+        left = ring.HashRing(['b-2', 'c-3'], points=8)
+        keys = taking.mine(new, 'b-2', self.keys())
+        lagging = claims.Claim('a-1', claims.RingSpec.of(old))
+        self.assertEqual(
+            set(), taking.blocked(keys, 'b-2', [lagging], given_by=new)
+        )
+        # The leaver's ring holds more than the target: looked up.
+        leaving = claims.Claim('a-1', claims.RingSpec.of(old))
+        moved = taking.mine(left, 'b-2', self.keys())
+        held = taking.blocked(moved, 'b-2', [leaving], given_by=left)
+        self.assertTrue(held)
+        self.assertEqual(held, taking.blocked(moved, 'b-2', [leaving]))
