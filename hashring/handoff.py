@@ -48,7 +48,6 @@ a ring manager and its source, which stores the claims.  A
 from collections.abc import Iterable
 import logging
 import threading
-import time
 from typing import Any
 import uuid
 
@@ -57,6 +56,7 @@ from hashring import _validate
 from hashring import claims as claims_mod
 from hashring import exception
 from hashring import handover
+from hashring import leaving
 from hashring.membership import values
 from hashring import ring as ring_mod
 from hashring import taking
@@ -79,7 +79,7 @@ Convergence = claims_mod.Convergence
 WAIT_READ_INTERVAL = 1.0
 
 
-class Protocol:
+class Protocol(leaving.Leaving):
     """Run the handoff protocol for this member, over a ring manager.
 
     :meth:`owned` is the protocol's steps 1 to 3 for one call, and step 4
@@ -333,101 +333,6 @@ class Protocol:
         """
         convergence: Convergence = self.manager.convergence(self._group(group))
         return convergence.fingerprint
-
-    def drain(self) -> None:
-        """Take this member off the ring, and keep its keys until it leaves.
-
-        The peers move to rings without it, but take none of the keys it
-        holds while it is a member: its published ring still gives them
-        to it, and it keeps answering them as its own.  Once every peer
-        applies a ring without it, :meth:`leave` removes its record and
-        they take the keys at their next call - never twice, and
-        unmanaged only until then.  (The source's own
-        :meth:`~hashring.membership.MembershipSource.drain` hands them
-        over while the member runs, as any ring change does: for a member
-        kept out of the ring but not leaving.)
-
-        :raises hashring.exception.MembershipUnavailable: as the source's
-            ``drain()``; the keys are held from now all the same.
-        """
-        with self._lock:
-            self._holding = True
-            for state in self._groups.values():
-                state.holding = True
-        self.manager.source.drain()
-
-    def waiting_for(self) -> list[str]:
-        """Return the peers whose published rings still place this member.
-
-        Only peers that may take its keys count: live, and not draining
-        themselves (a draining peer takes nothing, and one that leaves
-        too never applies a ring without this member while it holds).
-
-        Runtime complexity: a membership read per group.
-
-        :returns: their ids, in order; empty when every such peer that
-            publishes a claim applies a ring without this member.
-        :raises hashring.exception.MembershipUnavailable: a group could
-            not be read.
-        """
-        source = self.manager.source
-        waiting: set[str] = set()
-        for group in sorted(source.groups):
-            waiting.update(
-                m.id
-                for m in source.get_members(group)
-                if m.state is values.State.UP
-                and m.claim is not None
-                and m.id != self.host
-                and claims_mod.gives_to(m.claim, self.host)
-            )
-        return sorted(waiting)
-
-    def leave(self, timeout: float | None = None) -> bool:
-        """Drain, wait until every live peer applies a ring without this
-        member, then leave the membership.
-
-        The member keeps its keys meanwhile (see :meth:`drain`): the
-        consumer may go on acting on them, and filtering, until this
-        returns; then they are its peers', which take them at their next
-        call.
-
-        :param timeout: seconds to wait at most; the source's
-            ``dead_after`` when None.
-        :returns: True when every peer acknowledged, False when the
-            timeout ran out first (it leaves anyway, and logs which peers
-            had not).
-        :raises hashring.exception.InvalidArgumentError: a bad timeout.
-        """
-        source = self.manager.source
-        limit = (
-            source.dead_after
-            if timeout is None
-            else _validate.seconds('timeout', timeout)
-        )
-        try:
-            self.drain()
-        except exception.MembershipUnavailable as exc:
-            LOG.warning('Could not mark %s draining: %s', self.host, exc)
-        deadline = time.monotonic() + limit
-        step = min(source.heartbeat_interval, 1.0)
-        while True:
-            try:
-                waiting = self.waiting_for()
-            except exception.MembershipUnavailable as exc:
-                waiting = [f'(unreadable: {exc})']
-            if not waiting or time.monotonic() >= deadline:
-                break
-            time.sleep(min(step, max(0.0, deadline - time.monotonic())))
-        if waiting:
-            LOG.warning(
-                'Leaving %s after %gs without the acknowledgement of %s',
-                source.backend,
-                limit,
-                ', '.join(waiting),
-            )
-        source.leave()
-        return not waiting
 
     def handing_over(self, group: str | None = None) -> frozenset[Any]:
         """Return the keys of the last answer that the ring gives away.

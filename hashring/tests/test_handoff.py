@@ -12,7 +12,6 @@
 
 import os
 import random
-import threading
 import time
 
 import fixtures
@@ -345,8 +344,8 @@ class Live:
         self.owned = {n['id'] for n in self.filter.filter(nodes, []).owned}
 
 
-class ProtocolOverASourceTestCase(base.TestCase):
-    """The protocol through a real file source, services taking turns."""
+class OverASource(base.TestCase):
+    """Services over a real file source, taking turns (no tests here)."""
 
     def setUp(self):
         super().setUp()
@@ -374,6 +373,10 @@ class ProtocolOverASourceTestCase(base.TestCase):
         ring_ = self.services[0].manager.refresh()
         expected = dict(zip(KEYS, ring_.map_keys(KEYS)))
         self.assertEqual(expected, self.assert_no_overlap())
+
+
+class ProtocolOverASourceTestCase(OverASource):
+    """The protocol through a real file source, services taking turns."""
 
     def test_join_without_managing_twice(self):
         self.rounds(3)
@@ -447,48 +450,6 @@ class ProtocolOverASourceTestCase(base.TestCase):
             self.services[0].manager.refresh().fingerprint,
             protocol.converged(),
         )
-
-    def test_leave_waits_for_the_peers_to_acknowledge(self):
-        self.services.append(Live(self, 's-3', self.path))
-        self.rounds(3)
-        leaving = self.services.pop()
-        done = []
-
-        def peers():
-            # The peers go on with their filter calls meanwhile.
-            while not done:
-                self.rounds(1)
-                time.sleep(0.05)
-
-        worker = threading.Thread(target=peers)
-        worker.start()
-        self.addCleanup(worker.join, 10)
-        try:
-            self.assertTrue(leaving.protocol.leave(timeout=20))
-        finally:
-            done.append(True)
-        worker.join(10)
-        self.assertIsNone(leaving.source.member_id)
-        self.rounds(2)
-        self.assert_converged()
-
-    def test_leave_without_acknowledgements_gives_up_and_says_so(self):
-        self.services.append(Live(self, 's-3', self.path))
-        self.rounds(3)
-        leaving = self.services.pop()
-        # Nobody else calls its filter: nobody acknowledges.
-        start = time.monotonic()
-        with self.assertLogs('hashring.handoff', 'WARNING') as logs:
-            self.assertFalse(leaving.protocol.leave(timeout=0.3))
-        self.assertLess(time.monotonic() - start, 5)
-        self.assertIn('without the acknowledgement of', logs.output[0])
-        self.assertIsNone(leaving.source.member_id)
-        err = self.assertRaises(
-            exception.InvalidArgumentError,
-            self.services[0].protocol.leave,
-            timeout=-1,
-        )
-        self.assertIn('-1', str(err))
 
     def test_a_protocol_needs_its_registered_host(self):
         reader = membership.load('file', membership_file=self.path)
