@@ -20,6 +20,7 @@ index would cost several times what these passes in C cost.
 
 import array
 from collections.abc import Iterable
+from collections.abc import Sequence
 import itertools
 import operator
 import sys
@@ -34,7 +35,7 @@ _from_bytes = int.from_bytes
 _CHUNK = 1 << 12
 
 
-def words(points: list[bytes], width: int, *offsets: int) -> list[Any]:
+def words(points: Sequence[bytes], width: int, *offsets: int) -> list[Any]:
     """Return 32-bit big-endian words of each point, as arrays.
 
     :param points: byte strings of ``width`` bytes.
@@ -81,7 +82,7 @@ def words64(high: Any, low: Any) -> list[int]:
     return list(map(operator.or_, shifted, low))
 
 
-def buckets(digests: list[bytes], bits: int) -> Iterable[int]:
+def buckets(digests: Sequence[bytes], bits: int) -> Iterable[int]:
     """Return the bucket of each digest: the top ``bits`` bits of it.
 
     :param digests: digests (or points) of one size.

@@ -21,6 +21,7 @@ of a sort of byte strings and a step in Python per point.
 """
 
 import array
+from collections.abc import Sequence
 import importlib
 import itertools
 from typing import Any
@@ -112,14 +113,16 @@ def merges(points: int, changed: int) -> bool:
 
 
 def merge(
-    points: list[bytes],
+    points: Sequence[bytes],
     gone: list[int],
     added: list[bytes],
     numbered: list[Any],
     size: int,
     arcs: bool,
 ) -> (
-    tuple[list[bytes], list[Any], 'array.array[int]', int, list[int] | None]
+    tuple[
+        Sequence[bytes], list[Any], 'array.array[int]', int, list[int] | None
+    ]
     | None
 ):
     """Drop and add points of a table, and index them afresh; or None.
@@ -230,7 +233,7 @@ def owners(
     return found, spans.tolist(), lows.tolist()
 
 
-def _columns(points: list[bytes], width: int) -> tuple[Any, Any]:
+def _columns(points: Sequence[bytes], width: int) -> tuple[Any, Any]:
     """Return the top 64 bits and the tags of points, as NumPy arrays."""
     joined = b''.join(points)
     count = len(points)
@@ -240,7 +243,10 @@ def _columns(points: list[bytes], width: int) -> tuple[Any, Any]:
 
 
 def _inserted(
-    points: list[bytes], at: list[int], added: list[bytes], order: list[int]
+    points: Sequence[bytes],
+    at: list[int],
+    added: list[bytes],
+    order: list[int],
 ) -> list[bytes]:
     """Return sorted points with new ones inserted.
 

@@ -23,6 +23,7 @@ change of many points is merged by :func:`hashring._fast.merge` instead.
 import array
 import bisect
 import collections
+from collections.abc import Sequence
 import itertools
 import operator
 from typing import Any
@@ -109,7 +110,10 @@ def update(
         new.update(zip(digests, itertools.repeat(member)))
     if len(new) != inserted:
         return None  # points of two new members collide
-    points = table.points[:count]
+    # The table's own points, sentinels and all (read up to count), until
+    # a point is added or changed: then a list of the real ones.  A leave
+    # moves no point, and the new table shares them.
+    points: Sequence[bytes] = table.points
     owners = table.owners[:count]
     direct = table.direct[:]
     dead = set(table.dead)
@@ -153,13 +157,19 @@ def update(
             if points[i][size:] != tags[member]:
                 # Back as another object of its name (str for bytes),
                 # under another number, which its tag must name.
-                points[i] = digest + tags[member]
+                listed = (
+                    points
+                    if isinstance(points, list)
+                    else list(points[:count])
+                )
+                listed[i] = digest + tags[member]
+                points = listed
             moves.append((i, owners[i], member))
             owners[i] = member
             claim(i - 1, member)
         else:
             at.append(i)
-    _settle(table.bits, points, direct, number, carried, moves)
+    _settle(table.bits, points, count, direct, number, carried, moves)
     moves.clear()
     span = table.span
     offsets = table.offsets
@@ -177,7 +187,7 @@ def update(
             merged_owners += owners[i:j]
             merged_points.append(point)
             merged_owners.append(new[point[:size]])
-        merged_points += points[at[-1] :]
+        merged_points += points[at[-1] : count]
         merged_owners += owners[at[-1] :]
         before, last = owners, count
         points, owners, count = (
@@ -216,15 +226,15 @@ def update(
         if span > MAX_UPDATED_SPAN:
             span = _anchor(points, direct, table.bits)
             offsets = None
-    if points[-1] in dead:
+    if points[count - 1] in dead:
         # Dead points past the last live one wrap to the first live one,
         # which a point added or revived may have changed.
         claim(
             count - 1, next(o for p, o in zip(points, owners) if p not in dead)
         )
-    _settle(table.bits, points, direct, number, carried, moves)
+    _settle(table.bits, points, count, direct, number, carried, moves)
     # Past the last point, keys wrap round to the first point's owner.
-    start = (_from_bytes(points[-1], 'big') >> shift) + 1
+    start = (_from_bytes(points[count - 1], 'big') >> shift) + 1
     direct[start:] = array.array(direct.typecode, [number[owners[0]]]) * (
         len(direct) - start
     )
@@ -317,7 +327,8 @@ def _merged(
 
 def _settle(
     bits: int,
-    points: list[bytes],
+    points: Sequence[bytes],
+    count: int,
     direct: 'array.array[int]',
     number: dict[Any, int],
     carried: list[int] | None,
@@ -326,7 +337,8 @@ def _settle(
     """Give the empty buckets before points, and their arcs, to their owners.
 
     :param bits: how many top bits of a point make its bucket.
-    :param points: its points, without sentinels, as they are now.
+    :param points: its points as they are now (sentinels may follow).
+    :param count: how many of them are real.
     :param direct: the index, patched in place.
     :param number: the owner number of each member.
     :param carried: the arcs per owner number, moved in place, or None.
@@ -345,7 +357,9 @@ def _settle(
     # The top 64 bits of each point and of the point before it, read in C
     # at once; before the first point is the last, whose arc wraps round.
     high, low = _bulk.words(
-        _bulk.gather(points, indexes + [i - 1 for i in indexes]),
+        _bulk.gather(
+            points, indexes + [i - 1 if i else count - 1 for i in indexes]
+        ),
         len(points[0]),
         0,
         4,
@@ -374,7 +388,9 @@ def _settle(
         carried[number[new]] += arc
 
 
-def _anchor(points: list[bytes], direct: 'array.array[int]', bits: int) -> int:
+def _anchor(
+    points: Sequence[bytes], direct: 'array.array[int]', bits: int
+) -> int:
     """Point every occupied bucket at its first point; return the span.
 
     Runtime complexity: ``O(P)``, a step in Python per point.

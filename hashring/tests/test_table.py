@@ -11,9 +11,11 @@
 # under the License.
 
 import bisect
+import gc
 import hashlib
 import os
 
+from hashring import _fast
 from hashring import _patch
 from hashring import _table
 from hashring import hashing
@@ -132,10 +134,60 @@ class BuildTestCase(base.TestCase):
     def test_empty(self):
         table = _table.build([], MD5)
         self.assertEqual(0, table.npoints)
-        self.assertEqual([], table.points)
+        self.assertEqual((), table.points)
         self.assertEqual(1, len(table.direct))
         # Negative: the empty window whose bisect raises the ring's error.
         self.assertLess(table.direct[0], 0)
+
+
+class AssembleTestCase(base.TestCase):
+    def test_points_are_a_tuple_the_collector_stops_tracking(self):
+        # A list of a ring's points would cost every full collection a
+        # cache miss per point.
+        table = _table.build(members(20, 64), MD5)
+        added = [(b'new', 'new', 0, 64)]
+        patched = _patch.update(table, {'m3'}, 64, added, MD5)
+        self.assertTrue(patched.dead)
+        tables = [table, patched]
+        if _fast.ENABLED:
+            self.patch(_fast, 'MERGE_SHARE', 10**6)
+            self.patch(_fast, 'MIN_POINTS', 1)
+            merged = _patch.update(table, {'m3'}, 64, added, MD5)
+            self.assertFalse(merged.dead)
+            tables.append(merged)
+        gc.collect()
+        for each in tables:
+            self.assertIsInstance(each.points, tuple)
+            self.assertFalse(gc.is_tracked(each.points))
+            self.assertEqual(
+                each.npoints + each.span, len(each.points), each.span
+            )
+            self.assertGreater(
+                each.points[each.npoints], each.points[each.npoints - 1]
+            )
+
+    def test_a_leave_shares_the_points(self):
+        # It moves no point: only owners, dead points and the index change.
+        table = _table.build(members(20, 64), MD5)
+        left = _patch.update(table, {'m3'}, 64, [], MD5)
+        self.assertTrue(left.dead)
+        self.assertIs(table.points, left.points)
+        self.assertNotEqual(table.owners, left.owners)
+        # A member back with its name revives its points in place.
+        back = _patch.update(left, set(), 0, [(b'm3', 'm3', 0, 64)], MD5)
+        self.assertFalse(back.dead)
+        self.assertIs(table.points, back.points)
+        self.assertEqual(table.owners, back.owners)
+
+    def test_a_list_of_points_is_emptied(self):
+        points = sorted(b'%016d' % i + _table.tag(0) for i in range(5))
+        given = list(points)
+        table = _table.assemble(
+            given, ['a'] * 5, _table.build([], MD5).direct, ['a'], 2, 16
+        )
+        self.assertEqual([], given)
+        self.assertEqual(tuple(points), table.points[:5])
+        self.assertEqual(7, len(table.points))
 
 
 class ArcsTestCase(base.TestCase):
