@@ -257,7 +257,7 @@ class HashRing:
                 hashing.digest(self._base, key), replicas, ignore_nodes
             )
         # As get_node, up to the first point above the key (inlined: a
-        # call to _digest() adds about 5% to a replica walk).
+        # call to hashing.digest() adds about 5% to a replica walk).
         h = self._base.copy()
         if key.__class__ is bytes:
             h.update(key)
