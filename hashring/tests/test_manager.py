@@ -65,7 +65,9 @@ class FakeSource(membership_base.MembershipSource):
         return records, membership_base.utcnow()
 
 
-class RingManagerTestCase(base.TestCase):
+class ManagerTestCase(base.TestCase):
+    """A manager over a fake source and clock (no tests here)."""
+
     def setUp(self):
         super().setUp()
         self.source = FakeSource()
@@ -77,6 +79,8 @@ class RingManagerTestCase(base.TestCase):
         kwargs.setdefault('max_stale', 60)
         return manager.RingManager(self.source, clock=self.clock, **kwargs)
 
+
+class RingManagerTestCase(ManagerTestCase):
     def test_ring_of_up_members(self):
         ring = self.manager().get_ring()
         self.assertEqual({'a': 1, 'b': 1}, dict(ring.members))

@@ -22,18 +22,7 @@ from hashring.tests import base
 from hashring.tests import test_manager
 
 
-class UpkeepTestCase(base.TestCase):
-    def setUp(self):
-        super().setUp()
-        self.source = test_manager.FakeSource()
-        self.source.set(a='up', b='up', c='draining', d='down')
-        self.clock = test_manager.Clock()
-
-    def manager(self, **kwargs):
-        kwargs.setdefault('reset_interval', 15)
-        kwargs.setdefault('max_stale', 60)
-        return manager.RingManager(self.source, clock=self.clock, **kwargs)
-
+class UpkeepTestCase(test_manager.ManagerTestCase):
     def test_reconfigure_rebuilds_the_rings_at_the_next_call(self):
         mgr = self.manager()
         first = mgr.get_ring()
