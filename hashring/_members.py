@@ -16,7 +16,9 @@ A ring is given its members as names (``str`` or ``bytes``), optionally
 with weights.  :func:`normalise` checks them and encodes their names once,
 in the order of the encoded names, so that nothing about a ring depends on
 the order the members came in; :func:`same_objects` hands an update the
-previous ring's objects for members read afresh.
+previous ring's objects for members read afresh, and
+:func:`changed_table` the table of what changed since that ring.
+:func:`ignored` finds the members among the names a walk skips.
 """
 
 from collections.abc import Iterable
