@@ -19,13 +19,13 @@ import types
 from typing import Any
 
 from hashring import _batch
-from hashring import _fingerprint
 from hashring import _members
 from hashring import _table
 from hashring import _validate
 from hashring import _walks
 from hashring import exception
 from hashring import hashing
+from hashring import ringvalue
 
 #: Points per member per unit of weight are ``2 ** partition_exponent``.
 DEFAULT_PARTITION_EXPONENT = 5
@@ -48,7 +48,7 @@ Key = str | bytes | bytearray | memoryview
 Members = Iterable[Member] | Mapping[Member, int]
 
 
-class HashRing:
+class HashRing(ringvalue.RingValue):
     """An immutable consistent hash ring, bit-for-bit compatible with tooz.
 
     Each member gets ``2 ** partition_exponent * weight`` points on a circle
@@ -94,8 +94,6 @@ class HashRing:
         '_count',
         '_direct',
         '_exponent',
-        '_fingerprint',
-        '_generation',
         '_hash_name',
         '_members',
         '_names',
@@ -329,59 +327,6 @@ class HashRing:
         """
         return self._owners_of(self._digests(keys))
 
-    # Attributes.
-
-    @property
-    def members(self) -> Mapping[Member, int]:
-        """The members and their weights (a read-only mapping)."""
-        return self._members
-
-    @property
-    def partition_exponent(self) -> int | None:
-        """Points per member per unit of weight are ``2 ** exponent``.
-
-        None for a ring built with a number of ``points`` that is no power
-        of two.
-        """
-        return self._exponent
-
-    @property
-    def points(self) -> int:
-        """Points per member per unit of weight (tooz's ``partitions``)."""
-        return self._per_weight
-
-    @property
-    def hash_function(self) -> str:
-        """The name of the hashlib algorithm the ring uses."""
-        return self._hash_name
-
-    @property
-    def fingerprint(self) -> str:
-        """A short string, equal for rings that map every key alike.
-
-        Services that share a ring can publish it to check that they agree.
-        It is derived from where ownership changes round the circle, so it
-        differs when any key would map differently, even to a replica, and
-        is equal for rings that place the same points, such as weights 2
-        and 2 at exponent 5 and weights 1 and 1 at exponent 6.
-
-        Runtime complexity: ``O(P)`` the first time, then ``O(1)``.
-        """
-        if self._fingerprint is None:
-            self._fingerprint = _fingerprint.fingerprint(
-                self._table, self._names, self._hash_name
-            )
-        return self._fingerprint
-
-    @property
-    def generation(self) -> int | None:
-        """The generation a :class:`hashring.RingManager` gave this ring.
-
-        It grows by one each time the manager's ring of a group changes;
-        None for a ring built directly.
-        """
-        return self._generation
-
     def with_members(self, members: Members) -> 'HashRing':
         """Return a new ring of other members with the same parameters.
 
@@ -406,24 +351,6 @@ class HashRing:
         ring._install(weights, names, self)
         return ring
 
-    def __contains__(self, member: object) -> bool:
-        """Tell whether a name is a member (``'x'`` and ``b'x'`` alike)."""
-        try:
-            return hashing.encode(member) in self._names
-        except exception.HashRingError:
-            return False
-
-    def __len__(self) -> int:
-        """Return the number of members."""
-        return len(self._members)
-
-    def __repr__(self) -> str:
-        return (
-            f'<HashRing members={len(self._members)} '
-            f'points={self._per_weight} '
-            f'hash_function={self._hash_name}>'
-        )
-
     def __reduce__(self) -> tuple[Any, ...]:
         # The hash objects and the table do not pickle; the parameters
         # rebuild them exactly.
@@ -436,12 +363,6 @@ class HashRing:
                 self._generation,
             ),
         )
-
-    def __copy__(self) -> 'HashRing':
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> 'HashRing':
-        return self
 
     # Helpers off the hot path.
 
