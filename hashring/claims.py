@@ -221,12 +221,7 @@ def live_claims(snapshot: Any) -> list[Claim]:
     Down and forced-down members' claims have ended; members that
     publish nothing are left out.
     """
-    return [
-        m.claim
-        for m in snapshot
-        if m.claim is not None
-        and m.state not in (values.State.DOWN, values.State.FORCED_DOWN)
-    ]
+    return [m.claim for m in snapshot if m.claim is not None and m.state.alive]
 
 
 def gives_to(claim: Claim, member: str) -> bool:
@@ -250,7 +245,7 @@ def convergence_of(
     applied: dict[str, str | None] = {}
     since: list[datetime.datetime | None] = []
     for member in snapshot:
-        if member.state in (values.State.DOWN, values.State.FORCED_DOWN):
+        if not member.state.alive:
             continue
         claim = member.claim
         if claim is None:

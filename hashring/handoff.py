@@ -386,7 +386,7 @@ class Protocol(leaving.Leaving):
         draining = set()
         snapshot = self.manager.source.get_members(group)
         for member in snapshot:
-            if member.state in (values.State.DOWN, values.State.FORCED_DOWN):
+            if not member.state.alive:
                 # A dead or fenced member's claims end.
                 continue
             live.add(member.id)

@@ -414,19 +414,8 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
     ) -> tuple[dict[str, int], int, frozenset[str]]:
         group = snapshot.group
         members = snapshot.placed()
-        states: dict[str, int] = {}
-        for m in snapshot:
-            states[m.state.value] = states.get(m.state.value, 0) + 1
-        self._states[group] = states
-        alive = {
-            m.id
-            for m in snapshot
-            if m.state
-            not in (
-                membership_base.State.DOWN,
-                membership_base.State.FORCED_DOWN,
-            )
-        }
+        self._states[group] = snapshot.states()
+        alive = snapshot.alive()
         if self._host_belongs(group):
             alive.add(self.host)  # type: ignore[arg-type]
             if self.host not in snapshot:
@@ -436,38 +425,3 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
             snapshot.offline(),
             frozenset(alive),
         )
-
-    def _stale(
-        self,
-        group: str,
-        entry: _Entry | None,
-        now: float,
-        exc: exception.MembershipUnavailable,
-    ) -> ring_mod.HashRing:
-        if entry is None or entry.checked_at == entry.good_at:
-            # The last read worked: an outage starts.
-            self._outages[group] = self._outages.get(group, 0) + 1
-        if entry is None:
-            raise exception.RingUnavailable(
-                group, f'the membership could not be read: {exc}', exc
-            ) from exc
-        age = now - entry.good_at
-        if age > self.max_stale:
-            raise exception.RingUnavailable(
-                group,
-                f'the membership has been unavailable for {age:.0f}s, '
-                f'longer than max_stale ({self.max_stale:g}s): {exc}',
-                exc,
-            ) from exc
-        LOG.warning(
-            'Serving ring generation %s of group %s, %.0fs old, because '
-            'the membership is unavailable (max_stale %gs): %s',
-            entry.ring.generation,
-            group,
-            age,
-            self.max_stale,
-            exc,
-        )
-        # Try the backend again after reset_interval, not on every call.
-        self._entries[group] = dataclasses.replace(entry, checked_at=now)
-        return entry.ring

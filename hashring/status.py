@@ -120,9 +120,7 @@ def group_status(
             else 1.0
         )
         counted = len(key_list)
-    states: dict[str, int] = {}
-    for m in snapshot:
-        states[m.state.value] = states.get(m.state.value, 0) + 1
+    states = snapshot.states()
     warnings = list(lint.findings(members, expected_members))
     for member in sorted(snapshot.presumed):
         warnings.append(

@@ -10,11 +10,12 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""A ring manager's upkeep: waiting for peers, its figures, online changes.
+"""A ring manager's upkeep: peers, outages, its figures, online changes.
 
 The part of :class:`hashring.RingManager` that a service's start-up and
 its operators use rather than its lookups: waiting until a group has
-enough members (:meth:`~Upkeep.wait_ready`), what the manager last saw
+enough members (:meth:`~Upkeep.wait_ready`), serving the last good ring
+through an outage of the membership, what the manager last saw
 (:meth:`~Upkeep.alive`, :meth:`~Upkeep.stats`), and changing or
 forgetting its rings while it runs (:meth:`~Upkeep.reconfigure`,
 :meth:`~Upkeep.reset`).
@@ -56,6 +57,7 @@ class Upkeep:
         _generations: dict[str, int]
         _states: dict[str, dict[str, int]]
         _outages: dict[str, int]
+        max_stale: float
 
         def get_ring(self, group: str | None = None) -> ring_mod.HashRing: ...
 
@@ -207,3 +209,47 @@ class Upkeep:
         key = self.source.default_group if group is None else group
         self.get_ring(key)
         return self._entries[key].alive
+
+    def _stale(
+        self,
+        group: str,
+        entry: 'manager._Entry | None',
+        now: float,
+        exc: exception.MembershipUnavailable,
+    ) -> ring_mod.HashRing:
+        """Return a group's last good ring through an outage, or raise.
+
+        Under the lock.  The ring serves for up to ``max_stale`` seconds
+        after the last good read; the backend is tried again after
+        ``reset_interval``, not on every call.
+
+        :raises hashring.exception.RingUnavailable: no ring was read yet,
+            or the last good one is older than ``max_stale``.
+        """
+        if entry is None or entry.checked_at == entry.good_at:
+            # The last read worked: an outage starts.
+            self._outages[group] = self._outages.get(group, 0) + 1
+        if entry is None:
+            raise exception.RingUnavailable(
+                group, f'the membership could not be read: {exc}', exc
+            ) from exc
+        age = now - entry.good_at
+        if age > self.max_stale:
+            raise exception.RingUnavailable(
+                group,
+                f'the membership has been unavailable for {age:.0f}s, '
+                f'longer than max_stale ({self.max_stale:g}s): {exc}',
+                exc,
+            ) from exc
+        LOG.warning(
+            'Serving ring generation %s of group %s, %.0fs old, because '
+            'the membership is unavailable (max_stale %gs): %s',
+            entry.ring.generation,
+            group,
+            age,
+            self.max_stale,
+            exc,
+        )
+        # Try the backend again after reset_interval, not on every call.
+        self._entries[group] = dataclasses.replace(entry, checked_at=now)
+        return entry.ring

@@ -74,6 +74,15 @@ class State(str, enum.Enum):
     FORCED_DOWN = 'forced_down'
     DOWN = 'down'
 
+    @property
+    def alive(self) -> bool:
+        """Whether a member in this state runs: not down, not forced down.
+
+        Draining and disabled members still run, and still manage what
+        they manage; a dead or fenced member's claims have ended.
+        """
+        return self is not State.DOWN and self is not State.FORCED_DOWN
+
 
 #: The attributes of a member that publishes none: one read-only mapping
 #: shared by them all, rather than one per member of every read.
@@ -155,6 +164,17 @@ class Snapshot:
     def offline(self) -> int:
         """Return how many members are not up."""
         return sum(m.state is not State.UP for m in self.members.values())
+
+    def alive(self) -> set[str]:
+        """Return the ids of the members that run (:attr:`State.alive`)."""
+        return {m.id for m in self.members.values() if m.state.alive}
+
+    def states(self) -> dict[str, int]:
+        """Return how many members are in each state, by state value."""
+        found: dict[str, int] = {}
+        for m in self.members.values():
+            found[m.state.value] = found.get(m.state.value, 0) + 1
+        return found
 
     def __iter__(self) -> Iterator[Member]:
         return iter(self.members.values())

@@ -43,6 +43,33 @@ class UpkeepTestCase(test_manager.ManagerTestCase):
         self.assertEqual(6, mgr.partition_exponent)
         self.assertEqual('sha256', mgr.hash_function)
 
+    def test_outage_serves_the_last_ring_then_fails(self):
+        mgr = self.manager()
+        good = mgr.get_ring()
+        self.source.down = True
+        self.clock.now += 20
+        with self.assertLogs('hashring.manager', 'WARNING') as logs:
+            self.assertIs(good, mgr.get_ring())
+        self.assertIn('membership is unavailable', logs.output[0])
+        self.assertIn('20s old', logs.output[0])
+        # Not retried on every call during the outage.
+        reads = self.source.reads
+        mgr.get_ring()
+        self.assertEqual(reads, self.source.reads)
+        self.clock.now += 45
+        err = self.assertRaises(exception.RingUnavailable, mgr.get_ring)
+        self.assertIn('longer than max_stale (60s)', str(err))
+        self.assertIsInstance(err.cause, exception.MembershipUnavailable)
+        self.source.down = False
+        self.assertEqual(good.fingerprint, mgr.get_ring().fingerprint)
+
+    def test_outage_before_any_ring(self):
+        self.source.down = True
+        err = self.assertRaises(
+            exception.RingUnavailable, self.manager().get_ring
+        )
+        self.assertIn('could not be read', str(err))
+
     def test_alive(self):
         mgr = self.manager(host='me')
         self.assertEqual({'a', 'b', 'c', 'me'}, mgr.alive())

@@ -129,6 +129,14 @@ def by_id(*members):
     return {m.id: m for m in members}
 
 
+class StateTestCase(test_base.TestCase):
+    def test_alive(self):
+        self.assertEqual(
+            {'up', 'draining', 'disabled'},
+            {state.value for state in values.State if state.alive},
+        )
+
+
 class SnapshotTestCase(test_base.TestCase):
     def test_up_offline_and_generation(self):
         members = by_id(
@@ -143,6 +151,31 @@ class SnapshotTestCase(test_base.TestCase):
         )
         self.assertEqual({'a': 2}, snap.up())
         self.assertEqual(4, snap.offline())
+        # Draining and disabled members still run; down and forced-down
+        # members do not.
+        self.assertEqual({'a', 'b', 'e'}, snap.alive())
+        self.assertEqual(
+            {
+                'up': 1,
+                'draining': 1,
+                'down': 1,
+                'forced_down': 1,
+                'disabled': 1,
+            },
+            snap.states(),
+        )
+        self.assertEqual(
+            {'down': 2},
+            values.Snapshot(
+                'g',
+                by_id(
+                    values.Member('x', values.State.DOWN),
+                    values.Member('y', values.State.DOWN),
+                ),
+                '',
+                None,
+            ).states(),
+        )
         self.assertEqual(5, len(snap))
         self.assertIn('b', snap)
         self.assertEqual(['a', 'b', 'c', 'd', 'e'], [m.id for m in snap])
