@@ -39,100 +39,13 @@ from typing import Any
 
 from oslo_config import cfg
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
-from sqlalchemy.ext import compiler
-from sqlalchemy.sql import expression
 
 from hashring import exception
 from hashring.membership import base
 from hashring.membership import bounded
+from hashring.membership import sqltable
 
 LOG = logging.getLogger(__name__)
-
-TABLE = 'hashring_members'
-
-
-class utc_now(expression.FunctionElement[datetime.datetime]):  # noqa: N801
-    """The database server's current time in UTC, as a naive timestamp."""
-
-    type = sa.DateTime()
-    inherit_cache = True
-
-
-@compiler.compiles(utc_now)
-def _utc_now_default(element: Any, compiler: Any, **kw: Any) -> str:
-    # SQLite's clock is in UTC; keep its milliseconds.
-    return "strftime('%Y-%m-%d %H:%M:%f', 'now')"
-
-
-@compiler.compiles(utc_now, 'postgresql')
-def _utc_now_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
-    return "(now() AT TIME ZONE 'utc')"
-
-
-@compiler.compiles(utc_now, 'mysql')
-@compiler.compiles(utc_now, 'mariadb')
-def _utc_now_mysql(element: Any, compiler: Any, **kw: Any) -> str:
-    return 'UTC_TIMESTAMP(6)'
-
-
-class utc_ago(expression.FunctionElement[datetime.datetime]):  # noqa: N801
-    """The database server's time in UTC some seconds ago (naive)."""
-
-    type = sa.DateTime()
-    inherit_cache = False
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__()
-        self.seconds = float(seconds)
-
-
-@compiler.compiles(utc_ago)
-def _utc_ago_default(element: Any, compiler: Any, **kw: Any) -> str:
-    return (
-        f"strftime('%Y-%m-%d %H:%M:%f', 'now', '-{element.seconds:f} seconds')"
-    )
-
-
-@compiler.compiles(utc_ago, 'postgresql')
-def _utc_ago_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
-    ago = f"interval '{element.seconds:f} seconds'"
-    return f"((now() AT TIME ZONE 'utc') - {ago})"
-
-
-@compiler.compiles(utc_ago, 'mysql')
-@compiler.compiles(utc_ago, 'mariadb')
-def _utc_ago_mysql(element: Any, compiler: Any, **kw: Any) -> str:
-    micro = int(element.seconds * 1e6)
-    return f'(UTC_TIMESTAMP(6) - INTERVAL {micro} MICROSECOND)'
-
-
-#: A timestamp to the microsecond: MySQL's and MariaDB's DATETIME keeps
-#: whole seconds, which would age a heartbeat by up to a second (MySQL
-#: even rounds it into the future).
-TIMESTAMP = sa.DateTime().with_variant(
-    mysql.DATETIME(fsp=6), 'mysql', 'mariadb'
-)
-
-
-def make_table(metadata: sa.MetaData) -> sa.Table:
-    """Return the members table, defined on ``metadata``."""
-    return sa.Table(
-        TABLE,
-        metadata,
-        sa.Column('group_name', sa.String(255), primary_key=True),
-        sa.Column('member_id', sa.String(255), primary_key=True),
-        sa.Column('state', sa.String(16), nullable=False),
-        sa.Column('weight', sa.Integer, nullable=False, default=1),
-        sa.Column('attributes', sa.Text, nullable=False, default='{}'),
-        sa.Column('heartbeat_at', TIMESTAMP, nullable=False),
-        sa.Column('created_at', TIMESTAMP, nullable=False),
-        # The span the member could not heartbeat, published with its first
-        # heartbeat after (hashring.membership.liveness).
-        sa.Column('outage_start', TIMESTAMP, nullable=True),
-        sa.Column('outage_end', TIMESTAMP, nullable=True),
-        sa.Index('hashring_members_heartbeat_idx', 'heartbeat_at'),
-    )
 
 
 class SQLSource(base.MembershipSource):
@@ -197,7 +110,7 @@ class SQLSource(base.MembershipSource):
             else None
         )
         self._file_id: tuple[int, int] | None = None
-        self.table = make_table(sa.MetaData())
+        self.table = sqltable.make_table(sa.MetaData())
         self._schema_ready = False
         self._schema_lock = threading.Lock()
         self._caller = bounded.Caller('hashring-sql', timeout, replace=True)
@@ -226,7 +139,7 @@ class SQLSource(base.MembershipSource):
         ):
             # Another process created it between our check and our CREATE;
             # anything else is a real error.
-            if not sa.inspect(self.engine).has_table(TABLE):
+            if not sa.inspect(self.engine).has_table(sqltable.TABLE):
                 raise
         self._schema_ready = True
 
@@ -266,7 +179,7 @@ class SQLSource(base.MembershipSource):
                 with self.engine.begin() as conn:
                     result = func(conn)
             except (sa.exc.OperationalError, sa.exc.ProgrammingError):
-                if sa.inspect(self.engine).has_table(TABLE):
+                if sa.inspect(self.engine).has_table(sqltable.TABLE):
                     raise
                 LOG.warning(
                     'The members table of %s has gone; creating it again '
@@ -304,7 +217,7 @@ class SQLSource(base.MembershipSource):
             query = query.where(t.c.group_name.in_(groups))
 
         def read(conn: Any) -> tuple[Any, list[Any]]:
-            now = conn.scalar(sa.select(utc_now()))
+            now = conn.scalar(sa.select(sqltable.utc_now()))
             return now, conn.execute(query).all()
 
         now, rows = self._run(base.reading(groups), read)
@@ -314,7 +227,7 @@ class SQLSource(base.MembershipSource):
                 found.setdefault(group, []).append(self._record(*row))
             except (TypeError, ValueError, exception.HashRingError) as exc:
                 self._bad_record(group, row[0], exc)
-        return found, _aware(now)
+        return found, sqltable.aware(now)
 
     def _record(
         self,
@@ -329,14 +242,14 @@ class SQLSource(base.MembershipSource):
         outage = (
             None
             if outage_start is None or outage_end is None
-            else (_aware(outage_start), _aware(outage_end))
+            else (sqltable.aware(outage_start), sqltable.aware(outage_end))
         )
         return base.Record(
             member_id,
             base.State(state),
             base.check_weight(member_id, weight),
             base.check_attributes(member_id, json.loads(attributes)),
-            _aware(heartbeat),
+            sqltable.aware(heartbeat),
             outage,
         )
 
@@ -346,7 +259,7 @@ class SQLSource(base.MembershipSource):
             'state': record.state.value,
             'weight': record.weight,
             'attributes': json.dumps(dict(record.attributes), sort_keys=True),
-            'heartbeat_at': utc_now(),
+            'heartbeat_at': sqltable.utc_now(),
         }
         mine = (t.c.group_name == group) & (t.c.member_id == record.id)
         action = f'register {record.id!r} in group {group!r}'
@@ -361,7 +274,7 @@ class SQLSource(base.MembershipSource):
                 t.insert().values(
                     group_name=group,
                     member_id=record.id,
-                    created_at=utc_now(),
+                    created_at=sqltable.utc_now(),
                     **values,
                 )
             )
@@ -389,7 +302,8 @@ class SQLSource(base.MembershipSource):
         gap: Any = (
             sa.true()
             if recovering
-            else t.c.heartbeat_at < utc_ago(2 * self.heartbeat_interval)
+            else t.c.heartbeat_at
+            < sqltable.utc_ago(2 * self.heartbeat_interval)
         )
         # Ordered: MySQL evaluates SET clauses left to right, so the
         # outage's start must be read before heartbeat_at is overwritten.
@@ -398,8 +312,11 @@ class SQLSource(base.MembershipSource):
                 t.c.outage_start,
                 sa.case((gap, t.c.heartbeat_at), else_=t.c.outage_start),
             ),
-            (t.c.outage_end, sa.case((gap, utc_now()), else_=t.c.outage_end)),
-            (t.c.heartbeat_at, utc_now()),
+            (
+                t.c.outage_end,
+                sa.case((gap, sqltable.utc_now()), else_=t.c.outage_end),
+            ),
+            (t.c.heartbeat_at, sqltable.utc_now()),
         ]
 
         def beat(conn: Any) -> list[str]:
@@ -442,7 +359,7 @@ class SQLSource(base.MembershipSource):
         t = self.table
 
         def delete(conn: Any) -> int:
-            now = _aware(conn.scalar(sa.select(utc_now())))
+            now = sqltable.aware(conn.scalar(sa.select(sqltable.utc_now())))
             threshold = now.replace(tzinfo=None) - datetime.timedelta(
                 seconds=self.retention
             )
@@ -525,12 +442,3 @@ def _connect_args(backend: str, driver: str, timeout: float) -> dict[str, Any]:
             'write_timeout': seconds,
         }
     return {}
-
-
-def _aware(stamp: Any) -> datetime.datetime:
-    """Return a naive UTC timestamp from the database as an aware one."""
-    if isinstance(stamp, str):
-        stamp = datetime.datetime.fromisoformat(stamp)
-    if not isinstance(stamp, datetime.datetime):
-        raise TypeError(f'expected a timestamp from the database: {stamp!r}')
-    return stamp.replace(tzinfo=datetime.timezone.utc)

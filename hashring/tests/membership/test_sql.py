@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from hashring import exception
 from hashring import membership
 from hashring.membership import base
-from hashring.membership import sql
+from hashring.membership import sqltable
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
 from hashring.tests.membership import servers
@@ -54,7 +54,7 @@ class SQLMixin:
         self.assertEqual(1, len(selects), statements)
 
     def forget(self, group, member_id):
-        table = sql.make_table(sa.MetaData())
+        table = sqltable.make_table(sa.MetaData())
         with self.engine().begin() as conn:
             conn.execute(
                 table.delete().where(
@@ -64,9 +64,9 @@ class SQLMixin:
             )
 
     def age_record(self, group, member_id, seconds):
-        table = sql.make_table(sa.MetaData())
+        table = sqltable.make_table(sa.MetaData())
         with self.engine().begin() as conn:
-            stamp = conn.scalar(sa.select(sql.utc_now()))
+            stamp = conn.scalar(sa.select(sqltable.utc_now()))
             if isinstance(stamp, str):
                 stamp = datetime.datetime.fromisoformat(stamp)
             conn.execute(

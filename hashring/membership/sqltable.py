@@ -1,0 +1,127 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The sql driver's table, and the server clock that times its rows.
+
+:mod:`hashring.membership.sql` reads and writes the members table that
+:func:`make_table` defines.  Its heartbeat times are the database
+server's clock in UTC (:class:`utc_now`, :class:`utc_ago`), written out in
+each dialect (SQLite, PostgreSQL, MySQL and MariaDB), so that services on
+hosts whose clocks disagree still agree on who is alive.
+"""
+
+import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+from sqlalchemy.ext import compiler
+from sqlalchemy.sql import expression
+
+#: The members table's name.
+TABLE = 'hashring_members'
+
+
+class utc_now(expression.FunctionElement[datetime.datetime]):  # noqa: N801
+    """The database server's current time in UTC, as a naive timestamp."""
+
+    type = sa.DateTime()
+    inherit_cache = True
+
+
+@compiler.compiles(utc_now)
+def _utc_now_default(element: Any, compiler: Any, **kw: Any) -> str:
+    # SQLite's clock is in UTC; keep its milliseconds.
+    return "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+
+
+@compiler.compiles(utc_now, 'postgresql')
+def _utc_now_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
+    return "(now() AT TIME ZONE 'utc')"
+
+
+@compiler.compiles(utc_now, 'mysql')
+@compiler.compiles(utc_now, 'mariadb')
+def _utc_now_mysql(element: Any, compiler: Any, **kw: Any) -> str:
+    return 'UTC_TIMESTAMP(6)'
+
+
+class utc_ago(expression.FunctionElement[datetime.datetime]):  # noqa: N801
+    """The database server's time in UTC some seconds ago (naive)."""
+
+    type = sa.DateTime()
+    inherit_cache = False
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = float(seconds)
+
+
+@compiler.compiles(utc_ago)
+def _utc_ago_default(element: Any, compiler: Any, **kw: Any) -> str:
+    return (
+        f"strftime('%Y-%m-%d %H:%M:%f', 'now', '-{element.seconds:f} seconds')"
+    )
+
+
+@compiler.compiles(utc_ago, 'postgresql')
+def _utc_ago_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
+    ago = f"interval '{element.seconds:f} seconds'"
+    return f"((now() AT TIME ZONE 'utc') - {ago})"
+
+
+@compiler.compiles(utc_ago, 'mysql')
+@compiler.compiles(utc_ago, 'mariadb')
+def _utc_ago_mysql(element: Any, compiler: Any, **kw: Any) -> str:
+    micro = int(element.seconds * 1e6)
+    return f'(UTC_TIMESTAMP(6) - INTERVAL {micro} MICROSECOND)'
+
+
+#: A timestamp to the microsecond: MySQL's and MariaDB's DATETIME keeps
+#: whole seconds, which would age a heartbeat by up to a second (MySQL
+#: even rounds it into the future).
+TIMESTAMP = sa.DateTime().with_variant(
+    mysql.DATETIME(fsp=6), 'mysql', 'mariadb'
+)
+
+
+def make_table(metadata: sa.MetaData) -> sa.Table:
+    """Return the members table, defined on ``metadata``."""
+    return sa.Table(
+        TABLE,
+        metadata,
+        sa.Column('group_name', sa.String(255), primary_key=True),
+        sa.Column('member_id', sa.String(255), primary_key=True),
+        sa.Column('state', sa.String(16), nullable=False),
+        sa.Column('weight', sa.Integer, nullable=False, default=1),
+        sa.Column('attributes', sa.Text, nullable=False, default='{}'),
+        sa.Column('heartbeat_at', TIMESTAMP, nullable=False),
+        sa.Column('created_at', TIMESTAMP, nullable=False),
+        # The span the member could not heartbeat, published with its first
+        # heartbeat after (hashring.membership.liveness).
+        sa.Column('outage_start', TIMESTAMP, nullable=True),
+        sa.Column('outage_end', TIMESTAMP, nullable=True),
+        sa.Index('hashring_members_heartbeat_idx', 'heartbeat_at'),
+    )
+
+
+def aware(stamp: Any) -> datetime.datetime:
+    """Return a naive UTC timestamp from the database as an aware one.
+
+    :param stamp: a naive timestamp, or its ISO text (SQLite's).
+    :raises TypeError: the database returned something else.
+    """
+    if isinstance(stamp, str):
+        stamp = datetime.datetime.fromisoformat(stamp)
+    if not isinstance(stamp, datetime.datetime):
+        raise TypeError(f'expected a timestamp from the database: {stamp!r}')
+    return stamp.replace(tzinfo=datetime.timezone.utc)
