@@ -33,6 +33,7 @@ from hashring import _fork
 from hashring import _validate
 from hashring import claims
 from hashring import exception
+from hashring.membership import heartbeats
 from hashring.membership import liveness
 from hashring.membership import masking
 from hashring.membership import registration
@@ -46,7 +47,7 @@ GROUP_RE = values.GROUP_RE
 MAX_ID_LENGTH = values.MAX_ID_LENGTH
 MAX_WEIGHT = values.MAX_WEIGHT
 MAX_ATTRIBUTE_DEPTH = values.MAX_ATTRIBUTE_DEPTH
-FIRST_RETRY = registration.FIRST_RETRY
+FIRST_RETRY = heartbeats.FIRST_RETRY
 State = values.State
 Member = values.Member
 Snapshot = values.Snapshot

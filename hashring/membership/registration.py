@@ -10,9 +10,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Registering: joining a group, heartbeating, draining and leaving.
+"""Registering: joining a group, draining and leaving.
 
-The half of :class:`hashring.membership.MembershipSource` that writes.
+The half of :class:`hashring.membership.MembershipSource` that writes;
+the heartbeat that keeps its records fresh is in
+:mod:`hashring.membership.heartbeats`.
 A driver that can register implements the hooks at the end
 (``_register``, ``_beat``, ``_unregister``); the defaults mean "not
 supported".
@@ -22,48 +24,29 @@ from collections.abc import Mapping
 import dataclasses
 import logging
 import os
-import sys
-import threading
 import time
 import typing
 from typing import Any
 
 from hashring import claims
 from hashring import exception
-from hashring.membership import liveness
+from hashring.membership import heartbeats
 from hashring.membership import values
 
 # One logger for all a source says, as before the split: operators and
 # their filters know it by this name.
 LOG = logging.getLogger('hashring.membership.base')
 
-#: First retry after a failed heartbeat, in seconds; it doubles up to the
-#: heartbeat interval.
-FIRST_RETRY = 0.5
 
-
-class Registration:
+class Registration(heartbeats.Heartbeats):
     """Joining, heartbeating and leaving, for a membership source.
 
     A mixin of :class:`hashring.membership.MembershipSource`, which sets
     the attributes below.
     """
 
-    name: str
-    heartbeat_interval: float
-    retention: float
     default_group: str
-    beat_failures: int
-    _lock: threading.RLock
-    _me: values.Record | None
-    _groups: set[str]
-    _stop: threading.Event
-    _thread: threading.Thread | None
-    _last_beat: float
-    _last_cleanup: float
-    _missed: bool
     _parent: int | None
-    _judge: liveness.Judge
     _claims: 'dict[str, claims.Claim]'
 
     if typing.TYPE_CHECKING:
@@ -181,37 +164,6 @@ class Registration:
             if found.claim is not None:
                 # Written back with any change: the member's claim stays.
                 self._claims[group] = found.claim
-
-    def heartbeat(self) -> None:
-        """Refresh this member's records now, re-joining where forgotten.
-
-        :raises hashring.exception.MembershipUnavailable: the backend could
-            not be written.
-        :raises hashring.exception.InvalidArgumentError: in a process forked
-            from the member's (see :meth:`_after_fork`).
-        """
-        self._require_own()
-        with self._lock:
-            me = self._me
-            groups = sorted(self._groups)
-            if me is None:
-                return
-            try:
-                forgotten = self._beat(groups, me, self._missed)
-            except exception.MembershipUnavailable:
-                self._missed = True
-                self._judge.unreachable()
-                raise
-            self._missed = False
-            for group in forgotten:
-                LOG.warning(
-                    '%s forgot member %s of group %s; joining again',
-                    self.backend,
-                    me.id,
-                    group,
-                )
-                self._register(group, self._record_for(group))
-            self._last_beat = time.monotonic()
 
     def publish(self, group: str, claim: 'claims.Claim | None') -> None:
         """Publish this member's handoff claim for a group, or withdraw it.
@@ -362,58 +314,6 @@ class Registration:
             raise exception.RegistrationNotSupported(
                 f'The {self.name} membership driver cannot register members'
             )
-
-    def _start_heartbeat(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._heartbeat_loop,
-            name=f'hashring-heartbeat-{self.name}',
-            daemon=True,
-        )
-        self._thread.start()
-
-    def _stop_heartbeat(self) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
-
-    def _heartbeat_loop(self) -> None:
-        # The thread must survive anything the backend does: an exception
-        # that escaped would leave a live service looking dead.
-        delay = self.heartbeat_interval
-        while not self._stop.wait(delay) and not sys.is_finalizing():
-            try:
-                self.heartbeat()
-                # Clean up about ten times per retention period.
-                if time.monotonic() - self._last_cleanup > self.retention / 10:
-                    self._last_cleanup = time.monotonic()
-                    self.cleanup()
-            except Exception as exc:
-                self.beat_failures += 1
-                delay = min(
-                    FIRST_RETRY * 2 ** (self.beat_failures - 1),
-                    self.heartbeat_interval,
-                )
-                LOG.warning(
-                    'Heartbeat to %s failed (%d in a row), retrying in '
-                    '%.1fs: %s',
-                    self.backend,
-                    self.beat_failures,
-                    delay,
-                    exc,
-                )
-            else:
-                if self.beat_failures:
-                    LOG.info(
-                        'Heartbeat to %s works again after %d failures',
-                        self.backend,
-                        self.beat_failures,
-                    )
-                self.beat_failures = 0
-                delay = self.heartbeat_interval
 
     # Driver hooks for registration; the defaults mean "not supported".
 

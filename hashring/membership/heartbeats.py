@@ -1,0 +1,159 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Heartbeating: a registered member's records kept fresh by a thread.
+
+The part of :class:`hashring.membership.registration.Registration` that
+runs on its own: :meth:`~Heartbeats.heartbeat` refreshes this member's
+records (joining again the groups whose backend forgot it), and a daemon
+thread calls it every ``heartbeat_interval``, backing off from
+:data:`FIRST_RETRY` after a failure.  A failure is never fatal to the
+thread: a heartbeat thread that died would leave a live service looking
+dead.
+"""
+
+import logging
+import sys
+import threading
+import time
+import typing
+
+from hashring import exception
+from hashring.membership import liveness
+from hashring.membership import values
+
+# One logger for all a source says, as before the split: operators and
+# their filters know it by this name.
+LOG = logging.getLogger('hashring.membership.base')
+
+#: First retry after a failed heartbeat, in seconds; it doubles up to the
+#: heartbeat interval.
+FIRST_RETRY = 0.5
+
+
+class Heartbeats:
+    """A membership source's heartbeat and its thread (a mixin)."""
+
+    heartbeat_interval: float
+    retention: float
+    #: heartbeats failed in a row; 0 while they work
+    beat_failures: int
+    _lock: threading.RLock
+    _me: values.Record | None
+    _groups: set[str]
+    _stop: threading.Event
+    _thread: threading.Thread | None
+    _last_beat: float
+    _last_cleanup: float
+    _missed: bool
+    _judge: liveness.Judge
+    name: str
+
+    if typing.TYPE_CHECKING:
+        # What Registration and MembershipSource provide.
+        @property
+        def backend(self) -> str: ...
+
+        def cleanup(self) -> int: ...
+
+        def _require_own(self) -> None: ...
+
+        def _record_for(self, group: str) -> values.Record: ...
+
+        def _register(self, group: str, record: values.Record) -> None: ...
+
+        def _beat(
+            self, groups: list[str], record: values.Record, recovering: bool
+        ) -> list[str]: ...
+
+    def heartbeat(self) -> None:
+        """Refresh this member's records now, re-joining where forgotten.
+
+        :raises hashring.exception.MembershipUnavailable: the backend could
+            not be written.
+        :raises hashring.exception.InvalidArgumentError: in a process forked
+            from the member's (see :meth:`_after_fork`).
+        """
+        self._require_own()
+        with self._lock:
+            me = self._me
+            groups = sorted(self._groups)
+            if me is None:
+                return
+            try:
+                forgotten = self._beat(groups, me, self._missed)
+            except exception.MembershipUnavailable:
+                self._missed = True
+                self._judge.unreachable()
+                raise
+            self._missed = False
+            for group in forgotten:
+                LOG.warning(
+                    '%s forgot member %s of group %s; joining again',
+                    self.backend,
+                    me.id,
+                    group,
+                )
+                self._register(group, self._record_for(group))
+            self._last_beat = time.monotonic()
+
+    def _start_heartbeat(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._heartbeat_loop,
+            name=f'hashring-heartbeat-{self.name}',
+            daemon=True,
+        )
+        self._thread.start()
+
+    def _stop_heartbeat(self) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _heartbeat_loop(self) -> None:
+        # The thread must survive anything the backend does: an exception
+        # that escaped would leave a live service looking dead.
+        delay = self.heartbeat_interval
+        while not self._stop.wait(delay) and not sys.is_finalizing():
+            try:
+                self.heartbeat()
+                # Clean up about ten times per retention period.
+                if time.monotonic() - self._last_cleanup > self.retention / 10:
+                    self._last_cleanup = time.monotonic()
+                    self.cleanup()
+            except Exception as exc:
+                self.beat_failures += 1
+                delay = min(
+                    FIRST_RETRY * 2 ** (self.beat_failures - 1),
+                    self.heartbeat_interval,
+                )
+                LOG.warning(
+                    'Heartbeat to %s failed (%d in a row), retrying in '
+                    '%.1fs: %s',
+                    self.backend,
+                    self.beat_failures,
+                    delay,
+                    exc,
+                )
+            else:
+                if self.beat_failures:
+                    LOG.info(
+                        'Heartbeat to %s works again after %d failures',
+                        self.backend,
+                        self.beat_failures,
+                    )
+                self.beat_failures = 0
+                delay = self.heartbeat_interval
