@@ -39,10 +39,11 @@ LOG = logging.getLogger('hashring.membership.base')
 
 
 class Registration(heartbeats.Heartbeats):
-    """Joining, heartbeating and leaving, for a membership source.
+    """Joining, draining and leaving, for a membership source.
 
     A mixin of :class:`hashring.membership.MembershipSource`, which sets
-    the attributes below.
+    the attributes below; its heartbeat comes from
+    :class:`~hashring.membership.heartbeats.Heartbeats`.
     """
 
     default_group: str

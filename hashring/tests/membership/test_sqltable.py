@@ -12,6 +12,7 @@
 
 import datetime
 import os
+import uuid
 
 import fixtures
 import sqlalchemy as sa
@@ -45,15 +46,18 @@ class TableMixin:
 
     def test_the_table_keeps_microseconds(self):
         engine = self.engine()
-        metadata = sa.MetaData()
-        table = sqltable.make_table(metadata)
-        self.addCleanup(metadata.drop_all, engine)
-        metadata.create_all(engine)
+        table = sqltable.make_table(sa.MetaData())
+        # The servers are shared with the drivers' tests, whose table this
+        # is: a row of a group of its own, and the table left in place.
+        table.metadata.create_all(engine)
+        group = f'sqltable-{uuid.uuid4().hex}'
+        mine = table.c.group_name == group
+        self.addCleanup(self._delete, engine, table.delete().where(mine))
         stamp = datetime.datetime(2026, 12, 3, 10, 0, 0, 123456)
         with engine.begin() as conn:
             conn.execute(
                 table.insert().values(
-                    group_name='g',
+                    group_name=group,
                     member_id='m',
                     state='up',
                     weight=1,
@@ -62,13 +66,18 @@ class TableMixin:
                     created_at=sqltable.utc_now(),
                 )
             )
-            row = conn.execute(sa.select(table)).one()
+            row = conn.execute(sa.select(table).where(mine)).one()
         self.assertEqual(
             stamp.replace(tzinfo=datetime.timezone.utc),
             sqltable.aware(row.heartbeat_at),
         )
         self.assertIsNone(row.outage_start)
         self.assertEqual(sqltable.TABLE, table.name)
+
+    @staticmethod
+    def _delete(engine, statement):
+        with engine.begin() as conn:
+            conn.execute(statement)
 
 
 class SQLiteTableTestCase(TableMixin, test_base.TestCase):
