@@ -674,7 +674,35 @@ class Freeze:
 
 
 class Outage(Freeze):
-    """Fault tests against a server the test can also stop and start."""
+    """Fault tests against a server the test can also stop and start.
+
+    A test case names the ``driver``, the option that takes the server's
+    URL (``url_option``) and the server's fixture (``server_class``, of
+    servers.py), which each test starts afresh.
+    """
+
+    url_option: str
+
+    def setUp(self):
+        super().setUp()
+        self.srv = self.useFixture(self.server_class())
+        self.group = 'outage'
+        self.reader = self.source()
+
+    def source(self, **overrides):
+        source = membership.load(
+            self.driver,
+            **{
+                self.url_option: self.srv.url,
+                **FAST,
+                'read_timeout': 2.0,
+                **overrides,
+            },
+        )
+        self.addCleanup(source.close)
+        return source
+
+    read = Contract.read
 
     def test_outage_is_unavailable_never_empty(self):
         node = self.source()

@@ -176,23 +176,7 @@ class ServerOutageMixin(contract.Outage):
     """Outages of a database server the test starts, freezes and stops."""
 
     driver = 'sql'
-
-    def setUp(self):
-        super().setUp()
-        self.srv = self.useFixture(self.server_class())
-        self.group = 'outage'
-        self.reader = self.source()
-
-    def source(self, **overrides):
-        source = membership.load(
-            'sql',
-            connection=self.srv.url,
-            **{**contract.FAST, 'read_timeout': 2.0, **overrides},
-        )
-        self.addCleanup(source.close)
-        return source
-
-    read = contract.Contract.read
+    url_option = 'connection'
 
     def test_a_reinitialised_database_recovers_without_help(self):
         a = self.source()

@@ -103,23 +103,7 @@ class ToozFileContractTestCase(
 
 class OutageMixin(contract.Outage):
     driver = 'tooz'
-
-    def setUp(self):
-        super().setUp()
-        self.srv = self.useFixture(self.server_class())
-        self.group = 'outage'
-        self.reader = self.source()
-
-    def source(self, **overrides):
-        source = membership.load(
-            'tooz',
-            backend_url=self.srv.url,
-            **{**contract.FAST, 'read_timeout': 2.0, **overrides},
-        )
-        self.addCleanup(source.close)
-        return source
-
-    read = contract.Contract.read
+    url_option = 'backend_url'
 
 
 class RedisOutageTestCase(OutageMixin, test_base.TestCase):
