@@ -359,15 +359,9 @@ class SQLSource(base.MembershipSource):
         t = self.table
 
         def delete(conn: Any) -> int:
-            now = sqltable.aware(conn.scalar(sa.select(sqltable.utc_now())))
-            threshold = now.replace(tzinfo=None) - datetime.timedelta(
-                seconds=self.retention
-            )
-            return int(
-                conn.execute(
-                    t.delete().where(t.c.heartbeat_at < threshold)
-                ).rowcount
-            )
+            # The server's clock, as for the heartbeats themselves.
+            old = t.c.heartbeat_at < sqltable.utc_ago(self.retention)
+            return int(conn.execute(t.delete().where(old)).rowcount)
 
         removed: int = self._run('clean up old records', delete)
         if removed:
