@@ -26,6 +26,7 @@ from typing import Any
 from hashring import _bulk
 from hashring import _fast
 from hashring import _table
+from hashring import _walks
 from hashring import exception
 
 
@@ -47,8 +48,12 @@ def owners(table: _table.Table, digests: list[bytes]) -> list[Any]:
     found, spans, lows = _fast.owners(
         digests, *index, table.numbered
     ) or _bulk.owners(digests, *index, table.numbered, _table.OFFSET_BITS)
-    points = table.points
     ring_owners = table.owners
+    if table.words is not None:
+        for i, lo in zip(spans, lows):
+            found[i] = ring_owners[_walks.above(table, digests[i], lo)]
+        return found
+    points = table.points
     span = table.span
     right = bisect.bisect_right
     pad = _table.PAD

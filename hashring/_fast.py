@@ -61,7 +61,7 @@ def index(
     size: int,
     bits: int,
     typecode: str,
-) -> tuple[list[bytes], list[Any], 'array.array[int]', int] | None:
+) -> tuple[list[bytes], list[Any], 'array.array[int]', int, Any] | None:
     """Sort a ring's points and index them, or return None.
 
     :param points: digests of ``size`` bytes, each followed by its
@@ -72,8 +72,9 @@ def index(
     :param size: the digests' size, a multiple of 4.
     :param bits: the number of bits of a bucket, at most 32.
     :param typecode: the :mod:`array` typecode of the index.
-    :returns: the sorted points, their owners, the index and its span, as
-        :func:`hashring._table.build` makes them; or None where NumPy is
+    :returns: the sorted points, their owners, the index, its span and
+        the points' words (:attr:`hashring._table.Table.words`, or None),
+        as :func:`hashring._table.build` makes them; or None where NumPy is
         not there, there are fewer than :data:`MIN_POINTS`, or two points
         share their top 64 bits (where one name repeats another, as ``a``
         and ``aa`` do): the pure path sorts those out.
@@ -98,12 +99,13 @@ def index(
     points.clear()
     del order
     buckets = (high >> np.uint64(64 - bits)).astype(np.int32)
+    words = _words(high)
     del high
     first, occupied = _occupied(buckets)
     del buckets
     direct, span = _indexed(first, occupied, numbers, bits, typecode, _CHUNK)
     del first, occupied
-    return ordered, _gather(numbered, numbers), direct, span
+    return ordered, _gather(numbered, numbers), direct, span, words
 
 
 def merges(points: int, changed: int) -> bool:
@@ -124,7 +126,12 @@ def merge(
     arcs: bool,
 ) -> (
     tuple[
-        Sequence[bytes], list[Any], 'array.array[int]', int, list[int] | None
+        Sequence[bytes],
+        list[Any],
+        'array.array[int]',
+        int,
+        list[int] | None,
+        Any,
     ]
     | None
 ):
@@ -138,7 +145,8 @@ def merge(
     :param arcs: whether to measure the arcs
         (:func:`hashring._table.arcs`) of the merged points.
     :returns: the merged points, their owners, the index of
-        :func:`hashring._table.bits_for` bits, its span, and the arcs (or
+        :func:`hashring._table.bits_for` bits, its span, the arcs (or
+        None) and the words (:attr:`hashring._table.Table.words`, or
         None), as a build of the same points gives them; or None where
         two points would share their top 64 bits: a fresh build sorts
         those out.
@@ -192,7 +200,7 @@ def merge(
     )
     owners = np.array(numbered, dtype=object)[numbers].tolist()
     found = _arcs(high, numbers, len(numbered)) if arcs else None
-    return points, owners, direct, span, found
+    return points, owners, direct, span, found, _words(high)
 
 
 def owners(
@@ -243,6 +251,22 @@ def _columns(points: Sequence[bytes], width: int) -> tuple[Any, Any]:
     high = np.ndarray((count,), '>u8', joined, 0, (width,)).astype(np.uint64)
     tags = np.ndarray((count,), '>u4', joined, width - 4, (width,))
     return high, tags.astype(np.uint32)
+
+
+def _words(high: Any) -> 'array.array[int] | None':
+    """Return the top words of sorted points where the table keeps them.
+
+    :param high: the top 64 bits of each point.
+    :returns: :attr:`hashring._table.Table.words` without the sentinels, or
+        None on a ring too small to keep them.
+    """
+    if len(high) < _table.WORDS_MIN_POINTS:
+        return None
+    found = array.array(_table.WORD)
+    found.frombytes(
+        (high >> np.uint64(32)).astype(f'=u{found.itemsize}').tobytes()
+    )
+    return found
 
 
 def _inserted(

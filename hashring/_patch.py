@@ -114,6 +114,7 @@ def update(
     # a point is added or changed: then a list of the real ones.  A leave
     # moves no point, and the new table shares them.
     points: Sequence[bytes] = table.points
+    words = table.words
     owners = table.owners[:count]
     direct = table.direct[:]
     dead = set(table.dead)
@@ -163,6 +164,8 @@ def update(
                     else list(points[:count])
                 )
                 listed[i] = digest + tags[member]
+                if points is not listed and words is not None:
+                    words = words[:count]
                 points = listed
             moves.append((i, owners[i], member))
             owners[i] = member
@@ -189,6 +192,8 @@ def update(
             merged_owners.append(new[point[:size]])
         merged_points += points[at[-1] : count]
         merged_owners += owners[at[-1] :]
+        if words is not None:
+            words = _inserted_words(words, at, ordered, count)
         before, last = owners, count
         points, owners, count = (
             merged_points,
@@ -245,6 +250,7 @@ def update(
         numbered,
         span,
         size,
+        words,
         dead=frozenset(dead),
         arcs=carried,
         offsets=offsets,
@@ -319,10 +325,30 @@ def _merged(
     )
     if merged is None:
         return None
-    points, owners, direct, span, arcs = merged
+    points, owners, direct, span, arcs, words = merged
     return _table.assemble(
-        points, owners, direct, numbered, span, size, arcs=arcs
+        points, owners, direct, numbered, span, size, words, arcs=arcs
     )
+
+
+def _inserted_words(
+    words: 'array.array[int]', at: list[int], ordered: list[bytes], count: int
+) -> 'array.array[int]':
+    """Return a table's words with new points' inserted, as update() does.
+
+    :param words: the table's words (:attr:`hashring._table.Table.words`).
+    :param at: where each new point goes, before the point there, in order.
+    :param ordered: the new points, in order.
+    :param count: how many of the words are real points'.
+    """
+    # Read from the new points rather than from the merged ones: those lie
+    # all over memory, and a pass over them costs a tenth of a build.
+    found = words[:0]
+    for i, j, point in zip([0, *at], at, ordered):
+        found += words[i:j]
+        found.append(_from_bytes(point[:4], 'big'))
+    found += words[at[-1] : count]
+    return found
 
 
 def _settle(

@@ -139,6 +139,29 @@ def window(table: _table.Table, entry: int, bucket: int) -> int:
     return ~entry + table.offsets[bucket >> _table.OFFSET_BITS]
 
 
+def above(table: _table.Table, digest: bytes, lo: int) -> int:
+    """Return the first point above a digest, in its bucket's window.
+
+    :param table: a ring's table.
+    :param digest: a key's digest, in an occupied bucket.
+    :param lo: where the bucket's window starts (:func:`window`).
+    :returns: the index of the point in ``table.points``; a sentinel's
+        past the last point.
+
+    Runtime complexity: ``O(log S)`` for the window's ``S`` points.
+    """
+    hi = lo + table.span
+    words = table.words
+    if words is not None:
+        word = _from_bytes(digest[:4], 'big')
+        i = bisect.bisect_right(words, word, lo, hi)
+        # Points of other words are below or above the key as their words
+        # are; one of the key's very word may be either: its digest tells.
+        if i == lo or words[i - 1] != word:
+            return i
+    return bisect.bisect_right(table.points, digest + _table.PAD, lo, hi)
+
+
 def walk(
     table: _table.Table,
     digest: bytes,
@@ -170,11 +193,9 @@ def walk(
         bucket = _from_bytes(digest, 'big') >> table.shift
         entry = table.direct[bucket]
         if entry < 0:
-            lo = window(table, entry, bucket)
-            hi = lo + table.span
+            i = above(table, digest, window(table, entry, bucket))
         else:
-            lo, hi = 0, end
-        i = bisect.bisect_right(table.points, digest + _table.PAD, lo, hi)
+            i = bisect.bisect_right(table.points, digest + _table.PAD, 0, end)
     found: list[Any] = []
     while len(found) < wanted:
         if i >= end:

@@ -107,6 +107,7 @@ class HashRing(ringvalue.RingValue):
         '_span',
         '_table',
         '_walks',
+        '_words',
     )
 
     def __init__(
@@ -178,6 +179,7 @@ class HashRing(ringvalue.RingValue):
         self._span = table.span
         self._shift = table.shift
         self._offsets = table.offsets
+        self._words = table.words
         # Made on the first walk that needs them (get_nodes).
         self._walks: _walks.Walks | None = None
         self._fingerprint: str | None = None
@@ -279,9 +281,8 @@ class HashRing(ringvalue.RingValue):
         if entry < 0:
             if not self._count:
                 raise exception.EmptyRingError('The hash ring has no members')
-            lo = _walks.window(self._table, entry, bucket)
-            i = bisect.bisect_right(
-                self._points, digest + _table.PAD, lo, lo + self._span
+            i = _walks.above(
+                self._table, digest, _walks.window(self._table, entry, bucket)
             )
         else:
             # The owner is known; the walk needs the point's place.
@@ -387,6 +388,11 @@ class HashRing(ringvalue.RingValue):
         offsets = self._offsets
         if offsets is not None:
             lo += offsets[bucket >> _OFFSET_BITS]
+        if self._words is not None:
+            # A big ring's points lie all over memory: read its words.
+            return self._owners[  # type: ignore[no-any-return]
+                _walks.above(self._table, digest, lo)
+            ]
         return self._owners[  # type: ignore[no-any-return]
             bisect.bisect_right(
                 self._points, digest + _table.PAD, lo, lo + self._span

@@ -17,6 +17,8 @@ import bisect
 from hashring import _table
 from hashring import _walks
 
+_from_bytes = int.from_bytes
+
 
 def check(ring):
     """Assert a ring's invariants: ``O(B log P)`` for ``B`` buckets."""
@@ -41,6 +43,11 @@ def check(ring):
             assert ring._owners[i] is following, i
         else:
             following = ring._owners[i]
+    # Rings of many points keep each point's first word, sentinels too.
+    words = ring._words
+    assert (words is not None) == (count >= _table.WORDS_MIN_POINTS)
+    if words is not None:
+        assert list(words) == [_from_bytes(p[:4], 'big') for p in ring._points]
     # Arcs carried through updates are those measured afresh.
     if ring._table.arcs is not None:
         assert ring._table.arcs == _table.arcs(ring._table)

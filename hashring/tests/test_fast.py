@@ -76,8 +76,9 @@ class FastBuildTestCase(base.TestCase):
         points = [high, low]
         found = _fast.index(points, ['a', 'b'], 16, 3, 'h')
         self.assertIsNotNone(found)
-        ordered, owners, direct, span = found
+        ordered, owners, direct, span, words = found
         self.assertEqual([low, high], ordered)
+        self.assertIsNone(words)  # a small ring keeps none
         self.assertIs(low, ordered[0])  # the same objects
         self.assertEqual([], points)
         self.assertEqual(['b', 'a'], owners)
@@ -88,7 +89,7 @@ class FastBuildTestCase(base.TestCase):
         self.assertEqual(1, span)
         # Two points in a bucket make a span of two.
         points = [high, low, b'\x81' * 16 + _table.tag(2)]
-        ordered, owners, direct, span = _fast.index(
+        ordered, owners, direct, span, _ = _fast.index(
             points, ['a', 'b', 'c'], 16, 3, 'h'
         )
         self.assertEqual(['b', 'a', 'c'], owners)
@@ -261,9 +262,10 @@ class MergeTestCase(base.TestCase):
                 [point], [], [other, same, other], ['a', 'b'], 16, False
             )
         )
-        points, owners, direct, span, arcs = _fast.merge(
+        points, owners, direct, span, arcs, words = _fast.merge(
             [point], [], [other], ['a', 'b'], 16, False
         )
+        self.assertIsNone(words)
         self.assertEqual([point, other], points)
         self.assertEqual(['a', 'b'], owners)
         # 'aa' hashes to points of 'a': the change is built afresh, which

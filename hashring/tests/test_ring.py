@@ -271,6 +271,29 @@ class ToozEquivalenceTestCase(base.TestCase):
                 base.tooz_walk(theirs, key)[0], ours.get_node(key)
             )
 
+    def test_rings_that_keep_words_match_tooz(self):
+        # Table.words, which rings of many points keep, on small rings.
+        # A key equal to a point shares its word (other keys of a point's
+        # word are in test_walks).
+        self.patch(_table, 'WORDS_MIN_POINTS', 0)
+        names = [f'compute-{i}' for i in range(40)]
+        on_points = [f'compute-{i}'.encode() * 2 for i in range(40)]
+        keys = [k.encode() for k in uuids(3000)] + on_points
+        built = ring.HashRing(names, 4)
+        for ours in (
+            built,
+            built.with_members(names[1:] + ['new-1']),
+            built.with_members(names[3:]),
+        ):
+            self.assertIsNotNone(ours._words)
+            theirs = tooz_ring_of(dict(ours.members), 4, 'md5')
+            self._assert_same(ours, theirs, keys, None, 1)
+            self._assert_same(ours, theirs, keys[:300] + on_points, None, 3)
+            for key in keys:
+                self.assertEqual(
+                    base.tooz_walk(theirs, key)[0], ours.get_node(key)
+                )
+
 
 class PointsTestCase(base.TestCase):
     """Any number of points per member, as tooz's ``partitions``."""
@@ -746,7 +769,7 @@ class CollisionTestCase(base.TestCase):
     def test_repeated_names_collide_and_the_lowest_name_wins(self):
         # 'a' has the points md5('a' * k) for k = 2..33, 'aa' has
         # md5('a' * 2k) for k = 2..33: 'a' * 4, 6, ..., 32 are shared.
-        with self.assertLogs('hashring._table', 'WARNING') as logs:
+        with self.assertLogs('hashring._pure', 'WARNING') as logs:
             r = ring.HashRing(['aa', 'a'])
         self.assertIn('15 ring points collide', logs.output[0])
         self.assertEqual(64 - 15, r._count)
@@ -758,7 +781,7 @@ class CollisionTestCase(base.TestCase):
     def test_a_member_whose_every_point_collides_is_refused(self):
         # 'a' has md5('a' * 2, 3, 4); 'aa' has md5('a' * 4) alone, which
         # the lower name keeps: 'aa' would own nothing.
-        with self.assertLogs('hashring._table', 'WARNING'):
+        with self.assertLogs('hashring._pure', 'WARNING'):
             self.assertRaisesRegex(
                 exception.InvalidMemberError,
                 "'aa'.*every point of it collides",

@@ -219,3 +219,68 @@ class ArcsTestCase(base.TestCase):
         del grown[2]
         self.assertTrue(all(g >= 0 for g in grown))
         self.assertEqual(before[2], sum(grown))
+
+
+class WordsTestCase(base.TestCase):
+    """Rings of many points keep each point's first word (Table.words)."""
+
+    def setUp(self):
+        super().setUp()
+        # 20 members of 64 points: 1,280, over the threshold.
+        self.patch(_table, 'WORDS_MIN_POINTS', 1000)
+
+    def check(self, table):
+        self.assertIsNotNone(table.words)
+        self.assertEqual(_table.WORD, table.words.typecode)
+        self.assertEqual(len(table.points), len(table.words))
+        self.assertEqual(
+            [int.from_bytes(p[:4], 'big') for p in table.points],
+            list(table.words),
+        )
+        self.assertEqual(
+            [0xFFFFFFFF] * table.span, list(table.words[-table.span :])
+        )
+
+    def test_builds_keep_words_from_the_threshold(self):
+        # On the NumPy path where it is there; test_fast runs these on
+        # the pure path.
+        self.check(_table.build(members(20, 64), MD5))
+        self.assertIsNone(_table.build(members(15, 64), MD5).words)
+
+    def test_colliding_points_are_dropped_from_the_words(self):
+        # 'a' * 2 is 'aa' * 1: their points collide, and a build drops
+        # them (the pure path sorts those out).
+        names = [b'a', b'aa'] + [f'm{i}'.encode() for i in range(20)]
+        table = _table.build([(n, n, 64) for n in names], MD5)
+        self.assertLess(table.npoints, 22 * 64)
+        self.check(table)
+
+    def test_updates_keep_the_words(self):
+        table = _table.build(members(20, 64), MD5)
+        left = _patch.update(table, {'m3'}, 64, [], MD5)
+        self.assertIs(table.points, left.points)
+        self.assertIs(table.words, left.words)  # shared, as the points
+        joined = _patch.update(left, set(), 0, [(b'new', 'new', 0, 64)], MD5)
+        # Back under its name as bytes: its points change their tags.
+        back = _patch.update(left, set(), 0, [(b'm3', b'm3', 0, 64)], MD5)
+        self.assertIsNot(table.points, back.points)
+        for each in (left, joined, back):
+            self.check(each)
+        if _fast.ENABLED:
+            self.patch(_fast, 'MERGE_SHARE', 10**6)
+            self.patch(_fast, 'MIN_POINTS', 1)
+            merged = _patch.update(
+                table, {'m3'}, 64, [(b'new', 'new', 0, 64)], MD5
+            )
+            self.assertFalse(merged.dead)
+            self.check(merged)
+
+    def test_an_update_across_the_threshold(self):
+        small = _table.build(members(15, 64), MD5)
+        self.assertIsNone(small.words)
+        added = [(f'n{i}'.encode(), f'n{i}', 0, 64) for i in range(5)]
+        grown = _patch.update(small, set(), 0, added, MD5)
+        self.check(grown)  # read from the points
+        # A leave keeps the points, dead, and their words.
+        shrunk = _patch.update(grown, {'n0', 'n1'}, 128, [], MD5)
+        self.assertIs(grown.words, shrunk.words)

@@ -117,3 +117,83 @@ class WalkTestCase(base.TestCase):
             1,
             set(),
         )
+
+
+class Unread:
+    """Points that must not be read."""
+
+    def __getitem__(self, i):
+        raise AssertionError(f'point {i} read')
+
+    def __len__(self):
+        return 0
+
+
+class AboveTestCase(base.TestCase):
+    def tables(self):
+        self.patch(_table, 'WORDS_MIN_POINTS', 0)
+        self.patch(_fast, 'MERGE_SHARE', 0)  # patched: offsets, dead
+        table = _table.build(members(20, 16), MD5)
+        added = [(b'new-%d' % i, f'new-{i}', 0, 16) for i in range(2)]
+        joined = _patch.update(table, {'m3'}, 16, added, MD5)
+        self.assertIsNotNone(joined.offsets)
+        self.assertTrue(joined.dead)
+        return table, joined
+
+    def near(self, point):
+        """Digests of a point's word: below it, on it, above it."""
+        value = int.from_bytes(point[:16], 'big')
+        word = value >> 96
+        for each in (
+            value - 1,
+            value,
+            value + 1,
+            word << 96,
+            (word + 1 << 96) - 1,
+        ):
+            yield each.to_bytes(16, 'big')
+
+    def windows(self, table, digests):
+        for digest in digests:
+            bucket = int.from_bytes(digest, 'big') >> table.shift
+            entry = table.direct[bucket]
+            if entry < 0:
+                yield digest, _walks.window(table, entry, bucket)
+
+    def test_above_answers_as_a_bisect_of_the_points(self):
+        for table in self.tables():
+            self.assertIsNotNone(table.words)
+            count = table.npoints
+            digests = [d for p in table.points[:count] for d in self.near(p)]
+            checked = 0
+            for digest, lo in self.windows(table, digests):
+                self.assertEqual(
+                    bisect.bisect_right(
+                        table.points,
+                        digest + _table.PAD,
+                        lo,
+                        lo + table.span,
+                    ),
+                    _walks.above(table, digest, lo),
+                    digest.hex(),
+                )
+                checked += 1
+            self.assertEqual(count * 5, checked)
+
+    def test_words_decide_unless_a_point_shares_the_keys_word(self):
+        for table in self.tables():
+            words = set(table.words)
+            unread = table._replace(points=Unread())
+            others = [
+                (w << 96 | 1 << 95).to_bytes(16, 'big')
+                for w in range(0, 1 << 32, 1 << 22)
+            ]
+            found = 0
+            for digest, lo in self.windows(table, others):
+                if int.from_bytes(digest[:4], 'big') in words:
+                    continue
+                above = _walks.above(unread, digest, lo)
+                self.assertGreater(table.points[above], digest)
+                self.assertLess(table.points[above - 1], digest)
+                found += 1
+            self.assertGreater(found, 0)

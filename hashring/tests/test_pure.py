@@ -1,0 +1,68 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+
+from hashring import _pure
+from hashring import _table
+from hashring import exception
+from hashring.tests import base
+
+
+def point(digest, number):
+    return digest + _table.tag(number)
+
+
+class IndexTestCase(base.TestCase):
+    def test_colliding_points_are_dropped_and_the_rest_indexed_again(self):
+        low, mid, high = b'\x10' * 16, b'\x50' * 16, b'\x90' * 16
+        points = [point(low, 0), point(mid, 1), point(high, 0), point(high, 1)]
+        members = [(b'a', 'a', 2), (b'b', 'b', 2)]
+        with self.assertLogs('hashring._pure', 'WARNING') as logs:
+            owners, direct, span, words = _pure.index(
+                points, members, ['a', 'b'], 16
+            )
+        self.assertIn('1 ring points collide', logs.output[0])
+        # The lower number keeps the point.
+        self.assertEqual(
+            [point(low, 0), point(mid, 1), point(high, 0)], points
+        )
+        self.assertEqual(['a', 'b', 'a'], owners)
+        self.assertIsNone(words)
+        self.assertEqual(1, span)
+        self.assertEqual(3, sum(1 for e in direct if e < 0))
+
+    def test_a_member_left_without_points_is_refused(self):
+        points = [point(b'\x10' * 16, 0), point(b'\x10' * 16, 1)]
+        members = [(b'a', 'a', 1), (b'b', 'b', 1)]
+        with self.assertLogs('hashring._pure', 'WARNING'):
+            self.assertRaises(
+                exception.InvalidMemberError,
+                _pure.index,
+                points,
+                members,
+                ['a', 'b'],
+                16,
+            )
+
+    def test_words_from_the_threshold(self):
+        points = sorted(
+            point(bytes([i]) * 16, i % 2) for i in range(1, 200, 3)
+        )
+        members = [(b'a', 'a', 34), (b'b', 'b', 33)]
+        self.patch(_table, 'WORDS_MIN_POINTS', len(points))
+        *_, words = _pure.index(list(points), members, ['a', 'b'], 16)
+        self.assertEqual(
+            [int.from_bytes(p[:4], 'big') for p in points], list(words)
+        )
+        self.patch(_table, 'WORDS_MIN_POINTS', len(points) + 1)
+        *_, words = _pure.index(list(points), members, ['a', 'b'], 16)
+        self.assertIsNone(words)
