@@ -141,7 +141,8 @@ _membership_opts = [
         default=7 * 24 * 3600,
         min=60,
         help='Seconds after which the records of members that stopped '
-        'heartbeating are deleted (sql and file drivers).',
+        'heartbeating are deleted (sql and file drivers), by every member '
+        'at its first heartbeat and about ten times per period after.',
     ),
     cfg.FloatOpt(
         'read_timeout',

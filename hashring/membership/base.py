@@ -22,6 +22,7 @@ from collections.abc import Iterable
 import dataclasses
 import datetime
 import logging
+import math
 import os
 import threading
 import types
@@ -127,7 +128,10 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
             )
         self.default_group = check_group(self.option('group'))
         self.retention = float(self.option('retention'))
-        self._last_cleanup = 0.0
+        # The first heartbeat cleans up, then one about every tenth of the
+        # retention: from 0.0, a host up for less than that (the monotonic
+        # clock starts at boot) waited until it had been.
+        self._last_cleanup = -math.inf
         self._lock = threading.RLock()
         self._me: Record | None = None
         self._groups: set[str] = set()

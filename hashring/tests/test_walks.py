@@ -64,6 +64,13 @@ class WalksTestCase(base.TestCase):
         self.assertTrue(updated.dead)
         self.check(updated)
 
+    def test_walks_of_a_table_with_words(self):
+        # Their buckets are read from the words (Table.words).
+        self.patch(_table, 'WORDS_MIN_POINTS', 0)
+        table = _table.build(members(20, 16), MD5)
+        self.assertIsNotNone(table.words)
+        self.check(table)
+
     def test_empty(self):
         walks = _walks.walks(_table.build([], MD5))
         self.assertEqual([0], list(walks.after))

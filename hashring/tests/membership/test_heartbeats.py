@@ -12,8 +12,10 @@
 
 import datetime
 import time
+import types
 
 from hashring import exception
+from hashring.membership import heartbeats
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
 from hashring.tests.membership import memory
@@ -83,6 +85,25 @@ class HeartbeatsTestCase(memory.MemoryTestMixin, test_base.TestCase):
             (before, before + datetime.timedelta(seconds=30)),
             self.store.groups[group]['a'].outage,
         )
+
+    def test_the_first_heartbeat_cleans_up_on_a_host_just_booted(self):
+        # Its monotonic clock, which starts at boot, reads a minute.
+        started = time.monotonic()
+        self.patch(
+            heartbeats,
+            'time',
+            types.SimpleNamespace(
+                monotonic=lambda: time.monotonic() - started + 60
+            ),
+        )
+        a = self.source()
+        cleaned = []
+        a.cleanup = lambda: cleaned.append(a.beat_failures) or 0
+        a.join('a')
+        self.assertTrue(contract.eventually(lambda: cleaned))
+        # Then not again for a tenth of the retention (a week).
+        time.sleep(contract.FAST['heartbeat_interval'] * 4)
+        self.assertEqual([0], cleaned)
 
     def test_no_heartbeat_before_a_join(self):
         a = self.source()
