@@ -130,10 +130,6 @@ class Heartbeats:
         while not self._stop.wait(delay) and not sys.is_finalizing():
             try:
                 self.heartbeat()
-                # Clean up about ten times per retention period.
-                if time.monotonic() - self._last_cleanup > self.retention / 10:
-                    self._last_cleanup = time.monotonic()
-                    self.cleanup()
             except Exception as exc:
                 self.beat_failures += 1
                 delay = min(
@@ -157,3 +153,23 @@ class Heartbeats:
                     )
                 self.beat_failures = 0
                 delay = self.heartbeat_interval
+                self._clean_up_when_due()
+
+    def _clean_up_when_due(self) -> None:
+        # About ten times per retention period.  A failure is the clean-
+        # up's, not the heartbeat's, which was written: it neither counts
+        # as a failed beat nor hastens the next one.
+        period = self.retention / 10
+        if time.monotonic() - self._last_cleanup <= period:
+            return
+        self._last_cleanup = time.monotonic()
+        try:
+            self.cleanup()
+        except Exception as exc:
+            LOG.warning(
+                'Cleaning up old member records on %s failed, next try in '
+                '%.0fs: %s',
+                self.backend,
+                period,
+                exc,
+            )

@@ -105,6 +105,30 @@ class HeartbeatsTestCase(memory.MemoryTestMixin, test_base.TestCase):
         time.sleep(contract.FAST['heartbeat_interval'] * 4)
         self.assertEqual([0], cleaned)
 
+    def test_a_failed_clean_up_is_not_a_failed_heartbeat(self):
+        a = self.source()
+        cleaned = []
+
+        def cleanup():
+            cleaned.append(time.monotonic())
+            raise exception.MembershipUnavailable('memory', 'frozen')
+
+        a.cleanup = cleanup
+        with self.assertLogs('hashring.membership.base', 'WARNING') as logs:
+            a.join('a')
+            self.assertTrue(contract.eventually(lambda: cleaned))
+            time.sleep(contract.FAST['heartbeat_interval'] * 4)
+        self.assertEqual(1, len(cleaned))  # not again for a while
+        self.assertEqual(0, a.beat_failures)
+        self.assertEqual(
+            [
+                'Cleaning up old member records on memory failed, next try '
+                'in 60480s'
+            ],
+            [r.getMessage().split(':')[0] for r in logs.records],
+        )
+        self.assertEqual({'a': 1}, self.source().get_members().up())
+
     def test_no_heartbeat_before_a_join(self):
         a = self.source()
         a.heartbeat()  # nothing to refresh, nothing written
