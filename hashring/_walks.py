@@ -150,18 +150,22 @@ def window(table: _table.Table, entry: int, bucket: int) -> int:
     return ~entry + table.offsets[bucket >> _table.OFFSET_BITS]
 
 
-def above(table: _table.Table, digest: bytes, lo: int) -> int:
+def above(
+    table: _table.Table, digest: bytes, lo: int, hi: int | None = None
+) -> int:
     """Return the first point above a digest, in its bucket's window.
 
     :param table: a ring's table.
     :param digest: a key's digest, in an occupied bucket.
     :param lo: where the bucket's window starts (:func:`window`).
+    :param hi: where the points searched end; the window's end when None.
     :returns: the index of the point in ``table.points``; a sentinel's
         past the last point.
 
-    Runtime complexity: ``O(log S)`` for the window's ``S`` points.
+    Runtime complexity: ``O(log S)`` for the ``S`` points searched.
     """
-    hi = lo + table.span
+    if hi is None:
+        hi = lo + table.span
     words = table.words
     if words is not None:
         word = _from_bytes(digest[:4], 'big')
@@ -200,13 +204,14 @@ def walk(
     owners = table.owners
     if i is None:
         # The first point above the key: its bucket's window when the
-        # bucket holds points, else a bisect of the whole ring.
+        # bucket holds points, else a bisect of the whole ring (of its
+        # words, where it keeps them).
         bucket = _from_bytes(digest, 'big') >> table.shift
         entry = table.direct[bucket]
         if entry < 0:
             i = above(table, digest, window(table, entry, bucket))
         else:
-            i = bisect.bisect_right(table.points, digest + _table.PAD, 0, end)
+            i = above(table, digest, 0, end)
     found: list[Any] = []
     while len(found) < wanted:
         if i >= end:

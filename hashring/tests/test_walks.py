@@ -187,6 +187,42 @@ class AboveTestCase(base.TestCase):
                 checked += 1
             self.assertEqual(count * 5, checked)
 
+    def test_above_answers_over_the_whole_ring(self):
+        # As walk() searches where the key's bucket holds no point.
+        for table in self.tables():
+            count = table.npoints
+            digests = [d for p in table.points[:count] for d in self.near(p)]
+            for digest in [bytes(16), b'\xff' * 16, *digests]:
+                self.assertEqual(
+                    bisect.bisect_right(
+                        table.points, digest + _table.PAD, 0, count
+                    ),
+                    _walks.above(table, digest, 0, count),
+                    digest.hex(),
+                )
+
+    def test_a_walk_from_an_empty_bucket_reads_the_words(self):
+        for table in self.tables():
+            count = table.npoints
+            owners = table.owners[:count]
+            words = set(table.words)
+            unread = table._replace(points=Unread())
+            walked = 0
+            for w in range(0, 1 << 32, 1 << 20):
+                digest = (w << 96 | 1 << 95).to_bytes(16, 'big')
+                bucket = int.from_bytes(digest, 'big') >> table.shift
+                if table.direct[bucket] < 0 or w in words:
+                    continue
+                i = bisect.bisect_right(
+                    table.points, digest + _table.PAD, 0, count
+                )
+                order = list(dict.fromkeys(owners[i:] + owners[:i]))
+                self.assertEqual(
+                    order[:3], _walks.walk(unread, digest, 3, set())
+                )
+                walked += 1
+            self.assertGreater(walked, 100)
+
     def test_words_decide_unless_a_point_shares_the_keys_word(self):
         for table in self.tables():
             words = set(table.words)
