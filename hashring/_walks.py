@@ -155,12 +155,16 @@ def above(
 ) -> int:
     """Return the first point above a digest, in its bucket's window.
 
+    Or, given ``hi``, among the points from ``lo`` up to ``hi``: the
+    whole ring's, where the digest's bucket holds none.
+
     :param table: a ring's table.
-    :param digest: a key's digest, in an occupied bucket.
-    :param lo: where the bucket's window starts (:func:`window`).
-    :param hi: where the points searched end; the window's end when None.
+    :param digest: a key's digest.
+    :param lo: where the points searched start: the bucket's window's
+        start (:func:`window`) for a digest in an occupied bucket.
+    :param hi: where they end; the window's end when None.
     :returns: the index of the point in ``table.points``; a sentinel's
-        past the last point.
+        (or ``hi``) past the last point searched.
 
     Runtime complexity: ``O(log S)`` for the ``S`` points searched.
     """
