@@ -23,6 +23,7 @@ points), and ``--quick`` is a smoke run.
 
 import argparse
 import hashlib
+import itertools
 import json
 import os
 import statistics
@@ -38,6 +39,9 @@ from hashring import _fast
 from hashring import compat
 from hashring import convergence
 from hashring import manager
+
+#: Keys looked up per call of a lookup case (fewer where there are fewer).
+CHUNK_KEYS = 10_000
 
 #: The targets, each a ratio of medians of per-round ratios: (what,
 #: the most it may be).  A verdict line is printed for each, per size.
@@ -62,11 +66,11 @@ TARGETS = {
 def pure(call):
     """Return a callable that runs ``call`` without the NumPy path."""
 
-    def without_numpy():
+    def without_numpy(*args):
         enabled = _fast.ENABLED
         _fast.ENABLED = False
         try:
-            return call()
+            return call(*args)
         finally:
             _fast.ENABLED = enabled
 
@@ -76,51 +80,63 @@ def pure(call):
 def lookups(keys, ring, theirs, micro, rounds):
     """Time lookups; returns :class:`harness.Timings`, seconds per key.
 
-    tooz copies its member set on every lookup, so at many members it
-    looks up fewer keys (each case is timed per key).  ``theirs`` (tooz's
-    ring) and ``micro`` (uhashring's) may be None: left out.
+    Each call looks up the next chunk of :data:`CHUNK_KEYS` keys (and
+    ``map_keys`` maps it), so that a round interleaves many calls of
+    every case (:data:`harness.BLOCKS`).  tooz copies its member set on
+    every lookup, so at many members it looks up fewer keys (each case
+    is timed per key).  ``theirs`` (tooz's ring) and ``micro``
+    (uhashring's) may be None: left out.
     """
     md5 = hashlib.md5
     few = keys[: max(1000, len(keys) * 10 // len(ring.members))]
-    encoded = [k.encode() for k in few]
 
-    def bare():
-        for k in keys:
+    def each(keys, look):
+        # One callable per case, each taking the chunks in turn.
+        size = min(CHUNK_KEYS, len(keys))
+        chunks = itertools.cycle(
+            [keys[i : i + size] for i in range(0, len(keys) - size + 1, size)]
+        )
+        return (lambda: look(next(chunks))), size
+
+    def bare(chunk):
+        for k in chunk:
             md5(k.encode()).digest()
 
-    def single():
+    def single(chunk):
         get = ring.get_node
-        for k in keys:
+        for k in chunk:
             get(k)
 
-    def replicas():
+    def replicas(chunk):
         get = ring.get_nodes
-        for k in keys:
+        for k in chunk:
             get(k, replicas=3)
 
-    def tooz_single():
+    def tooz_single(chunk):
         get = theirs.get_nodes
-        for k in encoded:
+        for k in chunk:
             get(k)
 
-    def uhash_single():
+    def uhash_single(chunk):
         get = micro.get_node
-        for k in few:
+        for k in chunk:
             get(k)
 
-    cases = {
-        'md5': bare,
-        'get_node': single,
-        'map_keys': lambda: ring.map_keys(keys),
-        'map_keys_pure': pure(lambda: ring.map_keys(keys)),
-        'replicas': replicas,
+    looks = {
+        'md5': (keys, bare),
+        'get_node': (keys, single),
+        'map_keys': (keys, ring.map_keys),
+        'map_keys_pure': (keys, pure(ring.map_keys)),
+        'replicas': (keys, replicas),
     }
-    per = dict.fromkeys(cases, len(keys))
     # Without the contenders' rings (benchmarks.huge), hashring alone.
     if theirs is not None:
-        cases['tooz'], per['tooz'] = tooz_single, len(few)
+        looks['tooz'] = ([k.encode() for k in few], tooz_single)
     if micro is not None:
-        cases['uhashring'], per['uhashring'] = uhash_single, len(few)
+        looks['uhashring'] = (few, uhash_single)
+    cases, per = {}, {}
+    for name, (chosen, look) in looks.items():
+        cases[name], per[name] = each(chosen, look)
     return harness.interleaved(cases, rounds, per=per)
 
 
@@ -351,13 +367,15 @@ def verdicts(results):
 def table(results):
     """Format the results as reStructuredText tables."""
     m = results['machine']
+    chunk = min(CHUNK_KEYS, results['keys'])
     out = [
         f'Measured {m["date"]} on {m["cpu"]}, Python {m["python"]}; '
         f'hashring {m["hashring"]}, tooz {m["tooz"]}, uhashring '
         f'{m["uhashring"]}, NumPy {m["numpy"]} ("pure": without it); '
-        f'{results["keys"]} UUID keys; thread CPU time, '
-        f'{results["rounds"]} interleaved rounds; ratios are the median '
-        '(least-greatest) of the per-round ratios.',
+        f'{results["keys"]} UUID keys, looked up {chunk} a call; '
+        f'thread CPU time, {results["rounds"]} interleaved rounds of '
+        f'shuffled blocks (up to {harness.BLOCKS} per case); ratios are the '
+        'median (least-greatest) of the per-round ratios.',
         '',
     ]
     rows = [
