@@ -121,12 +121,12 @@ def interleaved(cases, rounds, seed=3, per=None):
     for _ in range(rounds):
         rng.shuffle(blocks)
         spent = dict.fromkeys(cases, 0.0)
-        # Once a round, not once a block: a full collection walks every
-        # ring alive, 0.14 s with those of a thousand members at
-        # exponent 10.
-        gc.collect()
         for name, calls in blocks:
             func = cases[name]
+            # Each block from a clean slate, as when one case ran at a
+            # time: else a full collection that one block's garbage is
+            # due falls on whichever block comes next.
+            gc.collect()
             start = time.thread_time()
             for _ in range(calls):
                 func()
