@@ -101,7 +101,7 @@ def interleaved(cases, rounds, seed=3, per=None):
     to :data:`BLOCKS` blocks, the blocks of all cases in a shuffled order.
 
     :param cases: ``{name: callable}``.
-    :param rounds: how many rounds; each runs every case once.
+    :param rounds: how many rounds; each runs every case's calls once.
     :param seed: the shuffle's seed, so that two runs take one order.
     :param per: ``{name: n}``: divide those cases' times by ``n`` (a
         case that loops over ``n`` keys, timed per key).

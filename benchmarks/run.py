@@ -90,11 +90,14 @@ def lookups(keys, ring, theirs, micro, rounds):
     md5 = hashlib.md5
     few = keys[: max(1000, len(keys) * 10 // len(ring.members))]
 
-    def each(keys, look):
-        # One callable per case, each taking the chunks in turn.
-        size = min(CHUNK_KEYS, len(keys))
+    def each(chosen, look):
+        # One callable per case, each taking its chunks in turn.
+        size = min(CHUNK_KEYS, len(chosen))
         chunks = itertools.cycle(
-            [keys[i : i + size] for i in range(0, len(keys) - size + 1, size)]
+            [
+                chosen[i : i + size]
+                for i in range(0, len(chosen) - size + 1, size)
+            ]
         )
         return (lambda: look(next(chunks))), size
 
