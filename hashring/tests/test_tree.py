@@ -207,6 +207,37 @@ class TreeTestCase(base.TestCase):
             html = pathlib.Path(out, 'configuration', 'index.html')
             self.assertIn('partition_exponent', html.read_text(), result)
 
+    def test_shards_benchmark_smoke(self):
+        result = subprocess.run(
+            [
+                sys.executable,
+                '-m',
+                'benchmarks.shards',
+                '--nodes',
+                '2000',
+                '--shards',
+                '20',
+                '--repeat',
+                '1',
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        plans = re.findall(
+            r'^(first|grow|shrink) .* (yes|NO)$', result.stdout, re.M
+        )
+        self.assertEqual(['first', 'grow', 'shrink'], [p for p, _ in plans])
+        refused = subprocess.run(
+            [sys.executable, '-m', 'benchmarks.shards', '--shards', '10'],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        self.assertEqual(2, refused.returncode)
+        self.assertIn('--shards must be more than 10, not 10', refused.stderr)
+
     def test_benchmark_smoke(self):
         result = subprocess.run(
             [sys.executable, '-m', 'benchmarks.run', '--quick'],
