@@ -64,146 +64,98 @@ def table(results):
         f'thread CPU time, {results["rounds"]} interleaved rounds of '
         f'shuffled blocks (up to {harness.BLOCKS} per case); ratios are the '
         'median (least-greatest) of the per-round ratios.',
-        '',
     ]
-    rows = [
-        (
-            'members',
-            'exp',
-            'md5 us',
-            'get_node us',
-            'tooz us',
-            'uhashring us',
-            'get_node/md5',
-            'map_keys/get_node',
-            'pure',
-            'replicas=3/get_node',
-        )
-    ]
-    for row in results['sizes']:
-        lk, r = row['lookup_us'], row['ratios']
-        rows.append(
-            (
-                str(row['members']),
-                str(row['exponent']),
-                f'{lk["md5"]:.3f}',
-                f'{lk["get_node"]:.3f}',
-                f'{lk["tooz"]:.3f}',
-                f'{lk["uhashring"]:.3f}',
-                f'{r["get_node"]}',
-                f'{r["map_keys"]}',
-                f'{r["map_keys_pure"]}',
-                f'{r["replicas"]}',
-            )
-        )
-    out += harness.rst(rows) + ['']
-    rows = [
-        (
-            'members',
-            'exp',
-            'hashring ms',
-            'tooz ms',
-            'uhashring ms',
-            'hashring/tooz',
-            'pure/tooz',
-            'join/build',
-            'leave/build',
-            'churn/build',
-            'refresh/build',
-            'tooz churn ms',
-        )
-    ]
-    for row in results['sizes']:
-        b, r = row['build_ms'], row['ratios']
-        rows.append(
-            (
-                str(row['members']),
-                str(row['exponent']),
-                f'{b["hashring"]:.2f}',
-                f'{b["tooz"]:.2f}',
-                f'{b["uhashring"]:.2f}',
-                f'{r["build"]}',
-                f'{r["build_pure"]}',
-                f'{r["join"]}',
-                f'{r["leave"]}',
-                f'{r["churn"]}',
-                f'{r["refresh"]}',
-                f'{b["tooz_churn"]:.2f}',
-            )
-        )
-    out += harness.rst(rows) + ['']
-    rows = [
-        (
-            'members',
-            'exp',
-            'hashring MiB',
-            'tooz MiB',
-            'uhashring MiB',
-            'retained/tooz',
-            'peak/tooz',
-            'pure peak/tooz',
-        )
-    ]
-    for row in results['sizes']:
-        mem = row['memory_mib']
-        rows.append(
-            (
-                str(row['members']),
-                str(row['exponent']),
-                f'{mem["hashring"][0]:.2f}',
-                f'{mem["tooz"][0]:.2f}',
-                f'{mem["uhashring"][0]:.2f}',
-                f'{row["ratios"]["memory"].median:.2f}',
-                f'{row["ratios"]["peak"].median:.2f}',
-                f'{row["ratios"]["peak_pure"].median:.2f}',
-            )
-        )
-    out += harness.rst(rows) + ['']
-    rows = [
-        (
-            'members',
-            'exponent 5',
-            'exponent 8',
-            'exponent 10',
-            'uhashring',
-            'join moved',
-            'join ideal',
-            'leave moved',
-            'leave ideal',
-        )
-    ]
-    for count, row in results['members'].items():
-        p, mv = row['peak_to_mean'], row['moved']
-        rows.append(
-            (
-                str(count),
-                f'{p[5]:.2f}',
-                f'{p[8]:.2f}',
-                f'{p[10]:.2f}',
-                f'{p["uhashring"]:.2f}',
-                f'{mv["join"]:.4f}',
-                f'{mv["join_ideal"]:.4f}',
-                f'{mv["leave"]:.4f}',
-                f'{mv["leave_ideal"]:.4f}',
-            )
-        )
-    out += harness.rst(rows) + ['']
-    rows = [('members', 'OwnershipFilter/Nova loop')]
-    for row in results['sizes']:
-        if 'filter' in row['ratios']:
-            rows.append((str(row['members']), f'{row["ratios"]["filter"]}'))
-    out += harness.rst(rows)
+    sizes = results['sizes']
+    for columns, rows in (
+        (_LOOKUPS, sizes),
+        (_BUILDS, sizes),
+        (_MEMORY, sizes),
+        (_BALANCE, results['members'].items()),
+        (_FILTER, [r for r in sizes if 'filter' in r['ratios']]),
+    ):
+        out += [''] + _rst(columns, rows)
     return '\n'.join(out)
 
 
 def balance_table(results):
     """Format the peak-to-mean loads alone, for the exponent advice."""
-    rows = [('members', 'exponent 5', 'exponent 8', 'exponent 10')]
-    for count, row in results['members'].items():
-        p = row['peak_to_mean']
-        rows.append((str(count), f'{p[5]:.2f}', f'{p[8]:.2f}', f'{p[10]:.2f}'))
     m = results['machine']
     return '\n'.join(
-        harness.rst(rows)
+        _rst(_BALANCE[:4], results['members'].items())
         + ['', f'Measured {m["date"]} with {results["keys"]} UUID keys.']
     )
+
+
+def _rst(columns, rows):
+    """Format rows as a table of columns: ``(heading, cell of a row)``."""
+    return harness.rst(
+        [tuple(heading for heading, _ in columns)]
+        + [tuple(cell(row) for _, cell in columns) for row in rows]
+    )
+
+
+def _of(field, key, spec=''):
+    """Return the cell of ``row[field][key]``, formatted by spec."""
+    return lambda row: format(row[field][key], spec)
+
+
+def _ratio(key):
+    """Return the cell of a ratio's median."""
+    return lambda row: f'{row["ratios"][key].median:.2f}'
+
+
+def _mib(key):
+    """Return the cell of the memory a ring keeps."""
+    return lambda row: f'{row["memory_mib"][key][0]:.2f}'
+
+
+_SIZE = [
+    ('members', lambda row: str(row['members'])),
+    ('exp', lambda row: str(row['exponent'])),
+]
+_LOOKUPS = _SIZE + [
+    ('md5 us', _of('lookup_us', 'md5', '.3f')),
+    ('get_node us', _of('lookup_us', 'get_node', '.3f')),
+    ('tooz us', _of('lookup_us', 'tooz', '.3f')),
+    ('uhashring us', _of('lookup_us', 'uhashring', '.3f')),
+    ('get_node/md5', _of('ratios', 'get_node')),
+    ('map_keys/get_node', _of('ratios', 'map_keys')),
+    ('pure', _of('ratios', 'map_keys_pure')),
+    ('replicas=3/get_node', _of('ratios', 'replicas')),
+]
+_BUILDS = _SIZE + [
+    ('hashring ms', _of('build_ms', 'hashring', '.2f')),
+    ('tooz ms', _of('build_ms', 'tooz', '.2f')),
+    ('uhashring ms', _of('build_ms', 'uhashring', '.2f')),
+    ('hashring/tooz', _of('ratios', 'build')),
+    ('pure/tooz', _of('ratios', 'build_pure')),
+    ('join/build', _of('ratios', 'join')),
+    ('leave/build', _of('ratios', 'leave')),
+    ('churn/build', _of('ratios', 'churn')),
+    ('refresh/build', _of('ratios', 'refresh')),
+    ('tooz churn ms', _of('build_ms', 'tooz_churn', '.2f')),
+]
+_MEMORY = _SIZE + [
+    ('hashring MiB', _mib('hashring')),
+    ('tooz MiB', _mib('tooz')),
+    ('uhashring MiB', _mib('uhashring')),
+    ('retained/tooz', _ratio('memory')),
+    ('peak/tooz', _ratio('peak')),
+    ('pure peak/tooz', _ratio('peak_pure')),
+]
+# Rows of (member count, results['members'][count]).
+_BALANCE = [
+    ('members', lambda row: str(row[0])),
+    ('exponent 5', lambda row: f'{row[1]["peak_to_mean"][5]:.2f}'),
+    ('exponent 8', lambda row: f'{row[1]["peak_to_mean"][8]:.2f}'),
+    ('exponent 10', lambda row: f'{row[1]["peak_to_mean"][10]:.2f}'),
+    ('uhashring', lambda row: f'{row[1]["peak_to_mean"]["uhashring"]:.2f}'),
+    ('join moved', lambda row: f'{row[1]["moved"]["join"]:.4f}'),
+    ('join ideal', lambda row: f'{row[1]["moved"]["join_ideal"]:.4f}'),
+    ('leave moved', lambda row: f'{row[1]["moved"]["leave"]:.4f}'),
+    ('leave ideal', lambda row: f'{row[1]["moved"]["leave_ideal"]:.4f}'),
+]
+_FILTER = [
+    ('members', lambda row: str(row['members'])),
+    ('OwnershipFilter/Nova loop', _of('ratios', 'filter')),
+]
