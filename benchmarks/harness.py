@@ -37,9 +37,10 @@ import tracemalloc
 ROUND_SECONDS = 0.05
 
 #: A case's calls in a round run in at most this many blocks.  One block
-#: per case let a verdict turn on the tenth of a second each side ran in:
-#: two runs a day apart differed in 11 of benchmarks.run's 95 verdicts,
-#: md5 among the steadiest cases taking from 0.43 to 0.67 us a key.
+#: per case let a ratio turn on the tenth of a second each side ran in:
+#: its per-round ratios spread over 0.30 to 0.46 of their median (the
+#: median over benchmarks.run's timing verdicts, in four runs), against
+#: 0.17 and 0.25 in two runs with blocks.
 BLOCKS = 8
 
 
