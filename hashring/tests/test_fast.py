@@ -96,10 +96,34 @@ class FastBuildTestCase(base.TestCase):
         self.assertEqual(2, span)
 
     def test_chunks_of_runs_and_indexes_fill_the_same_index(self):
-        self.patch(_fast, '_CHUNK', 7)
         members = [(f'm{i}'.encode(), f'm{i}', 40) for i in range(30)]
-        fast, pure = self.tables(members, 'md5')
-        self.assertEqual(pure, fast)
+        whole, pure = self.tables(members, 'md5')
+        self.assertEqual(pure, whole)
+        self.patch(_fast, '_RUNS', 7)
+        for objects in (10**6, 0):
+            # Points and members picked out of arrays of them, then
+            # through their indexes as ints, 7 at a time.
+            self.patch(_fast, '_OBJECTS', objects)
+            self.patch(_fast, '_CHUNK', 7)
+            fast, _ = self.tables(members, 'md5')
+            with self.subTest(objects=objects):
+                self.assertEqual(pure, fast)
+
+    def test_gather_picks_items_of_short_sequences_as_objects(self):
+        indexes = _fast.np.array([3, 0, 3, 1, 2], dtype=_fast.np.int32)
+        names = ['d', 'a', 'b', 'c']
+        points = [b'\x00' * 20, b'\x01' * 20, b'\x02' * 20, b'\x03' * 20]
+        self.patch(_fast, '_RUNS', 2)
+        for objects in (4, 3):
+            self.patch(_fast, '_OBJECTS', objects)
+            with self.subTest(objects=objects):
+                self.assertEqual(
+                    ['c', 'd', 'c', 'a', 'b'], _fast._gather(names, indexes)
+                )
+                found = _fast._gather(points, indexes)
+                self.assertEqual([points[i] for i in indexes], found)
+                # The very objects, not copies: the ring keeps them.
+                self.assertIs(points[3], found[0])
 
     def test_points_that_share_their_top_bits_take_the_pure_path(self):
         # 'a' and 'aa' share points: the pure path drops the later ones.
@@ -164,6 +188,29 @@ class FastBuildTestCase(base.TestCase):
 
 
 @with_numpy
+class ThresholdTestCase(base.TestCase):
+    """Which builds take the NumPy path, at the library's own threshold."""
+
+    def test_rings_from_640_points_take_the_numpy_path(self):
+        # Twenty members at exponent 5; one fewer take the pure path.
+        taken = []
+        index = _fast.index
+
+        def counted(points, *args):
+            found = index(points, *args)
+            taken.append(found is not None)
+            return found
+
+        self.patch(_fast, 'index', counted)
+        names = [f'compute-{i}' for i in range(20)]
+        fresh = ring.HashRing(names, 5)
+        ring.HashRing(names[:19], 5)
+        self.assertEqual([True, False], taken)
+        self.patch(_fast, 'ENABLED', False)
+        self.assertEqual(fresh._table, ring.HashRing(names, 5)._table)
+
+
+@with_numpy
 class MergeTestCase(base.TestCase):
     """Changes merged by NumPy (:func:`_fast.merge`) match fresh builds."""
 
@@ -186,6 +233,7 @@ class MergeTestCase(base.TestCase):
         # Either way at random, so that merges follow patches (and drop
         # their dead points) and patches follow merges.
         self.patch(_fast, 'MIN_POINTS', 1)
+        self.patch(_fast, 'MERGE_MIN_POINTS', 1)
         rng = random.Random(5)
         self.patch(_fast, 'merges', lambda points, changed: rng.random() < 0.5)
         dropped = 0
@@ -231,10 +279,11 @@ class MergeTestCase(base.TestCase):
             _fast.merges(100 * 32, -(-100 * 32 // _fast.MERGE_SHARE))
         )
         self.assertFalse(_fast.merges(100 * 32, 1))
-        self.assertFalse(_fast.merges(_fast.MIN_POINTS - 1, 10**6))
+        self.assertFalse(_fast.merges(_fast.MERGE_MIN_POINTS - 1, 10**6))
 
     def test_arcs_are_measured_as_merged(self):
         self.patch(_fast, 'MIN_POINTS', 1)
+        self.patch(_fast, 'MERGE_MIN_POINTS', 1)
         self.patch(_fast, 'MERGE_SHARE', 10**6)
         first = ring.HashRing(['a-1', 'b-2'], 6)
         balance.shares(first)
@@ -250,6 +299,7 @@ class MergeTestCase(base.TestCase):
 
     def test_points_that_share_their_top_bits_are_built_afresh(self):
         self.patch(_fast, 'MIN_POINTS', 1)
+        self.patch(_fast, 'MERGE_MIN_POINTS', 1)
         self.patch(_fast, 'MERGE_SHARE', 10**6)
         point = b'\x10' * 16 + _table.tag(0)
         same = b'\x10' * 8 + b'\x11' * 8 + _table.tag(1)
@@ -277,6 +327,7 @@ class MergeTestCase(base.TestCase):
 
     def test_numbers_of_members_gone_do_not_pile_up(self):
         self.patch(_fast, 'MIN_POINTS', 1)
+        self.patch(_fast, 'MERGE_MIN_POINTS', 1)
         self.patch(_fast, 'MERGE_SHARE', 10**6)
         names = [f'm{i}' for i in range(4)]
         current = ring.HashRing(names, 4)

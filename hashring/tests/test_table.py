@@ -57,6 +57,15 @@ class BuildTestCase(base.TestCase):
             ],
         )
 
+    def test_digests_are_tooz_points_with_a_suffix(self):
+        name = b'compute-1'
+        plain = [hashlib.md5(name * (r + 2)).digest() for r in range(3, 9)]
+        self.assertEqual(plain, _table.digests(name, 3, 9, MD5))
+        tag = _table.tag(7)
+        self.assertEqual(
+            [d + tag for d in plain], _table.digests(name, 3, 9, MD5, tag)
+        )
+
     def test_a_key_on_a_point_goes_past_it(self):
         # tooz gives a key the first point strictly above its hash; the
         # key 'm1' * 2 hashes exactly to the first point of 'm1'.
@@ -152,6 +161,7 @@ class AssembleTestCase(base.TestCase):
         if _fast.ENABLED:
             self.patch(_fast, 'MERGE_SHARE', 10**6)
             self.patch(_fast, 'MIN_POINTS', 1)
+            self.patch(_fast, 'MERGE_MIN_POINTS', 1)
             merged = _patch.update(table, {'m3'}, 64, added, MD5)
             self.assertFalse(merged.dead)
             tables.append(merged)
@@ -269,6 +279,7 @@ class WordsTestCase(base.TestCase):
         if _fast.ENABLED:
             self.patch(_fast, 'MERGE_SHARE', 10**6)
             self.patch(_fast, 'MIN_POINTS', 1)
+            self.patch(_fast, 'MERGE_MIN_POINTS', 1)
             merged = _patch.update(
                 table, {'m3'}, 64, [(b'new', 'new', 0, 64)], MD5
             )
