@@ -23,7 +23,6 @@ of a sort of byte strings and a step in Python per point.
 import array
 from collections.abc import Sequence
 import importlib
-import itertools
 from typing import Any
 
 from hashring import _bulk
@@ -35,17 +34,17 @@ except ImportError:
     np = None
 
 # Indexes are turned into ints a chunk at a time, so that the copies made
-# on the way stay small next to the ring (_gather()).
+# on the way stay small next to the ring (gather()).
 _CHUNK = 1 << 10
 
 # Runs of buckets are filled, and items picked out of an array of them
-# (_gather()), a sixty-fourth at a time and at least so many: few chunks
+# (gather()), a sixty-fourth at a time and at least so many: few chunks
 # on a big ring, whose copies stay small next to it, and on a small ring
 # chunks small next to its points.
 _RUNS = 1 << 8
 
 # Sequences of at most so many items are gathered out of an array of them
-# (8 bytes an item) rather than through their indexes as ints (_gather()).
+# (8 bytes an item) rather than through their indexes as ints (gather()).
 _OBJECTS = 1 << 14
 
 #: Fewer points take the pure path.  From here on NumPy builds in 0.69 to
@@ -53,16 +52,6 @@ _OBJECTS = 1 << 14
 #: the build's peak within 1.3 of tooz's; at 512 points it reached 1.35
 #: (measured on the day of this change, 512 to 1,920 points).
 MIN_POINTS = 640
-
-#: Changes of tables of fewer points are patched (:mod:`hashring._patch`),
-#: which costs less than a merge there: a join at 960 points took 222 us
-#: patched, 276 us merged.
-MERGE_MIN_POINTS = 1 << 11
-
-#: Changes of a table that add or drop at least one point in this many
-#: are merged by NumPy (:func:`merge`); fewer, a step in Python per point
-#: changed (:mod:`hashring._patch`) costs less.
-MERGE_SHARE = 48
 
 #: Whether builds take this path: NumPy is there (tests turn it off to
 #: run the pure path).
@@ -98,128 +87,23 @@ def index(
     if not ENABLED or len(points) < MIN_POINTS or size % 4:
         return None
     # The tag is read as one 32-bit word, as _table._index() reads it.
-    columns = _bulk.words(points, size + _table.TAG, 0, 4, size)
-    high = np.asarray(columns[0], dtype=np.uint64) << np.uint64(32)
-    high |= np.asarray(columns[1], dtype=np.uint32)
+    high, numbers = columns(points, size + _table.TAG)
     order = np.argsort(high, kind='stable')
     high = high[order]
     if (high[1:] == high[:-1]).any():
         return None
-    numbers = np.asarray(columns[2], dtype=np.uint32)[order]
-    del columns
+    numbers = numbers[order]
     # The same objects in order: new ones would take the bytes of every
     # point once more.
-    ordered = _gather(points, order)
+    ordered = gather(points, order)
     points.clear()
     del order
     buckets = (high >> np.uint64(64 - bits)).astype(np.int32)
-    words = _words(high)
+    words = top_words(high)
     del high
-    first, occupied = _occupied(buckets)
+    direct, span = indexed(buckets, numbers, bits, typecode)
     del buckets
-    runs = max(_RUNS, len(first) >> 6)
-    direct, span = _indexed(first, occupied, numbers, bits, typecode, runs)
-    del first, occupied
-    return ordered, _gather(numbered, numbers), direct, span, words
-
-
-def merges(points: int, changed: int) -> bool:
-    """Return whether :func:`merge` is worth it for a change of a table.
-
-    :param points: how many points the table has, dead ones included.
-    :param changed: how many points the change adds, removes or drops.
-    """
-    return (
-        ENABLED
-        and points >= MERGE_MIN_POINTS
-        and changed * MERGE_SHARE >= points
-    )
-
-
-def merge(
-    points: Sequence[bytes],
-    gone: list[int],
-    added: list[bytes],
-    numbered: list[Any],
-    size: int,
-    arcs: bool,
-) -> (
-    tuple[
-        Sequence[bytes],
-        list[Any],
-        'array.array[int]',
-        int,
-        list[int] | None,
-        Any,
-    ]
-    | None
-):
-    """Drop and add points of a table, and index them afresh; or None.
-
-    :param points: the table's real points, sorted.
-    :param gone: the owner numbers whose points are dropped.
-    :param added: new points, each followed by its owner's number.
-    :param numbered: the members by number, the new ones included.
-    :param size: the digests' size, in bytes.
-    :param arcs: whether to measure the arcs
-        (:func:`hashring._table.arcs`) of the merged points.
-    :returns: the merged points, their owners, the index of
-        :func:`hashring._table.bits_for` bits, its span, the arcs (or
-        None) and the words (:attr:`hashring._table.Table.words`, or
-        None), as a build of the same points gives them; or None where
-        two points would share their top 64 bits: a fresh build sorts
-        those out.
-
-    Runtime complexity: ``O(P)`` in C, and ``O(a)`` steps in Python for
-    ``a`` points added.
-    """
-    width = size + _table.TAG
-    high, numbers = _columns(points, width)
-    if gone:
-        alive = np.ones(len(numbered), dtype=bool)
-        alive[gone] = False
-        kept = alive[numbers]
-        points = list(itertools.compress(points, kept.tolist()))
-        high = high[kept]
-        numbers = numbers[kept]
-    if added:
-        new_high, new_numbers = _columns(added, width)
-        order = np.argsort(new_high)
-        new_high = new_high[order]
-        new_numbers = new_numbers[order]
-        if (new_high[1:] == new_high[:-1]).any():
-            return None
-        at = np.searchsorted(high, new_high)
-        if (
-            len(high)
-            and (high[np.minimum(at, len(high) - 1)] == new_high).any()
-        ):
-            return None
-        points = _inserted(points, at.tolist(), added, order.tolist())
-        # Where the new points are once merged, and the old ones.
-        at += np.arange(len(at))
-        old = np.ones(len(points), dtype=bool)
-        old[at] = False
-        high = _placed(high, new_high, at, old)
-        numbers = _placed(numbers, new_numbers, at, old)
-    if not points:
-        return None
-    bits = _table.bits_for(len(points), size)
-    first, occupied = _occupied(
-        (high >> np.uint64(64 - bits)).astype(np.int32)
-    )
-    direct, span = _indexed(
-        first,
-        occupied,
-        numbers,
-        bits,
-        _table.typecode(len(points), len(numbered)),
-        # At once: a change's copies weigh on no build's peak.
-        len(first),
-    )
-    owners = np.array(numbered, dtype=object)[numbers].tolist()
-    found = _arcs(high, numbers, len(numbered)) if arcs else None
-    return points, owners, direct, span, found, _words(high)
+    return ordered, gather(numbered, numbers), direct, span, words
 
 
 def owners(
@@ -257,22 +141,53 @@ def owners(
     if len(entries) < len(numbered):
         # An array of every member would cost more than the keys: a few
         # keys on a ring of thousands of members.
-        found = _gather(numbered, entries)
+        found = gather(numbered, entries)
     else:
         found = np.array(numbered, dtype=object)[entries].tolist()
     return found, spans.tolist(), lows.tolist()
 
 
-def _columns(points: Sequence[bytes], width: int) -> tuple[Any, Any]:
+def columns(points: Sequence[bytes], width: int) -> tuple[Any, Any]:
     """Return the top 64 bits and the tags of points, as NumPy arrays."""
-    joined = b''.join(points)
     count = len(points)
-    high = np.ndarray((count,), '>u8', joined, 0, (width,)).astype(np.uint64)
-    tags = np.ndarray((count,), '>u4', joined, width - 4, (width,))
-    return high, tags.astype(np.uint32)
+    high = np.empty(count, dtype=np.uint64)
+    tags = np.empty(count, dtype=np.uint32)
+    dtype = f'S{width}'
+    # A sixty-fourth at a time, copied into an array of fixed-width bytes
+    # (a join of bytes takes 80 bytes per item for a while).
+    step = max(_RUNS, count >> 6)
+    for start in range(0, count, step):
+        chunk = np.array(points[start : start + step], dtype=dtype)
+        n = len(chunk)
+        high[start : start + n] = np.ndarray((n,), '>u8', chunk, 0, (width,))
+        tags[start : start + n] = np.ndarray(
+            (n,), '>u4', chunk, width - 4, (width,)
+        )
+    return high, tags
 
 
-def _words(high: Any) -> 'array.array[int] | None':
+def arcs(
+    points: Sequence[bytes], numbers: list[int] | None, count: int
+) -> list[int] | None:
+    """Return the arcs of :func:`hashring._table.arcs`, or None.
+
+    :param points: a table's real points, sorted.
+    :param numbers: the owner number of each, or None where their tags
+        give it.
+    :param count: how many owner numbers there are.
+    :returns: the arcs, or None where NumPy is not there.
+
+    Runtime complexity: ``O(P)``, in C.
+    """
+    if not ENABLED or not points:
+        return None
+    high, tags = columns(points, len(points[0]))
+    if numbers is not None:
+        tags = np.asarray(numbers, dtype=np.uint32)
+    return measured_arcs(high, tags, count)
+
+
+def top_words(high: Any) -> 'array.array[int] | None':
     """Return the top words of sorted points where the table keeps them.
 
     :param high: the top 64 bits of each point.
@@ -288,74 +203,27 @@ def _words(high: Any) -> 'array.array[int] | None':
     return found
 
 
-def _inserted(
-    points: Sequence[bytes],
-    at: list[int],
-    added: list[bytes],
-    order: list[int],
-) -> list[bytes]:
-    """Return sorted points with new ones inserted.
-
-    :param points: the sorted points.
-    :param at: where each new point goes, before the point there, in order.
-    :param added: the new points.
-    :param order: the new points in order, as indexes of ``added``.
-    """
-    # The slices between the new points are copied in C: one step in
-    # Python per new point.
-    found: list[bytes] = []
-    for i, j, k in zip([0, *at], at, order):
-        found += points[i:j]
-        found.append(added[k])
-    found += points[at[-1] :]
-    return found
-
-
-def _placed(old: Any, new: Any, at: Any, kept: Any) -> Any:
-    """Return old values with new ones placed among them.
-
-    :param old: the old values.
-    :param new: the new ones.
-    :param at: where each new value goes, in the result.
-    :param kept: where the old values go, as a mask of the result.
-    """
-    found = np.empty(len(old) + len(new), dtype=old.dtype)
-    found[at] = new
-    found[kept] = old
-    return found
-
-
-def _occupied(buckets: Any) -> tuple[Any, Any]:
-    """Return the first point of each occupied bucket, and that bucket."""
-    first = np.flatnonzero(_changes(buckets)).astype(np.int32)
-    return first, buckets[first]
-
-
-def _indexed(
-    first: Any,
-    occupied: Any,
-    numbers: Any,
-    bits: int,
-    typecode: str,
-    chunk: int,
+def indexed(
+    buckets: Any, numbers: Any, bits: int, typecode: str
 ) -> tuple['array.array[int]', int]:
     """Return the bucket index of sorted points, and its span.
 
-    :param first: the first point of each occupied bucket, in order.
-    :param occupied: those buckets.
+    :param buckets: the bucket of each point, as int32.
     :param numbers: the owner number of each point.
     :param bits: the number of bits of a bucket.
     :param typecode: the :mod:`array` typecode of the index.
-    :param chunk: how many runs of buckets to fill at a time.
     """
+    # The first point of each occupied bucket, and that bucket.
+    first = np.flatnonzero(_changes(buckets)).astype(np.int32)
+    occupied = buckets[first]
     direct = array.array(typecode, [0]) * (1 << bits)
     found = np.frombuffer(direct, dtype=typecode)
-    _fill(found, first, occupied, numbers, chunk)
+    _fill(found, first, occupied, numbers, max(_RUNS, len(first) >> 6))
     span = max(int(_steps(first, 0).max()), len(numbers) - int(first[-1]))
     return direct, span
 
 
-def _arcs(high: Any, numbers: Any, count: int) -> list[int]:
+def measured_arcs(high: Any, numbers: Any, count: int) -> list[int]:
     """Return the arcs of :func:`hashring._table.arcs` of sorted points.
 
     :param high: the top 64 bits of each point.
@@ -406,7 +274,7 @@ def _fill(
     found[start:] = numbers[0]
 
 
-def _gather(sequence: Any, indexes: Any) -> list[Any]:
+def gather(sequence: Any, indexes: Any) -> list[Any]:
     """Return the items of a sequence at NumPy indexes, a chunk at a time.
 
     The list is made at its size, as the ring keeps it.  The items of a

@@ -17,7 +17,7 @@ points of the members kept are kept, those of members gone stay as dead
 points, and the new ones are merged in, so that a change of one member
 hashes only that member's points.  The updated table maps every key as a
 table built afresh of the same members.  Where NumPy is installed, a
-change of many points is merged by :func:`hashring._fast.merge` instead.
+change of many points is merged by :func:`hashring._merge.merge` instead.
 """
 
 import array
@@ -29,7 +29,7 @@ import operator
 from typing import Any
 
 from hashring import _bulk
-from hashring import _fast
+from hashring import _merge
 from hashring import _table
 from hashring import hashing
 
@@ -64,7 +64,7 @@ def update(
     (:func:`hashring._table.arcs`), where it has them, are carried point
     by point changed.
 
-    A change of many points (:func:`hashring._fast.merges`) is merged by
+    A change of many points (:func:`hashring._merge.merges`) is merged by
     NumPy instead: the points of members removed and the dead points are
     dropped, the new ones inserted, and the index and arcs made afresh,
     as a build of the same points makes them.
@@ -93,7 +93,7 @@ def update(
     size = len(table.points[0]) - _table.TAG
     # A whole point read as an integer: its bucket is above ``shift`` bits.
     shift = table.shift + _table.TAG * 8
-    merging = _fast.merges(count, inserted + removed_points + len(table.dead))
+    merging = _merge.merges(count, inserted + removed_points + len(table.dead))
     if not merging and (
         (len(table.dead) + removed_points) * 2 > live
         or abs(_table.bits_for(live, size) - table.bits) > 1
@@ -315,7 +315,7 @@ def _merged(
     added: list[bytes] = []
     for member, found in hashed:
         added += map(operator.add, found, itertools.repeat(tags[member]))
-    merged = _fast.merge(
+    merged = _merge.merge(
         table.points[: table.npoints],
         sorted(gone),
         added,

@@ -354,16 +354,23 @@ def arcs(table: Table) -> list[int]:
         :data:`ARC_BITS` bits of the points; they add up to
         ``2**ARC_BITS``, and members gone own none.
 
-    Runtime complexity: ``O(P)``, a step in Python per point.
+    Runtime complexity: ``O(P)``, a step in Python per point; in C where
+    NumPy is installed (:func:`hashring._fast.arcs`).
     """
     count = table.npoints
     points = table.points[:count]
     size = len(points[0]) - TAG
-    high, low, numbers = _bulk.words(points, size + TAG, 0, 4, size)
+    numbers = None
     if table.dead:
         # A dead point's tag names the member it was built for.
         number = {m: n for n, m in enumerate(table.numbered)}
         numbers = list(map(number.__getitem__, table.owners[:count]))
+    found = _fast.arcs(points, numbers, len(table.numbered))
+    if found is not None:
+        return found
+    high, low, tags = _bulk.words(points, size + TAG, 0, 4, size)
+    if numbers is None:
+        numbers = tags
     starts = _bulk.words64(high, low)
     found = [0] * len(table.numbered)
     for n, arc in zip(

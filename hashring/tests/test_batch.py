@@ -12,6 +12,7 @@
 
 from hashring import _batch
 from hashring import _fast
+from hashring import _merge
 from hashring import exception
 from hashring import hashing
 from hashring import ring
@@ -23,7 +24,7 @@ class OwnersTestCase(base.TestCase):
     def rings(self):
         fresh = ring.HashRing([f'm{i}' for i in range(40)], 6)
         # Patched, not merged: block offsets and dead points.
-        self.patch(_fast, 'MERGE_SHARE', 0)
+        self.patch(_merge, 'SHARE', 0)
         updated = fresh.with_members([f'm{i}' for i in range(1, 42)])
         self.assertIsNotNone(updated._table.offsets)
         self.assertTrue(updated._table.dead)

@@ -14,7 +14,7 @@ import bisect
 import os
 
 from hashring import _bulk
-from hashring import _fast
+from hashring import _merge
 from hashring import _table
 from hashring import ring
 from hashring.tests import base
@@ -84,7 +84,7 @@ class BulkTestCase(base.TestCase):
         keys = [f'key-{i}' for i in range(2000)]
         fresh = ring.HashRing([f'm{i}' for i in range(40)], 6)
         # An updated ring's index has block offsets (patched, not merged).
-        self.patch(_fast, 'MERGE_SHARE', 0)
+        self.patch(_merge, 'SHARE', 0)
         updated = fresh.with_members([f'm{i}' for i in range(1, 42)])
         self.assertIsNotNone(updated._offsets)
         for each in (fresh, updated):

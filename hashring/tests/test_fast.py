@@ -19,13 +19,12 @@ import unittest
 
 from hashring import _bulk
 from hashring import _fast
-from hashring import _members
+from hashring import _merge
+from hashring import _patch
 from hashring import _table
-from hashring import balance
 from hashring import hashing
 from hashring import ring
 from hashring.tests import base
-from hashring.tests import invariants
 from hashring.tests import test_balance
 from hashring.tests import test_compat
 from hashring.tests import test_movement
@@ -33,6 +32,8 @@ from hashring.tests import test_patch
 from hashring.tests import test_ring
 from hashring.tests import test_table
 from hashring.tests import test_walks
+
+MD5 = hashing.hash_constructor('md5')
 
 with_numpy = unittest.skipIf(
     _fast.np is None, 'NumPy is not installed: builds take the pure path'
@@ -109,6 +110,20 @@ class FastBuildTestCase(base.TestCase):
             with self.subTest(objects=objects):
                 self.assertEqual(pure, fast)
 
+    def test_arcs_as_the_pure_path_measures_them(self):
+        table = _table.build(test_table.members(30, 40), MD5)
+        gone = _patch.update(table, {'m2'}, 40, [], MD5)
+        # The points read 7 at a time, and all at once.
+        for chunk in (7, 10**6):
+            self.patch(_fast, '_RUNS', chunk)
+            for each in (table, gone):
+                with self.subTest(chunk=chunk, dead=len(each.dead)):
+                    found = _table.arcs(each)
+                    self.patch(_fast, 'ENABLED', False)
+                    self.assertEqual(_table.arcs(each), found)
+                    self.patch(_fast, 'ENABLED', True)
+        self.assertIsNone(_fast.arcs([], None, 0))
+
     def test_gather_picks_items_of_short_sequences_as_objects(self):
         indexes = _fast.np.array([3, 0, 3, 1, 2], dtype=_fast.np.int32)
         names = ['d', 'a', 'b', 'c']
@@ -118,9 +133,9 @@ class FastBuildTestCase(base.TestCase):
             self.patch(_fast, '_OBJECTS', objects)
             with self.subTest(objects=objects):
                 self.assertEqual(
-                    ['c', 'd', 'c', 'a', 'b'], _fast._gather(names, indexes)
+                    ['c', 'd', 'c', 'a', 'b'], _fast.gather(names, indexes)
                 )
-                found = _fast._gather(points, indexes)
+                found = _fast.gather(points, indexes)
                 self.assertEqual([points[i] for i in indexes], found)
                 # The very objects, not copies: the ring keeps them.
                 self.assertIs(points[3], found[0])
@@ -140,7 +155,7 @@ class FastBuildTestCase(base.TestCase):
 
     def test_lookups_are_the_pure_paths(self):
         # Updates patched, not merged, so that one has offsets.
-        self.patch(_fast, 'MERGE_SHARE', 0)
+        self.patch(_merge, 'SHARE', 0)
         keys = [f'key-{i}'.encode() for i in range(3000)]
         for hash_function in ('md5', 'sha1'):
             fresh = ring.HashRing(
@@ -208,136 +223,6 @@ class ThresholdTestCase(base.TestCase):
         self.assertEqual([True, False], taken)
         self.patch(_fast, 'ENABLED', False)
         self.assertEqual(fresh._table, ring.HashRing(names, 5)._table)
-
-
-@with_numpy
-class MergeTestCase(base.TestCase):
-    """Changes merged by NumPy (:func:`_fast.merge`) match fresh builds."""
-
-    KEYS = test_ring.WithMembersTestCase.KEYS
-    assert_same = test_ring.WithMembersTestCase.assert_same
-
-    def setUp(self):
-        super().setUp()
-        self.merged = 0
-        merge = _fast.merge
-
-        def counted(*args):
-            found = merge(*args)
-            self.merged += found is not None
-            return found
-
-        self.patch(_fast, 'merge', counted)
-
-    def test_random_changes_merged_or_patched_match_a_fresh_build(self):
-        # Either way at random, so that merges follow patches (and drop
-        # their dead points) and patches follow merges.
-        self.patch(_fast, 'MIN_POINTS', 1)
-        self.patch(_fast, 'MERGE_MIN_POINTS', 1)
-        rng = random.Random(5)
-        self.patch(_fast, 'merges', lambda points, changed: rng.random() < 0.5)
-        dropped = 0
-        merged = 0
-        for before, current, fresh in test_ring.random_updates(rng, 25):
-            with self.subTest(members=dict(fresh.members)):
-                self.assert_same(current, fresh)
-                self.assertEqual(
-                    balance.shares(fresh), balance.shares(current)
-                )
-                if self.merged > merged:
-                    # Nothing dead, and the index a build's.
-                    self.assertEqual(frozenset(), current._table.dead)
-                    self.assertIsNone(current._offsets)
-                    self.assertEqual(fresh._span, current._span)
-                    dropped += bool(before._table.dead)
-            merged = self.merged
-            invariants.check(before)
-        self.assertGreater(self.merged, 60)
-        self.assertGreater(dropped, 10)
-
-    def test_large_changes_are_merged_and_small_ones_patched(self):
-        names = [f'compute-{i}' for i in range(10)]
-        hashes = ('md5', 'sha1', 'sha224', 'blake2b')
-        for hash_function in hashes:
-            small = ring.HashRing(names, 8, hash_function)
-            joined = small.with_members(names + ['compute-new'])
-            left = small.with_members(names[1:])
-            for each in (joined, left):
-                with self.subTest(hash=hash_function):
-                    self.assertIsNone(each._offsets)
-                    self.assertEqual(frozenset(), each._table.dead)
-                    self.assert_same(
-                        each, ring.HashRing(each.members, 8, hash_function)
-                    )
-        self.assertEqual(2 * len(hashes), self.merged)
-        # One of a hundred members: a patch costs less.
-        names = [f'compute-{i}' for i in range(100)]
-        patched = ring.HashRing(names, 5).with_members(names[1:])
-        self.assertEqual(2 * len(hashes), self.merged)
-        self.assertEqual(32, len(patched._table.dead))
-        self.assertTrue(
-            _fast.merges(100 * 32, -(-100 * 32 // _fast.MERGE_SHARE))
-        )
-        self.assertFalse(_fast.merges(100 * 32, 1))
-        self.assertFalse(_fast.merges(_fast.MERGE_MIN_POINTS - 1, 10**6))
-
-    def test_arcs_are_measured_as_merged(self):
-        self.patch(_fast, 'MIN_POINTS', 1)
-        self.patch(_fast, 'MERGE_MIN_POINTS', 1)
-        self.patch(_fast, 'MERGE_SHARE', 10**6)
-        first = ring.HashRing(['a-1', 'b-2'], 6)
-        balance.shares(first)
-        both = first.with_members(['a-1', 'b-2', 'c-3'])
-        alone = both.with_members(['c-3'])
-        self.assertEqual(2, self.merged)
-        for each in (both, alone):
-            self.assertEqual(_table.arcs(each._table), each._table.arcs)
-        # An owner of every point owns the whole space, which 64-bit
-        # arithmetic wraps to nothing.
-        self.assertEqual({'c-3': 1.0}, balance.shares(alone))
-        self.assertEqual(3, len(alone._table.arcs))
-
-    def test_points_that_share_their_top_bits_are_built_afresh(self):
-        self.patch(_fast, 'MIN_POINTS', 1)
-        self.patch(_fast, 'MERGE_MIN_POINTS', 1)
-        self.patch(_fast, 'MERGE_SHARE', 10**6)
-        point = b'\x10' * 16 + _table.tag(0)
-        same = b'\x10' * 8 + b'\x11' * 8 + _table.tag(1)
-        other = b'\x20' * 16 + _table.tag(1)
-        self.assertIsNone(
-            _fast.merge([point], [], [same], ['a', 'b'], 16, False)
-        )
-        self.assertIsNone(
-            _fast.merge(
-                [point], [], [other, same, other], ['a', 'b'], 16, False
-            )
-        )
-        points, owners, direct, span, arcs, words = _fast.merge(
-            [point], [], [other], ['a', 'b'], 16, False
-        )
-        self.assertIsNone(words)
-        self.assertEqual([point, other], points)
-        self.assertEqual(['a', 'b'], owners)
-        # 'aa' hashes to points of 'a': the change is built afresh, which
-        # drops them.
-        merged = self.merged
-        r = ring.HashRing(['a', 'b'], 4).with_members(['a', 'aa', 'b'])
-        self.assertEqual(merged, self.merged)
-        self.assert_same(r, ring.HashRing(['a', 'aa', 'b'], 4))
-
-    def test_numbers_of_members_gone_do_not_pile_up(self):
-        self.patch(_fast, 'MIN_POINTS', 1)
-        self.patch(_fast, 'MERGE_MIN_POINTS', 1)
-        self.patch(_fast, 'MERGE_SHARE', 10**6)
-        names = [f'm{i}' for i in range(4)]
-        current = ring.HashRing(names, 4)
-        most = 0
-        for i in range(60):
-            current = current.with_members(names + [f'new-{i}'])
-            most = max(most, len(current._table.numbered))
-        self.assertGreater(self.merged, 40)
-        self.assertEqual(2 * 5 + _members.SPARE_NUMBERS + 1, most)
-        self.assert_same(current, ring.HashRing(current.members, 4))
 
 
 def _pure(case):

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-from hashring import _fast
+from hashring import _merge
 from hashring import _patch
 from hashring import _table
 from hashring.tests import base
@@ -24,7 +24,7 @@ class UpdateTestCase(base.TestCase):
     def setUp(self):
         super().setUp()
         # Patched, never merged by NumPy (test_fast.MergeTestCase).
-        self.patch(_fast, 'MERGE_SHARE', 0)
+        self.patch(_merge, 'SHARE', 0)
         self.table = _table.build(members(20, 16), MD5)
 
     def test_a_new_point_on_a_live_one_asks_for_a_fresh_build(self):

@@ -16,6 +16,7 @@ import hashlib
 import os
 
 from hashring import _fast
+from hashring import _merge
 from hashring import _patch
 from hashring import _table
 from hashring import hashing
@@ -159,9 +160,9 @@ class AssembleTestCase(base.TestCase):
         self.assertTrue(patched.dead)
         tables = [table, patched]
         if _fast.ENABLED:
-            self.patch(_fast, 'MERGE_SHARE', 10**6)
+            self.patch(_merge, 'SHARE', 10**6)
             self.patch(_fast, 'MIN_POINTS', 1)
-            self.patch(_fast, 'MERGE_MIN_POINTS', 1)
+            self.patch(_merge, 'MIN_POINTS', 1)
             merged = _patch.update(table, {'m3'}, 64, added, MD5)
             self.assertFalse(merged.dead)
             tables.append(merged)
@@ -277,9 +278,9 @@ class WordsTestCase(base.TestCase):
         for each in (left, joined, back):
             self.check(each)
         if _fast.ENABLED:
-            self.patch(_fast, 'MERGE_SHARE', 10**6)
+            self.patch(_merge, 'SHARE', 10**6)
             self.patch(_fast, 'MIN_POINTS', 1)
-            self.patch(_fast, 'MERGE_MIN_POINTS', 1)
+            self.patch(_merge, 'MIN_POINTS', 1)
             merged = _patch.update(
                 table, {'m3'}, 64, [(b'new', 'new', 0, 64)], MD5
             )

@@ -12,7 +12,7 @@
 
 import bisect
 
-from hashring import _fast
+from hashring import _merge
 from hashring import _patch
 from hashring import _table
 from hashring import _walks
@@ -80,7 +80,7 @@ class WalksTestCase(base.TestCase):
 class WalkTestCase(base.TestCase):
     def test_window_adds_the_block_offset(self):
         table = _table.build(members(20, 16), MD5)
-        self.patch(_fast, 'MERGE_SHARE', 0)
+        self.patch(_merge, 'SHARE', 0)
         added = [(b'new-%d' % i, f'new-{i}', 0, 16) for i in range(2)]
         updated = _patch.update(table, set(), 0, added, MD5)
         self.assertIsNotNone(updated.offsets)
@@ -139,7 +139,7 @@ class Unread:
 class AboveTestCase(base.TestCase):
     def tables(self):
         self.patch(_table, 'WORDS_MIN_POINTS', 0)
-        self.patch(_fast, 'MERGE_SHARE', 0)  # patched: offsets, dead
+        self.patch(_merge, 'SHARE', 0)  # patched: offsets, dead
         table = _table.build(members(20, 16), MD5)
         added = [(b'new-%d' % i, f'new-{i}', 0, 16) for i in range(2)]
         joined = _patch.update(table, {'m3'}, 16, added, MD5)

@@ -1,0 +1,156 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Changes of many points merged by NumPy, against fresh builds."""
+
+import random
+
+from hashring import _fast
+from hashring import _members
+from hashring import _merge
+from hashring import _table
+from hashring import balance
+from hashring import ring
+from hashring.tests import base
+from hashring.tests import invariants
+from hashring.tests import test_fast
+from hashring.tests import test_ring
+
+
+@test_fast.with_numpy
+class MergeTestCase(base.TestCase):
+    """Changes merged by NumPy (:func:`_merge.merge`) match fresh builds."""
+
+    KEYS = test_ring.WithMembersTestCase.KEYS
+    assert_same = test_ring.WithMembersTestCase.assert_same
+
+    def setUp(self):
+        super().setUp()
+        self.merged = 0
+        merge = _merge.merge
+
+        def counted(*args):
+            found = merge(*args)
+            self.merged += found is not None
+            return found
+
+        self.patch(_merge, 'merge', counted)
+
+    def test_random_changes_merged_or_patched_match_a_fresh_build(self):
+        # Either way at random, so that merges follow patches (and drop
+        # their dead points) and patches follow merges.
+        self.patch(_fast, 'MIN_POINTS', 1)
+        self.patch(_merge, 'MIN_POINTS', 1)
+        rng = random.Random(5)
+        self.patch(
+            _merge, 'merges', lambda points, changed: rng.random() < 0.5
+        )
+        dropped = 0
+        merged = 0
+        for before, current, fresh in test_ring.random_updates(rng, 25):
+            with self.subTest(members=dict(fresh.members)):
+                self.assert_same(current, fresh)
+                self.assertEqual(
+                    balance.shares(fresh), balance.shares(current)
+                )
+                if self.merged > merged:
+                    # Nothing dead, and the index a build's.
+                    self.assertEqual(frozenset(), current._table.dead)
+                    self.assertIsNone(current._offsets)
+                    self.assertEqual(fresh._span, current._span)
+                    dropped += bool(before._table.dead)
+            merged = self.merged
+            invariants.check(before)
+        self.assertGreater(self.merged, 60)
+        self.assertGreater(dropped, 10)
+
+    def test_large_changes_are_merged_and_small_ones_patched(self):
+        names = [f'compute-{i}' for i in range(10)]
+        hashes = ('md5', 'sha1', 'sha224', 'blake2b')
+        for hash_function in hashes:
+            small = ring.HashRing(names, 8, hash_function)
+            joined = small.with_members(names + ['compute-new'])
+            left = small.with_members(names[1:])
+            for each in (joined, left):
+                with self.subTest(hash=hash_function):
+                    self.assertIsNone(each._offsets)
+                    self.assertEqual(frozenset(), each._table.dead)
+                    self.assert_same(
+                        each, ring.HashRing(each.members, 8, hash_function)
+                    )
+        self.assertEqual(2 * len(hashes), self.merged)
+        # One of a hundred members: a patch costs less.
+        names = [f'compute-{i}' for i in range(100)]
+        patched = ring.HashRing(names, 5).with_members(names[1:])
+        self.assertEqual(2 * len(hashes), self.merged)
+        self.assertEqual(32, len(patched._table.dead))
+        self.assertTrue(_merge.merges(100 * 32, -(-100 * 32 // _merge.SHARE)))
+        self.assertFalse(_merge.merges(100 * 32, 1))
+        self.assertFalse(_merge.merges(_merge.MIN_POINTS - 1, 10**6))
+
+    def test_arcs_are_measured_as_merged(self):
+        self.patch(_fast, 'MIN_POINTS', 1)
+        self.patch(_merge, 'MIN_POINTS', 1)
+        self.patch(_merge, 'SHARE', 10**6)
+        first = ring.HashRing(['a-1', 'b-2'], 6)
+        balance.shares(first)
+        both = first.with_members(['a-1', 'b-2', 'c-3'])
+        alone = both.with_members(['c-3'])
+        self.assertEqual(2, self.merged)
+        for each in (both, alone):
+            self.assertEqual(_table.arcs(each._table), each._table.arcs)
+        # An owner of every point owns the whole space, which 64-bit
+        # arithmetic wraps to nothing.
+        self.assertEqual({'c-3': 1.0}, balance.shares(alone))
+        self.assertEqual(3, len(alone._table.arcs))
+
+    def test_points_that_share_their_top_bits_are_built_afresh(self):
+        self.patch(_fast, 'MIN_POINTS', 1)
+        self.patch(_merge, 'MIN_POINTS', 1)
+        self.patch(_merge, 'SHARE', 10**6)
+        point = b'\x10' * 16 + _table.tag(0)
+        same = b'\x10' * 8 + b'\x11' * 8 + _table.tag(1)
+        other = b'\x20' * 16 + _table.tag(1)
+        self.assertIsNone(
+            _merge.merge([point], [], [same], ['a', 'b'], 16, False)
+        )
+        self.assertIsNone(
+            _merge.merge(
+                [point], [], [other, same, other], ['a', 'b'], 16, False
+            )
+        )
+        points, owners, direct, span, arcs, words = _merge.merge(
+            [point], [], [other], ['a', 'b'], 16, False
+        )
+        self.assertIsNone(words)
+        self.assertEqual([point, other], points)
+        self.assertEqual(['a', 'b'], owners)
+        # 'aa' hashes to points of 'a': the change is built afresh, which
+        # drops them.
+        merged = self.merged
+        r = ring.HashRing(['a', 'b'], 4).with_members(['a', 'aa', 'b'])
+        self.assertEqual(merged, self.merged)
+        self.assert_same(r, ring.HashRing(['a', 'aa', 'b'], 4))
+
+    def test_numbers_of_members_gone_do_not_pile_up(self):
+        self.patch(_fast, 'MIN_POINTS', 1)
+        self.patch(_merge, 'MIN_POINTS', 1)
+        self.patch(_merge, 'SHARE', 10**6)
+        names = [f'm{i}' for i in range(4)]
+        current = ring.HashRing(names, 4)
+        most = 0
+        for i in range(60):
+            current = current.with_members(names + [f'new-{i}'])
+            most = max(most, len(current._table.numbered))
+        self.assertGreater(self.merged, 40)
+        self.assertEqual(2 * 5 + _members.SPARE_NUMBERS + 1, most)
+        self.assert_same(current, ring.HashRing(current.members, 4))
