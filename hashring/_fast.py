@@ -33,15 +33,15 @@ try:
 except ImportError:
     np = None
 
-# Indexes are turned into ints a chunk at a time, so that the copies made
-# on the way stay small next to the ring (gather()).
+# Points are read, indexes turned into ints and runs of buckets filled a
+# chunk at a time, a sixty-fourth of them and at least so many, so that the
+# copies made on the way stay small next to the ring.
 _CHUNK = 1 << 10
 
-# Runs of buckets are filled, and items picked out of an array of them
-# (gather()), a sixty-fourth at a time and at least so many: few chunks
-# on a big ring, whose copies stay small next to it, and on a small ring
-# chunks small next to its points.
-_RUNS = 1 << 8
+# Runs of buckets filled (indexed()) and items picked out of an array of
+# them (gather()), a thirty-second of them at a time and at least so many:
+# chunks of _CHUNK weighed on the peak of rings of under 2,048 points.
+_PICKED = 1 << 8
 
 # Sequences of at most so many items are gathered out of an array of them
 # (8 bytes an item) rather than through their indexes as ints (gather()).
@@ -87,7 +87,13 @@ def index(
     if not ENABLED or len(points) < MIN_POINTS or size % 4:
         return None
     # The tag is read as one 32-bit word, as _table._index() reads it.
-    high, numbers = columns(points, size + _table.TAG)
+    # (Not columns(): a join takes 80 bytes an item for a while, and
+    # chunks small enough for a small ring's peak cost more time.)
+    read = _bulk.words(points, size + _table.TAG, 0, 4, size)
+    high = np.asarray(read[0], dtype=np.uint64) << np.uint64(32)
+    high |= np.asarray(read[1], dtype=np.uint32)
+    numbers = np.asarray(read[2], dtype=np.uint32)
+    del read
     order = np.argsort(high, kind='stable')
     high = high[order]
     if (high[1:] == high[:-1]).any():
@@ -101,8 +107,9 @@ def index(
     buckets = (high >> np.uint64(64 - bits)).astype(np.int32)
     words = top_words(high)
     del high
-    direct, span = indexed(buckets, numbers, bits, typecode)
-    del buckets
+    first, buckets = occupied(buckets)
+    direct, span = indexed(first, buckets, numbers, bits, typecode)
+    del first, buckets
     return ordered, gather(numbered, numbers), direct, span, words
 
 
@@ -148,20 +155,23 @@ def owners(
 
 
 def columns(points: Sequence[bytes], width: int) -> tuple[Any, Any]:
-    """Return the top 64 bits and the tags of points, as NumPy arrays."""
+    """Return the top 64 bits and the tags of points, as NumPy arrays.
+
+    :param points: byte strings of ``width`` bytes, at least 8.
+    :param width: their length.
+
+    Runtime complexity: ``O(P)``, in C.
+    """
     count = len(points)
     high = np.empty(count, dtype=np.uint64)
     tags = np.empty(count, dtype=np.uint32)
-    dtype = f'S{width}'
-    # A sixty-fourth at a time, copied into an array of fixed-width bytes
-    # (a join of bytes takes 80 bytes per item for a while).
-    step = max(_RUNS, count >> 6)
+    step = max(_CHUNK, count >> 6)
     for start in range(0, count, step):
-        chunk = np.array(points[start : start + step], dtype=dtype)
-        n = len(chunk)
-        high[start : start + n] = np.ndarray((n,), '>u8', chunk, 0, (width,))
+        joined = b''.join(points[start : start + step])
+        n = len(joined) // width
+        high[start : start + n] = np.ndarray((n,), '>u8', joined, 0, (width,))
         tags[start : start + n] = np.ndarray(
-            (n,), '>u4', chunk, width - 4, (width,)
+            (n,), '>u4', joined, width - 4, (width,)
         )
     return high, tags
 
@@ -203,22 +213,38 @@ def top_words(high: Any) -> 'array.array[int] | None':
     return found
 
 
+def occupied(buckets: Any) -> tuple[Any, Any]:
+    """Return the first point of each occupied bucket, and that bucket.
+
+    :param buckets: the bucket of each sorted point, as int32.
+    """
+    first = np.flatnonzero(_changes(buckets)).astype(np.int32)
+    return first, buckets[first]
+
+
 def indexed(
-    buckets: Any, numbers: Any, bits: int, typecode: str
+    first: Any,
+    buckets: Any,
+    numbers: Any,
+    bits: int,
+    typecode: str,
+    runs: int | None = None,
 ) -> tuple['array.array[int]', int]:
     """Return the bucket index of sorted points, and its span.
 
-    :param buckets: the bucket of each point, as int32.
+    :param first: the first point of each occupied bucket, in order.
+    :param buckets: those buckets (:func:`occupied`).
     :param numbers: the owner number of each point.
     :param bits: the number of bits of a bucket.
     :param typecode: the :mod:`array` typecode of the index.
+    :param runs: how many runs of buckets to fill at a time; by default a
+        thirty-second of them, at least :data:`_PICKED`.
     """
-    # The first point of each occupied bucket, and that bucket.
-    first = np.flatnonzero(_changes(buckets)).astype(np.int32)
-    occupied = buckets[first]
     direct = array.array(typecode, [0]) * (1 << bits)
     found = np.frombuffer(direct, dtype=typecode)
-    _fill(found, first, occupied, numbers, max(_RUNS, len(first) >> 6))
+    if runs is None:
+        runs = max(_PICKED, len(first) >> 5)
+    _fill(found, first, buckets, numbers, runs)
     span = max(int(_steps(first, 0).max()), len(numbers) - int(first[-1]))
     return direct, span
 
@@ -288,7 +314,7 @@ def gather(sequence: Any, indexes: Any) -> list[Any]:
     if len(sequence) <= _OBJECTS:
         objects = np.empty(len(sequence), dtype=object)
         objects[:] = sequence
-        step = max(_RUNS, len(indexes) >> 6)
+        step = max(_PICKED, len(indexes) >> 5)
         for start in range(0, len(indexes), step):
             found[start : start + step] = objects[
                 indexes[start : start + step]

@@ -121,7 +121,11 @@ def merge(
     bits = _table.bits_for(len(points), size)
     buckets = (high >> np.uint64(64 - bits)).astype(np.int32)
     typecode = _table.typecode(len(points), len(numbered))
-    direct, span = _fast.indexed(buckets, numbers, bits, typecode)
+    # At once: a change's copies weigh on no build's peak.
+    first, buckets = _fast.occupied(buckets)
+    direct, span = _fast.indexed(
+        first, buckets, numbers, bits, typecode, len(first)
+    )
     owners = _fast.gather(numbered, numbers)
     found = _fast.measured_arcs(high, numbers, len(numbered)) if arcs else None
     return points, owners, direct, span, found, _fast.top_words(high)

@@ -100,12 +100,12 @@ class FastBuildTestCase(base.TestCase):
         members = [(f'm{i}'.encode(), f'm{i}', 40) for i in range(30)]
         whole, pure = self.tables(members, 'md5')
         self.assertEqual(pure, whole)
-        self.patch(_fast, '_RUNS', 7)
+        self.patch(_fast, '_CHUNK', 7)
+        self.patch(_fast, '_PICKED', 5)
         for objects in (10**6, 0):
-            # Points and members picked out of arrays of them, then
-            # through their indexes as ints, 7 at a time.
+            # Points and members picked out of arrays of them, 5 at a
+            # time, then through their indexes as ints, 7 at a time.
             self.patch(_fast, '_OBJECTS', objects)
-            self.patch(_fast, '_CHUNK', 7)
             fast, _ = self.tables(members, 'md5')
             with self.subTest(objects=objects):
                 self.assertEqual(pure, fast)
@@ -115,7 +115,7 @@ class FastBuildTestCase(base.TestCase):
         gone = _patch.update(table, {'m2'}, 40, [], MD5)
         # The points read 7 at a time, and all at once.
         for chunk in (7, 10**6):
-            self.patch(_fast, '_RUNS', chunk)
+            self.patch(_fast, '_CHUNK', chunk)
             for each in (table, gone):
                 with self.subTest(chunk=chunk, dead=len(each.dead)):
                     found = _table.arcs(each)
@@ -128,7 +128,7 @@ class FastBuildTestCase(base.TestCase):
         indexes = _fast.np.array([3, 0, 3, 1, 2], dtype=_fast.np.int32)
         names = ['d', 'a', 'b', 'c']
         points = [b'\x00' * 20, b'\x01' * 20, b'\x02' * 20, b'\x03' * 20]
-        self.patch(_fast, '_RUNS', 2)
+        self.patch(_fast, '_PICKED', 2)
         for objects in (4, 3):
             self.patch(_fast, '_OBJECTS', objects)
             with self.subTest(objects=objects):
