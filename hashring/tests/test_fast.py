@@ -139,6 +139,20 @@ class FastBuildTestCase(base.TestCase):
                 self.assertEqual([points[i] for i in indexes], found)
                 # The very objects, not copies: the ring keeps them.
                 self.assertIs(points[3], found[0])
+        # Fewer indexes than items (a few keys on a ring of many members)
+        # take ints, not an array of every item.
+        through = []
+        self.patch(
+            _bulk,
+            'gather',
+            lambda s, i: through.append(i) or [s[n] for n in i],
+        )
+        self.patch(_fast, '_OBJECTS', 4)
+        self.assertEqual(['a', 'b'], _fast.gather(names, indexes[3:]))
+        self.assertEqual([[1, 2]], through)
+        # As many indexes as items, or more: the array.
+        self.assertEqual(5, len(_fast.gather(names, indexes)))
+        self.assertEqual([[1, 2]], through)
 
     def test_points_that_share_their_top_bits_take_the_pure_path(self):
         # 'a' and 'aa' share points: the pure path drops the later ones.
