@@ -47,10 +47,10 @@ _PICKED = 1 << 8
 # (8 bytes an item) rather than through their indexes as ints (gather()).
 _OBJECTS = 1 << 14
 
-#: Fewer points take the pure path.  From here on NumPy builds in 0.69 to
-#: 0.86 of tooz's time (the pure path 0.87 to 1.16), and its copies keep
-#: the build's peak within 1.3 of tooz's; at 512 points it reached 1.35
-#: (measured on the day of this change, 512 to 1,920 points).
+#: Fewer points take the pure path.  From here on NumPy built in 0.71 to
+#: 0.75 of tooz's time (the pure path 0.92 to 0.95, 640 to 1,600 points),
+#: and its copies kept the build's peak within 1.3 of tooz's; at 512
+#: points it reached 1.35 (measured on the day of this change).
 MIN_POINTS = 640
 
 #: Whether builds take this path: NumPy is there (tests turn it off to
