@@ -86,7 +86,7 @@ def index(
     """
     if not ENABLED or len(points) < MIN_POINTS or size % 4:
         return None
-    # The tag is read as one 32-bit word, as _table._index() reads it.
+    # The tag is read as one 32-bit word, as _pure._index() reads it.
     # (Not columns(): a join takes 80 bytes an item for a while, and
     # chunks small enough for a small ring's peak cost more time.)
     read = _bulk.words(points, size + _table.TAG, 0, 4, size)

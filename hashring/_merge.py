@@ -119,10 +119,11 @@ def merge(
     if not points:
         return None
     bits = _table.bits_for(len(points), size)
-    buckets = (high >> np.uint64(64 - bits)).astype(np.int32)
+    first, buckets = _fast.occupied(
+        (high >> np.uint64(64 - bits)).astype(np.int32)
+    )
     typecode = _table.typecode(len(points), len(numbered))
     # At once: a change's copies weigh on no build's peak.
-    first, buckets = _fast.occupied(buckets)
     direct, span = _fast.indexed(
         first, buckets, numbers, bits, typecode, len(first)
     )
