@@ -207,6 +207,42 @@ class TreeTestCase(base.TestCase):
             html = pathlib.Path(out, 'configuration', 'index.html')
             self.assertIn('partition_exponent', html.read_text(), result)
 
+    def test_faults_benchmark_smoke(self):
+        # --help answers at once, rather than starting a run.
+        helped = subprocess.run(
+            [sys.executable, '-m', 'benchmarks.faults', '--help'],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        self.assertIn('--backends', helped.stdout)
+        refused = subprocess.run(
+            [sys.executable, '-m', 'benchmarks.faults', '--backends', 'db2'],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        self.assertEqual(2, refused.returncode)
+        self.assertIn("'db2'", refused.stderr)
+        # The file backend needs no server: a freeze of 9 s loses no live
+        # member, and the crashed one leaves.
+        result = subprocess.run(
+            [sys.executable, '-m', 'benchmarks.faults', '--backends', 'file'],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        rows = re.findall(r'^\| (\w+) \|.*$', result.stdout, re.M)
+        self.assertEqual(['backend', 'file'], rows)
+        cells = result.stdout.strip().splitlines()[-1].split(' | ')
+        self.assertEqual('no', cells[4])
+        self.assertNotEqual('never', cells[5])
+
     def test_shards_benchmark_smoke(self):
         result = subprocess.run(
             [
