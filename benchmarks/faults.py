@@ -39,12 +39,12 @@ from hashring.tests.membership import servers
 
 TIMINGS = {'heartbeat_interval': 1.0, 'dead_after': 3.0, 'read_timeout': 2.0}
 
-#: The backends on servers, each with its server, its driver and the
-#: driver's option; SQLite and the file need none.
+#: The backends on servers, each with its name in the table, its server,
+#: its driver and the driver's option; SQLite and the file need none.
 SERVERS = {
-    'postgresql': (servers.PostgresServer, 'sql', 'connection'),
-    'redis': (servers.RedisServer, 'tooz', 'backend_url'),
-    'etcd': (servers.EtcdServer, 'tooz', 'backend_url'),
+    'postgresql': ('PostgreSQL', servers.PostgresServer, 'sql', 'connection'),
+    'redis': ('Redis', servers.RedisServer, 'tooz', 'backend_url'),
+    'etcd': ('etcd', servers.EtcdServer, 'tooz', 'backend_url'),
 }
 BACKENDS = ('sqlite', 'file', *SERVERS)
 
@@ -170,15 +170,14 @@ def main(argv=None):
             {'membership_file': path},
             contract.FrozenLockHolder(_Holder(), 'file', path + '.lock'),
         )
-    names = {'postgresql': 'PostgreSQL', 'redis': 'Redis', 'etcd': 'etcd'}
     for backend in args.backends:
         if backend not in SERVERS:
             continue
-        kind, driver, key = SERVERS[backend]
+        name, kind, driver, key = SERVERS[backend]
         server = kind()
         server.setUp()
         try:
-            run(names[backend], driver, {key: server.url}, server)
+            run(name, driver, {key: server.url}, server)
         finally:
             server.cleanUp()
 

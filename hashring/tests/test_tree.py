@@ -209,34 +209,14 @@ class TreeTestCase(base.TestCase):
 
     def test_faults_benchmark_smoke(self):
         # --help answers at once, rather than starting a run.
-        helped = subprocess.run(
-            [sys.executable, '-m', 'benchmarks.faults', '--help'],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-            timeout=60,
-        )
+        helped = _benchmark('faults', '--help', timeout=60)
         self.assertIn('--backends', helped.stdout)
-        refused = subprocess.run(
-            [sys.executable, '-m', 'benchmarks.faults', '--backends', 'db2'],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-        )
+        refused = _benchmark('faults', '--backends', 'db2', check=False)
         self.assertEqual(2, refused.returncode)
         self.assertIn("'db2'", refused.stderr)
         # The file backend needs no server: a freeze of 9 s loses no live
         # member, and the crashed one leaves.
-        result = subprocess.run(
-            [sys.executable, '-m', 'benchmarks.faults', '--backends', 'file'],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-            timeout=120,
-        )
+        result = _benchmark('faults', '--backends', 'file', timeout=120)
         rows = re.findall(r'^\| (\w+) \|.*$', result.stdout, re.M)
         self.assertEqual(['backend', 'file'], rows)
         cells = result.stdout.strip().splitlines()[-1].split(' | ')
@@ -244,44 +224,19 @@ class TreeTestCase(base.TestCase):
         self.assertNotEqual('never', cells[5])
 
     def test_shards_benchmark_smoke(self):
-        result = subprocess.run(
-            [
-                sys.executable,
-                '-m',
-                'benchmarks.shards',
-                '--nodes',
-                '2000',
-                '--shards',
-                '20',
-                '--repeat',
-                '1',
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
+        result = _benchmark(
+            'shards', '--nodes', '2000', '--shards', '20', '--repeat', '1'
         )
         plans = re.findall(
             r'^(first|grow|shrink) .* (yes|NO)$', result.stdout, re.M
         )
         self.assertEqual(['first', 'grow', 'shrink'], [p for p, _ in plans])
-        refused = subprocess.run(
-            [sys.executable, '-m', 'benchmarks.shards', '--shards', '10'],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
+        refused = _benchmark('shards', '--shards', '10', check=False)
         self.assertEqual(2, refused.returncode)
         self.assertIn('--shards must be more than 10, not 10', refused.stderr)
 
     def test_benchmark_smoke(self):
-        result = subprocess.run(
-            [sys.executable, '-m', 'benchmarks.run', '--quick'],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        )
+        result = _benchmark('run', '--quick')
         for heading in (
             'tooz us',
             'hashring/tooz',
@@ -301,3 +256,17 @@ class TreeTestCase(base.TestCase):
         self.assertEqual(28, len(verdicts))
         self.assertEqual(14, len(set(verdicts)))
         self.assertEqual(3, len({v for v in verdicts if 'without NumPy' in v}))
+
+
+def _benchmark(
+    name: str, *args: str, check: bool = True, timeout: float | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m benchmarks.<name> args`` from the project's root."""
+    return subprocess.run(
+        [sys.executable, '-m', f'benchmarks.{name}', *args],
+        capture_output=True,
+        text=True,
+        check=check,
+        cwd=ROOT,
+        timeout=timeout,
+    )
