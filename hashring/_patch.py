@@ -102,9 +102,11 @@ def update(
     numbered = list(table.numbered)
     number = {m: n for n, m in enumerate(numbered)}
     carried = None if table.arcs is None else list(table.arcs)
-    hashed, tags = _hashed(added, numbered, number, carried, hash_ctor)
+    hashed, tags = _hashed(
+        added, numbered, number, carried, hash_ctor, tagged=merging
+    )
     if merging:
-        return _merged(table, removed, hashed, tags, numbered, number, carried)
+        return _merged(table, removed, hashed, numbered, number, carried)
     new: dict[bytes, Any] = {}
     for member, digests in hashed:
         new.update(zip(digests, itertools.repeat(member)))
@@ -263,6 +265,7 @@ def _hashed(
     number: dict[Any, int],
     carried: list[int] | None,
     hash_ctor: hashing.HashConstructor,
+    tagged: bool = False,
 ) -> tuple[list[tuple[Any, list[bytes]]], dict[Any, bytes]]:
     """Hash the points added, and number their members.
 
@@ -272,6 +275,8 @@ def _hashed(
     :param carried: the arcs per owner number, to which new ones are
         added, or None.
     :param hash_ctor: the ring's hash constructor.
+    :param tagged: whether each digest is followed by its member's tag, as
+        a point is (a merge's), or bare (a patch's).
     :returns: each member added with the digests of its new points, and
         each member's tag.
     """
@@ -289,7 +294,10 @@ def _hashed(
             if carried is not None:
                 carried.append(0)
         tags[member] = _table.tag(number[member])
-        hashed.append((member, _table.digests(name, first, stop, hash_ctor)))
+        suffix = tags[member] if tagged else b''
+        hashed.append(
+            (member, _table.digests(name, first, stop, hash_ctor, suffix))
+        )
     return hashed, tags
 
 
@@ -297,12 +305,13 @@ def _merged(
     table: _table.Table,
     removed: set[Any],
     hashed: list[tuple[Any, list[bytes]]],
-    tags: dict[Any, bytes],
     numbered: list[Any],
     number: dict[Any, int],
     carried: list[int] | None,
 ) -> _table.Table | None:
     """Return the table of :func:`update` as NumPy merges it, or None.
+
+    ``hashed`` holds the new points, tagged (:func:`_hashed`).
 
     The points of members removed, and dead points, are dropped rather
     than kept dead, and the index is made afresh: the table is the one a
@@ -313,8 +322,8 @@ def _merged(
     gone = {number[m] for m in removed}
     gone.update(_from_bytes(p[size:], 'big') for p in table.dead)
     added: list[bytes] = []
-    for member, found in hashed:
-        added += map(operator.add, found, itertools.repeat(tags[member]))
+    for _, found in hashed:
+        added += found
     merged = _merge.merge(
         table.points[: table.npoints],
         sorted(gone),
