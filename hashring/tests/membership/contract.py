@@ -35,6 +35,7 @@ from hashring import handoff
 from hashring import manager
 from hashring import membership
 from hashring import ownership
+from hashring.tests.membership import servers
 
 #: Timings short enough for tests, with dead_after the minimum tooz's
 #: backends accept (whole seconds).
@@ -535,7 +536,7 @@ class FrozenLockHolder:
         )
         self.test.addCleanup(self.thaw)
         self.test.assertEqual('locked\n', self.proc.stdout.readline())
-        os.kill(self.proc.pid, signal.SIGSTOP)
+        servers.stop_dead(self.proc.pid)
 
     def thaw(self):
         if self.proc is not None:

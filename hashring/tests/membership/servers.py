@@ -47,6 +47,56 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_dead(pid, timeout=10):
+    """Stop a process (SIGSTOP), and return once every thread of it stopped.
+
+    kill() returns before the signal has stopped the threads: on a loaded
+    2-core machine a thread running on the other core went on for up to
+    12 ms, and an etcd served a read in that time (a CI failure of
+    test_a_frozen_backend_answers_in_bounded_time).
+
+    :raises RuntimeError: a thread still runs after timeout seconds, or
+        the process has ended.
+    """
+    try:
+        os.kill(pid, signal.SIGSTOP)
+    except ProcessLookupError:
+        raise RuntimeError(f'process {pid} has ended') from None
+    if not os.path.isdir('/proc/self/task'):
+        return  # no thread states to wait on, as on macOS
+    deadline = time.monotonic() + timeout
+    while True:
+        running = running_threads(pid)
+        if not running:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f'process {pid} did not stop in {timeout}s: threads '
+                f'{running} still run'
+            )
+        time.sleep(0.001)
+
+
+def running_threads(pid):
+    """Return {thread id: state} of a process's threads that run on."""
+    states = {}
+    task = f'/proc/{pid}/task'
+    if not os.path.isdir(task):
+        raise RuntimeError(f'process {pid} has ended')
+    for tid in os.listdir(task):
+        try:
+            with open(f'{task}/{tid}/stat') as stat:
+                # The state follows the command name, which may hold ')'.
+                state = stat.read().rpartition(')')[2].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that ended meanwhile
+        if state in ('Z', 'X'):
+            raise RuntimeError(f'process {pid} has ended')
+        if state not in ('T', 't'):
+            states[int(tid)] = state
+    return states
+
+
 def wait_for(predicate, timeout, what):
     deadline = time.monotonic() + timeout
     last = None
@@ -126,9 +176,9 @@ class Server(fixtures.Fixture):
 
     def freeze(self):
         """Stop the server's processes dead (SIGSTOP), connections open."""
-        for pid in self.pids():
-            os.kill(pid, signal.SIGSTOP)
         self.addCleanup(self.thaw)
+        for pid in self.pids():
+            stop_dead(pid)
 
     def thaw(self):
         """Let frozen processes run again (SIGCONT)."""
