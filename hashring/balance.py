@@ -185,7 +185,7 @@ def check(
         return None
     # What the ring is made of, not its fingerprint: that hashes every
     # point, which a manager avoids when nothing else asks for it.
-    made_of = (ring.points, ring.hash_function, *ring.members.items())
+    made_of = (ring.points, ring.hash_function, dict(ring.members))
     checked = logged.get(group)
     if checked is None:
         checked = logged[group] = _Checked(made_of)

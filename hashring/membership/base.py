@@ -21,6 +21,7 @@ import abc
 from collections.abc import Iterable
 import dataclasses
 import datetime
+import functools
 import logging
 import math
 import os
@@ -298,34 +299,40 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
 
     def _listed(self, group: str, records: list[Record]) -> dict[str, Member]:
         """Return the members of valid records, leaving bad ones out."""
-        valid = []
+        chosen: dict[str, Record] = {}
+        repeated: dict[str, list[Record]] = {}
         for record in records:
+            weight = record.weight
             try:
                 member_id = canonical_id(record.id)
-                check_weight(record.id, record.weight)
+                if type(weight) is not int or not 1 <= weight <= MAX_WEIGHT:
+                    check_weight(record.id, weight)
             except exception.InvalidMemberError as exc:
                 self._bad_record(group, record.id, str(exc))
-            else:
-                valid.append(
-                    (_preference(record, member_id), record.id, member_id)
+                continue
+            if member_id in chosen:
+                repeated.setdefault(member_id, [chosen[member_id]]).append(
+                    record
                 )
+            else:
+                chosen[member_id] = record
         # Where two records are one member once canonical (a host whose
         # name changed case, or a record from before an upgrade), keep the
         # one heard from last: the other is its stale past.  Ties go to
         # the first by raw id, so that every reader keeps the same.
-        by_id = {r.id: r for r in records}
-        members: dict[str, Member] = {}
-        raw: dict[str, str] = {}
-        for _, raw_id, member_id in sorted(valid):
-            if member_id in members:
+        for member_id, same in sorted(repeated.items()):
+            keep, *stale = sorted(
+                same, key=functools.partial(_preference, member_id)
+            )
+            chosen[member_id] = keep
+            for record in stale:
                 self._bad_record(
                     group,
-                    raw_id,
-                    f'it is the same member as record {raw[member_id]!r}',
+                    record.id,
+                    f'it is the same member as record {keep.id!r}',
                 )
-                continue
-            raw[member_id] = raw_id
-            record = by_id[raw_id]
+        members: dict[str, Member] = {}
+        for member_id, record in chosen.items():
             claim = None
             published = values.NO_ATTRIBUTES
             if record.attributes:
@@ -338,7 +345,7 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
                 record.weight,
                 published,
                 record.heartbeat,
-                raw_id,
+                record.id,
                 claim,
             )
         return members
@@ -427,8 +434,10 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         self.stop()
 
 
-def _preference(record: Record, member_id: str) -> tuple[int, float, bool]:
+def _preference(
+    member_id: str, record: Record
+) -> tuple[bool, float, bool, str]:
     """Sort key of one member's records: the one to keep sorts first."""
     alive = record.state in (State.UP, State.DRAINING)
     heard = record.heartbeat.timestamp() if record.heartbeat else 0.0
-    return (not alive, -heard, member_id != record.id)
+    return (not alive, -heard, member_id != record.id, record.id)

@@ -55,6 +55,7 @@ import dataclasses
 import datetime
 import logging
 import threading
+import typing
 
 LOG = logging.getLogger(__name__)
 
@@ -87,9 +88,11 @@ class Outage:
         return self.start - dead_after < last <= self.explains_until
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Seen:
-    """What the judge knows of a member: its values and when it was heard."""
+class Seen(typing.NamedTuple):
+    """What the judge knows of a member: its values and when it was heard.
+
+    A named tuple: the judge makes one per member at every read.
+    """
 
     #: the driver's member value, returned as it was when presumed alive
     value: object
@@ -215,25 +218,24 @@ class Judge:
             outages.extend(o for o in published if o.end > o.start)
             beats = [b for _, b in heard.values() if b is not None]
             freshest = max(beats, default=None)
-            if (
-                freshest is not None
-                and now - freshest > self.dead_after
-                and sum(freshest - b <= self.dead_after for b in beats) >= 2
-            ):
-                # Members alive together, then nobody could write for
-                # dead_after: the backend was out.  (One member alone that
-                # falls silent is judged as a crash.)
-                outages.append(Outage(freshest, now, freshest + self.slack))
+            # Cut-offs rather than a timedelta per member: ``now - last >
+            # dead_after`` is ``last < now - dead_after``, exactly.
+            cutoff = now - self.dead_after
+            if freshest is not None and freshest < cutoff:
+                together = freshest - self.dead_after
+                if sum(b >= together for b in beats) >= 2:
+                    # Members alive together, then nobody could write for
+                    # dead_after: the backend was out.  (One member alone
+                    # that falls silent is judged as a crash.)
+                    outages.append(
+                        Outage(freshest, now, freshest + self.slack)
+                    )
             dead = set()
             presumed = set()
             seen: dict[str, Seen] = {}
             for member_id, (value, beat) in heard.items():
                 last = now if beat is None else beat
-                if (
-                    beat is not None
-                    and member_id != alive
-                    and now - last > self.dead_after
-                ):
+                if beat is not None and beat < cutoff and member_id != alive:
                     # Silent for longer than dead_after: dead, unless
                     # outages leave dead_after of reachable time or less.
                     # (A shorter silence needs no look at the outages.)
@@ -253,7 +255,7 @@ class Judge:
                 ):
                     absent[member_id] = old.value
                     presumed.add(member_id)
-                    seen[member_id] = dataclasses.replace(old, listed=False)
+                    seen[member_id] = old._replace(listed=False)
             self._known[group] = seen
             verdict = Verdict(frozenset(dead), absent, frozenset(presumed))
             self._report(group, verdict)

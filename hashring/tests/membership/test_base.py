@@ -188,6 +188,31 @@ class BaseBehaviourTestCase(memory.MemoryTestMixin, test_base.TestCase):
         del self.store.groups['default']['host']
         self.assertEqual({'host': 1}, self.source().get_members().up())
 
+    def test_colliding_records_keep_the_one_heard_from_last(self):
+        clock = self.store.clock
+        later = clock + datetime.timedelta(seconds=1)
+        self.store.groups['default'] = {
+            # The canonical id's record is the stale past of a host whose
+            # name changed case; a down record loses to a live one.
+            'host': base.Record('host', base.State.UP, 1, {}, clock),
+            'HOST': base.Record('HOST', base.State.UP, 2, {}, later),
+            'Host': base.Record('Host', base.State.DOWN, 3, {}, later),
+            'other': base.Record('other', base.State.UP, 1, {}, clock),
+        }
+        with self.assertLogs('hashring.membership.base', 'WARNING') as logs:
+            snapshot = self.source().get_members()
+        self.assertEqual({'host': 2, 'other': 1}, snapshot.up())
+        self.assertEqual('HOST', snapshot.members['host'].name)
+        self.assertEqual(2, len(logs.output))
+        for stale in ('host', 'Host'):
+            self.assertTrue(
+                any(
+                    f"record {stale!r}" in line
+                    and "same member as record 'HOST'" in line
+                    for line in logs.output
+                )
+            )
+
     def test_one_bad_record_never_takes_the_group_down(self):
         clock = self.store.clock
         self.store.groups['default'] = {
