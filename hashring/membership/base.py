@@ -12,9 +12,11 @@
 
 """The membership-source interface: what every driver is.
 
-Reading lives here; registering in :mod:`hashring.membership.registration`;
-the value types in :mod:`hashring.membership.values`.  The names of both
-are kept here too, for drivers written against this module.
+Reading lives here, and turning what was read into members in
+:mod:`hashring.membership.records`; registering in
+:mod:`hashring.membership.registration`; the value types in
+:mod:`hashring.membership.values`, whose names are kept here too, for
+drivers written against this module.
 """
 
 import abc
@@ -26,7 +28,6 @@ import logging
 import math
 import os
 import threading
-import types
 from typing import Any
 
 from oslo_config import cfg
@@ -38,6 +39,7 @@ from hashring import exception
 from hashring.membership import heartbeats
 from hashring.membership import liveness
 from hashring.membership import masking
+from hashring.membership import records as records_mod
 from hashring.membership import registration
 from hashring.membership import values
 from hashring import opts
@@ -299,76 +301,18 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
 
     def _listed(self, group: str, records: list[Record]) -> dict[str, Member]:
         """Return the members of valid records, leaving bad ones out."""
-        chosen: dict[str, Record] = {}
-        repeated: dict[str, list[Record]] = {}
-        for record in records:
-            weight = record.weight
-            try:
-                member_id = canonical_id(record.id)
-                if type(weight) is not int or not 1 <= weight <= MAX_WEIGHT:
-                    check_weight(record.id, weight)
-            except exception.InvalidMemberError as exc:
-                self._bad_record(group, record.id, str(exc))
-                continue
-            if member_id in chosen:
-                repeated.setdefault(member_id, [chosen[member_id]]).append(
-                    record
-                )
-            else:
-                chosen[member_id] = record
-        # Where two records are one member once canonical (a host whose
-        # name changed case, or a record from before an upgrade), keep the
-        # one heard from last: the other is its stale past.  Ties go to
-        # the first by raw id, so that every reader keeps the same.
-        for member_id, same in sorted(repeated.items()):
-            keep, *stale = sorted(
-                same, key=functools.partial(_preference, member_id)
-            )
-            chosen[member_id] = keep
-            for record in stale:
-                self._bad_record(
-                    group,
-                    record.id,
-                    f'it is the same member as record {keep.id!r}',
-                )
-        members: dict[str, Member] = {}
-        for member_id, record in chosen.items():
-            claim = None
-            published = values.NO_ATTRIBUTES
-            if record.attributes:
-                attributes = dict(record.attributes)
-                claim = self._claim_of(group, member_id, attributes)
-                published = types.MappingProxyType(attributes)
-            members[member_id] = Member(
-                member_id,
-                record.state,
-                record.weight,
-                published,
-                record.heartbeat,
-                record.id,
-                claim,
-            )
-        return members
+        return records_mod.members(
+            records,
+            functools.partial(self._bad_record, group),
+            functools.partial(self._bad_claim, group),
+        )
 
-    def _claim_of(
-        self, group: str, member_id: str, attributes: dict[str, Any]
-    ) -> 'claims.Claim | None':
-        """Take a record's claim out of its attributes; None if it has none.
-
-        A claim that does not parse is logged and ignored: the member then
-        counts as one that publishes nothing.
-        """
-        data = attributes.pop(values.CLAIM_ATTRIBUTE, None)
-        if data is None:
-            return None
-        try:
-            return claims.Claim.from_dict(member_id, data)
-        except exception.HashRingError as exc:
-            self._warn_once(
-                f'Ignored the handoff claim of {member_id!r} in group '
-                f'{group!r} of {self.backend}: {exc}'
-            )
-            return None
+    def _bad_claim(self, group: str, member_id: str, exc: Exception) -> None:
+        """Log, once, a handoff claim that does not parse; it is ignored."""
+        self._warn_once(
+            f'Ignored the handoff claim of {member_id!r} in group '
+            f'{group!r} of {self.backend}: {exc}'
+        )
 
     def _warn_once(self, message: str) -> None:
         """Log a warning the first time it is seen (of the last 1,000)."""
@@ -432,12 +376,3 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
     def close(self) -> None:
         """Leave nothing running: stop heartbeating and close connections."""
         self.stop()
-
-
-def _preference(
-    member_id: str, record: Record
-) -> tuple[bool, float, bool, str]:
-    """Sort key of one member's records: the one to keep sorts first."""
-    alive = record.state in (State.UP, State.DRAINING)
-    heard = record.heartbeat.timestamp() if record.heartbeat else 0.0
-    return (not alive, -heard, member_id != record.id, record.id)
