@@ -14,9 +14,10 @@
 
 :func:`hashring._patch.update` patches a table point by point changed;
 where a change adds or drops many points (:func:`merges`) and NumPy is
-installed, it calls :func:`merge` instead, which drops the points of
-members gone and the dead points, inserts the new ones, and indexes them
-afresh with :mod:`hashring._fast`, as a build of the same points does.
+installed, it calls :func:`merged` instead, which drops the points of
+members gone and the dead points, inserts the new ones (:func:`merge`),
+and indexes them afresh with :mod:`hashring._fast`, as a build of the
+same points does.
 """
 
 import array
@@ -48,6 +49,52 @@ def merges(points: int, changed: int) -> bool:
     :param changed: how many points the change adds, removes or drops.
     """
     return _fast.ENABLED and points >= MIN_POINTS and changed * SHARE >= points
+
+
+def merged(
+    table: _table.Table,
+    removed: set[Any],
+    hashed: list[tuple[Any, list[bytes]]],
+    numbered: list[Any],
+    number: dict[Any, int],
+    carried: list[int] | None,
+) -> _table.Table | None:
+    """Return the table of :func:`hashring._patch.update`, merged, or None.
+
+    :param table: the table changed.
+    :param removed: the members whose points go.
+    :param hashed: each member added with its new points, tagged
+        (:func:`hashring._patch._hashed`).
+    :param numbered: the members by number, the new ones included.
+    :param number: the number of each member, likewise.
+    :param carried: the arcs per owner number, or None: the merged
+        table's arcs are then not measured.
+
+    The points of members removed, and dead points, are dropped rather
+    than kept dead, and the index is made afresh: the table is the one a
+    build of the same points gives, but for the numbering.
+    """
+    size = len(table.points[0]) - _table.TAG
+    # A dead point's tag names the member gone that it was made for.
+    gone = {number[m] for m in removed}
+    gone.update(int.from_bytes(p[size:], 'big') for p in table.dead)
+    added: list[bytes] = []
+    for _, found in hashed:
+        added += found
+    merged = merge(
+        table.points[: table.npoints],
+        sorted(gone),
+        added,
+        numbered,
+        size,
+        carried is not None,
+    )
+    if merged is None:
+        return None
+    points, owners, direct, span, arcs, words = merged
+    return _table.assemble(
+        points, owners, direct, numbered, span, size, words, arcs=arcs
+    )
 
 
 def merge(

@@ -17,7 +17,7 @@ points of the members kept are kept, those of members gone stay as dead
 points, and the new ones are merged in, so that a change of one member
 hashes only that member's points.  The updated table maps every key as a
 table built afresh of the same members.  Where NumPy is installed, a
-change of many points is merged by :func:`hashring._merge.merge` instead.
+change of many points is merged by :func:`hashring._merge.merged` instead.
 """
 
 import array
@@ -106,7 +106,7 @@ def update(
         added, numbered, number, carried, hash_ctor, tagged=merging
     )
     if merging:
-        return _merged(table, removed, hashed, numbered, number, carried)
+        return _merge.merged(table, removed, hashed, numbered, number, carried)
     new: dict[bytes, Any] = {}
     for member, digests in hashed:
         new.update(zip(digests, itertools.repeat(member)))
@@ -299,45 +299,6 @@ def _hashed(
             (member, _table.digests(name, first, stop, hash_ctor, suffix))
         )
     return hashed, tags
-
-
-def _merged(
-    table: _table.Table,
-    removed: set[Any],
-    hashed: list[tuple[Any, list[bytes]]],
-    numbered: list[Any],
-    number: dict[Any, int],
-    carried: list[int] | None,
-) -> _table.Table | None:
-    """Return the table of :func:`update` as NumPy merges it, or None.
-
-    ``hashed`` holds the new points, tagged (:func:`_hashed`).
-
-    The points of members removed, and dead points, are dropped rather
-    than kept dead, and the index is made afresh: the table is the one a
-    build of the same points gives, but for the numbering.
-    """
-    size = len(table.points[0]) - _table.TAG
-    # A dead point's tag names the member gone that it was made for.
-    gone = {number[m] for m in removed}
-    gone.update(_from_bytes(p[size:], 'big') for p in table.dead)
-    added: list[bytes] = []
-    for _, found in hashed:
-        added += found
-    merged = _merge.merge(
-        table.points[: table.npoints],
-        sorted(gone),
-        added,
-        numbered,
-        size,
-        carried is not None,
-    )
-    if merged is None:
-        return None
-    points, owners, direct, span, arcs, words = merged
-    return _table.assemble(
-        points, owners, direct, numbered, span, size, words, arcs=arcs
-    )
 
 
 def _inserted_words(

@@ -397,18 +397,6 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
         for group, ring in due:
             balance.check(group, ring, self.max_peak_to_mean, self._balanced)
 
-    def _host_belongs(self, group: str) -> bool:
-        """Tell whether ``host`` belongs on a group's ring when unlisted."""
-        if self.host is None:
-            return False
-        if self.source.member_id != self.host:
-            # This process registers nothing (Nova registers elsewhere):
-            # the host belongs to every ring it asks for.
-            return True
-        # Registered here: only the groups it joined, not the rings it
-        # merely reads, as an Ironic conductor reads other groups' rings.
-        return group in self.source.groups
-
     def _read(
         self, snapshot: membership_base.Snapshot
     ) -> tuple[dict[str, int], int, frozenset[str]]:

@@ -15,7 +15,8 @@
 The part of :class:`hashring.RingManager` that speaks for its host: the
 handoff protocol it runs (:mod:`hashring.handoff`), whether the host may
 act on a key, the fencing token of a key it holds, whether the group's
-members agree on one ring, and a graceful leave.  Routing (which service
+members agree on one ring, a graceful leave, and whether the host
+belongs on a ring that does not list it.  Routing (which service
 to send a request to) needs none of it: :meth:`~hashring.RingManager.
 get_ring` answers that.
 """
@@ -128,6 +129,18 @@ class Tenancy:
         ring = self.get_ring(group)
         names = membership_base.names_of(ring.members, self.host or '')
         return [k for k, o in zip(keys, ring.map_keys(keys)) if o in names]
+
+    def _host_belongs(self, group: str) -> bool:
+        """Tell whether ``host`` belongs on a group's ring when unlisted."""
+        if self.host is None:
+            return False
+        if self.source.member_id != self.host:
+            # This process registers nothing (Nova registers elsewhere):
+            # the host belongs to every ring it asks for.
+            return True
+        # Registered here: only the groups it joined, not the rings it
+        # merely reads, as an Ironic conductor reads other groups' rings.
+        return group in self.source.groups
 
     def token(self, key: Any, group: str | None = None) -> Any:
         """Return the fencing token of a key ``host`` holds, or None.

@@ -30,6 +30,8 @@ the file was deleted and created again never keeps a private membership
 apart from the others.
 """
 
+from collections.abc import Iterator
+import contextlib
 import datetime
 import json
 import logging
@@ -89,7 +91,7 @@ class SQLSource(base.MembershipSource):
                 # A pool emptied by calls stuck on a frozen server must not
                 # make the next caller wait longer than one call may.
                 pool_timeout=timeout,
-                connect_args=_connect_args(
+                connect_args=sqltable.connect_args(
                     backend_name, parsed.get_driver_name(), timeout
                 ),
             )
@@ -386,53 +388,14 @@ class SQLSource(base.MembershipSource):
         self._caller.after_fork()
         self.engine.dispose()
 
-    def _errors(self, action: str) -> Any:
-        return _translate(self.backend, action)
-
-
-class _translate:
-    """Turn database errors into MembershipUnavailable."""
-
-    def __init__(self, backend: str, action: str) -> None:
-        self.backend = backend
-        self.action = action
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
-        if exc is not None and isinstance(
-            exc, (sa.exc.SQLAlchemyError, OSError)
-        ):
+    @contextlib.contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn database errors within into MembershipUnavailable."""
+        try:
+            yield
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
             # TimeoutError (a frozen server) is an OSError.
             reason = base.mask(str(exc).splitlines()[0] or type(exc).__name__)
             raise exception.MembershipUnavailable(
-                self.backend, f'cannot {self.action}: {reason}', exc
+                self.backend, f'cannot {action}: {reason}', exc
             ) from exc
-
-
-def _connect_args(backend: str, driver: str, timeout: float) -> dict[str, Any]:
-    """Return the DBAPI arguments that bound each wait by ``timeout``."""
-    if backend == 'sqlite':
-        # Wait for another process's write lock rather than fail.
-        return {'timeout': timeout}
-    seconds = max(1, int(timeout))
-    if backend == 'postgresql' and driver in ('psycopg2', 'psycopg'):
-        return {
-            'connect_timeout': seconds,
-            # A server that stops answering mid-query: the server ends a
-            # slow statement itself, and TCP gives up on a host that is gone.
-            'options': f'-c statement_timeout={int(timeout * 1000)}',
-            'keepalives': 1,
-            'keepalives_idle': seconds,
-            'keepalives_interval': 1,
-            'keepalives_count': 3,
-            'tcp_user_timeout': int(timeout * 1000),
-        }
-    if backend in ('mysql', 'mariadb') and driver in ('pymysql', 'mysqldb'):
-        return {
-            'connect_timeout': seconds,
-            'read_timeout': seconds,
-            'write_timeout': seconds,
-        }
-    return {}

@@ -16,7 +16,9 @@
 :func:`make_table` defines.  Its heartbeat times are the database
 server's clock in UTC (:class:`utc_now`, :class:`utc_ago`), written out in
 each dialect (SQLite, PostgreSQL, MySQL and MariaDB), so that services on
-hosts whose clocks disagree still agree on who is alive.
+hosts whose clocks disagree still agree on who is alive.  Each dialect's
+driver also takes the arguments that bound its waits
+(:func:`connect_args`).
 """
 
 import datetime
@@ -125,3 +127,38 @@ def aware(stamp: Any) -> datetime.datetime:
     if not isinstance(stamp, datetime.datetime):
         raise TypeError(f'expected a timestamp from the database: {stamp!r}')
     return stamp.replace(tzinfo=datetime.timezone.utc)
+
+
+def connect_args(backend: str, driver: str, timeout: float) -> dict[str, Any]:
+    """Return the DBAPI arguments that bound each wait by ``timeout``.
+
+    :param backend: the URL's backend name (``sqlite``, ``postgresql``,
+        ``mysql``, ``mariadb``).
+    :param driver: its DBAPI driver's name.
+    :param timeout: seconds.
+    :returns: arguments for ``create_engine(connect_args=...)``; none for
+        a driver not known here.
+    """
+    if backend == 'sqlite':
+        # Wait for another process's write lock rather than fail.
+        return {'timeout': timeout}
+    seconds = max(1, int(timeout))
+    if backend == 'postgresql' and driver in ('psycopg2', 'psycopg'):
+        return {
+            'connect_timeout': seconds,
+            # A server that stops answering mid-query: the server ends a
+            # slow statement itself, and TCP gives up on a host that is gone.
+            'options': f'-c statement_timeout={int(timeout * 1000)}',
+            'keepalives': 1,
+            'keepalives_idle': seconds,
+            'keepalives_interval': 1,
+            'keepalives_count': 3,
+            'tcp_user_timeout': int(timeout * 1000),
+        }
+    if backend in ('mysql', 'mariadb') and driver in ('pymysql', 'mysqldb'):
+        return {
+            'connect_timeout': seconds,
+            'read_timeout': seconds,
+            'write_timeout': seconds,
+        }
+    return {}

@@ -115,3 +115,22 @@ class AwareTestCase(test_base.TestCase):
         for bad in (None, 12, b'2026-12-03'):
             err = self.assertRaises(TypeError, sqltable.aware, bad)
             self.assertIn(repr(bad), str(err))
+
+
+class ConnectArgsTestCase(test_base.TestCase):
+    def test_every_wait_is_bounded_by_the_timeout(self):
+        self.assertEqual(
+            {'timeout': 2.5}, sqltable.connect_args('sqlite', 'pysqlite', 2.5)
+        )
+        for driver in ('psycopg2', 'psycopg'):
+            found = sqltable.connect_args('postgresql', driver, 2.5)
+            self.assertEqual(2, found['connect_timeout'])
+            self.assertEqual('-c statement_timeout=2500', found['options'])
+            self.assertEqual(2500, found['tcp_user_timeout'])
+        for backend in ('mysql', 'mariadb'):
+            self.assertEqual(
+                {'connect_timeout': 1, 'read_timeout': 1, 'write_timeout': 1},
+                sqltable.connect_args(backend, 'pymysql', 0.5),
+            )
+        # A driver whose arguments are not known here gets none.
+        self.assertEqual({}, sqltable.connect_args('postgresql', 'pg8000', 2))
