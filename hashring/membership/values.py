@@ -83,13 +83,13 @@ class State(str, enum.Enum):
         Draining and disabled members still run, and still manage what
         they manage; a dead or fenced member's claims have ended.
         """
-        return self not in STOPPED
+        return self not in _STOPPED
 
 
 #: The states of members that do not run (:attr:`State.alive`): a tuple,
 #: whose ``in`` compares in C, where a set would hash each state through
 #: the enum's __hash__ in Python.
-STOPPED = (State.DOWN, State.FORCED_DOWN)
+_STOPPED = (State.DOWN, State.FORCED_DOWN)
 
 #: The attributes of a member that publishes none: one read-only mapping
 #: shared by them all, rather than one per member of every read.
@@ -178,7 +178,7 @@ class Snapshot:
 
     def alive(self) -> set[str]:
         """Return the ids of the members that run (:attr:`State.alive`)."""
-        return {m.id for m in self.members.values() if m.state not in STOPPED}
+        return {m.id for m in self.members.values() if m.state not in _STOPPED}
 
     def states(self) -> dict[str, int]:
         """Return how many members are in each state, by state value."""
