@@ -77,6 +77,13 @@ def stop_dead(pid, timeout=10):
         time.sleep(0.001)
 
 
+def thread_state(pid, tid):
+    """Return the state letter of a thread (R, S, T...), from /proc."""
+    with open(f'/proc/{pid}/task/{tid}/stat') as stat:
+        # The state follows the command name, which may hold ')'.
+        return stat.read().rpartition(')')[2].split()[0]
+
+
 def running_threads(pid):
     """Return {thread id: state} of a process's threads that run on."""
     states = {}
@@ -85,9 +92,7 @@ def running_threads(pid):
         raise RuntimeError(f'process {pid} has ended')
     for tid in os.listdir(task):
         try:
-            with open(f'{task}/{tid}/stat') as stat:
-                # The state follows the command name, which may hold ')'.
-                state = stat.read().rpartition(')')[2].split()[0]
+            state = thread_state(pid, tid)
         except (FileNotFoundError, ProcessLookupError):
             continue  # a thread that ended meanwhile
         if state in ('Z', 'X'):

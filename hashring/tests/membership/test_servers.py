@@ -106,11 +106,6 @@ spin()
 """
 
 
-def state(pid, tid):
-    with open(f'/proc/{pid}/task/{tid}/stat') as stat:
-        return stat.read().rpartition(')')[2].split()[0]
-
-
 @testtools.skipUnless(
     os.path.isdir('/proc/self/task'), 'needs /proc to see thread states'
 )
@@ -134,7 +129,7 @@ class StopDeadTestCase(test_base.TestCase):
         for _ in range(20):
             servers.stop_dead(proc.pid)
             for tid in threads:
-                self.assertIn(state(proc.pid, tid), ('T', 't'))
+                self.assertIn(servers.thread_state(proc.pid, tid), ('T', 't'))
             os.kill(proc.pid, signal.SIGCONT)
             # Running again before the next round's stop.
             servers.wait_for(
@@ -146,7 +141,9 @@ class StopDeadTestCase(test_base.TestCase):
         proc.kill()
         # A zombie, then a process gone.
         servers.wait_for(
-            lambda: state(proc.pid, proc.pid) == 'Z', 10, 'a zombie'
+            lambda: servers.thread_state(proc.pid, proc.pid) == 'Z',
+            10,
+            'a zombie',
         )
         for reaped in (False, True):
             if reaped:
