@@ -27,11 +27,15 @@ import dataclasses
 import datetime
 import gc
 import importlib.metadata
+import os
 import platform
 import random
 import statistics
+import subprocess
 import time
 import tracemalloc
+
+import hashring
 
 #: Each case runs, per round, as many calls as take about this long.
 ROUND_SECONDS = 0.05
@@ -167,11 +171,34 @@ def machine():
         'date': datetime.date.today().isoformat(),
         'cpu': model,
         'python': platform.python_version(),
-        'hashring': importlib.metadata.version('oslo.hashring'),
+        'hashring': _hashring_version(),
         'tooz': importlib.metadata.version('tooz'),
         'uhashring': importlib.metadata.version('uhashring'),
         'numpy': _version('numpy'),
     }
+
+
+def _hashring_version():
+    """Return hashring's installed version, and the commit that ran.
+
+    An editable install keeps the version pbr gave it when it was
+    installed, however many commits later it runs: the commit of the
+    checkout (``-dirty`` with changes not committed) says which code was
+    measured.
+    """
+    version = importlib.metadata.version('oslo.hashring')
+    root = os.path.dirname(os.path.dirname(os.path.abspath(hashring.__file__)))
+    try:
+        found = subprocess.run(
+            ['git', '-C', root, 'describe', '--always', '--dirty'],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return version  # not a checkout, or no git
+    return f'{version} at {found.stdout.strip()}'
 
 
 def _version(distribution):

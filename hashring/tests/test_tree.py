@@ -256,6 +256,17 @@ class TreeTestCase(base.TestCase):
         self.assertEqual(28, len(verdicts))
         self.assertEqual(14, len(set(verdicts)))
         self.assertEqual(3, len({v for v in verdicts if 'without NumPy' in v}))
+        # The header names the commit measured, which an editable
+        # install's version does not.
+        described = subprocess.run(
+            ['git', '-C', ROOT, 'describe', '--always', '--dirty'],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        self.assertRegex(
+            result.stdout, rf'hashring \S+ at {re.escape(described)},'
+        )
 
 
 def _benchmark(
