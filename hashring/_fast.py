@@ -33,9 +33,9 @@ try:
 except ImportError:
     np = None
 
-# Points are read, indexes turned into ints and runs of buckets filled a
-# chunk at a time, a sixty-fourth of them and at least so many, so that the
-# copies made on the way stay small next to the ring.
+# Points are read a sixty-fourth at a time and at least so many
+# (columns()), and indexes turned into ints so many at a time (gather()),
+# so that the copies made on the way stay small next to the ring.
 _CHUNK = 1 << 10
 
 # Runs of buckets filled (indexed()) and items picked out of an array of

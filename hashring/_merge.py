@@ -81,7 +81,7 @@ def merged(
     added: list[bytes] = []
     for _, found in hashed:
         added += found
-    merged = merge(
+    result = merge(
         table.points[: table.npoints],
         sorted(gone),
         added,
@@ -89,9 +89,9 @@ def merged(
         size,
         carried is not None,
     )
-    if merged is None:
+    if result is None:
         return None
-    points, owners, direct, span, arcs, words = merged
+    points, owners, direct, span, arcs, words = result
     return _table.assemble(
         points, owners, direct, numbered, span, size, words, arcs=arcs
     )
