@@ -125,7 +125,7 @@ def owners(
     digests: list[bytes],
     direct: 'array.array[int]',
     bits: int,
-    offsets: 'array.array[int] | None',
+    offsets: 'array.array[int]',
     numbered: list[Any],
     offset_bits: int,
 ) -> tuple[list[Any], list[int], list[int]]:
@@ -136,7 +136,7 @@ def owners(
     :param digests: the keys' digests, of one size.
     :param direct: the ring's index (:class:`hashring._table.Table`).
     :param bits: how many top bits of a digest make its bucket.
-    :param offsets: the index's block offsets, or None.
+    :param offsets: the index's block offsets.
     :param numbered: the members by number.
     :param offset_bits: the bits of a block of ``offsets``
         (:data:`hashring._table.OFFSET_BITS`).
@@ -155,10 +155,9 @@ def owners(
     lows = []
     at = len(digests[0]) * 8 - bits + offset_bits if digests else 0
     for i in spans:
-        lo = ~entries[i]
-        if offsets is not None:
-            lo += offsets[_from_bytes(digests[i], 'big') >> at]
-        lows.append(lo)
+        lows.append(
+            ~entries[i] + offsets[_from_bytes(digests[i], 'big') >> at]
+        )
         # Any number, to be overwritten by the caller.
         entries[i] = 0
     return gather(numbered, entries), spans, lows

@@ -64,7 +64,17 @@ def index(
     size: int,
     bits: int,
     typecode: str,
-) -> tuple[list[bytes], list[Any], 'array.array[int]', int, Any] | None:
+) -> (
+    tuple[
+        list[bytes],
+        list[Any],
+        'array.array[int]',
+        int,
+        Any,
+        'array.array[int]',
+    ]
+    | None
+):
     """Sort a ring's points and index them, or return None.
 
     :param points: digests of ``size`` bytes, each followed by its
@@ -75,9 +85,10 @@ def index(
     :param size: the digests' size, a multiple of 4.
     :param bits: the number of bits of a bucket, at most 32.
     :param typecode: the :mod:`array` typecode of the index.
-    :returns: the sorted points, their owners, the index, its span and
-        the points' words (:attr:`hashring._table.Table.words`, or None),
-        as :func:`hashring._table.build` makes them; or None where NumPy is
+    :returns: the sorted points, their owners, the index, its span, the
+        points' words (:attr:`hashring._table.Table.words`, or None) and
+        the index's block offsets, as :func:`hashring._table.build` makes
+        them; or None where NumPy is
         not there, there are fewer than :data:`MIN_POINTS`, or two points
         share their top 64 bits (where one name repeats another, as ``a``
         and ``aa`` do): the pure path sorts those out.
@@ -108,16 +119,16 @@ def index(
     words = top_words(high)
     del high
     first, buckets = occupied(buckets)
-    direct, span = indexed(first, buckets, numbers, bits, typecode)
+    direct, span, offsets = indexed(first, buckets, numbers, bits, typecode)
     del first, buckets
-    return ordered, gather(numbered, numbers), direct, span, words
+    return ordered, gather(numbered, numbers), direct, span, words, offsets
 
 
 def owners(
     digests: list[bytes],
     direct: 'array.array[int]',
     bits: int,
-    offsets: 'array.array[int] | None',
+    offsets: 'array.array[int]',
     numbered: list[Any],
 ) -> tuple[list[Any], list[int], list[int]] | None:
     """Look digests up in a ring's index, or return None.
@@ -125,7 +136,7 @@ def owners(
     :param digests: the keys' digests, of one size.
     :param direct: the ring's index (:class:`hashring._table.Table`).
     :param bits: how many top bits of a digest make its bucket.
-    :param offsets: the index's block offsets, or None.
+    :param offsets: the index's block offsets.
     :param numbered: the members by number.
     :returns: the owner of each digest whose bucket holds no point (a
         placeholder for the others), the positions of the others, and
@@ -141,9 +152,8 @@ def owners(
     entries = np.frombuffer(direct, dtype=direct.typecode)[buckets]
     spans = np.flatnonzero(entries < 0)
     lows = ~entries[spans].astype(np.intp)
-    if offsets is not None:
-        blocks = buckets[spans] >> np.uint32(_table.OFFSET_BITS)
-        lows += np.frombuffer(offsets, dtype=offsets.typecode)[blocks]
+    blocks = buckets[spans] >> np.uint32(_table.OFFSET_BITS)
+    lows += np.frombuffer(offsets, dtype=offsets.typecode)[blocks]
     entries[spans] = 0
     if len(entries) < len(numbered):
         # An array of every member would cost more than the keys: a few
@@ -179,7 +189,7 @@ def columns(points: Sequence[bytes], width: int) -> tuple[Any, Any]:
 def arcs(
     points: Sequence[bytes], numbers: list[int] | None, count: int
 ) -> list[int] | None:
-    """Return the arcs of :func:`hashring._table.arcs`, or None.
+    """Return the arcs of :func:`hashring._arcs.of`, or None.
 
     :param points: a table's real points, sorted.
     :param numbers: the owner number of each, or None where their tags
@@ -229,28 +239,39 @@ def indexed(
     bits: int,
     typecode: str,
     runs: int | None = None,
-) -> tuple['array.array[int]', int]:
-    """Return the bucket index of sorted points, and its span.
+) -> tuple['array.array[int]', int, 'array.array[int]']:
+    """Return the bucket index of sorted points, its span and offsets.
 
     :param first: the first point of each occupied bucket, in order.
     :param buckets: those buckets (:func:`occupied`).
     :param numbers: the owner number of each point.
     :param bits: the number of bits of a bucket.
-    :param typecode: the :mod:`array` typecode of the index.
+    :param typecode: the :mod:`array` typecode of the index, widened
+        where a run holds more points than it counts, as the pure path
+        widens it.
     :param runs: how many runs of buckets to fill at a time; by default a
         thirty-second of them, at least :data:`_PICKED`.
     """
+    # The first point of each run: that of its first occupied bucket (past
+    # the last, the count of points).
+    edges = np.arange(_table.runs(bits), dtype=np.int64) << _table.RUN_BITS
+    starts = np.append(first, np.int32(len(numbers)))[
+        np.searchsorted(buckets, edges)
+    ]
+    relative = first - starts[buckets >> _table.RUN_BITS]
+    if typecode == _table.SHORT and relative.max() >= _table.SHORT_LIMIT:
+        typecode = _table.WIDE
     direct = array.array(typecode, [0]) * (1 << bits)
     found = np.frombuffer(direct, dtype=typecode)
     if runs is None:
         runs = max(_PICKED, len(first) >> 5)
-    _fill(found, first, buckets, numbers, runs)
+    _fill(found, first, buckets, numbers, relative, runs)
     span = max(int(_steps(first, 0).max()), len(numbers) - int(first[-1]))
-    return direct, span
+    return direct, span, _table.offsets(starts.tolist(), bits)
 
 
 def measured_arcs(high: Any, numbers: Any, count: int) -> list[int]:
-    """Return the arcs of :func:`hashring._table.arcs` of sorted points.
+    """Return the arcs of :func:`hashring._arcs.of` of sorted points.
 
     :param high: the top 64 bits of each point.
     :param numbers: the owner number of each point.
@@ -271,7 +292,12 @@ def measured_arcs(high: Any, numbers: Any, count: int) -> list[int]:
 
 
 def _fill(
-    found: Any, first: Any, occupied: Any, numbers: Any, chunk: int
+    found: Any,
+    first: Any,
+    occupied: Any,
+    numbers: Any,
+    relative: Any,
+    chunk: int,
 ) -> None:
     """Fill an index of zeros in place.
 
@@ -279,6 +305,7 @@ def _fill(
     :param first: the first point of each occupied bucket, in order.
     :param occupied: those buckets.
     :param numbers: the owner number of each point.
+    :param relative: the first points counted from their runs'.
     :param chunk: how many runs to fill at a time.
     """
     # The buckets from the one after the occupied bucket before go to the
@@ -295,7 +322,7 @@ def _fill(
             _steps(buckets, start - 1),
         )
         found[start : start + len(run)] = run
-        found[buckets] = ~points
+        found[buckets] = ~relative[k : k + chunk]
         start = int(buckets[-1]) + 1
     found[start:] = numbers[0]
 

@@ -91,9 +91,9 @@ def merged(
     )
     if result is None:
         return None
-    points, owners, direct, span, arcs, words = result
+    points, owners, direct, span, arcs, words, offsets = result
     return _table.assemble(
-        points, owners, direct, numbered, span, size, words, arcs=arcs
+        points, owners, direct, numbered, span, size, offsets, words, arcs=arcs
     )
 
 
@@ -112,6 +112,7 @@ def merge(
         int,
         list[int] | None,
         Any,
+        'array.array[int]',
     ]
     | None
 ):
@@ -123,11 +124,12 @@ def merge(
     :param numbered: the members by number, the new ones included.
     :param size: the digests' size, in bytes.
     :param arcs: whether to measure the arcs
-        (:func:`hashring._table.arcs`) of the merged points.
+        (:func:`hashring._arcs.of`) of the merged points.
     :returns: the merged points, their owners, the index of
         :func:`hashring._table.bits_for` bits, its span, the arcs (or
-        None) and the words (:attr:`hashring._table.Table.words`, or
-        None), as a build of the same points gives them; or None where
+        None), the words (:attr:`hashring._table.Table.words`, or None)
+        and the index's offsets, as a build of the same points gives
+        them; or None where
         two points would share their top 64 bits: a fresh build sorts
         those out.
 
@@ -165,19 +167,20 @@ def merge(
         numbers = _placed(numbers, new_numbers, at, old)
     if not points:
         return None
-    bits = _table.bits_for(len(points), size)
+    bits = _table.bits_for(len(points), size, len(numbered))
     first, buckets = _fast.occupied(
         (high >> np.uint64(64 - bits)).astype(np.int32)
     )
-    typecode = _table.typecode(len(points), len(numbered))
+    typecode = _table.typecode(len(numbered))
     # At once: a change's copies weigh on no build's peak.
-    direct, span = _fast.indexed(
+    direct, span, offsets = _fast.indexed(
         first, buckets, numbers, bits, typecode, len(first)
     )
     # At once, as the index: 0.93 of the time of _fast.gather()'s chunks.
     owners = np.array(numbered, dtype=object)[numbers].tolist()
     found = _fast.measured_arcs(high, numbers, len(numbered)) if arcs else None
-    return points, owners, direct, span, found, _fast.top_words(high)
+    words = _fast.top_words(high)
+    return points, owners, direct, span, found, words, offsets
 
 
 def _inserted(

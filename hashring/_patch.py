@@ -30,6 +30,7 @@ from typing import Any
 
 from hashring import _bulk
 from hashring import _merge
+from hashring import _pure
 from hashring import _table
 from hashring import hashing
 
@@ -56,12 +57,12 @@ def update(
     points of members kept are kept; those of members removed stay as dead
     points owned by the next live point's owner (keys map as if they were
     gone), and new points are merged in.  The index is patched where it
-    changes: an occupied bucket keeps the index of its first point from
-    before the insertions, and its block of the index (2**OFFSET_BITS
-    buckets) counts the points inserted before the block, so that their
-    sum is a lower bound of it, and the bisect window widens by the most
-    points inserted into one block.  The table's arcs
-    (:func:`hashring._table.arcs`), where it has them, are carried point
+    changes: an occupied bucket keeps its entry from before the
+    insertions, and the offset of its block of the index (2**OFFSET_BITS
+    buckets) moves on by the points inserted before the block, so that
+    their sum is a lower bound of its first point, and the bisect window
+    widens by the most points inserted into one block.  The table's arcs
+    (:func:`hashring._arcs.of`), where it has them, are carried point
     by point changed.
 
     A change of many points (:func:`hashring._merge.merges`) is merged by
@@ -96,7 +97,8 @@ def update(
     merging = _merge.merges(count, inserted + removed_points + len(table.dead))
     if not merging and (
         (len(table.dead) + removed_points) * 2 > live
-        or abs(_table.bits_for(live, size) - table.bits) > 1
+        or abs(_table.bits_for(live, size, len(table.numbered)) - table.bits)
+        > 1
     ):
         return None
     numbered = list(table.numbered)
@@ -142,10 +144,8 @@ def update(
             after = owners[i + 1] if i + 1 < count else after
             moves.append((i, owners[i], after))
             owners[i] = after
-    if direct.typecode == _table.SHORT and _table.SHORT != _table.typecode(
-        count + len(new), len(numbered)
-    ):
-        return None  # the index needs wider entries
+    if direct.typecode != _table.typecode(len(numbered)):
+        return None  # the members' numbers need wider entries
     # Where each new point goes, below the first old point above it.
     at = []
     for digest in sorted(new):
@@ -207,32 +207,33 @@ def update(
         # points inserted before the block; those inserted within it
         # widen the window.
         bits = _table.OFFSET_BITS
-        moved_on = array.array(
-            'i',
-            map(
-                bisect.bisect_left,
-                itertools.repeat(fresh),
-                range(0, len(direct), 1 << bits),
-            ),
+        moved_on = map(
+            bisect.bisect_left,
+            itertools.repeat(fresh),
+            range(0, len(direct), 1 << bits),
         )
-        if offsets is not None:
-            moved_on = array.array('i', map(operator.add, offsets, moved_on))
-        offsets = moved_on
+        offsets = array.array(
+            offsets.typecode, map(operator.add, offsets, moved_on)
+        )
         span += max(collections.Counter(b >> bits for b in fresh).values())
-        for n, (i, bucket) in enumerate(zip(at, fresh)):
-            # Where it is now: after the old points below it and the new
-            # points before it.
-            q = i + n
-            if direct[bucket] >= 0:
-                direct[bucket] = ~(q - offsets[bucket >> bits])
-            # It takes the start of the arc of the old point after it
-            # (past the last, the first).
-            moves.append((q, before[i if i < last else 0], owners[q]))
-            if dead:
-                claim(q - 1, owners[q])
-        if span > MAX_UPDATED_SPAN:
-            span = _anchor(points, direct, table.bits)
-            offsets = None
+        try:
+            for n, (i, bucket) in enumerate(zip(at, fresh)):
+                # Where it is now: after the old points below it and the
+                # new points before it.
+                q = i + n
+                if direct[bucket] >= 0:
+                    direct[bucket] = ~(q - offsets[bucket >> bits])
+                # It takes the start of the arc of the old point after it
+                # (past the last, the first).
+                moves.append((q, before[i if i < last else 0], owners[q]))
+                if dead:
+                    claim(q - 1, owners[q])
+            if span > MAX_UPDATED_SPAN:
+                span, offsets = _pure.anchor(points, direct, table.bits)
+        except OverflowError:
+            # A run of more points than two-byte entries count: a fresh
+            # build widens them.
+            return None
     if points[count - 1] in dead:
         # Dead points past the last live one wrap to the first live one,
         # which a point added or revived may have changed.
@@ -252,10 +253,10 @@ def update(
         numbered,
         span,
         size,
+        offsets,
         words,
         dead=frozenset(dead),
         arcs=carried,
-        offsets=offsets,
     )
 
 
@@ -382,26 +383,3 @@ def _settle(
             arc += 1 << _table.ARC_BITS
         carried[number[old]] -= arc
         carried[number[new]] += arc
-
-
-def _anchor(
-    points: Sequence[bytes], direct: 'array.array[int]', bits: int
-) -> int:
-    """Point every occupied bucket at its first point; return the span.
-
-    Runtime complexity: ``O(P)``, a step in Python per point.
-    """
-    # NOTE: one loop measured faster than passes of map() and compress()
-    # in C (25 ms against 34 ms at 100,000 points), as in _table._index.
-    setitem = direct.__setitem__
-    last = -1
-    start = 0
-    span = 1
-    for i, bucket in enumerate(_bulk.buckets(points, bits)):
-        if bucket != last:
-            if i - start > span:
-                span = i - start
-            setitem(bucket, ~i)
-            last = bucket
-            start = i
-    return max(span, len(points) - start)

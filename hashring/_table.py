@@ -34,9 +34,12 @@ strictly above its hash, so every key in a bucket that holds no point has
 the same owner, whose number the index stores.  Most buckets hold no
 point, so most lookups are one digest and two indexes; the rest bisect
 only the few points of their own bucket (on rings of many points, their
-first words: :data:`WORDS_MIN_POINTS`).  The work per lookup does not
-grow with the number of members; on rings of millions of points it waits
-longer on memory, as ``python -m benchmarks.huge`` measures.
+first words: :data:`WORDS_MIN_POINTS`).  Such a bucket's entry counts its
+first point from the first point of its run of buckets (:data:`RUN_BITS`,
+:attr:`Table.offsets`), so that entries take two bytes on rings of any
+size with up to 32,768 members.  The work per lookup does not grow with
+the number of members; on rings of millions of points it waits longer on
+memory, as ``python -m benchmarks.huge`` measures.
 """
 
 import array
@@ -70,16 +73,31 @@ PAD = b'\xff' * TAG
 #: and builds were both slower in benchmarks/run.py.
 BUCKET_SLACK_BITS = 2
 
-#: Cap on the bucket index: 2**26 buckets of 4 bytes are 256 MiB, reached
-#: past eight million points (whose digests take twice that), so that a
-#: ring of ten million points still has six buckets per point.  At 2**24,
-#: 46% of that ring's buckets held points and get_node cost 3.4 md5s.
+#: Rings of more points than two bytes count (32,768), whose entries
+#: would once have taken four bytes, take twice the buckets
+#: (2**WIDE_SLACK_BITS per point) in two bytes each: the same memory, and
+#: half the keys bisect.  get_node took 0.89 of its time at 320,000
+#: points and at a million (medians of 21 rounds against md5).
+WIDE_SLACK_BITS = BUCKET_SLACK_BITS + 1
+
+#: Cap on the bucket index: 2**26 buckets, 128 MiB in two bytes each,
+#: reached past four million points (whose digests take four times that),
+#: so that a ring of ten million points still has six buckets per point.
+#: At 2**24, 46% of that ring's buckets held points and get_node cost 3.4
+#: md5s.
 MAX_BUCKET_BITS = 26
 
-#: An updated table's index moves on by blocks of 2**OFFSET_BITS buckets
-#: (:attr:`Table.offsets`): small enough that few new points fall in one
-#: block, which each widen the window, and large enough that the offsets
-#: are a small share of the index.
+#: An occupied bucket's entry counts its first point from the first point
+#: of its run of 2**RUN_BITS buckets, which holds 4,096 points at most on
+#: average: far fewer than two bytes count.  A build indexes a run at a
+#: time, with no step per point to find its run.
+RUN_BITS = 15
+
+#: :attr:`Table.offsets` holds, per block of 2**OFFSET_BITS buckets, the
+#: point its entries count from: its run's first in a build, moved on by
+#: the points an update inserts before the block.  Small enough that few
+#: new points fall in one block, each of which widens the bisect window;
+#: large enough that the offsets are a small share of the index.
 OFFSET_BITS = 8
 
 #: Rings of at least so many points keep the first 32-bit word of each
@@ -92,17 +110,19 @@ OFFSET_BITS = 8
 #: keep.
 WORDS_MIN_POINTS = 1 << 19
 
-#: Arcs (:func:`arcs`) are measured on the top 64 bits of each point:
-#: exact to one part in 2**64, and read in C.
+#: Arcs (:func:`hashring._arcs.of`) are measured on the top 64 bits of
+#: each point: exact to one part in 2**64, and read in C.
 ARC_BITS = 64
 
-# Index entries in 4 bytes where the platform has them (it does, but C
-# only promises 2 for an int); in 2 bytes where they fit, which halves the
-# index of a small ring (a third of its memory).
-_ENTRY = 'i' if array.array('i').itemsize >= 4 else 'l'
+# Index entries in 2 bytes where the members' numbers fit, which halves
+# the index (a third of a ring's memory); else in 4 bytes where the
+# platform has them (it does, but C only promises 2 for an int).  Offsets
+# in 4 bytes.
+WIDE = 'i' if array.array('i').itemsize >= 4 else 'l'
 #: The typecode of an index of two-byte entries.
 SHORT = 'h'
-_SHORT_LIMIT = 1 << (8 * array.array(SHORT).itemsize - 1)
+#: How many members, or points of one run, two-byte entries count.
+SHORT_LIMIT = 1 << (8 * array.array(SHORT).itemsize - 1)
 #: The typecode of :attr:`Table.words`.
 WORD = 'I' if array.array('I').itemsize >= 4 else 'L'
 #: The word of the sentinels (:attr:`Table.points`).
@@ -123,9 +143,9 @@ class Table(NamedTuple):
     #: point's, so that a bisect past the last point wraps without a branch
     owners: list[Any]
     #: per bucket: the number of the owner of every key in it or, when
-    #: the bucket holds points, ``~i`` (negative) for its first point ``i``
-    #: (in an updated table, ``i`` plus its block's offset is a lower
-    #: bound of it)
+    #: the bucket holds points, ``~i`` (negative), where ``i`` plus the
+    #: offset of its block (``offsets``) is its first point (in an updated
+    #: table, a lower bound of it)
     direct: 'array.array[int]'
     #: the members by number, as the index and the tags give them
     numbered: list[Any]
@@ -134,17 +154,19 @@ class Table(NamedTuple):
     span: int
     #: right shift that turns a digest, read as an integer, into a bucket
     shift: int
+    #: per block of 2**OFFSET_BITS buckets, the point from which the
+    #: entries of its occupied buckets count: its run's first point
+    #: (:data:`RUN_BITS`), moved on in an updated table by the points
+    #: inserted before the block
+    offsets: 'array.array[int]'
     #: the real points that are dead: points of members that an update
     #: (:func:`hashring._patch.update`) removed, each owned by the owner
     #: of the next live point, so that every key maps as if they were gone
     dead: frozenset[bytes] = frozenset()
-    #: per owner number, the hash space it owns (:func:`arcs`), where
-    #: they were measured, or carried from the table an update patched
+    #: per owner number, the hash space it owns (:func:`hashring._arcs.of`),
+    #: where they were measured, or carried from the table an update
+    #: patched
     arcs: list[int] | None = None
-    #: None where every occupied bucket's entry is its first point; else,
-    #: per block of 2**OFFSET_BITS buckets, the points an update inserted
-    #: before the block, which the entries there leave out
-    offsets: 'array.array[int] | None' = None
     #: where there are :data:`WORDS_MIN_POINTS` points or more, the
     #: first 32-bit word of each of ``points``, sentinels included
     #: (all ones), read big-endian; else None
@@ -191,22 +213,25 @@ def build(
     if not points:
         # One bucket whose window is empty: the ring raises its error.
         direct = array.array(SHORT, [~0])
-        return Table((), 0, [], direct, numbered, 0, size * 8)
+        offsets = array.array(WIDE, [0])
+        return Table((), 0, [], direct, numbered, 0, size * 8, offsets)
     indexed = _fast.index(
         points,
         numbered,
         size,
-        bits_for(len(points), size),
-        typecode(len(points), len(numbered)),
+        bits_for(len(points), size, len(numbered)),
+        typecode(len(numbered)),
     )
     if indexed is not None:
-        points, owners, direct, span, words = indexed
+        points, owners, direct, span, words, offsets = indexed
     else:
         points.sort()
-        owners, direct, span, words = _pure.index(
+        owners, direct, span, words, offsets = _pure.index(
             points, members, numbered, size
         )
-    return assemble(points, owners, direct, numbered, span, size, words)
+    return assemble(
+        points, owners, direct, numbered, span, size, offsets, words
+    )
 
 
 def assemble(
@@ -216,6 +241,7 @@ def assemble(
     numbered: list[Any],
     span: int,
     size: int,
+    offsets: 'array.array[int]',
     words: Any = None,
     **updated: Any,
 ) -> Table:
@@ -230,6 +256,7 @@ def assemble(
     :param numbered: the members by number.
     :param span: the index's bisect window.
     :param size: the digests' size, in bytes.
+    :param offsets: the index's block offsets.
     :param words: the first word of each point, where the caller has
         them (:attr:`Table.words`); with a list of points, of the real
         ones, and the table keeps them where it keeps words; with a table's
@@ -263,6 +290,7 @@ def assemble(
         numbered,
         span,
         shift,
+        offsets,
         words=words,
         **updated,
     )
@@ -318,14 +346,43 @@ def digests(
     return found
 
 
-def bits_for(count: int, size: int) -> int:
+def bits_for(count: int, size: int, members: int) -> int:
     """Return how many top bits of a digest make a bucket.
 
     :param count: how many points the ring has.
     :param size: the digests' size, in bytes.
+    :param members: how many members it numbers: where their numbers fit
+        two-byte entries, rings of more than :data:`SHORT_LIMIT` points
+        take twice the buckets (:data:`WIDE_SLACK_BITS`).
     """
-    return min(
-        count.bit_length() + BUCKET_SLACK_BITS, MAX_BUCKET_BITS, size * 8
+    slack = BUCKET_SLACK_BITS
+    if count > SHORT_LIMIT >= members:
+        slack = WIDE_SLACK_BITS
+    return min(count.bit_length() + slack, MAX_BUCKET_BITS, size * 8)
+
+
+def runs(bits: int) -> int:
+    """Return how many runs of :data:`RUN_BITS` buckets an index has.
+
+    :param bits: the number of bits of a bucket.
+    """
+    return max(1, (1 << bits) >> RUN_BITS)
+
+
+def offsets(firsts: Sequence[int], bits: int) -> 'array.array[int]':
+    """Return the block offsets of a build's index.
+
+    :param firsts: the first point of each run, in order
+        (:func:`runs`).
+    :param bits: the number of bits of a bucket.
+    :returns: per block of 2**OFFSET_BITS buckets, its run's first point.
+    """
+    per = max(1, (1 << bits) >> OFFSET_BITS) // len(firsts)
+    return array.array(
+        WIDE,
+        itertools.chain.from_iterable(
+            map(itertools.repeat, firsts, itertools.repeat(per))
+        ),
     )
 
 
@@ -334,49 +391,11 @@ def tag(number: int) -> bytes:
     return number.to_bytes(TAG, 'big')
 
 
-def typecode(points: int, members: int) -> str:
-    """Return the typecode of an index of so many points and members.
+def typecode(members: int) -> str:
+    """Return the typecode of an index of so many members.
 
-    Its entries run from ``~(points - 1)`` to ``members - 1``.
+    Its entries run from ``~n`` for the most points ``n`` of a run to
+    ``members - 1``.  The builds widen them where a run holds more points
+    than :data:`SHORT_LIMIT`, which a hash of uniform points never does.
     """
-    return SHORT if max(points, members) <= _SHORT_LIMIT else _ENTRY
-
-
-def arcs(table: Table) -> list[int]:
-    """Return how much of the hash space each owner number owns.
-
-    A key goes to the first point above its digest, so each point owns
-    the arc from the point before it (the first, from the last).  A dead
-    point's arc is its live owner's.
-
-    :param table: a table with points.
-    :returns: per owner number, the sum of its arcs on the top
-        :data:`ARC_BITS` bits of the points; they add up to
-        ``2**ARC_BITS``, and members gone own none.
-
-    Runtime complexity: ``O(P)``, a step in Python per point; in C where
-    NumPy is installed (:func:`hashring._fast.arcs`).
-    """
-    count = table.npoints
-    points = table.points[:count]
-    size = len(points[0]) - TAG
-    numbers = None
-    if table.dead:
-        # A dead point's tag names the member it was built for.
-        number = {m: n for n, m in enumerate(table.numbered)}
-        numbers = list(map(number.__getitem__, table.owners[:count]))
-    found = _fast.arcs(points, numbers, len(table.numbered))
-    if found is not None:
-        return found
-    high, low, tags = _bulk.words(points, size + TAG, 0, 4, size)
-    if numbers is None:
-        numbers = tags
-    starts = _bulk.words64(high, low)
-    found = [0] * len(table.numbered)
-    for n, arc in zip(
-        numbers, map(operator.sub, starts, starts[-1:] + starts[:-1])
-    ):
-        found[n] += arc
-    # The first point's arc runs from the last point, round the ring.
-    found[numbers[0]] += 1 << ARC_BITS
-    return found
+    return SHORT if members <= SHORT_LIMIT else WIDE

@@ -31,6 +31,7 @@ import dataclasses
 import logging
 from typing import Any
 
+from hashring import _arcs
 from hashring import _table
 from hashring import movement
 from hashring import ring as ring_mod
@@ -66,7 +67,7 @@ def shares(ring: ring_mod.HashRing) -> dict[Any, float]:
     """Return each member's share of the hash space, from the ring's arcs.
 
     A key goes to the first point above its digest, so each point owns
-    the arc from the point before it (:func:`hashring._table.arcs`).  The
+    the arc from the point before it (:func:`hashring._arcs.of`).  The
     arcs are measured once per ring, and a ring made by
     :meth:`~hashring.HashRing.with_members` from a measured one carries
     them over, point by point changed.
@@ -80,7 +81,7 @@ def shares(ring: ring_mod.HashRing) -> dict[Any, float]:
     table = ring._table
     if table.arcs is None:
         # Kept on the ring: the same table, measured.
-        table = ring._table = table._replace(arcs=_table.arcs(table))
+        table = ring._table = table._replace(arcs=_arcs.of(table))
     assert table.arcs is not None
     number = {m: n for n, m in enumerate(table.numbered)}
     found = table.arcs

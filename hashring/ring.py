@@ -42,6 +42,7 @@ MAX_POINTS_PER_WEIGHT = 2**MAX_PARTITION_EXPONENT
 # Bound once: the lookup is hot enough for the attribute lookup to show.
 _from_bytes = int.from_bytes
 _OFFSET_BITS = _table.OFFSET_BITS
+_RUN_BITS = _table.RUN_BITS
 
 Member = str | bytes
 Key = str | bytes | bytearray | memoryview
@@ -286,7 +287,7 @@ class HashRing(ringvalue.RingValue):
             )
         else:
             # The owner is known; the walk needs the point's place.
-            i = walks.after[bucket]
+            i = walks.after[bucket] + walks.bases[bucket >> _RUN_BITS]
         # Among many members the next few points mostly have distinct
         # owners: then the walk is a slice of them.
         if walks.distinct[i] >= replicas:
@@ -378,16 +379,14 @@ class HashRing(ringvalue.RingValue):
     def _bisect(self, digest: bytes, lo: int, bucket: int) -> Member:
         """Return the owner of a digest whose bucket's entry gives ``lo``.
 
-        ``lo`` is its first point, or in an updated ring a lower bound of
-        it once its block's offset is added (:class:`_table.Table`).
+        ``lo`` plus its block's offset is its first point, or in an
+        updated ring a lower bound of it (:class:`_table.Table`).
         """
         if not self._count:
             raise exception.EmptyRingError('The hash ring has no members')
         # As _walks.window(), inlined: this is the path of every lookup
         # that lands in a bucket holding points.
-        offsets = self._offsets
-        if offsets is not None:
-            lo += offsets[bucket >> _OFFSET_BITS]
+        lo += self._offsets[bucket >> _OFFSET_BITS]
         if self._words is not None:
             # A big ring's points lie all over memory: read its words.
             return self._owners[  # type: ignore[no-any-return]

@@ -14,6 +14,7 @@
 
 import bisect
 
+from hashring import _arcs
 from hashring import _table
 from hashring import _walks
 
@@ -50,7 +51,7 @@ def check(ring):
         assert list(words) == [_from_bytes(p[:4], 'big') for p in ring._points]
     # Arcs carried through updates are those measured afresh.
     if ring._table.arcs is not None:
-        assert ring._table.arcs == _table.arcs(ring._table)
+        assert ring._table.arcs == _arcs.of(ring._table)
     step = 1 << ring._shift
     width = ring._base.digest_size
     for bucket, entry in enumerate(ring._direct):

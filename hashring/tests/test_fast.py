@@ -17,6 +17,7 @@ only one, and the tests run on it anyway)."""
 import random
 import unittest
 
+from hashring import _arcs
 from hashring import _bulk
 from hashring import _fast
 from hashring import _merge
@@ -25,6 +26,7 @@ from hashring import _table
 from hashring import hashing
 from hashring import ring
 from hashring.tests import base
+from hashring.tests import test_arcs
 from hashring.tests import test_balance
 from hashring.tests import test_compat
 from hashring.tests import test_movement
@@ -71,13 +73,22 @@ class FastBuildTestCase(base.TestCase):
                         pure.direct.typecode, fast.direct.typecode
                     )
 
+    def test_widened_as_the_pure_path_widens(self):
+        # One run of the index for all 38,400 points: more than two-byte
+        # entries count.
+        self.patch(_table, 'RUN_BITS', 32)
+        fast, pure = self.tables(test_table.members(600, 64), 'md5')
+        self.assertEqual(_table.WIDE, fast.direct.typecode)
+        self.assertEqual(_table.WIDE, pure.direct.typecode)
+        self.assertEqual(pure, fast)
+
     def test_the_numpy_path_is_taken(self):
         low = b'\x00' * 16 + _table.tag(1)
         high = b'\x80' * 16 + _table.tag(0)
         points = [high, low]
         found = _fast.index(points, ['a', 'b'], 16, 3, 'h')
         self.assertIsNotNone(found)
-        ordered, owners, direct, span, words = found
+        ordered, owners, direct, span, words, offsets = found
         self.assertEqual([low, high], ordered)
         self.assertIsNone(words)  # a small ring keeps none
         self.assertIs(low, ordered[0])  # the same objects
@@ -87,10 +98,11 @@ class FastBuildTestCase(base.TestCase):
         # owner of point 1 above them (number 0), those past it round to
         # point 0's (number 1).
         self.assertEqual([~0, 0, 0, 0, ~1, 1, 1, 1], list(direct))
+        self.assertEqual([0], list(offsets))  # one block
         self.assertEqual(1, span)
         # Two points in a bucket make a span of two.
         points = [high, low, b'\x81' * 16 + _table.tag(2)]
-        ordered, owners, direct, span, _ = _fast.index(
+        ordered, owners, direct, span, *_ = _fast.index(
             points, ['a', 'b', 'c'], 16, 3, 'h'
         )
         self.assertEqual(['b', 'a', 'c'], owners)
@@ -118,9 +130,9 @@ class FastBuildTestCase(base.TestCase):
             self.patch(_fast, '_CHUNK', chunk)
             for each in (table, gone):
                 with self.subTest(chunk=chunk, dead=len(each.dead)):
-                    found = _table.arcs(each)
+                    found = _arcs.of(each)
                     self.patch(_fast, 'ENABLED', False)
-                    self.assertEqual(_table.arcs(each), found)
+                    self.assertEqual(_arcs.of(each), found)
                     self.patch(_fast, 'ENABLED', True)
         self.assertIsNone(_fast.arcs([], None, 0))
 
@@ -252,6 +264,7 @@ def _pure(case):
 
 
 for _module in (
+    test_arcs,
     test_balance,
     test_compat,
     test_movement,

@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+from hashring import _arcs
 from hashring import _merge
 from hashring import _patch
 from hashring import _table
@@ -45,18 +46,24 @@ class UpdateTestCase(base.TestCase):
         self.assertEqual(self.table.owners, back.owners)
         self.assertEqual(self.table.direct, back.direct)
 
-    def test_an_index_outgrowing_two_byte_entries_is_built_afresh(self):
+    def test_an_index_taking_more_buckets_per_point_is_built_afresh(self):
         table = _table.build(members(2, 16000), MD5)
         self.assertEqual(2, table.direct.itemsize)
+        # Past 32,768 points, a build takes twice the buckets per point.
         self.assertIsNone(
             _patch.update(table, set(), 0, [(b'new', 'new', 0, 1000)], MD5)
         )
-        # Within two bytes, an update keeps them.
         kept = _patch.update(table, set(), 0, [(b'new', 'new', 0, 500)], MD5)
-        self.assertEqual(2, kept.direct.itemsize)
-        wide = _table.build(members(3, 16000), MD5)
-        self.assertEqual(
-            4, _patch.update(wide, {'m0'}, 16000, [], MD5).direct.itemsize
+        self.assertEqual(table.bits, kept.bits)
+
+    def test_members_outgrowing_two_byte_numbers_are_built_afresh(self):
+        table = _table.build(members(_table.SHORT_LIMIT - 1, 1), MD5)
+        # Within two bytes, an update keeps them.
+        kept = _patch.update(table, set(), 0, [(b'new', 'new', 0, 1)], MD5)
+        self.assertEqual(_table.SHORT_LIMIT, len(kept.numbered))
+        self.assertEqual(_table.SHORT, kept.direct.typecode)
+        self.assertIsNone(
+            _patch.update(kept, set(), 0, [(b'new2', 'new2', 0, 1)], MD5)
         )
 
     def test_too_many_dead_points_ask_for_a_fresh_build(self):
@@ -76,8 +83,7 @@ class UpdateTestCase(base.TestCase):
             found[int.from_bytes(point, 'big') >> shift][1] = i + 1
         for bucket, (first, stop) in sorted(found.items()):
             low = ~table.direct[bucket]
-            if table.offsets is not None:
-                low += table.offsets[bucket >> _table.OFFSET_BITS]
+            low += table.offsets[bucket >> _table.OFFSET_BITS]
             yield low, first, stop, low + table.span
 
     def test_points_inserted_widen_the_window_by_their_block(self):
@@ -92,8 +98,8 @@ class UpdateTestCase(base.TestCase):
         for low, first, stop, end in self.windows(updated):
             self.assertLessEqual(low, first)
             self.assertLessEqual(stop, end)
-        # Without the offsets, the entries are no lower bound.
-        blind = updated._replace(offsets=None)
+        # With the offsets from before, the entries are no lower bound.
+        blind = updated._replace(offsets=self.table.offsets)
         self.assertFalse(
             all(stop <= end for _, _, stop, end in self.windows(blind))
         )
@@ -104,21 +110,39 @@ class UpdateTestCase(base.TestCase):
         added = [(b'new-%d' % i, f'new-{i}', 0, 80) for i in range(8)]
         updated = _patch.update(self.table, set(), 0, added, MD5)
         self.assertLessEqual(updated.span, _patch.MAX_UPDATED_SPAN)
-        self.assertIsNone(updated.offsets)
-        shift = updated.shift + 8 * _table.TAG
-        for bucket, entry in enumerate(updated.direct):
-            if entry < 0:
-                first = updated.points[~entry]
-                self.assertEqual(bucket, int.from_bytes(first, 'big') >> shift)
-                self.assertTrue(
-                    entry == ~0
-                    or int.from_bytes(updated.points[~entry - 1], 'big')
-                    >> shift
-                    < bucket
-                )
+        self.assert_anchored(updated)
+        # A ring of 8 runs of the index, anchored on any insertion.
+        self.patch(_patch, 'MAX_UPDATED_SPAN', 1)
+        table = _table.build(members(64, 512), MD5)
+        added = [(b'new', 'new', 0, 512)]
+        updated = _patch.update(table, set(), 0, added, MD5)
+        self.assertEqual(table.bits, updated.bits)
+        self.assertEqual(8, len(set(updated.offsets)))
+        self.assert_anchored(updated)
+
+    def assert_anchored(self, table):
+        # Each window starts at its bucket's first point again, and each
+        # block's offset is its run's first point, as in a build.
+        for low, first, _, _ in self.windows(table):
+            self.assertEqual(first, low)
+        self.assertEqual(test_table.run_starts(table), list(table.offsets))
+
+    def test_an_entry_outgrowing_two_bytes_asks_for_a_fresh_build(self):
+        # One run of 32,768 points, anchored again on any insertion: the
+        # entries past the run's 32,768th point do not fit.
+        self.patch(_patch, 'MAX_UPDATED_SPAN', 1)
+        self.patch(_table, 'RUN_BITS', 32)
+        table = _table.build(members(512, 64), MD5)
+        self.assertEqual(_table.SHORT, table.direct.typecode)
+        self.assertEqual({0}, set(table.offsets))
+        added = [(b'new', 'new', 0, 64)]
+        self.assertIsNone(_patch.update(table, set(), 0, added, MD5))
+        self.patch(_table, 'RUN_BITS', 15)
+        table = _table.build(members(512, 64), MD5)
+        self.assertIsNotNone(_patch.update(table, set(), 0, added, MD5))
 
     def test_arcs_are_carried_as_measured(self):
-        measured = self.table._replace(arcs=_table.arcs(self.table))
+        measured = self.table._replace(arcs=_arcs.of(self.table))
         name, member, count = members(20, 16)[4]
         steps = [
             ({member}, count, []),  # a leave
@@ -132,7 +156,7 @@ class UpdateTestCase(base.TestCase):
             table = _patch.update(table, removed, lost, added, MD5)
             with self.subTest(removed=removed, added=added):
                 self.assertIsNotNone(table.arcs)
-                self.assertEqual(_table.arcs(table), table.arcs)
+                self.assertEqual(_arcs.of(table), table.arcs)
                 for gone in removed:
                     self.assertEqual(0, table.arcs[table.numbered.index(gone)])
 
@@ -147,13 +171,13 @@ class UpdateTestCase(base.TestCase):
             if owners[i] != owners[i - 1]
         )
         name, _, count = next(m for m in members(20, 16) if m[1] == a)
-        measured = self.table._replace(arcs=_table.arcs(self.table))
+        measured = self.table._replace(arcs=_arcs.of(self.table))
         gone = _patch.update(measured, {a}, count, [], MD5)
         back = _patch.update(gone, {b}, 16, [(name, a, 0, count)], MD5)
-        self.assertEqual(_table.arcs(back), back.arcs)
+        self.assertEqual(_arcs.of(back), back.arcs)
         fresh = _table.build([m for m in members(20, 16) if m[1] != b], MD5)
         self.assertEqual(
-            dict(zip(fresh.numbered, _table.arcs(fresh))),
+            dict(zip(fresh.numbered, _arcs.of(fresh))),
             {m: arc for m, arc in zip(back.numbered, back.arcs) if m != b},
         )
 
@@ -161,12 +185,12 @@ class UpdateTestCase(base.TestCase):
         # 'a' for b'a': the same name, another member, under a new number
         # that the revived points' tags must name, as arcs() reads them.
         table = _table.build(members(3, 16) + [(b'a', b'a', 16)], MD5)
-        measured = table._replace(arcs=_table.arcs(table))
+        measured = table._replace(arcs=_arcs.of(table))
         gone = _patch.update(measured, {b'a'}, 16, [], MD5)
         back = _patch.update(gone, set(), 0, [(b'a', 'a', 0, 16)], MD5)
         self.assertEqual(frozenset(), back.dead)
         self.assertEqual(test_table.digests(table), test_table.digests(back))
-        self.assertEqual(_table.arcs(back), back.arcs)
+        self.assertEqual(_arcs.of(back), back.arcs)
         number = back.numbered.index('a')
         self.assertNotEqual(table.numbered.index(b'a'), number)
         self.assertEqual(

@@ -15,6 +15,9 @@ from hashring import _pure
 from hashring import _table
 from hashring import exception
 from hashring.tests import base
+from hashring.tests import test_table
+
+MD5 = test_table.MD5
 
 
 def point(digest, number):
@@ -27,7 +30,7 @@ class IndexTestCase(base.TestCase):
         points = [point(low, 0), point(mid, 1), point(high, 0), point(high, 1)]
         members = [(b'a', 'a', 2), (b'b', 'b', 2)]
         with self.assertLogs('hashring._pure', 'WARNING') as logs:
-            owners, direct, span, words = _pure.index(
+            owners, direct, span, words, offsets = _pure.index(
                 points, members, ['a', 'b'], 16
             )
         self.assertIn('1 ring points collide', logs.output[0])
@@ -39,6 +42,7 @@ class IndexTestCase(base.TestCase):
         self.assertIsNone(words)
         self.assertEqual(1, span)
         self.assertEqual(3, sum(1 for e in direct if e < 0))
+        self.assertEqual([0], list(offsets))
 
     def test_a_member_left_without_points_is_refused(self):
         points = [point(b'\x10' * 16, 0), point(b'\x10' * 16, 1)]
@@ -53,16 +57,31 @@ class IndexTestCase(base.TestCase):
                 16,
             )
 
+    def test_anchored_as_a_build_indexes(self):
+        # Sixteen runs of the index, and every entry of a point cleared.
+        table = _table.build(test_table.members(2, 16385), MD5)
+        self.assertEqual(16, len(set(table.offsets)))
+        direct = table.direct[:]
+        for bucket, entry in enumerate(direct):
+            if entry < 0:
+                direct[bucket] = 0
+        span, offsets = _pure.anchor(
+            table.points[: table.npoints], direct, table.bits
+        )
+        self.assertEqual(table.direct, direct)
+        self.assertEqual(table.offsets, offsets)
+        self.assertEqual(table.span, span)
+
     def test_words_from_the_threshold(self):
         points = sorted(
             point(bytes([i]) * 16, i % 2) for i in range(1, 200, 3)
         )
         members = [(b'a', 'a', 34), (b'b', 'b', 33)]
         self.patch(_table, 'WORDS_MIN_POINTS', len(points))
-        *_, words = _pure.index(list(points), members, ['a', 'b'], 16)
+        _, _, _, words, _ = _pure.index(list(points), members, ['a', 'b'], 16)
         self.assertEqual(
             [int.from_bytes(p[:4], 'big') for p in points], list(words)
         )
         self.patch(_table, 'WORDS_MIN_POINTS', len(points) + 1)
-        *_, words = _pure.index(list(points), members, ['a', 'b'], 16)
+        _, _, _, words, _ = _pure.index(list(points), members, ['a', 'b'], 16)
         self.assertIsNone(words)

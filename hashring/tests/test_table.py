@@ -19,6 +19,7 @@ from hashring import _fast
 from hashring import _merge
 from hashring import _patch
 from hashring import _table
+from hashring import _walks
 from hashring import hashing
 from hashring.tests import base
 
@@ -32,6 +33,18 @@ def members(count, points):
 def digests(table):
     """The table's real points without their tags."""
     return [p[: -_table.TAG] for p in table.points[: table.npoints]]
+
+
+def run_starts(table):
+    """A build's offsets: per block of the index, its run's first point."""
+    real = table.points[: table.npoints]
+    shift = table.shift + 8 * _table.TAG
+    found = []
+    for block in range(max(1, len(table.direct) >> _table.OFFSET_BITS)):
+        run = (block << _table.OFFSET_BITS) >> _table.RUN_BITS
+        start = run << (_table.RUN_BITS + shift)
+        found.append(bisect.bisect_left(real, start.to_bytes(20, 'big')))
+    return found
 
 
 class BuildTestCase(base.TestCase):
@@ -87,16 +100,16 @@ class BuildTestCase(base.TestCase):
                 expected = table.owners[
                     bisect.bisect_right(real, digest) % table.npoints
                 ]
-                entry = table.direct[
-                    int.from_bytes(digest, 'big') >> table.shift
-                ]
+                bucket = int.from_bytes(digest, 'big') >> table.shift
+                entry = table.direct[bucket]
                 if entry < 0:
+                    lo = _walks.window(table, entry, bucket)
                     got = table.owners[
                         bisect.bisect_right(
                             table.points,
                             digest + _table.PAD,
-                            ~entry,
-                            ~entry + table.span,
+                            lo,
+                            lo + table.span,
                         )
                     ]
                 else:
@@ -123,23 +136,59 @@ class BuildTestCase(base.TestCase):
             128 - (len(table.direct).bit_length() - 1), table.shift
         )
 
-    def test_small_rings_have_entries_of_two_bytes(self):
+    def test_entries_count_from_their_run_in_two_bytes(self):
         small = _table.build(members(2, 16384), MD5)
-        self.assertEqual(2, small.direct.itemsize)
         large = _table.build(members(2, 16385), MD5)
-        self.assertEqual(4, large.direct.itemsize)
         for table in (small, large):
-            # The last point's bucket, the most negative entry, still
-            # holds the index of its first point.
+            self.assertEqual(2, table.direct.itemsize)
             real = digests(table)
+            self.assertEqual(len(table.direct) >> 8, len(table.offsets))
+            self.assertEqual(run_starts(table), list(table.offsets))
+            self.assertGreater(len(set(table.offsets)), 1)
+            # The last point's bucket still finds its first point, which
+            # lies far past what two bytes count.
             bucket = int.from_bytes(real[-1], 'big') >> table.shift
             first = min(
                 i
                 for i, d in enumerate(real)
                 if int.from_bytes(d, 'big') >> table.shift == bucket
             )
-            self.assertEqual(~first, table.direct[bucket])
-            self.assertEqual(~first, min(table.direct))
+            entry = table.direct[bucket]
+            self.assertEqual(first, _walks.window(table, entry, bucket))
+        self.assertGreater(len(real), _table.SHORT_LIMIT)
+        # Past 32,768 points, twice the buckets per point, in as many
+        # bytes as four-byte entries took.
+        self.assertEqual(2 * 4, len(small.direct) // 32768)
+        self.assertEqual(2 * 8, len(large.direct) // 32768)
+
+    def test_a_run_of_more_points_than_two_bytes_count_widens_them(self):
+        # md5 puts at most 4,096 points in a run of the index, on average;
+        # one run of all 38,400 holds more than two-byte entries count.
+        self.patch(_table, 'RUN_BITS', 32)
+        table = _table.build(members(600, 64), MD5)
+        self.assertEqual(_table.WIDE, table.direct.typecode)
+        self.assertEqual({0}, set(table.offsets))
+        real = digests(table)
+        bucket = int.from_bytes(real[-1], 'big') >> table.shift
+        entry = table.direct[bucket]
+        self.assertLess(entry, -_table.SHORT_LIMIT)
+        self.assertEqual(
+            bucket,
+            int.from_bytes(real[_walks.window(table, entry, bucket)], 'big')
+            >> table.shift,
+        )
+
+    def test_entries_of_more_members_than_two_bytes_count(self):
+        many = [(b'%d' % i, str(i), 1) for i in range(_table.SHORT_LIMIT + 99)]
+        table = _table.build(many, MD5)
+        self.assertEqual(4, table.direct.itemsize)
+        # No more buckets per point than four-byte entries had.
+        self.assertEqual(
+            1 << (table.npoints.bit_length() + _table.BUCKET_SLACK_BITS),
+            len(table.direct),
+        )
+        # Members numbered past what two bytes count own empty buckets.
+        self.assertGreaterEqual(max(table.direct), _table.SHORT_LIMIT)
 
     def test_empty(self):
         table = _table.build([], MD5)
@@ -193,43 +242,13 @@ class AssembleTestCase(base.TestCase):
     def test_a_list_of_points_is_emptied(self):
         points = sorted(b'%016d' % i + _table.tag(0) for i in range(5))
         given = list(points)
+        empty = _table.build([], MD5)
         table = _table.assemble(
-            given, ['a'] * 5, _table.build([], MD5).direct, ['a'], 2, 16
+            given, ['a'] * 5, empty.direct, ['a'], 2, 16, empty.offsets
         )
         self.assertEqual([], given)
         self.assertEqual(tuple(points), table.points[:5])
         self.assertEqual(7, len(table.points))
-
-
-class ArcsTestCase(base.TestCase):
-    def test_each_point_owns_the_arc_from_the_point_before_it(self):
-        table = _table.build(members(7, 9), MD5)
-        found = _table.arcs(table)
-        # The same arcs, from each point's whole top 64 bits as an int.
-        starts = [int.from_bytes(d[:8], 'big') for d in digests(table)]
-        expected = [0] * 7
-        for i, start in enumerate(starts):
-            owner = table.numbered.index(table.owners[i])
-            expected[owner] += (start - starts[i - 1]) % 2**64
-        self.assertEqual(expected, found)
-        self.assertEqual(2**_table.ARC_BITS, sum(found))
-
-    def test_one_point_owns_the_whole_ring(self):
-        table = _table.build([(b'x', 'x', 1)], MD5)
-        self.assertEqual([2**64], _table.arcs(table))
-
-    def test_a_dead_point_counts_for_its_live_owner(self):
-        table = _table.build(members(5, 8), MD5)
-        gone = _patch.update(table, {'m2'}, 8, [], MD5)
-        found = _table.arcs(gone)
-        self.assertEqual(0, found[2])
-        self.assertEqual(2**64, sum(found))
-        # The arcs of m2's points went to the owners of the points after.
-        before = _table.arcs(table)
-        grown = [a - b for a, b in zip(found, before)]
-        del grown[2]
-        self.assertTrue(all(g >= 0 for g in grown))
-        self.assertEqual(before[2], sum(grown))
 
 
 class WordsTestCase(base.TestCase):

@@ -29,13 +29,8 @@ class WalksTestCase(base.TestCase):
     def check(self, table):
         walks = _walks.walks(table)
         count = table.npoints
-        points, owners = table.points[:count], table.owners[:count]
-        size = len(points[0]) - _table.TAG
-        self.assertEqual(len(table.direct), len(walks.after))
-        for bucket, start in enumerate(walks.after):
-            low = (bucket << table.shift).to_bytes(size, 'big')
-            first = bisect.bisect_left(points, low)
-            self.assertEqual(0 if first == count else first, start)
+        owners = table.owners[:count]
+        self.check_starts(table, walks)
         members = len(set(owners))
         for i in range(count + 1):
             walk = [owners[(i + j) % count] for j in range(count)]
@@ -51,6 +46,25 @@ class WalksTestCase(base.TestCase):
                 self.assertEqual(tuple(distinct[:wanted]), walks.short[i])
             else:
                 self.assertNotIn(i, walks.short)
+
+    def check_starts(self, table, walks):
+        count = table.npoints
+        points = table.points[:count]
+        size = len(points[0]) - _table.TAG
+        self.assertEqual(len(table.direct), len(walks.after))
+        for bucket, start in enumerate(walks.after):
+            start += walks.bases[bucket >> _table.RUN_BITS]
+            low = (bucket << table.shift).to_bytes(size, 'big')
+            # Past the last point, the first sentinel.
+            self.assertEqual(bisect.bisect_left(points, low), start)
+
+    def test_walks_start_counting_from_their_run_in_two_bytes(self):
+        table = _table.build(members(128, 640), MD5)
+        walks = _walks.walks(table)
+        self.assertEqual(32, len(walks.bases))
+        self.assertEqual(2, walks.after.itemsize)
+        self.assertGreater(max(walks.bases), 1 << 16)
+        self.check_starts(table, walks)
 
     def test_walks_start_at_the_first_point_and_count_distinct_owners(self):
         self.check(_table.build(members(3, 8), MD5))
@@ -74,6 +88,7 @@ class WalksTestCase(base.TestCase):
     def test_empty(self):
         walks = _walks.walks(_table.build([], MD5))
         self.assertEqual([0], list(walks.after))
+        self.assertEqual([0], list(walks.bases))
         self.assertEqual({}, walks.short)
 
 
