@@ -88,10 +88,10 @@ def index(
     :returns: the sorted points, their owners, the index, its span, the
         points' words (:attr:`hashring._table.Table.words`, or None) and
         the index's block offsets, as :func:`hashring._table.build` makes
-        them; or None where NumPy is
-        not there, there are fewer than :data:`MIN_POINTS`, or two points
-        share their top 64 bits (where one name repeats another, as ``a``
-        and ``aa`` do): the pure path sorts those out.
+        them; or None where NumPy is not there, there are fewer than
+        :data:`MIN_POINTS`, or two points share their top 64 bits (where
+        one name repeats another, as ``a`` and ``aa`` do): the pure path
+        sorts those out.
 
     Runtime complexity: ``O(P log P + 2**bits)``, in C.
     """

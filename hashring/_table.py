@@ -73,11 +73,12 @@ PAD = b'\xff' * TAG
 #: and builds were both slower in benchmarks/run.py.
 BUCKET_SLACK_BITS = 2
 
-#: Rings of more points than two bytes count (32,768), whose entries
-#: would once have taken four bytes, take twice the buckets
-#: (2**WIDE_SLACK_BITS per point) in two bytes each: the same memory, and
-#: half the keys bisect.  get_node took 0.89 of its time at 320,000
-#: points and at a million (medians of 21 rounds against md5).
+#: Rings of more points than two bytes count (32,768) take twice the
+#: buckets per point (2**WIDE_SLACK_BITS): their entries count from their
+#: run (:data:`RUN_BITS`) in two bytes, so the index takes the memory of
+#: four-byte entries at half the buckets, and half as many keys bisect.
+#: get_node took 0.89 to 0.90 of its time at 100,000, 320,000 and a
+#: million points (medians of 31 rounds in one process, each against md5).
 WIDE_SLACK_BITS = BUCKET_SLACK_BITS + 1
 
 #: Cap on the bucket index: 2**26 buckets, 128 MiB in two bytes each,
@@ -369,19 +370,18 @@ def runs(bits: int) -> int:
     return max(1, (1 << bits) >> RUN_BITS)
 
 
-def offsets(firsts: Sequence[int], bits: int) -> 'array.array[int]':
+def offsets(starts: Sequence[int], bits: int) -> 'array.array[int]':
     """Return the block offsets of a build's index.
 
-    :param firsts: the first point of each run, in order
-        (:func:`runs`).
+    :param starts: the first point of each run, in order (:func:`runs`).
     :param bits: the number of bits of a bucket.
     :returns: per block of 2**OFFSET_BITS buckets, its run's first point.
     """
-    per = max(1, (1 << bits) >> OFFSET_BITS) // len(firsts)
+    per = max(1, (1 << bits) >> OFFSET_BITS) // len(starts)
     return array.array(
         WIDE,
         itertools.chain.from_iterable(
-            map(itertools.repeat, firsts, itertools.repeat(per))
+            map(itertools.repeat, starts, itertools.repeat(per))
         ),
     )
 

@@ -42,7 +42,6 @@ MAX_POINTS_PER_WEIGHT = 2**MAX_PARTITION_EXPONENT
 # Bound once: the lookup is hot enough for the attribute lookup to show.
 _from_bytes = int.from_bytes
 _OFFSET_BITS = _table.OFFSET_BITS
-_RUN_BITS = _table.RUN_BITS
 
 Member = str | bytes
 Key = str | bytes | bytearray | memoryview
@@ -287,7 +286,7 @@ class HashRing(ringvalue.RingValue):
             )
         else:
             # The owner is known; the walk needs the point's place.
-            i = walks.after[bucket] + walks.bases[bucket >> _RUN_BITS]
+            i = walks.after[bucket]
         # Among many members the next few points mostly have distinct
         # owners: then the walk is a slice of them.
         if walks.distinct[i] >= replicas:

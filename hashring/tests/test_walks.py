@@ -53,18 +53,17 @@ class WalksTestCase(base.TestCase):
         size = len(points[0]) - _table.TAG
         self.assertEqual(len(table.direct), len(walks.after))
         for bucket, start in enumerate(walks.after):
-            start += walks.bases[bucket >> _table.RUN_BITS]
             low = (bucket << table.shift).to_bytes(size, 'big')
-            # Past the last point, the first sentinel.
-            self.assertEqual(bisect.bisect_left(points, low), start)
+            first = bisect.bisect_left(points, low)
+            self.assertEqual(0 if first == count else first, start)
 
-    def test_walks_start_counting_from_their_run_in_two_bytes(self):
-        table = _table.build(members(128, 640), MD5)
-        walks = _walks.walks(table)
-        self.assertEqual(32, len(walks.bases))
-        self.assertEqual(2, walks.after.itemsize)
-        self.assertGreater(max(walks.bases), 1 << 16)
-        self.check_starts(table, walks)
+    def test_walk_starts_in_two_bytes_where_they_fit(self):
+        small = _table.build(members(2, 32767), MD5)
+        self.assertEqual(2, _walks.walks(small).after.itemsize)
+        large = _table.build(members(2, 32768), MD5)
+        walks = _walks.walks(large)
+        self.assertEqual(4, walks.after.itemsize)
+        self.check_starts(large, walks)
 
     def test_walks_start_at_the_first_point_and_count_distinct_owners(self):
         self.check(_table.build(members(3, 8), MD5))
@@ -88,7 +87,6 @@ class WalksTestCase(base.TestCase):
     def test_empty(self):
         walks = _walks.walks(_table.build([], MD5))
         self.assertEqual([0], list(walks.after))
-        self.assertEqual([0], list(walks.bases))
         self.assertEqual({}, walks.short)
 
 
