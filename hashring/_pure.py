@@ -143,9 +143,14 @@ def _index(
     span = 1
     previous = -1
     for lo, hi in zip(starts, [*starts[1:], len(points)]):
-        for i, first, number in zip(
-            itertools.count(), firsts[lo:hi], numbers[lo:hi]
-        ):
+        # A copy of a run's words and numbers at a time; a ring of one run
+        # (of up to 4,096 points) reads its own, which its peak holds.
+        run = (
+            (firsts, numbers)
+            if len(starts) == 1
+            else (firsts[lo:hi], numbers[lo:hi])
+        )
+        for i, first, number in zip(itertools.count(), *run):
             bucket = first >> shift
             if bucket != last:
                 # The empty buckets before this one go to this point's
