@@ -129,9 +129,8 @@ def merge(
         :func:`hashring._table.bits_for` bits, its span, the arcs (or
         None), the words (:attr:`hashring._table.Table.words`, or None)
         and the index's offsets, as a build of the same points gives
-        them; or None where
-        two points would share their top 64 bits: a fresh build sorts
-        those out.
+        them; or None where two points would share their top 64 bits: a
+        fresh build sorts those out.
 
     Runtime complexity: ``O(P)`` in C, and ``O(a)`` steps in Python for
     ``a`` points added.

@@ -95,10 +95,10 @@ def update(
     # A whole point read as an integer: its bucket is above ``shift`` bits.
     shift = table.shift + _table.TAG * 8
     merging = _merge.merges(count, inserted + removed_points + len(table.dead))
+    built = _table.bits_for(live, size, len(table.numbered))
     if not merging and (
         (len(table.dead) + removed_points) * 2 > live
-        or abs(_table.bits_for(live, size, len(table.numbered)) - table.bits)
-        > 1
+        or abs(built - table.bits) > 1
     ):
         return None
     numbered = list(table.numbered)

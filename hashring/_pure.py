@@ -144,7 +144,7 @@ def _index(
     previous = -1
     for lo, hi in zip(starts, [*starts[1:], len(points)]):
         # A copy of a run's words and numbers at a time; a ring of one run
-        # (of up to 4,096 points) reads its own, which its peak holds.
+        # (of fewer than 8,192 points) reads its own, which its peak holds.
         run = (
             (firsts, numbers)
             if len(starts) == 1
