@@ -260,11 +260,11 @@ def indexed(
         # The first point of each run: that of its first occupied bucket
         # (past the last, the count of points).
         edges = np.arange(_table.runs(bits), dtype=np.int64)
-        found = np.append(first, np.int32(len(numbers)))[
+        bases = np.append(first, np.int32(len(numbers)))[
             np.searchsorted(buckets, edges << _table.RUN_BITS)
         ]
-        starts = found.tolist()
-        relative = first - found[buckets >> _table.RUN_BITS]
+        starts = bases.tolist()
+        relative = first - bases[buckets >> _table.RUN_BITS]
     if typecode == _table.SHORT and relative.max() >= _table.SHORT_LIMIT:
         typecode = _table.WIDE
     direct = array.array(typecode, [0]) * (1 << bits)
