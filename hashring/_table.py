@@ -43,6 +43,7 @@ memory, as ``python -m benchmarks.huge`` measures.
 """
 
 import array
+import bisect
 from collections.abc import Sequence
 import itertools
 import operator
@@ -368,6 +369,23 @@ def runs(bits: int) -> int:
     :param bits: the number of bits of a bucket.
     """
     return max(1, (1 << bits) >> RUN_BITS)
+
+
+def run_starts(values: Sequence[int], shift: int, bits: int) -> list[int]:
+    """Return the first point of each run of the index (:func:`runs`).
+
+    :param values: per sorted point, a value whose top bits past
+        ``shift`` are its run: its bucket (``shift`` of
+        :data:`RUN_BITS`), or its first word.
+    :param shift: the bits below a run in ``values``.
+    :param bits: the number of bits of a bucket.
+    :returns: per run, its first point (past the last, the point count).
+
+    Runtime complexity: ``O(R log P)`` for ``R`` runs and ``P`` points.
+    """
+    return [
+        bisect.bisect_left(values, run << shift) for run in range(runs(bits))
+    ]
 
 
 def offsets(starts: Sequence[int], bits: int) -> 'array.array[int]':
