@@ -26,6 +26,7 @@ import importlib
 from typing import Any
 
 from hashring import _bulk
+from hashring import _sizing
 from hashring import _table
 
 try:
@@ -265,8 +266,8 @@ def indexed(
         ]
         starts = bases.tolist()
         relative = first - bases[buckets >> _table.RUN_BITS]
-    if typecode == _table.SHORT and relative.max() >= _table.SHORT_LIMIT:
-        typecode = _table.WIDE
+    if typecode == _sizing.SHORT and relative.max() >= _sizing.SHORT_LIMIT:
+        typecode = _sizing.WIDE
     direct = array.array(typecode, [0]) * (1 << bits)
     found = np.frombuffer(direct, dtype=typecode)
     if runs is None:

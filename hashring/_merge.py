@@ -26,6 +26,7 @@ import itertools
 from typing import Any
 
 from hashring import _fast
+from hashring import _sizing
 from hashring import _table
 
 # None where NumPy is not there, and then merge() is never called.
@@ -126,7 +127,7 @@ def merge(
     :param arcs: whether to measure the arcs
         (:func:`hashring._arcs.of`) of the merged points.
     :returns: the merged points, their owners, the index of
-        :func:`hashring._table.bits_for` bits, its span, the arcs (or
+        :func:`hashring._sizing.bits_for` bits, its span, the arcs (or
         None), the words (:attr:`hashring._table.Table.words`, or None)
         and the index's offsets, as a build of the same points gives
         them; or None where two points would share their top 64 bits: a
@@ -166,11 +167,11 @@ def merge(
         numbers = _placed(numbers, new_numbers, at, old)
     if not points:
         return None
-    bits = _table.bits_for(len(points), size, len(numbered))
+    bits = _sizing.bits_for(len(points), size, len(numbered))
     first, buckets = _fast.occupied(
         (high >> np.uint64(64 - bits)).astype(np.int32)
     )
-    typecode = _table.typecode(len(numbered))
+    typecode = _sizing.typecode(len(numbered))
     # At once: a change's copies weigh on no build's peak.
     direct, span, offsets = _fast.indexed(
         first, buckets, numbers, bits, typecode, len(first)

@@ -31,6 +31,7 @@ from typing import Any
 from hashring import _bulk
 from hashring import _merge
 from hashring import _pure
+from hashring import _sizing
 from hashring import _table
 from hashring import hashing
 
@@ -95,7 +96,7 @@ def update(
     # A whole point read as an integer: its bucket is above ``shift`` bits.
     shift = table.shift + _table.TAG * 8
     merging = _merge.merges(count, inserted + removed_points + len(table.dead))
-    built = _table.bits_for(live, size, len(table.numbered))
+    built = _sizing.bits_for(live, size, len(table.numbered))
     if not merging and (
         (len(table.dead) + removed_points) * 2 > live
         or abs(built - table.bits) > 1
@@ -144,7 +145,7 @@ def update(
             after = owners[i + 1] if i + 1 < count else after
             moves.append((i, owners[i], after))
             owners[i] = after
-    if direct.typecode != _table.typecode(len(numbered)):
+    if direct.typecode != _sizing.typecode(len(numbered)):
         return None  # the members' numbers need wider entries
     # Where each new point goes, below the first old point above it.
     at = []

@@ -27,6 +27,7 @@ import sys
 from typing import Any
 
 from hashring import _bulk
+from hashring import _sizing
 from hashring import _table
 from hashring import exception
 from hashring import hashing
@@ -50,7 +51,7 @@ def index(
     dropped = False
     while True:
         firsts, numbers = _bulk.words(points, size + _table.TAG, 0, size)
-        bits = _table.bits_for(len(points), size, len(numbered))
+        bits = _sizing.bits_for(len(points), size, len(numbered))
         try:
             direct, span, collided, offsets = _index(
                 points, firsts, numbers, bits, len(numbered)
@@ -59,7 +60,7 @@ def index(
             # A run of more points than two-byte entries count: a hash
             # far from uniform.
             direct, span, collided, offsets = _index(
-                points, firsts, numbers, bits, len(numbered), _table.WIDE
+                points, firsts, numbers, bits, len(numbered), _sizing.WIDE
             )
         if not collided:
             break
@@ -110,7 +111,7 @@ def _index(
     :param numbers: the owner number of each point.
     :param bits: the number of bits of a bucket, at most 32.
     :param members: how many numbers there are.
-    :param typecode: the index's, where not :func:`_table.typecode`'s.
+    :param typecode: the index's, where not :func:`_sizing.typecode`'s.
     :returns: the index, its span, the points whose digest repeats the one
         before them (their owners' names repeat each other), for the
         caller to drop and index again, and the index's block offsets.
@@ -122,7 +123,7 @@ def _index(
     # NOTE: one loop in Python measured faster than the same work as
     # passes of map() and compress() in C, each of which converts every
     # entry to an int and back.
-    direct = array.array(typecode or _table.typecode(members))
+    direct = array.array(typecode or _sizing.typecode(members))
     entry = [
         n.to_bytes(direct.itemsize, sys.byteorder, signed=True)
         for n in range(members)

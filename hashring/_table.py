@@ -53,6 +53,7 @@ from typing import NamedTuple
 from hashring import _bulk
 from hashring import _fast
 from hashring import _pure
+from hashring import _sizing
 from hashring import hashing
 
 
@@ -66,28 +67,6 @@ TAG = 4
 #: sorts above every tag, so a point of the very digest of a key (a key
 #: that is a member's name repeated) counts as below the key, as in tooz.
 PAD = b'\xff' * TAG
-
-#: Buckets per point are at least 2**BUCKET_SLACK_BITS, so that at most
-#: about one key in five lands in a bucket that needs a bisect.  More
-#: buckets make fewer bisects but a larger index: at three bits, the index
-#: of a thousand members' ring no longer fits a core's cache, and lookups
-#: and builds were both slower in benchmarks/run.py.
-BUCKET_SLACK_BITS = 2
-
-#: Rings of more points than two bytes count (32,768) take twice the
-#: buckets per point (2**WIDE_SLACK_BITS): their entries count from their
-#: run (:data:`RUN_BITS`) in two bytes, so the index takes the memory of
-#: four-byte entries at half the buckets, and half as many keys bisect.
-#: get_node took 0.89 to 0.90 of its time at 100,000, 320,000 and a
-#: million points (medians of 31 rounds in one process, each against md5).
-WIDE_SLACK_BITS = BUCKET_SLACK_BITS + 1
-
-#: Cap on the bucket index: 2**26 buckets, 128 MiB in two bytes each,
-#: reached past four million points (whose digests take four times that),
-#: so that a ring of ten million points still has six buckets per point.
-#: At 2**24, 46% of that ring's buckets held points and get_node cost 3.4
-#: md5s.
-MAX_BUCKET_BITS = 26
 
 #: An occupied bucket's entry counts its first point from the first point
 #: of its run of 2**RUN_BITS buckets, which holds 4,096 points at most on
@@ -116,15 +95,6 @@ WORDS_MIN_POINTS = 1 << 19
 #: each point: exact to one part in 2**64, and read in C.
 ARC_BITS = 64
 
-# Index entries in 2 bytes where the members' numbers fit, which halves
-# the index (a third of a ring's memory); else in 4 bytes where the
-# platform has them (it does, but C only promises 2 for an int).  Offsets
-# in 4 bytes.
-WIDE = 'i' if array.array('i').itemsize >= 4 else 'l'
-#: The typecode of an index of two-byte entries.
-SHORT = 'h'
-#: How many members, or points of one run, two-byte entries count.
-SHORT_LIMIT = 1 << (8 * array.array(SHORT).itemsize - 1)
 #: The typecode of :attr:`Table.words`.
 WORD = 'I' if array.array('I').itemsize >= 4 else 'L'
 #: The word of the sentinels (:attr:`Table.points`).
@@ -214,15 +184,15 @@ def build(
         extend(digests(name, 0, count, hash_ctor, tag(number)))
     if not points:
         # One bucket whose window is empty: the ring raises its error.
-        direct = array.array(SHORT, [~0])
-        offsets = array.array(WIDE, [0])
+        direct = array.array(_sizing.SHORT, [~0])
+        offsets = array.array(_sizing.WIDE, [0])
         return Table((), 0, [], direct, numbered, 0, size * 8, offsets)
     indexed = _fast.index(
         points,
         numbered,
         size,
-        bits_for(len(points), size, len(numbered)),
-        typecode(len(numbered)),
+        _sizing.bits_for(len(points), size, len(numbered)),
+        _sizing.typecode(len(numbered)),
     )
     if indexed is not None:
         points, owners, direct, span, words, offsets = indexed
@@ -348,21 +318,6 @@ def digests(
     return found
 
 
-def bits_for(count: int, size: int, members: int) -> int:
-    """Return how many top bits of a digest make a bucket.
-
-    :param count: how many points the ring has.
-    :param size: the digests' size, in bytes.
-    :param members: how many members it numbers: where their numbers fit
-        two-byte entries, rings of more than :data:`SHORT_LIMIT` points
-        take twice the buckets (:data:`WIDE_SLACK_BITS`).
-    """
-    slack = BUCKET_SLACK_BITS
-    if count > SHORT_LIMIT >= members:
-        slack = WIDE_SLACK_BITS
-    return min(count.bit_length() + slack, MAX_BUCKET_BITS, size * 8)
-
-
 def runs(bits: int) -> int:
     """Return how many runs of :data:`RUN_BITS` buckets an index has.
 
@@ -397,7 +352,7 @@ def offsets(starts: Sequence[int], bits: int) -> 'array.array[int]':
     """
     per = max(1, (1 << bits) >> OFFSET_BITS) // len(starts)
     return array.array(
-        WIDE,
+        _sizing.WIDE,
         itertools.chain.from_iterable(
             map(itertools.repeat, starts, itertools.repeat(per))
         ),
@@ -407,13 +362,3 @@ def offsets(starts: Sequence[int], bits: int) -> 'array.array[int]':
 def tag(number: int) -> bytes:
     """Return the bytes that follow a point's digest: its owner's number."""
     return number.to_bytes(TAG, 'big')
-
-
-def typecode(members: int) -> str:
-    """Return the typecode of an index of so many members.
-
-    Its entries run from ``~n`` for the most points ``n`` of a run to
-    ``members - 1``.  The builds widen them where a run holds more points
-    than :data:`SHORT_LIMIT`, which a hash of uniform points never does.
-    """
-    return SHORT if members <= SHORT_LIMIT else WIDE

@@ -22,6 +22,7 @@ from hashring import _bulk
 from hashring import _fast
 from hashring import _merge
 from hashring import _patch
+from hashring import _sizing
 from hashring import _table
 from hashring import hashing
 from hashring import ring
@@ -78,8 +79,8 @@ class FastBuildTestCase(base.TestCase):
         # entries count.
         self.patch(_table, 'RUN_BITS', 32)
         fast, pure = self.tables(test_table.members(600, 64), 'md5')
-        self.assertEqual(_table.WIDE, fast.direct.typecode)
-        self.assertEqual(_table.WIDE, pure.direct.typecode)
+        self.assertEqual(_sizing.WIDE, fast.direct.typecode)
+        self.assertEqual(_sizing.WIDE, pure.direct.typecode)
         self.assertEqual(pure, fast)
 
     def test_the_numpy_path_is_taken(self):

@@ -13,6 +13,7 @@
 from hashring import _arcs
 from hashring import _merge
 from hashring import _patch
+from hashring import _sizing
 from hashring import _table
 from hashring.tests import base
 from hashring.tests import test_table
@@ -47,21 +48,23 @@ class UpdateTestCase(base.TestCase):
         self.assertEqual(self.table.direct, back.direct)
 
     def test_an_index_taking_more_buckets_per_point_is_built_afresh(self):
-        table = _table.build(members(2, 16000), MD5)
+        table = _table.build(members(2, 8000), MD5)
         self.assertEqual(2, table.direct.itemsize)
-        # Past 32,768 points, a build takes twice the buckets per point.
+        self.assertEqual(17, table.bits)  # 6 to 12 buckets per point
+        # Past 32,768 points, a build takes 8 to 16 buckets per point:
+        # there, two bits more.
         self.assertIsNone(
-            _patch.update(table, set(), 0, [(b'new', 'new', 0, 1000)], MD5)
+            _patch.update(table, set(), 0, [(b'new', 'new', 0, 17000)], MD5)
         )
         kept = _patch.update(table, set(), 0, [(b'new', 'new', 0, 500)], MD5)
         self.assertEqual(table.bits, kept.bits)
 
     def test_members_outgrowing_two_byte_numbers_are_built_afresh(self):
-        table = _table.build(members(_table.SHORT_LIMIT - 1, 1), MD5)
+        table = _table.build(members(_sizing.SHORT_LIMIT - 1, 1), MD5)
         # Within two bytes, an update keeps them.
         kept = _patch.update(table, set(), 0, [(b'new', 'new', 0, 1)], MD5)
-        self.assertEqual(_table.SHORT_LIMIT, len(kept.numbered))
-        self.assertEqual(_table.SHORT, kept.direct.typecode)
+        self.assertEqual(_sizing.SHORT_LIMIT, len(kept.numbered))
+        self.assertEqual(_sizing.SHORT, kept.direct.typecode)
         self.assertIsNone(
             _patch.update(kept, set(), 0, [(b'new2', 'new2', 0, 1)], MD5)
         )
@@ -133,7 +136,7 @@ class UpdateTestCase(base.TestCase):
         self.patch(_patch, 'MAX_UPDATED_SPAN', 1)
         self.patch(_table, 'RUN_BITS', 32)
         table = _table.build(members(512, 64), MD5)
-        self.assertEqual(_table.SHORT, table.direct.typecode)
+        self.assertEqual(_sizing.SHORT, table.direct.typecode)
         self.assertEqual({0}, set(table.offsets))
         added = [(b'new', 'new', 0, 64)]
         self.assertIsNone(_patch.update(table, set(), 0, added, MD5))

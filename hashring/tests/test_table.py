@@ -18,6 +18,7 @@ import os
 from hashring import _fast
 from hashring import _merge
 from hashring import _patch
+from hashring import _sizing
 from hashring import _table
 from hashring import _walks
 from hashring import hashing
@@ -136,6 +137,12 @@ class BuildTestCase(base.TestCase):
             128 - (len(table.direct).bit_length() - 1), table.shift
         )
 
+    def test_rings_from_the_dense_size_have_six_buckets_per_point(self):
+        # 1,000 members at exponent 5: 8 buckets a point, not 4.
+        table = _table.build(members(1000, 32), MD5)
+        self.assertEqual(1 << 18, len(table.direct))
+        self.assertEqual(128 - 18, table.shift)
+
     def test_entries_count_from_their_run_in_two_bytes(self):
         small = _table.build(members(2, 16384), MD5)
         large = _table.build(members(2, 16385), MD5)
@@ -155,7 +162,7 @@ class BuildTestCase(base.TestCase):
             )
             entry = table.direct[bucket]
             self.assertEqual(first, _walks.window(table, entry, bucket))
-        self.assertGreater(len(real), _table.SHORT_LIMIT)
+        self.assertGreater(len(real), _sizing.SHORT_LIMIT)
         # Past 32,768 points, twice the buckets per point, in as many
         # bytes as four-byte entries took.
         self.assertEqual(2 * 4, len(small.direct) // 32768)
@@ -166,12 +173,12 @@ class BuildTestCase(base.TestCase):
         # one run of all 38,400 holds more than two-byte entries count.
         self.patch(_table, 'RUN_BITS', 32)
         table = _table.build(members(600, 64), MD5)
-        self.assertEqual(_table.WIDE, table.direct.typecode)
+        self.assertEqual(_sizing.WIDE, table.direct.typecode)
         self.assertEqual({0}, set(table.offsets))
         real = digests(table)
         bucket = int.from_bytes(real[-1], 'big') >> table.shift
         entry = table.direct[bucket]
-        self.assertLess(entry, -_table.SHORT_LIMIT)
+        self.assertLess(entry, -_sizing.SHORT_LIMIT)
         self.assertEqual(
             bucket,
             int.from_bytes(real[_walks.window(table, entry, bucket)], 'big')
@@ -179,16 +186,17 @@ class BuildTestCase(base.TestCase):
         )
 
     def test_entries_of_more_members_than_two_bytes_count(self):
-        many = [(b'%d' % i, str(i), 1) for i in range(_table.SHORT_LIMIT + 99)]
+        limit = _sizing.SHORT_LIMIT
+        many = [(b'%d' % i, str(i), 1) for i in range(limit + 99)]
         table = _table.build(many, MD5)
         self.assertEqual(4, table.direct.itemsize)
         # No more buckets per point than four-byte entries had.
         self.assertEqual(
-            1 << (table.npoints.bit_length() + _table.BUCKET_SLACK_BITS),
+            1 << (table.npoints.bit_length() + _sizing.BUCKET_SLACK_BITS),
             len(table.direct),
         )
         # Members numbered past what two bytes count own empty buckets.
-        self.assertGreaterEqual(max(table.direct), _table.SHORT_LIMIT)
+        self.assertGreaterEqual(max(table.direct), _sizing.SHORT_LIMIT)
 
     def test_empty(self):
         table = _table.build([], MD5)
