@@ -136,12 +136,12 @@ def update(
             i -= 1
 
     if removed:
-        mask = list(map(removed.__contains__, owners))
-        dead.update(itertools.compress(points, mask))
+        gone = _bulk.places(owners, removed)
+        dead.update(_bulk.gather(points, gone))
         # Each dead point goes to the next live point's owner; past the
         # last, keys wrap round to the first live point.
         after = next(o for o in owners if o not in removed)
-        for i in reversed(list(itertools.compress(range(count), mask))):
+        for i in reversed(gone):
             after = owners[i + 1] if i + 1 < count else after
             moves.append((i, owners[i], after))
             owners[i] = after

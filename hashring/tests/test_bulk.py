@@ -109,3 +109,23 @@ class BulkTestCase(base.TestCase):
                 found[i] = each._owners[first]
             self.assertEqual([each.get_node(k) for k in keys], found)
         self.assertEqual(([], [], []), _bulk.owners([], *(None,) * 4, 8))
+
+
+class PlacesTestCase(base.TestCase):
+    def test_the_points_of_members_removed_in_order(self):
+        names = [f'm{i}' for i in range(7)]
+        owners = [names[(i * 5) % 7] for i in range(200)]
+        # Equal objects that are not the table's own count as theirs;
+        # bytes of the same text do not.
+        for removed in (
+            set(),
+            {'m3'},
+            {''.join(['m', '3'])},
+            {'m3', 'm5'},
+            {'m3', 'm5', 'm0'},
+            {'m3', 'absent', b'm5'},
+            set(names),
+        ):
+            expected = [i for i, o in enumerate(owners) if o in removed]
+            self.assertEqual(expected, _bulk.places(owners, removed))
+        self.assertEqual(2, _bulk.INDEX_PASSES)

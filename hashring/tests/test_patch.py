@@ -206,3 +206,40 @@ class UpdateTestCase(base.TestCase):
             self.table, set(), 0, [(b'new', 'new', 0, 16)], MD5
         )
         self.assertIsNone(updated.arcs)
+
+
+class LeaveTestCase(base.TestCase):
+    def test_a_leave_takes_the_dead_points_of_the_member_gone(self):
+        self.patch(_merge, 'SHARE', 0)
+        table = _table.build(members(20, 16), MD5)
+        once = _patch.update(table, {'m3'}, 16, [], MD5)
+        # m3's dead points went to the next live points' owners; m4 takes
+        # some, and they go on with m4's own.
+        took = [
+            i
+            for i, o in enumerate(once.owners[: once.npoints])
+            if o == 'm4' and once.points[i] in once.dead
+        ]
+        self.assertTrue(took)
+        twice = _patch.update(once, {'m4'}, 16, [], MD5)
+        fresh = _table.build(
+            [m for m in members(20, 16) if m[1] not in ('m3', 'm4')], MD5
+        )
+        for i in took:
+            self.assertNotEqual('m4', twice.owners[i])
+        live = [
+            (p[: -_table.TAG], o)
+            for p, o in zip(twice.points, twice.owners[: twice.npoints])
+            if p not in twice.dead
+        ]
+        built = zip(fresh.points[: fresh.npoints], fresh.owners)
+        self.assertEqual([(p[: -_table.TAG], o) for p, o in built], live)
+        # Every dead point goes to the next live point's owner.
+        for i in range(twice.npoints):
+            if twice.points[i] in twice.dead:
+                j = next(
+                    j
+                    for j in range(i, twice.npoints)
+                    if twice.points[j] not in twice.dead
+                )
+                self.assertEqual(twice.owners[j], twice.owners[i])
