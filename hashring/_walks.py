@@ -171,8 +171,9 @@ def above(
     :returns: the index of the point in ``table.points``; a sentinel's
         (or ``hi``) past the last point searched.
 
-    Runtime complexity: ``O(log S)`` for the ``S`` points searched, at
-    least one of them.
+    Runtime complexity: ``O(1)`` where the point is the first searched or
+    the next (for most keys), else ``O(log S)`` for the ``S`` points
+    searched.
     """
     # Most buckets that hold points hold one: the answer is mostly the
     # first point searched or the next, which two comparisons in Python
