@@ -18,6 +18,7 @@ from typing import Any
 
 from hashring.cmd import output
 from hashring.cmd import parser
+from hashring.cmd import plots
 from hashring import convergence
 from hashring import ring as ring_mod
 from hashring import simulation
@@ -241,19 +242,12 @@ def balance(args: argparse.Namespace) -> int:
                 f'smallest exponent with peak/mean <= {args.target}: {answer}'
             )
     if args.plot:
-        plt = output.pyplot()
-        fig, ax = plt.subplots(figsize=(8, 4))
-        for r in results:
-            ax.plot(
-                sorted(r['loads'].values()), label=f'exponent {r["exponent"]}'
-            )
-        ax.set_xlabel('members, by load')
-        ax.set_ylabel('keys')
-        ax.set_title(
-            f'Load per member, {len(members)} members, {len(keys)} keys'
+        plots.loads(
+            args.plot,
+            [(r['exponent'], r['loads']) for r in results],
+            len(members),
+            len(keys),
         )
-        ax.legend()
-        output.save(fig, args.plot)
     return 0
 
 
@@ -364,7 +358,14 @@ def converge(args: argparse.Namespace) -> int:
                 f'{run.orphan_node_seconds:g} by none'
             )
     if args.plot:
-        _plot_timeline(args, timelines)
+        plots.timelines(
+            args.plot,
+            timelines,
+            args.event,
+            args.at,
+            f'{args.services} services, {args.nodes} nodes, refresh every '
+            f'{args.interval:g}s, dead after {args.dead_after:g}s',
+        )
     return 0
 
 
@@ -386,30 +387,3 @@ _EVENTS = {
     'crash': 'crashes, leaving its record to expire',
     'flap': 'crashes and comes back {:g}s later',
 }
-
-
-def _plot_timeline(
-    args: argparse.Namespace, timelines: dict[bool, Any]
-) -> None:
-    plt = output.pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4))
-    for handoff, timeline in timelines.items():
-        t = [p[0] for p in timeline.points]
-        suffix = ', handoff' if handoff else ''
-        for column, label in ((1, 'managed twice'), (2, 'managed by none')):
-            ax.step(
-                t,
-                [p[column] for p in timeline.points],
-                where='post',
-                label=label + suffix,
-                linestyle='--' if handoff else '-',
-            )
-    ax.axvline(args.at, color='grey', linestyle=':', label=args.event)
-    ax.set_xlabel('seconds')
-    ax.set_ylabel('nodes')
-    ax.set_title(
-        f'{args.services} services, {args.nodes} nodes, refresh every '
-        f'{args.interval:g}s, dead after {args.dead_after:g}s'
-    )
-    ax.legend()
-    output.save(fig, args.plot)
