@@ -253,14 +253,15 @@ def indexed(
     :param runs: how many runs of buckets to fill at a time; by default a
         thirty-second of them, at least :data:`_PICKED`.
     """
-    if _table.runs(bits) == 1:
+    run_count = _table.runs(bits)
+    if run_count == 1:
         # The entries count from the first point: no copies, which would
         # weigh on a small ring's peak (1.31 of tooz's at 640 points).
         starts, relative = [0], first
     else:
         # The first point of each run: that of its first occupied bucket
         # (past the last, the count of points).
-        edges = np.arange(_table.runs(bits), dtype=np.int64)
+        edges = np.arange(run_count, dtype=np.int64)
         bases = np.append(first, np.int32(len(numbers)))[
             np.searchsorted(buckets, edges << _table.RUN_BITS)
         ]

@@ -53,19 +53,14 @@ def loads(
 
 
 def timelines(
-    path: str,
-    by_handoff: Mapping[bool, convergence.Timeline],
-    event: str,
-    at: float,
-    title: str,
+    path: str, by_handoff: Mapping[bool, convergence.Timeline], title: str
 ) -> None:
     """Draw the nodes managed twice and by none over a simulation's time.
 
     :param path: the picture file to write.
     :param by_handoff: a :class:`hashring.convergence.Timeline` without the
-        handoff protocol (False) and with it (True), or either alone.
-    :param event: the event's name, which labels its time.
-    :param at: when the event happened, in seconds.
+        handoff protocol (False) and with it (True), or either alone, of
+        the same event; a line marks its time.
     :param title: the chart's title.
     :raises hashring.cmd.parser.UsageError: matplotlib is missing, or the
         file cannot be written.
@@ -83,7 +78,8 @@ def timelines(
                 label=label + suffix,
                 linestyle='--' if handoff else '-',
             )
-    ax.axvline(at, color='grey', linestyle=':', label=event)
+    event = next(iter(by_handoff.values()))
+    ax.axvline(event.event_at, color='grey', linestyle=':', label=event.event)
     ax.set_xlabel('seconds')
     ax.set_ylabel('nodes')
     ax.set_title(title)

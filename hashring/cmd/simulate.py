@@ -361,8 +361,6 @@ def converge(args: argparse.Namespace) -> int:
         plots.timelines(
             args.plot,
             timelines,
-            args.event,
-            args.at,
             f'{args.services} services, {args.nodes} nodes, refresh every '
             f'{args.interval:g}s, dead after {args.dead_after:g}s',
         )

@@ -64,7 +64,7 @@ class PlotsTestCase(base.TestCase):
             handoff: convergence.Timeline(points, 'join', 30.0, 40.0)
             for handoff in (False, True)
         }
-        plots.timelines(path, timelines, 'join', 30.0, 'two services')
+        plots.timelines(path, timelines, 'two services')
         (ax,) = self.saved[0].axes
         labels = [x.get_label() for x in ax.get_lines()]
         self.assertEqual(
@@ -78,6 +78,8 @@ class PlotsTestCase(base.TestCase):
             labels,
         )
         self.assertEqual([0, 2, 0], list(ax.get_lines()[0].get_ydata()))
+        # The event's line stands at its time.
+        self.assertEqual([30.0, 30.0], list(ax.get_lines()[-1].get_xdata()))
         self.assertEqual('two services', ax.get_title())
         self.assertTrue(os.path.getsize(path))
 
