@@ -16,8 +16,9 @@ A ring is given its members as names (``str`` or ``bytes``), optionally
 with weights.  :func:`normalise` checks them and encodes their names once,
 in the order of the encoded names, so that nothing about a ring depends on
 the order the members came in; :func:`same_objects` hands an update the
-previous ring's objects for members read afresh, and
-:func:`changed_table` the table of what changed since that ring.
+previous ring's objects for members read afresh, and :func:`table_of`
+the table of the members, which :func:`changed_table` patches from that
+ring's where few changed.
 :func:`ignored` finds the members among the names a walk skips.
 """
 
@@ -174,6 +175,47 @@ def ignored(names: dict[bytes, Any], ignore_nodes: Iterable[Any]) -> set[Any]:
         if member is not None:
             found.add(member)
     return found
+
+
+def table_of(
+    weights: dict[Any, int],
+    names: dict[bytes, Any],
+    per_weight: int,
+    hash_ctor: hashing.HashConstructor,
+    limit: int,
+    previous: tuple[_table.Table, Mapping[Any, int]] | None = None,
+) -> _table.Table:
+    """Return the table of a ring's members.
+
+    :param weights: the members' weights, as :func:`normalise` (or
+        :func:`same_objects`) gives them.
+    :param names: their encoded names, likewise.
+    :param per_weight: the ring's points per unit of weight.
+    :param hash_ctor: the ring's hash constructor.
+    :param limit: the most points a ring may have.
+    :param previous: the table and members of a ring of the same
+        parameters, patched where that costs less than a fresh build
+        (:func:`changed_table`); or None.
+    :raises hashring.exception.InvalidArgumentError: the ring would have
+        more than ``limit`` points.
+
+    Runtime complexity: that of :func:`hashring._table.build`, or of
+    :func:`changed_table`.
+    """
+    total = sum(weights.values()) * per_weight
+    if total > limit:
+        raise exception.InvalidArgumentError(
+            f'A ring of {total} points is too large (at most {limit}); '
+            f'lower partition_exponent or the weights'
+        )
+    if previous is not None:
+        table = changed_table(*previous, weights, names, per_weight, hash_ctor)
+        if table is not None:
+            return table
+    return _table.build(
+        [(n, m, weights[m] * per_weight) for n, m in names.items()],
+        hash_ctor,
+    )
 
 
 def changed_table(

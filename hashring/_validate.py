@@ -47,6 +47,32 @@ def integer(name: str, value: Any, low: int, high: int | None = None) -> int:
     return value
 
 
+def points_per_weight(
+    exponent: int | None, points: int | None, default: int, most: int
+) -> int:
+    """Return the points per unit of weight an exponent or count gives.
+
+    :param exponent: a ring's ``partition_exponent``, or None.
+    :param points: its ``points``, or None.
+    :param default: the exponent where neither is given.
+    :param most: the greatest exponent; ``points`` may be up to
+        ``2 ** most``.
+    :raises hashring.exception.InvalidArgumentError: either is out of
+        range, or they disagree.
+    """
+    if exponent is not None:
+        integer('partition_exponent', exponent, 0, most)
+    if points is None:
+        return 1 << (default if exponent is None else exponent)
+    integer('points', points, 1, 1 << most)
+    if exponent is not None and points != 1 << exponent:
+        raise exception.InvalidArgumentError(
+            f'points={points} and partition_exponent={exponent} disagree: '
+            f'give one of them'
+        )
+    return points
+
+
 def seconds(name: str, value: Any) -> float:
     """Return a duration in seconds if it is a finite number of at least 0.
 

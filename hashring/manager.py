@@ -396,20 +396,3 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
             due, self._balance_due = self._balance_due, []
         for group, ring in due:
             balance.check(group, ring, self.max_peak_to_mean, self._balanced)
-
-    def _read(
-        self, snapshot: membership_base.Snapshot
-    ) -> tuple[dict[str, int], int, frozenset[str]]:
-        group = snapshot.group
-        members = snapshot.placed()
-        self._states[group] = snapshot.states()
-        alive = snapshot.alive()
-        if self._host_belongs(group):
-            alive.add(self.host)  # type: ignore[arg-type]
-            if self.host not in snapshot:
-                members[self._host_name] = 1  # type: ignore[index]
-        return (
-            dict(sorted(members.items())),
-            snapshot.offline(),
-            frozenset(alive),
-        )

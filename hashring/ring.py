@@ -117,7 +117,12 @@ class HashRing(ringvalue.RingValue):
         hash_function: str = hashing.DEFAULT_HASH_FUNCTION,
         points: int | None = None,
     ) -> None:
-        per_weight = _points_per_weight(partition_exponent, points)
+        per_weight = _validate.points_per_weight(
+            partition_exponent,
+            points,
+            DEFAULT_PARTITION_EXPONENT,
+            MAX_PARTITION_EXPONENT,
+        )
         hash_ctor = hashing.hash_constructor(hash_function)
         # Copying an empty hash object is much cheaper than calling the
         # constructor with usedforsecurity=False for every key.
@@ -145,29 +150,14 @@ class HashRing(ringvalue.RingValue):
         From ``previous``, a ring of the same parameters, where that costs
         less than a fresh build (:func:`hashring._patch.update`).
         """
-        per_weight = self._per_weight
-        total = sum(weights.values()) * per_weight
-        if total > MAX_POINTS:
-            raise exception.InvalidArgumentError(
-                f'A ring of {total} points is too large (at most '
-                f'{MAX_POINTS}); lower partition_exponent or the weights'
-            )
-        hash_ctor = hashing.hash_constructor(self._hash_name)
-        table = None
-        if previous is not None:
-            table = _members.changed_table(
-                previous._table,
-                previous._members,
-                weights,
-                names,
-                per_weight,
-                hash_ctor,
-            )
-        if table is None:
-            table = _table.build(
-                [(n, m, weights[m] * per_weight) for n, m in names.items()],
-                hash_ctor,
-            )
+        table = _members.table_of(
+            weights,
+            names,
+            self._per_weight,
+            hashing.hash_constructor(self._hash_name),
+            MAX_POINTS,
+            None if previous is None else (previous._table, previous._members),
+        )
         self._members: Mapping[Member, int] = types.MappingProxyType(weights)
         self._names = names
         self._table: _table.Table = table
@@ -396,25 +386,6 @@ class HashRing(ringvalue.RingValue):
                 self._points, digest + _table.PAD, lo, lo + self._span
             )
         ]
-
-
-def _points_per_weight(exponent: int | None, points: int | None) -> int:
-    """Return the points per unit of weight an exponent or count gives."""
-    if exponent is not None:
-        _validate.integer(
-            'partition_exponent', exponent, 0, MAX_PARTITION_EXPONENT
-        )
-    if points is None:
-        return 1 << (
-            DEFAULT_PARTITION_EXPONENT if exponent is None else exponent
-        )
-    _validate.integer('points', points, 1, MAX_POINTS_PER_WEIGHT)
-    if exponent is not None and points != 1 << exponent:
-        raise exception.InvalidArgumentError(
-            f'points={points} and partition_exponent={exponent} disagree: '
-            f'give one of them'
-        )
-    return points
 
 
 def _restore(

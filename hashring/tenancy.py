@@ -50,6 +50,8 @@ class Tenancy:
         _handoff_on: bool
         _protocol: handoff_mod.Protocol | None
         _seen: dict[str, tuple[str | None, datetime.datetime]]
+        _states: dict[str, dict[str, int]]
+        _host_name: str | None
 
         def get_ring(self, group: str | None = None) -> ring_mod.HashRing: ...
 
@@ -141,6 +143,28 @@ class Tenancy:
         # Registered here: only the groups it joined, not the rings it
         # merely reads, as an Ironic conductor reads other groups' rings.
         return group in self.source.groups
+
+    def _read(
+        self, snapshot: membership_base.Snapshot
+    ) -> tuple[dict[str, int], int, frozenset[str]]:
+        """Return a read's members as placed, the offline count, the alive.
+
+        ``host`` is among them where it belongs (:meth:`_host_belongs`).
+        The states of the group's members are kept for :meth:`stats`.
+        """
+        group = snapshot.group
+        members = snapshot.placed()
+        self._states[group] = snapshot.states()
+        alive = snapshot.alive()
+        if self._host_belongs(group):
+            alive.add(self.host)  # type: ignore[arg-type]
+            if self.host not in snapshot:
+                members[self._host_name] = 1  # type: ignore[index]
+        return (
+            dict(sorted(members.items())),
+            snapshot.offline(),
+            frozenset(alive),
+        )
 
     def token(self, key: Any, group: str | None = None) -> Any:
         """Return the fencing token of a key ``host`` holds, or None.

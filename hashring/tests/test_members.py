@@ -155,3 +155,50 @@ class ChangedTableTestCase(base.TestCase):
         self.assertIsNone(
             _members.changed_table(crowded, old, weights, names, 16, MD5)
         )
+
+
+class TableOfTestCase(base.TestCase):
+    def test_a_ring_over_the_limit_is_refused_with_its_size(self):
+        weights, names = _members.normalise({'a': 3, 'b': 2})
+        err = self.assertRaises(
+            exception.InvalidArgumentError,
+            _members.table_of,
+            weights,
+            names,
+            16,
+            MD5,
+            79,
+        )
+        self.assertIn(
+            'A ring of 80 points is too large (at most 79)', str(err)
+        )
+        table = _members.table_of(weights, names, 16, MD5, 80)
+        self.assertEqual(80, table.live)
+
+    def test_a_previous_ring_is_patched_where_it_can_be(self):
+        before, names = _members.normalise([f'm{i}' for i in range(10)])
+        table = _members.table_of(before, names, 16, MD5, 2**20)
+        after, names = _members.normalise([*before, 'first'])
+        patched = _members.table_of(
+            after, names, 16, MD5, 2**20, (table, before)
+        )
+        fresh = _members.table_of(after, names, 16, MD5, 2**20)
+        self.assertEqual(live(fresh), live(patched))
+        # Patched, not built: the new member numbered after the others,
+        # where a build numbers the members in name order.
+        self.assertEqual('first', patched.numbered[-1])
+        self.assertEqual('first', fresh.numbered[0])
+        # Where no patch serves (a member losing weight), a build.
+        less, names = _members.normalise({**before, 'm0': 1})
+        heavier = {**before, 'm0': 2}
+        heavy = _members.table_of(
+            heavier, _members.normalise(heavier)[1], 16, MD5, 2**20
+        )
+        rebuilt = _members.table_of(
+            less, names, 16, MD5, 2**20, (heavy, heavier)
+        )
+        self.assertEqual(
+            live(_members.table_of(less, names, 16, MD5, 2**20)),
+            live(rebuilt),
+        )
+        self.assertEqual(sorted(less), rebuilt.numbered)

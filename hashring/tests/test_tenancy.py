@@ -226,6 +226,36 @@ class TenancyTestCase(Services):
         self.assertIsNone(plain.source.member_id)
 
 
+class ReadTestCase(Services):
+    """Where the host goes on the rings it reads."""
+
+    def test_a_reader_that_registers_nothing_places_its_host_everywhere(self):
+        self.source('conductor-1').join('conductor-1', 'other')
+        # Nova: this process registers nothing, and its host (named in
+        # another case) belongs on every ring it asks for.
+        mgr = manager.RingManager(self.source(), host='Compute-1')
+        for group in (None, 'other'):
+            members, offline, alive = mgr._read(mgr.source.get_members(group))
+            self.assertIn('Compute-1', members)
+            self.assertNotIn('compute-1', members)
+            self.assertIn('compute-1', alive)
+            self.assertEqual(0, offline)
+        self.assertEqual(['Compute-1', 'conductor-1'], list(members))
+        self.assertEqual({'up': 1}, mgr._states['other'])
+
+    def test_a_registered_host_is_placed_only_in_the_groups_it_joined(self):
+        self.source().join('conductor-2', 'other')
+        mgr = manager.RingManager(
+            self.source('conductor-1'), host='conductor-1'
+        )
+        mine = mgr._read(mgr.source.get_members())
+        self.assertEqual({'conductor-1': 1}, mine[0])
+        # Another group's ring, which it merely reads: not on it.
+        members, _, alive = mgr._read(mgr.source.get_members('other'))
+        self.assertEqual({'conductor-2': 1}, members)
+        self.assertEqual(frozenset({'conductor-2'}), alive)
+
+
 class FilterTenancyTestCase(Services):
     """The ownership filter over a manager that runs the protocol."""
 

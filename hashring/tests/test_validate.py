@@ -47,6 +47,33 @@ class IntegerTestCase(base.TestCase):
         self.assertIn('of at least 1', str(err))
 
 
+class PointsPerWeightTestCase(base.TestCase):
+    def test_an_exponent_or_points_give_the_points(self):
+        self.assertEqual(32, _validate.points_per_weight(None, None, 5, 16))
+        self.assertEqual(1, _validate.points_per_weight(0, None, 5, 16))
+        self.assertEqual(2**16, _validate.points_per_weight(16, None, 5, 16))
+        self.assertEqual(200, _validate.points_per_weight(None, 200, 5, 16))
+        self.assertEqual(64, _validate.points_per_weight(6, 64, 5, 16))
+
+    def test_bad_values_are_refused_by_name(self):
+        for exponent, points, message in (
+            (17, None, 'partition_exponent must be an integer from 0 to 16'),
+            (-1, None, 'partition_exponent must be an integer from 0 to 16'),
+            (None, 0, 'points must be an integer from 1 to 65536, not 0'),
+            (None, 2**16 + 1, 'points must be an integer from 1 to 65536'),
+            (5, 64, 'points=64 and partition_exponent=5 disagree'),
+        ):
+            err = self.assertRaises(
+                exception.InvalidArgumentError,
+                _validate.points_per_weight,
+                exponent,
+                points,
+                5,
+                16,
+            )
+            self.assertIn(message, str(err))
+
+
 class WeightTestCase(base.TestCase):
     def test_accepts_integers_of_at_least_one(self):
         self.assertEqual(1, _validate.weight('a', 1))
