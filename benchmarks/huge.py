@@ -22,12 +22,24 @@ with the same harness: ``get_node`` against md5, three replicas against
 """
 
 import argparse
+import sys
 import time
 import uuid
 
 from benchmarks import harness
 from benchmarks import run
 import hashring
+
+
+def walk_bytes(ring):
+    """Return the bytes of a ring's walk tables (hashring._walks.Walks)."""
+    walks = ring._walks
+    short = walks.short
+    return (
+        sum(map(sys.getsizeof, (walks.after, walks.base, walks.distinct)))
+        + sys.getsizeof(short)
+        + sum(map(sys.getsizeof, short.values()))
+    )
 
 
 def main(argv=None):
@@ -54,7 +66,13 @@ def main(argv=None):
         f'{args.members:,} members at exponent {args.exponent}: '
         f'{args.members * 2**args.exponent:,} points, built in {built:.1f}s'
     )
+    started = time.thread_time()
     ring.get_nodes(keys[0], replicas=3)  # the walk tables, made once
+    walked = time.thread_time() - started
+    print(
+        f'walk tables: {walk_bytes(ring) / 2**20:.0f} MiB, made on the '
+        f'first walk of three replicas in {walked:.1f}s'
+    )
     timings = run.lookups(keys, ring, None, None, args.rounds)
     for name, base in (
         ('get_node', 'md5'),

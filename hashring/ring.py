@@ -42,6 +42,7 @@ MAX_POINTS_PER_WEIGHT = 2**MAX_PARTITION_EXPONENT
 # Bound once: the lookup is hot enough for the attribute lookup to show.
 _from_bytes = int.from_bytes
 _OFFSET_BITS = _table.OFFSET_BITS
+_BLOCK_BITS = _walks.BLOCK_BITS
 
 Member = str | bytes
 Key = str | bytes | bytearray | memoryview
@@ -225,7 +226,7 @@ class HashRing(ringvalue.RingValue):
         points walked, up to ``P`` when most members are ignored.  The
         first call for more than one replica makes the ring's walk tables
         (:func:`hashring._walks.walks`): ``O(P + B)`` for ``B`` index
-        buckets, once per ring, about half a build.
+        buckets, once per ring (half a build; a byte per bucket and point).
 
         :param key: ``str`` (hashed as its UTF-8 encoding) or bytes.
         :param ignore_nodes: members to skip; names that are not members
@@ -276,7 +277,7 @@ class HashRing(ringvalue.RingValue):
             )
         else:
             # The owner is known; the walk needs the point's place.
-            i = walks.after[bucket]
+            i = walks.after[bucket] + walks.base[bucket >> _BLOCK_BITS]
         # Among many members the next few points mostly have distinct
         # owners: then the walk is a slice of them.
         if walks.distinct[i] >= replicas:

@@ -52,18 +52,32 @@ class WalksTestCase(base.TestCase):
         points = table.points[:count]
         size = len(points[0]) - _table.TAG
         self.assertEqual(len(table.direct), len(walks.after))
+        blocks = max(1, len(table.direct) >> _walks.BLOCK_BITS)
+        self.assertEqual(blocks, len(walks.base))
         for bucket, start in enumerate(walks.after):
             low = (bucket << table.shift).to_bytes(size, 'big')
+            # Past the last point, the first sentinel: a walk wraps.
             first = bisect.bisect_left(points, low)
-            self.assertEqual(0 if first == count else first, start)
+            block = walks.base[bucket >> _walks.BLOCK_BITS]
+            self.assertEqual(first, start + block)
+            if not bucket % (1 << _walks.BLOCK_BITS):
+                self.assertEqual(first, block)
 
-    def test_walk_starts_in_two_bytes_where_they_fit(self):
-        small = _table.build(members(2, 32767), MD5)
-        self.assertEqual(2, _walks.walks(small).after.itemsize)
-        large = _table.build(members(2, 32768), MD5)
-        walks = _walks.walks(large)
+    def test_walk_starts_take_a_byte_a_bucket_where_they_fit(self):
+        table = _table.build(members(2, 32768), MD5)
+        walks = _walks.walks(table)
+        self.assertEqual(1, walks.after.itemsize)
+        self.check_starts(table, walks)
+        # A block of more than 255 points (a hash far from uniform): the
+        # starts are wider.
+        self.patch(_walks, 'BLOCK_BITS', 12)
+        walks = _walks.walks(table)
+        self.assertEqual(2, walks.after.itemsize)
+        self.check_starts(table, walks)
+        self.patch(_walks, 'BLOCK_BITS', 30)
+        walks = _walks.walks(table)
         self.assertEqual(4, walks.after.itemsize)
-        self.check_starts(large, walks)
+        self.check_starts(table, walks)
 
     def test_walks_start_at_the_first_point_and_count_distinct_owners(self):
         self.check(_table.build(members(3, 8), MD5))
@@ -87,6 +101,7 @@ class WalksTestCase(base.TestCase):
     def test_empty(self):
         walks = _walks.walks(_table.build([], MD5))
         self.assertEqual([0], list(walks.after))
+        self.assertEqual([0], list(walks.base))
         self.assertEqual({}, walks.short)
 
 
