@@ -45,7 +45,7 @@ SHORT_WALK = 4
 #: of its block of 2**BLOCK_BITS buckets, which holds 16 to 64 points on
 #: average (at 4 to 16 buckets a point): one byte a bucket, where indices
 #: of the whole ring took two, and four from 65,536 points.  The walk
-#: tables of a ring of ten million points took 268 MiB, and now take 75.
+#: tables of a ring of ten million points took 268 MiB, and now take 78.
 #: A walk reads the block's first point too: three replicas took 1.01 to
 #: 1.08 of their time at 10 to 10,000 members (in one process against
 #: the whole ring's indices).
