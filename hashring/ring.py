@@ -149,7 +149,7 @@ class HashRing(ringvalue.RingValue):
         """Build and put in place the table of these members.
 
         From ``previous``, a ring of the same parameters, where that costs
-        less than a fresh build (:func:`hashring._patch.update`).
+        less than a fresh build (:func:`hashring._members.table_of`).
         """
         table = _members.table_of(
             weights,
