@@ -70,7 +70,7 @@ def main(argv=None):
     ring.get_nodes(keys[0], replicas=3)  # the walk tables, made once
     walked = time.thread_time() - started
     print(
-        f'walk tables: {walk_bytes(ring) / 2**20:.0f} MiB, made on the '
+        f'walk tables: {walk_bytes(ring) / 2**20:.1f} MiB, made on the '
         f'first walk of three replicas in {walked:.1f}s'
     )
     timings = run.lookups(keys, ring, None, None, args.rounds)

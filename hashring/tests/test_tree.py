@@ -235,6 +235,29 @@ class TreeTestCase(base.TestCase):
         self.assertEqual(2, refused.returncode)
         self.assertIn('--shards must be more than 10, not 10', refused.stderr)
 
+    def test_huge_benchmark_smoke(self):
+        # A small ring, with the huge run's reports: the walk tables' size
+        # and making time, and the lookups' ratios.
+        result = _benchmark(
+            'huge',
+            *('--members', '20', '--exponent', '5'),
+            *('--keys', '2000', '--rounds', '1'),
+            timeout=120,
+        )
+        self.assertIn('20 members at exponent 5: 640 points', result.stdout)
+        self.assertRegex(
+            result.stdout,
+            r'walk tables: \d+\.\d MiB, made on the first walk of three '
+            r'replicas in \d+\.\ds',
+        )
+        for ratio in (
+            'get_node/md5',
+            'replicas/get_node',
+            'map_keys/get_node',
+        ):
+            self.assertRegex(result.stdout, rf'{ratio}: \d+\.\d\d \(')
+        self.assertIn('built without NumPy in', result.stdout)
+
     def test_benchmark_smoke(self):
         result = _benchmark('run', '--quick')
         for heading in (
