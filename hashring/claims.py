@@ -224,6 +224,39 @@ def live_claims(snapshot: Any) -> list[Claim]:
     return [m.claim for m in snapshot if m.claim is not None and m.state.alive]
 
 
+def peer_claims(
+    snapshot: Any, host: str, ring: ring_mod.HashRing
+) -> tuple[list[Claim], frozenset[str], frozenset[str]]:
+    """Return the claims of a snapshot's live peers of ``host``.
+
+    :param snapshot: the group's :class:`hashring.membership.Snapshot`.
+    :param host: the member reading, whose own claim is left out.
+    :param ring: the ring of the current membership, which a peer that
+        publishes no claim (an older release, or tooz) is taken to apply.
+    :returns: the live peers' claims; the live members' ids, ``host``'s
+        included where it is alive; and the draining peers' ids.  A dead
+        or forced-down member's claims have ended.
+
+    Runtime complexity: ``O(m)`` for ``m`` members.
+    """
+    found = []
+    live = set()
+    draining = set()
+    for member in snapshot:
+        if not member.state.alive:
+            continue
+        live.add(member.id)
+        if member.id == host:
+            continue
+        if member.state is values.State.DRAINING:
+            draining.add(member.id)
+        claim = member.claim
+        if claim is None:
+            claim = Claim(member.id, RingSpec.of(ring))
+        found.append(claim)
+    return found, frozenset(live), frozenset(draining)
+
+
 def gives_to(claim: Claim, member: str) -> bool:
     """Tell whether a claim's rings place a member (by canonical id)."""
     return any(values.names_of(spec.members, member) for spec in claim.rings())

@@ -381,27 +381,10 @@ class Protocol(leaving.Leaving):
             fresh_for = min(fresh_for, WAIT_READ_INTERVAL)
         if state.claims is not None and now - state.read_at < fresh_for:
             return state.claims
-        claims = []
-        live = set()
-        draining = set()
         snapshot = self.manager.source.get_members(group)
-        for member in snapshot:
-            if not member.state.alive:
-                # A dead or fenced member's claims end.
-                continue
-            live.add(member.id)
-            if member.id == self.host:
-                continue
-            if member.state is values.State.DRAINING:
-                draining.add(member.id)
-            claim = member.claim
-            if claim is None:
-                # A peer that publishes nothing (an older release) is
-                # taken to apply the ring of the current membership.
-                claim = Claim(member.id, RingSpec.of(target))
-            claims.append(claim)
+        claims, state.live, state.draining = claims_mod.peer_claims(
+            snapshot, self.host, target
+        )
         state.claims, state.read_at = claims, now
-        state.draining = frozenset(draining)
         state.presumed = snapshot.presumed
-        state.live = frozenset(live)
         return claims

@@ -95,6 +95,40 @@ class ClaimsTestCase(base.TestCase):
             )[::2],
         )
 
+    def test_peer_claims_of_the_live_members(self):
+        old = claims.RingSpec.of(self.old)
+        new = claims.RingSpec.of(self.new)
+        state = values.State
+        mine = claims.Claim('a-1', new)
+        draining = claims.Claim('b-2', old, new)
+        found, live, leaving = claims.peer_claims(
+            self.snapshot(
+                values.Member('a-1', state.UP, claim=mine),
+                values.Member('b-2', state.DRAINING, claim=draining),
+                # One that publishes nothing applies the current ring; a
+                # dead or fenced member's claim has ended.
+                values.Member('c-3', state.UP),
+                values.Member(
+                    'd-4', state.DOWN, claim=claims.Claim('d-4', old)
+                ),
+                values.Member(
+                    'e-5', state.FORCED_DOWN, claim=claims.Claim('e-5', old)
+                ),
+            ),
+            'a-1',
+            self.new,
+        )
+        self.assertEqual([draining, claims.Claim('c-3', new)], found)
+        self.assertEqual(frozenset({'a-1', 'b-2', 'c-3'}), live)
+        self.assertEqual(frozenset({'b-2'}), leaving)
+        # A host that is not alive itself is not among the live.
+        found, live, _ = claims.peer_claims(
+            self.snapshot(values.Member('a-1', state.DOWN, claim=mine)),
+            'a-1',
+            self.new,
+        )
+        self.assertEqual(([], frozenset()), (found, live))
+
     def test_since_round_trips_in_utc(self):
         at = datetime.datetime(2026, 12, 2, 6, 0, tzinfo=datetime.UTC)
         claim = claims.Claim('a-1', claims.RingSpec.of(self.old), since=at)
