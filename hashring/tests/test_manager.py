@@ -228,6 +228,20 @@ class RingManagerTestCase(ManagerTestCase):
         expected = {k for k in current if ring.get_node(k) == 'b'}
         self.assertEqual(expected, set(seen[0].gained))
 
+    def test_a_subscriber_can_make_the_walk_tables_ahead(self):
+        # As the concepts guide suggests for big rings: the refreshing
+        # thread makes a new ring's walk tables, not the first lookup.
+        mgr = self.manager()
+        mgr.subscribe(lambda change: change.new.get_nodes('k', replicas=2))
+        first = mgr.get_ring()
+        self.assertIsNotNone(first._walks)
+        self.source.set(a='up', b='up', e='up')
+        self.clock.now += 16
+        second = mgr.get_ring()
+        self.assertIsNot(first, second)
+        self.assertIsNotNone(second._walks)
+        self.assertEqual(3, len(second.get_nodes('node-1', replicas=3)))
+
     def test_hot_path_takes_no_lock(self):
         mgr = self.manager()
         ring = mgr.get_ring()
