@@ -28,6 +28,7 @@ from typing import Any
 from typing import NamedTuple
 
 from hashring import _bulk
+from hashring import _fastwalks
 from hashring import _table
 from hashring import exception
 
@@ -82,7 +83,9 @@ def walks(table: _table.Table) -> Walks:
     :func:`hashring._patch.update` leaves as mere lower bounds.
 
     Runtime complexity: ``O(P + B)`` for ``P`` points and ``B`` buckets,
-    a step in Python per point.
+    a step in Python per point; with NumPy, from
+    :data:`hashring._fastwalks.MIN_POINTS` points, ``O(P log P + B)`` in C
+    (0.24 of the time at a million points, 0.38 at ten million).
 
     :param table: a ring's table.
     """
@@ -95,44 +98,32 @@ def walks(table: _table.Table) -> Walks:
             array.array('B'),
             {},
         )
-    if table.words is None:
-        of_point = list(_bulk.buckets(table.points[:count], table.bits))
-    else:
-        # The words spare a pass over the points, a cache miss each on a
-        # big ring.
-        of_point = list(
-            map(
-                operator.rshift,
-                table.words[:count],
-                itertools.repeat(32 - table.bits),
-            )
-        )
-    after, base = _starts(of_point, nbuckets)
-    # From the end back: the points from i on are distinct up to the
-    # nearest next point of one of their owners.  The first sentinel
-    # stands for the first point again; the runs stop there.
     owners = table.owners
-    distinct = array.array('B', bytes(count + 1))
-    seen: dict[Any, int] = {}
-    end = count + 1
-    get = seen.get
-    for i in range(count, -1, -1):
-        owner = owners[i]
-        j = get(owner, end)
-        if j < end:
-            end = j
-        seen[owner] = i
-        if end - i < 255:
-            distinct[i] = end - i
+    made = _fastwalks.tables(table, BLOCK_BITS, SHORT_WALK)
+    if made is not None:
+        after, base, distinct, members, shorter = made
+    else:
+        if table.words is None:
+            of_point = list(_bulk.buckets(table.points[:count], table.bits))
         else:
-            distinct[i] = 255
+            # The words spare a pass over the points, a cache miss each on
+            # a big ring.
+            of_point = list(
+                map(
+                    operator.rshift,
+                    table.words[:count],
+                    itertools.repeat(32 - table.bits),
+                )
+            )
+        after, base = _starts(of_point, nbuckets)
+        distinct, members = _distinct(owners, count)
+        shorter = itertools.compress(
+            itertools.count(),
+            map(operator.gt, itertools.repeat(SHORT_WALK), distinct),
+        )
     # Few points, but most of them on a ring of few members.
-    members = len(seen)
     short = {}
-    for i in itertools.compress(
-        itertools.count(),
-        map(operator.gt, itertools.repeat(SHORT_WALK), distinct),
-    ):
+    for i in shorter:
         found: dict[Any, None] = {}
         j = i
         while len(found) < SHORT_WALK and len(found) < members:
@@ -247,6 +238,32 @@ def walk(
             taken.add(owner)
             found.append(owner)
     return found
+
+
+def _distinct(owners: list[Any], count: int) -> tuple['array.array[int]', int]:
+    """Return :attr:`Walks.distinct`, and how many owners there are.
+
+    :param owners: the owner of each point, sentinels after them.
+    :param count: how many points are real.
+    """
+    # From the end back: the points from i on are distinct up to the
+    # nearest next point of one of their owners.  The first sentinel
+    # stands for the first point again; the runs stop there.
+    distinct = array.array('B', bytes(count + 1))
+    seen: dict[Any, int] = {}
+    end = count + 1
+    get = seen.get
+    for i in range(count, -1, -1):
+        owner = owners[i]
+        j = get(owner, end)
+        if j < end:
+            end = j
+        seen[owner] = i
+        if end - i < 255:
+            distinct[i] = end - i
+        else:
+            distinct[i] = 255
+    return distinct, len(seen)
 
 
 def _starts(
