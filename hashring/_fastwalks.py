@@ -77,7 +77,9 @@ def tables(
     runs = _distinct(np, numbers)
     members = int(np.count_nonzero(np.bincount(numbers)))
     short = np.flatnonzero(runs < short_walk).tolist()
-    return after, base, array.array('B', runs.tobytes()), members, short
+    distinct = array.array('B', [0]) * len(runs)
+    np.frombuffer(distinct, dtype=np.uint8)[:] = runs
+    return after, base, distinct, members, short
 
 
 def _starts(
@@ -94,7 +96,10 @@ def _starts(
     )
     most = int(np.diff(np.append(base, count)).max())
     typecode = 'B' if most < 1 << 8 else 'H' if most < 1 << 16 else 'I'
-    after = np.empty(nbuckets, dtype=typecode)
+    # Filled in place: an array made of bytes would keep a sixteenth more
+    # than it needs, and the bytes would add to the peak.
+    found = array.array(typecode, [0]) * nbuckets
+    after = np.frombuffer(found, dtype=typecode)
     for start in range(0, nbuckets, _CHUNK):
         stop = min(nbuckets, start + _CHUNK)
         low, high = np.searchsorted(
@@ -111,10 +116,9 @@ def _starts(
         first[1:] += low
         first -= base[np.arange(start, stop) >> block_bits]
         after[start:stop] = first
-    return (
-        array.array(typecode, after.tobytes()),
-        array.array('I', base.astype(np.uint32).tobytes()),
-    )
+    bases = array.array('I', [0]) * blocks
+    np.frombuffer(bases, dtype=np.uint32)[:] = base
+    return found, bases
 
 
 def _distinct(np: Any, numbers: Any) -> Any:
