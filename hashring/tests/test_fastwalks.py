@@ -16,7 +16,6 @@ import unittest
 
 from hashring import _fast
 from hashring import _fastwalks
-from hashring import _patch
 from hashring import _table
 from hashring import _walks
 from hashring import hashing
@@ -33,7 +32,11 @@ with_numpy = unittest.skipIf(
 
 @with_numpy
 class FastWalksTestCase(test_walks.WalksTestCase):
-    """Every walk-table test again on the NumPy path, small rings too."""
+    """Every walk-table test again on the NumPy path, small rings too.
+
+    Wide blocks included (``BLOCK_BITS`` of 12 and 30): their starts take
+    two and four bytes.
+    """
 
     def setUp(self):
         super().setUp()
@@ -59,20 +62,10 @@ class SameTablesTestCase(base.TestCase):
         self.assertEqual(pure.short, fast.short)
         return fast
 
-    def test_built_and_updated_tables(self):
+    def test_the_pure_path_s_very_tables(self):
+        # Updated tables, words and wide blocks: FastWalksTestCase.
         for count, points in ((1, 8), (3, 8), (40, 4), (300, 32)):
             self.both(_table.build(members(count, points), MD5))
-        table = _table.build(members(20, 16), MD5)
-        added = [(b'new-%d' % i, f'new-{i}', 0, 4) for i in range(3)]
-        updated = _patch.update(table, {'m3'}, 16, added, MD5)
-        self.assertTrue(updated.dead)
-        self.both(updated)
-
-    def test_wide_blocks(self):
-        table = _table.build(members(2, 32768), MD5)
-        for bits, size in ((8, 1), (12, 2), (30, 4)):
-            self.patch(_walks, 'BLOCK_BITS', bits)
-            self.assertEqual(size, self.both(table).after.itemsize)
 
     def test_owners_of_more_than_two_bytes_of_numbers(self):
         # Owner numbers past 65,535 sort as they are, not by radix.
