@@ -62,7 +62,12 @@ def tables(
     words = table.words
     if words is None:
         words = _bulk.words(table.points[:count], len(table.points[0]), 0)[0]
-    if words.itemsize != 4 or array.array('I').itemsize != 4:
+    # _bulk.words() gives a list where the words are not four-byte ones.
+    if (
+        not isinstance(words, array.array)
+        or words.itemsize != 4
+        or array.array('I').itemsize != 4
+    ):
         return None
     of_point = np.frombuffer(words, dtype=np.uint32, count=count) >> (
         np.uint32(32 - table.bits)

@@ -14,6 +14,7 @@
 
 import unittest
 
+from hashring import _bulk
 from hashring import _fast
 from hashring import _fastwalks
 from hashring import _table
@@ -71,6 +72,16 @@ class SameTablesTestCase(base.TestCase):
         # Owner numbers past 65,535 sort as they are, not by radix.
         table = _table.build(members(70000, 1), MD5)
         self.both(table)
+
+    def test_words_that_are_no_array_take_the_pure_path(self):
+        # As _bulk.words() reads words that are not four-byte aligned.
+        table = _table.build(members(3, 8), MD5)
+        self.patch(_fastwalks, 'MIN_POINTS', 0)
+        self.patch(_fast, 'ENABLED', True)
+        self.patch(_bulk, 'words', lambda points, width, *at: [[0] * 24])
+        self.assertIsNone(
+            _fastwalks.tables(table, _walks.BLOCK_BITS, _walks.SHORT_WALK)
+        )
 
     def test_small_rings_and_the_pure_path_take_no_numpy(self):
         table = _table.build(members(3, 8), MD5)
