@@ -377,7 +377,10 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
 
         A refresh that changes a member or two then hashes only their
         points (:meth:`hashring.HashRing.with_members`); a ring of other
-        parameters (after :meth:`reconfigure`) is built afresh.
+        parameters (after :meth:`reconfigure`) is built afresh.  Where
+        the last ring made walk tables, the group serves replica walks:
+        the new ring makes them here, on the refreshing thread, rather
+        than on the first walk of a lookup thread.
         """
         last = None if entry is None else entry.ring
         if (
@@ -385,10 +388,14 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
             and last.partition_exponent == self.partition_exponent
             and last.hash_function == self.hash_function
         ):
-            return last.with_members(members)
-        return ring_mod.HashRing(
-            members, self.partition_exponent, self.hash_function
-        )
+            new = last.with_members(members)
+        else:
+            new = ring_mod.HashRing(
+                members, self.partition_exponent, self.hash_function
+            )
+        if last is not None and last._walks is not None:
+            new._walk_tables()
+        return new
 
     def _check_balance(self) -> None:
         """Check new rings' balance, outside the lock (it builds rings)."""

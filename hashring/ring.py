@@ -266,9 +266,7 @@ class HashRing(ringvalue.RingValue):
                 if entry >= 0
                 else self._bisect(digest, ~entry, bucket)
             ]
-        walks = self._walks
-        if walks is None:
-            walks = self._walks = _walks.walks(self._table)
+        walks = self._walks or self._walk_tables()
         if entry < 0:
             if not self._count:
                 raise exception.EmptyRingError('The hash ring has no members')
@@ -357,6 +355,11 @@ class HashRing(ringvalue.RingValue):
         )
 
     # Helpers off the hot path.
+
+    def _walk_tables(self) -> _walks.Walks:
+        """Make the ring's walk tables, once (see :meth:`get_nodes`)."""
+        walks = self._walks = _walks.walks(self._table)
+        return walks
 
     def _digests(self, keys: Iterable[Key]) -> list[bytes]:
         """Return the digests of keys, in order."""

@@ -228,19 +228,39 @@ class RingManagerTestCase(ManagerTestCase):
         expected = {k for k in current if ring.get_node(k) == 'b'}
         self.assertEqual(expected, set(seen[0].gained))
 
-    def test_a_subscriber_can_make_the_walk_tables_ahead(self):
-        # As the concepts guide suggests for big rings: the refreshing
-        # thread makes a new ring's walk tables, not the first lookup.
+    def test_a_group_that_walks_replicas_gets_walk_tables_on_refresh(self):
+        # The refreshing thread makes the new ring's walk tables, so that
+        # no lookup thread does on its first walk.
         mgr = self.manager()
-        mgr.subscribe(lambda change: change.new.get_nodes('k', replicas=2))
         first = mgr.get_ring()
-        self.assertIsNotNone(first._walks)
+        self.assertIsNone(first._walks)
+        first.get_nodes('k', replicas=2)
         self.source.set(a='up', b='up', e='up')
         self.clock.now += 16
         second = mgr.get_ring()
         self.assertIsNot(first, second)
         self.assertIsNotNone(second._walks)
-        self.assertEqual(3, len(second.get_nodes('node-1', replicas=3)))
+        theirs = tooz_hashring.HashRing(['a', 'b', 'e'], 2**5)
+        for key in (f'node-{i}' for i in range(500)):
+            self.assertEqual(
+                base.tooz_walk(theirs, key.encode(), replicas=2),
+                second.get_nodes(key, replicas=2),
+            )
+        # A ring built anew, after a change of exponent, makes them too.
+        mgr.reconfigure(partition_exponent=3)
+        third = mgr.get_ring()
+        self.assertEqual(3, third.partition_exponent)
+        self.assertIsNotNone(third._walks)
+
+    def test_a_group_that_never_walks_replicas_makes_no_walk_tables(self):
+        mgr = self.manager()
+        first = mgr.get_ring()
+        first.get_nodes('k')
+        self.source.set(a='up', b='up', e='up')
+        self.clock.now += 16
+        second = mgr.get_ring()
+        self.assertIsNot(first, second)
+        self.assertIsNone(second._walks)
 
     def test_hot_path_takes_no_lock(self):
         mgr = self.manager()
