@@ -31,6 +31,7 @@ from typing import Any
 
 from hashring import _validate
 from hashring import exception
+from hashring.membership import identity
 from hashring.membership import values
 from hashring import ring as ring_mod
 
@@ -177,7 +178,7 @@ class Claim:
                 ) from exc
             if since.tzinfo is None:
                 since = since.replace(tzinfo=datetime.timezone.utc)
-        return cls(values.canonical_id(member), specs[0], specs[1], since)
+        return cls(identity.canonical_id(member), specs[0], specs[1], since)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -259,7 +260,9 @@ def peer_claims(
 
 def gives_to(claim: Claim, member: str) -> bool:
     """Tell whether a claim's rings place a member (by canonical id)."""
-    return any(values.names_of(spec.members, member) for spec in claim.rings())
+    return any(
+        identity.names_of(spec.members, member) for spec in claim.rings()
+    )
 
 
 def convergence_of(

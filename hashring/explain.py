@@ -31,6 +31,7 @@ from typing import Any
 
 from hashring import _validate
 from hashring import hashing
+from hashring.membership import identity
 from hashring.membership import values
 from hashring import ownership
 from hashring import ring as ring_mod
@@ -106,7 +107,7 @@ def explain(
     """
     keys = _validate.collection('keys', keys)
     members = member_states(ring, snapshot)
-    by_id = {values.canonical_id(m.name): m for m in members}
+    by_id = {identity.canonical_id(m.name): m for m in members}
     alive = {
         i for i, m in by_id.items() if m.state not in ('down', 'forced_down')
     }
@@ -114,7 +115,7 @@ def explain(
     found = []
     for key in keys:
         owners = ring.get_nodes(key, replicas=max(1, len(ring)))
-        owner = values.canonical_of(owners[0])
+        owner = identity.canonical_of(owners[0])
         owner_state = None if owner is None else by_id.get(owner)
         acknowledged = None
         if owner_state is not None and (
@@ -190,12 +191,12 @@ def _decide(
     }
     decision = None
     managed_by = None
-    owner = values.canonical_of(ring.get_node(key))
+    owner = identity.canonical_of(ring.get_node(key))
     for member in sorted(alive | ({owner} if owner else set())):
         mine = [
             i
             for i, h in hosts.items()
-            if values.canonical_id(h) == member and i == node['instance_id']
+            if identity.canonical_id(h) == member and i == node['instance_id']
         ]
         result = ownership.OwnershipFilter(
             member,

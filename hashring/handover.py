@@ -27,7 +27,7 @@ import math
 from typing import Any
 
 from hashring import claims as claims_mod
-from hashring.membership import values
+from hashring.membership import identity
 from hashring import ring as ring_mod
 from hashring import taking
 
@@ -212,16 +212,16 @@ class Group:
         ):
             # Once per ring change: which held keys leave, and to whom.
             held = list(self.held)
-            was = values.names_of(applied.members, self.host)
+            was = identity.names_of(applied.members, self.host)
             cached = self.leaving = (
                 applied.fingerprint,
                 target.fingerprint,
                 [
-                    (k, values.canonical_of(new))
+                    (k, identity.canonical_of(new))
                     for k, old, new in zip(
                         held, applied.map_keys(held), target.map_keys(held)
                     )
-                    if old in was and values.canonical_of(new) != self.host
+                    if old in was and identity.canonical_of(new) != self.host
                 ],
             )
         leaving = [(k, m) for k, m in cached[2] if k in self.held]

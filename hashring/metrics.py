@@ -46,6 +46,7 @@ import threading
 from typing import Any
 
 from hashring import exception
+from hashring.membership import identity
 from hashring.membership import values
 
 #: The metrics, with their help text: (name, type, labels, help).
@@ -145,7 +146,7 @@ class Recorder:
             ring = manager._entries[group].ring
             owned = 0
             if key_list is not None and manager.host is not None:
-                names = values.names_of(ring.members, manager.host)
+                names = identity.names_of(ring.members, manager.host)
                 owned = sum(1 for o in ring.map_keys(key_list) if o in names)
             since = None
             try:

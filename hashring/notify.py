@@ -20,7 +20,7 @@ import logging
 import threading
 from typing import Any
 
-from hashring.membership import values
+from hashring.membership import identity
 from hashring import movement
 from hashring import ring as ring_mod
 
@@ -111,7 +111,7 @@ class Notifier:
                 if keys is not None and self.host is not None:
                     wanted = keys() if callable(keys) else keys
                     before = old if old is not None else new.with_members([])
-                    mine = values.names_of(
+                    mine = identity.names_of(
                         {*before.members, *new.members}, self.host
                     )
                     for key, move in movement.changes(

@@ -30,7 +30,7 @@ from typing import Any
 from hashring import _validate
 from hashring import claims as claims_mod
 from hashring import exception
-from hashring.membership import values
+from hashring.membership import identity
 from hashring import ring as ring_mod
 
 # The claims' logger: operators know a corrupt claim's message by it.
@@ -165,7 +165,7 @@ def blocked(
             continue
         names: set[Any] = set()
         for member in members:
-            names |= values.names_of(ring.members, member)
+            names |= identity.names_of(ring.members, member)
         if names:
             held.update(
                 k for k, o in zip(keys, ring.map_keys(keys)) if o in names
@@ -192,7 +192,7 @@ def _within(
         part.points != whole.points
         or part.hash_function != whole.hash_function
         or len(part) > len(whole)
-        or not values.names_of(part.members, me)
+        or not identity.names_of(part.members, me)
     ):
         return False
     weights = whole.members
@@ -260,5 +260,5 @@ def take(
 
 def mine(target: ring_mod.HashRing, me: str, keys: list[Any]) -> list[Any]:
     """Return the keys a ring gives to a member, in the order of keys."""
-    names = values.names_of(target.members, me)
+    names = identity.names_of(target.members, me)
     return [k for k, o in zip(keys, target.map_keys(keys)) if o in names]

@@ -37,6 +37,7 @@ from hashring import _validate
 from hashring import claims
 from hashring import exception
 from hashring.membership import heartbeats
+from hashring.membership import identity
 from hashring.membership import liveness
 from hashring.membership import masking
 from hashring.membership import records as records_mod
@@ -48,7 +49,7 @@ LOG = logging.getLogger(__name__)
 
 # The names drivers have used from this module.
 GROUP_RE = values.GROUP_RE
-MAX_ID_LENGTH = values.MAX_ID_LENGTH
+MAX_ID_LENGTH = identity.MAX_ID_LENGTH
 MAX_WEIGHT = values.MAX_WEIGHT
 MAX_ATTRIBUTE_DEPTH = values.MAX_ATTRIBUTE_DEPTH
 FIRST_RETRY = heartbeats.FIRST_RETRY
@@ -56,9 +57,9 @@ State = values.State
 Member = values.Member
 Snapshot = values.Snapshot
 Record = values.Record
-canonical_id = values.canonical_id
-canonical_of = values.canonical_of
-names_of = values.names_of
+canonical_id = identity.canonical_id
+canonical_of = identity.canonical_of
+names_of = identity.names_of
 check_group = values.check_group
 check_weight = values.check_weight
 check_attributes = values.check_attributes

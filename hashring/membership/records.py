@@ -25,6 +25,7 @@ from typing import Any
 
 from hashring import claims
 from hashring import exception
+from hashring.membership import identity
 from hashring.membership import values
 
 
@@ -51,7 +52,7 @@ def members(
     for record in records:
         weight = record.weight
         try:
-            member_id = values.canonical_id(record.id)
+            member_id = identity.canonical_id(record.id)
             # The usual weight checked inline: a read checks every record.
             if type(weight) is not int or not 1 <= weight <= values.MAX_WEIGHT:
                 values.check_weight(record.id, weight)

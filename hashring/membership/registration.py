@@ -31,6 +31,7 @@ from typing import Any
 from hashring import claims
 from hashring import exception
 from hashring.membership import heartbeats
+from hashring.membership import identity
 from hashring.membership import values
 
 # One logger for all a source says, as before the split: operators and
@@ -85,7 +86,7 @@ class Registration(heartbeats.Heartbeats):
         """
         self._require_registration()
         self._require_own()
-        member_id = values.canonical_id(member)
+        member_id = identity.canonical_id(member)
         self._check_name(member)
         group = values.check_group(
             self.default_group if group is None else group
@@ -140,7 +141,7 @@ class Registration(heartbeats.Heartbeats):
             not be read.
         """
         self._require_registration()
-        member_id = values.canonical_id(member)
+        member_id = identity.canonical_id(member)
         group = values.check_group(
             self.default_group if group is None else group
         )
@@ -280,7 +281,7 @@ class Registration(heartbeats.Heartbeats):
     def member_id(self) -> str | None:
         """This source's canonical member id once it has joined, else None."""
         me = self._me
-        return None if me is None else values.canonical_id(me.id)
+        return None if me is None else identity.canonical_id(me.id)
 
     @property
     def member_name(self) -> str | None:

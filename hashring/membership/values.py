@@ -14,7 +14,8 @@
 
 A source reads :class:`Record` objects from its backend and hands out
 :class:`Snapshot` objects of :class:`Member` objects.  Identity is
-canonical (:func:`canonical_id`); placement uses the registered name.
+canonical (:func:`hashring.membership.identity.canonical_id`); placement
+uses the registered name.
 """
 
 import collections
@@ -24,14 +25,12 @@ from collections.abc import Mapping
 import dataclasses
 import datetime
 import enum
-import functools
 import hashlib
 import json
 import operator
 import re
 import types
 from typing import Any
-import unicodedata
 
 from oslo_utils import timeutils
 
@@ -41,8 +40,6 @@ from hashring import exception
 #: Group names: letters, digits and ``_ . : @ -``, as Ironic's conductor
 #: groups and hardware types and Nova's shards use them.
 GROUP_RE = re.compile(r'[A-Za-z0-9_.:@-]{1,255}')
-
-MAX_ID_LENGTH = 255
 
 #: The attribute under which a member's record carries its handoff claim
 #: for the record's group (see :mod:`hashring.handoff`); attributes whose
@@ -106,7 +103,7 @@ class Member:
     tooz's ring of the registered names does.
     """
 
-    #: the canonical id (see :func:`canonical_id`)
+    #: the canonical id (see :mod:`hashring.membership.identity`)
     id: str
     state: State
     weight: int = 1
@@ -215,89 +212,6 @@ class Record:
     #: the span this member could not heartbeat, published with its first
     #: heartbeat after (see :mod:`hashring.membership.liveness`)
     outage: tuple[datetime.datetime, datetime.datetime] | None = None
-
-
-def canonical_id(name: str) -> str:
-    """Return the canonical form of a member id.
-
-    The same function serves for this service and for its peers, so that a
-    host whose name changed case is still one member: Unicode NFC,
-    stripped of surrounding white space, lower case.  It is idempotent:
-    the canonical form of a canonical id is itself.
-
-    :param name: a member id.
-    :returns: its canonical form.
-    :raises hashring.exception.InvalidMemberError: the id is not a str, is
-        empty, is longer than 255 characters, or holds control characters.
-    """
-    if not isinstance(name, str):
-        raise exception.InvalidMemberError(name, 'member ids must be str')
-    # str.__str__: a subclass cannot change the text that is compared.
-    return _canonical(name if type(name) is str else str.__str__(name))
-
-
-# A pure function of a str, called for every record of every read: the
-# same names, over and over.  Sized for groups of tens of thousands: an
-# LRU cache smaller than a group misses on every name of every read.
-@functools.lru_cache(maxsize=65536)
-def _canonical(name: str) -> str:
-    if name.isascii():
-        # NFC leaves ASCII as it is, and the only unprintable ASCII
-        # characters are the control characters (category Cc).
-        canon = name.strip().lower()
-        if canon and canon.isprintable():
-            if len(canon) > MAX_ID_LENGTH:
-                raise exception.InvalidMemberError(
-                    name, f'a member id has at most {MAX_ID_LENGTH} characters'
-                )
-            return canon
-    canon = name
-    # Lower-casing can undo NFC ('J\u030c' becomes 'j\u030c', which NFC
-    # composes to one character): repeat until nothing changes, so that
-    # canonical_id(canonical_id(x)) == canonical_id(x).
-    for _ in range(4):
-        step = unicodedata.normalize('NFC', canon).strip().lower()
-        if step == canon:
-            break
-        canon = step
-    if not canon:
-        raise exception.InvalidMemberError(name, 'a member id is required')
-    if len(canon) > MAX_ID_LENGTH:
-        raise exception.InvalidMemberError(
-            name, f'a member id has at most {MAX_ID_LENGTH} characters'
-        )
-    if any(unicodedata.category(c).startswith('C') for c in canon):
-        raise exception.InvalidMemberError(
-            name, 'a member id may not hold control characters'
-        )
-    return canon
-
-
-def canonical_of(name: Any) -> str | None:
-    """Return the canonical id of a ring's member name, or None.
-
-    :param name: a member as a ring holds it: ``str``, or ``bytes`` read
-        as UTF-8.
-    :returns: its canonical id; None for a name that no member id can
-        have (not UTF-8, control characters...).
-    """
-    try:
-        text = name.decode('utf-8') if isinstance(name, bytes) else name
-        return canonical_id(text)
-    except (UnicodeDecodeError, exception.InvalidMemberError):
-        return None
-
-
-def names_of(members: Iterable[Any], member_id: str) -> frozenset[Any]:
-    """Return the names among a ring's members that are one member id.
-
-    Runtime complexity: ``O(m)`` for ``m`` members.
-
-    :param members: the ring's members (or the ring itself).
-    :param member_id: a canonical id.
-    :returns: the names whose canonical id it is: one name, or none.
-    """
-    return frozenset(m for m in members if canonical_of(m) == member_id)
 
 
 def check_group(group: Any) -> str:

@@ -1,0 +1,111 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Member ids: their canonical form, and the ring names that are one id.
+
+A member's identity is its canonical id (:func:`canonical_id`), so that a
+host whose name changed case is still one member; a ring places it under
+its registered name, which :func:`canonical_of` and :func:`names_of` tie
+back to the id.
+"""
+
+from collections.abc import Iterable
+import functools
+from typing import Any
+import unicodedata
+
+from hashring import exception
+
+MAX_ID_LENGTH = 255
+
+
+def canonical_id(name: str) -> str:
+    """Return the canonical form of a member id.
+
+    The same function serves for this service and for its peers, so that a
+    host whose name changed case is still one member: Unicode NFC,
+    stripped of surrounding white space, lower case.  It is idempotent:
+    the canonical form of a canonical id is itself.
+
+    :param name: a member id.
+    :returns: its canonical form.
+    :raises hashring.exception.InvalidMemberError: the id is not a str, is
+        empty, is longer than 255 characters, or holds control characters.
+    """
+    if not isinstance(name, str):
+        raise exception.InvalidMemberError(name, 'member ids must be str')
+    # str.__str__: a subclass cannot change the text that is compared.
+    return _canonical(name if type(name) is str else str.__str__(name))
+
+
+# A pure function of a str, called for every record of every read: the
+# same names, over and over.  Sized for groups of tens of thousands: an
+# LRU cache smaller than a group misses on every name of every read.
+@functools.lru_cache(maxsize=65536)
+def _canonical(name: str) -> str:
+    if name.isascii():
+        # NFC leaves ASCII as it is, and the only unprintable ASCII
+        # characters are the control characters (category Cc).
+        canon = name.strip().lower()
+        if canon and canon.isprintable():
+            if len(canon) > MAX_ID_LENGTH:
+                raise exception.InvalidMemberError(
+                    name, f'a member id has at most {MAX_ID_LENGTH} characters'
+                )
+            return canon
+    canon = name
+    # Lower-casing can undo NFC ('J\u030c' becomes 'j\u030c', which NFC
+    # composes to one character): repeat until nothing changes, so that
+    # canonical_id(canonical_id(x)) == canonical_id(x).
+    for _ in range(4):
+        step = unicodedata.normalize('NFC', canon).strip().lower()
+        if step == canon:
+            break
+        canon = step
+    if not canon:
+        raise exception.InvalidMemberError(name, 'a member id is required')
+    if len(canon) > MAX_ID_LENGTH:
+        raise exception.InvalidMemberError(
+            name, f'a member id has at most {MAX_ID_LENGTH} characters'
+        )
+    if any(unicodedata.category(c).startswith('C') for c in canon):
+        raise exception.InvalidMemberError(
+            name, 'a member id may not hold control characters'
+        )
+    return canon
+
+
+def canonical_of(name: Any) -> str | None:
+    """Return the canonical id of a ring's member name, or None.
+
+    :param name: a member as a ring holds it: ``str``, or ``bytes`` read
+        as UTF-8.
+    :returns: its canonical id; None for a name that no member id can
+        have (not UTF-8, control characters...).
+    """
+    try:
+        text = name.decode('utf-8') if isinstance(name, bytes) else name
+        return canonical_id(text)
+    except (UnicodeDecodeError, exception.InvalidMemberError):
+        return None
+
+
+def names_of(members: Iterable[Any], member_id: str) -> frozenset[Any]:
+    """Return the names among a ring's members that are one member id.
+
+    Runtime complexity: ``O(m)`` for ``m`` members.
+
+    :param members: the ring's members (or the ring itself).
+    :param member_id: a canonical id.
+    :returns: the names whose canonical id it is: one name, or none.
+    """
+    return frozenset(m for m in members if canonical_of(m) == member_id)
