@@ -15,11 +15,13 @@
 The table (:mod:`hashring._table`), its updates (:mod:`hashring._patch`)
 and the ring's batch lookups read fixed-width fields out of many byte
 strings, items out of many indexes, and the places of a few members among
-many owners.  A Python step per string or per index would cost several
-times what these passes in C cost.
+many owners; a build sorts many points (:func:`sort`).  A Python step
+per string or per index would cost several times what these passes in C
+cost.
 """
 
 import array
+import collections
 from collections.abc import Iterable
 from collections.abc import Sequence
 import itertools
@@ -39,6 +41,12 @@ _CHUNK = 1 << 12
 #: pass of ``list.index`` each, in C, rather than test every point's
 #: owner: for one member of a thousand that took 0.28 of the time.
 INDEX_PASSES = 2
+
+#: :func:`sort` deals at least so many points into buckets of about
+#: SORT_BUCKET points each (13 KiB of md5 points, which the cache holds),
+#: and sorts fewer whole.  Buckets of 64 or 1,024 points were slower.
+SORT_MIN_POINTS = 1 << 18
+SORT_BUCKET = 256
 
 
 def words(points: Sequence[bytes], width: int, *offsets: int) -> list[Any]:
@@ -199,3 +207,44 @@ def places(owners: list[Any], removed: set[Any]) -> list[int]:
             pass
     found.sort()
     return found
+
+
+def sort(points: list[bytes], width: int) -> None:
+    """Sort points in place, to the order ``points.sort()`` gives.
+
+    A plain sort of a big ring's points reads two points that lie anywhere
+    in memory at each comparison.  From :data:`SORT_MIN_POINTS` points,
+    they are first dealt into buckets of about :data:`SORT_BUCKET` points
+    by their top bits, in C, and each bucket is sorted while its points
+    are in the processor's cache.  Without NumPy, a build of a million
+    points took 0.89 of its time, and one of 320,000 points 0.95 (in one
+    process against the plain sort; no gain at 160,000).
+
+    :param points: byte strings of ``width`` bytes.
+    :param width: their length.
+
+    Runtime complexity: ``O(P log P)`` for ``P`` points, in C.
+    """
+    count = len(points)
+    if count < SORT_MIN_POINTS or width % 4:
+        points.sort()
+        return
+    bits = min(32, (count // SORT_BUCKET).bit_length() - 1)
+    buckets: list[list[bytes]] = [[] for _ in range(1 << bits)]
+    # The points' own order is the order of their hashing: the pass reads
+    # them where they lie, one after the other.
+    of_point = map(
+        operator.rshift,
+        words(points, width, 0)[0],
+        itertools.repeat(32 - bits),
+    )
+    collections.deque(
+        map(list.append, map(buckets.__getitem__, of_point), points),
+        maxlen=0,
+    )
+    points.clear()
+    for bucket in buckets:
+        bucket.sort()
+        points += bucket
+        # Freed as they go: the build's peak is not raised.
+        bucket.clear()

@@ -14,6 +14,7 @@ import bisect
 import os
 
 from hashring import _bulk
+from hashring import _fast
 from hashring import _merge
 from hashring import _table
 from hashring import ring
@@ -66,6 +67,37 @@ class BulkTestCase(base.TestCase):
             [[0x102, 0x80000001], [0x10203, 0x107]],
             _bulk.words(odd, 5, 0, 1),
         )
+
+    def test_sort_orders_as_a_plain_sort(self):
+        # Bucket by bucket from 512 points here: equal points and top
+        # bits, buckets left empty, and the tagged points of a table.
+        self.patch(_bulk, 'SORT_MIN_POINTS', 512)
+        self.patch(_bulk, 'SORT_BUCKET', 8)
+        table = _table.build(test_table.members(40, 64), test_table.MD5)
+        tagged = list(table.points[: table.npoints])
+        repeated = [os.urandom(8) for _ in range(300)]
+        skewed = [b'\x00\x00' + os.urandom(6) for _ in range(600)]
+        for points in (tagged, repeated * 3, skewed + repeated, tagged[:9]):
+            with self.subTest(count=len(points)):
+                shuffled = sorted(points, key=lambda p: p[::-1])
+                _bulk.sort(shuffled, len(points[0]))
+                self.assertEqual(sorted(points), shuffled)
+        odd = [os.urandom(6) for _ in range(600)]
+        expected = sorted(odd)
+        _bulk.sort(odd, 6)
+        self.assertEqual(expected, odd)
+
+    def test_a_big_build_sorts_bucket_by_bucket_to_the_same_table(self):
+        # The pure path's build, which is the one that sorts Python bytes.
+        self.patch(_fast, 'ENABLED', False)
+        self.patch(_bulk, 'SORT_MIN_POINTS', 1024)
+        members = test_table.members(50, 64)
+        table = _table.build(members, test_table.MD5)
+        self.patch(_bulk, 'SORT_MIN_POINTS', 1 << 40)
+        plain = _table.build(members, test_table.MD5)
+        self.assertEqual(plain.points, table.points)
+        self.assertEqual(plain.owners, table.owners)
+        self.assertEqual(plain.direct, table.direct)
 
     def test_gather_gets_each_index_in_order(self):
         self.assertEqual(['c', 'a', 'c'], _bulk.gather('abc', [2, 0, 2]))
