@@ -209,42 +209,40 @@ def places(owners: list[Any], removed: set[Any]) -> list[int]:
     return found
 
 
-def sort(points: list[bytes], width: int) -> None:
+def sort(points: list[bytes]) -> None:
     """Sort points in place, to the order ``points.sort()`` gives.
 
     A plain sort of a big ring's points reads two points that lie anywhere
     in memory at each comparison.  From :data:`SORT_MIN_POINTS` points,
     they are first dealt into buckets of about :data:`SORT_BUCKET` points
-    by their top bits, in C, and each bucket is sorted while its points
-    are in the processor's cache.  Without NumPy, a build of a million
-    points took 0.89 of its time, and one of 320,000 points 0.95 (in one
-    process against the plain sort; no gain at 160,000).
+    by their top bits (:func:`buckets`), in C, and each bucket is sorted
+    while its points are in the processor's cache.  Without NumPy, a build
+    of a million points took 0.89 of its time, and one of 320,000 points
+    0.95 (in one process against the plain sort; no gain at 160,000).
 
-    :param points: byte strings of ``width`` bytes.
-    :param width: their length.
+    :param points: byte strings of one size.
 
     Runtime complexity: ``O(P log P)`` for ``P`` points, in C.
     """
     count = len(points)
-    if count < SORT_MIN_POINTS or width % 4:
+    if count < SORT_MIN_POINTS:
         points.sort()
         return
     bits = min(32, (count // SORT_BUCKET).bit_length() - 1)
-    buckets: list[list[bytes]] = [[] for _ in range(1 << bits)]
+    piles: list[list[bytes]] = [[] for _ in range(1 << bits)]
     # The points' own order is the order of their hashing: the pass reads
     # them where they lie, one after the other.
-    of_point = map(
-        operator.rshift,
-        words(points, width, 0)[0],
-        itertools.repeat(32 - bits),
-    )
     collections.deque(
-        map(list.append, map(buckets.__getitem__, of_point), points),
+        map(
+            list.append,
+            map(piles.__getitem__, buckets(points, bits)),
+            points,
+        ),
         maxlen=0,
     )
     points.clear()
-    for bucket in buckets:
-        bucket.sort()
-        points += bucket
+    for pile in piles:
+        pile.sort()
+        points += pile
         # Freed as they go: the build's peak is not raised.
-        bucket.clear()
+        pile.clear()

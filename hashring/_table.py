@@ -197,7 +197,7 @@ def build(
     if indexed is not None:
         points, owners, direct, span, words, offsets = indexed
     else:
-        _bulk.sort(points, size + TAG)
+        _bulk.sort(points)
         owners, direct, span, words, offsets = _pure.index(
             points, members, numbered, size
         )

@@ -80,11 +80,11 @@ class BulkTestCase(base.TestCase):
         for points in (tagged, repeated * 3, skewed + repeated, tagged[:9]):
             with self.subTest(count=len(points)):
                 shuffled = sorted(points, key=lambda p: p[::-1])
-                _bulk.sort(shuffled, len(points[0]))
+                _bulk.sort(shuffled)
                 self.assertEqual(sorted(points), shuffled)
         odd = [os.urandom(6) for _ in range(600)]
         expected = sorted(odd)
-        _bulk.sort(odd, 6)
+        _bulk.sort(odd)
         self.assertEqual(expected, odd)
 
     def test_a_big_build_sorts_bucket_by_bucket_to_the_same_table(self):
