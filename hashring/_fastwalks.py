@@ -23,7 +23,6 @@ step per point, seconds on a ring of millions of points.
 import array
 from typing import Any
 
-from hashring import _bulk
 from hashring import _fast
 from hashring import _table
 
@@ -59,10 +58,8 @@ def tables(
     count = table.npoints
     if not _fast.ENABLED or count < MIN_POINTS:
         return None
-    words = table.words
-    if words is None:
-        words = _bulk.words(table.points[:count], len(table.points[0]), 0)[0]
-    # _bulk.words() gives a list where the words are not four-byte ones.
+    words = table.first_words()
+    # They are a list where the points' words are not four-byte ones.
     if (
         not isinstance(words, array.array)
         or words.itemsize != 4

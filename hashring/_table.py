@@ -144,6 +144,19 @@ class Table(NamedTuple):
     #: (all ones), read big-endian; else None
     words: 'array.array[int] | None' = None
 
+    def first_words(self) -> Any:
+        """Return the first 32-bit word of each point, read big-endian.
+
+        :attr:`words` where the table keeps them (the sentinels' after
+        the points'); else read from the real points, a pass over them
+        (a list where their size is no multiple of four bytes).
+        """
+        if self.words is not None:
+            return self.words
+        return _bulk.words(
+            self.points[: self.npoints], len(self.points[0]), 0
+        )[0]
+
     @property
     def live(self) -> int:
         """How many points are real and not dead: tooz's point count."""

@@ -27,7 +27,6 @@ import operator
 from typing import Any
 from typing import NamedTuple
 
-from hashring import _bulk
 from hashring import _fastwalks
 from hashring import _table
 from hashring import exception
@@ -103,18 +102,15 @@ def walks(table: _table.Table) -> Walks:
     if made is not None:
         after, base, distinct, members, shorter = made
     else:
-        if table.words is None:
-            of_point = list(_bulk.buckets(table.points[:count], table.bits))
-        else:
-            # The words spare a pass over the points, a cache miss each on
-            # a big ring.
-            of_point = list(
-                map(
-                    operator.rshift,
-                    table.words[:count],
-                    itertools.repeat(32 - table.bits),
-                )
+        # A big ring's words spare a pass over the points, a cache miss
+        # each.
+        of_point = list(
+            map(
+                operator.rshift,
+                table.first_words()[:count],
+                itertools.repeat(32 - table.bits),
             )
+        )
         after, base = _starts(of_point, nbuckets)
         distinct, members = _distinct(owners, count)
         shorter = itertools.compress(
