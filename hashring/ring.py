@@ -342,16 +342,12 @@ class HashRing(ringvalue.RingValue):
         return ring
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # The hash objects and the table do not pickle; the parameters
-        # rebuild them exactly.
+        # The hash objects and the table do not pickle: the parameters
+        # rebuild them exactly, and pickle then sets the generation.
         return (
-            _restore,
-            (
-                dict(self._members),
-                self._per_weight,
-                self._hash_name,
-                self._generation,
-            ),
+            HashRing,
+            (dict(self._members), None, self._hash_name, self._per_weight),
+            (None, {'_generation': self._generation}),
         )
 
     # Helpers off the hot path.
@@ -390,15 +386,3 @@ class HashRing(ringvalue.RingValue):
                 self._points, digest + _table.PAD, lo, lo + self._span
             )
         ]
-
-
-def _restore(
-    members: dict[Member, int],
-    points: int,
-    hash_function: str,
-    generation: int | None,
-) -> HashRing:
-    """Rebuild a pickled ring."""
-    ring = HashRing(members, hash_function=hash_function, points=points)
-    ring._generation = generation
-    return ring
