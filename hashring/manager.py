@@ -26,7 +26,6 @@ from oslo_config import cfg
 
 from hashring import _fork
 from hashring import _validate
-from hashring import balance
 from hashring import exception
 from hashring import handoff as handoff_mod
 from hashring import lint
@@ -244,8 +243,7 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
             except exception.MembershipUnavailable as exc:
                 return self._stale(group, entry, now, exc)
             new = self._install(group, read, now)
-        self._changes.deliver()
-        self._check_balance()
+        self._after_change()
         return new
 
     def get_rings(
@@ -315,8 +313,7 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
                     self._entries.pop(group, None)
             if wanted is None:
                 self._every = (now, sorted(rings))
-        self._changes.deliver()
-        self._check_balance()
+        self._after_change()
         return rings
 
     def _install(
@@ -396,10 +393,3 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
         if last is not None and last._walks is not None:
             new._walk_tables()
         return new
-
-    def _check_balance(self) -> None:
-        """Check new rings' balance, outside the lock (it builds rings)."""
-        with self._lock:
-            due, self._balance_due = self._balance_due, []
-        for group, ring in due:
-            balance.check(group, ring, self.max_peak_to_mean, self._balanced)

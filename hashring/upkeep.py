@@ -31,8 +31,10 @@ import typing
 from typing import Any
 
 from hashring import _validate
+from hashring import balance
 from hashring import exception
 from hashring.membership import base as membership_base
+from hashring import notify
 from hashring import opts
 from hashring import ring as ring_mod
 
@@ -57,7 +59,11 @@ class Upkeep:
         _generations: dict[str, int]
         _states: dict[str, dict[str, int]]
         _outages: dict[str, int]
+        _changes: notify.Notifier
+        _balance_due: list[tuple[str, ring_mod.HashRing]]
+        _balanced: dict[str, Any]
         max_stale: float
+        max_peak_to_mean: float
 
         def get_ring(self, group: str | None = None) -> ring_mod.HashRing: ...
 
@@ -253,3 +259,15 @@ class Upkeep:
         # Try the backend again after reset_interval, not on every call.
         self._entries[group] = dataclasses.replace(entry, checked_at=now)
         return entry.ring
+
+    def _after_change(self) -> None:
+        """Deliver the changes of new rings, then check their balance.
+
+        Outside the lock: a subscriber may call the manager, and a balance
+        check builds rings.
+        """
+        self._changes.deliver()
+        with self._lock:
+            due, self._balance_due = self._balance_due, []
+        for group, ring in due:
+            balance.check(group, ring, self.max_peak_to_mean, self._balanced)

@@ -131,6 +131,41 @@ class UpkeepTestCase(test_manager.ManagerTestCase):
         self.assertEqual(first.fingerprint, again.fingerprint)
         self.assertEqual(first.generation + 1, again.generation)
 
+    def test_after_a_change_subscribers_and_balance_run_unlocked(self):
+        mgr = self.manager(max_peak_to_mean=1.01)
+        seen = []
+
+        def check(group, ring, bound, logged):
+            # The lock is free: a balance check builds rings.
+            seen.append(
+                ('balance', group, ring.generation, mgr._lock.locked())
+            )
+
+        self.useFixture(fixtures.MockPatch('hashring.balance.check', check))
+        mgr.subscribe(
+            lambda change: seen.append(
+                (
+                    'change',
+                    change.group,
+                    change.new.generation,
+                    mgr._lock.locked(),
+                )
+            )
+        )
+        mgr.get_ring()
+        self.source.set(a='up', b='up', c='up')
+        mgr.refresh()
+        mgr.get_rings(['default'])
+        self.assertEqual(
+            [
+                ('change', 'default', 1, False),
+                ('balance', 'default', 1, False),
+                ('change', 'default', 2, False),
+                ('balance', 'default', 2, False),
+            ],
+            seen,
+        )
+
 
 class WaitReadyTestCase(base.TestCase):
     """The readiness gate, over a real file source that peers join."""
