@@ -103,14 +103,7 @@ class SQLSource(base.MembershipSource):
             raise exception.InvalidArgumentError(
                 f'Cannot use database URL {self.url!r}: {base.mask(exc)}'
             ) from exc
-        self.path = (
-            os.path.abspath(parsed.database)
-            if backend_name == 'sqlite'
-            and parsed.database
-            and parsed.database != ':memory:'
-            and not parsed.database.startswith('file:')
-            else None
-        )
+        self.path = sqltable.sqlite_path(parsed)
         self._file_id: tuple[int, int] | None = None
         self.table = sqltable.make_table(sa.MetaData())
         self._schema_ready = False

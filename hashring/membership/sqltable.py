@@ -22,6 +22,7 @@ driver also takes the arguments that bound its waits
 """
 
 import datetime
+import os
 from typing import Any
 
 import sqlalchemy as sa
@@ -127,6 +128,21 @@ def aware(stamp: Any) -> datetime.datetime:
     if not isinstance(stamp, datetime.datetime):
         raise TypeError(f'expected a timestamp from the database: {stamp!r}')
     return stamp.replace(tzinfo=datetime.timezone.utc)
+
+
+def sqlite_path(url: sa.engine.URL) -> str | None:
+    """Return the absolute path of a URL's SQLite file.
+
+    :param url: a parsed database URL.
+    :returns: the path; None for another database, or an SQLite database
+        in memory or named by a ``file:`` URI, which no path names.
+    """
+    database = url.database
+    if url.get_backend_name() != 'sqlite' or not database:
+        return None
+    if database == ':memory:' or database.startswith('file:'):
+        return None
+    return os.path.abspath(database)
 
 
 def connect_args(backend: str, driver: str, timeout: float) -> dict[str, Any]:

@@ -134,3 +134,28 @@ class ConnectArgsTestCase(test_base.TestCase):
             )
         # A driver whose arguments are not known here gets none.
         self.assertEqual({}, sqltable.connect_args('postgresql', 'pg8000', 2))
+
+
+class SQLitePathTestCase(test_base.TestCase):
+    def test_a_file_is_named_by_its_absolute_path(self):
+        here = self.useFixture(fixtures.TempDir()).path
+        self.useFixture(fixtures.MonkeyPatch('os.getcwd', lambda: here))
+        url = sa.engine.make_url('sqlite:///members.sqlite')
+        self.assertEqual(
+            os.path.join(here, 'members.sqlite'), sqltable.sqlite_path(url)
+        )
+        url = sa.engine.make_url('sqlite:////var/lib/hashring/m.sqlite')
+        self.assertEqual(
+            '/var/lib/hashring/m.sqlite', sqltable.sqlite_path(url)
+        )
+
+    def test_no_path_names_other_databases(self):
+        for url in (
+            'sqlite://',
+            'sqlite:///:memory:',
+            'sqlite:///file:members?mode=memory&uri=true',
+            'postgresql://user@localhost/members',
+        ):
+            self.assertIsNone(
+                sqltable.sqlite_path(sa.engine.make_url(url)), url
+            )
