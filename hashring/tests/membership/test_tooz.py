@@ -20,6 +20,7 @@ import fixtures
 from tooz import coordination
 
 from hashring import exception
+from hashring import manager
 from hashring import membership
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
@@ -125,6 +126,20 @@ class RedisOutageTestCase(OutageMixin, test_base.TestCase):
         )
         self.assertTrue(back)
         self.assertEqual({'node-a': 2}, self.read().up())
+
+    def test_a_reader_started_after_a_flush_waits_for_its_peers(self):
+        a, b = self.source(), self.source()
+        a.join('node-a', self.group)
+        b.join('node-b', self.group)
+        self.srv.flushall()
+        # A reader with no earlier read cannot tell a flush from departures
+        # (tooz records carry no heartbeat time): its service waits until
+        # its peers have joined again, within a heartbeat interval or so.
+        mgr = manager.RingManager(self.source(), reset_interval=0)
+        started = time.monotonic()
+        ring = mgr.wait_ready(self.group, min_members=2, timeout=10)
+        self.assertEqual({'node-a': 1, 'node-b': 1}, dict(ring.members))
+        self.assertLess(time.monotonic() - started, 5)
 
 
 class EtcdOutageTestCase(OutageMixin, test_base.TestCase):
