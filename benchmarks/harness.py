@@ -55,6 +55,23 @@ class Ratio:
     median: float
     low: float
     high: float
+    #: every round's ratio, in the order of the rounds
+    rounds: tuple = ()
+
+    @classmethod
+    def of(cls, per_round):
+        """Return the Ratio of some per-round ratios (one, for memory)."""
+        per_round = tuple(per_round)
+        return cls(
+            statistics.median(per_round),
+            min(per_round),
+            max(per_round),
+            per_round,
+        )
+
+    def rounds_within(self, most):
+        """Return in how many rounds the ratio was at most ``most``."""
+        return sum(r <= most for r in self.rounds)
 
     def __format__(self, spec):
         return (
@@ -75,11 +92,8 @@ class Timings:
 
     def ratio(self, name, other):
         """Return the per-round ratios of one case to another."""
-        per_round = [
+        return Ratio.of(
             a / b for a, b in zip(self.seconds[name], self.seconds[other])
-        ]
-        return Ratio(
-            statistics.median(per_round), min(per_round), max(per_round)
         )
 
 

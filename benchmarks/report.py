@@ -39,17 +39,49 @@ TARGETS = {
 
 
 def verdicts(results):
-    """Check every target at every size; returns a line each."""
+    """Check every target at every size; returns a line each, and a sum."""
     lines = []
+    met = firm_met = firm_missed = 0
     for row in results['sizes']:
         for target, ratio in row['ratios'].items():
             what, most = TARGETS[target]
-            verdict = 'met' if ratio.median <= most else 'MISSED'
+            said = verdict(ratio, most)
+            met += said.startswith('met')
+            firm_met += said == 'met'
+            firm_missed += said == 'MISSED'
             lines.append(
                 f'{row["members"]:>5} members, exponent {row["exponent"]:>2}: '
-                f'{what} {ratio} (target {most}): {verdict}'
+                f'{what} {ratio} (target {most}): {said}'
             )
+    lines.append(
+        f'{met} of {len(lines)} targets met, {firm_met} of them in every '
+        f'round; {len(lines) - met} missed, {firm_missed} of them in every '
+        f'round.'
+    )
     return lines
+
+
+def verdict(ratio, most):
+    """Say whether a ratio meets its target, and whether every round does.
+
+    A target is met or missed by the median of the per-round ratios.  A
+    median near the target can fall on either side of it from one run to
+    the next, and the rounds of such a run disagree with each other: the
+    verdict says so, and in how many rounds.
+
+    :param ratio: a :class:`benchmarks.harness.Ratio`.
+    :param most: the target, the most the ratio may be.
+    :returns: ``met`` or ``MISSED``, and how many rounds disagree.
+    """
+    rounds = len(ratio.rounds)
+    within = ratio.rounds_within(most)
+    if ratio.median <= most:
+        if within == rounds:
+            return 'met'
+        return f'met, though missed in {rounds - within} of {rounds} rounds'
+    if not within:
+        return 'MISSED'
+    return f'MISSED, though met in {within} of {rounds} rounds'
 
 
 def table(results):

@@ -279,7 +279,7 @@ def size(keys, members, exponent, rounds):
         ('peak_pure', 'pure', 1),
     ):
         mem = weighed[name][index] / weighed['tooz'][index]
-        ratios[target] = harness.Ratio(mem, mem, mem)
+        ratios[target] = harness.Ratio.of([mem])
     if exponent == 5:
         ratios['filter'] = ownership(keys, members, rounds).ratio(
             'filter', 'nova'

@@ -279,6 +279,14 @@ class TreeTestCase(base.TestCase):
         self.assertEqual(28, len(verdicts))
         self.assertEqual(14, len(set(verdicts)))
         self.assertEqual(3, len({v for v in verdicts if 'without NumPy' in v}))
+        # One round: every verdict is that of every round, and the sum
+        # says so.
+        met = len(re.findall(r': met$', result.stdout, re.M))
+        self.assertRegex(
+            result.stdout,
+            rf'\n{met} of 28 targets met, {met} of them in every round; '
+            rf'{28 - met} missed, {28 - met} of them in every round\.\n',
+        )
         # The header names the commit measured, which an editable
         # install's version does not.
         described = subprocess.run(
@@ -289,6 +297,32 @@ class TreeTestCase(base.TestCase):
         ).stdout.strip()
         self.assertRegex(
             result.stdout, rf'hashring \S+ at {re.escape(described)},'
+        )
+
+    def test_a_verdict_says_when_its_rounds_disagree(self):
+        script = (
+            'from benchmarks import harness, report\n'
+            'ratio = harness.Ratio.of([0.7, 0.9, 0.75, 0.85, 0.78])\n'
+            'for most in (0.95, 0.8, 0.76, 0.6):\n'
+            '    print(report.verdict(ratio, most))\n'
+            'print(report.verdict(harness.Ratio.of([1.1]), 1.0))\n'
+        )
+        result = subprocess.run(
+            [sys.executable, '-c', script],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        self.assertEqual(
+            [
+                'met',
+                'met, though missed in 2 of 5 rounds',
+                'MISSED, though met in 2 of 5 rounds',
+                'MISSED',
+                'MISSED',
+            ],
+            result.stdout.splitlines(),
         )
 
 
