@@ -307,13 +307,7 @@ class TreeTestCase(base.TestCase):
             '    print(report.verdict(ratio, most))\n'
             'print(report.verdict(harness.Ratio.of([1.1]), 1.0))\n'
         )
-        result = subprocess.run(
-            [sys.executable, '-c', script],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        )
+        result = _python('-c', script, timeout=60)
         self.assertEqual(
             [
                 'met',
@@ -330,8 +324,17 @@ def _benchmark(
     name: str, *args: str, check: bool = True, timeout: float | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m benchmarks.<name> args`` from the project's root."""
+    return _python(
+        '-m', f'benchmarks.{name}', *args, check=check, timeout=timeout
+    )
+
+
+def _python(
+    *args: str, check: bool = True, timeout: float | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python args`` from the project's root, where benchmarks is."""
     return subprocess.run(
-        [sys.executable, '-m', f'benchmarks.{name}', *args],
+        [sys.executable, *args],
         capture_output=True,
         text=True,
         check=check,
