@@ -37,13 +37,15 @@ _CHUNK = 1 << 18
 
 
 def tables(
-    table: _table.Table, block_bits: int, short_walk: int
+    table: _table.Table, block_bits: int, run_bits: int, short_walk: int
 ) -> tuple[Any, ...] | None:
     """Return a table's walk starts, bases and distinct runs, or None.
 
     :param table: a ring's table.
     :param block_bits: the bits of a block of buckets whose starts count
         from its base (:data:`hashring._walks.BLOCK_BITS`).
+    :param run_bits: the bits of a start that keep its point's run
+        (:data:`hashring._walks.RUN_BITS`).
     :param short_walk: :data:`hashring._walks.SHORT_WALK`.
     :returns: ``(after, base, distinct, members, short)``: the first
         three as :class:`hashring._walks.Walks` holds them, the number of
@@ -75,8 +77,10 @@ def tables(
         dtype=np.int32,
         count=count + 1,
     )
-    after, base = _starts(np, of_point, len(table.direct), block_bits)
     runs = _distinct(np, numbers)
+    after, base = _starts(
+        np, of_point, len(table.direct), block_bits, run_bits, runs
+    )
     members = int(np.count_nonzero(np.bincount(numbers)))
     short = np.flatnonzero(runs < short_walk).tolist()
     distinct = array.array('B', [0]) * len(runs)
@@ -85,9 +89,17 @@ def tables(
 
 
 def _starts(
-    np: Any, of_point: Any, nbuckets: int, block_bits: int
+    np: Any,
+    of_point: Any,
+    nbuckets: int,
+    block_bits: int,
+    run_bits: int,
+    runs: Any,
 ) -> tuple['array.array[int]', 'array.array[int]']:
-    """Return :func:`hashring._walks._starts`'s tables, made in NumPy."""
+    """Return :func:`hashring._walks._starts`'s tables, made in NumPy.
+
+    :param runs: the distinct runs of the points and the first sentinel.
+    """
     count = len(of_point)
     blocks = max(1, nbuckets >> block_bits)
     # Searched with values of the points' own type: others would convert
@@ -96,7 +108,7 @@ def _starts(
     base = np.searchsorted(
         of_point, np.arange(blocks, dtype=of_point.dtype) << kind(block_bits)
     )
-    most = int(np.diff(np.append(base, count)).max())
+    most = int(np.diff(np.append(base, count)).max()) << run_bits
     typecode = 'B' if most < 1 << 8 else 'H' if most < 1 << 16 else 'I'
     # Filled in place: an array made of bytes would keep a sixteenth more
     # than it needs, and the bytes would add to the peak.
@@ -116,8 +128,12 @@ def _starts(
         first[0] = low
         np.cumsum(counts[:-1], out=first[1:])
         first[1:] += low
+        packed = np.minimum(runs[first], (1 << run_bits) - 1).astype(np.int64)
         first -= base[np.arange(start, stop) >> block_bits]
-        after[start:stop] = first
+        packed |= first << run_bits
+        # A bucket that holds points: its walks start at one of them.
+        packed[counts > 0] = 0
+        after[start:stop] = packed
     bases = array.array('I', [0]) * blocks
     np.frombuffer(bases, dtype=np.uint32)[:] = base
     return found, bases

@@ -42,22 +42,43 @@ _INDEX_TYPE = 'I' if array.array('I').itemsize >= 4 else 'L'
 SHORT_WALK = 4
 
 #: :attr:`Walks.after` counts a bucket's first point from the first point
-#: of its block of 2**BLOCK_BITS buckets, which holds 16 to 64 points on
-#: average (at 4 to 16 buckets a point): one byte a bucket, where indices
-#: of the whole ring took two, and four from 65,536 points.  The walk
-#: tables of a ring of ten million points took 268 MiB, and now take 78.
-#: A walk reads the block's first point too: three replicas took 1.01 to
-#: 1.08 of their time at 10 to 10,000 members (in one process against
-#: the whole ring's indices).
-BLOCK_BITS = 8
+#: of its block of 2**BLOCK_BITS buckets, which holds 4 to 16 points on
+#: average (at 4 to 16 buckets a point): with the bits of its run
+#: (:data:`RUN_BITS`), one byte a bucket where no block holds 32 points,
+#: where indices of the whole ring took two, and four from 65,536 points.
+#: The blocks' bases take a 16th of a byte a bucket, where blocks of 256
+#: buckets took a 64th: the walk tables of 1,000 members at exponent 10
+#: took 9.8 MiB, and 9.4.
+BLOCK_BITS = 6
+
+#: :attr:`Walks.after` keeps, in the low RUN_BITS of a bucket's entry,
+#: how many points from its first point on have distinct owners (at most
+#: :data:`RUN_MAX`): a walk of three replicas among many members then
+#: reads one entry, not a start and the run of its point in another
+#: table, nor the index.  Three replicas took 0.81 to 0.93 of their time
+#: at 1,000 members and exponent 5 or 10, 100 at 10, and 10,000 at 5 (in
+#: two runs each, against get_node: at 1,000 members and exponent 10,
+#: 1.69 to 1.85 times its time, where they took 1.99 to 2.09), and the
+#: same among 10 members, whose walks are mostly short.  Their tables
+#: took 1.2 times as long to make with NumPy, 1.3 without.
+RUN_BITS = 3
+
+#: The most :attr:`Walks.after` counts of a run, and the mask of its bits.
+RUN_MAX = (1 << RUN_BITS) - 1
+
+# Maps a distinct run (a byte) to the run the starts keep.
+_RUNS = bytes(min(run, RUN_MAX) for run in range(256))
 
 
 class Walks(NamedTuple):
     """Where walks of the ring start, and how far they go in C."""
 
-    #: per bucket, the index of the first point above its start, counted
-    #: from its block's ``base`` (past the last point, the first
-    #: sentinel's: the walk wraps round to the first point)
+    #: per bucket that holds no point, the index of the first point
+    #: above its start, counted from its block's ``base`` (past the last
+    #: point, the first sentinel's: the walk wraps round to the first
+    #: point), shifted left by :data:`RUN_BITS` above that point's
+    #: ``distinct`` run, at most :data:`RUN_MAX`; 0 for a bucket that
+    #: holds points, whose keys' walks start at one of them or after
     after: 'array.array[int]'
     #: per block of 2**BLOCK_BITS buckets, the first point at or above
     #: its first bucket (past the last point, the first sentinel)
@@ -98,7 +119,7 @@ def walks(table: _table.Table) -> Walks:
             {},
         )
     owners = table.owners
-    made = _fastwalks.tables(table, BLOCK_BITS, SHORT_WALK)
+    made = _fastwalks.tables(table, BLOCK_BITS, RUN_BITS, SHORT_WALK)
     if made is not None:
         after, base, distinct, members, shorter = made
     else:
@@ -111,8 +132,8 @@ def walks(table: _table.Table) -> Walks:
                 itertools.repeat(32 - table.bits),
             )
         )
-        after, base = _starts(of_point, nbuckets)
         distinct, members = _distinct(owners, count)
+        after, base = _starts(of_point, nbuckets, distinct)
         shorter = itertools.compress(
             itertools.count(),
             map(operator.gt, itertools.repeat(SHORT_WALK), distinct),
@@ -263,12 +284,13 @@ def _distinct(owners: list[Any], count: int) -> tuple['array.array[int]', int]:
 
 
 def _starts(
-    of_point: list[int], nbuckets: int
+    of_point: list[int], nbuckets: int, distinct: 'array.array[int]'
 ) -> tuple['array.array[int]', 'array.array[int]']:
     """Return :attr:`Walks.after` and :attr:`Walks.base`.
 
     :param of_point: the bucket of each point, in order.
     :param nbuckets: how many buckets the index has.
+    :param distinct: :attr:`Walks.distinct`.
     """
     count = len(of_point)
     blocks = max(1, nbuckets >> BLOCK_BITS)
@@ -278,40 +300,45 @@ def _starts(
     )
     # Counted from their block's base, the starts go up to the points of
     # the fullest block.
-    most = max(map(operator.sub, [*base[1:], count], base))
+    most = max(map(operator.sub, [*base[1:], count], base)) << RUN_BITS
     after = array.array(
         'B' if most < 1 << 8 else 'H' if most < 1 << 16 else _INDEX_TYPE
     )
-    one = array.array(after.typecode, [0])
-    zero = array.array(after.typecode, [0])
+    run = array.array(after.typecode, [0])
     extend = after.extend
+    append = after.append
+    # The runs, at most RUN_MAX, in C.
+    runs = distinct.tobytes().translate(_RUNS)
     shift = BLOCK_BITS
     last = -1
     # Where the block of the bucket ``last`` ends, and its base.
     end = first = 0
     # The first point of each bucket that holds points: where the bucket
-    # differs from the point's before.  The empty buckets before it, and
-    # its own, start there: counted from the base of the block of the
-    # bucket before them, and as 0 in every later block, whose base is
-    # that very point.
+    # differs from the point's before.  The empty buckets before it start
+    # there: counted from the base of the block of the bucket before
+    # them, and as 0 in every later block, whose base is that very point.
     for i in itertools.compress(
         itertools.count(), map(operator.ne, of_point, [-1, *of_point])
     ):
         bucket = of_point[i]
         if bucket < end:
-            one[0] = i - first
-            extend(one * (bucket - last))
+            run[0] = (i - first) << RUN_BITS | runs[i]
+            extend(run * (bucket - 1 - last))
         else:
             if last >= 0:
-                one[0] = i - first
-                extend(one * (end - 1 - last))
-            extend(zero * (bucket + 1 - end))
+                run[0] = (i - first) << RUN_BITS | runs[i]
+                extend(run * (end - 1 - last))
+            run[0] = runs[i]
+            extend(run * (bucket - end))
             end = ((bucket >> shift) + 1) << shift
             first = i
+        # Its own walks start at one of its points.
+        append(0)
         last = bucket
     # Past the last point, likewise from the first sentinel.
     end = min(nbuckets, end)
-    one[0] = count - first
-    extend(one * (end - 1 - last))
-    extend(zero * (nbuckets - end))
+    run[0] = (count - first) << RUN_BITS | runs[count]
+    extend(run * (end - 1 - last))
+    run[0] = runs[count]
+    extend(run * (nbuckets - end))
     return after, base

@@ -43,6 +43,8 @@ MAX_POINTS_PER_WEIGHT = 2**MAX_PARTITION_EXPONENT
 _from_bytes = int.from_bytes
 _OFFSET_BITS = _table.OFFSET_BITS
 _BLOCK_BITS = _walks.BLOCK_BITS
+_RUN_BITS = _walks.RUN_BITS
+_RUN_MAX = _walks.RUN_MAX
 
 Member = str | bytes
 Key = str | bytes | bytearray | memoryview
@@ -226,7 +228,8 @@ class HashRing(ringvalue.RingValue):
         points walked, up to ``P`` when most members are ignored.  The
         first call for more than one replica makes the ring's walk tables
         (:func:`hashring._walks.walks`): ``O(P + B)`` for ``B`` index
-        buckets, once per ring (half a build; a byte per bucket and point).
+        buckets, once per ring (half a build; about a byte per bucket and
+        point).
 
         :param key: ``str`` (hashed as its UTF-8 encoding) or bytes.
         :param ignore_nodes: members to skip; names that are not members
@@ -259,25 +262,30 @@ class HashRing(ringvalue.RingValue):
                 h.update(hashing.encode(key))
         digest = h.digest()
         bucket = _from_bytes(digest, 'big') >> self._shift
-        entry = self._direct[bucket]
         if replicas == 1:
+            entry = self._direct[bucket]
             return [
                 self._numbered[entry]
                 if entry >= 0
                 else self._bisect(digest, ~entry, bucket)
             ]
         walks = self._walks or self._walk_tables()
-        if entry < 0:
+        start = walks.after[bucket]
+        if start:
+            i = (start >> _RUN_BITS) + walks.base[bucket >> _BLOCK_BITS]
+            # Among many members the next few points mostly have distinct
+            # owners: then the walk is a slice of them.
+            if start & _RUN_MAX >= replicas:
+                return self._owners[i : i + replicas]
+        else:
+            # The bucket holds points (or the ring none).
             if not self._count:
                 raise exception.EmptyRingError('The hash ring has no members')
             i = _walks.above(
-                self._table, digest, _walks.window(self._table, entry, bucket)
+                self._table,
+                digest,
+                _walks.window(self._table, self._direct[bucket], bucket),
             )
-        else:
-            # The owner is known; the walk needs the point's place.
-            i = walks.after[bucket] + walks.base[bucket >> _BLOCK_BITS]
-        # Among many members the next few points mostly have distinct
-        # owners: then the walk is a slice of them.
         if walks.distinct[i] >= replicas:
             return self._owners[i : i + replicas]
         if replicas <= _walks.SHORT_WALK:

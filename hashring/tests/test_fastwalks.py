@@ -51,7 +51,9 @@ class SameTablesTestCase(base.TestCase):
         self.patch(_fastwalks, 'MIN_POINTS', 0)
         self.patch(_fast, 'ENABLED', True)
         self.assertIsNotNone(
-            _fastwalks.tables(table, _walks.BLOCK_BITS, _walks.SHORT_WALK)
+            _fastwalks.tables(
+                table, _walks.BLOCK_BITS, _walks.RUN_BITS, _walks.SHORT_WALK
+            )
         )
         fast = _walks.walks(table)
         self.patch(_fast, 'ENABLED', False)
@@ -80,16 +82,22 @@ class SameTablesTestCase(base.TestCase):
         self.patch(_fast, 'ENABLED', True)
         self.patch(_bulk, 'words', lambda points, width, *at: [[0] * 24])
         self.assertIsNone(
-            _fastwalks.tables(table, _walks.BLOCK_BITS, _walks.SHORT_WALK)
+            _fastwalks.tables(
+                table, _walks.BLOCK_BITS, _walks.RUN_BITS, _walks.SHORT_WALK
+            )
         )
 
     def test_small_rings_and_the_pure_path_take_no_numpy(self):
         table = _table.build(members(3, 8), MD5)
         self.assertIsNone(
-            _fastwalks.tables(table, _walks.BLOCK_BITS, _walks.SHORT_WALK)
+            _fastwalks.tables(
+                table, _walks.BLOCK_BITS, _walks.RUN_BITS, _walks.SHORT_WALK
+            )
         )
         self.patch(_fastwalks, 'MIN_POINTS', 0)
         self.patch(_fast, 'ENABLED', False)
         self.assertIsNone(
-            _fastwalks.tables(table, _walks.BLOCK_BITS, _walks.SHORT_WALK)
+            _fastwalks.tables(
+                table, _walks.BLOCK_BITS, _walks.RUN_BITS, _walks.SHORT_WALK
+            )
         )

@@ -59,17 +59,27 @@ class WalksTestCase(base.TestCase):
             # Past the last point, the first sentinel: a walk wraps.
             first = bisect.bisect_left(points, low)
             block = walks.base[bucket >> _walks.BLOCK_BITS]
-            self.assertEqual(first, start + block)
             if not bucket % (1 << _walks.BLOCK_BITS):
                 self.assertEqual(first, block)
+            if (
+                first < count
+                and int.from_bytes(points[first][:size], 'big') >> table.shift
+                == bucket
+            ):
+                # It holds points: a walk bisects them.
+                self.assertEqual(0, start)
+                continue
+            self.assertEqual(first, (start >> _walks.RUN_BITS) + block)
+            run = min(walks.distinct[first], _walks.RUN_MAX)
+            self.assertEqual(run, start & _walks.RUN_MAX)
 
     def test_walk_starts_take_a_byte_a_bucket_where_they_fit(self):
         table = _table.build(members(2, 32768), MD5)
         walks = _walks.walks(table)
         self.assertEqual(1, walks.after.itemsize)
         self.check_starts(table, walks)
-        # A block of more than 255 points (a hash far from uniform): the
-        # starts are wider.
+        # A block of 32 points or more (a hash far from uniform): the
+        # starts, with their runs, are wider.
         self.patch(_walks, 'BLOCK_BITS', 12)
         walks = _walks.walks(table)
         self.assertEqual(2, walks.after.itemsize)
