@@ -13,6 +13,8 @@
 """Shared test base and helpers."""
 
 import os
+import subprocess
+import sys
 import threading
 
 import hypothesis
@@ -115,3 +117,26 @@ def race(change, look, readers):
     stop.set()
     changer.join()
     return errors
+
+
+def under_hash_seeds(script, seeds):
+    """Return what a Python script prints under each of several seeds.
+
+    Each run is a process of its own with ``PYTHONHASHSEED`` set, bounded
+    in time; a run that fails raises.
+
+    :param script: the source the processes run.
+    :param seeds: values of ``PYTHONHASHSEED``, ``'random'`` among them.
+    :returns: the standard output of each run, in order.
+    """
+    return [
+        subprocess.run(
+            [sys.executable, '-c', script],
+            env=dict(os.environ, PYTHONHASHSEED=seed),
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        for seed in seeds
+    ]

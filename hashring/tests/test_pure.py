@@ -10,11 +10,15 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import hashlib
+import json
 
 from hashring import _pure
 from hashring import _table
 from hashring import exception
+from hashring import ring
 from hashring.tests import base
+from hashring.tests import invariants
 from hashring.tests import test_table
 
 MD5 = test_table.MD5
@@ -85,3 +89,46 @@ class IndexTestCase(base.TestCase):
         self.patch(_table, 'WORDS_MIN_POINTS', len(points) + 1)
         _, _, _, words, _ = _pure.index(list(points), members, ['a', 'b'], 16)
         self.assertIsNone(words)
+
+
+class CollisionTestCase(base.TestCase):
+    def test_repeated_names_collide_and_the_lowest_name_wins(self):
+        # 'a' has the points md5('a' * k) for k = 2..33, 'aa' has
+        # md5('a' * 2k) for k = 2..33: 'a' * 4, 6, ..., 32 are shared.
+        with self.assertLogs('hashring._pure', 'WARNING') as logs:
+            r = ring.HashRing(['aa', 'a'])
+        self.assertIn('15 ring points collide', logs.output[0])
+        self.assertEqual(64 - 15, r._count)
+        shared = hashlib.md5(b'a' * 4).digest()
+        digests = [p[: -_table.TAG] for p in r._points[: r._count]]
+        self.assertEqual('a', r._owners[digests.index(shared)])
+        invariants.check(r)
+
+    def test_a_member_whose_every_point_collides_is_refused(self):
+        # 'a' has md5('a' * 2, 3, 4); 'aa' has md5('a' * 4) alone, which
+        # the lower name keeps: 'aa' would own nothing.
+        with self.assertLogs('hashring._pure', 'WARNING'):
+            self.assertRaisesRegex(
+                exception.InvalidMemberError,
+                "'aa'.*every point of it collides",
+                ring.HashRing,
+                {'a': 3, 'aa': 1},
+                0,
+            )
+
+    def test_collisions_do_not_depend_on_hash_seed(self):
+        script = (
+            'import json, hashring\n'
+            "r = hashring.HashRing(['aa', 'a', 'aaa', 'b', 'bb'], 2)\n"
+            "keys = ['a' * i for i in range(60)]\n"
+            'print(json.dumps([r.fingerprint, r.map_keys(keys)]))\n'
+        )
+        outputs = set(
+            base.under_hash_seeds(script, ('0', '1', '2', '12345', 'random'))
+        )
+        self.assertEqual(1, len(outputs), outputs)
+        fingerprint, owners = json.loads(outputs.pop())
+        self.assertEqual(
+            ring.HashRing(['aa', 'a', 'aaa', 'b', 'bb'], 2).fingerprint,
+            fingerprint,
+        )
