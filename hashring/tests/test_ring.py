@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from tooz import hashring as tooz_hashring
 
 from hashring import _table
+from hashring import _walks
 from hashring import exception
 from hashring import hashing
 from hashring import ring
@@ -489,8 +490,9 @@ class LookupTestCase(base.TestCase):
                 for key in keys:
                     digest = hashing.digest(r._base, key)
                     for replicas in (1, 2, 3, 4, 5, 7):
+                        wanted = min(replicas, len(r))
                         self.assertEqual(
-                            r._walk(digest, replicas, ()),
+                            _walks.walk(r._table, digest, wanted, set()),
                             r.get_nodes(key, replicas=replicas),
                             (size, key, replicas),
                         )
@@ -813,12 +815,18 @@ class BadInputTestCase(base.TestCase):
                     self.assertIn(type(key).__name__, str(err))
 
     def test_unencodable_str_key(self):
-        r = ring.HashRing(FOO_BAR_BAZ)
-        for call in (r.get_node, lambda k: r.map_keys(['ok', k])):
-            err = self.assertRaises(
-                exception.InvalidArgumentError, call, 'bad\ud800'
-            )
-            self.assertIn("'bad\\ud800'", str(err))
+        # The built-in md5's path (md5) and the hash objects' (sha256).
+        for hash_function in ('md5', 'sha256'):
+            r = ring.HashRing(FOO_BAR_BAZ, hash_function=hash_function)
+            for call in (
+                r.get_node,
+                lambda k: r.get_nodes(k, replicas=2),
+                lambda k: r.map_keys(['ok', k]),
+            ):
+                err = self.assertRaises(
+                    exception.InvalidArgumentError, call, 'bad\ud800'
+                )
+                self.assertIn("'bad\\ud800'", str(err))
 
     def test_bad_replicas(self):
         r = ring.HashRing(FOO_BAR_BAZ)
