@@ -34,7 +34,7 @@ import time
 from hashring import exception
 from hashring import manager
 from hashring import membership
-from hashring.tests.membership import contract
+from hashring.tests.membership import outages
 from hashring.tests.membership import servers
 
 TIMINGS = {'heartbeat_interval': 1.0, 'dead_after': 3.0, 'read_timeout': 2.0}
@@ -50,7 +50,7 @@ BACKENDS = ('sqlite', 'file', *SERVERS)
 
 
 class _Holder:
-    """What contract.FrozenLockHolder needs of a test."""
+    """What outages.FrozenLockHolder needs of a test."""
 
     def __init__(self):
         self.cleanups = []
@@ -159,7 +159,7 @@ def main(argv=None):
             'SQLite',
             'sql',
             {'connection': f'sqlite:///{path}'},
-            contract.FrozenLockHolder(_Holder(), 'sqlite', path),
+            outages.FrozenLockHolder(_Holder(), 'sqlite', path),
         )
     if 'file' in args.backends:
         path = os.path.join(tmp, 'm.json')
@@ -168,7 +168,7 @@ def main(argv=None):
             'file',
             'file',
             {'membership_file': path},
-            contract.FrozenLockHolder(_Holder(), 'file', path + '.lock'),
+            outages.FrozenLockHolder(_Holder(), 'file', path + '.lock'),
         )
     for backend in args.backends:
         if backend not in SERVERS:

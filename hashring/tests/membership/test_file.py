@@ -21,6 +21,7 @@ from hashring import membership
 from hashring.membership import base
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
+from hashring.tests.membership import outages
 
 
 class FileContractTestCase(contract.Contract, test_base.TestCase):
@@ -55,7 +56,7 @@ class FileSourceMixin:
         return source
 
 
-class FileOutageTestCase(FileSourceMixin, contract.Freeze, test_base.TestCase):
+class FileOutageTestCase(FileSourceMixin, outages.Freeze, test_base.TestCase):
     """A process frozen while it holds the lock is the file's outage."""
 
     driver = 'file'
@@ -66,7 +67,7 @@ class FileOutageTestCase(FileSourceMixin, contract.Freeze, test_base.TestCase):
             self.useFixture(fixtures.TempDir()).path, 'members.json'
         )
         membership.load('file', membership_file=self.path).create()
-        self.srv = contract.FrozenLockHolder(self, 'file', self.path + '.lock')
+        self.srv = outages.FrozenLockHolder(self, 'file', self.path + '.lock')
         self.group = 'outage'
 
 

@@ -22,6 +22,7 @@ from hashring.membership import base
 from hashring.membership import sqltable
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
+from hashring.tests.membership import outages
 from hashring.tests.membership import servers
 
 
@@ -173,7 +174,7 @@ class MariaDBContractTestCase(SQLMixin, contract.Contract, test_base.TestCase):
         cls.url = cls.srv.url
 
 
-class ServerOutageMixin(contract.Outage):
+class ServerOutageMixin(outages.Outage):
     """Outages of a database server the test starts, freezes and stops."""
 
     driver = 'sql'
@@ -199,7 +200,7 @@ class MariaDBOutageTestCase(ServerOutageMixin, test_base.TestCase):
     server_class = servers.MariaDBServer
 
 
-class SQLiteOutageTestCase(contract.Freeze, test_base.TestCase):
+class SQLiteOutageTestCase(outages.Freeze, test_base.TestCase):
     """A process frozen inside a write transaction is SQLite's outage."""
 
     driver = 'sql'
@@ -209,7 +210,7 @@ class SQLiteOutageTestCase(contract.Freeze, test_base.TestCase):
         self.path = os.path.join(
             self.useFixture(fixtures.TempDir()).path, 'members.sqlite'
         )
-        self.srv = contract.FrozenLockHolder(self, 'sqlite', self.path)
+        self.srv = outages.FrozenLockHolder(self, 'sqlite', self.path)
         self.group = 'outage'
 
     def source(self, **overrides):

@@ -24,6 +24,7 @@ from hashring import manager
 from hashring import membership
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
+from hashring.tests.membership import outages
 from hashring.tests.membership import servers
 
 
@@ -102,7 +103,7 @@ class ToozFileContractTestCase(
         super().setUp()
 
 
-class OutageMixin(contract.Outage):
+class OutageMixin(outages.Outage):
     driver = 'tooz'
     url_option = 'backend_url'
 

@@ -1,0 +1,267 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Outages of a membership backend, for the drivers' tests.
+
+A test module mixes :class:`Freeze` (a backend it can freeze and thaw:
+a server's processes stopped with SIGSTOP, or a :class:`FrozenLockHolder`
+of a file-based backend's lock) or :class:`Outage` (a server it can also
+stop and start) into a test case; the same fault tests then run against
+every driver and backend.
+"""
+
+import subprocess
+import sys
+import time
+
+from hashring import exception
+from hashring import manager
+from hashring import membership
+from hashring import ownership
+from hashring.tests.membership import contract
+from hashring.tests.membership import servers
+
+
+#: A process that takes a lock and holds it until it is killed.
+LOCK_HOLDER = {
+    'sqlite': """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute('BEGIN EXCLUSIVE')
+print('locked', flush=True)
+time.sleep(3600)
+""",
+    'file': """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print('locked', flush=True)
+time.sleep(3600)
+""",
+}
+
+
+class FrozenLockHolder:
+    """An outage of a file-based backend: a frozen process holds its lock.
+
+    ``freeze()`` starts a process that takes the lock, then stops it dead
+    (SIGSTOP), as a process frozen mid-write would be; ``thaw()`` kills it,
+    which releases the lock.
+    """
+
+    def __init__(self, test, kind, path):
+        self.test, self.kind, self.path = test, kind, path
+        self.proc = None
+
+    def freeze(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, '-c', LOCK_HOLDER[self.kind], self.path],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.test.addCleanup(self.thaw)
+        self.test.assertEqual('locked\n', self.proc.stdout.readline())
+        servers.stop_dead(self.proc.pid)
+
+    def thaw(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc.stdout.close()
+            self.proc = None
+
+
+class Freeze:
+    """Fault tests against a backend the test can freeze and thaw.
+
+    A test case sets ``self.srv`` to something with ``freeze()`` and
+    ``thaw()``: a server of servers.py (SIGSTOP on its processes), or a
+    FrozenLockHolder.
+    """
+
+    #: the outage tests' timings: dead_after is exceeded twice over, and
+    #: members take up to an interval to beat again after it while readers
+    #: refresh every 0.1 s, so that readers look while members are silent
+    TIMINGS = {
+        'heartbeat_interval': 0.5,
+        'dead_after': 1.0,
+        'read_timeout': 1.0,
+    }
+
+    def outage_source(self, **overrides):
+        return self.source(**{**self.TIMINGS, **overrides})
+
+    def test_a_frozen_backend_answers_in_bounded_time(self):
+        bound = self.TIMINGS['read_timeout'] + 1.5
+        node = self.outage_source()
+        node.join('node-a', self.group)
+        reader = self.outage_source()
+        self.assertEqual({'node-a': 1}, reader.get_members(self.group).up())
+        self.srv.freeze()
+        # Each call answers or fails within the bound: the file driver's
+        # reads need no lock and answer; every other read fails.
+        for name, call, error in (
+            (
+                'get_members',
+                lambda: reader.get_members(self.group),
+                exception.MembershipUnavailable,
+            ),
+            (
+                'get_ring',
+                lambda: manager.RingManager(reader).get_ring(self.group),
+                exception.RingUnavailable,
+            ),
+            ('heartbeat', node.heartbeat, exception.MembershipUnavailable),
+        ):
+            with self.subTest(call=name):
+                started = time.monotonic()
+                try:
+                    call()
+                except error:
+                    pass
+                else:
+                    self.assertNotEqual('heartbeat', name)
+                    self.assertEqual('file', self.driver)
+                self.assertLess(time.monotonic() - started, bound)
+        started = time.monotonic()
+        try:
+            node.leave()
+        except exception.MembershipUnavailable:
+            pass
+        # The heartbeat in flight, then the removal: each bounded.
+        self.assertLess(time.monotonic() - started, 2 * bound)
+        started = time.monotonic()
+        reader.close()
+        self.assertLess(time.monotonic() - started, bound)
+
+    def test_an_outage_longer_than_dead_after_kills_no_one(self):
+        # Three members, each with a manager and an ownership filter, as
+        # three services; c crashes while the backend is out.
+        services = {}
+        for name in ('a', 'b', 'c'):
+            source = self.outage_source()
+            source.join(name, self.group)
+            ring_manager = manager.RingManager(
+                source, host=name, reset_interval=0.1, max_stale=60
+            )
+            services[name] = (source, ring_manager)
+        nodes = [{'id': f'node-{i}', 'instance_id': None} for i in range(300)]
+        self.assertTrue(
+            contract.eventually(
+                lambda: all(
+                    set(m.get_ring(self.group).members) == {'a', 'b', 'c'}
+                    for _, m in services.values()
+                )
+            )
+        )
+        outsider = manager.RingManager(
+            self.outage_source(), reset_interval=0.1, max_stale=60
+        )
+        self.assertEqual(
+            {'a', 'b', 'c'}, set(outsider.get_ring(self.group).members)
+        )
+        self.srv.freeze()
+        frozen_at = time.monotonic()
+        services['c'][0].stop()  # the crash: no leave, no more heartbeats
+        while time.monotonic() - frozen_at < 2.5 * self.TIMINGS['dead_after']:
+            for _, ring_manager in services.values():
+                ring_manager.get_ring(self.group)  # stale, never raises
+            time.sleep(0.2)
+        self.srv.thaw()
+        thawed_at = time.monotonic()
+        live = ('a', 'b')
+        gone_at = None
+        readers = [services[n][1] for n in live] + [outsider]
+        while time.monotonic() - thawed_at < 8:
+            rings = [r.get_ring(self.group) for r in readers]
+            for ring in rings:
+                # No live member ever drops off any reader's ring.
+                self.assertLessEqual(set(live), set(ring.members))
+            owned = [
+                ownership.OwnershipFilter(
+                    name, manager=services[name][1], group=self.group
+                )
+                .filter(nodes, [])
+                .owned
+                for name in live
+            ]
+            ids = [n['id'] for o in owned for n in o]
+            self.assertEqual(len(ids), len(set(ids)), 'a node managed twice')
+            if all('c' not in ring.members for ring in rings):
+                gone_at = time.monotonic()
+                break
+            time.sleep(0.1)
+        # The crash is still found: within dead_after, a refresh and the
+        # readers' first reads after the outage.
+        self.assertIsNotNone(gone_at, 'the crashed member never left')
+        self.assertLess(gone_at - thawed_at, 6)
+        for source, _ in services.values():
+            source.close()
+
+
+class Outage(Freeze):
+    """Fault tests against a server the test can also stop and start.
+
+    A test case names the ``driver``, the option that takes the server's
+    URL (``url_option``) and the server's fixture (``server_class``, of
+    servers.py), which each test starts afresh.
+    """
+
+    url_option: str
+
+    def setUp(self):
+        super().setUp()
+        self.srv = self.useFixture(self.server_class())
+        self.group = 'outage'
+        self.reader = self.source()
+
+    def source(self, **overrides):
+        source = membership.load(
+            self.driver,
+            **{
+                self.url_option: self.srv.url,
+                **contract.FAST,
+                'read_timeout': 2.0,
+                **overrides,
+            },
+        )
+        self.addCleanup(source.close)
+        return source
+
+    read = contract.Contract.read
+
+    def test_outage_is_unavailable_never_empty(self):
+        node = self.source()
+        node.join('node-a', self.group)
+        self.assertEqual({'node-a': 1}, self.read().up())
+        self.srv.stop()
+        started = time.monotonic()
+        err = self.assertRaises(exception.MembershipUnavailable, self.read)
+        self.assertLess(
+            time.monotonic() - started, contract.FAST['read_timeout'] + 5
+        )
+        self.assertIn(self.driver, str(err))
+        # The heartbeat thread fails, and keeps going.
+        self.assertTrue(contract.eventually(lambda: node.beat_failures >= 2))
+        self.assertTrue(node._thread.is_alive())
+        self.srv.start()
+        back = contract.eventually(
+            lambda: self._try_up() == {'node-a': 1}, timeout=60, step=0.5
+        )
+        self.assertTrue(back)
+        self.assertTrue(contract.eventually(lambda: node.beat_failures == 0))
+
+    def _try_up(self):
+        try:
+            return self.read().up()
+        except exception.MembershipUnavailable:
+            return None
