@@ -15,8 +15,10 @@
 :class:`World` runs several services, each with the real
 :class:`~hashring.RingManager` and protocol, over one simulated membership
 whose backend can go away (:class:`Flaky`), on a simulated clock; a test
-drives it with random joins, leaves, crashes and outages and checks, at
-every step, that no node is managed twice.
+drives it with random joins, leaves, crashes, new weights and exponents,
+stalls and outages, and checks at every step that no node is managed
+twice and, outside outages, that no node once held is lost: one let go
+is in transit, or waits on a crash to be seen.
 """
 
 from hashring import claims
