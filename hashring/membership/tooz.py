@@ -57,6 +57,14 @@ _TIMEOUT_PARAMS = {
 }
 
 
+#: Whether this tooz reads a group's members and their capabilities in
+#: one request.  tooz added it in 9.1, which needs Python 3.11; older
+#: releases (8.1 is the last for Python 3.10) take a request per member.
+READS_WHOLE_GROUPS = hasattr(
+    coordination.CoordinationDriver, 'get_members_with_capabilities'
+)
+
+
 #: tooz drivers that can read only ASCII member ids: a member that joined
 #: with another name would make its whole group unreadable.
 ASCII_ONLY = frozenset({'zookeeper', 'kazoo'})
@@ -105,6 +113,34 @@ class _Client:
                 'Stopping the tooz coordinator failed: %s', base.mask(exc)
             )
         self.caller.close()
+
+
+def _members_of(coordinator: Any, group: bytes) -> dict[bytes, Any]:
+    """Return the members of a tooz group and their capabilities.
+
+    :param coordinator: a started tooz coordinator.
+    :param group: the group's id.
+    :returns: ``{member id: capabilities}``, as the backend has them.
+    :raises tooz.coordination.GroupNotCreated: there is no such group.
+    :raises tooz.coordination.ToozError: the backend failed.
+    """
+    if READS_WHOLE_GROUPS:
+        try:
+            return dict(coordinator.get_members_with_capabilities(group).get())
+        except NotImplementedError:
+            pass  # a driver without it: a request per member, as before 9.1
+    found: dict[bytes, Any] = {}
+    for member in coordinator.get_members(group).get():
+        try:
+            found[member] = coordinator.get_member_capabilities(
+                group, member
+            ).get()
+        except coordination.MemberNotJoined:
+            # It left between the two requests: no longer a member, as
+            # the next read would say.  (Not an outage: the backend
+            # answered.)
+            continue
+    return found
 
 
 class ToozSource(base.MembershipSource):
@@ -201,16 +237,7 @@ class ToozSource(base.MembershipSource):
     ) -> tuple[dict[str, list[base.Record]], datetime.datetime]:
         def members(coordinator: Any, key: bytes) -> dict[bytes, Any]:
             try:
-                try:
-                    return dict(
-                        coordinator.get_members_with_capabilities(key).get()
-                    )
-                except NotImplementedError:
-                    ids = coordinator.get_members(key).get()
-                    return {
-                        m: coordinator.get_member_capabilities(key, m).get()
-                        for m in ids
-                    }
+                return _members_of(coordinator, key)
             except coordination.GroupNotCreated:
                 # The backend answered: the group has no members.
                 return {}

@@ -38,11 +38,11 @@ class ClaimsTestCase(base.TestCase):
             'g',
             {m.id: m for m in members},
             'gen',
-            datetime.datetime.now(datetime.UTC),
+            datetime.datetime.now(datetime.timezone.utc),
         )
 
     def test_convergence_of_the_live_members(self):
-        at = datetime.datetime(2026, 12, 2, 6, 0, tzinfo=datetime.UTC)
+        at = datetime.datetime(2026, 12, 2, 6, 0, tzinfo=datetime.timezone.utc)
         later = at + datetime.timedelta(seconds=5)
         old = claims.RingSpec.of(self.old)
         new = claims.RingSpec.of(self.new)
@@ -130,7 +130,7 @@ class ClaimsTestCase(base.TestCase):
         self.assertEqual(([], frozenset()), (found, live))
 
     def test_since_round_trips_in_utc(self):
-        at = datetime.datetime(2026, 12, 2, 6, 0, tzinfo=datetime.UTC)
+        at = datetime.datetime(2026, 12, 2, 6, 0, tzinfo=datetime.timezone.utc)
         claim = claims.Claim('a-1', claims.RingSpec.of(self.old), since=at)
         self.assertEqual(claim, claims.Claim.from_dict('a-1', claim.to_dict()))
         naive = {**claim.to_dict(), 'since': '2026-12-02T06:00:00'}

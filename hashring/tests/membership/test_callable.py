@@ -258,7 +258,11 @@ class ServicesTable:
             db.execute(
                 'INSERT INTO services VALUES (?, ?, ?) ON CONFLICT(host) DO '
                 'UPDATE SET updated_at = excluded.updated_at',
-                (host, datetime.datetime.now(datetime.UTC).isoformat(), "{}"),
+                (
+                    host,
+                    datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                    "{}",
+                ),
             )
 
     def members(self):
