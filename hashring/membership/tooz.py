@@ -36,6 +36,7 @@ import urllib.parse
 import uuid
 
 from oslo_config import cfg
+from oslo_utils import importutils
 from tooz import coordination
 
 from hashring import exception
@@ -54,6 +55,19 @@ _TIMEOUT_PARAMS = {
     'file': 'timeout',
     'zookeeper': 'timeout',
     'kazoo': 'timeout',
+}
+
+
+#: The base error of each backend's client library.  tooz lets some
+#: through: redis-py raises its ConnectionError once its retries of a
+#: refused connection are spent (about 4 s), well within read_timeout.
+_CLIENT_ERRORS = {
+    'redis': 'redis.exceptions.RedisError',
+    'rediss': 'redis.exceptions.RedisError',
+    'etcd3+http': 'etcd3gw.exceptions.Etcd3Exception',
+    'etcd3+https': 'etcd3gw.exceptions.Etcd3Exception',
+    'zookeeper': 'kazoo.exceptions.KazooException',
+    'kazoo': 'kazoo.exceptions.KazooException',
 }
 
 
@@ -209,6 +223,15 @@ class ToozSource(base.MembershipSource):
         )
         self.url = url
         self._ascii_ids = parsed.scheme in ASCII_ONLY
+        # What a call may raise when the backend fails: its client's errors
+        # too, imported with its driver above.
+        client = _CLIENT_ERRORS.get(parsed.scheme)
+        self._failures: tuple[type[BaseException], ...] = (
+            coordination.ToozError,
+            OSError,
+            UnicodeError,
+            *([importutils.import_class(client)] if client else []),
+        )
         self.timeout = self.read_timeout
         self._reader = _Client(
             url, f'hashring-reader-{uuid.uuid4().hex}', self.timeout
@@ -225,11 +248,14 @@ class ToozSource(base.MembershipSource):
     ) -> T:
         try:
             return client.call(func)
-        except (coordination.ToozError, OSError, UnicodeError) as exc:
+        except self._failures as exc:
             # TimeoutError (a frozen server) is an OSError; UnicodeError is
             # tooz's ZooKeeper driver meeting a member id it cannot read.
+            # Some errors have no message (tooz's etcd driver, the server
+            # gone): their name says what happened.
+            reason = base.mask(exc) or type(exc).__name__
             raise exception.MembershipUnavailable(
-                self.backend, f'cannot {action}: {base.mask(exc)}', exc
+                self.backend, f'cannot {action}: {reason}', exc
             ) from exc
 
     def _read_groups(

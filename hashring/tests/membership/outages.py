@@ -250,6 +250,8 @@ class Outage(Freeze):
             time.monotonic() - started, contract.FAST['read_timeout'] + 5
         )
         self.assertIn(self.driver, str(err))
+        # It says why, though some errors have no message.
+        self.assertNotEqual('', str(err).rsplit(': ', 1)[-1].strip())
         # The heartbeat thread fails, and keeps going.
         self.assertTrue(contract.eventually(lambda: node.beat_failures >= 2))
         self.assertTrue(node._thread.is_alive())

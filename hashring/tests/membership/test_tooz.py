@@ -172,6 +172,23 @@ class RedisOutageTestCase(OutageMixin, test_base.TestCase):
         self.assertTrue(back)
         self.assertEqual({'node-a': 2}, self.read().up())
 
+    def test_a_refused_connection_is_an_outage_with_a_long_timeout(self):
+        # redis-py gives up on a refused connection after its own retries
+        # (about 4 s) and raises its own error, before a read_timeout as
+        # long as the default's.
+        reader = self.source(read_timeout=60.0)
+        node = self.source()
+        node.join('node-a', self.group)
+        self.assertEqual({'node-a': 1}, reader.get_members(self.group).up())
+        self.srv.stop()
+        for _ in range(2):
+            err = self.assertRaises(
+                exception.MembershipUnavailable, reader.get_members, self.group
+            )
+            # The client's reason, not the deadline's.
+            self.assertIn('Connection refused', str(err))
+            self.assertNotIn('no answer', str(err))
+
     def test_a_reader_started_after_a_flush_waits_for_its_peers(self):
         a, b = self.source(), self.source()
         a.join('node-a', self.group)
