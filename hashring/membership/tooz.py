@@ -18,11 +18,11 @@ heartbeating (a lease in etcd, a key expiry in Redis, a session in
 ZooKeeper), after ``dead_after`` seconds.  tooz's drivers retry a lost
 connection for a long time, so every call here runs on a worker thread
 and is abandoned after ``read_timeout`` seconds
-(:mod:`hashring.membership.bounded`): a read during an outage fails with
-MembershipUnavailable in bounded time.  tooz's own executor is set to run
-calls synchronously on that worker (``executor=synchronous``), because
-Python joins an executor's threads at exit, and a call stuck on a frozen
-server would hold the process for minutes.
+(:class:`hashring.membership.toozclient.Client`): a read during an outage
+fails with MembershipUnavailable in bounded time.  tooz's own executor is
+set to run calls synchronously on that worker (``executor=synchronous``),
+because Python joins an executor's threads at exit, and a call stuck on a
+frozen server would hold the process for minutes.
 """
 
 from collections.abc import Callable
@@ -36,12 +36,11 @@ import urllib.parse
 import uuid
 
 from oslo_config import cfg
-from oslo_utils import importutils
 from tooz import coordination
 
 from hashring import exception
 from hashring.membership import base
-from hashring.membership import bounded
+from hashring.membership import toozclient
 
 T = TypeVar('T')
 
@@ -58,103 +57,9 @@ _TIMEOUT_PARAMS = {
 }
 
 
-#: The base error of each backend's client library.  tooz lets some
-#: through: redis-py raises its ConnectionError once its retries of a
-#: refused connection are spent (about 4 s), well within read_timeout.
-_CLIENT_ERRORS = {
-    'redis': 'redis.exceptions.RedisError',
-    'rediss': 'redis.exceptions.RedisError',
-    'etcd3+http': 'etcd3gw.exceptions.Etcd3Exception',
-    'etcd3+https': 'etcd3gw.exceptions.Etcd3Exception',
-    'zookeeper': 'kazoo.exceptions.KazooException',
-    'kazoo': 'kazoo.exceptions.KazooException',
-}
-
-
-#: Whether this tooz reads a group's members and their capabilities in
-#: one request.  tooz added it in 9.1, which needs Python 3.11; older
-#: releases (8.1 is the last for Python 3.10) take a request per member.
-READS_WHOLE_GROUPS = hasattr(
-    coordination.CoordinationDriver, 'get_members_with_capabilities'
-)
-
-
 #: tooz drivers that can read only ASCII member ids: a member that joined
 #: with another name would make its whole group unreadable.
 ASCII_ONLY = frozenset({'zookeeper', 'kazoo'})
-
-#: Seconds close() waits for a backend to let go of a member: a frozen
-#: server must not hold a service's shutdown.
-CLOSE_TIMEOUT = 2.0
-
-
-class _Client:
-    """One tooz coordinator, used from one worker thread at a time."""
-
-    def __init__(self, url: str, member_id: str, timeout: float) -> None:
-        self.url = url
-        self.member_id = member_id.encode('utf-8')
-        self.timeout = timeout
-        self.coordinator: Any = None
-        self.caller = bounded.Caller('hashring-tooz', timeout)
-
-    def call(self, func: Callable[[Any], T]) -> T:
-        """Run func(coordinator) on the worker, within the deadline."""
-
-        def run() -> T:
-            if self.coordinator is None:
-                coordinator = coordination.get_coordinator(
-                    self.url, self.member_id
-                )
-                coordinator.start(start_heart=False)
-                self.coordinator = coordinator
-            return func(self.coordinator)
-
-        return self.caller.call(run)
-
-    def close(self) -> None:
-        def stop() -> None:
-            if self.coordinator is not None:
-                try:
-                    self.coordinator.stop()
-                finally:
-                    self.coordinator = None
-
-        try:
-            self.caller.call(stop, min(self.timeout, CLOSE_TIMEOUT))
-        except Exception as exc:
-            base.LOG.debug(
-                'Stopping the tooz coordinator failed: %s', base.mask(exc)
-            )
-        self.caller.close()
-
-
-def _members_of(coordinator: Any, group: bytes) -> dict[bytes, Any]:
-    """Return the members of a tooz group and their capabilities.
-
-    :param coordinator: a started tooz coordinator.
-    :param group: the group's id.
-    :returns: ``{member id: capabilities}``, as the backend has them.
-    :raises tooz.coordination.GroupNotCreated: there is no such group.
-    :raises tooz.coordination.ToozError: the backend failed.
-    """
-    if READS_WHOLE_GROUPS:
-        try:
-            return dict(coordinator.get_members_with_capabilities(group).get())
-        except NotImplementedError:
-            pass  # a driver without it: a request per member, as before 9.1
-    found: dict[bytes, Any] = {}
-    for member in coordinator.get_members(group).get():
-        try:
-            found[member] = coordinator.get_member_capabilities(
-                group, member
-            ).get()
-        except coordination.MemberNotJoined:
-            # It left between the two requests: no longer a member, as
-            # the next read would say.  (Not an outage: the backend
-            # answered.)
-            continue
-    return found
 
 
 class ToozSource(base.MembershipSource):
@@ -223,20 +128,12 @@ class ToozSource(base.MembershipSource):
         )
         self.url = url
         self._ascii_ids = parsed.scheme in ASCII_ONLY
-        # What a call may raise when the backend fails: its client's errors
-        # too, imported with its driver above.
-        client = _CLIENT_ERRORS.get(parsed.scheme)
-        self._failures: tuple[type[BaseException], ...] = (
-            coordination.ToozError,
-            OSError,
-            UnicodeError,
-            *([importutils.import_class(client)] if client else []),
-        )
+        self._failures = toozclient.failures(parsed.scheme)
         self.timeout = self.read_timeout
-        self._reader = _Client(
+        self._reader = toozclient.Client(
             url, f'hashring-reader-{uuid.uuid4().hex}', self.timeout
         )
-        self._writer: _Client | None = None
+        self._writer: toozclient.Client | None = None
         self._writer_lock = threading.Lock()
 
     @property
@@ -244,13 +141,11 @@ class ToozSource(base.MembershipSource):
         return f'tooz ({base.mask_url(self.url)})'
 
     def _call(
-        self, client: _Client, action: str, func: Callable[[Any], T]
+        self, client: toozclient.Client, action: str, func: Callable[[Any], T]
     ) -> T:
         try:
             return client.call(func)
         except self._failures as exc:
-            # TimeoutError (a frozen server) is an OSError; UnicodeError is
-            # tooz's ZooKeeper driver meeting a member id it cannot read.
             # Some errors have no message (tooz's etcd driver, the server
             # gone): their name says what happened.
             reason = base.mask(exc) or type(exc).__name__
@@ -263,7 +158,7 @@ class ToozSource(base.MembershipSource):
     ) -> tuple[dict[str, list[base.Record]], datetime.datetime]:
         def members(coordinator: Any, key: bytes) -> dict[bytes, Any]:
             try:
-                return _members_of(coordinator, key)
+                return toozclient.members_of(coordinator, key)
             except coordination.GroupNotCreated:
                 # The backend answered: the group has no members.
                 return {}
@@ -313,10 +208,12 @@ class ToozSource(base.MembershipSource):
             None,
         )
 
-    def _writer_for(self, member_id: str) -> _Client:
+    def _writer_for(self, member_id: str) -> toozclient.Client:
         with self._writer_lock:
             if self._writer is None:
-                self._writer = _Client(self.url, member_id, self.timeout)
+                self._writer = toozclient.Client(
+                    self.url, member_id, self.timeout
+                )
             return self._writer
 
     @staticmethod
@@ -420,13 +317,13 @@ class ToozSource(base.MembershipSource):
         # member's session, and with it its membership, for the parent.
         self._writer = None
         self._writer_lock = threading.Lock()
-        self._reader = _Client(
+        self._reader = toozclient.Client(
             self.url, f'hashring-reader-{uuid.uuid4().hex}', self.timeout
         )
 
     def _close(self) -> None:
         self._close_writer()
         self._reader.close()
-        self._reader = _Client(
+        self._reader = toozclient.Client(
             self.url, f'hashring-reader-{uuid.uuid4().hex}', self.timeout
         )

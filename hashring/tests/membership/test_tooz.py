@@ -10,7 +10,6 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-from concurrent import futures
 import json
 import os
 import subprocess
@@ -23,7 +22,6 @@ from tooz import coordination
 from hashring import exception
 from hashring import manager
 from hashring import membership
-from hashring.membership import tooz as tooz_driver
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
 from hashring.tests.membership import outages
@@ -103,48 +101,6 @@ class ToozFileContractTestCase(
     def setUp(self):
         self.url = f'file://{self.useFixture(fixtures.TempDir()).path}'
         super().setUp()
-
-
-class PerMemberReads:
-    """Read as tooz before 9.1 reads, with a request per member.
-
-    Python 3.10 installs tooz 8.1 at most, which has no call that reads a
-    group's members with their capabilities.
-    """
-
-    def setUp(self):
-        super().setUp()
-        self.patch(tooz_driver, 'READS_WHOLE_GROUPS', False)
-
-    def test_a_member_gone_between_the_requests_is_not_listed(self):
-        a, b = self.source(), self.source()
-        a.join('node-a', self.group)
-        b.join('node-b', self.group)
-        self.assertEqual({'node-a': 1, 'node-b': 1}, self.read().up())
-        # The reader's coordinator, started by that read.
-        coordinator = self.reader._reader.coordinator
-        listed = coordinator.get_members
-
-        def get_members(group):
-            # node-b leaves once the ids are listed, before its
-            # capabilities are asked for.
-            ids = listed(group).get()
-            b.leave()
-            answered = futures.Future()
-            answered.set_result(ids)
-            return coordination.CoordinatorResult(answered)
-
-        self.patch(coordinator, 'get_members', get_members)
-        self.assertEqual({'node-a': 1}, self.read().up())
-        self.assertIsNone(b.member_id)
-
-
-class RedisPerMemberTestCase(PerMemberReads, RedisContractTestCase):
-    pass
-
-
-class ToozFilePerMemberTestCase(PerMemberReads, ToozFileContractTestCase):
-    pass
 
 
 class OutageMixin(outages.Outage):

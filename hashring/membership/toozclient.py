@@ -1,0 +1,149 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The tooz driver's client: a coordinator on a worker, and its reads.
+
+:mod:`hashring.membership.tooz` calls tooz through :class:`Client`, whose
+calls run on a worker thread of its own and are abandoned at a deadline
+(:mod:`hashring.membership.bounded`).  :func:`members_of` reads a group,
+in one request where tooz can (9.1 and later), else a request per member.
+:func:`failures` names what a call raises when the backend fails: tooz's
+errors, and those of the backend's client library that tooz lets through.
+"""
+
+from collections.abc import Callable
+from typing import Any
+from typing import TypeVar
+
+from oslo_utils import importutils
+from tooz import coordination
+
+from hashring.membership import base
+from hashring.membership import bounded
+
+T = TypeVar('T')
+
+#: The base error of each backend's client library.  tooz lets some
+#: through: redis-py raises its ConnectionError once its retries of a
+#: refused connection are spent (about 4 s), well within read_timeout.
+CLIENT_ERRORS = {
+    'redis': 'redis.exceptions.RedisError',
+    'rediss': 'redis.exceptions.RedisError',
+    'etcd3+http': 'etcd3gw.exceptions.Etcd3Exception',
+    'etcd3+https': 'etcd3gw.exceptions.Etcd3Exception',
+    'zookeeper': 'kazoo.exceptions.KazooException',
+    'kazoo': 'kazoo.exceptions.KazooException',
+}
+
+#: Whether this tooz reads a group's members and their capabilities in
+#: one request.  tooz added it in 9.1, which needs Python 3.11; older
+#: releases (8.1 is the last for Python 3.10) take a request per member.
+READS_WHOLE_GROUPS = hasattr(
+    coordination.CoordinationDriver, 'get_members_with_capabilities'
+)
+
+#: Seconds close() waits for a backend to let go of a member: a frozen
+#: server must not hold a service's shutdown.
+CLOSE_TIMEOUT = 2.0
+
+
+def failures(scheme: str) -> tuple[type[BaseException], ...]:
+    """Return the errors a call raises when a tooz backend fails.
+
+    :param scheme: the backend URL's scheme; its tooz driver, and so its
+        client library, is already imported.
+    :returns: tooz's errors, ``OSError`` (a frozen server's deadline is a
+        ``TimeoutError``), ``UnicodeError`` (tooz's ZooKeeper driver
+        meeting a member id it cannot read), and the client library's
+        base error (:data:`CLIENT_ERRORS`).
+    """
+    client = CLIENT_ERRORS.get(scheme)
+    return (
+        coordination.ToozError,
+        OSError,
+        UnicodeError,
+        *([importutils.import_class(client)] if client else []),
+    )
+
+
+class Client:
+    """One tooz coordinator, used from one worker thread at a time."""
+
+    def __init__(self, url: str, member_id: str, timeout: float) -> None:
+        self.url = url
+        self.member_id = member_id.encode('utf-8')
+        self.timeout = timeout
+        self.coordinator: Any = None
+        self.caller = bounded.Caller('hashring-tooz', timeout)
+
+    def call(self, func: Callable[[Any], T]) -> T:
+        """Run func(coordinator) on the worker, within the deadline."""
+
+        def run() -> T:
+            if self.coordinator is None:
+                coordinator = coordination.get_coordinator(
+                    self.url, self.member_id
+                )
+                coordinator.start(start_heart=False)
+                self.coordinator = coordinator
+            return func(self.coordinator)
+
+        return self.caller.call(run)
+
+    def close(self) -> None:
+        """Stop the coordinator, waiting :data:`CLOSE_TIMEOUT` at most."""
+
+        def stop() -> None:
+            if self.coordinator is not None:
+                try:
+                    self.coordinator.stop()
+                finally:
+                    self.coordinator = None
+
+        try:
+            self.caller.call(stop, min(self.timeout, CLOSE_TIMEOUT))
+        except Exception as exc:
+            base.LOG.debug(
+                'Stopping the tooz coordinator failed: %s', base.mask(exc)
+            )
+        self.caller.close()
+
+
+def members_of(coordinator: Any, group: bytes) -> dict[bytes, Any]:
+    """Return the members of a tooz group and their capabilities.
+
+    Runtime complexity: one request, or (tooz before 9.1, or a driver
+    without the call) ``1 + m`` requests for ``m`` members.
+
+    :param coordinator: a started tooz coordinator.
+    :param group: the group's id.
+    :returns: ``{member id: capabilities}``, as the backend has them.
+    :raises tooz.coordination.GroupNotCreated: there is no such group.
+    :raises: the errors of :func:`failures`, where the backend fails.
+    """
+    if READS_WHOLE_GROUPS:
+        try:
+            return dict(coordinator.get_members_with_capabilities(group).get())
+        except NotImplementedError:
+            pass  # a driver without it: a request per member, as before 9.1
+    found: dict[bytes, Any] = {}
+    for member in coordinator.get_members(group).get():
+        try:
+            found[member] = coordinator.get_member_capabilities(
+                group, member
+            ).get()
+        except coordination.MemberNotJoined:
+            # It left between the two requests: no longer a member, as
+            # the next read would say.  (Not an outage: the backend
+            # answered.)
+            continue
+    return found

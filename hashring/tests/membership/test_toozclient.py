@@ -1,0 +1,81 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+from concurrent import futures
+
+from oslo_utils import importutils
+from tooz import coordination
+
+from hashring.membership import toozclient
+from hashring.tests import base as test_base
+from hashring.tests.membership import test_tooz
+
+
+class FailuresTestCase(test_base.TestCase):
+    def test_each_backend_adds_its_clients_errors(self):
+        common = (coordination.ToozError, OSError, UnicodeError)
+        self.assertEqual(common, toozclient.failures('file'))
+        for scheme, name in toozclient.CLIENT_ERRORS.items():
+            with self.subTest(scheme=scheme):
+                error = importutils.import_class(name)
+                self.assertTrue(issubclass(error, Exception))
+                self.assertEqual((*common, error), toozclient.failures(scheme))
+        self.assertTrue(
+            issubclass(
+                importutils.import_class('redis.exceptions.ConnectionError'),
+                toozclient.failures('redis'),
+            )
+        )
+
+
+class PerMemberReads:
+    """Read as tooz before 9.1 reads, with a request per member.
+
+    Python 3.10 installs tooz 8.1 at most, which has no call that reads a
+    group's members with their capabilities.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.patch(toozclient, 'READS_WHOLE_GROUPS', False)
+
+    def test_a_member_gone_between_the_requests_is_not_listed(self):
+        a, b = self.source(), self.source()
+        a.join('node-a', self.group)
+        b.join('node-b', self.group)
+        self.assertEqual({'node-a': 1, 'node-b': 1}, self.read().up())
+        # The reader's coordinator, started by that read.
+        coordinator = self.reader._reader.coordinator
+        listed = coordinator.get_members
+
+        def get_members(group):
+            # node-b leaves once the ids are listed, before its
+            # capabilities are asked for.
+            ids = listed(group).get()
+            b.leave()
+            answered = futures.Future()
+            answered.set_result(ids)
+            return coordination.CoordinatorResult(answered)
+
+        self.patch(coordinator, 'get_members', get_members)
+        self.assertEqual({'node-a': 1}, self.read().up())
+        self.assertIsNone(b.member_id)
+
+
+class RedisPerMemberTestCase(PerMemberReads, test_tooz.RedisContractTestCase):
+    pass
+
+
+class ToozFilePerMemberTestCase(
+    PerMemberReads, test_tooz.ToozFileContractTestCase
+):
+    pass
