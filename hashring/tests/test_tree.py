@@ -26,6 +26,10 @@ import subprocess
 import sys
 import tempfile
 
+from packaging import requirements
+from packaging import utils
+from packaging import version
+
 from hashring.tests import base
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -43,6 +47,14 @@ def _sources():
         for path in sorted((ROOT / folder).rglob('*.py')):
             if 'build' not in path.parts:
                 yield path
+
+
+def _requirements(text):
+    """Parse the requirements of a requirements file's text."""
+    for line in text.splitlines():
+        line = line.split('#', 1)[0].strip()
+        if line and not line.startswith('-'):
+            yield requirements.Requirement(line)
 
 
 class TreeTestCase(base.TestCase):
@@ -84,6 +96,42 @@ class TreeTestCase(base.TestCase):
         self.assertIn('requirements.txt', tox['testenv:pep8']['deps'])
         # The docs build is a test: py3 (and cover) need sphinx.
         self.assertIn('doc/requirements.txt', tox['testenv']['deps'])
+
+    def test_lower_constraints_pin_the_declared_minimums(self):
+        files = [
+            (ROOT / 'requirements.txt').read_text(),
+            (ROOT / 'test-requirements.txt').read_text(),
+        ]
+        setup = configparser.ConfigParser(interpolation=None)
+        setup.read(ROOT / 'setup.cfg')
+        files.extend(setup['extras'].values())
+        declared = {}
+        for text in files:
+            for req in _requirements(text):
+                for spec in req.specifier:
+                    if spec.operator == '>=':
+                        name = utils.canonicalize_name(req.name)
+                        declared.setdefault(name, []).append(
+                            version.Version(spec.version)
+                        )
+        pins = {
+            utils.canonicalize_name(req.name): version.Version(
+                next(iter(req.specifier)).version
+            )
+            for req in _requirements(
+                (ROOT / 'lower-constraints.txt').read_text()
+            )
+        }
+        # Every runtime dependency, and every extra's, is pinned.
+        runtime = [
+            utils.canonicalize_name(req.name)
+            for text in [files[0], *setup['extras'].values()]
+            for req in _requirements(text)
+        ]
+        self.assertEqual([], sorted(set(runtime) - set(pins)))
+        for name, pin in pins.items():
+            with self.subTest(name=name):
+                self.assertEqual(max(declared[name]), pin)
 
     def test_main_job_runs(self):
         result = subprocess.run(
