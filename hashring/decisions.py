@@ -17,6 +17,7 @@ makes them.
 """
 
 from collections.abc import Collection
+from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
 import dataclasses
@@ -170,6 +171,30 @@ class Mine(typing.NamedTuple):
         return Decision(nid, False, Reason.INSTANCE_ELSEWHERE, owner, instance)
 
 
+def place(
+    skipped: list[bool],
+    found: Iterable[Any],
+    other: Iterable[Any] | None = None,
+) -> list[Any]:
+    """Return values in order at the places not skipped, and others'.
+
+    Runtime complexity: ``O(n)`` for ``n`` places, in C.
+
+    :param skipped: per place, whether it is skipped.
+    :param found: the values of the places not skipped, in order.
+    :param other: the values of the places skipped, in order; None at
+        each where it is None.
+    :returns: a list of as many values as places.
+    """
+    # Each place draws from one of two iterators: a bool indexes the pair
+    # (False, not skipped, is 0).
+    sources = (
+        iter(found),
+        itertools.repeat(None) if other is None else iter(other),
+    )
+    return list(map(next, map(sources.__getitem__, skipped)))
+
+
 class Decisions(Mapping[Any, Decision]):
     """The decisions of a filter call, by node id, made when looked up.
 
@@ -182,7 +207,10 @@ class Decisions(Mapping[Any, Decision]):
     answer, as the filter decided it, and one with an instance, when the
     filter has no ``instance_host``, from the service's instances
     (:class:`Mine`).  A node given twice has the
-    decision of its last place.
+    decision of its last place.  Where the filter looked up only the nodes
+    without an instance, ``owners`` holds theirs, in order, and
+    ``skipped`` says which nodes have one (their owner is then found when
+    read).
     """
 
     def __init__(
@@ -195,9 +223,12 @@ class Decisions(Mapping[Any, Decision]):
         hosts: dict[int, str | None],
         rule: RingRule,
         mine: Mine | None = None,
+        skipped: list[bool] | None = None,
     ) -> None:
         self._ids = ids
-        self._owners = owners
+        self._found = owners
+        self._skipped = skipped
+        self._owners = None if skipped is not None else owners
         self._instances = instances
         self._keep = keep
         self._reasons = reasons
@@ -214,6 +245,16 @@ class Decisions(Mapping[Any, Decision]):
             self._places = dict(zip(self._ids, itertools.count()))
         return self._places
 
+    def _owner(self, i: int) -> Any:
+        """Return the ring owner of the node at place i, None if unknown."""
+        owners = self._owners
+        if owners is None:
+            # Placed when a decision is first read, from lists that do not
+            # change: two threads placing them at once place the same.
+            assert self._skipped is not None
+            owners = self._owners = place(self._skipped, self._found)
+        return owners[i]
+
     def __getitem__(self, nid: Any) -> Decision:
         i = self._index[nid]
         reason = self._reasons.get(i)
@@ -221,14 +262,14 @@ class Decisions(Mapping[Any, Decision]):
             instance = self._instances[i]
             if instance is not None and self._mine is not None:
                 return self._mine.decide(
-                    self._ids[i], self._owners[i], instance
+                    self._ids[i], self._owner(i), instance
                 )
-            return self._rule.decide(self._ids[i], self._owners[i])
+            return self._rule.decide(self._ids[i], self._owner(i))
         return Decision(
             self._ids[i],
             self._keep[i],
             reason,
-            self._owners[i],
+            self._owner(i),
             self._instances[i],
             self._hosts.get(i),
         )

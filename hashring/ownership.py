@@ -40,91 +40,68 @@ from oslo_config import cfg
 from hashring import _validate
 from hashring import decisions
 from hashring import exception
+from hashring import fields
 from hashring import manager as manager_mod
 from hashring.membership import base as membership_base
 from hashring import opts
 from hashring import ring as ring_mod
 from hashring import taking
 
-KeyFunc = Callable[[Any], Any]
+KeyFunc = fields.KeyFunc
 
 
 #: Kept here, where they were first defined.
 Reason = decisions.Reason
 Decision = decisions.Decision
 Result = decisions.Result
-
-
-def field(*names: str) -> KeyFunc:
-    """Return a key function reading the first of names that a node has.
-
-    It reads dict keys, then attributes, so one filter serves dicts and
-    objects (openstacksdk nodes, Ironic objects).
-    """
-    return Field(names)
-
-
-class Field:
-    """A key function reading the first of several names (see field())."""
-
-    def __init__(self, names: tuple[str, ...]) -> None:
-        self.names = names
-
-    def __call__(self, node: Any) -> Any:
-        """Return the field of one node."""
-        for name in self.names:
-            if isinstance(node, dict):
-                if name in node:
-                    return node[name]
-            elif hasattr(node, name):
-                return getattr(node, name)
-        raise exception.InvalidArgumentError(
-            f'Node {node!r} has none of the fields {", ".join(self.names)}'
-        )
-
-    def of_all(self, nodes: list[Any]) -> list[Any]:
-        """Return the field of every node, as calls one by one would.
-
-        Where every node has the first name (the usual case), one getter
-        mapped over the nodes reads them in C; else node by node.
-
-        Runtime complexity: ``O(n)`` for ``n`` nodes.
-        """
-        kinds = set(map(type, nodes))
-        get: Callable[[str], Callable[[Any], Any]]
-        has: Callable[[Any, str], bool]
-        if kinds == {dict}:
-            get, has = operator.itemgetter, operator.contains
-        elif not any(issubclass(k, dict) for k in kinds):
-            get, has = operator.attrgetter, hasattr
-        else:
-            return list(map(self, nodes))
-        for name in self.names:
-            try:
-                return list(map(get(name), nodes))
-            except (KeyError, AttributeError):
-                # No node has it: the next name is every node's first.
-                if any(map(has, nodes, itertools.repeat(name))):
-                    break
-        return list(map(self, nodes))
+field = fields.field
+Field = fields.Field
 
 
 # Node ids the ring takes as they are: checked without looking them up.
 _PLAIN_IDS = {str, bytes}
 
 
-def _scatter(found: list[Any], skipped: list[bool]) -> list[Any]:
-    """Return ``found`` in order at the places not skipped, else None."""
-    # Each place draws from one of two iterators, in C: a bool indexes
-    # the pair (False, not skipped, is 0).
-    sources = (iter(found), itertools.repeat(None))
-    return list(map(next, map(sources.__getitem__, skipped)))
+def _decided_apart(
+    ring: ring_mod.HashRing,
+    host: str,
+    ids: list[Any],
+    instances: list[Any],
+    has: list[bool],
+    mine: set[Any],
+) -> tuple[decisions.RingRule, list[bool], list[Any]]:
+    """Decide nodes where neither orphans nor the protocol play a part.
+
+    A node with an instance is kept when the instance is this service's,
+    one without when the ring gives it here: each rule runs in C over its
+    own share of the nodes, and only the nodes without an instance are
+    looked up on the ring.
+
+    Runtime complexity: ``O(n)`` for ``n`` nodes.
+
+    :returns: the ring's rule, whether each node is kept, and the ring
+        owners of the nodes without an instance, in order.
+    """
+    found = ring.map_keys(
+        list(itertools.compress(ids, map(operator.not_, has)))
+    )
+    rule = decisions.RingRule(
+        membership_base.names_of(set(found), host), (), frozenset()
+    )
+    keep = decisions.place(
+        has,
+        map(rule.mine.__contains__, found),
+        map(mine.__contains__, itertools.compress(instances, has)),
+    )
+    return rule, keep, found
 
 
-def _of_all(key: KeyFunc, nodes: list[Any]) -> list[Any]:
-    """Return a key function's value for every node."""
-    if isinstance(key, Field):
-        return key.of_all(nodes)
+def _of_all(
+    key: KeyFunc, nodes: list[Any], kinds: Collection[type]
+) -> list[Any]:
+    """Return a key function's value for every node, of types kinds."""
+    if isinstance(key, fields.Field):
+        return key.of_all(nodes, kinds)
     return list(map(key, nodes))
 
 
@@ -224,6 +201,50 @@ class OwnershipFilter:
             return None if self.manager is None else self.manager.handoff
         return self._handoff
 
+    def _by_ring(
+        self,
+        ring: ring_mod.HashRing,
+        owners: list[Any],
+        ids: list[Any],
+        protocol: Any,
+        alive: frozenset[Any],
+    ) -> tuple[decisions.RingRule, list[bool], frozenset[Any]]:
+        """Decide every node by the ring, and the protocol where it runs.
+
+        Runtime complexity: ``O(n)`` for ``n`` nodes, in C.
+
+        :param ring: the ring.
+        :param owners: the ring owner of every node.
+        :param ids: every node's id.
+        :param protocol: the handoff protocol, or None.
+        :param alive: the live members.
+        :returns: the ring's rule, whether it keeps each node, and the
+            live members, as the protocol's fresher read has them.
+        """
+        mine_on_ring = membership_base.names_of(set(owners), self.host)
+        held_back: Collection[Any] = frozenset()
+        over: frozenset[Any] = frozenset()
+        # The ring's say on every node, in C: the nodes without an instance
+        # (most of them) are decided by it alone.
+        mapped = list(map(mine_on_ring.__contains__, owners))
+        if protocol is not None:
+            given = list(itertools.compress(ids, mapped))
+            answer = protocol.owned(ids, self.group, ring, given, record=False)
+            over = protocol.handing_over(self.group)
+            # Once a ring is applied the answer is the keys given (the
+            # same objects: the comparison is quick), and nothing costs
+            # a pass over every node.
+            if answer != given:
+                held_back = set(given).difference(answer)
+            # The protocol reads the membership more often while peers
+            # move (a peer leaving, say): a member gone from its read is
+            # gone, and its instances' nodes orphans, from now.
+            fresher = protocol.alive(self.group)
+            if fresher is not None:
+                alive = alive & fresher
+        rule = decisions.RingRule(mine_on_ring, held_back, over)
+        return rule, rule.owned_all(ids, mapped), alive
+
     def filter(self, nodes: Iterable[Any], instances: Iterable[Any]) -> Result:
         """Decide, for every node, whether this service manages it.
 
@@ -254,8 +275,9 @@ class OwnershipFilter:
         mine = set(_validate.collection('instances', instances))
         # No instance is no instance, whatever the caller passed.
         mine.discard(None)
-        ids = _of_all(self.node_id, nodes)
-        instances = _of_all(self.instance_id, nodes)
+        kinds = fields.kinds_of(nodes)
+        ids = _of_all(self.node_id, nodes, kinds)
+        instances = _of_all(self.instance_id, nodes, kinds)
         has = list(map(operator.is_not, instances, itertools.repeat(None)))
         protocol = self.handoff
         lookup_host = self.instance_host
@@ -266,71 +288,42 @@ class OwnershipFilter:
             and set(map(type, itertools.compress(ids, has))) <= _PLAIN_IDS
         )
         if scattered:
-            # Only the ring decides the nodes without an instance (no
-            # orphans, no claims): the others are not looked up, and their
-            # ring owner is found when a decision is read.  (An id of
-            # another type is looked up, to be refused with its node.)
-            owners = _scatter(
-                ring.map_keys(
-                    list(itertools.compress(ids, map(operator.not_, has)))
-                ),
-                has,
+            # The nodes with an instance are not looked up: their ring
+            # owner is found when a decision is read.  (An id of another
+            # type is looked up, to be refused with its node.)
+            rule, keep, owners = _decided_apart(
+                ring, self.host, ids, instances, has, mine
             )
         else:
             owners = ring.map_keys(ids)
-        mine_on_ring = membership_base.names_of(
-            set(owners).difference((None,)), self.host
-        )
-        held_back: Collection[Any] = frozenset()
-        over: frozenset[Any] = frozenset()
-        # The ring's say on every node, in C: the nodes without an instance
-        # (most of them) are decided by it alone.
-        mapped = list(map(mine_on_ring.__contains__, owners))
-        if protocol is not None:
-            given = list(itertools.compress(ids, mapped))
-            answer = protocol.owned(ids, self.group, ring, given, record=False)
-            over = protocol.handing_over(self.group)
-            # Once a ring is applied the answer is the keys given (the
-            # same objects: the comparison is quick), and nothing costs
-            # a pass over every node.
-            if answer != given:
-                held_back = set(given).difference(answer)
-            # The protocol reads the membership more often while peers
-            # move (a peer leaving, say): a member gone from its read is
-            # gone, and its instances' nodes orphans, from now.
-            fresher = protocol.alive(self.group)
-            if fresher is not None:
-                alive = alive & fresher
-        rule = decisions.RingRule(mine_on_ring, held_back, over)
-        keep = rule.owned_all(ids, mapped)
-        alive = alive | {self.host}
-        alive |= {membership_base.canonical_of(m) for m in ring.members}
-        host = self.host
-        adopt = self.orphan_policy == 'adopt'
-        # The nodes with an instance, one by one: their reason, and who
-        # manages the instance where that is looked up.
-        reasons: dict[int, Reason] = {}
-        hosts: dict[int, str | None] = {}
-        orphans: list[Any] = []
-        if lookup_host is None:
-            # Without instance_host an instance is this service's or
-            # another's (no orphans): decided in C, as the nodes without
-            # one are, and each reason made when read (decisions.Mine).
-            if any(has):
-                # A node is kept by its instance (None is not in mine, so
-                # only a node with one can be) or else by the ring; one
-                # with an instance that was not looked up is mapped
-                # nowhere already (scattered: its owner is None).
-                ring_says = keep if scattered else map(operator.gt, keep, has)
+            rule, keep, alive = self._by_ring(
+                ring, owners, ids, protocol, alive
+            )
+            if lookup_host is None and any(has):
+                # Without instance_host an instance is this service's or
+                # another's (no orphans): decided in C, as the nodes
+                # without one are, and each reason made when read
+                # (decisions.Mine).  A node is kept by its instance (None
+                # is not in mine, so only a node with one can be) or else
+                # by the ring.
                 keep = list(
                     map(
                         operator.or_,
                         map(mine.__contains__, instances),
-                        ring_says,
+                        map(operator.gt, keep, has),
                     )
                 )
-            has = []
-        for i in itertools.compress(itertools.count(), has):
+        alive = alive | {self.host}
+        alive |= {membership_base.canonical_of(m) for m in ring.members}
+        host = self.host
+        adopt = self.orphan_policy == 'adopt'
+        # The nodes with an instance, one by one where instance_host says
+        # who manages it: their reason, and that manager.
+        reasons: dict[int, Reason] = {}
+        hosts: dict[int, str | None] = {}
+        orphans: list[Any] = []
+        looked_up = has if lookup_host is not None else ()
+        for i in itertools.compress(itertools.count(), looked_up):
             instance = instances[i]
             if instance in mine:
                 reasons[i], hosts[i], keep[i] = Reason.OWN_INSTANCE, host, True
@@ -354,8 +347,8 @@ class OwnershipFilter:
                 reasons[i] = Reason.ORPHAN
                 keep[i] = (
                     adopt
-                    and owners[i] in mine_on_ring
-                    and nid not in held_back
+                    and owners[i] in rule.mine
+                    and nid not in rule.held_back
                 )
         owned = list(itertools.compress(nodes, keep))
         made = decisions.Decisions(
@@ -367,6 +360,7 @@ class OwnershipFilter:
             hosts,
             rule,
             decisions.Mine(mine, host, ring) if lookup_host is None else None,
+            skipped=has if scattered else None,
         )
         held = made.owned()
         if protocol is None:

@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+from concurrent import futures
 import random
 
 from hashring import decisions
@@ -51,6 +52,49 @@ class RingRuleTestCase(base.TestCase):
                 )
             if over:
                 self.assertIn(Reason.HANDING_OVER, reasons)
+
+
+class PlaceTestCase(base.TestCase):
+    def test_values_go_to_their_places_in_order(self):
+        skipped = [True, False, False, True, False, True]
+        self.assertEqual(
+            [None, 'a', 'b', None, 'c', None],
+            decisions.place(skipped, ['a', 'b', 'c']),
+        )
+        self.assertEqual(
+            [1, 'a', 'b', 2, 'c', 3],
+            decisions.place(skipped, iter('abc'), iter([1, 2, 3])),
+        )
+        self.assertEqual([], decisions.place([], []))
+
+    def test_owners_placed_when_read_are_the_rings(self):
+        ids = node_ids(200)
+        ring_ = ring.HashRing(HOSTS)
+        skipped = [n % 3 == 0 for n in range(len(ids))]
+        found = ring_.map_keys([i for i, s in zip(ids, skipped) if not s])
+        instances = [f'i{n}' if s else None for n, s in enumerate(skipped)]
+        rule = decisions.RingRule({'compute-1'}, (), frozenset())
+        made = decisions.Decisions(
+            ids,
+            found,
+            instances,
+            [False] * len(ids),
+            {},
+            {},
+            rule,
+            decisions.Mine({'i3'}, 'compute-1', ring_),
+            skipped=skipped,
+        )
+        # Read from several threads at once: each places them, or finds
+        # them placed.
+        with futures.ThreadPoolExecutor(4) as pool:
+            read = list(
+                pool.map(lambda _: [made[i].ring_owner for i in ids], range(4))
+            )
+        for owners in read:
+            self.assertEqual(ring_.map_keys(ids), owners)
+        self.assertEqual((True, Reason.OWN_INSTANCE), made[ids[3]][1:3])
+        self.assertEqual(Reason.INSTANCE_ELSEWHERE, made[ids[6]].reason)
 
 
 class FilterDecisionsTestCase(base.TestCase):

@@ -200,32 +200,6 @@ class RulesTestCase(base.TestCase):
         self.assertIn("'keep'", str(err))
 
 
-class FieldTestCase(base.TestCase):
-    def test_a_batch_reads_what_one_by_one_reads(self):
-        class Sub(dict):
-            pass
-
-        get = ownership.field('id', 'uuid')
-        ns = types.SimpleNamespace
-        for nodes in (
-            [{'id': 1}, {'id': 2, 'uuid': 'u'}],
-            [{'uuid': 'a'}, {'uuid': 'b'}],
-            [{'id': 1}, {'uuid': 'b'}],
-            [ns(id=1), ns(uuid='b', id=None)],
-            [ns(uuid='a'), ns(uuid='b')],
-            [ns(id=1), {'uuid': 'b'}],
-            [Sub(id=1), Sub(uuid='b')],
-            [],
-        ):
-            with self.subTest(nodes=nodes):
-                self.assertEqual([get(n) for n in nodes], get.of_all(nodes))
-        for nodes in ([{'id': 1}, {'name': 'x'}], [ns(id=1), ns(name='x')]):
-            err = self.assertRaises(
-                exception.InvalidArgumentError, get.of_all, nodes
-            )
-            self.assertIn('none of the fields id, uuid', str(err))
-
-
 class NovaEquivalenceTestCase(base.TestCase):
     def test_same_as_novas_loop_over_tooz_when_nothing_is_orphaned(self):
         # Nova's get_available_nodes: own instances, else unoccupied nodes
