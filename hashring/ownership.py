@@ -79,6 +79,12 @@ def _decided_apart(
 
     Runtime complexity: ``O(n)`` for ``n`` nodes.
 
+    :param ring: the ring.
+    :param host: this service's member id.
+    :param ids: every node's id.
+    :param instances: every node's instance id, or None.
+    :param has: whether each node has an instance.
+    :param mine: the ids of this service's instances.
     :returns: the ring's rule, whether each node is kept, and the ring
         owners of the nodes without an instance, in order.
     """
