@@ -253,6 +253,24 @@ class ManagerFilterTestCase(base.TestCase):
         self.assertEqual(['b', 'c'], [n['id'] for n in result.owned])
         self.assertEqual(1, result.ring_generation)
 
+    def test_a_new_ring_gives_its_own_names(self):
+        # The filter keeps the last ring's names: a refresh's new ring
+        # must bring its own.
+        source = test_manager.FakeSource()
+        source.set(**{'compute-1': 'down', 'compute-2': 'up'})
+        mgr = manager.RingManager(source, host='compute-1')
+        flt = ownership.OwnershipFilter('compute-1', manager=mgr)
+        nodes = [{'id': f'n{i}', 'instance_id': None} for i in range(60)]
+        self.assertEqual([], flt.filter(nodes, []).owned)
+        source.set(**{'compute-1': 'up', 'compute-2': 'up'})
+        mgr.refresh()
+        ring_ = mgr.get_ring()
+        mapped = [n for n in nodes if ring_.get_node(n['id']) == 'compute-1']
+        self.assertTrue(mapped)
+        result = flt.filter(nodes, [])
+        self.assertEqual(mapped, result.owned)
+        self.assertEqual(Reason.RING, result.decisions[mapped[0]['id']].reason)
+
 
 class BadCollectionsTestCase(base.TestCase):
     def test_a_str_is_not_a_collection_of_ids(self):
