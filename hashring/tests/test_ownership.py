@@ -12,6 +12,7 @@
 
 import itertools
 import types
+from unittest import mock
 import uuid
 
 from tooz import hashring as tooz_hashring
@@ -123,6 +124,23 @@ class RulesTestCase(base.TestCase):
             Reason.INSTANCE_ELSEWHERE, result.decisions['b'].reason
         )
         self.assertEqual([self.here], [n['id'] for n in result.owned])
+
+    def test_owners_from_a_stand_in_for_the_ring_count(self):
+        # Consumers' tests stand in for the ring's answers (Nova's mock
+        # tooz's get_nodes): an owner the ring does not hold is compared
+        # canonically all the same.
+        nodes = [
+            {'id': 'a', 'instance_id': None},
+            {'id': 'b', 'instance_id': None},
+            {'id': 'c', 'instance_id': 'inst-mine'},
+        ]
+        flt = ownership.OwnershipFilter('host-1', ring=self.ring)
+        with mock.patch.object(
+            ring.HashRing, 'map_keys', return_value=['HOST-1 ', 'host-2']
+        ) as stand_in:
+            result = flt.filter(nodes, ['inst-mine'])
+        stand_in.assert_called_once_with(['a', 'b'])
+        self.assertEqual(['a', 'c'], [n['id'] for n in result.owned])
 
     def test_alive_members_off_the_ring_keep_their_instances(self):
         nodes = [{'id': 'a', 'instance_id': 'inst-down-host'}]
