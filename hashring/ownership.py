@@ -62,31 +62,6 @@ Field = fields.Field
 _PLAIN_IDS = {str, bytes}
 
 
-def _names_of(
-    owners: Iterable[Any], id_of: dict[Any, str | None], host: str
-) -> frozenset[Any]:
-    """Return the names among owners whose member id is host.
-
-    :param owners: ring owners, as lookups give them.
-    :param id_of: the member id of each of the ring's names
-        (:meth:`OwnershipFilter._ids_on`).  A name it lacks, which only a
-        stand-in for the ring gives, is read afresh.
-    :param host: this service's member id.
-
-    Runtime complexity: ``O(n)`` for ``n`` owners.
-    """
-    return frozenset(
-        name
-        for name in set(owners)
-        if (
-            id_of[name]
-            if name in id_of
-            else membership_base.canonical_of(name)
-        )
-        == host
-    )
-
-
 def _decided_apart(
     ring: ring_mod.HashRing,
     id_of: dict[Any, str | None],
@@ -118,7 +93,9 @@ def _decided_apart(
     found = ring.map_keys(
         list(itertools.compress(ids, map(operator.not_, has)))
     )
-    rule = decisions.RingRule(_names_of(found, id_of, host), (), frozenset())
+    rule = decisions.RingRule(
+        membership_base.names_of(set(found), host, id_of), (), frozenset()
+    )
     keep = decisions.place(
         has,
         map(rule.mine.__contains__, found),
@@ -257,7 +234,7 @@ class OwnershipFilter:
     def _by_ring(
         self,
         ring: ring_mod.HashRing,
-        mine_on_ring: frozenset[Any],
+        id_of: dict[Any, str | None],
         owners: list[Any],
         ids: list[Any],
         protocol: Any,
@@ -268,7 +245,7 @@ class OwnershipFilter:
         Runtime complexity: ``O(n)`` for ``n`` nodes, in C.
 
         :param ring: the ring.
-        :param mine_on_ring: this service's names on the ring.
+        :param id_of: the member id of each of its names.
         :param owners: the ring owner of every node.
         :param ids: every node's id.
         :param protocol: the handoff protocol, or None.
@@ -276,6 +253,7 @@ class OwnershipFilter:
         :returns: the ring's rule, whether it keeps each node, and the
             live members, as the protocol's fresher read has them.
         """
+        mine_on_ring = membership_base.names_of(set(owners), self.host, id_of)
         held_back: Collection[Any] = frozenset()
         over: frozenset[Any] = frozenset()
         # The ring's say on every node, in C: the nodes without an instance
@@ -351,9 +329,8 @@ class OwnershipFilter:
             )
         else:
             owners = ring.map_keys(ids)
-            mine_on_ring = _names_of(owners, id_of, self.host)
             rule, keep, alive = self._by_ring(
-                ring, mine_on_ring, owners, ids, protocol, alive
+                ring, id_of, owners, ids, protocol, alive
             )
             if lookup_host is None and any(has):
                 # Without instance_host an instance is this service's or

@@ -19,6 +19,7 @@ back to the id.
 """
 
 from collections.abc import Iterable
+from collections.abc import Mapping
 import functools
 from typing import Any
 import unicodedata
@@ -99,13 +100,26 @@ def canonical_of(name: Any) -> str | None:
         return None
 
 
-def names_of(members: Iterable[Any], member_id: str) -> frozenset[Any]:
+def names_of(
+    members: Iterable[Any],
+    member_id: str,
+    known: Mapping[Any, str | None] | None = None,
+) -> frozenset[Any]:
     """Return the names among a ring's members that are one member id.
 
-    Runtime complexity: ``O(m)`` for ``m`` members.
+    Runtime complexity: ``O(m)`` for ``m`` members: a dict look-up for
+    each name ``known`` holds, else its canonical id.
 
     :param members: the ring's members (or the ring itself).
     :param member_id: a canonical id.
+    :param known: :func:`canonical_of` of names read before, where the
+        caller keeps them (a ring's members, once per ring).
     :returns: the names whose canonical id it is: one name, or none.
     """
-    return frozenset(m for m in members if canonical_of(m) == member_id)
+    if not known:
+        return frozenset(m for m in members if canonical_of(m) == member_id)
+    return frozenset(
+        m
+        for m in members
+        if (known[m] if m in known else canonical_of(m)) == member_id
+    )

@@ -89,3 +89,16 @@ class CanonicalIdTestCase(test_base.TestCase):
             identity.names_of(['Host-1', 'host-2', b'\xff'], 'host-1'),
         )
         self.assertEqual(frozenset(), identity.names_of(['a'], 'b'))
+
+    def test_names_of_reads_the_ids_known(self):
+        names = ['Host-1', 'host-2', b'HOST-1 ', 'x']
+        known = {n: identity.canonical_of(n) for n in names[:3]}
+        self.assertEqual(
+            identity.names_of(names, 'host-1'),
+            identity.names_of(names, 'host-1', known),
+        )
+        # A name known is not read again; one not known is.
+        self.assertEqual(
+            frozenset({'x', 'HOST-1'}),
+            identity.names_of(['x', 'HOST-1'], 'host-1', {'x': 'host-1'}),
+        )
