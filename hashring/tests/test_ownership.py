@@ -289,6 +289,27 @@ class ManagerFilterTestCase(base.TestCase):
         self.assertEqual(mapped, result.owned)
         self.assertEqual(Reason.RING, result.decisions[mapped[0]['id']].reason)
 
+    def test_a_member_gone_from_the_new_ring_leaves_orphans(self):
+        # The ring's members count as alive: those of the ring now, not
+        # of the last ring the filter saw.
+        source = test_manager.FakeSource()
+        source.set(**{'compute-1': 'up', 'compute-2': 'up'})
+        mgr = manager.RingManager(source, host='compute-1')
+        flt = ownership.OwnershipFilter(
+            'compute-1', manager=mgr, instance_host={'i2': 'compute-2'}.get
+        )
+        nodes = [{'id': 'a', 'instance_id': 'i2'}]
+        self.assertEqual(
+            Reason.INSTANCE_ELSEWHERE,
+            flt.filter(nodes, []).decisions['a'].reason,
+        )
+        source.set(**{'compute-1': 'up', 'compute-2': 'down'})
+        mgr.refresh()
+        self.assertEqual(['compute-1'], list(mgr.get_ring().members))
+        result = flt.filter(nodes, [])
+        self.assertEqual(Reason.ORPHAN, result.decisions['a'].reason)
+        self.assertEqual(['a'], result.orphans)
+
 
 class BadCollectionsTestCase(base.TestCase):
     def test_a_str_is_not_a_collection_of_ids(self):
