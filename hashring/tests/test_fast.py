@@ -33,6 +33,8 @@ from hashring.tests import test_compat
 from hashring.tests import test_movement
 from hashring.tests import test_patch
 from hashring.tests import test_ring
+from hashring.tests import test_ring_input
+from hashring.tests import test_ring_tooz
 from hashring.tests import test_table
 from hashring.tests import test_walks
 
@@ -271,6 +273,8 @@ for _module in (
     test_movement,
     test_patch,
     test_ring,
+    test_ring_input,
+    test_ring_tooz,
     test_table,
     test_walks,
 ):

@@ -10,8 +10,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+from hashring import exception
 from hashring import lint
+from hashring import manager
 from hashring.tests import base
+from hashring.tests import test_manager
 
 
 class FindingsTestCase(base.TestCase):
@@ -63,3 +66,29 @@ class CheckTestCase(base.TestCase):
         self.assertEqual([], lint.check('g', ['a'], None, seen))
         with self.assertLogs('hashring.lint', 'WARNING'):
             lint.check('g', ['a', 'A'], None, seen)
+
+
+class ManagerLintTestCase(base.TestCase):
+    def test_host_and_port_and_more_than_expected(self):
+        source = test_manager.FakeSource()
+        source.set(**{'c1': 'up', 'c1:8089': 'up', 'c2': 'up'})
+        mgr = manager.RingManager(source, reset_interval=0, expected_members=2)
+        with self.assertLogs('hashring.lint', 'WARNING') as logs:
+            mgr.get_ring()
+        text = '\n'.join(logs.output)
+        self.assertIn("'c1' and 'c1:8089' are one host", text)
+        self.assertIn('3 members, more than the 2 expected', text)
+        # Once per change: the same members log nothing more.
+        with self.assertNoLogs('hashring.lint', 'WARNING'):
+            mgr.refresh()
+
+    def test_bad_expected_members(self):
+        for bad in (0, -1, 2.0, 'many'):
+            with self.subTest(expected=bad):
+                err = self.assertRaises(
+                    exception.InvalidArgumentError,
+                    manager.RingManager,
+                    test_manager.FakeSource(),
+                    expected_members=bad,
+                )
+                self.assertIn(repr(bad), str(err))
