@@ -12,10 +12,15 @@
 
 """Shared test base and helpers."""
 
+import json
 import os
+import select
+import signal
 import subprocess
 import sys
 import threading
+import time
+import warnings
 
 import hypothesis
 from oslotest import base
@@ -140,3 +145,41 @@ def under_hash_seeds(script, seeds):
         ).stdout
         for seed in seeds
     ]
+
+
+def fork_and_run(func, timeout=30.0):
+    """Run func() in a forked child; return what it returned (JSON)."""
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        # Python 3.12 and later warn of a fork while threads run: that is
+        # the case under test (a service forks with its heartbeats
+        # running), and the child is bounded by its alarm.
+        warnings.simplefilter('ignore', DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        os.close(read_end)
+        try:
+            signal.alarm(int(timeout))
+            out = {'result': func()}
+        except BaseException as exc:
+            out = {'error': repr(exc)}
+        os.write(write_end, json.dumps(out).encode())
+        os._exit(0)
+    os.close(write_end)
+    chunks = []
+    deadline = time.monotonic() + timeout + 5
+    with os.fdopen(read_end, 'rb') as pipe:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([pipe], [], [], 1.0)
+            if ready:
+                chunk = os.read(pipe.fileno(), 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    if not chunks:
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    out = json.loads(b''.join(chunks) or b'{"error": "no answer"}')
+    if 'error' in out:
+        raise AssertionError(f'the child failed: {out["error"]}')
+    return out['result']

@@ -14,7 +14,6 @@ import threading
 
 from hashring import _fork
 from hashring.tests import base
-from hashring.tests.membership import contract
 
 
 class Resets:
@@ -37,7 +36,7 @@ class ForkTestCase(base.TestCase):
         self.addCleanup(obj.lock.release)
         # The broken one is logged; the child still starts and resets
         # the other.
-        self.assertFalse(contract.fork_and_run(lambda: obj.lock.locked()))
+        self.assertFalse(base.fork_and_run(lambda: obj.lock.locked()))
         self.assertTrue(obj.lock.locked())
 
     def test_collected_objects_are_forgotten(self):
