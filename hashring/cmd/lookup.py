@@ -36,19 +36,27 @@ def register(sub: Any) -> None:
     p.add_argument(
         '--partition-power',
         type=parser.number(int, 0, high=hashing.MAX_PARTITION_POWER),
-        default=8,
-        help='bits of the membership-independent partition shown',
+        help='bits of the membership-independent partition shown '
+        "(default: the ring's partition exponent, as explain shows it)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """Print each key's owner, replicas and partition."""
     ring = parser.ring(args)
-    data: dict[str, Any] = {'fingerprint': ring.fingerprint, 'keys': []}
+    power = args.partition_power
+    if power is None:
+        # The power explain shows, so that both give a key one partition.
+        power = ring.partition_exponent
+    data: dict[str, Any] = {
+        'fingerprint': ring.fingerprint,
+        'partition_power': power,
+        'keys': [],
+    }
     rows: list[Sequence[Any]] = [('KEY', 'PRIMARY', 'REPLICAS', 'PARTITION')]
     for key in args.keys:
         nodes = ring.get_nodes(key, replicas=args.replicas)
-        partition = hashing.partition_of(key, args.partition_power)
+        partition = hashing.partition_of(key, power)
         data['keys'].append(
             {
                 'key': key,
@@ -60,5 +68,5 @@ def run(args: argparse.Namespace) -> int:
         rows.append((key, nodes[0], ','.join(map(str, nodes)), partition))
     output.emit(args, data, rows)
     if args.format == 'table':
-        print(f'fingerprint {ring.fingerprint}')
+        print(f'fingerprint {ring.fingerprint}, partitions of {power} bits')
     return 0

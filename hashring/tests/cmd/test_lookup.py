@@ -31,10 +31,37 @@ class LookupTestCase(base.TestCase):
                 ring.get_nodes(key, replicas=2), entry['replicas']
             )
             self.assertEqual(ring.get_node(key), entry['primary'])
-            self.assertEqual(hashring.partition_of(key, 8), entry['partition'])
+            self.assertEqual(hashring.partition_of(key, 5), entry['partition'])
+        self.assertEqual(5, data['partition_power'])
         table = cli.run('lookup', '--members', 'a,b:2,c', *keys).stdout
-        self.assertIn(f'fingerprint {ring.fingerprint}', table)
+        self.assertIn(
+            f'fingerprint {ring.fingerprint}, partitions of 5 bits', table
+        )
         self.assertRegex(table, rf'(?m)^fake +{ring.get_node("fake")} ')
+
+    def test_a_key_has_the_partition_explain_shows(self):
+        # By default at the ring's exponent, as explain shows it; else at
+        # the power asked for.
+        keys = ['fake', '1be26c0b-03f2-4d2e-ae87-c02d7f33c123']
+        ring_args = ('--members', 'a,b', '--partition-exponent', '7')
+        looked = cli.run_json('lookup', *ring_args, *keys)
+        explained = cli.run_json('explain', *ring_args, *keys)
+        self.assertEqual(
+            [e['partition'] for e in explained['explanations']],
+            [e['partition'] for e in looked['keys']],
+        )
+        self.assertEqual(
+            [hashring.partition_of(k, 7) for k in keys],
+            [e['partition'] for e in looked['keys']],
+        )
+        chosen = cli.run_json(
+            'lookup', *ring_args, '--partition-power', '12', *keys
+        )
+        self.assertEqual(12, chosen['partition_power'])
+        self.assertEqual(
+            [hashring.partition_of(k, 12) for k in keys],
+            [e['partition'] for e in chosen['keys']],
+        )
 
     def test_exponent_and_hash_function(self):
         ring = hashring.HashRing(['x', 'y'], 7, 'sha256')
