@@ -71,9 +71,14 @@ def run(args: argparse.Namespace) -> int:
     output.emit(args, data, rows)
     if args.format == 'table' and found:
         first = found[0]
+        # The command builds the ring afresh: it has no generation of a
+        # manager's to show (the JSON keeps the field).
+        of = 'the members given' if first.group is None else first.group
+        bits = ring.partition_exponent
         print(
-            f'ring generation {first.generation} ({first.fingerprint}) of '
-            f'group {first.group or "-"}: '
+            f'ring {first.fingerprint} of {of}'
+            + ('' if bits is None else f', partitions of {bits} bits')
+            + ': '
             + ', '.join(f'{m.name} {m.state}' for m in first.members)
         )
         for e in found:

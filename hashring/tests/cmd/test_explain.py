@@ -56,8 +56,28 @@ class ExplainCommandTestCase(base.TestCase):
         out = cli.run('explain', KEYS[0], '--members', 'a,b').stdout
         ring = hashring.HashRing(['a', 'b'])
         self.assertIn(f'{KEYS[0]}  {ring.get_node(KEYS[0])}', out)
-        self.assertIn(ring.fingerprint, out)
-        self.assertIn('a up, b up', out)
+        self.assertIn(
+            f'ring {ring.fingerprint} of the members given, partitions of '
+            '5 bits: a up, b up',
+            out,
+        )
+
+    def test_table_of_a_configured_group(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        conf = os.path.join(tmp, 'hashring.conf')
+        with open(conf, 'w') as f:
+            f.write(
+                '[hashring]\nmembership_driver = static\nmembers = a,b:2\n'
+                'group = ironic\npartition_exponent = 6\n'
+            )
+        out = cli.run('explain', KEYS[0], '--config-file', conf).stdout
+        ring = hashring.HashRing({'a': 1, 'b': 2}, 6)
+        self.assertIn(f'{KEYS[0]}  {ring.get_node(KEYS[0])}', out)
+        self.assertIn(
+            f'ring {ring.fingerprint} of ironic, partitions of 6 bits: '
+            'a up, b up',
+            out,
+        )
 
     def test_a_key_is_required(self):
         result = cli.run('explain', '--members', 'a', check=False)
