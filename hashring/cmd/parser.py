@@ -72,13 +72,14 @@ def number(
     kind: type, low: float, above: bool = False, high: float | None = None
 ) -> Callable[[str], Any]:
     """Return an argparse type: a finite number within bounds."""
+    what = 'an integer' if kind is int else 'a finite number'
 
     def parse(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f'{text!r} is not a number'
+                f'{text!r} is not {what}'
             ) from None
         bad = (
             not math.isfinite(value)
@@ -90,9 +91,7 @@ def number(
             bound = f'above {low:g}' if above else f'at least {low:g}'
             if high is not None:
                 bound += f' and at most {high:g}'
-            raise argparse.ArgumentTypeError(
-                f'{text!r} is not a finite number {bound}'
-            )
+            raise argparse.ArgumentTypeError(f'{text!r} is not {what} {bound}')
         return value
 
     return parse

@@ -28,7 +28,7 @@ class TypesTestCase(base.TestCase):
         self.assertEqual(0.5, between('0.5'))
         self.assertEqual(0, between('0'))
         for text, message in (
-            ('x', "'x' is not a number"),
+            ('x', "'x' is not a finite number"),
             ('nan', 'not a finite number at least 0 and at most 1'),
             ('1.5', 'not a finite number at least 0 and at most 1'),
             ('-0.1', 'at least 0'),
@@ -40,7 +40,15 @@ class TypesTestCase(base.TestCase):
                 self.assertIn(message, str(err))
         self.assertRaises(argparse.ArgumentTypeError, parser.positive, '0')
         self.assertEqual(16, parser.exponent('16'))
-        self.assertRaises(argparse.ArgumentTypeError, parser.exponent, '17')
+        for text, message in (
+            ('17', "'17' is not an integer at least 0 and at most 16"),
+            ('2.5', "'2.5' is not an integer"),
+        ):
+            with self.subTest(text=text):
+                err = self.assertRaises(
+                    argparse.ArgumentTypeError, parser.exponent, text
+                )
+                self.assertEqual(message, str(err))
         self.assertEqual({'a': 1, 'b': 2}, parser.members_arg('a,b:2'))
         err = self.assertRaises(
             argparse.ArgumentTypeError, parser.members_arg, 'a:0'

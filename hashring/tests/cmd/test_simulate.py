@@ -303,7 +303,7 @@ class SimulateTestCase(base.TestCase):
             (['simulate', 'converge', '--event', 'explode'], "invalid choice"),
             (
                 ['simulate', 'converge', '--nodes', '0'],
-                "argument --nodes: '0' is not a finite number at least 1",
+                "argument --nodes: '0' is not an integer at least 1",
             ),
             (['simulate', 'balance', '--exponents', 'x'], '--exponents'),
             (['simulate', 'balance', '--member-count', '0'], '--member-count'),
