@@ -124,7 +124,8 @@ def list_members(args: argparse.Namespace) -> int:
     output.emit(args, data, rows)
     if args.format == 'table':
         print(
-            f'group {snapshot.group}: {len(snapshot)} members, '
+            f'group {snapshot.group}: '
+            f'{output.counted(len(snapshot), "member")}, '
             f'{len(snapshot.up())} up, generation {snapshot.generation}'
         )
         if published:
@@ -132,8 +133,10 @@ def list_members(args: argparse.Namespace) -> int:
                 f'rings: every live member applies {data["converged"]}'
                 if data['converged']
                 else 'rings: not converged, members apply or move to '
-                f'{len({s.fingerprint for c in published for s in c.rings()})}'
-                ' rings'
+                + output.counted(
+                    len({s.fingerprint for c in published for s in c.rings()}),
+                    'ring',
+                )
             )
         if snapshot.presumed:
             print(

@@ -52,6 +52,11 @@ def table(rows: list[Sequence[Any]]) -> None:
         print('  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
 
 
+def counted(count: int, noun: str) -> str:
+    """Return ``count`` and ``noun``, plural unless the count is one."""
+    return f'{count} {noun}' if count == 1 else f'{count} {noun}s'
+
+
 def printable(text: str) -> str:
     """Return text with control characters escaped, for a terminal.
 

@@ -76,6 +76,7 @@ class MembershipCommandsTestCase(base.TestCase):
         self.assertIn('2 members, 1 up', table)
         self.cli('leave', '--host', 'compute-2')
         self.assertEqual(['compute-1'], list(source.get_members().members))
+        self.assertIn('1 member, 1 up', self.cli('members').stdout)
         result = self.cli('heartbeat', '--host', 'ghost', check=False)
         self.assertEqual(2, result.returncode)
         self.assertIn("'ghost'", result.stderr)

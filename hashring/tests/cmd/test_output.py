@@ -33,6 +33,12 @@ class OutputTestCase(base.TestCase):
         text = printed(output.table, [('A', 'LONG HEADING'), ('x\x1b[2J', 1)])
         self.assertEqual('A         LONG HEADING\nx\\x1b[2J  1\n', text)
 
+    def test_counted_is_singular_for_one(self):
+        self.assertEqual(
+            ['0 members', '1 member', '2 members'],
+            [output.counted(n, 'member') for n in range(3)],
+        )
+
     def test_printable_keeps_printable_text(self):
         self.assertEqual('nöde-1', output.printable('nöde-1'))
         self.assertEqual('a\\nb\\x07', output.printable('a\nb\x07'))
