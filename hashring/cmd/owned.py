@@ -19,7 +19,12 @@ from typing import Any
 from hashring.cmd import output
 from hashring.cmd import parser
 from hashring import membership
+from hashring.membership import identity
 from hashring import ownership
+
+#: The ring's members named when --host is not among them: a mistyped
+#: host is told apart from a few names.
+_LISTED = 8
 
 
 def register(sub: Any) -> None:
@@ -90,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         orphan_policy=args.orphan_policy,
     )
     result = flt.filter(nodes, mine)
+    on_ring = host in set(map(identity.canonical_of, ring.members))
     rows: list[Sequence[Any]] = [('NODE', 'OWNED', 'REASON', 'RING OWNER')]
     decisions = []
     for node in nodes:
@@ -128,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
             'orphans': result.orphans,
             'counts': counts,
             'fingerprint': result.fingerprint,
+            'on_ring': on_ring,
         },
         rows,
     )
@@ -137,4 +144,14 @@ def run(args: argparse.Namespace) -> int:
             + ', '.join(f'{n} {r}' for r, n in counts.items())
             + f'; ring {result.fingerprint}'
         )
+        if not on_ring:
+            # A draining service, or a --host mistyped.
+            names = sorted(map(str, ring.members))
+            listed = ', '.join(names[:_LISTED]) + (
+                f', ... ({len(names)} in all)' if len(names) > _LISTED else ''
+            )
+            print(
+                f'{host} is not on the ring ({listed}): it manages only the '
+                'nodes of its own instances'
+            )
     return 0

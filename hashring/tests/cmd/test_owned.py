@@ -62,6 +62,8 @@ class OwnedTestCase(base.TestCase):
         ).stdout
         self.assertIn(f'h1 manages {len(expected.owned)} of 40 nodes', table)
         self.assertIn('1 orphan', table)
+        self.assertNotIn('not on the ring', table)
+        self.assertTrue(data['on_ring'])
         bad = os.path.join(tmp, 'bad.json')
         with open(bad, 'w') as f:
             f.write('[{"name": 1}]')
@@ -77,6 +79,31 @@ class OwnedTestCase(base.TestCase):
         )
         self.assertEqual(2, result.returncode)
         self.assertIn('needs an "id"', result.stderr)
+
+    def test_a_host_off_the_ring_is_told_so(self):
+        # A draining service, or a --host mistyped: only its own
+        # instances' nodes, and a line that says why.
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'nodes.json')
+        nodes = [{'id': i} for i in simulation.keys(20)]
+        nodes[0].update(instance_id='i0', instance_host='H3')
+        with open(path, 'w') as f:
+            json.dump(nodes, f)
+        owned = ['owned', '--host', 'h3', '--nodes', path, '--members']
+        data = cli.run_json(*owned, 'h1,h2')
+        self.assertFalse(data['on_ring'])
+        self.assertEqual([nodes[0]['id']], data['owned'])
+        table = cli.run(*owned, 'h1,h2').stdout
+        self.assertIn(
+            'h3 is not on the ring (h1, h2): it manages only the nodes of '
+            'its own instances',
+            table,
+        )
+        many = ','.join(f'h{i:02d}' for i in range(20))
+        table = cli.run(*owned, many).stdout
+        self.assertIn('(h00, h01, h02, h03, h04, h05, h06, h07, ...', table)
+        self.assertIn('(20 in all)', table)
+        self.assertTrue(cli.run_json(*owned, f'{many},H3')['on_ring'])
 
 
 class OwnedRefusalsTestCase(cli.Refusals, base.TestCase):
