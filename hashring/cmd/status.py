@@ -74,12 +74,17 @@ def run(args: argparse.Namespace) -> int:
     if args.format == 'table':
         for s in found:
             states = ', '.join(f'{n} {k}' for k, n in sorted(s.states.items()))
-            agreed = (
-                f'converged on {s.converged}'
-                + (f' since {s.since:%Y-%m-%d %H:%M:%S}Z' if s.since else '')
-                if s.converged
-                else 'not converged'
-            )
+            if not any(m.applied or m.intended for m in s.members):
+                # Convergence takes a member that publishes nothing to
+                # apply the current ring: with none publishing, it says
+                # nothing.
+                agreed = 'no member publishes the ring it applies'
+            elif s.converged:
+                agreed = f'converged on {s.converged}' + (
+                    f' since {s.since:%Y-%m-%d %H:%M:%S}Z' if s.since else ''
+                )
+            else:
+                agreed = 'not converged'
             over = (
                 f'over {s.balance_keys:,} keys'
                 if s.balance_keys

@@ -60,3 +60,12 @@ class StatusCommandTestCase(test_status.Services, base.TestCase):
         self.assertEqual(2, result.returncode)
         self.assertIn('unavailable', result.stderr)
         self.assertEqual('', result.stdout)
+
+
+class StaticStatusCommandTestCase(base.TestCase):
+    def test_members_that_publish_no_ring_are_not_called_converged(self):
+        # Convergence takes a member that publishes nothing to apply the
+        # current ring; with none publishing it would be said of any group.
+        table = cli.run('status', '--members', 'a,b:2').stdout
+        self.assertIn('no member publishes the ring it applies', table)
+        self.assertNotIn('converged', table)
