@@ -21,6 +21,7 @@ from typing import Any
 from hashring import claims
 from hashring.cmd import output
 from hashring.cmd import parser
+from hashring import exception
 from hashring import handoff
 from hashring import membership
 from hashring import ring as ring_mod
@@ -193,7 +194,14 @@ def change(args: argparse.Namespace) -> int:
             if foreground:
                 return _stay(source, host, group)
         else:
-            source.resume(args.host, args.group)
+            try:
+                source.resume(args.host, args.group)
+            except exception.UnknownMemberError:
+                raise parser.UsageError(
+                    f'hashring {args.command}: {host!r} is not a member of '
+                    f'group {group} of {source.backend}: join it first '
+                    f'("hashring join --host {args.host}")'
+                ) from None
             {
                 'heartbeat': source.heartbeat,
                 'drain': source.drain,

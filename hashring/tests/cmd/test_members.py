@@ -77,9 +77,17 @@ class MembershipCommandsTestCase(base.TestCase):
         self.cli('leave', '--host', 'compute-2')
         self.assertEqual(['compute-1'], list(source.get_members().members))
         self.assertIn('1 member, 1 up', self.cli('members').stdout)
-        result = self.cli('heartbeat', '--host', 'ghost', check=False)
-        self.assertEqual(2, result.returncode)
-        self.assertIn("'ghost'", result.stderr)
+        for command in ('heartbeat', 'drain', 'leave'):
+            result = self.cli(command, '--host', 'Ghost', check=False)
+            self.assertEqual(2, result.returncode)
+            self.assertIn(
+                f"hashring {command}: 'ghost' is not a member of group "
+                'default of sql (',
+                result.stderr,
+            )
+            self.assertIn(
+                'join it first ("hashring join --host Ghost")', result.stderr
+            )
 
     def test_members_show_the_rings_they_publish(self):
         self.cli('join', '--host', 'a')
