@@ -246,8 +246,23 @@ def ring(args: argparse.Namespace) -> ring_mod.HashRing:
     config = conf(args)
     members = args.members
     if members is None:
+        read = source(args, config)
+        snapshot = read.get_members(args.group)
         # Under their registered names: the services' rings are of those.
-        members = source(args, config).get_members(args.group).placed()
+        members = snapshot.placed()
+        if not members and (len(snapshot) or read.name != 'static'):
+            # A configured source whose group has no member up: saying
+            # how to configure one would send the operator the wrong way.
+            where = f'group {snapshot.group} of {read.backend}'
+            states = ', '.join(
+                f'{n} {s}' for s, n in sorted(snapshot.states().items())
+            )
+            raise UsageError(
+                f'hashring: no member of {where} is up ({states}), so there '
+                'is no ring'
+                if states
+                else f'hashring: {where} has no member, so there is no ring'
+            )
     if not members:
         raise UsageError(
             'hashring: no members: pass --members a,b:2,c, or configure '

@@ -74,26 +74,32 @@ def run(args: argparse.Namespace) -> int:
     if args.format == 'table':
         for s in found:
             states = ', '.join(f'{n} {k}' for k, n in sorted(s.states.items()))
-            if not any(m.applied or m.intended for m in s.members):
-                # Convergence takes a member that publishes nothing to
-                # apply the current ring: with none publishing, it says
-                # nothing.
-                agreed = 'no member publishes the ring it applies'
-            elif s.converged:
-                agreed = f'converged on {s.converged}' + (
-                    f' since {s.since:%Y-%m-%d %H:%M:%S}Z' if s.since else ''
-                )
-            else:
-                agreed = 'not converged'
-            over = (
-                f'over {s.balance_keys:,} keys'
-                if s.balance_keys
-                else "over the ring's arcs"
-            )
-            print(
-                f'group {s.group}: {states}; ring {s.fingerprint}, {agreed}; '
-                f'peak-to-mean {s.peak_to_mean:.2f} {over}'
-            )
+            print(f'group {s.group}: {states}; {_summary(s)}')
             for warning in s.warnings:
                 print(f'warning: group {s.group}: {warning}')
     return 0
+
+
+def _summary(s: status_mod.GroupStatus) -> str:
+    """Say what a group's ring is, whether it is applied, and its load."""
+    if not s.states.get('up'):
+        return 'no member is up, so no ring'
+    if not any(m.applied or m.intended for m in s.members):
+        # Convergence takes a member that publishes nothing to apply the
+        # current ring: with none publishing, it says nothing.
+        agreed = 'no member publishes the ring it applies'
+    elif s.converged:
+        agreed = f'converged on {s.converged}' + (
+            f' since {s.since:%Y-%m-%d %H:%M:%S}Z' if s.since else ''
+        )
+    else:
+        agreed = 'not converged'
+    over = (
+        f'over {s.balance_keys:,} keys'
+        if s.balance_keys
+        else "over the ring's arcs"
+    )
+    return (
+        f'ring {s.fingerprint}, {agreed}; peak-to-mean '
+        f'{s.peak_to_mean:.2f} {over}'
+    )

@@ -64,6 +64,20 @@ def converge(**options):
     return run_json(*argv)
 
 
+def drained(test):
+    """Return a config file whose group has one member, draining."""
+    tmp = test.useFixture(fixtures.TempDir()).path
+    conf = os.path.join(tmp, 'hashring.conf')
+    with open(conf, 'w') as f:
+        f.write(
+            '[hashring]\nmembership_driver = file\n'
+            f'membership_file = {os.path.join(tmp, "members.json")}\n'
+        )
+    run('join', '--config-file', conf, '--host', 'c-1')
+    run('drain', '--config-file', conf, '--host', 'c-1')
+    return conf
+
+
 class Refusals:
     """A test case mixin: files to feed in, and one-line refusals."""
 

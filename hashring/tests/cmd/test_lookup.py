@@ -112,3 +112,46 @@ class LookupTestCase(base.TestCase):
                 self.assertIn(message, result.stderr)
                 self.assertEqual(1, len(result.stderr.strip().splitlines()))
                 self.assertNotIn('Traceback', result.stderr)
+
+
+class NoMemberUpTestCase(base.TestCase):
+    """A configured group with no member up is said to be so."""
+
+    def setUp(self):
+        super().setUp()
+        self.conf = cli.drained(self)
+
+    def test_lookup_and_explain_name_the_group_not_a_missing_driver(self):
+        for command in ('lookup', 'explain'):
+            for group, message in (
+                ('default', 'no member of group default of file ('),
+                ('other', 'hashring: group other of file ('),
+            ):
+                with self.subTest(command=command, group=group):
+                    result = cli.run(
+                        command,
+                        '--config-file',
+                        self.conf,
+                        '--group',
+                        group,
+                        'k',
+                        check=False,
+                    )
+                    self.assertEqual(2, result.returncode)
+                    self.assertIn(message, result.stderr)
+                    self.assertIn('so there is no ring', result.stderr)
+                    self.assertNotIn('membership_driver', result.stderr)
+        result = cli.run(
+            'lookup', '--config-file', self.conf, 'k', check=False
+        )
+        self.assertIn('is up (1 draining)', result.stderr)
+        result = cli.run(
+            'lookup',
+            '--config-file',
+            self.conf,
+            '--group',
+            'other',
+            'k',
+            check=False,
+        )
+        self.assertIn('has no member', result.stderr)

@@ -62,10 +62,17 @@ class StatusCommandTestCase(test_status.Services, base.TestCase):
         self.assertEqual('', result.stdout)
 
 
-class StaticStatusCommandTestCase(base.TestCase):
+class StatusLineTestCase(base.TestCase):
     def test_members_that_publish_no_ring_are_not_called_converged(self):
         # Convergence takes a member that publishes nothing to apply the
         # current ring; with none publishing it would be said of any group.
         table = cli.run('status', '--members', 'a,b:2').stdout
         self.assertIn('no member publishes the ring it applies', table)
         self.assertNotIn('converged', table)
+
+    def test_a_group_with_no_member_up_has_no_ring(self):
+        out = cli.run('status', '--config-file', cli.drained(self)).stdout
+        self.assertIn(
+            'group default: 1 draining; no member is up, so no ring', out
+        )
+        self.assertNotIn('peak-to-mean', out)
