@@ -124,7 +124,7 @@ def plan(args: argparse.Namespace) -> int:
         moved_instances = sum(1 for m in result.moves if m.instance)
         print(
             f'{len(result.moves)} of {len(result.assignment)} nodes move '
-            f'({moved_instances} with instances); peak-to-mean '
+            f'({moved_instances} with an instance); peak-to-mean '
             f'{result.peak_to_mean:.3f} (best possible {result.ideal:.3f})'
         )
         for warning in result.warnings:
