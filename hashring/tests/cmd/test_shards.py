@@ -67,7 +67,9 @@ class ShardsPlanTestCase(base.TestCase):
         ).stdout
         self.assertIn('baremetal node set --shard north ', out)
         self.assertIn('--destination-host compute-7', out)
-        self.assertRegex(out, r'\d+ of 120 nodes move \(\d+ with an instance\)')
+        self.assertRegex(
+            out, r'\d+ of 120 nodes move \(\d+ with an instance\)'
+        )
 
     def test_bad_arguments_are_named(self):
         for argv, bad in (
