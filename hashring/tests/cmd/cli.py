@@ -64,15 +64,24 @@ def converge(**options):
     return run_json(*argv)
 
 
-def drained(test):
-    """Return a config file whose group has one member, draining."""
+def config(test, **options):
+    """Return a config file of [hashring] options, in a temporary folder.
+
+    A ``membership_file`` of None is a file in that folder.
+    """
     tmp = test.useFixture(fixtures.TempDir()).path
+    if options.get('membership_file', '') is None:
+        options['membership_file'] = os.path.join(tmp, 'members.json')
     conf = os.path.join(tmp, 'hashring.conf')
     with open(conf, 'w') as f:
-        f.write(
-            '[hashring]\nmembership_driver = file\n'
-            f'membership_file = {os.path.join(tmp, "members.json")}\n'
-        )
+        f.write('[hashring]\n')
+        f.writelines(f'{k} = {v}\n' for k, v in options.items())
+    return conf
+
+
+def drained(test):
+    """Return a config file whose group has one member, draining."""
+    conf = config(test, membership_driver='file', membership_file=None)
     run('join', '--config-file', conf, '--host', 'c-1')
     run('drain', '--config-file', conf, '--host', 'c-1')
     return conf

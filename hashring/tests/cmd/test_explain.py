@@ -63,13 +63,13 @@ class ExplainCommandTestCase(base.TestCase):
         )
 
     def test_table_of_a_configured_group(self):
-        tmp = self.useFixture(fixtures.TempDir()).path
-        conf = os.path.join(tmp, 'hashring.conf')
-        with open(conf, 'w') as f:
-            f.write(
-                '[hashring]\nmembership_driver = static\nmembers = a,b:2\n'
-                'group = ironic\npartition_exponent = 6\n'
-            )
+        conf = cli.config(
+            self,
+            membership_driver='static',
+            members='a,b:2',
+            group='ironic',
+            partition_exponent=6,
+        )
         out = cli.run('explain', KEYS[0], '--config-file', conf).stdout
         ring = hashring.HashRing({'a': 1, 'b': 2}, 6)
         self.assertIn(f'{KEYS[0]}  {ring.get_node(KEYS[0])}', out)
