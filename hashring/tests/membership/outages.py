@@ -28,7 +28,7 @@ from hashring import manager
 from hashring import membership
 from hashring import ownership
 from hashring.tests.membership import contract
-from hashring.tests.membership import servers
+from hashring.tests.membership import processes
 
 
 #: A process that takes a lock and holds it until it is killed.
@@ -70,7 +70,7 @@ class FrozenLockHolder:
         )
         self.test.addCleanup(self.thaw)
         self.test.assertEqual('locked\n', self.proc.stdout.readline())
-        servers.stop_dead(self.proc.pid)
+        processes.stop_dead(self.proc.pid)
 
     def thaw(self):
         if self.proc is not None:

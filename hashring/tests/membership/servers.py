@@ -28,91 +28,18 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 import urllib.request
 
 import fixtures
 import testtools
+
+from hashring.tests.membership import processes
 
 REQUIRED = bool(os.environ.get('HASHRING_REQUIRE_SERVERS'))
 
 #: Where the server binaries are looked for: PATH, unless this names other
 #: directories (the skip test points it at an empty one).
 SEARCH_PATH = os.environ.get('HASHRING_TEST_SERVER_PATH')
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def stop_dead(pid, timeout=10):
-    """Stop a process (SIGSTOP), and return once every thread of it stopped.
-
-    kill() returns before the signal has stopped the threads: on a loaded
-    2-core machine a thread running on the other core went on for up to
-    12 ms, and an etcd served a read in that time (a CI failure of
-    test_a_frozen_backend_answers_in_bounded_time).
-
-    :raises RuntimeError: a thread still runs after timeout seconds, or
-        the process has ended.
-    """
-    try:
-        os.kill(pid, signal.SIGSTOP)
-    except ProcessLookupError:
-        raise RuntimeError(f'process {pid} has ended') from None
-    if not os.path.isdir('/proc/self/task'):
-        return  # no thread states to wait on, as on macOS
-    deadline = time.monotonic() + timeout
-    while True:
-        running = running_threads(pid)
-        if not running:
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f'process {pid} did not stop in {timeout}s: threads '
-                f'{running} still run'
-            )
-        time.sleep(0.001)
-
-
-def thread_state(pid, tid):
-    """Return the state letter of a thread (R, S, T...), from /proc."""
-    with open(f'/proc/{pid}/task/{tid}/stat') as stat:
-        # The state follows the command name, which may hold ')'.
-        return stat.read().rpartition(')')[2].split()[0]
-
-
-def running_threads(pid):
-    """Return {thread id: state} of a process's threads that run on."""
-    states = {}
-    task = f'/proc/{pid}/task'
-    if not os.path.isdir(task):
-        raise RuntimeError(f'process {pid} has ended')
-    for tid in os.listdir(task):
-        try:
-            state = thread_state(pid, tid)
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # a thread that ended meanwhile
-        if state in ('Z', 'X'):
-            raise RuntimeError(f'process {pid} has ended')
-        if state not in ('T', 't'):
-            states[int(tid)] = state
-    return states
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return
-        except Exception as exc:
-            last = exc
-        time.sleep(0.05)
-    raise RuntimeError(f'{what} did not come up in {timeout}s: {last!r}')
 
 
 class Server(fixtures.Fixture):
@@ -134,7 +61,7 @@ class Server(fixtures.Fixture):
             dir='/tmp' if os.path.isdir('/tmp') else None,
         )
         self.addCleanup(shutil.rmtree, self.dir, True)
-        self.port = free_port()
+        self.port = processes.free_port()
         self.proc = None
         self.prepare()
         self.start()
@@ -173,7 +100,7 @@ class Server(fixtures.Fixture):
             self.command(), stdout=log, stderr=log, cwd=self.dir
         )
         log.close()
-        wait_for(self.ready, 30, self.binary)
+        processes.wait_for(self.ready, 30, self.binary)
 
     def pids(self):
         """Return the server's process ids."""
@@ -183,7 +110,7 @@ class Server(fixtures.Fixture):
         """Stop the server's processes dead (SIGSTOP), connections open."""
         self.addCleanup(self.thaw)
         for pid in self.pids():
-            stop_dead(pid)
+            processes.stop_dead(pid)
 
     def thaw(self):
         """Let frozen processes run again (SIGCONT)."""
@@ -251,7 +178,7 @@ class EtcdServer(Server):
     binary = 'etcd'
 
     def prepare(self):
-        self.peer = free_port()
+        self.peer = processes.free_port()
 
     @property
     def url(self):
@@ -333,7 +260,7 @@ class PostgresServer(Server):
         # The postmaster and every backend it forked.
         with open(os.path.join(self.data, 'postmaster.pid')) as f:
             root = int(f.readline())
-        return [root, *children(root)]
+        return [root, *processes.children(root)]
 
     def start(self):
         subprocess.run(
@@ -473,25 +400,6 @@ class ZooKeeperServer(Server):
         with socket.create_connection(('127.0.0.1', self.port), 1) as s:
             s.sendall(b'ruok')
             return s.recv(4) == b'imok'
-
-
-def children(pid):
-    """Return the ids of every descendant of a process, from /proc."""
-    parents = {}
-    for entry in os.listdir('/proc'):
-        if entry.isdigit():
-            try:
-                with open(f'/proc/{entry}/stat') as f:
-                    fields = f.read().rsplit(')', 1)[1].split()
-            except OSError:
-                continue
-            parents.setdefault(int(fields[1]), []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        kids = parents.get(todo.pop(), [])
-        found.extend(kids)
-        todo.extend(kids)
-    return found
 
 
 class _Running:

@@ -10,22 +10,19 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The test servers' switches and freezes.
+"""The test servers' switches: a missing binary skips, or fails if required.
 
-A missing binary skips, or fails if required; a frozen server has stopped
-when freeze() returns.
+That a frozen server has stopped when freeze() returns is in
+test_processes.
 """
 
 import os
-import signal
 import subprocess
 import sys
 
 import fixtures
-import testtools
 
 from hashring.tests import base as test_base
-from hashring.tests.membership import servers
 
 ROOT = os.path.abspath(
     os.path.join(os.path.dirname(__file__), '..', '..', '..')
@@ -91,62 +88,3 @@ class MissingServersTestCase(test_base.TestCase):
         self.assertNotEqual(0, out.returncode)
         self.assertIn('HASHRING_REQUIRE_SERVERS is set', out.stdout)
         self.assertNotIn('skipped', out.stdout)
-
-
-#: A process whose threads never sleep: each one must be stopped.
-SPINNER = """
-import threading
-def spin():
-    while True:
-        pass
-for _ in range(3):
-    threading.Thread(target=spin, daemon=True).start()
-print('spinning', flush=True)
-spin()
-"""
-
-
-@testtools.skipUnless(
-    os.path.isdir('/proc/self/task'), 'needs /proc to see thread states'
-)
-class StopDeadTestCase(test_base.TestCase):
-    def spinner(self):
-        proc = subprocess.Popen(
-            [sys.executable, '-c', SPINNER], stdout=subprocess.PIPE, text=True
-        )
-        self.addCleanup(proc.stdout.close)
-        self.addCleanup(proc.wait, 10)
-        self.addCleanup(proc.kill)
-        self.assertEqual('spinning\n', proc.stdout.readline())
-        return proc
-
-    def test_every_thread_has_stopped_when_it_returns(self):
-        # kill() alone returned with threads still running in most rounds
-        # here (160 of 200 on a loaded 2-core machine).
-        proc = self.spinner()
-        threads = os.listdir(f'/proc/{proc.pid}/task')
-        self.assertEqual(4, len(threads))
-        for _ in range(20):
-            servers.stop_dead(proc.pid)
-            for tid in threads:
-                self.assertIn(servers.thread_state(proc.pid, tid), ('T', 't'))
-            os.kill(proc.pid, signal.SIGCONT)
-            # Running again before the next round's stop.
-            servers.wait_for(
-                lambda: servers.running_threads(proc.pid), 10, 'the spinner'
-            )
-
-    def test_an_ended_process_is_named(self):
-        proc = self.spinner()
-        proc.kill()
-        # A zombie, then a process gone.
-        servers.wait_for(
-            lambda: servers.thread_state(proc.pid, proc.pid) == 'Z',
-            10,
-            'a zombie',
-        )
-        for reaped in (False, True):
-            if reaped:
-                proc.wait(10)
-            err = self.assertRaises(RuntimeError, servers.stop_dead, proc.pid)
-            self.assertIn(f'process {proc.pid} has ended', str(err))
