@@ -116,8 +116,7 @@ def names_of(
         caller keeps them (a ring's members, once per ring).
     :returns: the names whose canonical id it is: one name, or none.
     """
-    if not known:
-        return frozenset(m for m in members if canonical_of(m) == member_id)
+    known = known or {}
     return frozenset(
         m
         for m in members
