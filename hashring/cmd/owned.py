@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         orphan_policy=args.orphan_policy,
     )
     result = flt.filter(nodes, mine)
-    on_ring = host in set(map(identity.canonical_of, ring.members))
+    on_ring = bool(identity.names_of(ring.members, host))
     rows: list[Sequence[Any]] = [('NODE', 'OWNED', 'REASON', 'RING OWNER')]
     decisions = []
     for node in nodes:
