@@ -123,9 +123,18 @@ class NoMemberUpTestCase(base.TestCase):
 
     def test_lookup_and_explain_name_the_group_not_a_missing_driver(self):
         for command in ('lookup', 'explain'):
-            for group, message in (
-                ('default', 'no member of group default of file ('),
-                ('other', 'hashring: group other of file ('),
+            for group, said in (
+                (
+                    'default',
+                    (
+                        'no member of group default of file (',
+                        'is up (1 draining)',
+                    ),
+                ),
+                (
+                    'other',
+                    ('hashring: group other of file (', 'has no member'),
+                ),
             ):
                 with self.subTest(command=command, group=group):
                     result = cli.run(
@@ -138,20 +147,7 @@ class NoMemberUpTestCase(base.TestCase):
                         check=False,
                     )
                     self.assertEqual(2, result.returncode)
-                    self.assertIn(message, result.stderr)
+                    for message in said:
+                        self.assertIn(message, result.stderr)
                     self.assertIn('so there is no ring', result.stderr)
                     self.assertNotIn('membership_driver', result.stderr)
-        result = cli.run(
-            'lookup', '--config-file', self.conf, 'k', check=False
-        )
-        self.assertIn('is up (1 draining)', result.stderr)
-        result = cli.run(
-            'lookup',
-            '--config-file',
-            self.conf,
-            '--group',
-            'other',
-            'k',
-            check=False,
-        )
-        self.assertIn('has no member', result.stderr)
