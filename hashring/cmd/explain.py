@@ -43,11 +43,10 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print an explanation per key."""
-    config = parser.conf(args)
-    snapshot = None
-    if args.members is None:
-        snapshot = parser.source(args, config).get_members(args.group)
-    ring = parser.ring(args)
+    read = None if args.members is not None else parser.read_group(args)
+    # One read of the group: the ring and the members shown are of it.
+    ring = parser.ring(args, read)
+    snapshot = None if read is None else read[1]
     nodes = None
     if args.nodes:
         nodes = {n['id']: n for n in owned.read_nodes(args.nodes)}

@@ -241,19 +241,34 @@ def source(
     return membership.load(conf=config, **overrides)
 
 
-def ring(args: argparse.Namespace) -> ring_mod.HashRing:
-    """Return the ring of the members up, with the options' exponent."""
+def read_group(
+    args: argparse.Namespace, config: cfg.ConfigOpts | None = None
+) -> tuple[membership_base.MembershipSource, Any]:
+    """Return the membership source and its read of the group."""
+    found = source(args, config)
+    return found, found.get_members(args.group)
+
+
+def ring(
+    args: argparse.Namespace,
+    read: tuple[membership_base.MembershipSource, Any] | None = None,
+) -> ring_mod.HashRing:
+    """Return the ring of the members up, with the options' exponent.
+
+    :param args: the parsed options.
+    :param read: :func:`read_group`'s answer, where the caller has it (it
+        shows the members the ring is of): the group is not read again.
+    """
     config = conf(args)
     members = args.members
     if members is None:
-        read = source(args, config)
-        snapshot = read.get_members(args.group)
+        found, snapshot = read_group(args, config) if read is None else read
         # Under their registered names: the services' rings are of those.
         members = snapshot.placed()
-        if not members and (len(snapshot) or read.name != 'static'):
+        if not members and (len(snapshot) or found.name != 'static'):
             # A configured source whose group has no member up: saying
             # how to configure one would send the operator the wrong way.
-            where = f'group {snapshot.group} of {read.backend}'
+            where = f'group {snapshot.group} of {found.backend}'
             states = ', '.join(
                 f'{n} {s}' for s, n in sorted(snapshot.states().items())
             )

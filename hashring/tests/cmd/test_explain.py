@@ -12,16 +12,21 @@
 
 """hashring explain."""
 
+import io
 import json
 import os
+from unittest import mock
 
 import fixtures
 
 import hashring
+from hashring.cmd import main
+from hashring.cmd import parser
 from hashring import explain
 from hashring import simulation
 from hashring.tests import base
 from hashring.tests.cmd import cli
+from hashring.tests import test_manager
 
 KEYS = simulation.keys(5)
 
@@ -77,6 +82,21 @@ class ExplainCommandTestCase(base.TestCase):
             f'ring {ring.fingerprint} of ironic, partitions of 6 bits: '
             'a up, b up',
             out,
+        )
+
+    def test_the_ring_and_the_members_shown_are_of_one_read(self):
+        # Two reads could disagree, and cost the backend twice.
+        source = test_manager.FakeSource()
+        source.set(a='up', b='up', c='down')
+        self.patch(parser, 'source', lambda args, config=None: source)
+        with mock.patch('sys.stdout', new_callable=io.StringIO) as out:
+            self.assertEqual(0, main.main(['explain', KEYS[0]]))
+        self.assertEqual(1, source.reads)
+        ring = hashring.HashRing(['a', 'b'])
+        self.assertIn(
+            f'ring {ring.fingerprint} of default, partitions of 5 bits: '
+            'a up, b up, c down',
+            out.getvalue(),
         )
 
     def test_a_key_is_required(self):
