@@ -30,6 +30,7 @@ from hashring.tests import base
 from hashring.tests import test_arcs
 from hashring.tests import test_balance
 from hashring.tests import test_compat
+from hashring.tests import test_compat_tooz
 from hashring.tests import test_movement
 from hashring.tests import test_patch
 from hashring.tests import test_ring
@@ -270,6 +271,7 @@ for _module in (
     test_arcs,
     test_balance,
     test_compat,
+    test_compat_tooz,
     test_movement,
     test_patch,
     test_ring,
