@@ -27,12 +27,11 @@ import uuid
 
 from tooz import hashring as tooz_hashring
 
-import hashring
 from hashring import exception
-from hashring import handoff
 from hashring import manager
 from hashring import membership
 from hashring.tests import base
+from hashring.tests.membership import contract_claims
 
 #: Timings short enough for tests, with dead_after the minimum tooz's
 #: backends accept (whole seconds).
@@ -69,7 +68,7 @@ def refused(call):
     return False
 
 
-class Contract:
+class Contract(contract_claims.Claims):
     """Tests mixed into a TestCase that defines driver and options()."""
 
     #: whether a member that stopped heartbeating disappears (tooz) rather
@@ -226,64 +225,6 @@ class Contract:
         self.assertNotIn(names[0], self.read().placed())
         sources[0].leave()
         self.assertNotIn('conductor-1.example.org:8089', self.read())
-
-    def test_claims_are_published_and_kept(self):
-        other = f'{self.group}-other'
-        node = self.source()
-        node.join('Node-A', other)
-        node.join('Node-A', self.group, attributes={'rack': 7})
-        old = hashring.HashRing(['Node-A', 'node-b'])
-        new = old.with_members(['Node-A', 'node-b', 'node-c'])
-        claim = handoff.Claim(
-            'node-a', handoff.RingSpec.of(old), handoff.RingSpec.of(new)
-        )
-        node.publish(self.group, claim)
-        member = self.read().members['node-a']
-        self.assertEqual(claim, member.claim)
-        self.assertEqual({'rack': 7}, dict(member.attributes))
-        # One claim per group: the other group's record has none.
-        self.assertIsNone(self.read(other).members['node-a'].claim)
-        # Heartbeats and state changes keep it.
-        node.heartbeat()
-        node.drain()
-        self.assertEqual(claim, self.read().members['node-a'].claim)
-        node.undrain()
-        applied = handoff.Claim('node-a', handoff.RingSpec.of(new))
-        node.publish(self.group, applied)
-        self.assertEqual(applied, self.read().members['node-a'].claim)
-        node.publish(self.group, None)
-        self.assertIsNone(self.read().members['node-a'].claim)
-        for group, bad, message in (
-            (f'{self.group}-never', applied, 'before publishing a claim'),
-            (self.group, handoff.Claim('node-b'), "claim of 'node-b'"),
-        ):
-            err = self.assertRaises(
-                exception.InvalidArgumentError, node.publish, group, bad
-            )
-            self.assertIn(message, str(err))
-
-    def test_a_forgotten_record_comes_back_with_its_claim(self):
-        node = self.source()
-        node.join('node-a', self.group)
-        claim = handoff.Claim(
-            'node-a', handoff.RingSpec.of(hashring.HashRing(['node-a']))
-        )
-        node.publish(self.group, claim)
-        self.forget(self.group, 'node-a')
-        node.heartbeat()
-        self.assertEqual(claim, self.read().members['node-a'].claim)
-
-    def test_reserved_attributes_are_refused(self):
-        node = self.source()
-        err = self.assertRaises(
-            exception.InvalidMemberError,
-            node.join,
-            'node-a',
-            self.group,
-            attributes={'hashring.claim': {}, 'ok': 1},
-        )
-        self.assertIn('hashring.claim', str(err))
-        self.assertIsNone(node.member_id)
 
     def test_get_groups(self):
         groups = [f'{self.group}-{i}' for i in range(3)]
