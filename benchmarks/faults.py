@@ -36,13 +36,19 @@ from hashring import manager
 from hashring import membership
 from hashring.tests.membership import outages
 from hashring.tests.membership import servers
+from hashring.tests.membership import sqlservers
 
 TIMINGS = {'heartbeat_interval': 1.0, 'dead_after': 3.0, 'read_timeout': 2.0}
 
 #: The backends on servers, each with its name in the table, its server,
 #: its driver and the driver's option; SQLite and the file need none.
 SERVERS = {
-    'postgresql': ('PostgreSQL', servers.PostgresServer, 'sql', 'connection'),
+    'postgresql': (
+        'PostgreSQL',
+        sqlservers.PostgresServer,
+        'sql',
+        'connection',
+    ),
     'redis': ('Redis', servers.RedisServer, 'tooz', 'backend_url'),
     'etcd': ('etcd', servers.EtcdServer, 'tooz', 'backend_url'),
 }

@@ -31,6 +31,7 @@ import fixtures
 from hashring.tests import base
 from hashring.tests import invariants
 from hashring.tests.membership import servers
+from hashring.tests.membership import sqlservers
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[3] / 'examples'
 
@@ -218,7 +219,7 @@ class NovaPostgreSQLTestCase(NovaScenario, base.TestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.connection = servers.shared(
-            servers.PostgresServer, 'POSTGRESQL'
+            sqlservers.PostgresServer, 'POSTGRESQL'
         ).url
 
 
@@ -226,7 +227,7 @@ class NovaMariaDBTestCase(NovaScenario, base.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.connection = servers.shared(servers.MariaDBServer, 'MYSQL').url
+        cls.connection = servers.shared(sqlservers.MariaDBServer, 'MYSQL').url
 
 
 class NovaZooKeeperTestCase(NovaScenario, base.TestCase):

@@ -38,6 +38,7 @@ from hashring import ring
 from hashring.tests import base
 from hashring.tests.functional import service as service_mod
 from hashring.tests.membership import servers
+from hashring.tests.membership import sqlservers
 
 NODES = 10000
 #: seconds to converge after an event, at most (a crash needs dead_after)
@@ -315,11 +316,11 @@ class Served(Scenario):
 
 
 class PostgreSQLTestCase(Served, base.TestCase):
-    driver, server, env = 'sql', servers.PostgresServer, 'POSTGRESQL'
+    driver, server, env = 'sql', sqlservers.PostgresServer, 'POSTGRESQL'
 
 
 class MariaDBTestCase(Served, base.TestCase):
-    driver, server, env = 'sql', servers.MariaDBServer, 'MYSQL'
+    driver, server, env = 'sql', sqlservers.MariaDBServer, 'MYSQL'
 
 
 class RedisTestCase(Served, base.TestCase):

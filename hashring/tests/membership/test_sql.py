@@ -24,6 +24,7 @@ from hashring.tests import base as test_base
 from hashring.tests.membership import contract
 from hashring.tests.membership import outages
 from hashring.tests.membership import servers
+from hashring.tests.membership import sqlservers
 
 
 class SQLMixin:
@@ -162,7 +163,7 @@ class PostgreSQLContractTestCase(
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.srv = servers.shared(servers.PostgresServer, 'POSTGRESQL')
+        cls.srv = servers.shared(sqlservers.PostgresServer, 'POSTGRESQL')
         cls.url = cls.srv.url
 
 
@@ -170,7 +171,7 @@ class MariaDBContractTestCase(SQLMixin, contract.Contract, test_base.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.srv = servers.shared(servers.MariaDBServer, 'MYSQL')
+        cls.srv = servers.shared(sqlservers.MariaDBServer, 'MYSQL')
         cls.url = cls.srv.url
 
 
@@ -193,11 +194,11 @@ class ServerOutageMixin(outages.Outage):
 
 
 class PostgreSQLOutageTestCase(ServerOutageMixin, test_base.TestCase):
-    server_class = servers.PostgresServer
+    server_class = sqlservers.PostgresServer
 
 
 class MariaDBOutageTestCase(ServerOutageMixin, test_base.TestCase):
-    server_class = servers.MariaDBServer
+    server_class = sqlservers.MariaDBServer
 
 
 class SQLiteOutageTestCase(outages.Freeze, test_base.TestCase):

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from hashring.membership import sqltable
 from hashring.tests import base as test_base
 from hashring.tests.membership import servers
+from hashring.tests.membership import sqlservers
 
 
 class TableMixin:
@@ -93,14 +94,14 @@ class PostgreSQLTableTestCase(TableMixin, test_base.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.url = servers.shared(servers.PostgresServer, 'POSTGRESQL').url
+        cls.url = servers.shared(sqlservers.PostgresServer, 'POSTGRESQL').url
 
 
 class MariaDBTableTestCase(TableMixin, test_base.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.url = servers.shared(servers.MariaDBServer, 'MYSQL').url
+        cls.url = servers.shared(sqlservers.MariaDBServer, 'MYSQL').url
 
 
 class AwareTestCase(test_base.TestCase):
