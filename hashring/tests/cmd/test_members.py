@@ -34,16 +34,16 @@ from hashring.tests.cmd import cli
 class MembershipCommandsTestCase(base.TestCase):
     def setUp(self):
         super().setUp()
-        tmp = self.useFixture(fixtures.TempDir()).path
-        self.conf = os.path.join(tmp, 'hashring.conf')
-        db = os.path.join(tmp, 'members.sqlite')
-        with open(self.conf, 'w') as f:
-            f.write(
-                '[hashring]\nmembership_driver = sql\n'
-                f'connection = sqlite:///{db}\ndead_after = 600\n'
-                'heartbeat_interval = 10\n'
-            )
-        self.db = db
+        self.db = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'members.sqlite'
+        )
+        self.conf = cli.config(
+            self,
+            membership_driver='sql',
+            connection=f'sqlite:///{self.db}',
+            dead_after=600,
+            heartbeat_interval=10,
+        )
 
     def cli(self, *argv, **kwargs):
         return cli.run(*argv, '--config-file', self.conf, **kwargs)
@@ -153,19 +153,19 @@ class MembershipCommandsTestCase(base.TestCase):
         self.assertIn(names[0], {k['primary'] for k in data['keys']})
 
     def test_unavailable_backend_is_exit_2_not_an_empty_list(self):
-        with open(self.conf, 'w') as f:
-            f.write(
-                '[hashring]\nmembership_driver = sql\nread_timeout = 1\n'
-                'connection = postgresql+psycopg2://u:pw@127.0.0.1:1/db\n'
-            )
+        self.conf = cli.config(
+            self,
+            membership_driver='sql',
+            read_timeout=1,
+            connection='postgresql+psycopg2://u:pw@127.0.0.1:1/db',
+        )
         result = self.cli('members', check=False)
         self.assertEqual(2, result.returncode)
         self.assertIn('unavailable', result.stderr)
         self.assertEqual('', result.stdout)
 
     def test_static_cannot_register(self):
-        with open(self.conf, 'w') as f:
-            f.write('[hashring]\nmembership_driver = static\nmembers = a\n')
+        self.conf = cli.config(self, membership_driver='static', members='a')
         result = self.cli('join', '--host', 'a', check=False)
         self.assertEqual(2, result.returncode)
         self.assertIn('cannot register', result.stderr)
@@ -198,13 +198,13 @@ class ToozSessionTestCase(base.TestCase):
         super().setUp()
         tmp = self.useFixture(fixtures.TempDir()).path
         self.url = f'file://{tmp}/tooz'
-        self.conf = os.path.join(tmp, 'hashring.conf')
-        with open(self.conf, 'w') as f:
-            f.write(
-                '[hashring]\nmembership_driver = tooz\n'
-                f'backend_url = {self.url}\nheartbeat_interval = 1\n'
-                'dead_after = 3\n'
-            )
+        self.conf = cli.config(
+            self,
+            membership_driver='tooz',
+            backend_url=self.url,
+            heartbeat_interval=1,
+            dead_after=3,
+        )
 
     def members(self):
         source = membership.load(

@@ -12,8 +12,6 @@
 
 """hashring status, against a real SQL membership."""
 
-import os
-
 from hashring import status
 from hashring.tests import base
 from hashring.tests.cmd import cli
@@ -23,13 +21,9 @@ from hashring.tests import test_status
 class StatusCommandTestCase(test_status.Services, base.TestCase):
     def setUp(self):
         super().setUp()
-        tmp = os.path.dirname(self.url[len('sqlite:///') :])
-        self.conf = os.path.join(tmp, 'hashring.conf')
-        with open(self.conf, 'w') as f:
-            f.write(
-                f'[hashring]\nmembership_driver = sql\n'
-                f'connection = {self.url}\n'
-            )
+        self.conf = cli.config(
+            self, membership_driver='sql', connection=self.url
+        )
 
     def test_every_group_is_the_library_s_answer(self):
         for name in ('c-1', 'c-2'):
@@ -51,11 +45,12 @@ class StatusCommandTestCase(test_status.Services, base.TestCase):
         self.assertIn('group west: 1 up', table)
 
     def test_an_outage_is_an_error_not_an_empty_status(self):
-        with open(self.conf, 'w') as f:
-            f.write(
-                '[hashring]\nmembership_driver = sql\nread_timeout = 1\n'
-                'connection = postgresql+psycopg2://127.0.0.1:1/x\n'
-            )
+        self.conf = cli.config(
+            self,
+            membership_driver='sql',
+            read_timeout=1,
+            connection='postgresql+psycopg2://127.0.0.1:1/x',
+        )
         result = cli.run('status', '--config-file', self.conf, check=False)
         self.assertEqual(2, result.returncode)
         self.assertIn('unavailable', result.stderr)
