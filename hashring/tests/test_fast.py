@@ -36,6 +36,7 @@ from hashring.tests import test_patch
 from hashring.tests import test_ring
 from hashring.tests import test_ring_input
 from hashring.tests import test_ring_tooz
+from hashring.tests import test_ring_updates
 from hashring.tests import test_table
 from hashring.tests import test_walks
 
@@ -277,6 +278,7 @@ for _module in (
     test_ring,
     test_ring_input,
     test_ring_tooz,
+    test_ring_updates,
     test_table,
     test_walks,
 ):

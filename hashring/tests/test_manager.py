@@ -133,6 +133,20 @@ class RingManagerTestCase(ManagerTestCase):
         self.assertEqual(fresh.fingerprint, second.fingerprint)
         invariants.check(second)
 
+    def test_a_refresh_that_replaces_every_member(self):
+        # One member replaced by two: the update from the last ring raised
+        # StopIteration out of get_ring().
+        self.source.set(a='up')
+        mgr = self.manager()
+        mgr.get_ring()
+        self.source.set(b='up', c='up')
+        self.clock.now += 15.1
+        second = mgr.get_ring()
+        fresh = manager.ring_mod.HashRing(['b', 'c'])
+        keys = [f'node-{i}' for i in range(500)]
+        self.assertEqual(fresh.map_keys(keys), second.map_keys(keys))
+        self.assertEqual(fresh.fingerprint, second.fingerprint)
+
     def test_unchanged_membership_keeps_the_ring(self):
         mgr = self.manager()
         first = mgr.get_ring()

@@ -146,6 +146,9 @@ class ChangedTableTestCase(base.TestCase):
         self.assertIsNone(self.changed({'a': 2, 'b': 1}, {'a': 1, 'b': 1})[1])
         # Colliding points ('a' repeats in 'aa').
         self.assertIsNone(self.changed(['a', 'aa'], ['a', 'aa', 'b'])[1])
+        # Every member replaced: no live point left to own the dead ones.
+        self.assertIsNone(self.changed(['x'], ['y', 'z'])[1])
+        self.assertIsNone(self.changed({'x': 1}, {'y': 3})[1])
         # Too many numbers of members gone.
         table, old = self.table({'a': 1, 'b': 1})
         weights, names = _members.normalise(['a', 'b'])

@@ -24,15 +24,15 @@ from hashring import ring
 from hashring.tests import base
 from hashring.tests import invariants
 from hashring.tests import test_fast
-from hashring.tests import test_patch
+from hashring.tests import test_ring_updates
 
 
 @test_fast.with_numpy
 class MergeTestCase(base.TestCase):
     """Changes merged by NumPy (:func:`_merge.merge`) match fresh builds."""
 
-    KEYS = test_patch.WithMembersTestCase.KEYS
-    assert_same = test_patch.WithMembersTestCase.assert_same
+    KEYS = test_ring_updates.WithMembersTestCase.KEYS
+    assert_same = test_ring_updates.WithMembersTestCase.assert_same
 
     def setUp(self):
         super().setUp()
@@ -57,7 +57,9 @@ class MergeTestCase(base.TestCase):
         )
         dropped = 0
         merged = 0
-        for before, current, fresh in test_patch.random_updates(rng, 25):
+        for before, current, fresh in test_ring_updates.random_updates(
+            rng, 25
+        ):
             with self.subTest(members=dict(fresh.members)):
                 self.assert_same(current, fresh)
                 self.assertEqual(
