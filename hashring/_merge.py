@@ -59,6 +59,7 @@ def merged(
     numbered: list[Any],
     number: dict[Any, int],
     carried: list[int] | None,
+    live: int,
 ) -> _table.Table | None:
     """Return the table of :func:`hashring._patch.update`, merged, or None.
 
@@ -70,10 +71,13 @@ def merged(
     :param number: the number of each member, likewise.
     :param carried: the arcs per owner number, or None: the merged
         table's arcs are then not measured.
+    :param live: how many live points the merged table has.
 
     The points of members removed, and dead points, are dropped rather
     than kept dead, and the index is made afresh: the table is the one a
-    build of the same points gives, but for the numbering.
+    build of the same points gives, but for the numbering.  None where
+    a fresh build is due (:func:`merge`), or where live points would be
+    dropped with the dead ones.
     """
     size = len(table.points[0]) - _table.TAG
     # A dead point's tag names the member gone that it was made for.
@@ -90,7 +94,10 @@ def merged(
         size,
         carried is not None,
     )
-    if result is None:
+    # Points go by their owner's number: a member back with fewer points
+    # than it left with has live points and dead ones under one number,
+    # and all of them would go.  A build sorts them out.
+    if result is None or len(result[0]) != live:
         return None
     points, owners, direct, span, arcs, words, offsets = result
     return _table.assemble(

@@ -112,7 +112,9 @@ def update(
         added, numbered, number, carried, hash_ctor, tagged=merging
     )
     if merging:
-        return _merge.merged(table, removed, hashed, numbered, number, carried)
+        return _merge.merged(
+            table, removed, hashed, numbered, number, carried, live
+        )
     new: dict[bytes, Any] = {}
     for member, digests in hashed:
         new.update(zip(digests, itertools.repeat(member)))

@@ -156,3 +156,26 @@ class MergeTestCase(base.TestCase):
         self.assertGreater(self.merged, 40)
         self.assertEqual(2 * 5 + _members.SPARE_NUMBERS + 1, most)
         self.assert_same(current, ring.HashRing(current.members, 4))
+
+    def test_a_member_back_with_fewer_points_keeps_them_through_a_merge(self):
+        # x leaves and comes back with less weight, both patched: its
+        # first points live again, the others stay dead, all with its
+        # number; a merge after that dropped every point of the number.
+        self.patch(_fast, 'MIN_POINTS', 1)
+        self.patch(_merge, 'MIN_POINTS', 1)
+        merging = False
+        self.patch(_merge, 'merges', lambda points, changed: merging)
+        members = {f'm{i}': 1 for i in range(10)}
+        back = {**members, 'x': 1}
+        current = (
+            ring.HashRing({**members, 'x': 3}, 5)
+            .with_members(members)
+            .with_members(back)
+        )
+        self.assertEqual(64, len(current._table.dead))
+        merging = True
+        for after in ({**back, 'y': 1}, {**back, 'x': 2}, members):
+            with self.subTest(after=after):
+                updated = current.with_members(after)
+                self.assert_same(updated, ring.HashRing(after, 5))
+                self.assertFalse(updated._table.dead)
