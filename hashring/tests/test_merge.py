@@ -14,6 +14,8 @@
 
 import random
 
+from tooz import hashring as tooz_hashring
+
 from hashring import _arcs
 from hashring import _fast
 from hashring import _members
@@ -179,3 +181,43 @@ class MergeTestCase(base.TestCase):
                 updated = current.with_members(after)
                 self.assert_same(updated, ring.HashRing(after, 5))
                 self.assertFalse(updated._table.dead)
+
+    def test_members_that_come_and_go_match_tooz_merged_or_patched(self):
+        # Few names and weights that go down as well as up, so that
+        # members return with more or fewer points than they left with,
+        # while their points are dead, and at times every member goes;
+        # each update merged or patched at random.
+        self.patch(_fast, 'MIN_POINTS', 1)
+        self.patch(_merge, 'MIN_POINTS', 1)
+        rng = random.Random(13)
+        self.patch(
+            _merge, 'merges', lambda points, changed: rng.random() < 0.5
+        )
+        names = [f'svc-{i}' for i in range(6)]
+        keys = [k.encode() for k in self.KEYS[:300]]
+        for _ in range(60):
+            exponent = rng.choice([2, 4, 6])
+            members = {n: rng.randint(1, 3) for n in rng.sample(names, 3)}
+            current = ring.HashRing(members, exponent)
+            for _ in range(10):
+                if rng.random() < 0.1:
+                    members = {n: 2 for n in names if n not in members} or {
+                        names[0]: 1
+                    }
+                else:
+                    members = dict(members)
+                    name = rng.choice(names)
+                    if name in members and len(members) > 1:
+                        del members[name]
+                    else:
+                        members[name] = rng.randint(1, 3)
+                current = current.with_members(members)
+                theirs = tooz_hashring.HashRing([], partitions=2**exponent)
+                for name, weight in members.items():
+                    theirs.add_node(name, weight=weight)
+                with self.subTest(members=members):
+                    invariants.check(current)
+                    self.assertEqual(
+                        [theirs.get_nodes(k, replicas=2) for k in keys],
+                        [set(current.get_nodes(k, replicas=2)) for k in keys],
+                    )

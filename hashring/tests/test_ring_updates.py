@@ -19,10 +19,6 @@ from hashring import balance
 from hashring import ring
 from hashring.tests import base
 from hashring.tests import invariants
-from hashring.tests import test_table
-
-MD5 = test_table.MD5
-members = test_table.members
 
 
 class WithMembersTestCase(base.TestCase):
