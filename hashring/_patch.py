@@ -80,9 +80,8 @@ def update(
     :param hash_ctor: the ring's hash constructor.
     :returns: the new table, or None where a fresh build is due: the
         index would need another size, too many points would be dead, a
-        new point equals a live one already there, every member goes, or
-        no point would be left.  A new point that equals a dead one
-        revives it.
+        new point equals a live one already there, or every member goes.
+        A new point that equals a dead one revives it.
 
     Runtime complexity: ``O(P)`` list copies in C, and ``O(a log P)``
     for ``a`` points added; merged, ``O(P)`` in C and ``O(a)`` steps in
@@ -91,9 +90,9 @@ def update(
     count = table.npoints
     inserted = sum(stop - first for _, _, first, stop in added)
     live = table.live - removed_points + inserted
-    if not count or live <= 0 or removed_points >= table.live:
-        # Every member goes (or every point would): no live point is left
-        # to own the dead ones, and a build keeps nothing less.
+    if removed_points >= table.live:
+        # Every member goes (or the ring has no point): no live point is
+        # left to own the dead ones, and a build keeps nothing less.
         return None
     size = len(table.points[0]) - _table.TAG
     # A whole point read as an integer: its bucket is above ``shift`` bits.
