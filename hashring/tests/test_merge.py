@@ -48,15 +48,23 @@ class MergeTestCase(base.TestCase):
 
         self.patch(_merge, 'merge', counted)
 
-    def test_random_changes_merged_or_patched_match_a_fresh_build(self):
-        # Either way at random, so that merges follow patches (and drop
-        # their dead points) and patches follow merges.
+    def merge_at_random(self, seed):
+        """Merge or patch each change at random, at any size.
+
+        :returns: the random generator that decides, seeded.
+        """
         self.patch(_fast, 'MIN_POINTS', 1)
         self.patch(_merge, 'MIN_POINTS', 1)
-        rng = random.Random(5)
+        rng = random.Random(seed)
         self.patch(
             _merge, 'merges', lambda points, changed: rng.random() < 0.5
         )
+        return rng
+
+    def test_random_changes_merged_or_patched_match_a_fresh_build(self):
+        # Either way at random, so that merges follow patches (and drop
+        # their dead points) and patches follow merges.
+        rng = self.merge_at_random(5)
         dropped = 0
         merged = 0
         for before, current, fresh in test_ring_updates.random_updates(
@@ -187,12 +195,7 @@ class MergeTestCase(base.TestCase):
         # members return with more or fewer points than they left with,
         # while their points are dead, and at times every member goes;
         # each update merged or patched at random.
-        self.patch(_fast, 'MIN_POINTS', 1)
-        self.patch(_merge, 'MIN_POINTS', 1)
-        rng = random.Random(13)
-        self.patch(
-            _merge, 'merges', lambda points, changed: rng.random() < 0.5
-        )
+        rng = self.merge_at_random(13)
         names = [f'svc-{i}' for i in range(6)]
         keys = [k.encode() for k in self.KEYS[:300]]
         for _ in range(60):
