@@ -141,6 +141,10 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         self._groups: set[str] = set()
         # The handoff claim this member publishes, by group.
         self._claims: dict[str, claims.Claim] = {}
+        # Groups whose record may not say what this member is (its state,
+        # weight, attributes or claim): a write failed.  The heartbeat
+        # writes them.
+        self._unwritten: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_beat = 0.0

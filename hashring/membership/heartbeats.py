@@ -50,6 +50,7 @@ class Heartbeats:
     _lock: threading.RLock
     _me: values.Record | None
     _groups: set[str]
+    _unwritten: set[str]
     _stop: threading.Event
     _thread: threading.Thread | None
     _last_beat: float
@@ -67,7 +68,7 @@ class Heartbeats:
 
         def _require_own(self) -> None: ...
 
-        def _record_for(self, group: str) -> values.Record: ...
+        def _write_records(self, groups: set[str]) -> None: ...
 
         def _register(self, group: str, record: values.Record) -> None: ...
 
@@ -77,6 +78,9 @@ class Heartbeats:
 
     def heartbeat(self) -> None:
         """Refresh this member's records now, re-joining where forgotten.
+
+        A group whose record a write failed to change (a join, a state
+        change, a claim published) is written whole.
 
         :raises hashring.exception.MembershipUnavailable: the backend could
             not be written.
@@ -103,7 +107,16 @@ class Heartbeats:
                     me.id,
                     group,
                 )
-                self._register(group, self._record_for(group))
+            behind = self._unwritten.difference(forgotten)
+            if behind:
+                LOG.info(
+                    'Writing the record of member %s to group(s) %s of %s '
+                    'again: a write there failed',
+                    me.id,
+                    ', '.join(sorted(behind)),
+                    self.backend,
+                )
+            self._write_records(self._unwritten.union(forgotten))
             self._last_beat = time.monotonic()
 
     def _start_heartbeat(self) -> None:

@@ -114,15 +114,22 @@ class Registration(heartbeats.Heartbeats):
                     f'This source is registered as {self._me.id!r}; it '
                     f'cannot also join as {member!r}'
                 )
+            groups = {group}
             if self._me is not None:
                 # One member, one name: the records of every group agree.
                 record = dataclasses.replace(
                     record, id=self._me.id, state=self._me.state
                 )
+                if (record.weight, record.attributes) != (
+                    self._me.weight,
+                    self._me.attributes,
+                ):
+                    # A new weight or attributes: every group's record.
+                    groups |= self._groups
             self._me = record
             self._groups.add(group)
             self._start_heartbeat()
-            self._register(group, self._record_for(group))
+            self._write_records(groups)
             self._last_beat = time.monotonic()
         LOG.info('Joined group %s of %s as %s', group, self.backend, record.id)
 
@@ -180,8 +187,8 @@ class Registration(heartbeats.Heartbeats):
         :raises hashring.exception.InvalidArgumentError: the group was not
             joined, or the claim is another member's.
         :raises hashring.exception.MembershipUnavailable: the backend could
-            not be written; the claim is kept and written again with the
-            next state change or re-join, or by calling this again.
+            not be written; the claim is kept, and the next heartbeat
+            writes it.
         """
         self._require_registration()
         self._require_own()
@@ -200,7 +207,20 @@ class Registration(heartbeats.Heartbeats):
                 self._claims.pop(group, None)
             else:
                 self._claims[group] = claim
+            self._write_records({group})
+
+    def _write_records(self, groups: set[str]) -> None:
+        """Write this member's record to groups, in name order.
+
+        Call it holding the lock.  A group whose write fails stays in
+        ``_unwritten`` for the next heartbeat to write.
+
+        :raises hashring.exception.MembershipUnavailable: a write failed.
+        """
+        self._unwritten |= groups
+        for group in sorted(groups):
             self._register(group, self._record_for(group))
+            self._unwritten.discard(group)
 
     def _record_for(self, group: str) -> values.Record:
         """Return this member's record for a group, with its claim."""
@@ -242,6 +262,7 @@ class Registration(heartbeats.Heartbeats):
             self._me = None
             self._groups = set()
             self._claims = {}
+            self._unwritten = set()
             if me is None:
                 return
             if self._parent is not None:
@@ -269,6 +290,7 @@ class Registration(heartbeats.Heartbeats):
             self._me = None
             self._groups = set()
             self._claims = {}
+            self._unwritten = set()
             self._parent = None
         self._close()
 
@@ -298,8 +320,7 @@ class Registration(heartbeats.Heartbeats):
                     f'Join a group before changing state to {state.value}'
                 )
             self._me = dataclasses.replace(self._me, state=state)
-            for group in sorted(self._groups):
-                self._register(group, self._record_for(group))
+            self._write_records(self._groups)
         LOG.info('Member %s is now %s', self._me.id, state.value)
 
     def _require_own(self) -> None:

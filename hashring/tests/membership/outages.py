@@ -207,6 +207,40 @@ class Freeze:
         for source, _ in services.values():
             source.close()
 
+    def test_changes_the_outage_refused_are_written_after_it(self):
+        # A drain and a new weight, refused while the backend is out: the
+        # first heartbeat after it writes both to every group's record
+        # (the drain wrote none, or only the first group's, and
+        # heartbeats only refreshed the records, which stayed up).
+        groups = (self.group, f'{self.group}-other')
+        node = self.outage_source(heartbeat_interval=60, dead_after=120)
+        for group in groups:
+            node.join('node-a', group)
+        reader = self.outage_source()
+        self.srv.freeze()
+        self.assertRaises(exception.MembershipUnavailable, node.drain)
+        self.assertRaises(
+            exception.MembershipUnavailable,
+            node.join,
+            'node-a',
+            groups[1],
+            weight=3,
+        )
+        self.srv.thaw()
+
+        def written():
+            try:
+                node.heartbeat()
+                found = [
+                    reader.get_members(g).members['node-a'] for g in groups
+                ]
+            except exception.MembershipUnavailable:
+                return None  # the backend is still coming back
+            return [(m.state.value, m.weight) for m in found]
+
+        self.assertTrue(contract.eventually(written, 30))
+        self.assertEqual([('draining', 3)] * 2, written())
+
 
 class Outage(Freeze):
     """Fault tests against a server the test can also stop and start.

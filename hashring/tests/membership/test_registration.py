@@ -34,6 +34,40 @@ class RegistrationTestCase(memory.MemoryTestMixin, test_base.TestCase):
             )
         )
 
+    def test_a_new_weight_is_written_to_every_group(self):
+        a = self.source()
+        a.join('a', 'g1', weight=1, attributes={'rack': 1})
+        a.join('a', 'g2', weight=3, attributes={'rack': 2})
+        reader = self.source()
+        for group in ('g1', 'g2'):
+            member = reader.get_members(group).members['a']
+            self.assertEqual(
+                (3, {'rack': 2}), (member.weight, member.attributes)
+            )
+
+    def test_writes_an_outage_refused_are_made_by_the_next_heartbeat(self):
+        a = self.source(heartbeat_interval=60, dead_after=120)
+        a.join('a', 'g1')
+        a.join('a', 'g2')
+        claim = handoff.Claim(
+            'a', handoff.RingSpec.of(ring.HashRing(['a', 'b']))
+        )
+        self.store.down = True
+        self.assertRaises(exception.MembershipUnavailable, a.drain)
+        self.assertRaises(
+            exception.MembershipUnavailable, a.publish, 'g2', claim
+        )
+        self.assertRaises(exception.MembershipUnavailable, a.heartbeat)
+        self.store.down = False
+        reader = self.source()
+        # Before the next heartbeat, the records still say what they said.
+        self.assertEqual({'a': 1}, reader.get_members('g1').up())
+        a.heartbeat()
+        self.assertEqual(set(), a._unwritten)
+        members = [reader.get_members(g).members['a'] for g in ('g1', 'g2')]
+        self.assertEqual([base.State.DRAINING] * 2, [m.state for m in members])
+        self.assertEqual([None, claim], [m.claim for m in members])
+
     def test_state_changes_need_a_join(self):
         a = self.source()
         err = self.assertRaises(exception.InvalidArgumentError, a.drain)
