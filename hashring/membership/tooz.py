@@ -57,9 +57,21 @@ _TIMEOUT_PARAMS = {
 }
 
 
-#: tooz drivers that can read only ASCII member ids: a member that joined
-#: with another name would make its whole group unreadable.
-ASCII_ONLY = frozenset({'zookeeper', 'kazoo'})
+_UNREADABLE = 'reads only ASCII member ids: its group would become unreadable'
+# etcd3gw's leave_group() decodes the key as UTF-8, and etcd3gw encodes
+# it back as Latin-1: the key deleted is another.
+_UNREMOVABLE = (
+    'removes only ASCII member ids: the record would stay, on the ring, '
+    'until dead_after after leave()'
+)
+
+#: tooz drivers that can keep only ASCII member ids, and why.
+ASCII_ONLY = {
+    'zookeeper': _UNREADABLE,
+    'kazoo': _UNREADABLE,
+    'etcd3+http': _UNREMOVABLE,
+    'etcd3+https': _UNREMOVABLE,
+}
 
 
 class ToozSource(base.MembershipSource):
@@ -127,7 +139,7 @@ class ToozSource(base.MembershipSource):
             parsed._replace(query=urllib.parse.urlencode(query, True))
         )
         self.url = url
-        self._ascii_ids = parsed.scheme in ASCII_ONLY
+        self._ascii_only = ASCII_ONLY.get(parsed.scheme)
         self._failures = toozclient.failures(parsed.scheme)
         self.timeout = self.read_timeout
         self._reader = toozclient.Client(
@@ -228,12 +240,11 @@ class ToozSource(base.MembershipSource):
         ).encode('utf-8')
 
     def _check_name(self, name: str) -> None:
-        if self._ascii_ids and not name.isascii():
+        if self._ascii_only and not name.isascii():
             raise exception.InvalidMemberError(
                 name,
                 f"tooz's {urllib.parse.urlsplit(self.url).scheme} driver "
-                f'reads only ASCII member ids: its group would become '
-                f'unreadable',
+                f'{self._ascii_only}',
             )
 
     def _register(self, group: str, record: base.Record) -> None:
