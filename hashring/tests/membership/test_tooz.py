@@ -71,6 +71,15 @@ class AsciiOnlyMixin:
         self.assertIsNone(node._thread)
         self.assertEqual(0, len(self.read()))
 
+    def joined_by_tooz(self, name='c\u00e9'):
+        """Return a tooz coordinator of a member joined, as tooz allows."""
+        member = coordination.get_coordinator(self.url, name.encode())
+        member.start(start_heart=False)
+        self.addCleanup(member.stop)
+        member.create_group(self.group.encode()).get()
+        member.join_group(self.group.encode()).get()
+        return member
+
 
 class EtcdContractTestCase(
     AsciiOnlyMixin, ToozMixin, contract.Contract, test_base.TestCase
@@ -86,11 +95,7 @@ class EtcdContractTestCase(
         # Why such names are refused: etcd3gw's leave_group() deletes the
         # key encoded as Latin-1, not the member's.  Should tooz mend it,
         # this fails, and hashring can take the names again.
-        member = coordination.get_coordinator(self.url, 'c\u00e9'.encode())
-        member.start(start_heart=False)
-        self.addCleanup(member.stop)
-        member.create_group(self.group.encode()).get()
-        member.join_group(self.group.encode()).get()
+        member = self.joined_by_tooz()
         member.leave_group(self.group.encode()).get()
         self.assertEqual(
             {'c\u00e9'.encode()},
@@ -111,11 +116,7 @@ class ZooKeeperContractTestCase(
         cls.url = servers.shared(servers.ZooKeeperServer, 'ZOOKEEPER').url
 
     def test_a_group_tooz_cannot_read_is_unavailable_not_empty(self):
-        other = coordination.get_coordinator(self.url, 'c\u00e9'.encode())
-        other.start()
-        self.addCleanup(other.stop)
-        other.create_group(self.group.encode()).get()
-        other.join_group(self.group.encode()).get()
+        self.joined_by_tooz()
         err = self.assertRaises(exception.MembershipUnavailable, self.read)
         self.assertIn('ascii', str(err))
 
