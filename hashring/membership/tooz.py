@@ -57,6 +57,7 @@ _TIMEOUT_PARAMS = {
 }
 
 
+# kazoo's driver decodes the member ids it lists as ASCII.
 _UNREADABLE = 'reads only ASCII member ids: its group would become unreadable'
 # etcd3gw's leave_group() decodes the key as UTF-8, and etcd3gw encodes
 # it back as Latin-1: the key deleted is another.
