@@ -289,7 +289,7 @@ class OwnershipFilter:
         :param instances: the ids of the instances this service manages.
         :returns: a :class:`Result`.
         :raises hashring.exception.InvalidArgumentError: a node lacks an
-            id field.
+            id field or an instance field (which may hold None).
         :raises hashring.exception.InvalidKeyError: a node id is not
             ``str`` or bytes.
         :raises: what :meth:`hashring.RingManager.get_ring` raises.
