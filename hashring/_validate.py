@@ -130,3 +130,32 @@ def collection(name: str, value: Any) -> list[Any]:
             f'{type(value).__name__} {value!r:.80}'
         )
     return list(value)
+
+
+def hashable(value: Any) -> bool:
+    """Return whether a value can be a dict key or set member."""
+    try:
+        # Whether, not how: nothing is placed by the hash.
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def id_set(name: str, value: Any) -> set[Any]:
+    """Return the items of a collection argument as a set, else raise.
+
+    :param name: the argument's name, for the message.
+    :param value: an iterable of ids.
+    :raises hashring.exception.InvalidArgumentError: it is a string or
+        bytes, is not iterable, or holds an item that cannot be hashed.
+    """
+    items = collection(name, value)
+    try:
+        return set(items)
+    except TypeError:
+        bad = next(item for item in items if not hashable(item))
+        raise exception.InvalidArgumentError(
+            f'{name} holds {bad!r:.80} of type {type(bad).__name__}, '
+            'which cannot be an id (a str, say)'
+        ) from None

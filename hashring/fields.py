@@ -25,6 +25,7 @@ import itertools
 import operator
 from typing import Any
 
+from hashring import _validate
 from hashring import exception
 
 KeyFunc = Callable[[Any], Any]
@@ -112,3 +113,36 @@ def kinds_of(nodes: list[Any]) -> Collection[type]:
     if found.count(dict) == len(found):
         return _DICTS if found else ()
     return set(found)
+
+
+def of_all(
+    key: KeyFunc, nodes: list[Any], kinds: Collection[type]
+) -> list[Any]:
+    """Return a key function's value for every node, of types kinds."""
+    if isinstance(key, Field):
+        return key.of_all(nodes, kinds)
+    return list(map(key, nodes))
+
+
+def refuse_unhashable(ids: list[Any], instances: list[Any]) -> None:
+    """Raise for the first node whose id or instance cannot be hashed.
+
+    A filter calls it after a ``TypeError``, so that a call with good
+    input pays for no check.
+
+    :param ids: every node's id.
+    :param instances: every node's instance id, or None.
+    :raises hashring.exception.InvalidKeyError: an id cannot be hashed
+        (a ``bytearray``, say).
+    :raises hashring.exception.InvalidArgumentError: an instance field
+        holds what cannot be hashed.
+    """
+    for nid, instance in zip(ids, instances):
+        if not _validate.hashable(nid):
+            raise exception.InvalidKeyError(nid)
+        if not _validate.hashable(instance):
+            raise exception.InvalidArgumentError(
+                f'Node {nid!r} has the instance {instance!r:.80} of type '
+                f'{type(instance).__name__}: an instance field holds an id '
+                '(a str, say) or None'
+            )

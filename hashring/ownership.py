@@ -37,6 +37,7 @@ import uuid
 
 from oslo_config import cfg
 
+from hashring import _rules
 from hashring import _validate
 from hashring import decisions
 from hashring import exception
@@ -60,57 +61,6 @@ Field = fields.Field
 
 # Node ids the ring takes as they are: checked without looking them up.
 _PLAIN_IDS = {str, bytes}
-
-
-def _decided_apart(
-    ring: ring_mod.HashRing,
-    id_of: dict[Any, str | None],
-    host: str,
-    ids: list[Any],
-    instances: list[Any],
-    has: list[bool],
-    mine: set[Any],
-) -> tuple[decisions.RingRule, list[bool], list[Any]]:
-    """Decide nodes where neither orphans nor the protocol play a part.
-
-    A node with an instance is kept when the instance is this service's,
-    one without when the ring gives it here: each rule runs in C over its
-    own share of the nodes, and only the nodes without an instance are
-    looked up on the ring.
-
-    Runtime complexity: ``O(n)`` for ``n`` nodes.
-
-    :param ring: the ring.
-    :param id_of: the member id of each of its names.
-    :param host: this service's member id.
-    :param ids: every node's id.
-    :param instances: every node's instance id, or None.
-    :param has: whether each node has an instance.
-    :param mine: the ids of this service's instances.
-    :returns: the ring's rule, whether each node is kept, and the ring
-        owners of the nodes without an instance, in order.
-    """
-    found = ring.map_keys(
-        list(itertools.compress(ids, map(operator.not_, has)))
-    )
-    rule = decisions.RingRule(
-        membership_base.names_of(set(found), host, id_of), (), frozenset()
-    )
-    keep = decisions.place(
-        has,
-        map(rule.mine.__contains__, found),
-        map(mine.__contains__, itertools.compress(instances, has)),
-    )
-    return rule, keep, found
-
-
-def _of_all(
-    key: KeyFunc, nodes: list[Any], kinds: Collection[type]
-) -> list[Any]:
-    """Return a key function's value for every node, of types kinds."""
-    if isinstance(key, fields.Field):
-        return key.of_all(nodes, kinds)
-    return list(map(key, nodes))
 
 
 class OwnershipFilter:
@@ -231,52 +181,6 @@ class OwnershipFilter:
             self._ring_ids = (ring, id_of, ids)
         return id_of, ids
 
-    def _by_ring(
-        self,
-        ring: ring_mod.HashRing,
-        id_of: dict[Any, str | None],
-        owners: list[Any],
-        ids: list[Any],
-        protocol: Any,
-        alive: frozenset[Any],
-    ) -> tuple[decisions.RingRule, list[bool], frozenset[Any]]:
-        """Decide every node by the ring, and the protocol where it runs.
-
-        Runtime complexity: ``O(n)`` for ``n`` nodes, in C.
-
-        :param ring: the ring.
-        :param id_of: the member id of each of its names.
-        :param owners: the ring owner of every node.
-        :param ids: every node's id.
-        :param protocol: the handoff protocol, or None.
-        :param alive: the live members.
-        :returns: the ring's rule, whether it keeps each node, and the
-            live members, as the protocol's fresher read has them.
-        """
-        mine_on_ring = membership_base.names_of(set(owners), self.host, id_of)
-        held_back: Collection[Any] = frozenset()
-        over: frozenset[Any] = frozenset()
-        # The ring's say on every node, in C: the nodes without an instance
-        # (most of them) are decided by it alone.
-        mapped = list(map(mine_on_ring.__contains__, owners))
-        if protocol is not None:
-            given = list(itertools.compress(ids, mapped))
-            answer = protocol.owned(ids, self.group, ring, given, record=False)
-            over = protocol.handing_over(self.group)
-            # Once a ring is applied the answer is the keys given (the
-            # same objects: the comparison is quick), and nothing costs
-            # a pass over every node.
-            if answer != given:
-                held_back = set(given).difference(answer)
-            # The protocol reads the membership more often while peers
-            # move (a peer leaving, say): a member gone from its read is
-            # gone, and its instances' nodes orphans, from now.
-            fresher = protocol.alive(self.group)
-            if fresher is not None:
-                alive = alive & fresher
-        rule = decisions.RingRule(mine_on_ring, held_back, over)
-        return rule, rule.owned_all(ids, mapped), alive
-
     def filter(self, nodes: Iterable[Any], instances: Iterable[Any]) -> Result:
         """Decide, for every node, whether this service manages it.
 
@@ -289,7 +193,9 @@ class OwnershipFilter:
         :param instances: the ids of the instances this service manages.
         :returns: a :class:`Result`.
         :raises hashring.exception.InvalidArgumentError: a node lacks an
-            id field or an instance field (which may hold None).
+            id field or an instance field (which may hold None), or an
+            instance field or ``instances`` holds what cannot be hashed
+            (a list, say).
         :raises hashring.exception.InvalidKeyError: a node id is not
             ``str`` or bytes.
         :raises: what :meth:`hashring.RingManager.get_ring` raises.
@@ -304,12 +210,28 @@ class OwnershipFilter:
             alive = self.alive
         # The ring holds registered names; identity is canonical.
         nodes = _validate.collection('nodes', nodes)
-        mine = set(_validate.collection('instances', instances))
+        mine = _validate.id_set('instances', instances)
         # No instance is no instance, whatever the caller passed.
         mine.discard(None)
         kinds = fields.kinds_of(nodes)
-        ids = _of_all(self.node_id, nodes, kinds)
-        instances = _of_all(self.instance_id, nodes, kinds)
+        ids = fields.of_all(self.node_id, nodes, kinds)
+        found = fields.of_all(self.instance_id, nodes, kinds)
+        try:
+            return self._decide(ring, alive, nodes, ids, found, mine)
+        except TypeError:
+            fields.refuse_unhashable(ids, found)
+            raise
+
+    def _decide(
+        self,
+        ring: ring_mod.HashRing,
+        alive: frozenset[Any],
+        nodes: list[Any],
+        ids: list[Any],
+        instances: list[Any],
+        mine: set[Any],
+    ) -> Result:
+        """Decide every node, given its id and instance (see filter())."""
         has = list(map(operator.is_not, instances, itertools.repeat(None)))
         protocol = self.handoff
         lookup_host = self.instance_host
@@ -324,13 +246,20 @@ class OwnershipFilter:
             # The nodes with an instance are not looked up: their ring
             # owner is found when a decision is read.  (An id of another
             # type is looked up, to be refused with its node.)
-            rule, keep, owners = _decided_apart(
+            rule, keep, owners = _rules.decided_apart(
                 ring, id_of, self.host, ids, instances, has, mine
             )
         else:
             owners = ring.map_keys(ids)
-            rule, keep, alive = self._by_ring(
-                ring, id_of, owners, ids, protocol, alive
+            rule, keep, alive = _rules.by_ring(
+                ring,
+                id_of,
+                self.host,
+                self.group,
+                owners,
+                ids,
+                protocol,
+                alive,
             )
             if lookup_host is None and any(has):
                 # Without instance_host an instance is this service's or

@@ -46,3 +46,36 @@ class FieldTestCase(base.TestCase):
                 exception.InvalidArgumentError, get.of_all, nodes
             )
             self.assertIn('none of the fields id, uuid', str(err))
+
+    def test_of_all_takes_any_key_function(self):
+        nodes = [{'id': 'a', 'name': 'x'}, {'id': 'b', 'name': 'y'}]
+        kinds = fields.kinds_of(nodes)
+        self.assertEqual(
+            ['a', 'b'], fields.of_all(fields.field('id'), nodes, kinds)
+        )
+        self.assertEqual(
+            ['X', 'Y'],
+            fields.of_all(lambda n: n['name'].upper(), nodes, kinds),
+        )
+
+
+class RefuseUnhashableTestCase(base.TestCase):
+    def test_names_the_first_node_that_cannot_be_hashed(self):
+        ids = ['n1', 'n2', 'n3']
+        fields.refuse_unhashable(ids, [None, 'i', ('t', 1)])
+        err = self.assertRaises(
+            exception.InvalidArgumentError,
+            fields.refuse_unhashable,
+            ids,
+            [None, ['i'], {'i': 1}],
+        )
+        self.assertIn(
+            "Node 'n2' has the instance ['i'] of type list", str(err)
+        )
+        err = self.assertRaises(
+            exception.InvalidKeyError,
+            fields.refuse_unhashable,
+            ['n1', bytearray(b'n2')],
+            [None, []],
+        )
+        self.assertEqual(bytearray(b'n2'), err.key)

@@ -333,3 +333,48 @@ class BadCollectionsTestCase(base.TestCase):
                 exception.InvalidArgumentError, flt.filter, **kwargs
             )
             self.assertIn(f'{name} must be a collection', str(err))
+
+    def test_what_cannot_be_hashed_is_refused_by_name(self):
+        # A bytes-like id the ring takes (a bytearray) cannot be a
+        # decision's key; nor can a list be an instance.
+        two = ring.HashRing(['a', 'b'])
+        cases = (
+            (
+                (bytearray(b'n1'), None),
+                ['i1'],
+                exception.InvalidKeyError,
+                "bytearray(b'n1')",
+            ),
+            (
+                ('n1', ['i1']),
+                ['i1'],
+                exception.InvalidArgumentError,
+                "Node 'n1' has the instance ['i1'] of type list",
+            ),
+            (
+                ('n1', bytearray(b'i1')),
+                [],
+                exception.InvalidArgumentError,
+                "instance bytearray(b'i1') of type bytearray",
+            ),
+            (
+                ('n1', 'i1'),
+                [['i1']],
+                exception.InvalidArgumentError,
+                "instances holds ['i1'] of type list",
+            ),
+        )
+        for (nid, instance), mine, error, text in cases:
+            for lookup in (None, {'i1': 'b'}.get):
+                flt = ownership.OwnershipFilter(
+                    'a', ring=two, instance_host=lookup
+                )
+                nodes = [
+                    {'id': 'n0', 'instance_id': None},
+                    {'id': nid, 'instance_id': instance},
+                ]
+                with self.subTest(nid=nid, instance=instance, lookup=lookup):
+                    err = self.assertRaises(
+                        error, lambda: flt.filter(nodes, mine) and None
+                    )
+                    self.assertIn(text, str(err))

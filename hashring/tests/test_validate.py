@@ -103,3 +103,26 @@ class WeightTestCase(base.TestCase):
                 )
                 self.assertIn(reason, str(err))
                 self.assertIn('node-a', str(err))
+
+
+class IdSetTestCase(base.TestCase):
+    def test_hashable_items_make_a_set(self):
+        self.assertEqual({'a', None}, _validate.id_set('ids', ['a', None]))
+        self.assertTrue(_validate.hashable(('a', 1)))
+        self.assertFalse(_validate.hashable(('a', [])))
+
+    def test_an_item_that_cannot_be_hashed_is_named(self):
+        for bad in ([1], bytearray(b'x'), {'id': 'a'}, ('a', [])):
+            with self.subTest(bad=bad):
+                err = self.assertRaises(
+                    exception.InvalidArgumentError,
+                    _validate.id_set,
+                    'instances',
+                    ['a', bad],
+                )
+                self.assertIn(f'instances holds {bad!r}', str(err))
+                self.assertIn(type(bad).__name__, str(err))
+        err = self.assertRaises(
+            exception.InvalidArgumentError, _validate.id_set, 'ids', 'ab'
+        )
+        self.assertIn('ids must be a collection', str(err))
