@@ -22,6 +22,7 @@ from typing import NamedTuple
 from oslo_utils import strutils
 
 from hashring import _validate
+from hashring import exception
 from hashring import hashing
 from hashring import ring as ring_mod
 
@@ -58,8 +59,15 @@ def changes(
         only, in the order of the keys.
     :raises hashring.exception.InvalidKeyError: a key is of another type.
     :raises hashring.exception.InvalidArgumentError: keys is a single
-        ``str`` or ``bytes``.
+        ``str`` or ``bytes``, or a ring is not a :class:`hashring.HashRing`.
     """
+    for name, given in (('old_ring', old_ring), ('new_ring', new_ring)):
+        if not isinstance(given, ring_mod.HashRing):
+            # A compat.ToozHashRing, say: its rings come from its own API.
+            raise exception.InvalidArgumentError(
+                f'{name} must be a hashring.HashRing, not '
+                f'{type(given).__name__} {given!r:.80}'
+            )
     if not isinstance(keys, Sequence) or isinstance(keys, (str, bytes)):
         keys = _validate.collection('keys', keys)
     digests = new_ring._digests(keys) if len(new_ring) else None

@@ -100,6 +100,25 @@ class BadKeysTestCase(base.TestCase):
             self.assertIn('keys must be a collection', str(err))
 
 
+    def test_rings_must_be_rings(self):
+        r = hashring.HashRing(['a'])
+        for old, new in ((r, ['a', 'b']), ('a', r), (r, None)):
+            bad, name = (new, 'new_ring') if old is r else (old, 'old_ring')
+            with self.subTest(bad=bad):
+                err = self.assertRaises(
+                    exception.InvalidArgumentError,
+                    hashring.changes,
+                    old,
+                    new,
+                    ['k'],
+                )
+                self.assertIn(
+                    f'{name} must be a hashring.HashRing, not '
+                    f'{type(bad).__name__} {bad!r}',
+                    str(err),
+                )
+
+
 class CostTestCase(base.TestCase):
     def test_moves_are_split_by_what_makes_them_expensive(self):
         old = ring.HashRing(['a', 'b'])
