@@ -36,6 +36,14 @@ from hashring import simulation
 
 EVENTS = ('join', 'leave', 'crash', 'flap')
 
+#: Bounds that keep a simulation's run time and memory bounded: steps
+#: (``duration / step``), simulated seconds (about 11 days), services and
+#: nodes.  The defaults run 180 steps of 3 services and 1,000 nodes.
+MAX_STEPS = 100_000
+MAX_SECONDS = 1_000_000.0
+MAX_SERVICES = 1_000
+MAX_NODES = 1_000_000
+
 
 class SimulatedMembership(membership_base.MembershipSource):
     """A membership kept in memory, with heartbeats on a simulated clock.
@@ -130,6 +138,66 @@ def _area(points: list[tuple[float, int, int]], column: int) -> float:
     return sum((b[0] - a[0]) * a[column] for a, b in zip(points, points[1:]))
 
 
+def check(
+    services: int = 3,
+    nodes: int = 1000,
+    instances: float = 0.3,
+    event: str = 'crash',
+    event_at: float = 30.0,
+    duration: float = 180.0,
+    interval: float = 15.0,
+    dead_after: float = 60.0,
+    step: float = 1.0,
+    flap_for: float = 20.0,
+) -> None:
+    """Check a simulation's parameters, as :func:`converge` does first.
+
+    The parameters are :func:`converge`'s.
+
+    :raises hashring.exception.InvalidArgumentError: a value is out of
+        bounds (see :data:`MAX_STEPS` and its kin), named in the message.
+    """
+    if event not in EVENTS:
+        raise exception.InvalidArgumentError(
+            f'event must be one of {", ".join(EVENTS)}, not {event!r}'
+        )
+    if services < 1 or nodes < 1 or step <= 0 or not 0 <= instances <= 1:
+        raise exception.InvalidArgumentError(
+            'services and nodes must be at least 1, step positive and '
+            f'instances a fraction (got services={services}, nodes={nodes}, '
+            f'step={step}, instances={instances})'
+        )
+    seconds = {
+        'event_at': event_at,
+        'duration': duration,
+        'interval': interval,
+        'dead_after': dead_after,
+        'step': step,
+        'flap_for': flap_for,
+    }
+    for name, value in seconds.items():
+        if not 0 <= value <= MAX_SECONDS:  # NaN fails too
+            raise exception.InvalidArgumentError(
+                f'{name} must be from 0 to {MAX_SECONDS:g} seconds, not '
+                f'{value!r}'
+            )
+    steps = duration / step
+    if steps > MAX_STEPS:
+        raise exception.InvalidArgumentError(
+            f'duration={duration:g} at step={step:g} makes '
+            f'{steps:.0f} steps, above {MAX_STEPS}: lengthen the step or '
+            'shorten the duration'
+        )
+    for name, value, most in (
+        ('services', services, MAX_SERVICES),
+        ('nodes', nodes, MAX_NODES),
+    ):
+        if value > most:
+            raise exception.InvalidArgumentError(
+                f'{name}={value} is above {most}, the most a simulation runs'
+            )
+
+
 def converge(
     services: int = 3,
     nodes: int = 1000,
@@ -165,18 +233,22 @@ def converge(
     peer applies a ring without it, then removes its record.
 
     :returns: a :class:`Timeline`.
-    :raises hashring.exception.InvalidArgumentError: bad parameters.
+    :raises hashring.exception.InvalidArgumentError: bad parameters, or a
+        run beyond :data:`MAX_STEPS`, :data:`MAX_SECONDS`,
+        :data:`MAX_SERVICES` or :data:`MAX_NODES` (see :func:`check`).
     """
-    if event not in EVENTS:
-        raise exception.InvalidArgumentError(
-            f'event must be one of {", ".join(EVENTS)}, not {event!r}'
-        )
-    if services < 1 or nodes < 1 or step <= 0 or not 0 <= instances <= 1:
-        raise exception.InvalidArgumentError(
-            'services and nodes must be at least 1, step positive and '
-            f'instances a fraction (got services={services}, nodes={nodes}, '
-            f'step={step}, instances={instances})'
-        )
+    check(
+        services,
+        nodes,
+        instances,
+        event,
+        event_at,
+        duration,
+        interval,
+        dead_after,
+        step,
+        flap_for,
+    )
     now = [0.0]
 
     def clock() -> float:

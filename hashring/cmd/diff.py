@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import sys
 from typing import Any
 
+from hashring.cmd import inputs
 from hashring.cmd import output
 from hashring.cmd import owned
 from hashring.cmd import parser
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     to_members = old.members if args.to_members is None else args.to_members
     new = ring_mod.HashRing(to_members, exponent, old.hash_function)
     nodes = owned.read_nodes(args.nodes) if args.nodes else None
-    keys = [n['id'] for n in nodes] if nodes is not None else parser.keys(args)
+    keys = [n['id'] for n in nodes] if nodes is not None else inputs.keys(args)
     counts = simulation.moved(old, new, keys)
     total = sum(counts.values())
     before = dict.fromkeys(sorted({*old.members, *new.members}), 0)

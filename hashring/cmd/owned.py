@@ -16,6 +16,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from hashring.cmd import inputs
 from hashring.cmd import output
 from hashring.cmd import parser
 from hashring import membership
@@ -59,7 +60,7 @@ def read_nodes(path: str) -> list[dict[str, Any]]:
     :raises UsageError: the file cannot be read, or a node has no id or a
         field that is not a string.
     """
-    nodes = parser.read_records(path)
+    nodes = inputs.read_records(path)
     if not all(n.get('id') for n in nodes):
         raise parser.UsageError(
             f'hashring: every node in {path} needs an "id"'

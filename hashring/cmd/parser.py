@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The ``hashring`` command's parser: options, their types, their inputs.
+"""The ``hashring`` command's parser: options and their types.
 
 The options that several commands share (``--members``, ``--format``...)
 are accepted before or after the command's name; each command offers only
@@ -21,8 +21,6 @@ import argparse
 from collections.abc import Callable
 from collections.abc import Iterable
 import copy
-import csv
-import json
 import math
 import os
 from typing import Any
@@ -35,7 +33,6 @@ from hashring.membership import base as membership_base
 from hashring.membership import static
 from hashring import opts
 from hashring import ring as ring_mod
-from hashring import simulation
 
 
 class UsageError(Exception):
@@ -90,7 +87,9 @@ def number(
         if bad:
             bound = f'above {low:g}' if above else f'at least {low:g}'
             if high is not None:
-                bound += f' and at most {high:g}'
+                # Whole, written out: 'g' would give a million as 1e+06.
+                shown = int(high) if float(high).is_integer() else high
+                bound += f' and at most {shown}'
             raise argparse.ArgumentTypeError(f'{text!r} is not {what} {bound}')
         return value
 
@@ -292,42 +291,6 @@ def ring(
     return ring_mod.HashRing(members, exponent, function)
 
 
-def read_text(path: str) -> str:
-    """Return a file's text, or raise a UsageError naming the file."""
-    try:
-        with open(path, 'rb') as f:
-            return f.read().decode('utf-8')
-    except OSError as exc:
-        raise UsageError(
-            f'hashring: cannot read {path}: {exc.strerror or exc}'
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise UsageError(f'hashring: {path} is not UTF-8: {exc}') from exc
-
-
-def read_records(path: str) -> list[dict[str, Any]]:
-    """Return the records of a JSON list or a CSV file with a header.
-
-    :raises UsageError: the file cannot be read, is neither, or holds
-        something other than records.
-    """
-    text = read_text(path)
-    try:
-        if text.lstrip().startswith('['):
-            found = json.loads(text)
-        else:
-            found = list(csv.DictReader(text.splitlines()))
-    except ValueError as exc:
-        raise UsageError(
-            f'hashring: {path} is not JSON or CSV: {exc}'
-        ) from exc
-    if not isinstance(found, list) or not all(
-        isinstance(r, dict) for r in found
-    ):
-        raise UsageError(f'hashring: {path} is not a list of records')
-    return found
-
-
 def add_keys(parser: argparse.ArgumentParser, default: int) -> None:
     """Offer --keys FILE, or --count generated keys."""
     src = parser.add_mutually_exclusive_group()
@@ -338,20 +301,6 @@ def add_keys(parser: argparse.ArgumentParser, default: int) -> None:
         default=default,
         help='how many reproducible UUID keys to generate, without --keys',
     )
-
-
-def keys(args: argparse.Namespace) -> list[str]:
-    """Return the keys of --keys FILE, or --count generated ones."""
-    if args.keys:
-        found = [
-            line.strip()
-            for line in read_text(args.keys).splitlines()
-            if line.strip()
-        ]
-        if not found:
-            raise UsageError(f'hashring: {args.keys} holds no keys')
-        return found
-    return simulation.keys(args.count)
 
 
 def command(

@@ -16,6 +16,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from hashring.cmd import inputs
 from hashring.cmd import output
 from hashring.cmd import parser
 from hashring import shards as shards_mod
@@ -80,7 +81,7 @@ def plan(args: argparse.Namespace) -> int:
             )
         hosts[shard] = host
     result = shards_mod.plan(
-        parser.read_records(args.nodes),
+        inputs.read_records(args.nodes),
         args.shards,
         move_instances=args.move_instances,
     )

@@ -16,6 +16,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from hashring.cmd import inputs
 from hashring.cmd import output
 from hashring.cmd import parser
 from hashring.cmd import plots
@@ -35,6 +36,10 @@ EXPLAIN = (
     'times the seconds they spent in it: 10 nodes managed twice for 3 s '
     'are 30 node-seconds.'
 )
+
+
+#: A time in seconds, as the simulation bounds it.
+_SECONDS = parser.number(float, 0, above=True, high=convergence.MAX_SECONDS)
 
 
 def _exponents(text: str) -> list[int]:
@@ -91,10 +96,16 @@ def register(sub: Any) -> argparse.ArgumentParser:
         sim, 'converge', converge, CONVERGE, ('format',), epilog=EXPLAIN
     )
     c.add_argument(
-        '--services', type=parser.count, default=3, help='services at start'
+        '--services',
+        type=parser.number(int, 1, high=convergence.MAX_SERVICES),
+        default=3,
+        help='services at start',
     )
     c.add_argument(
-        '--nodes', type=parser.count, default=1000, help='nodes to share'
+        '--nodes',
+        type=parser.number(int, 1, high=convergence.MAX_NODES),
+        default=1000,
+        help='nodes to share',
     )
     c.add_argument(
         '--instances',
@@ -111,37 +122,37 @@ def register(sub: Any) -> argparse.ArgumentParser:
     )
     c.add_argument(
         '--at',
-        type=parser.number(float, 0),
+        type=parser.number(float, 0, high=convergence.MAX_SECONDS),
         default=30.0,
         help='seconds from the start to the event',
     )
     c.add_argument(
         '--duration',
-        type=parser.positive,
+        type=_SECONDS,
         default=180.0,
         help='seconds simulated',
     )
     c.add_argument(
         '--interval',
-        type=parser.positive,
+        type=_SECONDS,
         default=15.0,
         help='seconds between two ring refreshes of a service',
     )
     c.add_argument(
         '--dead-after',
-        type=parser.positive,
+        type=_SECONDS,
         default=60.0,
         help='seconds of silence after which a member is down',
     )
     c.add_argument(
         '--step',
-        type=parser.positive,
+        type=_SECONDS,
         default=1.0,
         help='seconds between two heartbeats and two counts',
     )
     c.add_argument(
         '--flap-for',
-        type=parser.positive,
+        type=_SECONDS,
         default=20.0,
         help='seconds a flapping service stays away',
     )
@@ -185,7 +196,7 @@ def balance(args: argparse.Namespace) -> int:
                 f'more than {ring_mod.MAX_POINTS} points for a total '
                 f'weight of {sum(members.values())}'
             )
-    keys = parser.keys(args)
+    keys = inputs.keys(args)
     progress = output.Progress()
     results = []
     for n, exponent in enumerate(args.exponents):
@@ -255,7 +266,7 @@ def converge(args: argparse.Namespace) -> int:
     """Print the scenario, the timeline and its totals."""
     if args.plot:
         output.pyplot()  # fail before a long run
-    scenario = {
+    params = {
         'services': args.services,
         'nodes': args.nodes,
         'instances': args.instances,
@@ -265,10 +276,14 @@ def converge(args: argparse.Namespace) -> int:
         'interval': args.interval,
         'dead_after': args.dead_after,
         'step': args.step,
-        'handoff': args.handoff,
+        'flap_for': args.flap_for,
     }
-    if args.event == 'flap':
-        scenario['flap_for'] = args.flap_for
+    # Fail before the scenario's description (on too many steps: each
+    # value's bounds are its option's).
+    convergence.check(**params)
+    scenario = {**params, 'handoff': args.handoff}
+    if args.event != 'flap':
+        del scenario['flap_for']
     if args.format == 'table':
         victim = (
             f'svc-{args.services + 1}'
@@ -299,18 +314,7 @@ def converge(args: argparse.Namespace) -> int:
             progress((index + done) / len(runs))
 
         timelines[handoff] = convergence.converge(
-            services=args.services,
-            nodes=args.nodes,
-            instances=args.instances,
-            event=args.event,
-            event_at=args.at,
-            duration=args.duration,
-            interval=args.interval,
-            dead_after=args.dead_after,
-            step=args.step,
-            flap_for=args.flap_for,
-            progress=part,
-            handoff=handoff,
+            **params, progress=part, handoff=handoff
         )
     progress.done()
     # With --handoff, the protocol's run is the answer and the plain run

@@ -16,6 +16,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from hashring.cmd import inputs
 from hashring.cmd import output
 from hashring.cmd import parser
 from hashring import status as status_mod
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         snapshots = {args.group: source.get_members(args.group)}
     else:
         snapshots = source.get_groups()
-    keys = parser.keys(args) if args.keys else None
+    keys = inputs.keys(args) if args.keys else None
     settings = config.hashring
     found = [
         status_mod.group_status(

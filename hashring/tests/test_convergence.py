@@ -92,6 +92,17 @@ class ConvergeTestCase(base.TestCase):
             ({'services': 0}, 'services=0'),
             ({'instances': 2}, 'instances=2'),
             ({'step': 0}, 'step=0'),
+            # Each ran for days, or overflowed the simulated clock.
+            ({'duration': 1e11}, 'duration must be from 0 to 1e+06 seconds'),
+            ({'interval': 1e11}, 'interval must be from 0 to 1e+06'),
+            ({'event_at': float('nan')}, 'event_at must be from 0'),
+            ({'flap_for': -1}, 'flap_for must be from 0'),
+            (
+                {'duration': 200, 'step': 0.001},
+                'duration=200 at step=0.001 makes 200000 steps, above 100000',
+            ),
+            ({'services': 1001}, 'services=1001 is above 1000'),
+            ({'nodes': 10**6 + 1}, 'nodes=1000001 is above 1000000'),
         ):
             err = self.assertRaises(
                 exception.InvalidArgumentError, convergence.converge, **kwargs

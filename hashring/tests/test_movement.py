@@ -99,7 +99,6 @@ class BadKeysTestCase(base.TestCase):
             )
             self.assertIn('keys must be a collection', str(err))
 
-
     def test_rings_must_be_rings(self):
         r = hashring.HashRing(['a'])
         for old, new in ((r, ['a', 'b']), ('a', r), (r, None)):

@@ -10,15 +10,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The shared parser of the hashring command: types, options, inputs."""
+"""The shared parser of the hashring command: types and options."""
 
 import argparse
-import os
-
-import fixtures
 
 from hashring.cmd import parser
-from hashring import simulation
 from hashring.tests import base
 
 
@@ -93,20 +89,3 @@ class SharedOptionsTestCase(base.TestCase):
         self.assertEqual('json', args.format)
         args = parser.finish(top.parse_args(['c']))
         self.assertEqual('table', args.format)
-
-
-class InputsTestCase(base.TestCase):
-    def test_keys_from_a_file_or_generated(self):
-        tmp = self.useFixture(fixtures.TempDir()).path
-        path = os.path.join(tmp, 'keys')
-        with open(path, 'w') as f:
-            f.write(' k1 \n\nk2\n')
-        args = argparse.Namespace(keys=path, count=5)
-        self.assertEqual(['k1', 'k2'], parser.keys(args))
-        args = argparse.Namespace(keys=None, count=5)
-        self.assertEqual(simulation.keys(5), parser.keys(args))
-        err = self.assertRaises(
-            parser.UsageError, parser.read_text, os.path.join(tmp, 'none')
-        )
-        self.assertIn('No such file or directory', str(err))
-        self.assertIn('none', str(err))

@@ -351,11 +351,21 @@ class SimulateRefusalsTestCase(cli.Refusals, base.TestCase):
             ('--step', 'x'),
             ('--instances', '1.5'),
             ('--at', '-3'),
+            # Runs of days, or beyond the simulated clock: refused.
+            ('--duration', '1e11'),
+            ('--at', '1e7'),
+            ('--nodes', '1000001'),
+            ('--services', '1001'),
         ):
             with self.subTest(option=option, value=value):
                 self.assert_refused(
                     [*converge, option, value], f'argument {option}: '
                 )
+        # Before the scenario's description: nothing on standard output.
+        self.assert_refused(
+            [*converge, '--step', '0.001'],
+            'duration=180 at step=0.001 makes 180000 steps, above 100000',
+        )
         self.assert_refused(
             ['simulate', 'balance', '--target', 'nan'], 'argument --target'
         )
