@@ -125,12 +125,14 @@ _membership_opts = [
         'heartbeat_interval',
         default=10.0,
         min=0.01,
+        max=86400.0,
         help='Seconds between the heartbeats of a registered member.',
     ),
     cfg.FloatOpt(
         'dead_after',
         default=60.0,
         min=0.02,
+        max=7 * 86400.0,
         help='Seconds without a heartbeat after which a member is down and '
         'leaves the ring. It must be at least twice heartbeat_interval; '
         'lower it to move the work of a crashed service sooner, raise it '
@@ -140,6 +142,7 @@ _membership_opts = [
         'retention',
         default=7 * 24 * 3600,
         min=60,
+        max=365 * 24 * 3600,
         help='Seconds after which the records of members that stopped '
         'heartbeating are deleted (sql and file drivers), by every member '
         'at its first heartbeat and about ten times per period after.',
@@ -148,6 +151,7 @@ _membership_opts = [
         'read_timeout',
         default=10.0,
         min=0.1,
+        max=3600.0,
         help='Seconds a membership backend may take to answer before it is '
         'reported unavailable.',
     ),
@@ -269,10 +273,15 @@ def check(name: str, value: Any) -> Any:
             raise exception.InvalidArgumentError(
                 f'[{GROUP}] {name} must be finite, not {value!r}'
             )
-    elif isinstance(opt, cfg.ListOpt) and isinstance(value, (list, tuple)):
-        # As given: oslo.config's List would str() every entry, and make
-        # b'x' the member "b'x'".  The option's user checks the entries.
-        return list(value)
+    elif isinstance(opt, cfg.ListOpt):
+        if isinstance(value, (list, tuple)):
+            # As given: oslo.config's List would str() every entry, and
+            # make b'x' the member "b'x'".  Its user checks the entries.
+            return list(value)
+        if not isinstance(value, str):
+            raise exception.InvalidArgumentError(
+                f'[{GROUP}] {name} must be a list or a string, not {value!r}'
+            )
     elif isinstance(opt, cfg.BoolOpt) and not isinstance(value, bool):
         raise exception.InvalidArgumentError(
             f'[{GROUP}] {name} must be True or False, not {value!r}'

@@ -178,10 +178,13 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
     def option(self, name: str) -> Any:
         """Return an option's value: the override, else ``[hashring]``.
 
+        An override of None is none, as a :class:`hashring.RingManager`'s
+        keywords are: the configured value applies.
+
         :raises hashring.exception.InvalidArgumentError: the value is not
             one the option accepts (see :func:`hashring.opts.check`).
         """
-        if name in self._overrides:
+        if self._overrides.get(name) is not None:
             return opts.check(name, self._overrides[name])
         return opts.check(name, getattr(self.conf.hashring, name))
 

@@ -242,6 +242,12 @@ class HardenedInputTestCase(test_base.TestCase):
             ('read_timeout', -1.0, 'read_timeout -1.0'),
             ('retention', '60', "must be a number, not '60'"),
             ('dead_after', True, 'must be a number, not True'),
+            # Each overflowed a timedelta or a wait, at once or later.
+            ('dead_after', 1e300, 'dead_after 1e+300'),
+            ('read_timeout', 1e300, 'read_timeout 1e+300'),
+            ('retention', 2**70, f'retention {2**70}'),
+            ('heartbeat_interval', 1e6, 'heartbeat_interval 1000000.0'),
+            ('members', True, 'members must be a list or a string, not True'),
         ):
             with self.subTest(name=name, value=value):
                 err = self.assertRaises(
@@ -251,6 +257,19 @@ class HardenedInputTestCase(test_base.TestCase):
                     **{name: value},
                 )
                 self.assertIn(message, str(err))
+
+    def test_an_override_of_none_is_the_configured_value(self):
+        conf = opts.ensure(None)
+        conf.set_override('dead_after', 90.0, opts.GROUP)
+        conf.set_override('members', ['a', 'b:2'], opts.GROUP)
+        source = membership.load(
+            'static', conf=conf, dead_after=None, members=None, group=None
+        )
+        self.addCleanup(source.close)
+        # Each raised TypeError (float(None)) or read no members.
+        self.assertEqual(90.0, source.dead_after)
+        self.assertEqual(10.0, source.heartbeat_interval)
+        self.assertEqual({'a': 1, 'b': 2}, source.get_members().up())
 
     def test_a_driver_reads_one_group_or_several(self):
         class Neither(base.MembershipSource):
