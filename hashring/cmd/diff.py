@@ -117,7 +117,9 @@ def run(args: argparse.Namespace) -> int:
             [('MEMBER', 'BEFORE', 'AFTER')]
             + [(m, before[m], after[m]) for m in before]
         )
-        print(f'{total} of {len(keys)} keys move ({total / len(keys):.2%})')
+        # No nodes ([] or a CSV header alone) move none.
+        share = total / len(keys) if keys else 0.0
+        print(f'{total} of {len(keys)} keys move ({share:.2%})')
         if price is not None:
             print(
                 'of the nodes that move: '

@@ -137,3 +137,22 @@ class TakeoverCostTestCase(base.TestCase):
         bad = cli.run(*argv, '--max-moves', '-1', check=False)
         self.assertEqual(2, bad.returncode)
         self.assertIn('-1', bad.stderr)
+
+    def test_no_nodes_move_none(self):
+        # A CSV header alone, or [], is no nodes: it raised
+        # ZeroDivisionError where it printed the share that moves.
+        for name, content in (('n.csv', 'id,instance_id\n'), ('n.json', '[]')):
+            path = os.path.join(os.path.dirname(self.path), name)
+            with open(path, 'w') as f:
+                f.write(content)
+            with self.subTest(content=content):
+                result = cli.run(
+                    'diff',
+                    '--members',
+                    'a',
+                    '--to-members',
+                    'a,b',
+                    '--nodes',
+                    path,
+                )
+                self.assertIn('0 of 0 keys move (0.00%)', result.stdout)
