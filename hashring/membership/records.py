@@ -119,3 +119,26 @@ def _preference(
     alive = record.state in (values.State.UP, values.State.DRAINING)
     heard = record.heartbeat.timestamp() if record.heartbeat else 0.0
     return (not alive, -heard, member_id != record.id, record.id)
+
+
+def past_names(
+    found: dict[str, list[values.Record]], name: str
+) -> list[tuple[str, str]]:
+    """Return the records of a member under names other than its own.
+
+    A host whose name changed case leaves records under its old name, its
+    past, which readers skip while the member is heard from later.
+
+    Runtime complexity: ``O(m)`` for ``m`` records.
+
+    :param found: records by group, as a driver read them.
+    :param name: the member's name, as it registered.
+    :returns: ``(group, name)`` of each such record.
+    """
+    member_id = identity.canonical_id(name)
+    return [
+        (group, record.id)
+        for group, records in sorted(found.items())
+        for record in records
+        if record.id != name and identity.canonical_of(record.id) == member_id
+    ]

@@ -32,6 +32,7 @@ from hashring import claims
 from hashring import exception
 from hashring.membership import heartbeats
 from hashring.membership import identity
+from hashring.membership import records as records_mod
 from hashring.membership import values
 
 # One logger for all a source says, as before the split: operators and
@@ -59,6 +60,12 @@ class Registration(heartbeats.Heartbeats):
         def get_members(self, group: str | None = None) -> values.Snapshot: ...
 
         def _close(self) -> None: ...
+
+        durable_records: bool
+
+        def _read_groups(
+            self, groups: list[str] | None
+        ) -> tuple[dict[str, list[values.Record]], Any]: ...
 
     def join(
         self,
@@ -277,7 +284,32 @@ class Registration(heartbeats.Heartbeats):
                 return
             for group in groups:
                 self._unregister(group, me.id)
+            self._forget_past(me.id, groups)
         LOG.info('Left %s as %s', self.backend, me.id)
+
+    def _forget_past(self, name: str, groups: list[str]) -> None:
+        """Remove this member's records under other names, as it leaves.
+
+        Once its own are gone, a past record (its name in another case)
+        would read as the member, up, until ``dead_after``.  A record
+        that lives as long as its writer's session (tooz) goes with it.
+        """
+        if not self.durable_records:
+            return
+        try:
+            found, _ = self._read_groups(groups)
+            for group, past in records_mod.past_names(found, name):
+                self._unregister(group, past)
+                LOG.info(
+                    'Removed %r, %s by another name, from %s',
+                    past,
+                    name,
+                    group,
+                )
+        except exception.MembershipUnavailable as exc:
+            LOG.warning(
+                '%s by another name stays until dead_after: %s', name, exc
+            )
 
     def stop(self) -> None:
         """Stop heartbeating without removing the records.

@@ -97,13 +97,24 @@ TIMESTAMP = sa.DateTime().with_variant(
 )
 
 
+#: A group or member name, compared byte for byte as on every other
+#: backend: MySQL's and MariaDB's default collations fold case and accents,
+#: and made members 'ce-2' and 'c\u00e9-2' one row, so that one of them
+#: was on no ring.
+NAME = sa.String(255).with_variant(
+    mysql.VARCHAR(255, charset='utf8mb4', collation='utf8mb4_bin'),
+    'mysql',
+    'mariadb',
+)
+
+
 def make_table(metadata: sa.MetaData) -> sa.Table:
     """Return the members table, defined on ``metadata``."""
     return sa.Table(
         TABLE,
         metadata,
-        sa.Column('group_name', sa.String(255), primary_key=True),
-        sa.Column('member_id', sa.String(255), primary_key=True),
+        sa.Column('group_name', NAME, primary_key=True),
+        sa.Column('member_id', NAME, primary_key=True),
         sa.Column('state', sa.String(16), nullable=False),
         sa.Column('weight', sa.Integer, nullable=False, default=1),
         sa.Column('attributes', sa.Text, nullable=False, default='{}'),

@@ -25,13 +25,13 @@ import threading
 import time
 import uuid
 
-from tooz import hashring as tooz_hashring
 
 from hashring import exception
 from hashring import manager
 from hashring import membership
 from hashring.tests import base
 from hashring.tests.membership import contract_claims
+from hashring.tests.membership import contract_names
 
 #: Timings short enough for tests, with dead_after the minimum tooz's
 #: backends accept (whole seconds).
@@ -68,7 +68,7 @@ def refused(call):
     return False
 
 
-class Contract(contract_claims.Claims):
+class Contract(contract_claims.Claims, contract_names.Names):
     """Tests mixed into a TestCase that defines driver and options()."""
 
     #: whether a member that stopped heartbeating disappears (tooz) rather
@@ -196,35 +196,6 @@ class Contract(contract_claims.Claims):
         self.assertNotEqual(second, self.read().generation)
         b.leave()
         self.assertEqual(first, self.read().generation)
-
-    def test_registered_names_are_kept(self):
-        names = ['Conductor-1.example.org:8089', 'c\u00e9-2', 'Host-3']
-        if self.ascii_ids:
-            names[1] = 'Ce-2'
-        sources = [self.source() for _ in names]
-        for source, name in zip(sources, names):
-            source.join(name, self.group)
-        snapshot = self.read()
-        self.assertEqual(
-            sorted(membership.canonical_id(n) for n in names),
-            list(snapshot.members),
-        )
-        self.assertEqual(sorted(names), sorted(snapshot.placed()))
-        member = snapshot.members['conductor-1.example.org:8089']
-        self.assertEqual(names[0], member.name)
-        keys = [f'node-{i}'.encode() for i in range(3000)]
-        theirs = tooz_hashring.HashRing(names)
-        self.assertEqual(
-            [next(iter(theirs.get_nodes(k))) for k in keys],
-            manager.RingManager(self.reader, reset_interval=0)
-            .get_ring(self.group)
-            .map_keys(keys),
-        )
-        # Drain and leave find the record under its exact name.
-        sources[0].drain()
-        self.assertNotIn(names[0], self.read().placed())
-        sources[0].leave()
-        self.assertNotIn('conductor-1.example.org:8089', self.read())
 
     def test_get_groups(self):
         groups = [f'{self.group}-{i}' for i in range(3)]

@@ -133,3 +133,18 @@ class MembersTestCase(test_base.TestCase):
             values.NO_ATTRIBUTES,
             self.members([record('c')])[0]['c'].attributes,
         )
+
+
+class PastNamesTestCase(test_base.TestCase):
+    def test_the_member_under_other_names_only(self):
+        found = {
+            'g2': [record('Node-A'), record('node-b'), record('NODE-A ')],
+            'g1': [record('node-a'), record('Node-A'), record('bad\x00')],
+        }
+        # Its own name is not its past; a name no member can have is
+        # no member's.
+        self.assertEqual(
+            [('g1', 'node-a'), ('g2', 'NODE-A ')],
+            records.past_names(found, 'Node-A'),
+        )
+        self.assertEqual([], records.past_names(found, 'node-c'))
