@@ -21,12 +21,26 @@ import statistics
 from typing import Any
 import uuid
 
+from hashring import exception
 from hashring import movement
 from hashring import ring as ring_mod
 
 
+#: The most keys :func:`keys` makes: ten million take about 30 s and a
+#: gigabyte.
+MAX_KEYS = 10_000_000
+
+
 def keys(count: int) -> list[str]:
-    """Return ``count`` reproducible UUID keys."""
+    """Return ``count`` reproducible UUID keys.
+
+    :raises hashring.exception.InvalidArgumentError: count is above
+        :data:`MAX_KEYS`.
+    """
+    if count > MAX_KEYS:
+        raise exception.InvalidArgumentError(
+            f'{count} keys is above {MAX_KEYS}, the most generated'
+        )
     return [
         str(uuid.uuid5(uuid.NAMESPACE_OID, f'hashring-{i}'))
         for i in range(count)

@@ -33,6 +33,7 @@ from hashring.membership import base as membership_base
 from hashring.membership import static
 from hashring import opts
 from hashring import ring as ring_mod
+from hashring import simulation
 
 
 class UsageError(Exception):
@@ -297,7 +298,7 @@ def add_keys(parser: argparse.ArgumentParser, default: int) -> None:
     src.add_argument('--keys', metavar='FILE', help='the keys, one per line')
     src.add_argument(
         '--count',
-        type=count,
+        type=number(int, 1, high=simulation.MAX_KEYS),
         default=default,
         help='how many reproducible UUID keys to generate, without --keys',
     )

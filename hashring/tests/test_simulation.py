@@ -36,3 +36,14 @@ class BalanceTestCase(base.TestCase):
         self.assertEqual(
             len(hashring.changes(old, new, keys)), sum(counts.values())
         )
+
+    def test_keys_are_reproducible_and_bounded(self):
+        self.assertEqual(simulation.keys(50), simulation.keys(100)[:50])
+        self.assertEqual(100, len(set(simulation.keys(100))))
+        # Ten billion keys took hours, where the caller meant ten million.
+        err = self.assertRaises(
+            hashring.exception.InvalidArgumentError,
+            simulation.keys,
+            simulation.MAX_KEYS + 1,
+        )
+        self.assertIn(f'{simulation.MAX_KEYS + 1} keys is above', str(err))
