@@ -90,6 +90,16 @@ EXTRAS = {
 }
 
 
+#: What an extra offers instead of a module that no extra provides.
+INSTEAD = {
+    # SQLAlchemy 2.1 reads postgresql:// as psycopg (3): the extra's is 2.
+    'psycopg': (
+        ", or name psycopg2 in the URL (postgresql+psycopg2://) and pip "
+        f"install '{DISTRIBUTION}[postgresql]'"
+    ),
+}
+
+
 def install_hint(module: str) -> str:
     """Return the command that installs an optional module.
 
@@ -100,7 +110,7 @@ def install_hint(module: str) -> str:
     top = module.split('.')[0]
     extra = EXTRAS.get(top.lower())
     if extra is None:
-        return f'pip install {top}'
+        return f'pip install {top}' + INSTEAD.get(top.lower(), '')
     return f"pip install '{DISTRIBUTION}[{extra}]'"
 
 

@@ -59,7 +59,14 @@ class HierarchyTestCase(base.TestCase):
             ('matplotlib', "pip install 'oslo.hashring[plot]'"),
             # No extra provides it: the module's own name, never
             # "pip install hashring", which is another project.
-            ('psycopg', 'pip install psycopg'),
+            ('somemodule', 'pip install somemodule'),
+            # A plain postgresql:// URL needs psycopg (3) in SQLAlchemy 2.1.
+            (
+                'psycopg',
+                'pip install psycopg, or name psycopg2 in the URL '
+                "(postgresql+psycopg2://) and pip install "
+                "'oslo.hashring[postgresql]'",
+            ),
         ):
             with self.subTest(module=module):
                 self.assertEqual(hint, exception.install_hint(module))
