@@ -94,8 +94,6 @@ class FileSource(base.MembershipSource):
         found: dict[str, list[base.Record]] = {}
         for group in sorted(stored) if groups is None else groups:
             members = stored.get(group, {})
-            if not isinstance(members, dict):
-                raise self._unavailable(f'group {group!r} is not a mapping')
             records = found.setdefault(group, [])
             for member_id, fields in members.items():
                 try:
@@ -195,7 +193,7 @@ class FileSource(base.MembershipSource):
             raise self._unavailable(f'cannot read it: {exc}', exc) from exc
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise self._unavailable(
                 f'it is not valid JSON (corrupt or truncated?): {exc}', exc
             ) from exc
@@ -211,6 +209,10 @@ class FileSource(base.MembershipSource):
             raise self._unavailable(
                 f'its version {data.get("version")!r} is not {VERSION}'
             )
+        for group, members in data['groups'].items():
+            # Checked for writers too, which would raise TypeError on it.
+            if not isinstance(members, dict):
+                raise self._unavailable(f'group {group!r} is not a mapping')
         return data
 
     def _record(self, member_id: str, fields: Any) -> base.Record:

@@ -99,6 +99,7 @@ class FileTestCase(FileSourceMixin, test_base.TestCase):
                 '{"default": []}}',
                 "group 'default' is not a mapping",
             ),
+            ('[' * 100_000, 'maximum recursion depth'),
         ):
             with self.subTest(text=text[:30]):
                 self.write(text)
@@ -108,6 +109,15 @@ class FileTestCase(FileSourceMixin, test_base.TestCase):
                 )
                 self.assertIn(message, str(err))
                 self.assertIn(self.path, str(err))
+                # A writer neither overwrites it nor raises anything else
+                # (it raised TypeError on a group that is a list, and
+                # RecursionError on JSON nested too deeply).
+                err = self.assertRaises(
+                    exception.MembershipUnavailable, self.source().join, 'b'
+                )
+                self.assertIn(message, str(err))
+                with open(self.path) as f:
+                    self.assertEqual(text, f.read())
 
     def test_missing_file_is_an_error(self):
         err = self.assertRaises(
