@@ -220,7 +220,12 @@ class SQLSource(base.MembershipSource):
         for group, *row in rows:
             try:
                 found.setdefault(group, []).append(self._record(*row))
-            except (TypeError, ValueError, exception.HashRingError) as exc:
+            except (
+                TypeError,
+                ValueError,
+                RecursionError,  # attributes nested beyond the parser
+                exception.HashRingError,
+            ) as exc:
                 self._bad_record(group, row[0], exc)
         return found, sqltable.aware(now)
 

@@ -207,7 +207,7 @@ class ToozSource(base.MembershipSource):
         if isinstance(caps, bytes):
             try:
                 caps = json.loads(caps)
-            except ValueError:
+            except (ValueError, RecursionError):
                 caps = None
         if not isinstance(caps, dict):
             # A member that joined without hashring's capabilities (a tooz

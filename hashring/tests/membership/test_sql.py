@@ -141,6 +141,34 @@ class SQLMixin:
             ['fresh'], list(self.reader.get_members(self.group).members)
         )
 
+    def test_a_bad_row_is_left_out_and_the_others_read(self):
+        table = sqltable.make_table(sa.MetaData())
+        for name in ('good', 'deep', 'garbled', 'weird'):
+            self.source().join(name, self.group)
+        with self.engine().begin() as conn:
+            for name, values in (
+                # Nested beyond the parser: RecursionError took the whole
+                # group down.
+                ('deep', {'attributes': '[' * 5000 + ']' * 5000}),
+                ('garbled', {'attributes': '{"a": '}),
+                ('weird', {'state': 'sideways'}),
+            ):
+                conn.execute(
+                    table.update()
+                    .where(
+                        (table.c.group_name == self.group)
+                        & (table.c.member_id == name)
+                    )
+                    .values(**values)
+                )
+        with self.assertLogs('hashring.membership.base', 'WARNING') as logs:
+            self.assertEqual(
+                {'good': 1}, self.reader.get_members(self.group).up()
+            )
+        text = '\n'.join(logs.output)
+        for name in ('deep', 'garbled', 'weird'):
+            self.assertIn(repr(name), text)
+
     def test_schema(self):
         self.source().create_schema()
         self.source().create_schema()  # twice is harmless

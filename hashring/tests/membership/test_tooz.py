@@ -284,9 +284,22 @@ class ToozBadInputTestCase(test_base.TestCase):
         self.addCleanup(coordinator.stop)
         coordinator.create_group(b'default').get()
         coordinator.join_group(b'default', b'').get()
+        # Capabilities that are not hashring's, or not even parseable
+        # (nested beyond the parser raised RecursionError), are none.
+        for name, caps in (
+            (b'Other-1', b'not json'),
+            (b'Other-2', b'[' * 5000 + b']' * 5000),
+        ):
+            other = coordination.get_coordinator(url, name)
+            other.start(start_heart=False)
+            self.addCleanup(other.stop)
+            other.join_group(b'default', caps).get()
         source = membership.load('tooz', backend_url=url)
         self.addCleanup(source.close)
-        self.assertEqual({'legacy-host': 1}, source.get_members().up())
+        self.assertEqual(
+            {'legacy-host': 1, 'other-1': 1, 'other-2': 1},
+            source.get_members().up(),
+        )
         self.assertTrue(os.path.isdir(path))
 
 
