@@ -56,6 +56,13 @@ def members(
             # The usual weight checked inline: a read checks every record.
             if type(weight) is not int or not 1 <= weight <= values.MAX_WEIGHT:
                 values.check_weight(record.id, weight)
+            beat = record.heartbeat
+            if beat is not None and not (
+                values.EARLIEST_HEARTBEAT <= beat <= values.LATEST_HEARTBEAT
+            ):
+                raise exception.InvalidMemberError(
+                    record.id, f'heartbeat {beat.isoformat()} is out of range'
+                )
         except exception.InvalidMemberError as exc:
             bad_record(record.id, str(exc))
             continue

@@ -56,6 +56,14 @@ MAX_WEIGHT = 1000
 #: How deeply a member's attributes may nest.
 MAX_ATTRIBUTE_DEPTH = 32
 
+#: The heartbeats a record may have: one outside them is a backend's
+#: placeholder (0001-01-01) or garbage, and would overflow the liveness
+#: judge's arithmetic, for the whole group.
+EARLIEST_HEARTBEAT = datetime.datetime(
+    1970, 1, 1, tzinfo=datetime.timezone.utc
+)
+LATEST_HEARTBEAT = datetime.datetime(9000, 1, 1, tzinfo=datetime.timezone.utc)
+
 
 class State(str, enum.Enum):
     """The state of a member, and what the ring does with it.

@@ -164,6 +164,21 @@ class CallableTestCase(base.TestCase):
         ):
             self.assertIn(bad, text)
 
+    def test_a_heartbeat_out_of_range_is_one_bad_entry(self):
+        # A placeholder heartbeat (0001-01-01) as the freshest of a group
+        # overflowed the liveness judge: every read of the group raised
+        # OverflowError.  Far in the future, a member would never die.
+        for beat in (datetime.datetime.min, datetime.datetime.max):
+            members = Members(['good', {'name': 'odd', 'heartbeat': beat}])
+            with self.subTest(beat=beat):
+                with self.assertLogs(
+                    'hashring.membership.base', 'WARNING'
+                ) as logs:
+                    snapshot = self.source(members).get_members()
+                self.assertEqual({'good': 1}, snapshot.placed())
+                self.assertIn("'odd'", '\n'.join(logs.output))
+                self.assertIn('is out of range', '\n'.join(logs.output))
+
     def test_a_failing_function_is_an_outage(self):
         members = Members(['a', 'b'])
         source = self.source(members)

@@ -148,3 +148,23 @@ class PastNamesTestCase(test_base.TestCase):
             records.past_names(found, 'Node-A'),
         )
         self.assertEqual([], records.past_names(found, 'node-c'))
+
+
+class HeartbeatRangeTestCase(test_base.TestCase):
+    def test_a_heartbeat_out_of_range_leaves_its_record_out(self):
+        utc = datetime.timezone.utc
+        found, bad = [], []
+        for name, beat in (
+            ('early', datetime.datetime.min.replace(tzinfo=utc)),
+            ('first', values.EARLIEST_HEARTBEAT),
+            ('now', AT),
+            ('last', values.LATEST_HEARTBEAT),
+            ('late', datetime.datetime.max.replace(tzinfo=utc)),
+        ):
+            found.append(record(name, heartbeat=beat))
+        result = records.members(
+            found, lambda *args: bad.append(args), lambda *args: None
+        )
+        self.assertEqual(['first', 'now', 'last'], list(result))
+        self.assertEqual(['early', 'late'], [name for name, _ in bad])
+        self.assertIn('heartbeat 0001-01-01T00:00:00+00:00 is out', bad[0][1])
