@@ -308,7 +308,10 @@ class Registration(heartbeats.Heartbeats):
                 )
         except exception.MembershipUnavailable as exc:
             LOG.warning(
-                '%s by another name stays until dead_after: %s', name, exc
+                'Records of %s under other names, if any, stay until '
+                'dead_after: %s',
+                name,
+                exc,
             )
 
     def stop(self) -> None:
