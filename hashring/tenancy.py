@@ -222,7 +222,11 @@ class Tenancy:
 
         :returns: False when peers had not acknowledged by the timeout
             (logged); True otherwise.
+        :raises hashring.exception.InvalidArgumentError: a bad timeout,
+            with the protocol or without.
         """
+        if timeout is not None:
+            _validate.seconds('timeout', timeout)
         protocol = self.handoff
         if protocol is not None:
             return protocol.leave(timeout)

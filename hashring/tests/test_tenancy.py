@@ -222,6 +222,14 @@ class TenancyTestCase(Services):
         self.assertIn('acknowledgement of a', logs.output[0])
         self.assertIsNone(b.source.member_id)
         plain = self.service('c', handoff=False)
+        # A bad timeout is refused with the protocol or without (it was
+        # ignored without), and the member stays.
+        for service in (plain, self.service('d')):
+            err = self.assertRaises(
+                exception.InvalidArgumentError, service.leave, timeout='x'
+            )
+            self.assertIn("timeout must be a finite number", str(err))
+            self.assertIsNotNone(service.source.member_id)
         self.assertTrue(plain.leave())
         self.assertIsNone(plain.source.member_id)
 
