@@ -90,16 +90,33 @@ class RingCache:
         self._rings: dict[str, ring_mod.HashRing] = {}
         #: fingerprints of published rings that did not rebuild, logged once
         self.corrupt: set[str] = set()
+        # Why each spec that did not rebuild failed: a peer publishes it
+        # on every read, and a large one took seconds at every call.
+        self._failed: dict[tuple[Any, ...], str] = {}
 
     def get(self, spec: RingSpec) -> ring_mod.HashRing:
-        """Return the ring of a spec, built once.
+        """Return the ring of a spec, built once, or failed once.
 
         :raises hashring.exception.InvalidArgumentError: as
             :meth:`RingSpec.build`.
         """
+        spec_key = (
+            spec.fingerprint,
+            spec.points,
+            spec.hash_function,
+            *sorted(spec.members.items()),
+        )
+        if spec_key in self._failed:
+            raise exception.InvalidArgumentError(self._failed[spec_key])
         found = self._rings.get(spec.fingerprint)
         if found is None or dict(found.members) != dict(spec.members):
-            found = spec.build()
+            try:
+                found = spec.build()
+            except exception.InvalidArgumentError as exc:
+                if len(self._failed) >= self._size:
+                    del self._failed[next(iter(self._failed))]
+                self._failed[spec_key] = str(exc)
+                raise
             if len(self._rings) >= self._size:
                 # Dicts keep order: drop the oldest.
                 del self._rings[next(iter(self._rings))]
