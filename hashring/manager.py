@@ -266,8 +266,12 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
         :raises hashring.exception.RingUnavailable: the membership cannot
             be read and no ring has been served yet, or only rings older
             than ``max_stale`` are left.
+        :raises hashring.exception.InvalidArgumentError: ``groups`` is a
+            single ``str`` (its letters are no groups), or names a bad
+            group.
         """
-        wanted = None if groups is None else sorted(set(groups))
+        # Checked here too: the cache is read before the source is.
+        wanted = membership_base.check_groups(groups)
         now = self._clock()
         fresh = wanted
         every = self._every

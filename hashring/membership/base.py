@@ -33,7 +33,6 @@ from typing import Any
 from oslo_config import cfg
 
 from hashring import _fork
-from hashring import _validate
 from hashring import claims
 from hashring import exception
 from hashring.membership import heartbeats
@@ -61,6 +60,7 @@ canonical_id = identity.canonical_id
 canonical_of = identity.canonical_of
 names_of = identity.names_of
 check_group = values.check_group
+check_groups = values.check_groups
 check_weight = values.check_weight
 check_attributes = values.check_attributes
 generation_of = values.generation_of
@@ -242,16 +242,7 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
             not be read; never empty snapshots instead.
         :raises hashring.exception.InvalidArgumentError: a bad group name.
         """
-        wanted = (
-            None
-            if groups is None
-            else sorted(
-                {
-                    check_group(g)
-                    for g in _validate.collection('groups', groups)
-                }
-            )
-        )
+        wanted = check_groups(groups)
         try:
             found, now = self._read_groups(wanted)
         except exception.MembershipUnavailable:

@@ -236,6 +236,20 @@ def check_group(group: Any) -> str:
     return group
 
 
+def check_groups(groups: Any) -> list[str] | None:
+    """Return valid group names, sorted, once each; None stays None.
+
+    :raises hashring.exception.InvalidArgumentError: ``groups`` is not a
+        collection (a single ``str``, whose letters are no groups), or
+        names a bad group.
+    """
+    if groups is None:
+        return None
+    return sorted(
+        {check_group(g) for g in _validate.collection('groups', groups)}
+    )
+
+
 def reading(groups: Iterable[str] | None) -> str:
     """Say what a read of groups does, for a driver's error messages."""
     if groups is None:

@@ -94,6 +94,19 @@ class GetRingsTestCase(base.TestCase):
         self.assertEqual({'c', 'e'}, set(again['g2:ipmi'].members))
         self.assertEqual(2, again['g2:ipmi'].generation)
 
+    def test_a_single_group_name_is_refused_not_spelled_out(self):
+        # 'g1:ipmi' read as the groups 'g', '1', ':'... returned no ring.
+        for groups in ('g1:ipmi', b'g1:ipmi'):
+            err = self.assertRaises(
+                exception.InvalidArgumentError, self.mgr.get_rings, groups
+            )
+            self.assertIn('groups must be a collection', str(err))
+        err = self.assertRaises(
+            exception.InvalidArgumentError, self.mgr.get_rings, [['g1']]
+        )
+        self.assertIn("Invalid group name ['g1']", str(err))
+        self.assertEqual(0, self.source.round_trips)
+
     def test_outage_serves_the_last_rings(self):
         first = self.mgr.get_rings()
         self.source.down = True

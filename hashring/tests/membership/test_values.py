@@ -25,6 +25,21 @@ class ValidationTestCase(test_base.TestCase):
                 exception.InvalidArgumentError, values.check_group, group
             )
 
+    def test_groups_are_checked_sorted_and_once_each(self):
+        self.assertIsNone(values.check_groups(None))
+        self.assertEqual(
+            ['a', 'b'], values.check_groups(iter(['b', 'a', 'b']))
+        )
+        for groups, message in (
+            ('ab', 'groups must be a collection'),
+            (['a', 'b c'], "Invalid group name 'b c'"),
+            ([['a']], "Invalid group name ['a']"),
+        ):
+            err = self.assertRaises(
+                exception.InvalidArgumentError, values.check_groups, groups
+            )
+            self.assertIn(message, str(err))
+
     def test_attributes_are_json_bounded_and_finite(self):
         deep = {}
         for _ in range(100_000):
