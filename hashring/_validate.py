@@ -73,6 +73,29 @@ def points_per_weight(
     return points
 
 
+def number(
+    name: str, value: Any, low: float = 0.0, what: str = 'a finite number'
+) -> float:
+    """Return value as a float if it is a finite number of at least low.
+
+    :param name: the argument's name, for the message.
+    :param value: the value to check.
+    :param low: the least value allowed.
+    :param what: what the value is, for the message.
+    :raises hashring.exception.InvalidArgumentError: it is not.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < low
+    ):
+        raise exception.InvalidArgumentError(
+            f'{name} must be {what} of at least {low:g}, not {value!r}'
+        )
+    return float(value)
+
+
 def seconds(name: str, value: Any) -> float:
     """Return a duration in seconds if it is a finite number of at least 0.
 
@@ -80,17 +103,7 @@ def seconds(name: str, value: Any) -> float:
     :param value: the value to check.
     :raises hashring.exception.InvalidArgumentError: it is not.
     """
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise exception.InvalidArgumentError(
-            f'{name} must be a finite number of seconds of at least 0, not '
-            f'{value!r}'
-        )
-    return float(value)
+    return number(name, value, 0.0, 'a finite number of seconds')
 
 
 def weight(member: Any, value: Any) -> int:

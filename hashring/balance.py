@@ -33,8 +33,10 @@ from typing import Any
 
 from hashring import _arcs
 from hashring import _table
+from hashring import _validate
 from hashring import movement
 from hashring import ring as ring_mod
+from hashring import ringvalue
 from hashring import simulation
 
 LOG = logging.getLogger(__name__)
@@ -76,9 +78,14 @@ def shares(ring: ring_mod.HashRing) -> dict[Any, float]:
     in C; ``O(M)`` for ``M`` members after that.
 
     :param ring: a ring with members.
-    :returns: the fraction of all keys each member owns, summing to 1.
+    :returns: the fraction of all keys each member owns, summing to 1;
+        none for a ring without members.
+    :raises hashring.exception.InvalidArgumentError: ``ring`` is not a
+        :class:`hashring.HashRing`.
     """
-    table = ring._table
+    table = ringvalue.checked('ring', ring)._table
+    if not len(ring):
+        return {}  # no points, and no arcs
     if table.arcs is None:
         # Kept on the ring: the same table, measured.
         table = ring._table = table._replace(arcs=_arcs.of(table))
@@ -92,11 +99,16 @@ def shares(ring: ring_mod.HashRing) -> dict[Any, float]:
 def peak_to_mean(ring: ring_mod.HashRing) -> float:
     """Return the busiest member's share per unit of weight over the mean.
 
-    1.0 is a perfect balance, whatever the weights.
+    1.0 is a perfect balance, whatever the weights, and for a ring
+    without members.
+
+    :raises hashring.exception.InvalidArgumentError: ``ring`` is not a
+        :class:`hashring.HashRing`.
     """
+    found = shares(ring)
     weights = ring.members
     total = sum(weights.values())
-    return max(s * total / weights[m] for m, s in shares(ring).items())
+    return max((s * total / weights[m] for m, s in found.items()), default=1.0)
 
 
 def advise(
@@ -111,7 +123,12 @@ def advise(
     :param now: the ring's :func:`peak_to_mean`, when known.
     :returns: an :class:`Advice`; its exponent is None when no exponent a
         ring of these members can have meets it.
+    :raises hashring.exception.InvalidArgumentError: ``ring`` is not a
+        :class:`hashring.HashRing`, or ``bound`` is not a finite number
+        of at least 0 (below 1, no exponent meets it).
     """
+    ringvalue.checked('ring', ring)
+    _validate.number('bound', bound)
     if now is None:
         now = peak_to_mean(ring)
     if now <= bound:

@@ -25,6 +25,7 @@ from hashring import _validate
 from hashring import exception
 from hashring import hashing
 from hashring import ring as ring_mod
+from hashring import ringvalue
 
 
 class Move(NamedTuple):
@@ -61,13 +62,8 @@ def changes(
     :raises hashring.exception.InvalidArgumentError: keys is a single
         ``str`` or ``bytes``, or a ring is not a :class:`hashring.HashRing`.
     """
-    for name, given in (('old_ring', old_ring), ('new_ring', new_ring)):
-        if not isinstance(given, ring_mod.HashRing):
-            # A compat.ToozHashRing, say: its rings come from its own API.
-            raise exception.InvalidArgumentError(
-                f'{name} must be a hashring.HashRing, not '
-                f'{type(given).__name__} {given!r:.80}'
-            )
+    ringvalue.checked('old_ring', old_ring)
+    ringvalue.checked('new_ring', new_ring)
     if not isinstance(keys, Sequence) or isinstance(keys, (str, bytes)):
         keys = _validate.collection('keys', keys)
     digests = new_ring._digests(keys) if len(new_ring) else None
@@ -145,8 +141,15 @@ def cost(
         ``provision_state`` (``active`` counts as active) and
         ``maintenance`` (true, or a string such as ``"true"``).
     :returns: a :class:`Cost`.
+    :raises hashring.exception.InvalidArgumentError: a node is not a
+        mapping with an ``id``, or as :func:`changes`.
     """
     nodes = _validate.collection('nodes', nodes)
+    for node in nodes:
+        if not isinstance(node, Mapping) or 'id' not in node:
+            raise exception.InvalidArgumentError(
+                f'Node {node!r:.80} is not a mapping with an id'
+            )
     moves = changes(old_ring, new_ring, [n['id'] for n in nodes])
     by_state = dict.fromkeys(COSTLY, 0)
     takeovers: dict[Any, int] = {}

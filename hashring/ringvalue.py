@@ -124,3 +124,18 @@ class RingValue:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> 'RingValue':
         return self
+
+
+def checked(name: str, value: Any) -> Any:
+    """Return value if it is a ring, else raise an error naming it.
+
+    :param name: the argument's name, for the message.
+    :raises hashring.exception.InvalidArgumentError: it is not a
+        :class:`hashring.HashRing` (a ``compat.ToozHashRing``, say).
+    """
+    if not isinstance(value, RingValue):
+        raise exception.InvalidArgumentError(
+            f'{name} must be a hashring.HashRing, not '
+            f'{type(value).__name__} {value!r:.80}'
+        )
+    return value

@@ -15,12 +15,14 @@
 Convergence after a membership event is :mod:`hashring.convergence`.
 """
 
+from collections.abc import Mapping
 from collections.abc import Sequence
 import dataclasses
 import statistics
 from typing import Any
 import uuid
 
+from hashring import _validate
 from hashring import exception
 from hashring import movement
 from hashring import ring as ring_mod
@@ -37,10 +39,7 @@ def keys(count: int) -> list[str]:
     :raises hashring.exception.InvalidArgumentError: count is above
         :data:`MAX_KEYS`.
     """
-    if count > MAX_KEYS:
-        raise exception.InvalidArgumentError(
-            f'{count} keys is above {MAX_KEYS}, the most generated'
-        )
+    _validate.integer('count', count, 0, MAX_KEYS)
     return [
         str(uuid.uuid5(uuid.NAMESPACE_OID, f'hashring-{i}'))
         for i in range(count)
@@ -78,7 +77,15 @@ def balance(
     """Return the keys per member of a ring at one exponent.
 
     Runtime complexity: ``O(P log P + k)``.
+
+    :raises hashring.exception.InvalidArgumentError: ``members`` is not a
+        mapping of name to weight, or as :class:`hashring.HashRing`.
     """
+    if not isinstance(members, Mapping):
+        raise exception.InvalidArgumentError(
+            f'members must be a mapping of name to weight, not '
+            f'{type(members).__name__} {members!r:.80}'
+        )
     owners = ring_mod.HashRing(members, exponent).map_keys(key_list)
     loads = dict.fromkeys(members, 0)
     for owner in owners:
@@ -160,7 +167,10 @@ def recommend(
     :param exponents: those to try, in order; by default every exponent
         of :func:`exponents_for`.
     :returns: the first :class:`Balance` at or under target, or None.
+    :raises hashring.exception.InvalidArgumentError: ``target`` is not a
+        finite number of at least 0, or as :func:`balance`.
     """
+    _validate.number('target', target)
     if exponents is None:
         exponents = exponents_for(members)
     for exponent in exponents:

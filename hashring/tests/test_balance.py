@@ -15,6 +15,8 @@ import collections
 import fixtures
 
 from hashring import balance
+from hashring import compat
+from hashring import exception
 from hashring import manager
 from hashring import membership
 from hashring import movement
@@ -38,6 +40,24 @@ class ArcsTestCase(base.TestCase):
             self.assertAlmostEqual(
                 share, landed[member] / len(keys), delta=0.005
             )
+
+    def test_what_is_not_a_ring_is_refused_by_name(self):
+        # Each raised AttributeError or TypeError from inside.
+        tooz_style = compat.ToozHashRing(['a', 'b'])
+        for call in (balance.shares, balance.peak_to_mean):
+            err = self.assertRaises(
+                exception.InvalidArgumentError, call, tooz_style
+            )
+            self.assertIn('ring must be a hashring.HashRing', str(err))
+        two = ring.HashRing(['a', 'b'])
+        for bound in (None, 'x', float('nan'), -1):
+            err = self.assertRaises(
+                exception.InvalidArgumentError, balance.advise, two, bound
+            )
+            self.assertIn('bound must be a finite number', str(err))
+        # A ring without members is balanced: max() of nothing raised.
+        self.assertEqual(1.0, balance.peak_to_mean(ring.HashRing([])))
+        self.assertEqual({}, balance.shares(ring.HashRing([])))
 
     def test_peak_to_mean_is_weighted(self):
         r = ring.HashRing(MEMBERS, 5)

@@ -119,6 +119,22 @@ class BadKeysTestCase(base.TestCase):
 
 
 class CostTestCase(base.TestCase):
+    def test_a_node_without_an_id_is_refused_by_name(self):
+        old = ring.HashRing(['a', 'b'])
+        new = old.with_members(['a'])
+        # Each raised KeyError or TypeError from inside.
+        for node in ({'uuid': 'n1'}, None, 'n1'):
+            err = self.assertRaises(
+                exception.InvalidArgumentError,
+                movement.cost,
+                old,
+                new,
+                [{'id': 'n0'}, node],
+            )
+            self.assertIn(
+                f'Node {node!r} is not a mapping with an id', str(err)
+            )
+
     def test_moves_are_split_by_what_makes_them_expensive(self):
         old = ring.HashRing(['a', 'b'])
         new = ring.HashRing(['a', 'b', 'c'])

@@ -13,7 +13,10 @@
 import copy
 import operator
 
+from hashring import compat
+from hashring import exception
 from hashring import ring
+from hashring import ringvalue
 from hashring.tests import base
 
 FOO_BAR_BAZ = ['foo', 'bar', 'baz']
@@ -96,3 +99,21 @@ class RingValueTestCase(base.TestCase):
         self.assertIs(r, copy.deepcopy(r))
         holder = copy.deepcopy({'ring': r, 'list': [1]})
         self.assertIs(r, holder['ring'])
+
+
+class CheckedTestCase(base.TestCase):
+    def test_a_ring_passes_and_anything_else_is_named(self):
+        two = ring.HashRing(['a', 'b'])
+        self.assertIs(two, ringvalue.checked('ring', two))
+        for value in (compat.ToozHashRing(['a']), ['a', 'b'], None):
+            err = self.assertRaises(
+                exception.InvalidArgumentError,
+                ringvalue.checked,
+                'old_ring',
+                value,
+            )
+            self.assertIn(
+                f'old_ring must be a hashring.HashRing, not '
+                f'{type(value).__name__}',
+                str(err),
+            )

@@ -131,6 +131,9 @@ class PlanTestCase(base.TestCase):
             ([{'uuid': 'a'}], {'s': 1}, "'uuid'"),
             ([{'id': 'a'}, {'id': 'a'}], {'s': 1}, "'a' is listed twice"),
             ('nodes', {'s': 1}, 'nodes'),
+            # Each raised AttributeError from inside.
+            ([{'id': 'a'}], True, 'shards must be a mapping, not bool True'),
+            ([{'id': 'a'}], ['s'], "shards must be a mapping, not list ['s']"),
         ):
             with self.subTest(bad=bad):
                 error = self.assertRaises(
@@ -140,3 +143,9 @@ class PlanTestCase(base.TestCase):
                     weights,
                 )
                 self.assertIn(bad, str(error))
+        made = shards.plan([{'id': 'a', 'instance_id': 'i'}], {'s': 1})
+        for hosts in ('s=h', ['s']):
+            error = self.assertRaises(
+                exception.InvalidArgumentError, shards.commands, made, hosts
+            )
+            self.assertIn('compute_hosts must be a mapping', str(error))

@@ -41,9 +41,31 @@ class BalanceTestCase(base.TestCase):
         self.assertEqual(simulation.keys(50), simulation.keys(100)[:50])
         self.assertEqual(100, len(set(simulation.keys(100))))
         # Ten billion keys took hours, where the caller meant ten million.
+        for count in (simulation.MAX_KEYS + 1, None, -1, 2.5):
+            err = self.assertRaises(
+                hashring.exception.InvalidArgumentError, simulation.keys, count
+            )
+            self.assertIn(
+                f'count must be an integer from 0 to {simulation.MAX_KEYS}, '
+                f'not {count!r}',
+                str(err),
+            )
+
+    def test_bad_members_and_targets_are_refused_by_name(self):
+        keys = simulation.keys(10)
         err = self.assertRaises(
             hashring.exception.InvalidArgumentError,
-            simulation.keys,
-            simulation.MAX_KEYS + 1,
+            simulation.balance,
+            ['a', 'b'],
+            keys,
+            5,
         )
-        self.assertIn(f'{simulation.MAX_KEYS + 1} keys is above', str(err))
+        self.assertIn("members must be a mapping of name to weight", str(err))
+        err = self.assertRaises(
+            hashring.exception.InvalidArgumentError,
+            simulation.recommend,
+            {'a': 1},
+            keys,
+            None,
+        )
+        self.assertIn('target must be a finite number', str(err))

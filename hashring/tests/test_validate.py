@@ -126,3 +126,23 @@ class IdSetTestCase(base.TestCase):
             exception.InvalidArgumentError, _validate.id_set, 'ids', 'ab'
         )
         self.assertIn('ids must be a collection', str(err))
+
+
+class NumberTestCase(base.TestCase):
+    def test_finite_numbers_at_least_low(self):
+        self.assertEqual(1.5, _validate.number('bound', 1.5))
+        self.assertIs(float, type(_validate.number('bound', 2, 1.0)))
+        for value in (0.5, float('nan'), float('inf'), True, '2', None):
+            with self.subTest(value=value):
+                err = self.assertRaises(
+                    exception.InvalidArgumentError,
+                    _validate.number,
+                    'bound',
+                    value,
+                    1.0,
+                )
+                self.assertIn(
+                    f'bound must be a finite number of at least 1, not '
+                    f'{value!r}',
+                    str(err),
+                )
