@@ -187,7 +187,12 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
             read).
         """
         key = self.source.default_group if group is None else group
-        entry = self._entries.get(key)
+        try:
+            entry = self._entries.get(key)
+        except TypeError:
+            # Checked only here, off the path of a good name: a list, say.
+            membership_base.check_group(key)
+            raise
         if (
             entry is not None
             and self._clock() - entry.checked_at < self.reset_interval
@@ -201,7 +206,7 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
         :raises: as :meth:`get_ring`.
         """
         key = self.source.default_group if group is None else group
-        return self._refresh(key, force=True)
+        return self._refresh(membership_base.check_group(key), force=True)
 
     def subscribe(
         self,

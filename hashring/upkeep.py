@@ -191,7 +191,9 @@ class Upkeep:
             ``stale_seconds`` (how long the ring has been served through
             an outage; 0 while reads work).
         """
-        key = self.source.default_group if group is None else group
+        key = membership_base.check_group(
+            self.source.default_group if group is None else group
+        )
         entry = self._entries.get(key)
         stale = 0.0
         if entry is not None and entry.checked_at != entry.good_at:

@@ -105,6 +105,18 @@ class GetRingsTestCase(base.TestCase):
             exception.InvalidArgumentError, self.mgr.get_rings, [['g1']]
         )
         self.assertIn("Invalid group name ['g1']", str(err))
+        # A list for one group raised TypeError (unhashable) from the cache.
+        for call in (
+            self.mgr.get_ring,
+            self.mgr.refresh,
+            self.mgr.alive,
+            self.mgr.stats,
+            self.mgr.convergence,
+        ):
+            err = self.assertRaises(
+                exception.InvalidArgumentError, call, ['g1']
+            )
+            self.assertIn("Invalid group name ['g1']", str(err))
         self.assertEqual(0, self.source.round_trips)
 
     def test_outage_serves_the_last_rings(self):
