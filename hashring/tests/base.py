@@ -47,17 +47,18 @@ hypothesis.settings.load_profile(
 class TestCase(base.BaseTestCase):
     """Base class of hashring's tests."""
 
-    def file_source(self, path, name=None):
+    def file_source(self, path, name=None, dead_after=1.0):
         """Return a real file membership at ``path``, fast to judge.
 
-        It heartbeats every 0.1 s and judges a member dead after 1 s;
-        it joins as ``name`` when given, and is closed at cleanup.
+        It heartbeats every 0.1 s and judges a member dead after 1 s (or
+        ``dead_after``); it joins as ``name`` when given, and is closed at
+        cleanup.
         """
         source = membership.load(
             'file',
             membership_file=path,
             heartbeat_interval=0.1,
-            dead_after=1.0,
+            dead_after=dead_after,
         )
         self.addCleanup(source.close)
         if name is not None:
