@@ -13,6 +13,7 @@
 """Argument checks shared by the modules, with errors that name the value."""
 
 from collections.abc import Iterable
+from collections.abc import Mapping
 import math
 from typing import Any
 
@@ -172,3 +173,17 @@ def id_set(name: str, value: Any) -> set[Any]:
             f'{name} holds {bad!r:.80} of type {type(bad).__name__}, '
             'which cannot be an id (a str, say)'
         ) from None
+
+
+def mapping(name: str, value: Any, what: str = 'a mapping') -> Any:
+    """Return value if it is a mapping, else raise an error naming it.
+
+    :param name: the argument's name, for the message.
+    :param what: what it must be, for the message.
+    :raises hashring.exception.InvalidArgumentError: it is not.
+    """
+    if not isinstance(value, Mapping):
+        raise exception.InvalidArgumentError(
+            f'{name} must be {what}, not {type(value).__name__} {value!r:.80}'
+        )
+    return value

@@ -93,7 +93,7 @@ def plan(
         weight or tolerance, or a node without an id or listed twice.
     """
     nodes = _validate.collection('nodes', nodes)
-    if not _mapping('shards', shards):
+    if not _validate.mapping('shards', shards):
         raise exception.InvalidArgumentError('A plan needs shards')
     weights = {_name(s): values.check_weight(s, w) for s, w in shards.items()}
     if not isinstance(tolerance, (int, float)) or not 0 <= tolerance < 1:
@@ -206,7 +206,7 @@ def commands(
     :raises hashring.exception.InvalidArgumentError: ``compute_hosts`` is
         not a mapping.
     """
-    hosts = dict(_mapping('compute_hosts', compute_hosts or {}))
+    hosts = dict(_validate.mapping('compute_hosts', compute_hosts or {}))
     lines = [
         f'baremetal node set --shard {m.new} {m.node}' for m in result.moves
     ]
@@ -294,13 +294,3 @@ def _peak(
         return 1.0
     mean = count / sum(weights.values())
     return max(counts.get(s, 0) / w for s, w in weights.items()) / mean
-
-
-def _mapping(name: str, value: Any) -> Mapping[Any, Any]:
-    """Return value if it is a mapping, else raise an error naming it."""
-    if not isinstance(value, Mapping):
-        raise exception.InvalidArgumentError(
-            f'{name} must be a mapping, not {type(value).__name__} '
-            f'{value!r:.80}'
-        )
-    return value

@@ -15,7 +15,6 @@
 Convergence after a membership event is :mod:`hashring.convergence`.
 """
 
-from collections.abc import Mapping
 from collections.abc import Sequence
 import dataclasses
 import statistics
@@ -23,7 +22,6 @@ from typing import Any
 import uuid
 
 from hashring import _validate
-from hashring import exception
 from hashring import movement
 from hashring import ring as ring_mod
 
@@ -36,8 +34,8 @@ MAX_KEYS = 10_000_000
 def keys(count: int) -> list[str]:
     """Return ``count`` reproducible UUID keys.
 
-    :raises hashring.exception.InvalidArgumentError: count is above
-        :data:`MAX_KEYS`.
+    :raises hashring.exception.InvalidArgumentError: count is not an
+        integer from 0 to :data:`MAX_KEYS`.
     """
     _validate.integer('count', count, 0, MAX_KEYS)
     return [
@@ -81,11 +79,7 @@ def balance(
     :raises hashring.exception.InvalidArgumentError: ``members`` is not a
         mapping of name to weight, or as :class:`hashring.HashRing`.
     """
-    if not isinstance(members, Mapping):
-        raise exception.InvalidArgumentError(
-            f'members must be a mapping of name to weight, not '
-            f'{type(members).__name__} {members!r:.80}'
-        )
+    _validate.mapping('members', members, 'a mapping of name to weight')
     owners = ring_mod.HashRing(members, exponent).map_keys(key_list)
     loads = dict.fromkeys(members, 0)
     for owner in owners:

@@ -146,3 +146,20 @@ class NumberTestCase(base.TestCase):
                     f'{value!r}',
                     str(err),
                 )
+
+
+class MappingTestCase(base.TestCase):
+    def test_a_mapping_passes_and_anything_else_is_named(self):
+        weights = {'a': 1}
+        self.assertIs(weights, _validate.mapping('shards', weights))
+        err = self.assertRaises(
+            exception.InvalidArgumentError,
+            _validate.mapping,
+            'members',
+            ['a'],
+            'a mapping of name to weight',
+        )
+        self.assertEqual(
+            "members must be a mapping of name to weight, not list ['a']",
+            str(err),
+        )
