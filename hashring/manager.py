@@ -225,6 +225,8 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
         :param keys: the keys to report as gained and lost by ``host``:
             a collection, or a callable returning the current one (for a
             node list that changes).  None reports none.
+        :raises hashring.exception.InvalidArgumentError: ``callback`` is
+            not callable, or ``keys`` is no collection (a ``str``).
         """
         self._changes.subscribe(callback, keys)
 

@@ -14,12 +14,15 @@
 
 import collections
 from collections.abc import Callable
+from collections.abc import Collection
 from collections.abc import Iterable
 import dataclasses
 import logging
 import threading
 from typing import Any
 
+from hashring import _validate
+from hashring import exception
 from hashring.membership import identity
 from hashring import movement
 from hashring import ring as ring_mod
@@ -66,7 +69,23 @@ class Notifier:
     def subscribe(
         self, callback: Callable[[RingChange], None], keys: Keys
     ) -> None:
-        """Add a subscriber (see :meth:`hashring.RingManager.subscribe`)."""
+        """Add a subscriber (see :meth:`hashring.RingManager.subscribe`).
+
+        :raises hashring.exception.InvalidArgumentError: ``callback`` is
+            not callable, or ``keys`` is neither None, a callable nor a
+            collection (a single ``str`` is none).
+        """
+        if not callable(callback):
+            raise exception.InvalidArgumentError(
+                f'A subscriber is a callable, not {callback!r:.80}'
+            )
+        if keys is not None and not callable(keys):
+            listed = _validate.collection('keys', keys)
+            if not isinstance(keys, Collection):
+                # An iterator would be spent by the first change, and
+                # every later one would report no key.  (A collection is
+                # read at each change, as it is then.)
+                keys = listed
         self._subscribers.append((callback, keys))
 
     def queue(
@@ -109,13 +128,15 @@ class Notifier:
                 gained: dict[Any, Any] = {}
                 lost: dict[Any, Any] = {}
                 if keys is not None and self.host is not None:
-                    wanted = keys() if callable(keys) else keys
+                    wanted = _validate.collection(
+                        'keys', keys() if callable(keys) else keys
+                    )
                     before = old if old is not None else new.with_members([])
                     mine = identity.names_of(
                         {*before.members, *new.members}, self.host
                     )
                     for key, move in movement.changes(
-                        before, new, list(wanted)
+                        before, new, wanted
                     ).items():
                         if move.new in mine:
                             gained[key] = move.old

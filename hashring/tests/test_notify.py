@@ -12,6 +12,7 @@
 
 import threading
 
+from hashring import exception
 from hashring import notify
 from hashring import ring
 from hashring.tests import base
@@ -39,6 +40,52 @@ class NotifierTestCase(base.TestCase):
         self.assertTrue(moved.lost)
         self.assertEqual({'host-3'}, set(moved.lost.values()))
         self.assertEqual({}, moved.gained)
+
+    def test_keys_from_an_iterator_serve_every_change(self):
+        # An iterator was spent by the first change: every later one
+        # reported no key.
+        changes = []
+        notifier = notify.Notifier('a')
+        keys = [f'k{i}' for i in range(300)]
+        notifier.subscribe(changes.append, iter(keys))
+        first = ring.HashRing(['a', 'b'])
+        second = first.with_members(['a', 'b', 'c'])
+        notifier.queue('g', None, first)
+        notifier.queue('g', first, second)
+        notifier.deliver()
+        lost = {
+            k
+            for k, was, now in zip(
+                keys, first.map_keys(keys), second.map_keys(keys)
+            )
+            if was == 'a' and now != 'a'
+        }
+        self.assertTrue(lost)
+        self.assertEqual(lost, set(changes[1].lost))
+
+    def test_bad_subscriptions_are_refused_by_name(self):
+        notifier = notify.Notifier('a')
+        # A str was read as its letters; a number failed at every change.
+        for keys in ('node-1', b'node-1', 5):
+            err = self.assertRaises(
+                exception.InvalidArgumentError,
+                notifier.subscribe,
+                print,
+                keys,
+            )
+            self.assertIn('keys must be a collection', str(err))
+        err = self.assertRaises(
+            exception.InvalidArgumentError, notifier.subscribe, 5, None
+        )
+        self.assertIn('A subscriber is a callable, not 5', str(err))
+        # A callable returning a str is refused when it is read, logged.
+        seen = []
+        notifier.subscribe(seen.append, lambda: 'node-1')
+        notifier.queue('g', None, ring.HashRing(['a']))
+        with self.assertLogs('hashring.manager', 'ERROR') as logs:
+            notifier.deliver()
+        self.assertEqual([], seen)
+        self.assertIn('keys must be a collection', '\n'.join(logs.output))
 
     def test_a_failing_subscriber_is_logged_and_others_still_run(self):
         seen = []
