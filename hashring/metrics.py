@@ -48,6 +48,7 @@ from typing import Any
 from hashring import exception
 from hashring.membership import identity
 from hashring.membership import values
+from hashring import notify
 
 #: The metrics, with their help text: (name, type, labels, help).
 METRICS = (
@@ -112,11 +113,11 @@ class Recorder:
         keys: Iterable[Any] | Callable[[], Iterable[Any]] | None = None,
     ) -> None:
         self.manager = manager
-        self._keys = keys
+        self._keys = notify.checked_keys(keys)
         self._gained: dict[str, int] = {}
         self._lost: dict[str, int] = {}
         self._lock = threading.Lock()
-        manager.subscribe(self._changed, keys)
+        manager.subscribe(self._changed, self._keys)
 
     def _changed(self, change: Any) -> None:
         with self._lock:

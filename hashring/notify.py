@@ -49,6 +49,21 @@ class RingChange:
     lost: dict[Any, Any]
 
 
+def checked_keys(keys: Keys) -> Keys:
+    """Return keys to read at every change: iterators made a list.
+
+    :param keys: None, a callable, or a collection of keys.
+    :raises hashring.exception.InvalidArgumentError: ``keys`` is none of
+        them (a single ``str`` is no collection).
+    """
+    if keys is None or callable(keys):
+        return keys
+    listed = _validate.collection('keys', keys)
+    # An iterator would be spent by the first change, and every later one
+    # would report no key.  (A collection is read at each change.)
+    return keys if isinstance(keys, Collection) else listed
+
+
 class Notifier:
     """The subscribers of a ring manager, and the changes owed to them.
 
@@ -79,14 +94,7 @@ class Notifier:
             raise exception.InvalidArgumentError(
                 f'A subscriber is a callable, not {callback!r:.80}'
             )
-        if keys is not None and not callable(keys):
-            listed = _validate.collection('keys', keys)
-            if not isinstance(keys, Collection):
-                # An iterator would be spent by the first change, and
-                # every later one would report no key.  (A collection is
-                # read at each change, as it is then.)
-                keys = listed
-        self._subscribers.append((callback, keys))
+        self._subscribers.append((callback, checked_keys(keys)))
 
     def queue(
         self,

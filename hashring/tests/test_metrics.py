@@ -103,6 +103,24 @@ class MetricsTestCase(base.TestCase):
         self.assertEqual(0.0, back['stale_seconds'])
         self.assertEqual(1, back['outages'])
 
+    def test_keys_from_an_iterator_are_counted_at_every_scrape(self):
+        # The iterator was spent by the first read: owned 0 after it.
+        recorder = metrics.Recorder(self.manager, keys=iter(KEYS))
+        ring = self.manager.get_ring()
+        owned = sum(1 for o in ring.map_keys(KEYS) if o == 'a')
+        self.assertGreater(owned, 0)
+        for _ in range(2):
+            figures = recorder.figures()['default']
+            self.assertEqual(owned, figures['keys_owned'])
+            self.assertEqual(owned, figures['keys_gained'])
+        err = self.assertRaises(
+            exception.InvalidArgumentError,
+            metrics.Recorder,
+            self.manager,
+            keys='node-1',
+        )
+        self.assertIn('keys must be a collection', str(err))
+
     def test_scraped_from_a_real_endpoint(self):
         self.manager.get_ring()
         registry = prometheus_client.CollectorRegistry()
