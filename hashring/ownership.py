@@ -93,8 +93,8 @@ class OwnershipFilter:
         published ring still gives it to that peer, so that no node is
         managed twice while rings converge.
     :raises hashring.exception.InvalidArgumentError: both or neither of
-        ``ring`` and ``manager``, a bad ``orphan_policy``, or a
-        ``handoff`` over another manager.
+        ``ring`` and ``manager``, a bad ``orphan_policy``, a ``handoff``
+        over another manager, or a key function that is not callable.
     """
 
     def __init__(
@@ -119,6 +119,17 @@ class OwnershipFilter:
         self.ring = ring
         self.manager = manager
         self.group = group
+        field_hint = ': ownership.field() reads a field by name'
+        for name, given, hint in (
+            ('node_id', node_id, field_hint),
+            ('instance_id', instance_id, field_hint),
+            ('instance_host', instance_host, ''),
+        ):
+            if given is not None and not callable(given):
+                # A field's name, say: it failed at the first filter().
+                raise exception.InvalidArgumentError(
+                    f'{name} must be a callable, not {given!r:.80}{hint}'
+                )
         self.node_id = node_id or field('id', 'uuid')
         self.instance_id = instance_id or field('instance_id', 'instance_uuid')
         self.instance_host = instance_host

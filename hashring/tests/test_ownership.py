@@ -216,6 +216,20 @@ class RulesTestCase(base.TestCase):
             orphan_policy='keep',
         )
         self.assertIn("'keep'", str(err))
+        # A field's name for a key function failed at the first filter().
+        for kwargs, text in (
+            ({'node_id': 'uuid'}, "node_id must be a callable, not 'uuid'"),
+            ({'instance_id': 5}, 'instance_id must be a callable, not 5'),
+            ({'instance_host': {}}, 'instance_host must be a callable'),
+        ):
+            err = self.assertRaises(
+                exception.InvalidArgumentError,
+                ownership.OwnershipFilter,
+                'h',
+                ring=self.ring,
+                **kwargs,
+            )
+            self.assertIn(text, str(err))
 
 
 class NovaEquivalenceTestCase(base.TestCase):
