@@ -56,11 +56,13 @@ def read_records(path: str) -> list[dict[str, Any]]:
             'records'
         )
     try:
-        if text.lstrip()[0] in '[{' or _is_json(text):
+        try:
             found = json.loads(text)
-        else:
-            rows = csv.DictReader(io.StringIO(text, newline=''))
-            found = list(rows)
+        except (ValueError, RecursionError):
+            # Parsed once: anything but a JSON list or object is CSV.
+            if text.lstrip()[0] in '[{':
+                raise
+            found = list(csv.DictReader(io.StringIO(text, newline='')))
     except (ValueError, RecursionError, csv.Error) as exc:
         raise UsageError(
             f'hashring: {path} is not JSON or CSV: {exc}'
@@ -73,15 +75,6 @@ def read_records(path: str) -> list[dict[str, Any]]:
             f'{type(found).__name__} {str(found)[:80]}'
         )
     return found
-
-
-def _is_json(text: str) -> bool:
-    """Return whether text is a JSON scalar (null, a number...)."""
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
 
 
 def keys(args: argparse.Namespace) -> list[str]:
