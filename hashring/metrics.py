@@ -34,8 +34,9 @@ metric                                   type     labels
 =======================================  =======  =====================
 
 ``hashring_seconds_since_convergence`` is NaN while the members do not
-apply one ring.  Collecting reads nothing from the membership except for
-the convergence, one read per group, and only for groups with a ring.
+apply one ring, or cannot be read.  Collecting reads nothing from the
+membership except for the convergence: one read of every group with a
+ring at once, which in an outage fails after ``read_timeout`` once.
 """
 
 from collections.abc import Callable
@@ -131,7 +132,7 @@ class Recorder:
         """Return each group's figures, by group.
 
         Runtime complexity: ``O(k)`` per group for ``k`` keys, and one
-        membership read per group for the convergence.
+        membership read of every group at once for the convergence.
 
         :returns: per group: ``members`` (by state), ``keys_owned``,
             ``rebuilds``, ``keys_gained``, ``keys_lost``,
@@ -141,24 +142,33 @@ class Recorder:
         manager = self.manager
         keys = self._keys() if callable(self._keys) else self._keys
         key_list = None if keys is None else list(keys)
+        # A copy: another thread may drop a group (reset(), a group left
+        # empty) while this one reads.
+        entries = dict(manager._entries)
+        groups = sorted(entries)
+        try:
+            # One read of every group: in an outage a scrape then waits
+            # read_timeout once, not twice per group (a refresh of the
+            # ring, then the members), past the scraper's own timeout.
+            read = manager.source.get_groups(groups) if groups else {}
+        except exception.HashRingError:
+            read = {}  # an outage: the stale figures say so
         found = {}
-        for group in sorted(manager._entries):
+        for group in groups:
             stats = manager.stats(group)
-            ring = manager._entries[group].ring
+            ring = entries[group].ring
             owned = 0
             if key_list is not None and manager.host is not None:
                 names = identity.names_of(ring.members, manager.host)
                 owned = sum(1 for o in ring.map_keys(key_list) if o in names)
             since = None
-            try:
-                state = manager.convergence(group)
+            if group in read:
+                state = manager._converged(group, ring, read[group])
                 if state.fingerprint is not None:
                     since = max(
                         0.0,
                         (values.utcnow() - state.since).total_seconds(),
                     )
-            except exception.HashRingError:
-                pass  # an outage: the stale figure says so
             with self._lock:
                 gained = self._gained.get(group, 0)
                 lost = self._lost.get(group, 0)

@@ -187,7 +187,8 @@ class Tenancy:
         without the protocol) is taken to apply this manager's current
         ring.
 
-        Runtime complexity: one membership read.
+        Runtime complexity: one membership read, and a refresh of the
+        group's ring where one is due (:meth:`get_ring`).
 
         :returns: a :class:`hashring.claims.Convergence`: the agreed
             fingerprint or None; since when (when the last member
@@ -199,9 +200,18 @@ class Tenancy:
         """
         key = self.source.default_group if group is None else group
         ring = self.get_ring(key)
-        fingerprint, applied, last = claims.convergence_of(
-            self.source.get_members(key), ring
-        )
+        return self._converged(key, ring, self.source.get_members(key))
+
+    def _converged(
+        self, key: str, ring: ring_mod.HashRing, snapshot: Any
+    ) -> claims.Convergence:
+        """Return a group's convergence from a snapshot of its members.
+
+        :param key: the group.
+        :param ring: its current ring (see :func:`claims.convergence_of`).
+        :param snapshot: the group's members, as just read.
+        """
+        fingerprint, applied, last = claims.convergence_of(snapshot, ring)
         seen = self._seen.get(key)
         if seen is None or seen[0] != fingerprint:
             seen = self._seen[key] = (fingerprint, membership_base.utcnow())

@@ -103,6 +103,58 @@ class MetricsTestCase(base.TestCase):
         self.assertEqual(0.0, back['stale_seconds'])
         self.assertEqual(1, back['outages'])
 
+    def test_a_scrape_reads_every_group_at_once(self):
+        # Each group's convergence was read on its own, and in an outage
+        # each group's ring was refreshed first: two read_timeouts per
+        # group, past a scraper's timeout, in the outage it should show.
+        self.backend.entries = [
+            {'name': n, 'groups': ['g1', 'g2', 'g3', 'g4']} for n in 'abc'
+        ]
+        calls = []
+        function = self.backend
+
+        def counted():
+            calls.append(1)
+            return function()
+
+        source = membership.load('callable', function=counted, in_thread=False)
+        self.addCleanup(source.close)
+        rings = manager.RingManager(
+            source, host='a', reset_interval=10, clock=self.clock
+        )
+        recorder = metrics.Recorder(rings, keys=KEYS)
+        rings.get_rings(['g1', 'g2', 'g3', 'g4'])
+        for down in (False, True):
+            self.backend.down = down
+            self.clock.now += 20  # every cached ring due a refresh
+            del calls[:]
+            figures = recorder.figures()
+            self.assertEqual(['g1', 'g2', 'g3', 'g4'], sorted(figures))
+            self.assertEqual(1, len(calls))
+            converged = [
+                f['seconds_since_convergence'] for f in figures.values()
+            ]
+            if down:
+                self.assertEqual([None] * 4, converged)
+            else:
+                self.assertNotIn(None, converged)
+
+    def test_a_group_dropped_during_a_scrape_is_still_reported(self):
+        # A reset() (or a group left empty) on another thread between
+        # listing the groups and reading one raised KeyError.
+        self.manager.get_ring()
+        stats = self.manager.stats
+
+        def stats_then_reset(group):
+            found = stats(group)
+            self.manager.reset()
+            return found
+
+        self.manager.stats = stats_then_reset
+        figures = self.recorder.figures()
+        self.assertEqual(['default'], list(figures))
+        self.assertEqual(1, figures['default']['rebuilds'])
+
     def test_keys_from_an_iterator_are_counted_at_every_scrape(self):
         # The iterator was spent by the first read: owned 0 after it.
         recorder = metrics.Recorder(self.manager, keys=iter(KEYS))
