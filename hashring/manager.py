@@ -64,7 +64,9 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
     Through an outage of the membership backend the last good ring keeps
     serving, with a warning, for up to ``max_stale`` seconds; then
     :class:`~hashring.exception.RingUnavailable` is raised.  An outage
-    never empties a ring.
+    never empties a ring.  After a read fails, every group with a ring
+    serves it without a read of its own until ``reset_interval`` has
+    passed: many groups wait for one ``read_timeout``, not one each.
 
     :param source: a :class:`hashring.membership.MembershipSource`.
     :param partition_exponent: as for :class:`hashring.HashRing`;
@@ -151,6 +153,10 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
         # For stats(): members by state as last read, and outages seen.
         self._states: dict[str, dict[str, int]] = {}
         self._outages: dict[str, int] = {}
+        # When a read last failed, and why; None once one works.
+        self._failed: tuple[float, exception.MembershipUnavailable] | None = (
+            None
+        )
         self._handoff_on = bool(option('handoff', handoff))
         self.max_peak_to_mean = float(
             option('max_peak_to_mean', max_peak_to_mean)
@@ -241,6 +247,11 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
             ):
                 # Another thread refreshed it while we waited.
                 return entry.ring
+            failed = None if force else self._failing(entry, now)
+            if failed is not None:
+                # Another group's read failed just now, and every group is
+                # on the same backend: G groups would wait G timeouts.
+                return self._stale(group, entry, now, failed)
             try:
                 read = self._read(self.source.get_members(group))
                 if not read[0]:
@@ -248,6 +259,7 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
                     # restart and their next heartbeat: read once more.
                     read = self._read(self.source.get_members(group))
             except exception.MembershipUnavailable as exc:
+                self._failed = (self._clock(), exc)
                 return self._stale(group, entry, now, exc)
             new = self._install(group, read, now)
         self._after_change()
@@ -297,6 +309,7 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
             try:
                 snapshots = self.source.get_groups(wanted)
             except exception.MembershipUnavailable as exc:
+                self._failed = (self._clock(), exc)
                 cached = (
                     wanted
                     if wanted is not None
@@ -335,6 +348,7 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
     ) -> ring_mod.HashRing:
         """Put the ring of a group's read in place (under the lock)."""
         members, offline, alive = read
+        self._failed = None
         entry = self._entries.get(group)
         if not members:
             raise exception.NoMembersError(group, offline)
@@ -376,31 +390,4 @@ class RingManager(tenancy.Tenancy, upkeep.Upkeep):
             )
         lint.check(group, members, self.expected_members, self._linted)
         self._balance_due.append((group, new))
-        return new
-
-    def _build(
-        self, entry: '_Entry | None', members: dict[str, int]
-    ) -> ring_mod.HashRing:
-        """Build a group's ring, from its last one where that can serve.
-
-        A refresh that changes a member or two then hashes only their
-        points (:meth:`hashring.HashRing.with_members`); a ring of other
-        parameters (after :meth:`reconfigure`) is built afresh.  Where
-        the last ring made walk tables, the group serves replica walks:
-        the new ring makes them here, on the refreshing thread, rather
-        than on the first walk of a lookup thread.
-        """
-        last = None if entry is None else entry.ring
-        if (
-            last is not None
-            and last.partition_exponent == self.partition_exponent
-            and last.hash_function == self.hash_function
-        ):
-            new = last.with_members(members)
-        else:
-            new = ring_mod.HashRing(
-                members, self.partition_exponent, self.hash_function
-            )
-        if last is not None and last._walks is not None:
-            new._walk_tables()
         return new

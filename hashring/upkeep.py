@@ -59,6 +59,8 @@ class Upkeep:
         _generations: dict[str, int]
         _states: dict[str, dict[str, int]]
         _outages: dict[str, int]
+        _failed: tuple[float, exception.MembershipUnavailable] | None
+        reset_interval: float
         _changes: notify.Notifier
         _balance_due: list[tuple[str, ring_mod.HashRing]]
         _balanced: dict[str, Any]
@@ -171,6 +173,33 @@ class Upkeep:
             function,
         )
 
+    def _build(
+        self, entry: 'manager._Entry | None', members: dict[str, int]
+    ) -> ring_mod.HashRing:
+        """Build a group's ring, from its last one where that can serve.
+
+        A refresh that changes a member or two then hashes only their
+        points (:meth:`hashring.HashRing.with_members`); a ring of other
+        parameters (after :meth:`reconfigure`) is built afresh.  Where
+        the last ring made walk tables, the group serves replica walks:
+        the new ring makes them here, on the refreshing thread, rather
+        than on the first walk of a lookup thread.
+        """
+        last = None if entry is None else entry.ring
+        if (
+            last is not None
+            and last.partition_exponent == self.partition_exponent
+            and last.hash_function == self.hash_function
+        ):
+            new = last.with_members(members)
+        else:
+            new = ring_mod.HashRing(
+                members, self.partition_exponent, self.hash_function
+            )
+        if last is not None and last._walks is not None:
+            new._walk_tables()
+        return new
+
     def reset(self) -> None:
         """Forget every cached ring: the next call reads the membership.
 
@@ -217,6 +246,26 @@ class Upkeep:
         key = self.source.default_group if group is None else group
         self.get_ring(key)
         return self._entries[key].alive
+
+    def _failing(
+        self, entry: 'manager._Entry | None', now: float
+    ) -> exception.MembershipUnavailable | None:
+        """Return why a read failed within ``reset_interval``, or None.
+
+        Under the lock.  A refresh of a group whose ring may still serve
+        stale serves it then, without a read of its own (see
+        :meth:`_stale`); a group without one, or past ``max_stale``,
+        reads: it has nothing to serve but an error.
+        """
+        failed = self._failed
+        if (
+            failed is None
+            or entry is None
+            or now - failed[0] >= self.reset_interval
+            or now - entry.good_at > self.max_stale
+        ):
+            return None
+        return failed[1]
 
     def _stale(
         self,

@@ -128,6 +128,46 @@ class GetRingsTestCase(base.TestCase):
         self.clock.now += 60
         self.assertRaises(exception.RingUnavailable, self.mgr.get_rings)
 
+    def test_an_outage_costs_one_read_not_one_per_group(self):
+        # Each group's refresh waited read_timeout of its own, under the
+        # manager's lock: 200 rings (Ironic's shape) waited 200 of them.
+        first = self.mgr.get_rings()
+        groups = sorted(first)
+        self.source.down = True
+        self.clock.now += 20  # every ring due a refresh
+        trips = self.source.round_trips
+        with self.assertLogs('hashring.manager', 'WARNING'):
+            for group in groups:
+                self.assertIs(first[group], self.mgr.get_ring(group))
+        self.assertEqual(trips + 1, self.source.round_trips)
+        for group in groups:
+            self.assertEqual(1, self.mgr.stats(group)['outages'])
+        # An explicit refresh still tries the backend.
+        with self.assertLogs('hashring.manager', 'WARNING'):
+            self.mgr.refresh(groups[0])
+        self.assertEqual(trips + 2, self.source.round_trips)
+        # Back: a read that works lets every group read again when due.
+        self.source.down = False
+        self.clock.now += 20
+        for group in groups:
+            self.mgr.get_ring(group)
+        self.assertEqual(trips + 2 + len(groups), self.source.round_trips)
+        for group in groups:
+            self.assertEqual(0.0, self.mgr.stats(group)['stale_seconds'])
+
+    def test_a_failure_older_than_reset_interval_is_tried_again(self):
+        self.mgr.get_rings()
+        self.source.down = True
+        self.clock.now += 20
+        with self.assertLogs('hashring.manager', 'WARNING'):
+            self.mgr.get_ring('g1:ipmi')
+        self.clock.now += 16  # past reset_interval (15) since the failure
+        self.source.down = False
+        trips = self.source.round_trips
+        self.mgr.get_ring('g2:ipmi')
+        self.assertEqual(trips + 1, self.source.round_trips)
+        self.assertEqual(0.0, self.mgr.stats('g2:ipmi')['stale_seconds'])
+
     def test_outage_before_any_read(self):
         self.source.down = True
         err = self.assertRaises(exception.RingUnavailable, self.mgr.get_rings)
