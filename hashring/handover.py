@@ -27,6 +27,7 @@ import math
 from typing import Any
 
 from hashring import claims as claims_mod
+from hashring import exception
 from hashring.membership import identity
 from hashring import ring as ring_mod
 from hashring import taking
@@ -35,6 +36,14 @@ from hashring import taking
 LOG = logging.getLogger('hashring.handoff')
 
 Claim = claims_mod.Claim
+
+#: At most how often, in seconds, the claims are read again while a
+#: member waits for a peer to take or let go of a key.
+WAIT_READ_INTERVAL = 1.0
+
+#: The least time, in seconds, before a backend call that failed is tried
+#: again (see :meth:`Group.backend_failed`).
+RETRY_AFTER = 1.0
 
 
 @dataclasses.dataclass
@@ -76,6 +85,54 @@ class Group:
     full_at: float = -math.inf
     # Leaving (Protocol.drain): keep every key held until the record goes.
     holding: bool = False
+    # The backend call that last failed, and until when it is not tried
+    # again: (until, error).
+    failed: tuple[float, exception.MembershipUnavailable] | None = None
+
+    def fresh_for(self, reset_interval: float) -> float:
+        """Return how long a read of the claims serves, in seconds."""
+        if self.waiting:
+            # Take or let go soon after the peer moves, without reading
+            # the backend on every call of a per-key caller.
+            return min(reset_interval, WAIT_READ_INTERVAL)
+        return reset_interval
+
+    def check_backend(self, backend: str) -> None:
+        """Raise at once while a failed backend call is not tried again.
+
+        A caller asking one key at a time would otherwise wait for the
+        backend's timeout at every key, in an outage.
+
+        :raises hashring.exception.MembershipUnavailable: it is not yet
+            time to try the backend again.
+        """
+        failed = self.failed
+        if failed is not None:
+            left = failed[0] - self.clock()
+            if left > 0:
+                raise exception.MembershipUnavailable(
+                    backend,
+                    f'tried again in {left:.1f}s, after a call that '
+                    f'failed: {failed[1]}',
+                    failed[1],
+                )
+
+    def backend_failed(
+        self,
+        error: exception.MembershipUnavailable,
+        started: float,
+        most: float,
+    ) -> None:
+        """Note a failed backend call, begun at ``started``.
+
+        The backend is tried again after as long as the call took (at
+        least :data:`RETRY_AFTER`, at most ``most``): a frozen backend
+        holds a caller of one key at a time for half its time at most,
+        and one that refused the call is tried again soon.
+        """
+        now = self.clock()
+        wait = min(max(RETRY_AFTER, now - started), most)
+        self.failed = (now + wait, error)
 
     def to_let_go(
         self,

@@ -232,3 +232,75 @@ class RealProtocolTestCase(base.TestCase):
                 ring_ = live[0].manager.get_ring()
                 self.assertEqual(dict(zip(KEYS, ring_.map_keys(KEYS))), owners)
                 self.assertIsNotNone(live[0].manager.convergence().fingerprint)
+
+
+class Clock:
+    now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class OutageTestCase(base.TestCase):
+    """A member that asks one key at a time, through an outage."""
+
+    def setUp(self):
+        super().setUp()
+        self.calls = 0
+        self.down = False
+        self.claims = {}
+        source = membership.load(
+            'callable',
+            function=self.members,
+            publish=self.publish,
+            in_thread=False,
+        )
+        self.addCleanup(source.close)
+        source.join('a')
+        self.clock = Clock()
+        self.manager = manager.RingManager(
+            source, host='a', reset_interval=15, clock=self.clock
+        )
+
+    def backend(self):
+        self.calls += 1
+        if self.down:
+            raise OSError('database is down')
+
+    def members(self):
+        self.backend()
+        return [
+            {'name': n, 'claims': dict(self.claims.get(n, {}))}
+            for n in ('a', 'b')
+        ]
+
+    def publish(self, member, group, claim):
+        self.backend()
+        self.claims.setdefault(member, {})[group] = claim
+
+    def test_a_failed_call_is_not_made_again_for_every_key(self):
+        # Each key's owns() read the claims again in an outage, each
+        # waiting read_timeout: a thousand nodes, hours of a periodic task.
+        protocol = self.manager.handoff
+        mine = [k for k in KEYS if self.manager.get_ring().get_node(k) == 'a']
+        self.assertEqual(mine, protocol.owned(KEYS))
+        self.down = True
+        self.clock.now += 20  # the claims read is due again
+        self.calls = 0
+        with self.assertLogs('hashring.manager', 'WARNING'):
+            for key in KEYS[:10]:
+                err = self.assertRaises(
+                    exception.MembershipUnavailable, protocol.owns, key
+                )
+        self.assertIn('database is down', str(err))
+        self.assertIn('tried again in 1.0s', str(err))
+        # One read of the members for the ring, one for the claims.
+        self.assertEqual(2, self.calls)
+        self.clock.now += 1.0
+        self.assertRaises(exception.MembershipUnavailable, protocol.owns, 'k')
+        self.assertEqual(3, self.calls)
+        # Back: the next call after the wait reads, and answers.
+        self.down = False
+        self.clock.now += 1.0
+        self.assertTrue(protocol.owns(mine[0]))
+        self.assertEqual(mine, protocol.owned(KEYS))

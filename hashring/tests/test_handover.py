@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+from hashring import exception
 from hashring import handover
 from hashring import ring
 from hashring import taking
@@ -72,3 +73,23 @@ class GroupTestCase(base.TestCase):
         # A full answer counts for every key it covered.
         self.state.full_at = self.now
         self.assertFalse(self.state.overdue('ring', self.pair, {'k9'}))
+
+    def test_a_failed_call_waits_as_long_as_it_took(self):
+        error = exception.MembershipUnavailable('fake', 'down')
+        self.state.check_backend('fake')  # nothing failed yet
+        for took, most, wait in (
+            (0.2, 15.0, 1.0),
+            (4.0, 15.0, 4.0),
+            (40.0, 15.0, 15.0),
+        ):
+            self.state.backend_failed(error, self.now - took, most)
+            self.now += wait - 0.01
+            err = self.assertRaises(
+                exception.MembershipUnavailable,
+                self.state.check_backend,
+                'fake',
+            )
+            self.assertIs(error, err.cause)
+            self.assertIn('after a call that failed', str(err))
+            self.now += 0.01
+            self.state.check_backend('fake')
