@@ -87,8 +87,9 @@ class Upkeep:
 
         :param group: the group; the source's default group when None.
         :param min_members: how many members the ring must have.
-        :param timeout: seconds to wait at most; the source's
-            ``dead_after`` when None.
+        :param timeout: seconds to wait; the source's ``dead_after`` when
+            None.  A read of a frozen backend under way at the deadline
+            may add up to the source's ``read_timeout`` to the wait.
         :returns: the first ring with ``min_members`` or more.
         :raises hashring.exception.RingNotReady: (a ``RingUnavailable`` and
             a ``TimeoutError``) the ring had fewer members at the deadline;
@@ -103,7 +104,8 @@ class Upkeep:
         )
         key = self.source.default_group if group is None else group
         step = min(self.source.heartbeat_interval, 1.0)
-        deadline = time.monotonic() + limit
+        start = time.monotonic()
+        deadline = start + limit
         while True:
             error: exception.HashRingError | None = None
             count = 0
@@ -114,12 +116,15 @@ class Upkeep:
                     return ring
             except (exception.NoMembersError, exception.RingUnavailable) as e:
                 error = e
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
+                # The time waited, which a read under way at the deadline
+                # may have taken past it.
                 raise exception.RingNotReady(
                     key,
                     f'{count} of the {min_members} members needed after '
-                    f'{limit:g}s'
+                    f'{limit:g}s (waited {now - start:.1f}s)'
                     + (f' (last error: {error})' if error else ''),
                     count,
                     error,

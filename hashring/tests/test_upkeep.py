@@ -18,6 +18,7 @@ import fixtures
 
 from hashring import exception
 from hashring import manager
+from hashring import membership
 from hashring.tests import base
 from hashring.tests import test_manager
 
@@ -214,6 +215,24 @@ class WaitReadyTestCase(base.TestCase):
         self.assertIsInstance(err, TimeoutError)
         self.assertIsInstance(err, exception.RingUnavailable)
         self.assertIn('1 of the 2 members needed after 0.5s', str(err))
+
+    def test_says_how_long_a_read_in_flight_made_it_wait(self):
+        # A read of a frozen backend is bounded by read_timeout, not by
+        # the wait's timeout: the message said "after 0.1s" after 1 s.
+        def frozen():
+            time.sleep(5)
+            return ['a']
+
+        source = membership.load('callable', function=frozen, read_timeout=1)
+        self.addCleanup(source.close)
+        mgr = manager.RingManager(source)
+        err = self.assertRaises(
+            exception.RingNotReady, mgr.wait_ready, timeout=0.1
+        )
+        waited = float(str(err).split('(waited ')[1].split('s)')[0])
+        self.assertGreaterEqual(waited, 1.0)
+        self.assertIn('needed after 0.1s', str(err))
+        self.assertIn('no answer within 1s', str(err))
 
     def test_an_outage_is_waited_through_and_reported(self):
         os.remove(self.path)
