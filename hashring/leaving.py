@@ -105,8 +105,10 @@ class Leaving:
         returns; then they are its peers', which take them at their next
         call.
 
-        :param timeout: seconds to wait at most; the source's
-            ``dead_after`` when None.
+        :param timeout: seconds to wait for the peers; the source's
+            ``dead_after`` when None.  Over a frozen backend, each of the
+            drain, a read under way at the deadline and the leave may add
+            up to the source's ``read_timeout``.
         :returns: True when every peer acknowledged, False when the
             timeout ran out first (it leaves anyway, and logs which peers
             had not).
@@ -122,7 +124,8 @@ class Leaving:
             self.drain()
         except exception.MembershipUnavailable as exc:
             LOG.warning('Could not mark %s draining: %s', self.host, exc)
-        deadline = time.monotonic() + limit
+        start = time.monotonic()
+        deadline = start + limit
         step = min(source.heartbeat_interval, 1.0)
         while True:
             try:
@@ -134,8 +137,10 @@ class Leaving:
             time.sleep(min(step, max(0.0, deadline - time.monotonic())))
         if waiting:
             LOG.warning(
-                'Leaving %s after %gs without the acknowledgement of %s',
+                'Leaving %s after %.1fs (timeout %gs) without the '
+                'acknowledgement of %s',
                 source.backend,
+                time.monotonic() - start,
                 limit,
                 ', '.join(waiting),
             )

@@ -72,6 +72,7 @@ class LeaveTestCase(test_handoff.OverASource):
             self.assertFalse(leaving.protocol.leave(timeout=0.3))
         self.assertLess(time.monotonic() - start, 5)
         self.assertIn('without the acknowledgement of', logs.output[0])
+        self.assertIn('(timeout 0.3s)', logs.output[0])
         self.assertIsNone(leaving.source.member_id)
         err = self.assertRaises(
             exception.InvalidArgumentError,
