@@ -143,6 +143,28 @@ class Freeze:
         reader.close()
         self.assertLess(time.monotonic() - started, bound)
 
+    def test_a_manager_of_many_groups_waits_for_one_read(self):
+        # Each group due a refresh read the frozen backend on its own,
+        # under the manager's lock: four groups, four read_timeouts.
+        groups = [f'{self.group}-{i}' for i in range(4)]
+        node = self.outage_source()
+        for group in groups:
+            node.join('node-a', group)
+        rings = manager.RingManager(
+            self.outage_source(), reset_interval=0.2, max_stale=60
+        )
+        first = {g: rings.get_ring(g) for g in groups}
+        self.srv.freeze()
+        time.sleep(0.3)  # every ring due a refresh
+        started = time.monotonic()
+        for group in groups:
+            self.assertEqual(
+                first[group].fingerprint, rings.get_ring(group).fingerprint
+            )
+        self.assertLess(
+            time.monotonic() - started, self.TIMINGS['read_timeout'] + 1.5
+        )
+
     def test_an_outage_longer_than_dead_after_kills_no_one(self):
         # Three members, each with a manager and an ownership filter, as
         # three services; c crashes while the backend is out.
