@@ -113,6 +113,8 @@ class Protocol(leaving.Leaving):
         self._holding = False
         self._cache = RingCache()
         self._lock = threading.Lock()
+        # One for every group: their backend is one.
+        self._backoff = handover.Backoff(manager._clock)
         _fork.register(self)
 
     def _after_fork(self) -> None:
@@ -219,16 +221,18 @@ class Protocol(leaving.Leaving):
         keys = _validate.collection('keys', keys)
         with self._lock:
             state = self._state(group)
-            state.check_backend(self.manager.source.backend)
+            self._backoff.check(self.manager.source.backend)
             started = self.manager._clock()
             try:
                 answer = self._decide_locked(
                     state, keys, group, ring, partial, mine, record
                 )
             except exception.MembershipUnavailable as exc:
-                state.backend_failed(exc, started, self.manager.reset_interval)
+                self._backoff.failure(
+                    exc, started, self.manager.reset_interval
+                )
                 raise
-            state.failed = None
+            self._backoff.success()
             return answer
 
     def _decide_locked(

@@ -42,8 +42,62 @@ Claim = claims_mod.Claim
 WAIT_READ_INTERVAL = 1.0
 
 #: The least time, in seconds, before a backend call that failed is tried
-#: again (see :meth:`Group.backend_failed`).
+#: again (see :class:`Backoff`).
 RETRY_AFTER = 1.0
+
+
+class Backoff:
+    """When the protocol's backend calls, failing, are tried again.
+
+    A caller asking one key at a time would otherwise wait for the
+    backend's timeout at every key in an outage, and a service of many
+    groups at every group: their backend is one.  After a failed call
+    the backend is tried again after as long as that call took (at least
+    :data:`RETRY_AFTER`, at most ``most``): a frozen backend holds such
+    a caller for half its time at most, and one that refused the call is
+    tried again soon.
+
+    :param clock: the protocol's monotonic clock.
+    """
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        # Until when the backend is not tried again, and why; or None.
+        self.failed: tuple[float, exception.MembershipUnavailable] | None = (
+            None
+        )
+
+    def check(self, backend: str) -> None:
+        """Raise at once while a failed call is not to be tried again.
+
+        :raises hashring.exception.MembershipUnavailable: it is not yet
+            time to try the backend again.
+        """
+        failed = self.failed
+        if failed is not None:
+            left = failed[0] - self.clock()
+            if left > 0:
+                raise exception.MembershipUnavailable(
+                    backend,
+                    f'tried again in {left:.1f}s, after a call that '
+                    f'failed: {failed[1]}',
+                    failed[1],
+                )
+
+    def failure(
+        self,
+        error: exception.MembershipUnavailable,
+        started: float,
+        most: float,
+    ) -> None:
+        """Note a call begun at ``started`` that failed with ``error``."""
+        now = self.clock()
+        wait = min(max(RETRY_AFTER, now - started), most)
+        self.failed = (now + wait, error)
+
+    def success(self) -> None:
+        """Note a call that worked: the next one tries the backend."""
+        self.failed = None
 
 
 @dataclasses.dataclass
@@ -85,9 +139,6 @@ class Group:
     full_at: float = -math.inf
     # Leaving (Protocol.drain): keep every key held until the record goes.
     holding: bool = False
-    # The backend call that last failed, and until when it is not tried
-    # again: (until, error).
-    failed: tuple[float, exception.MembershipUnavailable] | None = None
 
     def fresh_for(self, reset_interval: float) -> float:
         """Return how long a read of the claims serves, in seconds."""
@@ -96,43 +147,6 @@ class Group:
             # the backend on every call of a per-key caller.
             return min(reset_interval, WAIT_READ_INTERVAL)
         return reset_interval
-
-    def check_backend(self, backend: str) -> None:
-        """Raise at once while a failed backend call is not tried again.
-
-        A caller asking one key at a time would otherwise wait for the
-        backend's timeout at every key, in an outage.
-
-        :raises hashring.exception.MembershipUnavailable: it is not yet
-            time to try the backend again.
-        """
-        failed = self.failed
-        if failed is not None:
-            left = failed[0] - self.clock()
-            if left > 0:
-                raise exception.MembershipUnavailable(
-                    backend,
-                    f'tried again in {left:.1f}s, after a call that '
-                    f'failed: {failed[1]}',
-                    failed[1],
-                )
-
-    def backend_failed(
-        self,
-        error: exception.MembershipUnavailable,
-        started: float,
-        most: float,
-    ) -> None:
-        """Note a failed backend call, begun at ``started``.
-
-        The backend is tried again after as long as the call took (at
-        least :data:`RETRY_AFTER`, at most ``most``): a frozen backend
-        holds a caller of one key at a time for half its time at most,
-        and one that refused the call is tried again soon.
-        """
-        now = self.clock()
-        wait = min(max(RETRY_AFTER, now - started), most)
-        self.failed = (now + wait, error)
 
     def to_let_go(
         self,

@@ -296,6 +296,11 @@ class OutageTestCase(base.TestCase):
         self.assertIn('tried again in 1.0s', str(err))
         # One read of the members for the ring, one for the claims.
         self.assertEqual(2, self.calls)
+        # Another group, on the same backend, does not try it either.
+        self.assertRaises(
+            exception.MembershipUnavailable, protocol.owns, 'k', 'g2'
+        )
+        self.assertEqual(2, self.calls)
         self.clock.now += 1.0
         self.assertRaises(exception.MembershipUnavailable, protocol.owns, 'k')
         self.assertEqual(3, self.calls)

@@ -75,21 +75,23 @@ class GroupTestCase(base.TestCase):
         self.assertFalse(self.state.overdue('ring', self.pair, {'k9'}))
 
     def test_a_failed_call_waits_as_long_as_it_took(self):
+        backoff = handover.Backoff(lambda: self.now)
         error = exception.MembershipUnavailable('fake', 'down')
-        self.state.check_backend('fake')  # nothing failed yet
+        backoff.check('fake')  # nothing failed yet
         for took, most, wait in (
             (0.2, 15.0, 1.0),
             (4.0, 15.0, 4.0),
             (40.0, 15.0, 15.0),
         ):
-            self.state.backend_failed(error, self.now - took, most)
+            backoff.failure(error, self.now - took, most)
             self.now += wait - 0.01
             err = self.assertRaises(
-                exception.MembershipUnavailable,
-                self.state.check_backend,
-                'fake',
+                exception.MembershipUnavailable, backoff.check, 'fake'
             )
             self.assertIs(error, err.cause)
             self.assertIn('after a call that failed', str(err))
             self.now += 0.01
-            self.state.check_backend('fake')
+            backoff.check('fake')
+        backoff.failure(error, self.now, 15.0)
+        backoff.success()
+        backoff.check('fake')
