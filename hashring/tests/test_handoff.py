@@ -23,6 +23,7 @@ from hashring import membership
 from hashring import ownership
 from hashring import ring
 from hashring.tests import base
+from hashring.tests import test_manager
 from hashring.tests import worlds
 
 KEYS = worlds.KEYS
@@ -234,13 +235,6 @@ class RealProtocolTestCase(base.TestCase):
                 self.assertIsNotNone(live[0].manager.convergence().fingerprint)
 
 
-class Clock:
-    now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
 class OutageTestCase(base.TestCase):
     """A member that asks one key at a time, through an outage."""
 
@@ -257,7 +251,7 @@ class OutageTestCase(base.TestCase):
         )
         self.addCleanup(source.close)
         source.join('a')
-        self.clock = Clock()
+        self.clock = test_manager.Clock()
         self.manager = manager.RingManager(
             source, host='a', reset_interval=15, clock=self.clock
         )
