@@ -249,8 +249,15 @@ class Upkeep:
         :raises: as :meth:`get_ring`, which it calls first.
         """
         key = self.source.default_group if group is None else group
-        self.get_ring(key)
-        return self._entries[key].alive
+        for _ in range(3):
+            self.get_ring(key)
+            entry = self._entries.get(key)
+            if entry is not None:
+                return entry.alive
+            # reset() on another thread since get_ring(): read again.
+        raise exception.RingUnavailable(
+            key, 'the rings were reset at every read of the membership'
+        )
 
     def _failing(
         self, entry: 'manager._Entry | None', now: float

@@ -75,6 +75,28 @@ class UpkeepTestCase(test_manager.ManagerTestCase):
         mgr = self.manager(host='me')
         self.assertEqual({'a', 'b', 'c', 'me'}, mgr.alive())
 
+    def test_alive_through_a_reset_on_another_thread(self):
+        # A reset() between alive()'s get_ring() and its read of the
+        # entry raised KeyError, in every filter call of that moment.
+        mgr = self.manager(host='me')
+        get_ring = mgr.get_ring
+        resets = []
+
+        def get_ring_then_reset(group=None):
+            ring = get_ring(group)
+            if len(resets) < 2:
+                resets.append(group)
+                mgr.reset()
+            return ring
+
+        mgr.get_ring = get_ring_then_reset
+        self.assertEqual({'a', 'b', 'c', 'me'}, mgr.alive())
+        self.assertEqual(2, len(resets))
+        resets.clear()
+        mgr.get_ring = lambda group=None: mgr.reset()
+        err = self.assertRaises(exception.RingUnavailable, mgr.alive)
+        self.assertIn('reset at every read', str(err))
+
     def test_stats_are_what_was_last_seen(self):
         mgr = self.manager()
         self.assertEqual(
