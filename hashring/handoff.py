@@ -63,7 +63,7 @@ from hashring import taking
 
 LOG = logging.getLogger(__name__)
 
-# The claims' names, where the protocol's callers look for them.
+# The names of the protocol's parts, where its callers look for them.
 CACHE_SIZE = taking.CACHE_SIZE
 RingSpec = claims_mod.RingSpec
 Claim = claims_mod.Claim
@@ -73,9 +73,6 @@ blocked = taking.blocked
 owned = taking.owned
 live_claims = claims_mod.live_claims
 Convergence = claims_mod.Convergence
-
-#: At most how often, in seconds, the claims are read again while this
-#: member waits for a peer to take or let go of a key.
 WAIT_READ_INTERVAL = handover.WAIT_READ_INTERVAL
 
 
@@ -217,115 +214,99 @@ class Protocol(leaving.Leaving):
         mine: list[Any] | None = None,
         record: bool = True,
     ) -> list[Any]:
+        source = self.manager.source
         group = self._group(group)
         keys = _validate.collection('keys', keys)
-        with self._lock:
+        # A failed backend call is not made again at once: it answers at
+        # once, for every group, until it is tried again (Backoff).
+        backoff = self._backoff.calling(
+            source.backend, self.manager.reset_interval
+        )
+        with self._lock, backoff:
             state = self._state(group)
-            self._backoff.check(self.manager.source.backend)
-            started = self.manager._clock()
-            try:
-                answer = self._decide_locked(
-                    state, keys, group, ring, partial, mine, record
+            target = ring if ring is not None else self.manager.get_ring(group)
+            done = state.unacknowledged
+            if done is not None:
+                # 4. The consumer acted on the answer given for it.
+                since = values.utcnow()
+                applied_claim = Claim(
+                    self.host, RingSpec.of(done), since=since
                 )
-            except exception.MembershipUnavailable as exc:
-                self._backoff.failure(
-                    exc, started, self.manager.reset_interval
-                )
-                raise
-            self._backoff.success()
-            return answer
-
-    def _decide_locked(
-        self,
-        state: handover.Group,
-        keys: list[Any],
-        group: str,
-        ring: ring_mod.HashRing | None,
-        partial: bool,
-        mine: list[Any] | None,
-        record: bool,
-    ) -> list[Any]:
-        # Under the lock: the protocol's steps for one call (see owned()).
-        source = self.manager.source
-        target = ring if ring is not None else self.manager.get_ring(group)
-        done = state.unacknowledged
-        if done is not None:
-            # 4. The consumer acted on the answer given for it.
-            since = values.utcnow()
-            applied_claim = Claim(self.host, RingSpec.of(done), since=since)
-            source.publish(group, applied_claim)
-            state.unacknowledged = None
-            state.published = applied_claim
-            state.applied = done
-            state.since = since
-            state.claims = None
-        applied = state.applied
-        moving = applied is None or (applied.fingerprint != target.fingerprint)
-        # 1. Announce before reading anyone's claims (or withdraw an
-        # intent the target no longer has).
-        claim = Claim(
-            self.host,
-            None if applied is None else RingSpec.of(applied),
-            RingSpec.of(target) if moving else None,
-            state.since,
-        )
-        if state.published != claim:
-            uncovered = state.to_let_go(applied, target)
-            if uncovered:
-                return state.let_go(keys, uncovered, partial, record)
-            source.publish(group, claim)
-            state.published = claim
-            state.claims = None
-        # 2. The peers' claims, read after this member's last publish.
-        claims = self._peer_claims(state, group, target)
-        # 3. Take what is free; release what the target gives away once
-        # its new owner has announced a ring that gives it the key.
-        if mine is None or ring is None:
-            given = taking.mine(target, self.host, keys)
-        else:
-            given = mine
-        taken = taking.take(
-            given,
-            self.host,
-            claims,
-            self._cache,
-            state.held,
-            target,
-        )
-        kept = (
-            state.kept_for(applied, target, claims)
-            if moving and applied is not None
-            else set()
-        )
-        # A draining peer is about to leave: read again soon, to see
-        # it go and let the consumer adopt its orphans.
-        state.waiting = (
-            len(taken) < len(given) or bool(kept) or bool(state.draining)
-        )
-        if kept:
-            taken_set = set(taken)
-            answer = [k for k in keys if k in kept or k in taken_set]
-        else:
-            answer = taken
-        now = set(answer)
-        if partial:
-            state.held = (state.held - set(keys)) | now
-            state.note_answers(keys, now)
-        else:
-            # An answer about every key: each was told now.
-            state.full_at = self.manager._clock()
-            state.answered.clear()
-            state.held = now | kept if kept else now
-        state.handing_over = (
-            {k for k in answer if k in kept} if kept else set()
-        )
-        if moving and not kept and not state.unanswered(target):
-            state.unacknowledged = target
-        if record:
-            state.tenure.update(
-                now, target.generation, forget=keys if partial else None
+                source.publish(group, applied_claim)
+                state.unacknowledged = None
+                state.published = applied_claim
+                state.applied = done
+                state.since = since
+                state.claims = None
+            applied = state.applied
+            moving = applied is None or (
+                applied.fingerprint != target.fingerprint
             )
-        return answer
+            # 1. Announce before reading anyone's claims (or withdraw an
+            # intent the target no longer has).
+            claim = Claim(
+                self.host,
+                None if applied is None else RingSpec.of(applied),
+                RingSpec.of(target) if moving else None,
+                state.since,
+            )
+            if state.published != claim:
+                uncovered = state.to_let_go(applied, target)
+                if uncovered:
+                    return state.let_go(keys, uncovered, partial, record)
+                source.publish(group, claim)
+                state.published = claim
+                state.claims = None
+            # 2. The peers' claims, read after this member's last publish.
+            claims = self._peer_claims(state, group, target)
+            # 3. Take what is free; release what the target gives away once
+            # its new owner has announced a ring that gives it the key.
+            if mine is None or ring is None:
+                given = taking.mine(target, self.host, keys)
+            else:
+                given = mine
+            taken = taking.take(
+                given,
+                self.host,
+                claims,
+                self._cache,
+                state.held,
+                target,
+            )
+            kept = (
+                state.kept_for(applied, target, claims)
+                if moving and applied is not None
+                else set()
+            )
+            # A draining peer is about to leave: read again soon, to see
+            # it go and let the consumer adopt its orphans.
+            state.waiting = (
+                len(taken) < len(given) or bool(kept) or bool(state.draining)
+            )
+            if kept:
+                taken_set = set(taken)
+                answer = [k for k in keys if k in kept or k in taken_set]
+            else:
+                answer = taken
+            now = set(answer)
+            if partial:
+                state.held = (state.held - set(keys)) | now
+                state.note_answers(keys, now)
+            else:
+                # An answer about every key: each was told now.
+                state.full_at = self.manager._clock()
+                state.answered.clear()
+                state.held = now | kept if kept else now
+            state.handing_over = (
+                {k for k in answer if k in kept} if kept else set()
+            )
+            if moving and not kept and not state.unanswered(target):
+                state.unacknowledged = target
+            if record:
+                state.tenure.update(
+                    now, target.generation, forget=keys if partial else None
+                )
+            return answer
 
     def _state(self, group: str) -> handover.Group:
         # Under the lock.

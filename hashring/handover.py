@@ -20,6 +20,8 @@ a caller that asks one key at a time may act on an answer.
 """
 
 from collections.abc import Callable
+from collections.abc import Iterator
+import contextlib
 import dataclasses
 import datetime
 import logging
@@ -98,6 +100,24 @@ class Backoff:
     def success(self) -> None:
         """Note a call that worked: the next one tries the backend."""
         self.failed = None
+
+    @contextlib.contextmanager
+    def calling(self, backend: str, most: float) -> Iterator[None]:
+        """Make backend calls in a block, noting whether they worked.
+
+        :param backend: the backend, for the error raised at once.
+        :param most: the most time before a failed call is tried again.
+        :raises hashring.exception.MembershipUnavailable: at once, while
+            a failed call is not to be tried again (:meth:`check`).
+        """
+        self.check(backend)
+        started = self.clock()
+        try:
+            yield
+        except exception.MembershipUnavailable as exc:
+            self.failure(exc, started, most)
+            raise
+        self.success()
 
 
 @dataclasses.dataclass
