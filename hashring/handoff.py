@@ -217,8 +217,8 @@ class Protocol(leaving.Leaving):
         source = self.manager.source
         group = self._group(group)
         keys = _validate.collection('keys', keys)
-        # A failed backend call is not made again at once: it answers at
-        # once, for every group, until it is tried again (Backoff).
+        # After a failed backend call, calls raise at once, for every
+        # group, until the backend is tried again (Backoff).
         backoff = self._backoff.calling(
             source.backend, self.manager.reset_interval
         )
