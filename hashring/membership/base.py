@@ -53,6 +53,7 @@ MAX_WEIGHT = values.MAX_WEIGHT
 MAX_ATTRIBUTE_DEPTH = values.MAX_ATTRIBUTE_DEPTH
 FIRST_RETRY = heartbeats.FIRST_RETRY
 State = values.State
+STATE_VALUES = values.STATE_VALUES
 Member = values.Member
 Snapshot = values.Snapshot
 Record = values.Record
@@ -143,8 +144,9 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         self._claims: dict[str, claims.Claim] = {}
         # Groups whose record may not say what this member is (its state,
         # weight, attributes or claim): a write failed.  The heartbeat
-        # writes them.
-        self._unwritten: set[str] = set()
+        # writes them, with the state where the failed write set it
+        # (Registration._write_records).
+        self._unwritten: dict[str, bool] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_beat = 0.0

@@ -103,9 +103,25 @@ class FileSource(base.MembershipSource):
         return found, now
 
     def _register(self, group: str, record: base.Record) -> None:
+        self._store(group, record, keep_state=False)
+
+    def _rewrite(self, group: str, record: base.Record) -> None:
+        self._store(group, record, keep_state=True)
+
+    def _store(
+        self, group: str, record: base.Record, keep_state: bool
+    ) -> None:
         with self._update() as data:
-            data['groups'].setdefault(group, {})[record.id] = {
-                'state': record.state.value,
+            members = data['groups'].setdefault(group, {})
+            old = members.get(record.id)
+            state = record.state.value
+            if keep_state and isinstance(old, dict):
+                # A state that does not read as one is replaced: this
+                # member's own write must mend its record.
+                if old.get('state') in base.STATE_VALUES:
+                    state = old['state']
+            members[record.id] = {
+                'state': state,
                 'weight': record.weight,
                 'attributes': dict(record.attributes),
                 'heartbeat': base.utcnow().isoformat(),

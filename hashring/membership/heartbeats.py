@@ -50,7 +50,7 @@ class Heartbeats:
     _lock: threading.RLock
     _me: values.Record | None
     _groups: set[str]
-    _unwritten: set[str]
+    _unwritten: dict[str, bool]
     _stop: threading.Event
     _thread: threading.Thread | None
     _last_beat: float
@@ -64,23 +64,43 @@ class Heartbeats:
         @property
         def backend(self) -> str: ...
 
-        def cleanup(self) -> int: ...
-
         def _require_own(self) -> None: ...
 
-        def _write_records(self, groups: set[str]) -> None: ...
+        def _write_records(
+            self, groups: set[str], state: bool = True
+        ) -> None: ...
 
-        def _register(self, group: str, record: values.Record) -> None: ...
+    # Driver hooks of the heartbeat; the default _beat() means "not supported".
 
-        def _beat(
-            self, groups: list[str], record: values.Record, recovering: bool
-        ) -> list[str]: ...
+    def _beat(
+        self, groups: list[str], record: values.Record, recovering: bool
+    ) -> list[str]:
+        """Refresh this member's records; return the groups that lost it.
+
+        :param recovering: a write failed since the last heartbeat that
+            succeeded; a driver that stores heartbeat times publishes the
+            span from the last one to now as the record's outage.
+        """
+        raise exception.RegistrationNotSupported(self.name)
+
+    def cleanup(self) -> int:
+        """Delete records that have not heartbeat for ``retention`` seconds.
+
+        The heartbeat thread calls it now and then.  Drivers whose backend
+        does not expire records itself implement it.
+
+        :returns: how many records were deleted.
+        :raises hashring.exception.MembershipUnavailable: the backend could
+            not be written.
+        """
+        return 0
 
     def heartbeat(self) -> None:
         """Refresh this member's records now, re-joining where forgotten.
 
         A group whose record a write failed to change (a join, a state
-        change, a claim published) is written whole.
+        change, a claim published) is written as that write would have
+        written it: a claim keeps the state stored.
 
         :raises hashring.exception.MembershipUnavailable: the backend could
             not be written.
@@ -107,7 +127,7 @@ class Heartbeats:
                     me.id,
                     group,
                 )
-            behind = self._unwritten.difference(forgotten)
+            behind = self._unwritten.keys() - forgotten
             if behind:
                 LOG.info(
                     'Writing the record of member %s to group(s) %s of %s '
@@ -116,7 +136,10 @@ class Heartbeats:
                     ', '.join(sorted(behind)),
                     self.backend,
                 )
-            self._write_records(self._unwritten.union(forgotten))
+            # A forgotten record is written whole; the others as the
+            # write that failed would have written them.
+            self._unwritten.update(dict.fromkeys(forgotten, True))
+            self._write_records(set(self._unwritten), state=False)
             self._last_beat = time.monotonic()
 
     def _start_heartbeat(self) -> None:

@@ -214,20 +214,26 @@ class Registration(heartbeats.Heartbeats):
                 self._claims.pop(group, None)
             else:
                 self._claims[group] = claim
-            self._write_records({group})
+            self._write_records({group}, state=False)
 
-    def _write_records(self, groups: set[str]) -> None:
+    def _write_records(self, groups: set[str], state: bool = True) -> None:
         """Write this member's record to groups, in name order.
 
         Call it holding the lock.  A group whose write fails stays in
         ``_unwritten`` for the next heartbeat to write.
 
+        :param state: whether the write sets this member's state (a join,
+            its own state change) or keeps the one stored (a claim): an
+            operator's ``hashring drain`` writes it from another process.
+            A group that still owes a state write writes it.
         :raises hashring.exception.MembershipUnavailable: a write failed.
         """
-        self._unwritten |= groups
+        for group in groups:
+            self._unwritten[group] = state or self._unwritten.get(group, False)
         for group in sorted(groups):
-            self._register(group, self._record_for(group))
-            self._unwritten.discard(group)
+            write = self._register if self._unwritten[group] else self._rewrite
+            write(group, self._record_for(group))
+            del self._unwritten[group]
 
     def _record_for(self, group: str) -> values.Record:
         """Return this member's record for a group, with its claim."""
@@ -269,7 +275,7 @@ class Registration(heartbeats.Heartbeats):
             self._me = None
             self._groups = set()
             self._claims = {}
-            self._unwritten = set()
+            self._unwritten = {}
             if me is None:
                 return
             if self._parent is not None:
@@ -325,7 +331,7 @@ class Registration(heartbeats.Heartbeats):
             self._me = None
             self._groups = set()
             self._claims = {}
-            self._unwritten = set()
+            self._unwritten = {}
             self._parent = None
         self._close()
 
@@ -385,29 +391,16 @@ class Registration(heartbeats.Heartbeats):
         """Create or replace this member's record in a group."""
         raise exception.RegistrationNotSupported(self.name)
 
-    def _beat(
-        self, groups: list[str], record: values.Record, recovering: bool
-    ) -> list[str]:
-        """Refresh this member's records; return the groups that lost it.
+    def _rewrite(self, group: str, record: values.Record) -> None:
+        """Rewrite this member's record in a group, keeping its state.
 
-        :param recovering: a write failed since the last heartbeat that
-            succeeded; a driver that stores heartbeat times publishes the
-            span from the last one to now as the record's outage.
+        Drivers whose records outlive their writer's session (so that
+        ``hashring drain --host`` can change them from another process)
+        keep the state stored, and create a missing record with the
+        record's; the default replaces the record (:meth:`_register`).
         """
-        raise exception.RegistrationNotSupported(self.name)
+        self._register(group, record)
 
     def _unregister(self, group: str, member_id: str) -> None:
         """Remove this member's record from a group."""
         raise exception.RegistrationNotSupported(self.name)
-
-    def cleanup(self) -> int:
-        """Delete records that have not heartbeat for ``retention`` seconds.
-
-        The heartbeat thread calls it now and then.  Drivers whose backend
-        does not expire records itself implement it.
-
-        :returns: how many records were deleted.
-        :raises hashring.exception.MembershipUnavailable: the backend could
-            not be written.
-        """
-        return 0

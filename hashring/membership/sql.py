@@ -254,13 +254,16 @@ class SQLSource(base.MembershipSource):
         )
 
     def _register(self, group: str, record: base.Record) -> None:
+        self._upsert(group, record, keep_state=False)
+
+    def _rewrite(self, group: str, record: base.Record) -> None:
+        self._upsert(group, record, keep_state=True)
+
+    def _upsert(
+        self, group: str, record: base.Record, keep_state: bool
+    ) -> None:
         t = self.table
-        values = {
-            'state': record.state.value,
-            'weight': record.weight,
-            'attributes': json.dumps(dict(record.attributes), sort_keys=True),
-            'heartbeat_at': sqltable.utc_now(),
-        }
+        values = sqltable.record_values(t, record, keep_state)
         mine = (t.c.group_name == group) & (t.c.member_id == record.id)
         action = f'register {record.id!r} in group {group!r}'
 
@@ -272,10 +275,13 @@ class SQLSource(base.MembershipSource):
         def insert(conn: Any) -> None:
             conn.execute(
                 t.insert().values(
-                    group_name=group,
-                    member_id=record.id,
-                    created_at=sqltable.utc_now(),
-                    **values,
+                    {
+                        **values,
+                        'state': record.state.value,
+                        'group_name': group,
+                        'member_id': record.id,
+                        'created_at': sqltable.utc_now(),
+                    }
                 )
             )
 
@@ -293,31 +299,7 @@ class SQLSource(base.MembershipSource):
         self, groups: list[str], record: base.Record, recovering: bool
     ) -> list[str]:
         t = self.table
-        # The span since the last heartbeat is an outage when a write
-        # failed since, or when the server finds it longer than two
-        # intervals: a write that a stalled server runs late (a frozen
-        # PostgreSQL does) was sent before anything failed, and would
-        # otherwise make this member look alive and the others, yet to
-        # write, dead for want of the outage.
-        gap: Any = (
-            sa.true()
-            if recovering
-            else t.c.heartbeat_at
-            < sqltable.utc_ago(2 * self.heartbeat_interval)
-        )
-        # Ordered: MySQL evaluates SET clauses left to right, so the
-        # outage's start must be read before heartbeat_at is overwritten.
-        values: list[tuple[Any, Any]] = [
-            (
-                t.c.outage_start,
-                sa.case((gap, t.c.heartbeat_at), else_=t.c.outage_start),
-            ),
-            (
-                t.c.outage_end,
-                sa.case((gap, sqltable.utc_now()), else_=t.c.outage_end),
-            ),
-            (t.c.heartbeat_at, sqltable.utc_now()),
-        ]
+        values = sqltable.beat_values(t, recovering, self.heartbeat_interval)
 
         def beat(conn: Any) -> list[str]:
             forgotten = []

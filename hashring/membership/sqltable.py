@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The sql driver's table, and the server clock that times its rows.
+"""The sql driver's table, the server clock that times its rows, and writes.
 
 :mod:`hashring.membership.sql` reads and writes the members table that
 :func:`make_table` defines.  Its heartbeat times are the database
@@ -18,10 +18,12 @@ server's clock in UTC (:class:`utc_now`, :class:`utc_ago`), written out in
 each dialect (SQLite, PostgreSQL, MySQL and MariaDB), so that services on
 hosts whose clocks disagree still agree on who is alive.  Each dialect's
 driver also takes the arguments that bound its waits
-(:func:`connect_args`).
+(:func:`connect_args`), and the driver's writes set the columns of
+:func:`record_values` and :func:`beat_values`.
 """
 
 import datetime
+import json
 import os
 from typing import Any
 
@@ -29,6 +31,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.ext import compiler
 from sqlalchemy.sql import expression
+
+from hashring.membership import values
 
 #: The members table's name.
 TABLE = 'hashring_members'
@@ -126,6 +130,63 @@ def make_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column('outage_end', TIMESTAMP, nullable=True),
         sa.Index('hashring_members_heartbeat_idx', 'heartbeat_at'),
     )
+
+
+def record_values(
+    table: sa.Table, record: Any, keep_state: bool
+) -> dict[str, Any]:
+    """Return the columns that a write of a member's record sets.
+
+    :param table: the members table (:func:`make_table`).
+    :param record: the :class:`hashring.membership.values.Record`.
+    :param keep_state: keep the state stored, as a write that is not the
+        member's own state change does (an operator may have drained it
+        from another process); a state that does not read as one is
+        replaced, so that the member's own write mends its record.
+    """
+    state: Any = record.state.value
+    if keep_state:
+        state = sa.case(
+            (table.c.state.in_(values.STATE_VALUES), table.c.state),
+            else_=state,
+        )
+    return {
+        'state': state,
+        'weight': record.weight,
+        'attributes': json.dumps(dict(record.attributes), sort_keys=True),
+        'heartbeat_at': utc_now(),
+    }
+
+
+def beat_values(
+    table: sa.Table, recovering: bool, interval: float
+) -> list[tuple[Any, Any]]:
+    """Return the columns that a heartbeat sets, in the order to set them.
+
+    The span since the last heartbeat is an outage when a write failed
+    since, or when the server finds it longer than two intervals: a write
+    that a stalled server runs late (a frozen PostgreSQL does) was sent
+    before anything failed, and would otherwise make this member look
+    alive and the others, yet to write, dead for want of the outage.
+
+    :param table: the members table (:func:`make_table`).
+    :param recovering: a write failed since the last heartbeat.
+    :param interval: the heartbeat interval, in seconds.
+    """
+    t = table
+    gap: Any = (
+        sa.true() if recovering else t.c.heartbeat_at < utc_ago(2 * interval)
+    )
+    # Ordered: MySQL evaluates SET clauses left to right, so the outage's
+    # start must be read before heartbeat_at is overwritten.
+    return [
+        (
+            t.c.outage_start,
+            sa.case((gap, t.c.heartbeat_at), else_=t.c.outage_start),
+        ),
+        (t.c.outage_end, sa.case((gap, utc_now()), else_=t.c.outage_end)),
+        (t.c.heartbeat_at, utc_now()),
+    ]
 
 
 def aware(stamp: Any) -> datetime.datetime:

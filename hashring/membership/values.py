@@ -91,6 +91,9 @@ class State(str, enum.Enum):
         return self not in _STOPPED
 
 
+#: The stored form of every state: what a record's state may say.
+STATE_VALUES = tuple(state.value for state in State)
+
 #: The states of members that do not run (:attr:`State.alive`): a tuple,
 #: whose ``in`` compares in C, where a set would hash each state through
 #: the enum's __hash__ in Python.

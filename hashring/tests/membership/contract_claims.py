@@ -15,6 +15,7 @@
 import hashring
 from hashring import exception
 from hashring import handoff
+from hashring import membership
 
 
 class Claims:
@@ -57,6 +58,36 @@ class Claims:
                 exception.InvalidArgumentError, node.publish, group, bad
             )
             self.assertIn(message, str(err))
+
+    def test_an_operators_drain_outlasts_the_members_claims(self):
+        # "hashring drain --host" writes the live member's record from
+        # another process; the member's next claim must not undo it.
+        if not self.reader.durable_records:
+            self.skipTest('records live only in their own session here')
+        live = self.source()
+        live.join('node-a', self.group, attributes={'rack': 7})
+        operator = self.source()
+        operator.resume('node-a', self.group)
+        operator.drain()
+        claim = handoff.Claim(
+            'node-a', handoff.RingSpec.of(hashring.HashRing(['node-a']))
+        )
+        live.publish(self.group, claim)
+        live.heartbeat()
+        member = self.read().members['node-a']
+        self.assertEqual(membership.State.DRAINING, member.state)
+        self.assertEqual(claim, member.claim)
+        self.assertEqual({'rack': 7}, dict(member.attributes))
+        # The member's own state changes and joins still write its state.
+        live.join('node-a', self.group, attributes={'rack': 7})
+        self.assertEqual(
+            membership.State.UP, self.read().members['node-a'].state
+        )
+        live.drain()
+        live.publish(self.group, None)
+        member = self.read().members['node-a']
+        self.assertEqual(membership.State.DRAINING, member.state)
+        self.assertIsNone(member.claim)
 
     def test_a_forgotten_record_comes_back_with_its_claim(self):
         node = self.source()

@@ -59,6 +59,18 @@ class MemorySource(base.MembershipSource):
             self.store.clock,
         )
 
+    def _rewrite(self, group, record):
+        old = self.store.groups.get(group, {}).get(record.id)
+        if old is not None:
+            record = base.Record(
+                record.id,
+                old.state,
+                record.weight,
+                record.attributes,
+                None,
+            )
+        self._register(group, record)
+
     def _beat(self, groups, record, recovering):
         self._check()
         lost = []

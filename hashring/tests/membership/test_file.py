@@ -152,6 +152,23 @@ class FileTestCase(FileSourceMixin, test_base.TestCase):
         for name in ("'b'", "'c'", "'d'", self.path):
             self.assertIn(name, text)
 
+    def test_a_claim_mends_a_state_that_does_not_read(self):
+        # A claim keeps the state stored (an operator's drain), but not
+        # one that would leave the member's record unread.
+        node = self.source()
+        node.join('a')
+        for stored, read in (
+            ('sleepy', base.State.UP),
+            (['up'], base.State.UP),
+            ('disabled', base.State.DISABLED),
+        ):
+            with node._update() as data:
+                data['groups']['default']['a']['state'] = stored
+            node.publish('default', None)
+            self.assertEqual(
+                read, self.source().get_members().members['a'].state
+            )
+
     def test_colliding_records(self):
         now = base.utcnow().isoformat()
         record = {'state': 'up', 'weight': 1, 'heartbeat': now}

@@ -63,10 +63,29 @@ class RegistrationTestCase(memory.MemoryTestMixin, test_base.TestCase):
         # Before the next heartbeat, the records still say what they said.
         self.assertEqual({'a': 1}, reader.get_members('g1').up())
         a.heartbeat()
-        self.assertEqual(set(), a._unwritten)
+        self.assertEqual({}, a._unwritten)
         members = [reader.get_members(g).members['a'] for g in ('g1', 'g2')]
         self.assertEqual([base.State.DRAINING] * 2, [m.state for m in members])
         self.assertEqual([None, claim], [m.claim for m in members])
+
+    def test_a_claim_an_outage_refused_keeps_an_operators_drain(self):
+        a = self.source(heartbeat_interval=60, dead_after=120)
+        a.join('a')
+        claim = handoff.Claim('a', handoff.RingSpec.of(ring.HashRing(['a'])))
+        self.store.down = True
+        self.assertRaises(
+            exception.MembershipUnavailable, a.publish, 'default', claim
+        )
+        self.store.down = False
+        operator = self.source()
+        operator.resume('a')
+        operator.drain()
+        a.heartbeat()
+        self.assertEqual({}, a._unwritten)
+        member = self.source().get_members().members['a']
+        self.assertEqual(
+            (base.State.DRAINING, claim), (member.state, member.claim)
+        )
 
     def test_state_changes_need_a_join(self):
         a = self.source()

@@ -169,6 +169,24 @@ class SQLMixin:
         for name in ('deep', 'garbled', 'weird'):
             self.assertIn(repr(name), text)
 
+    def test_a_claim_mends_a_state_that_does_not_read(self):
+        # A claim keeps the state stored (an operator's drain), but not
+        # one that would leave the member's record unread.
+        table = sqltable.make_table(sa.MetaData())
+        node = self.source()
+        node.join('a', self.group)
+        mine = (table.c.group_name == self.group) & (table.c.member_id == 'a')
+        for stored, read in (
+            ('sideways', base.State.UP),
+            ('disabled', base.State.DISABLED),
+        ):
+            with self.engine().begin() as conn:
+                conn.execute(table.update().where(mine).values(state=stored))
+            node.publish(self.group, None)
+            self.assertEqual(
+                read, self.reader.get_members(self.group).members['a'].state
+            )
+
     def test_schema(self):
         self.source().create_schema()
         self.source().create_schema()  # twice is harmless
