@@ -289,12 +289,6 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         for member_id, value in verdict.presumed_absent.items():
             assert isinstance(value, Member)
             members[member_id] = value
-        if me is not None and my_id in members:
-            # Our own record may look stale while a write is in flight or
-            # the backend is slow; this process knows it is alive.
-            members[my_id] = dataclasses.replace(
-                members[my_id], state=me.state
-            )
         ordered = dict(sorted(members.items()))
         return Snapshot(
             group, ordered, generation_of(ordered), now, verdict.presumed

@@ -76,6 +76,8 @@ class Claims:
         live.heartbeat()
         member = self.read().members['node-a']
         self.assertEqual(membership.State.DRAINING, member.state)
+        # The member sees itself as its peers see it: off the ring.
+        self.assertEqual({}, live.get_members(self.group).up())
         self.assertEqual(claim, member.claim)
         self.assertEqual({'rack': 7}, dict(member.attributes))
         # The member's own state changes and joins still write its state.

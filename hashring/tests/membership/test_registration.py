@@ -60,8 +60,10 @@ class RegistrationTestCase(memory.MemoryTestMixin, test_base.TestCase):
         self.assertRaises(exception.MembershipUnavailable, a.heartbeat)
         self.store.down = False
         reader = self.source()
-        # Before the next heartbeat, the records still say what they said.
+        # Before the next heartbeat, the records still say what they said,
+        # to the member as to its peers.
         self.assertEqual({'a': 1}, reader.get_members('g1').up())
+        self.assertEqual({'a': 1}, a.get_members('g1').up())
         a.heartbeat()
         self.assertEqual({}, a._unwritten)
         members = [reader.get_members(g).members['a'] for g in ('g1', 'g2')]
