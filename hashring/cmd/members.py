@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``hashring members``, ``join``, ``heartbeat``, ``drain`` and ``leave``."""
+"""``hashring members``, ``join``, ``heartbeat``, ``(un)drain``, ``leave``."""
 
 import argparse
 from collections.abc import Sequence
@@ -48,6 +48,7 @@ def register(sub: Any) -> None:
         ('join', 'Register HOST as a member of the group.'),
         ('heartbeat', 'Refresh the record of a registered HOST.'),
         ('drain', 'Keep HOST alive but take it off the ring.'),
+        ('undrain', 'Put a draining HOST back on the ring.'),
         ('leave', "Remove HOST's own record."),
     ):
         p = parser.command(sub, name, change, text, REGISTERING, epilog=EXPIRY)
@@ -56,8 +57,8 @@ def register(sub: Any) -> None:
             p.add_argument(
                 '--weight',
                 type=parser.number(int, 1, high=membership.base.MAX_WEIGHT),
-                default=1,
-                help="the member's share of the ring, as a whole number",
+                help="the member's share of the ring, as a whole number "
+                '(default: the weight it has, or 1 for a new member)',
             )
             p.add_argument(
                 '--foreground',
@@ -190,7 +191,7 @@ def change(args: argparse.Namespace) -> int:
         )
     try:
         if args.command == 'join':
-            source.join(args.host, args.group, weight=args.weight)
+            _join(source, args)
             if foreground:
                 return _stay(source, host, group)
         else:
@@ -205,6 +206,7 @@ def change(args: argparse.Namespace) -> int:
             {
                 'heartbeat': source.heartbeat,
                 'drain': source.drain,
+                'undrain': source.undrain,
                 'leave': source.leave,
             }[args.command]()
     finally:
@@ -213,6 +215,27 @@ def change(args: argparse.Namespace) -> int:
         source.close()
     print(f'{args.command}: {host} in {group}')
     return 0
+
+
+def _join(source: Any, args: argparse.Namespace) -> None:
+    """Join --host; a host with a record keeps its attributes and claim.
+
+    A running member's record may be joined again from here: rewriting it
+    whole would drop the attributes and handoff claim the member
+    publishes, and put a draining host back on the ring (``undrain`` does
+    that).
+    """
+    try:
+        found = source.resume(args.host, args.group)
+    except (exception.UnknownMemberError, exception.MembershipUnavailable):
+        # No record to keep; or none read, as where the file driver's file
+        # is still to be made: the join's own write then fails in an
+        # outage, and makes the file.
+        weight, attributes = args.weight or 1, None
+    else:
+        weight = args.weight or found.weight
+        attributes = found.attributes
+    source.join(args.host, args.group, weight=weight, attributes=attributes)
 
 
 def _stay(source: Any, host: str, group: str) -> int:

@@ -140,15 +140,17 @@ class Registration(heartbeats.Heartbeats):
             self._last_beat = time.monotonic()
         LOG.info('Joined group %s of %s as %s', group, self.backend, record.id)
 
-    def resume(self, member: str, group: str | None = None) -> None:
+    def resume(self, member: str, group: str | None = None) -> values.Member:
         """Act for a member registered earlier, as read from the backend.
 
         For a process that did not join itself, such as a command-line tool
         run after a restart: it takes the member's recorded weight,
-        attributes and state (up or draining) without writing anything, so
-        that :meth:`heartbeat`, :meth:`drain` and :meth:`leave` act for it.
-        No heartbeat thread is started.
+        attributes, claim and state (up or draining) without writing
+        anything, so that :meth:`heartbeat`, :meth:`drain` and
+        :meth:`leave` act for it, and a :meth:`join` after it keeps its
+        claim and state.  No heartbeat thread is started.
 
+        :returns: the member as read.
         :raises hashring.exception.UnknownMemberError: the member has no
             record in the group.
         :raises hashring.exception.MembershipUnavailable: the backend could
@@ -180,6 +182,7 @@ class Registration(heartbeats.Heartbeats):
             if found.claim is not None:
                 # Written back with any change: the member's claim stays.
                 self._claims[group] = found.claim
+        return found
 
     def publish(self, group: str, claim: 'claims.Claim | None') -> None:
         """Publish this member's handoff claim for a group, or withdraw it.

@@ -33,6 +33,7 @@ class MainTestCase(cli.Refusals, base.TestCase):
             'join',
             'heartbeat',
             'drain',
+            'undrain',
             'leave',
             'owned',
             'diff',

@@ -77,7 +77,7 @@ class MembershipCommandsTestCase(base.TestCase):
         self.cli('leave', '--host', 'compute-2')
         self.assertEqual(['compute-1'], list(source.get_members().members))
         self.assertIn('1 member, 1 up', self.cli('members').stdout)
-        for command in ('heartbeat', 'drain', 'leave'):
+        for command in ('heartbeat', 'drain', 'undrain', 'leave'):
             result = self.cli(command, '--host', 'Ghost', check=False)
             self.assertEqual(2, result.returncode)
             self.assertIn(
@@ -88,6 +88,38 @@ class MembershipCommandsTestCase(base.TestCase):
             self.assertIn(
                 'join it first ("hashring join --host Ghost")', result.stderr
             )
+
+    def test_join_and_undrain_keep_a_running_members_record(self):
+        live = membership.load(
+            'sql',
+            connection=f'sqlite:///{self.db}',
+            heartbeat_interval=10,
+            dead_after=600,
+        )
+        self.addCleanup(live.close)
+        live.join('compute-1', weight=3, attributes={'rack': 7})
+        claim = handoff.Claim(
+            'compute-1', handoff.RingSpec.of(hashring.HashRing(['compute-1']))
+        )
+        live.publish('default', claim)
+
+        def record():
+            m = live.get_members().members['compute-1']
+            return m.state.value, m.weight, dict(m.attributes), m.claim
+
+        self.cli('drain', '--host', 'compute-1')
+        # A join keeps what it is not given: state, attributes and claim.
+        self.cli('join', '--host', 'Compute-1')
+        self.assertEqual(('draining', 3, {'rack': 7}, claim), record())
+        self.cli('undrain', '--host', 'compute-1')
+        self.assertEqual(('up', 3, {'rack': 7}, claim), record())
+        self.cli('join', '--host', 'compute-1', '--weight', '2')
+        self.assertEqual(('up', 2, {'rack': 7}, claim), record())
+        # A running member's weight is its own: its next write restores it
+        # (its state, the operator's, stays).
+        self.cli('drain', '--host', 'compute-1')
+        live.publish('default', None)
+        self.assertEqual(('draining', 3, {'rack': 7}, None), record())
 
     def test_members_show_the_rings_they_publish(self):
         self.cli('join', '--host', 'a')
@@ -184,7 +216,7 @@ class MembershipCommandsTestCase(base.TestCase):
         )
 
     def test_help_says_a_record_expires_without_heartbeats(self):
-        for name in ('join', 'heartbeat', 'drain', 'leave'):
+        for name in ('join', 'heartbeat', 'drain', 'undrain', 'leave'):
             with self.subTest(command=name):
                 out = ' '.join(cli.run(name, '--help').stdout.split())
                 self.assertIn('goes down after dead_after seconds', out)
@@ -219,6 +251,7 @@ class ToozSessionTestCase(base.TestCase):
         for argv, message in (
             (['join', '--host', 'c1'], 'use "hashring join --foreground"'),
             (['drain', '--host', 'c1'], 'do it in the member itself'),
+            (['undrain', '--host', 'c1'], 'do it in the member itself'),
             (['heartbeat', '--host', 'c1'], 'do it in the member itself'),
             (['leave', '--host', 'c1'], 'do it in the member itself'),
         ):
