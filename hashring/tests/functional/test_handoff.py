@@ -305,6 +305,62 @@ class SQLiteTestCase(Scenario, base.TestCase):
         joined = [o for o in overlaps(spans) if 'svc-4' in o[1:3]]
         self.assertGreater(len(joined), 100)
 
+    def test_an_operators_drain_moves_the_nodes_and_lasts(self):
+        # "hashring drain --host" from another process: the member hands
+        # its nodes over, and its claims (a join makes every member
+        # publish one) do not put it back, until an undrain does.
+        names = ['svc-1', 'svc-2', 'svc-3']
+        for name in names:
+            self.start(name)
+        self.wait_converged('the start')
+        operator = membership.load(
+            self.driver,
+            connection=self.url,
+            group=self.group,
+            **service_mod.TIMING,
+        )
+        self.addCleanup(operator.close)
+        operator.resume('svc-2')
+        operator.drain()
+
+        def applied(state):
+            # Every service applies the ring of the membership as it is.
+            return (
+                state.fingerprint
+                == self.reader.get_ring(self.group).fingerprint
+            )
+
+        def drained(state):
+            ring_ = self.reader.get_ring(self.group)
+            return applied(state) and 'svc-2' not in ring_.members
+
+        held = self.wait_converged('a drain', drained)
+        self.assertEqual(set(), held['svc-2'])
+        self.start('svc-4')
+        held = self.wait_converged(
+            'a join', lambda s: drained(s) and 'svc-4' in s.applied
+        )
+        self.assertEqual(set(), held['svc-2'])
+        self.assertEqual(
+            membership.State.DRAINING,
+            self.reader.source.get_members(self.group).members['svc-2'].state,
+        )
+        operator.undrain()
+        held = self.wait_converged(
+            'an undrain',
+            lambda s: (
+                applied(s)
+                and 'svc-2' in self.reader.get_ring(self.group).members
+            ),
+        )
+        self.assertTrue(held['svc-2'])
+        self.kill_all()
+        spans = {
+            name: intervals(self.log(name), self.ended[name])
+            for name in [*names, 'svc-4']
+        }
+        self.assertEqual([], overlaps(spans)[:5])
+
 
 class Served(Scenario):
     """A scenario against a server the tests start, or CI's."""
