@@ -125,6 +125,14 @@ class SQLSource(base.MembershipSource):
 
     def _create(self) -> None:
         self._follow_file()
+        if self.path is not None and self._file_id is None:
+            LOG.warning(
+                'No SQLite file at %s: creating one, with no member. If '
+                'other services use this membership already, check '
+                '[hashring] connection: a mistyped path makes a '
+                'membership, and rings, of their own',
+                self.path,
+            )
         try:
             self.table.metadata.create_all(self.engine)
         except (

@@ -21,10 +21,13 @@ from hashring import membership
 from hashring.membership import base
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
+from hashring.tests.membership import contract_claims
 from hashring.tests.membership import outages
 
 
-class FileContractTestCase(contract.Contract, test_base.TestCase):
+class FileContractTestCase(
+    contract_claims.OperatorStates, contract.Contract, test_base.TestCase
+):
     driver = 'file'
 
     def setUp(self):

@@ -22,12 +22,13 @@ from hashring.membership import base
 from hashring.membership import sqltable
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
+from hashring.tests.membership import contract_claims
 from hashring.tests.membership import outages
 from hashring.tests.membership import servers
 from hashring.tests.membership import sqlservers
 
 
-class SQLMixin:
+class SQLMixin(contract_claims.OperatorStates):
     driver = 'sql'
 
     def options(self):
@@ -364,6 +365,27 @@ class SQLRecoveryTestCase(test_base.TestCase):
         self.assertEqual({'new': 1, 'old': 1}, old.get_members('g').up())
         self.assertEqual({'new': 1, 'old': 1}, new.get_members('g').up())
         self.assertEqual({'new': 1, 'old': 1}, source().get_members('g').up())
+
+    def test_a_new_sqlite_file_is_logged_with_its_path(self):
+        # A mistyped path makes a membership of its own: the log says so.
+        path = os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'mebmers.sqlite'
+        )
+        url = f'sqlite:///{path}'
+        source = membership.load('sql', connection=url, **contract.FAST)
+        self.addCleanup(source.close)
+        with self.assertLogs('hashring.membership.sql', 'WARNING') as logs:
+            self.assertEqual({}, source.get_members('g').up())
+            source.get_members('g')
+        self.assertEqual(1, len(logs.output))
+        self.assertIn(
+            f'No SQLite file at {path}: creating one', logs.output[0]
+        )
+        self.assertIn('[hashring] connection', logs.output[0])
+        again = membership.load('sql', connection=url, **contract.FAST)
+        self.addCleanup(again.close)
+        with self.assertNoLogs('hashring.membership.sql', 'WARNING'):
+            self.assertEqual({}, again.get_members('g').up())
 
     def test_a_dropped_table_is_created_again_and_members_rejoin(self):
         path = os.path.join(
