@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == 'table':
         print(
             f'{host} manages {len(result.owned)} of {len(nodes)} nodes; '
-            + ', '.join(f'{n} {r}' for r, n in counts.items())
+            + parser.tally(counts, ordered=False)
             + f'; ring {result.fingerprint}'
         )
         if not on_ring:

@@ -20,6 +20,7 @@ those it uses, and one given where it means nothing is refused.
 import argparse
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Mapping
 import copy
 import math
 import os
@@ -269,9 +270,7 @@ def ring(
             # A configured source whose group has no member up: saying
             # how to configure one would send the operator the wrong way.
             where = f'group {snapshot.group} of {found.backend}'
-            states = ', '.join(
-                f'{n} {s}' for s, n in sorted(snapshot.states().items())
-            )
+            states = tally(snapshot.states())
             raise UsageError(
                 f'hashring: no member of {where} is up ({states}), so there '
                 'is no ring'
@@ -331,3 +330,9 @@ def command(
     prefix = getattr(sub, 'hashring_prefix', '')
     p.set_defaults(func=func, uses=frozenset(uses), command=prefix + name)
     return p
+
+
+def tally(counts: Mapping[str, int], ordered: bool = True) -> str:
+    """Return counts as ``3 up, 1 draining``: by name, unless not ordered."""
+    items = sorted(counts.items()) if ordered else counts.items()
+    return ', '.join(f'{n} {name}' for name, n in items)

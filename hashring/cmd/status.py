@@ -74,8 +74,7 @@ def run(args: argparse.Namespace) -> int:
     output.emit(args, {'groups': [s.to_dict() for s in found]}, rows)
     if args.format == 'table':
         for s in found:
-            states = ', '.join(f'{n} {k}' for k, n in sorted(s.states.items()))
-            print(f'group {s.group}: {states}; {_summary(s)}')
+            print(f'group {s.group}: {parser.tally(s.states)}; {_summary(s)}')
             for warning in s.warnings:
                 print(f'warning: group {s.group}: {warning}')
     return 0
