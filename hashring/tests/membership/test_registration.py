@@ -89,6 +89,32 @@ class RegistrationTestCase(memory.MemoryTestMixin, test_base.TestCase):
             (base.State.DRAINING, claim), (member.state, member.claim)
         )
 
+    def test_a_leave_that_cannot_read_its_past_names_says_so(self):
+        # Its own record goes; a past one (its name in another case) is
+        # left to expire, and the log says so, rather than the leave
+        # failing on a read it only needed for those.
+        past = self.source()
+        past.join('Node-A')
+        past.stop()
+        now = self.source()
+        now.join('node-a')
+        real = now._read_groups
+
+        def unreadable(groups):
+            raise exception.MembershipUnavailable(now.backend, 'frozen')
+
+        now._read_groups = unreadable
+        with self.assertLogs('hashring.membership.base', 'WARNING') as logs:
+            now.leave()
+        now._read_groups = real
+        self.assertIn(
+            'Records of node-a under other names, if any, stay until '
+            'dead_after: ',
+            logs.output[0],
+        )
+        self.assertIn('frozen', logs.output[0])
+        self.assertEqual(['Node-A'], list(self.store.groups['default']))
+
     def test_state_changes_need_a_join(self):
         a = self.source()
         err = self.assertRaises(exception.InvalidArgumentError, a.drain)
