@@ -336,71 +336,58 @@ class SQLBadInputTestCase(test_base.TestCase):
 
 
 class SQLRecoveryTestCase(test_base.TestCase):
-    def test_a_deleted_sqlite_file_is_followed_not_split(self):
-        path = os.path.join(
+    """An SQLite file deleted, created or emptied under running sources."""
+
+    def setUp(self):
+        super().setUp()
+        self.path = os.path.join(
             self.useFixture(fixtures.TempDir()).path, 'members.sqlite'
         )
+        self.url = f'sqlite:///{self.path}'
 
-        def source():
-            s = membership.load(
-                'sql',
-                connection=f'sqlite:///{path}',
-                **{
-                    **contract.FAST,
-                    'heartbeat_interval': 30,
-                    'dead_after': 60,
-                },
-            )
-            self.addCleanup(s.close)
-            return s
+    def source(self, **overrides):
+        source = membership.load(
+            'sql', connection=self.url, **{**contract.FAST, **overrides}
+        )
+        self.addCleanup(source.close)
+        return source
 
-        old = source()
+    def test_a_deleted_sqlite_file_is_followed_not_split(self):
+        slow = {'heartbeat_interval': 30, 'dead_after': 60}
+        old = self.source(**slow)
         old.join('old', 'g')
-        os.unlink(path)
+        os.unlink(self.path)
         # A process started now creates a new file and joins it...
-        new = source()
+        new = self.source(**slow)
         new.join('new', 'g')
         # ...and the old one follows it: one membership, not two.
         old.heartbeat()
-        self.assertEqual({'new': 1, 'old': 1}, old.get_members('g').up())
-        self.assertEqual({'new': 1, 'old': 1}, new.get_members('g').up())
-        self.assertEqual({'new': 1, 'old': 1}, source().get_members('g').up())
+        for reader in (old, new, self.source(**slow)):
+            self.assertEqual(
+                {'new': 1, 'old': 1}, reader.get_members('g').up()
+            )
 
     def test_a_new_sqlite_file_is_logged_with_its_path(self):
         # A mistyped path makes a membership of its own: the log says so.
-        path = os.path.join(
-            self.useFixture(fixtures.TempDir()).path, 'mebmers.sqlite'
-        )
-        url = f'sqlite:///{path}'
-        source = membership.load('sql', connection=url, **contract.FAST)
-        self.addCleanup(source.close)
+        source = self.source()
         with self.assertLogs('hashring.membership.sql', 'WARNING') as logs:
             self.assertEqual({}, source.get_members('g').up())
             source.get_members('g')
         self.assertEqual(1, len(logs.output))
         self.assertIn(
-            f'No SQLite file at {path}: creating one', logs.output[0]
+            f'No SQLite file at {self.path}: creating one', logs.output[0]
         )
         self.assertIn('[hashring] connection', logs.output[0])
-        again = membership.load('sql', connection=url, **contract.FAST)
-        self.addCleanup(again.close)
         with self.assertNoLogs('hashring.membership.sql', 'WARNING'):
-            self.assertEqual({}, again.get_members('g').up())
+            self.assertEqual({}, self.source().get_members('g').up())
 
     def test_a_dropped_table_is_created_again_and_members_rejoin(self):
-        path = os.path.join(
-            self.useFixture(fixtures.TempDir()).path, 'members.sqlite'
-        )
-        url = f'sqlite:///{path}'
-        a = membership.load('sql', connection=url, **contract.FAST)
-        self.addCleanup(a.close)
-        a.join('a', 'g', weight=2)
-        engine = sa.create_engine(url)
+        self.source().join('a', 'g', weight=2)
+        engine = sa.create_engine(self.url)
         self.addCleanup(engine.dispose)
         with engine.begin() as conn:
             conn.execute(sa.text('DROP TABLE hashring_members'))
-        reader = membership.load('sql', connection=url, **contract.FAST)
-        self.addCleanup(reader.close)
+        reader = self.source()
         self.assertTrue(
             contract.eventually(
                 lambda: reader.get_members('g').up() == {'a': 2}
