@@ -189,9 +189,11 @@ def change(args: argparse.Namespace) -> int:
                 else f'{args.command} for it: do it in the member itself'
             )
         )
+    said = ''
     try:
         if args.command == 'join':
-            _join(source, args)
+            if _join(source, args) is membership.State.DRAINING:
+                said = ' (draining: "hashring undrain" puts it on the ring)'
             if foreground:
                 return _stay(source, host, group)
         else:
@@ -213,17 +215,19 @@ def change(args: argparse.Namespace) -> int:
         # Without --foreground, the record stays behind and expires after
         # dead_after unless heartbeat runs again (EXPIRY).
         source.close()
-    print(f'{args.command}: {host} in {group}')
+    print(f'{args.command}: {host} in {group}{said}')
     return 0
 
 
-def _join(source: Any, args: argparse.Namespace) -> None:
+def _join(source: Any, args: argparse.Namespace) -> Any:
     """Join --host; a host with a record keeps its attributes and claim.
 
     A running member's record may be joined again from here: rewriting it
     whole would drop the attributes and handoff claim the member
     publishes, and put a draining host back on the ring (``undrain`` does
     that).
+
+    :returns: the state the record had, or None where none was read.
     """
     try:
         found = source.resume(args.host, args.group)
@@ -231,11 +235,11 @@ def _join(source: Any, args: argparse.Namespace) -> None:
         # No record to keep; or none read, as where the file driver's file
         # is still to be made: the join's own write then fails in an
         # outage, and makes the file.
-        weight, attributes = args.weight or 1, None
-    else:
-        weight = args.weight or found.weight
-        attributes = found.attributes
+        found = None
+    weight = args.weight or (found.weight if found else 1)
+    attributes = found.attributes if found else None
     source.join(args.host, args.group, weight=weight, attributes=attributes)
+    return found.state if found else None
 
 
 def _stay(source: Any, host: str, group: str) -> int:

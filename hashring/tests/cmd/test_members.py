@@ -109,11 +109,20 @@ class MembershipCommandsTestCase(base.TestCase):
 
         self.cli('drain', '--host', 'compute-1')
         # A join keeps what it is not given: state, attributes and claim.
-        self.cli('join', '--host', 'Compute-1')
+        self.assertEqual(
+            'join: compute-1 in default (draining: "hashring undrain" puts '
+            'it on the ring)',
+            self.cli('join', '--host', 'Compute-1').stdout.strip(),
+        )
         self.assertEqual(('draining', 3, {'rack': 7}, claim), record())
         self.cli('undrain', '--host', 'compute-1')
         self.assertEqual(('up', 3, {'rack': 7}, claim), record())
-        self.cli('join', '--host', 'compute-1', '--weight', '2')
+        self.assertEqual(
+            'join: compute-1 in default',
+            self.cli(
+                'join', '--host', 'compute-1', '--weight', '2'
+            ).stdout.strip(),
+        )
         self.assertEqual(('up', 2, {'rack': 7}, claim), record())
         # A running member's weight is its own: its next write restores it
         # (its state, the operator's, stays).
