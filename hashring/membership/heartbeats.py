@@ -67,7 +67,7 @@ class Heartbeats:
         def _require_own(self) -> None: ...
 
         def _write_records(
-            self, groups: set[str], state: bool = True
+            self, groups: set[str], stated: set[str] | None = None
         ) -> None: ...
 
     # Driver hooks of the heartbeat; the default _beat() means "not supported".
@@ -139,7 +139,7 @@ class Heartbeats:
             # A forgotten record is written whole; the others as the
             # write that failed would have written them.
             self._unwritten.update(dict.fromkeys(forgotten, True))
-            self._write_records(set(self._unwritten), state=False)
+            self._write_records(set(self._unwritten), stated=set())
             self._last_beat = time.monotonic()
 
     def _start_heartbeat(self) -> None:

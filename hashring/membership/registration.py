@@ -16,8 +16,8 @@ The half of :class:`hashring.membership.MembershipSource` that writes;
 the heartbeat that keeps its records fresh is in
 :mod:`hashring.membership.heartbeats`.
 A driver that can register implements the hooks at the end
-(``_register``, ``_beat``, ``_unregister``); the defaults mean "not
-supported".
+(``_register``, ``_rewrite``, ``_unregister``, and the heartbeat's
+``_beat``); the defaults mean "not supported".
 """
 
 from collections.abc import Mapping
@@ -136,7 +136,7 @@ class Registration(heartbeats.Heartbeats):
             self._me = record
             self._groups.add(group)
             self._start_heartbeat()
-            self._write_records(groups)
+            self._write_records(groups, stated={group})
             self._last_beat = time.monotonic()
         LOG.info('Joined group %s of %s as %s', group, self.backend, record.id)
 
@@ -217,22 +217,30 @@ class Registration(heartbeats.Heartbeats):
                 self._claims.pop(group, None)
             else:
                 self._claims[group] = claim
-            self._write_records({group}, state=False)
+            self._write_records({group}, stated=set())
 
-    def _write_records(self, groups: set[str], state: bool = True) -> None:
+    def _write_records(
+        self, groups: set[str], stated: set[str] | None = None
+    ) -> None:
         """Write this member's record to groups, in name order.
 
         Call it holding the lock.  A group whose write fails stays in
         ``_unwritten`` for the next heartbeat to write.
 
-        :param state: whether the write sets this member's state (a join,
-            its own state change) or keeps the one stored (a claim): an
-            operator's ``hashring drain`` writes it from another process.
-            A group that still owes a state write writes it.
+        :param stated: the groups where the write sets this member's state
+            (a join, its own state change; None: every group); the others
+            keep the state stored (a claim, a new weight in groups joined
+            before), which an operator's ``hashring drain`` may have
+            written from another process.  A group that still owes a
+            state write writes it.
         :raises hashring.exception.MembershipUnavailable: a write failed.
         """
         for group in groups:
-            self._unwritten[group] = state or self._unwritten.get(group, False)
+            self._unwritten[group] = (
+                stated is None
+                or group in stated
+                or self._unwritten.get(group, False)
+            )
         for group in sorted(groups):
             write = self._register if self._unwritten[group] else self._rewrite
             write(group, self._record_for(group))

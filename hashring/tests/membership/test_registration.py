@@ -89,6 +89,26 @@ class RegistrationTestCase(memory.MemoryTestMixin, test_base.TestCase):
             (base.State.DRAINING, claim), (member.state, member.claim)
         )
 
+    def test_a_new_weight_keeps_an_operators_drain_elsewhere(self):
+        # Joining another group with a new weight rewrites every group's
+        # record; only the group joined is the member's to put up.
+        a = self.source()
+        a.join('a', 'g1')
+        operator = self.source()
+        operator.resume('a', 'g1')
+        operator.drain()
+        a.join('a', 'g2', weight=3)
+        reader = self.source()
+        self.assertEqual(
+            [(base.State.DRAINING, 3), (base.State.UP, 3)],
+            [
+                (m.state, m.weight)
+                for m in (
+                    reader.get_members(g).members['a'] for g in ('g1', 'g2')
+                )
+            ],
+        )
+
     def test_a_leave_that_cannot_read_its_past_names_says_so(self):
         # Its own record goes; a past one (its name in another case) is
         # left to expire, and the log says so, rather than the leave
