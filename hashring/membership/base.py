@@ -145,7 +145,7 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         # Groups whose record may not say what this member is (its state,
         # weight, attributes or claim): a write failed.  The heartbeat
         # writes them, with the state where the failed write set it
-        # (Registration._write_records).
+        # (Heartbeats._write_records).
         self._unwritten: dict[str, bool] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

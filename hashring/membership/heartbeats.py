@@ -14,19 +14,22 @@
 
 The part of :class:`hashring.membership.registration.Registration` that
 runs on its own: :meth:`~Heartbeats.heartbeat` refreshes this member's
-records (joining again the groups whose backend forgot it), and a daemon
-thread calls it every ``heartbeat_interval``, backing off from
-:data:`FIRST_RETRY` after a failure.  A failure is never fatal to the
-thread: a heartbeat thread that died would leave a live service looking
-dead.
+records (joining again the groups whose backend forgot it, and writing
+again what a failed write left behind: :meth:`~Heartbeats._write_records`
+keeps it), and a daemon thread calls it every ``heartbeat_interval``,
+backing off from :data:`FIRST_RETRY` after a failure.  A failure is never
+fatal to the thread: a heartbeat thread that died would leave a live
+service looking dead.
 """
 
+import dataclasses
 import logging
 import sys
 import threading
 import time
 import typing
 
+from hashring import claims
 from hashring import exception
 from hashring.membership import liveness
 from hashring.membership import values
@@ -51,6 +54,7 @@ class Heartbeats:
     _me: values.Record | None
     _groups: set[str]
     _unwritten: dict[str, bool]
+    _claims: 'dict[str, claims.Claim]'
     _stop: threading.Event
     _thread: threading.Thread | None
     _last_beat: float
@@ -66,9 +70,9 @@ class Heartbeats:
 
         def _require_own(self) -> None: ...
 
-        def _write_records(
-            self, groups: set[str], stated: set[str] | None = None
-        ) -> None: ...
+        def _register(self, group: str, record: values.Record) -> None: ...
+
+        def _rewrite(self, group: str, record: values.Record) -> None: ...
 
     # Driver hooks of the heartbeat; the default _beat() means "not supported".
 
@@ -141,6 +145,48 @@ class Heartbeats:
             self._unwritten.update(dict.fromkeys(forgotten, True))
             self._write_records(set(self._unwritten), stated=set())
             self._last_beat = time.monotonic()
+
+    def _write_records(
+        self, groups: set[str], stated: set[str] | None = None
+    ) -> None:
+        """Write this member's record to groups, in name order.
+
+        Call it holding the lock.  A group whose write fails stays in
+        ``_unwritten`` for the next heartbeat to write.
+
+        :param stated: the groups where the write sets this member's state
+            (a join, its own state change; None: every group); the others
+            keep the state stored (a claim, a new weight in groups joined
+            before), which an operator's ``hashring drain`` may have
+            written from another process.  A group that still owes a
+            state write writes it.
+        :raises hashring.exception.MembershipUnavailable: a write failed.
+        """
+        for group in groups:
+            self._unwritten[group] = (
+                stated is None
+                or group in stated
+                or self._unwritten.get(group, False)
+            )
+        for group in sorted(groups):
+            write = self._register if self._unwritten[group] else self._rewrite
+            write(group, self._record_for(group))
+            del self._unwritten[group]
+
+    def _record_for(self, group: str) -> values.Record:
+        """Return this member's record for a group, with its claim."""
+        me = self._me
+        assert me is not None
+        claim = self._claims.get(group)
+        if claim is None:
+            return me
+        return dataclasses.replace(
+            me,
+            attributes={
+                **me.attributes,
+                values.CLAIM_ATTRIBUTE: claim.to_dict(),
+            },
+        )
 
     def _start_heartbeat(self) -> None:
         if self._thread is not None and self._thread.is_alive():

@@ -219,48 +219,6 @@ class Registration(heartbeats.Heartbeats):
                 self._claims[group] = claim
             self._write_records({group}, stated=set())
 
-    def _write_records(
-        self, groups: set[str], stated: set[str] | None = None
-    ) -> None:
-        """Write this member's record to groups, in name order.
-
-        Call it holding the lock.  A group whose write fails stays in
-        ``_unwritten`` for the next heartbeat to write.
-
-        :param stated: the groups where the write sets this member's state
-            (a join, its own state change; None: every group); the others
-            keep the state stored (a claim, a new weight in groups joined
-            before), which an operator's ``hashring drain`` may have
-            written from another process.  A group that still owes a
-            state write writes it.
-        :raises hashring.exception.MembershipUnavailable: a write failed.
-        """
-        for group in groups:
-            self._unwritten[group] = (
-                stated is None
-                or group in stated
-                or self._unwritten.get(group, False)
-            )
-        for group in sorted(groups):
-            write = self._register if self._unwritten[group] else self._rewrite
-            write(group, self._record_for(group))
-            del self._unwritten[group]
-
-    def _record_for(self, group: str) -> values.Record:
-        """Return this member's record for a group, with its claim."""
-        me = self._me
-        assert me is not None
-        claim = self._claims.get(group)
-        if claim is None:
-            return me
-        return dataclasses.replace(
-            me,
-            attributes={
-                **me.attributes,
-                values.CLAIM_ATTRIBUTE: claim.to_dict(),
-            },
-        )
-
     def drain(self) -> None:
         """Keep this member alive but take it off the ring.
 
