@@ -159,6 +159,8 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         self._logged: set[str] = set()
         # Set in a forked child: the member's process is its parent.
         self._parent: int | None = None
+        # Acting for a member another process runs (Registration.resume).
+        self._resumed = False
         _fork.register(self)
 
     def _after_fork(self) -> None:

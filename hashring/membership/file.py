@@ -108,6 +108,14 @@ class FileSource(base.MembershipSource):
     def _rewrite(self, group: str, record: base.Record) -> None:
         self._store(group, record, keep_state=True)
 
+    def _set_state(self, group: str, record: base.Record) -> None:
+        with self._update() as data:
+            fields = data['groups'].get(group, {}).get(record.id)
+            if isinstance(fields, dict):
+                fields['state'] = record.state.value
+                return
+        self._register(group, record)  # gone since it was read
+
     def _store(
         self, group: str, record: base.Record, keep_state: bool
     ) -> None:

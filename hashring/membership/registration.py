@@ -51,6 +51,7 @@ class Registration(heartbeats.Heartbeats):
     default_group: str
     _parent: int | None
     _claims: 'dict[str, claims.Claim]'
+    _resumed: bool
 
     if typing.TYPE_CHECKING:
         # What MembershipSource provides, for the type checker.
@@ -135,6 +136,7 @@ class Registration(heartbeats.Heartbeats):
                     groups |= self._groups
             self._me = record
             self._groups.add(group)
+            self._resumed = False
             self._start_heartbeat()
             self._write_records(groups, stated={group})
             self._last_beat = time.monotonic()
@@ -179,6 +181,7 @@ class Registration(heartbeats.Heartbeats):
                 found.name, state, found.weight, found.attributes, None
             )
             self._groups.add(group)
+            self._resumed = True
             if found.claim is not None:
                 # Written back with any change: the member's claim stays.
                 self._claims[group] = found.claim
@@ -245,6 +248,7 @@ class Registration(heartbeats.Heartbeats):
             self._groups = set()
             self._claims = {}
             self._unwritten = {}
+            self._resumed = False
             if me is None:
                 return
             if self._parent is not None:
@@ -301,6 +305,7 @@ class Registration(heartbeats.Heartbeats):
             self._groups = set()
             self._claims = {}
             self._unwritten = {}
+            self._resumed = False
             self._parent = None
         self._close()
 
@@ -330,7 +335,13 @@ class Registration(heartbeats.Heartbeats):
                     f'Join a group before changing state to {state.value}'
                 )
             self._me = dataclasses.replace(self._me, state=state)
-            self._write_records(self._groups)
+            if not self._resumed:
+                self._write_records(self._groups)
+            else:
+                # For a member that runs elsewhere, its state alone: its
+                # weight, attributes and claim as read may be stale by now.
+                for group in sorted(self._groups):
+                    self._set_state(group, self._me)
         LOG.info('Member %s is now %s', self._me.id, state.value)
 
     def _require_own(self) -> None:
@@ -367,6 +378,17 @@ class Registration(heartbeats.Heartbeats):
         ``hashring drain --host`` can change them from another process)
         keep the state stored, and create a missing record with the
         record's; the default replaces the record (:meth:`_register`).
+        """
+        self._register(group, record)
+
+    def _set_state(self, group: str, record: values.Record) -> None:
+        """Write only the state of a member's record in a group.
+
+        For a member that another process runs (:meth:`resume`), whose
+        claim, weight and attributes that process may have changed since
+        they were read.  Drivers whose records outlive their writer keep
+        the rest of the record, and create a missing one; the default
+        writes the record whole (:meth:`_register`).
         """
         self._register(group, record)
 

@@ -267,6 +267,18 @@ class SQLSource(base.MembershipSource):
     def _rewrite(self, group: str, record: base.Record) -> None:
         self._upsert(group, record, keep_state=True)
 
+    def _set_state(self, group: str, record: base.Record) -> None:
+        t = self.table
+        mine = (t.c.group_name == group) & (t.c.member_id == record.id)
+
+        def update(conn: Any) -> int:
+            changed = t.update().where(mine).values(state=record.state.value)
+            return int(conn.execute(changed).rowcount)
+
+        action = f'set the state of {record.id!r} in group {group!r}'
+        if not self._run(action, update):
+            self._register(group, record)  # gone since it was read
+
     def _upsert(
         self, group: str, record: base.Record, keep_state: bool
     ) -> None:

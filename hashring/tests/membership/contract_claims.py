@@ -121,3 +121,27 @@ class OperatorStates:
         member = self.read().members['node-a']
         self.assertEqual(membership.State.DRAINING, member.state)
         self.assertIsNone(member.claim)
+
+    def test_an_operators_state_change_writes_the_state_alone(self):
+        # The member moves on between the operator's read and its write:
+        # a new claim, weight and attributes, which the drain keeps.
+        live = self.source()
+        live.join('node-a', self.group, attributes={'rack': 7})
+        operator = self.source()
+        operator.resume('node-a', self.group)
+        claim = handoff.Claim(
+            'node-a', handoff.RingSpec.of(hashring.HashRing(['node-a']))
+        )
+        live.publish(self.group, claim)
+        live.join('node-a', self.group, weight=3, attributes={'rack': 8})
+        operator.drain()
+        member = self.read().members['node-a']
+        self.assertEqual(
+            (membership.State.DRAINING, 3, {'rack': 8}, claim),
+            (
+                member.state,
+                member.weight,
+                dict(member.attributes),
+                member.claim,
+            ),
+        )

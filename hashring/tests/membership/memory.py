@@ -71,6 +71,14 @@ class MemorySource(base.MembershipSource):
             )
         self._register(group, record)
 
+    def _set_state(self, group, record):
+        old = self.store.groups.get(group, {}).get(record.id)
+        if old is not None:
+            record = base.Record(
+                old.id, record.state, old.weight, old.attributes, None
+            )
+        self._register(group, record)
+
     def _beat(self, groups, record, recovering):
         self._check()
         lost = []
