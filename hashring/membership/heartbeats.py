@@ -55,6 +55,7 @@ class Heartbeats:
     _groups: set[str]
     _unwritten: dict[str, bool]
     _claims: 'dict[str, claims.Claim]'
+    _resumed: bool
     _stop: threading.Event
     _thread: threading.Thread | None
     _last_beat: float
@@ -73,6 +74,8 @@ class Heartbeats:
         def _register(self, group: str, record: values.Record) -> None: ...
 
         def _rewrite(self, group: str, record: values.Record) -> None: ...
+
+        def _set_state(self, group: str, record: values.Record) -> None: ...
 
     # Driver hooks of the heartbeat; the default _beat() means "not supported".
 
@@ -142,8 +145,9 @@ class Heartbeats:
                 )
             # A forgotten record is written whole; the others as the
             # write that failed would have written them.
-            self._unwritten.update(dict.fromkeys(forgotten, True))
-            self._write_records(set(self._unwritten), stated=set())
+            self._write_records(
+                self._unwritten.keys() | set(forgotten), stated=set(forgotten)
+            )
             self._last_beat = time.monotonic()
 
     def _write_records(
@@ -168,8 +172,11 @@ class Heartbeats:
                 or group in stated
                 or self._unwritten.get(group, False)
             )
+        # For a member that runs elsewhere (resumed), its state alone: its
+        # weight, attributes and claim as read may be stale by now.
+        stating = self._set_state if self._resumed else self._register
         for group in sorted(groups):
-            write = self._register if self._unwritten[group] else self._rewrite
+            write = stating if self._unwritten[group] else self._rewrite
             write(group, self._record_for(group))
             del self._unwritten[group]
 

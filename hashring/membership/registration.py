@@ -335,13 +335,7 @@ class Registration(heartbeats.Heartbeats):
                     f'Join a group before changing state to {state.value}'
                 )
             self._me = dataclasses.replace(self._me, state=state)
-            if not self._resumed:
-                self._write_records(self._groups)
-            else:
-                # For a member that runs elsewhere, its state alone: its
-                # weight, attributes and claim as read may be stale by now.
-                for group in sorted(self._groups):
-                    self._set_state(group, self._me)
+            self._write_records(self._groups)
         LOG.info('Member %s is now %s', self._me.id, state.value)
 
     def _require_own(self) -> None:

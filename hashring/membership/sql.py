@@ -261,6 +261,11 @@ class SQLSource(base.MembershipSource):
             outage,
         )
 
+    def _row(self, group: str, member_id: str) -> Any:
+        """The condition that selects a member's row in a group."""
+        t = self.table
+        return (t.c.group_name == group) & (t.c.member_id == member_id)
+
     def _register(self, group: str, record: base.Record) -> None:
         self._upsert(group, record, keep_state=False)
 
@@ -269,7 +274,7 @@ class SQLSource(base.MembershipSource):
 
     def _set_state(self, group: str, record: base.Record) -> None:
         t = self.table
-        mine = (t.c.group_name == group) & (t.c.member_id == record.id)
+        mine = self._row(group, record.id)
 
         def update(conn: Any) -> int:
             changed = t.update().where(mine).values(state=record.state.value)
@@ -284,7 +289,7 @@ class SQLSource(base.MembershipSource):
     ) -> None:
         t = self.table
         values = sqltable.record_values(t, record, keep_state)
-        mine = (t.c.group_name == group) & (t.c.member_id == record.id)
+        mine = self._row(group, record.id)
         action = f'register {record.id!r} in group {group!r}'
 
         def update(conn: Any) -> int:
@@ -326,10 +331,7 @@ class SQLSource(base.MembershipSource):
             for group in groups:
                 result = conn.execute(
                     t.update()
-                    .where(
-                        (t.c.group_name == group)
-                        & (t.c.member_id == record.id)
-                    )
+                    .where(self._row(group, record.id))
                     .ordered_values(*values)
                 )
                 if not result.rowcount:
@@ -343,11 +345,7 @@ class SQLSource(base.MembershipSource):
         t = self.table
 
         def delete(conn: Any) -> None:
-            conn.execute(
-                t.delete().where(
-                    (t.c.group_name == group) & (t.c.member_id == member_id)
-                )
-            )
+            conn.execute(t.delete().where(self._row(group, member_id)))
 
         self._run(f'remove {member_id!r} from group {group!r}', delete)
 
