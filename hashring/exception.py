@@ -184,6 +184,40 @@ class MembershipUnavailable(HashRingError):
         self.cause = cause
 
 
+class DuplicateMemberError(HashRingError):
+    """Raised by a source whose member another process joined as since.
+
+    Two processes that run as one member (one host name configured for
+    two services, or two names that differ only in case) would manage the
+    same keys.  The one that registered first stops when it reads the
+    other's record: it heartbeats and writes no more, and its source
+    raises this error for every read and write until it leaves or is
+    restarted; the other runs on.
+
+    :ivar member: the member's id, as this process joined.
+    :ivar group: the group whose record the other process wrote.
+    :ivar incarnation: this process's registration.
+    :ivar other: the other process's.
+    """
+
+    def __init__(
+        self, member: str, group: str, incarnation: str, other: str
+    ) -> None:
+        super().__init__(
+            f'Another process joined group {group!r} as member {member!r} '
+            f'after this one did (its incarnation {other}, this one\'s '
+            f'{incarnation}): two services run as {member!r} (one host '
+            f'name configured twice, or names that differ only in case). '
+            f'This one has stopped: it no longer heartbeats, writes or '
+            f'reads the membership; give each service a name of its own '
+            f'and restart it'
+        )
+        self.member = member
+        self.group = group
+        self.incarnation = incarnation
+        self.other = other
+
+
 class RegistrationNotSupported(HashRingError, NotImplementedError):
     """Raised by join and its kin on a source that cannot register members."""
 

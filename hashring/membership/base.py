@@ -161,6 +161,10 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         self._parent: int | None = None
         # Acting for a member another process runs (Registration.resume).
         self._resumed = False
+        # This registration of the member, which its records carry; and,
+        # once another process joined as it later, what stopped it.
+        self._incarnation: str | None = None
+        self._duplicate: tuple[str, str, str, str] | None = None
         _fork.register(self)
 
     def _after_fork(self) -> None:
@@ -247,6 +251,7 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         :raises hashring.exception.InvalidArgumentError: a bad group name.
         """
         wanted = check_groups(groups)
+        self._require_unique()
         try:
             found, now = self._read_groups(wanted)
         except exception.MembershipUnavailable:
@@ -265,6 +270,8 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         me = self._me if group in self._groups else None
         my_id = None if me is None else canonical_id(me.id)
         listed = self._listed(group, records)
+        if me is not None and my_id in listed:
+            self._check_incarnation(group, listed[my_id])
         heard = {
             m.id: (m, m.last_heartbeat)
             for m in listed.values()

@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import typing
+from typing import Any
 
 from hashring import claims
 from hashring import exception
@@ -56,6 +57,7 @@ class Heartbeats:
     _unwritten: dict[str, bool]
     _claims: 'dict[str, claims.Claim]'
     _resumed: bool
+    _incarnation: str | None
     _stop: threading.Event
     _thread: threading.Thread | None
     _last_beat: float
@@ -181,19 +183,22 @@ class Heartbeats:
             del self._unwritten[group]
 
     def _record_for(self, group: str) -> values.Record:
-        """Return this member's record for a group, with its claim."""
+        """Return this member's record for a group, with its claim.
+
+        The record carries this registration's incarnation, so that two
+        processes joined as one member see each other.
+        """
         me = self._me
         assert me is not None
+        own: dict[str, Any] = {}
         claim = self._claims.get(group)
-        if claim is None:
+        if claim is not None:
+            own[values.CLAIM_ATTRIBUTE] = claim.to_dict()
+        if self._incarnation is not None:
+            own[values.INCARNATION_ATTRIBUTE] = self._incarnation
+        if not own:
             return me
-        return dataclasses.replace(
-            me,
-            attributes={
-                **me.attributes,
-                values.CLAIM_ATTRIBUTE: claim.to_dict(),
-            },
-        )
+        return dataclasses.replace(me, attributes={**me.attributes, **own})
 
     def _start_heartbeat(self) -> None:
         if self._thread is not None and self._thread.is_alive():

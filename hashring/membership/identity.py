@@ -15,18 +15,26 @@
 A member's identity is its canonical id (:func:`canonical_id`), so that a
 host whose name changed case is still one member; a ring places it under
 its registered name, which :func:`canonical_of` and :func:`names_of` tie
-back to the id.
+back to the id.  Each registration of a member also has an incarnation
+(:func:`incarnation`), so that two processes that run as one member can
+tell each other apart.
 """
 
 from collections.abc import Iterable
 from collections.abc import Mapping
 import functools
+import re
+import secrets
+import time
 from typing import Any
 import unicodedata
 
 from hashring import exception
 
 MAX_ID_LENGTH = 255
+
+#: An incarnation as :func:`incarnation` makes it.
+INCARNATION_RE = re.compile(r'[0-9a-f]{16}-[0-9a-f]{8}')
 
 
 def canonical_id(name: str) -> str:
@@ -122,3 +130,28 @@ def names_of(
         for m in members
         if (known[m] if m in known else canonical_of(m)) == member_id
     )
+
+
+def incarnation() -> str:
+    """Return a new incarnation: this registration of a member, and when.
+
+    Its first part is the time of the registration in nanoseconds, so
+    that two incarnations of one member compare as their registrations'
+    order (by the clocks of their hosts); the second is random, so that
+    two registrations of one moment differ.  Every process that compares
+    two of them reaches the same order.
+
+    :returns: 16 and 8 hexadecimal digits, joined by ``-``.
+    """
+    return f'{time.time_ns():016x}-{secrets.token_hex(4)}'
+
+
+def incarnation_of(value: Any) -> str | None:
+    """Return a record's incarnation, or None where it carries none.
+
+    :param value: what the record carries; anything but an incarnation
+        (a record of an older release has none) reads as None.
+    """
+    if isinstance(value, str) and INCARNATION_RE.fullmatch(value):
+        return value
+    return None

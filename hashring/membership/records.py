@@ -85,11 +85,14 @@ def members(
             )
     found: dict[str, values.Member] = {}
     for member_id, record in chosen.items():
-        claim = None
+        claim = incarnation = None
         published = values.NO_ATTRIBUTES
         if record.attributes:
             attributes = dict(record.attributes)
             claim = _claim_of(member_id, attributes, bad_claim)
+            incarnation = identity.incarnation_of(
+                attributes.pop(values.INCARNATION_ATTRIBUTE, None)
+            )
             published = types.MappingProxyType(attributes)
         found[member_id] = values.Member(
             member_id,
@@ -99,6 +102,7 @@ def members(
             record.heartbeat,
             record.id,
             claim,
+            incarnation,
         )
     return found
 

@@ -52,6 +52,8 @@ class Registration(heartbeats.Heartbeats):
     _parent: int | None
     _claims: 'dict[str, claims.Claim]'
     _resumed: bool
+    _incarnation: str | None
+    _duplicate: tuple[str, str, str, str] | None
 
     if typing.TYPE_CHECKING:
         # What MembershipSource provides, for the type checker.
@@ -61,6 +63,8 @@ class Registration(heartbeats.Heartbeats):
         def get_members(self, group: str | None = None) -> values.Snapshot: ...
 
         def _close(self) -> None: ...
+
+        def _warn_once(self, message: str) -> None: ...
 
         durable_records: bool
 
@@ -123,7 +127,9 @@ class Registration(heartbeats.Heartbeats):
                     f'cannot also join as {member!r}'
                 )
             groups = {group}
-            if self._me is not None:
+            if self._me is None:
+                self._incarnation = identity.incarnation()
+            else:
                 # One member, one name: the records of every group agree.
                 record = dataclasses.replace(
                     record, id=self._me.id, state=self._me.state
@@ -182,6 +188,8 @@ class Registration(heartbeats.Heartbeats):
             )
             self._groups.add(group)
             self._resumed = True
+            # Written back with any change, as the running member wrote it.
+            self._incarnation = found.incarnation
             if found.claim is not None:
                 # Written back with any change: the member's claim stays.
                 self._claims[group] = found.claim
@@ -244,12 +252,16 @@ class Registration(heartbeats.Heartbeats):
         self._stop_heartbeat()
         with self._lock:
             me, groups = self._me, sorted(self._groups)
-            self._me = None
-            self._groups = set()
-            self._claims = {}
-            self._unwritten = {}
-            self._resumed = False
+            duplicate = self._duplicate
+            self._forget()
             if me is None:
+                return
+            if duplicate is not None:
+                LOG.info(
+                    'Member %s forgotten: its records are those of the '
+                    'process that joined as it later',
+                    me.id,
+                )
                 return
             if self._parent is not None:
                 LOG.info(
@@ -301,13 +313,19 @@ class Registration(heartbeats.Heartbeats):
         """
         self._stop_heartbeat()
         with self._lock:
-            self._me = None
-            self._groups = set()
-            self._claims = {}
-            self._unwritten = {}
-            self._resumed = False
+            self._forget()
             self._parent = None
         self._close()
+
+    def _forget(self) -> None:
+        """Forget the registration, under the lock; write nothing."""
+        self._me = None
+        self._groups = set()
+        self._claims = {}
+        self._unwritten = {}
+        self._resumed = False
+        self._incarnation = None
+        self._duplicate = None
 
     @property
     def groups(self) -> frozenset[str]:
@@ -339,13 +357,68 @@ class Registration(heartbeats.Heartbeats):
         LOG.info('Member %s is now %s', self._me.id, state.value)
 
     def _require_own(self) -> None:
-        """Refuse to change records that a parent process owns."""
+        """Refuse to change records that a parent process owns.
+
+        :raises hashring.exception.InvalidArgumentError: in a process
+            forked from the member's.
+        :raises hashring.exception.DuplicateMemberError: another process
+            joined as this member after this one.
+        """
         if self._parent is not None:
             raise exception.InvalidArgumentError(
                 f'Process {os.getpid()} was forked from process '
                 f'{self._parent}, which registered member {self.member_id}:'
                 f' only that process may change its records'
             )
+        self._require_unique()
+
+    def _require_unique(self) -> None:
+        """Refuse to act once another process joined as this member.
+
+        :raises hashring.exception.DuplicateMemberError: it did.
+        """
+        duplicate = self._duplicate
+        if duplicate is not None:
+            raise exception.DuplicateMemberError(*duplicate)
+
+    def _check_incarnation(self, group: str, member: values.Member) -> None:
+        """Act on this member's record, read, if another process wrote it.
+
+        The process whose registration came later runs on: a later one
+        stops this source (:class:`~hashring.exception.DuplicateMemberError`
+        from now on); an earlier one, still running, is told so by this
+        source's next heartbeat, which writes this member's record again
+        (a restart overlapping its predecessor's exit does that too).
+
+        :raises hashring.exception.DuplicateMemberError: a later process.
+        """
+        other = member.incarnation
+        if other is None or other == self._incarnation or self._resumed:
+            return
+        with self._lock:
+            mine = self._incarnation
+            me = self._me
+            # While this member's own write is owed, its record may hold
+            # what an earlier incarnation wrote.
+            if mine is None or me is None or group in self._unwritten:
+                return
+            if other < mine:
+                self._warn_once(
+                    f'Member {me.id} of group {group!r} of {self.backend} '
+                    f'was written by an earlier registration (incarnation '
+                    f'{other}, this one {mine}): another process runs as '
+                    f'it, or ran until this one started; writing this '
+                    f'one\'s record again, which stops that process'
+                )
+                self._unwritten[group] = False
+                return
+            self._duplicate = (me.id, group, mine, other)
+            # The heartbeat thread ends at its next wake-up.
+            self._stop.set()
+        self._let_go()
+        error = exception.DuplicateMemberError(me.id, group, mine, other)
+        LOG.error('%s', error)
+        raise error
 
     def _require_registration(self) -> None:
         if type(self)._register is Registration._register:
@@ -389,3 +462,11 @@ class Registration(heartbeats.Heartbeats):
     def _unregister(self, group: str, member_id: str) -> None:
         """Remove this member's record from a group."""
         raise exception.RegistrationNotSupported(self.name)
+
+    def _let_go(self) -> None:
+        """Drop what keeps this member's records, without removing them.
+
+        Called once another process joined as this member later: a driver
+        whose records live with a session (tooz) ends it without leaving
+        the groups, which are now the other process's.
+        """

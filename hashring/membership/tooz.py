@@ -323,6 +323,14 @@ class ToozSource(base.MembershipSource):
         if writer is not None:
             writer.close()
 
+    def _let_go(self) -> None:
+        # Dropped, not stopped, as after a fork: the member id is the other
+        # process's now, and stopping this session would end its record
+        # (tooz's Redis driver deletes the member's heartbeat key, and
+        # ZooKeeper the member's node if this session made it).
+        with self._writer_lock:
+            self._writer = None
+
     def _after_fork(self) -> None:
         super()._after_fork()
         # Dropped, not stopped: stopping the parent's writer would end the

@@ -45,6 +45,10 @@ GROUP_RE = re.compile(r'[A-Za-z0-9_.:@-]{1,255}')
 #: for the record's group (see :mod:`hashring.handoff`); attributes whose
 #: names begin with ``hashring.`` are the library's own.
 CLAIM_ATTRIBUTE = 'hashring.claim'
+#: The attribute under which a member's record carries the incarnation
+#: of the process that wrote it
+#: (:func:`hashring.membership.identity.incarnation`).
+INCARNATION_ATTRIBUTE = 'hashring.incarnation'
 RESERVED_PREFIX = 'hashring.'
 
 #: The greatest weight a member may have: one member can take at most a
@@ -130,6 +134,10 @@ class Member:
     #: the :class:`hashring.handoff.Claim` it published for this group,
     #: None where it published none
     claim: Any = None
+    #: the incarnation of the process that wrote its record
+    #: (:func:`hashring.membership.identity.incarnation`), None where that
+    #: process wrote none
+    incarnation: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name:

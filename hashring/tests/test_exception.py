@@ -41,6 +41,9 @@ class HierarchyTestCase(base.TestCase):
         err = exception.InvalidKeyError(3.5)
         self.assertIn('3.5', str(err))
         self.assertIn('float', str(err))
+        err = exception.DuplicateMemberError('Host-1', 'g', 'i-1', 'i-2')
+        for named in ("'Host-1'", "'g'", 'i-1', 'i-2'):
+            self.assertIn(named, str(err))
 
     def test_missing_dependency_names_the_extra_of_the_distribution(self):
         err = exception.MissingDependency("The 'sql' driver", 'sqlalchemy')

@@ -31,6 +31,7 @@ from hashring import manager
 from hashring import membership
 from hashring.tests import base
 from hashring.tests.membership import contract_claims
+from hashring.tests.membership import contract_duplicates
 from hashring.tests.membership import contract_names
 
 #: Timings short enough for tests, with dead_after the minimum tooz's
@@ -68,7 +69,11 @@ def refused(call):
     return False
 
 
-class Contract(contract_claims.Claims, contract_names.Names):
+class Contract(
+    contract_claims.Claims,
+    contract_duplicates.Duplicates,
+    contract_names.Names,
+):
     """Tests mixed into a TestCase that defines driver and options()."""
 
     #: whether a member that stopped heartbeating disappears (tooz) rather

@@ -145,3 +145,22 @@ class OperatorStates:
                 member.claim,
             ),
         )
+
+    def test_an_operators_commands_keep_the_members_incarnation(self):
+        # hashring drain, undrain, join and heartbeat --host act for the
+        # running member: they must not read as another process joining.
+        live = self.source()
+        live.join('node-a', self.group)
+        mine = self.read().members['node-a'].incarnation
+        operator = self.source()
+        operator.resume('node-a', self.group)
+        operator.drain()
+        operator.undrain()
+        operator.join('node-a', self.group, weight=2)
+        self.forget(self.group, 'node-a')
+        operator.heartbeat()
+        operator.close()
+        member = self.read().members['node-a']
+        self.assertEqual((2, mine), (member.weight, member.incarnation))
+        self.assertEqual({'node-a': 2}, live.get_members(self.group).up())
+        live.heartbeat()

@@ -102,3 +102,28 @@ class CanonicalIdTestCase(test_base.TestCase):
             frozenset({'x', 'HOST-1'}),
             identity.names_of(['x', 'HOST-1'], 'host-1', {'x': 'host-1'}),
         )
+
+
+class IncarnationTestCase(test_base.TestCase):
+    def test_incarnations_differ_and_sort_as_they_were_made(self):
+        made = [identity.incarnation() for _ in range(50)]
+        self.assertEqual(50, len(set(made)))
+        # Time first: made in order, they sort in order (the clock may
+        # repeat a reading, which the random part then orders).
+        times = [int(i.split('-')[0], 16) for i in made]
+        self.assertEqual(sorted(times), times)
+        for one in made:
+            self.assertEqual(one, identity.incarnation_of(one))
+
+    def test_anything_else_reads_as_none(self):
+        for value in (
+            None,
+            7,
+            '',
+            'ABCDEF0123456789-01234567',
+            '0123456789abcdef-0123456',
+            '0123456789abcdef-01234567\n',
+            b'0123456789abcdef-01234567',
+        ):
+            with self.subTest(value=value):
+                self.assertIsNone(identity.incarnation_of(value))

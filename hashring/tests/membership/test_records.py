@@ -15,6 +15,7 @@ import operator
 
 import hashring
 from hashring import claims
+from hashring.membership import identity
 from hashring.membership import records
 from hashring.membership import values
 from hashring.tests import base as test_base
@@ -133,6 +134,29 @@ class MembersTestCase(test_base.TestCase):
             values.NO_ATTRIBUTES,
             self.members([record('c')])[0]['c'].attributes,
         )
+
+    def test_an_incarnation_is_taken_out_of_the_attributes(self):
+        mine = identity.incarnation()
+        found, bad, _ = self.members(
+            [
+                record(
+                    'a',
+                    attributes={
+                        values.INCARNATION_ATTRIBUTE: mine,
+                        'zone': 'z1',
+                    },
+                ),
+                record('b', attributes={values.INCARNATION_ATTRIBUTE: 7}),
+                record('c'),
+            ]
+        )
+        self.assertEqual(
+            [mine, None, None], [found[m].incarnation for m in 'abc']
+        )
+        self.assertEqual({'zone': 'z1'}, dict(found['a'].attributes))
+        # One that does not read as one is not the member's attribute.
+        self.assertEqual({}, dict(found['b'].attributes))
+        self.assertEqual([], bad)
 
 
 class PastNamesTestCase(test_base.TestCase):
