@@ -112,7 +112,10 @@ class Leaving:
             up to the source's ``read_timeout``.
         :returns: True when every peer acknowledged, False when the
             timeout ran out first (it leaves anyway, and logs which peers
-            had not).
+            had not).  True at once for a member that another process
+            joined as later
+            (:class:`~hashring.exception.DuplicateMemberError`): the keys
+            are that process's, and so are the records.
         :raises hashring.exception.InvalidArgumentError: a bad timeout.
         """
         source = self.manager.source
@@ -125,6 +128,10 @@ class Leaving:
             self.drain()
         except exception.MembershipUnavailable as exc:
             LOG.warning('Could not mark %s draining: %s', self.host, exc)
+        except exception.DuplicateMemberError:
+            # Logged when it was found; leave() forgets, and writes nothing.
+            source.leave()
+            return True
         start = time.monotonic()
         deadline = start + limit
         step = min(source.heartbeat_interval, 1.0)

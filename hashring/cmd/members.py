@@ -111,6 +111,9 @@ def list_members(args: argparse.Namespace) -> int:
                 'age': age,
                 'presumed': presumed,
                 'claim': rings or None,
+                # Which process wrote it: two that joined as one member
+                # differ here (the earlier stops).
+                'incarnation': m.incarnation,
             }
         )
         rows.append(

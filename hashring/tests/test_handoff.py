@@ -153,6 +153,23 @@ class ProtocolOverASourceTestCase(OverASource):
         self.services.remove(leaving)
         self.assert_converged()
 
+    def test_a_second_service_under_a_members_name_stops_the_first(self):
+        self.rounds(3)
+        first = self.services[0]
+        held = set(first.owned)
+        self.assertTrue(held)
+        # Configured with the first's name, in another case: one member.
+        self.services[0] = Live(self, 's-1', self.path)
+        self.services[0].step(self.nodes)
+        # The first's next call finds it, and the first stops.
+        self.assertRaises(
+            exception.DuplicateMemberError, first.step, self.nodes
+        )
+        self.assertEqual(held, first.owned)
+        self.rounds(3)
+        self.assert_converged()
+        self.assertTrue(self.services[0].owned)
+
     def test_a_crashed_peer_s_claims_end_when_it_is_judged_dead(self):
         self.services.append(Live(self, 's-3', self.path))
         self.rounds(3)

@@ -80,3 +80,19 @@ class LeaveTestCase(test_handoff.OverASource):
             timeout=-1,
         )
         self.assertIn('-1', str(err))
+
+    def test_a_member_another_process_joined_as_leaves_at_once(self):
+        self.rounds(3)
+        first = self.services[0]
+        self.services[0] = test_handoff.Live(self, 'S-1', self.path)
+        self.assertRaises(
+            exception.DuplicateMemberError, first.step, self.nodes
+        )
+        start = time.monotonic()
+        self.assertTrue(first.protocol.leave(timeout=20))
+        self.assertLess(time.monotonic() - start, 5)
+        self.assertIsNone(first.source.member_id)
+        # It left the records to the other process, which runs on.
+        self.rounds(3)
+        self.assert_converged()
+        self.assertTrue(self.services[0].owned)

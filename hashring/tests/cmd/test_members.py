@@ -68,6 +68,12 @@ class MembershipCommandsTestCase(base.TestCase):
         )
         self.assertIn('Compute-1  up', self.cli('members').stdout)
         self.assertTrue(all(m['age'] < 60 for m in data['members']))
+        # Each join an incarnation of its own; a join again keeps it.
+        first = [m['incarnation'] for m in data['members']]
+        self.assertEqual(2, len(set(first) - {None}))
+        self.cli('join', '--host', 'compute-1')
+        data = json.loads(self.cli('members', '--format', 'json').stdout)
+        self.assertEqual(first, [m['incarnation'] for m in data['members']])
         self.cli('drain', '--host', 'compute-2')
         self.cli('heartbeat', '--host', 'compute-2')
         self.assertEqual({'compute-1': 2}, source.get_members().up())
