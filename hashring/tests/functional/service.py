@@ -19,7 +19,9 @@ every process of the machine), so that a checker can prove no node was
 managed by two services at any moment.  Signals drive it: SIGTERM
 leaves gracefully (drain, keep managing the nodes until every peer
 applies a ring without it, leave), SIGUSR1 re-joins with weight 2,
-SIGUSR2 moves to exponent 6; SIGKILL is a crash.
+SIGUSR2 moves to exponent 6; SIGKILL is a crash.  A service that finds
+another process joined as its member later stops managing everything,
+and exits with :data:`DUPLICATE`.
 
 Log lines: ``<time> + <index>...`` (taken), ``<time> - <index>...``
 (released), ``<time> ready``, ``<time> exit``.
@@ -36,6 +38,9 @@ from hashring import membership
 from hashring import ownership
 
 TIMING = {'heartbeat_interval': 0.2, 'dead_after': 2.0}
+
+#: The exit status of a service that another process joined as later.
+DUPLICATE = 3
 
 
 def main(argv=None):
@@ -84,6 +89,15 @@ def main(argv=None):
             print(f'{args.name}: {exc}', file=sys.stderr)
             time.sleep(0.1)
             continue
+        except exception.DuplicateMemberError as exc:
+            # Its nodes are the other process's: it manages none.
+            at = time.monotonic()
+            if held:
+                out.write(f'{at:.6f} - {" ".join(map(str, sorted(held)))}\n')
+            out.write(f'{at:.6f} exit\n')
+            out.close()
+            print(f'{args.name}: {exc}', file=sys.stderr)
+            return DUPLICATE
         at = time.monotonic()
         now = {index[n['id']] for n in result.owned}
         taken, released = now - held, held - now
