@@ -32,6 +32,7 @@ from hashring import claims
 from hashring import exception
 from hashring.membership import heartbeats
 from hashring.membership import identity
+from hashring.membership import incarnations
 from hashring.membership import records as records_mod
 from hashring.membership import values
 
@@ -40,7 +41,7 @@ from hashring.membership import values
 LOG = logging.getLogger('hashring.membership.base')
 
 
-class Registration(heartbeats.Heartbeats):
+class Registration(incarnations.Incarnations, heartbeats.Heartbeats):
     """Joining, draining and leaving, for a membership source.
 
     A mixin of :class:`hashring.membership.MembershipSource`, which sets
@@ -52,8 +53,6 @@ class Registration(heartbeats.Heartbeats):
     _parent: int | None
     _claims: 'dict[str, claims.Claim]'
     _resumed: bool
-    _incarnation: str | None
-    _duplicate: tuple[str, str, str, str] | None
 
     if typing.TYPE_CHECKING:
         # What MembershipSource provides, for the type checker.
@@ -63,8 +62,6 @@ class Registration(heartbeats.Heartbeats):
         def get_members(self, group: str | None = None) -> values.Snapshot: ...
 
         def _close(self) -> None: ...
-
-        def _warn_once(self, message: str) -> None: ...
 
         durable_records: bool
 
@@ -246,7 +243,8 @@ class Registration(heartbeats.Heartbeats):
         """Stop heartbeating and remove this member's own records.
 
         Nothing else is removed: another member's records are never
-        touched.
+        touched, nor are this member's once another process joined as it
+        later (:class:`~hashring.exception.DuplicateMemberError`).
         """
         # Outside the lock: the heartbeat thread takes it to beat.
         self._stop_heartbeat()
@@ -256,20 +254,14 @@ class Registration(heartbeats.Heartbeats):
             self._forget()
             if me is None:
                 return
-            if duplicate is not None:
+            if duplicate is not None or self._parent is not None:
                 LOG.info(
-                    'Member %s forgotten: its records are those of the '
-                    'process that joined as it later',
-                    me.id,
-                )
-                return
-            if self._parent is not None:
-                LOG.info(
-                    'Process %d forgets member %s: its records belong to '
-                    'process %d, which it was forked from',
+                    'Process %d forgets member %s: its records belong to %s',
                     os.getpid(),
                     me.id,
-                    self._parent,
+                    'the process that joined as it later'
+                    if duplicate is not None
+                    else f'process {self._parent}, which it was forked from',
                 )
                 self._parent = None
                 return
@@ -357,13 +349,7 @@ class Registration(heartbeats.Heartbeats):
         LOG.info('Member %s is now %s', self._me.id, state.value)
 
     def _require_own(self) -> None:
-        """Refuse to change records that a parent process owns.
-
-        :raises hashring.exception.InvalidArgumentError: in a process
-            forked from the member's.
-        :raises hashring.exception.DuplicateMemberError: another process
-            joined as this member after this one.
-        """
+        """Refuse to change records a parent, or a later process, owns."""
         if self._parent is not None:
             raise exception.InvalidArgumentError(
                 f'Process {os.getpid()} was forked from process '
@@ -371,54 +357,6 @@ class Registration(heartbeats.Heartbeats):
                 f' only that process may change its records'
             )
         self._require_unique()
-
-    def _require_unique(self) -> None:
-        """Refuse to act once another process joined as this member.
-
-        :raises hashring.exception.DuplicateMemberError: it did.
-        """
-        duplicate = self._duplicate
-        if duplicate is not None:
-            raise exception.DuplicateMemberError(*duplicate)
-
-    def _check_incarnation(self, group: str, member: values.Member) -> None:
-        """Act on this member's record, read, if another process wrote it.
-
-        The process whose registration came later runs on: a later one
-        stops this source (:class:`~hashring.exception.DuplicateMemberError`
-        from now on); an earlier one, still running, is told so by this
-        source's next heartbeat, which writes this member's record again
-        (a restart overlapping its predecessor's exit does that too).
-
-        :raises hashring.exception.DuplicateMemberError: a later process.
-        """
-        other = member.incarnation
-        if other is None or other == self._incarnation or self._resumed:
-            return
-        with self._lock:
-            mine = self._incarnation
-            me = self._me
-            # While this member's own write is owed, its record may hold
-            # what an earlier incarnation wrote.
-            if mine is None or me is None or group in self._unwritten:
-                return
-            if other < mine:
-                self._warn_once(
-                    f'Member {me.id} of group {group!r} of {self.backend} '
-                    f'was written by an earlier registration (incarnation '
-                    f'{other}, this one {mine}): another process runs as '
-                    f'it, or ran until this one started; writing this '
-                    f'one\'s record again, which stops that process'
-                )
-                self._unwritten[group] = False
-                return
-            self._duplicate = (me.id, group, mine, other)
-            # The heartbeat thread ends at its next wake-up.
-            self._stop.set()
-        self._let_go()
-        error = exception.DuplicateMemberError(me.id, group, mine, other)
-        LOG.error('%s', error)
-        raise error
 
     def _require_registration(self) -> None:
         if type(self)._register is Registration._register:
@@ -462,11 +400,3 @@ class Registration(heartbeats.Heartbeats):
     def _unregister(self, group: str, member_id: str) -> None:
         """Remove this member's record from a group."""
         raise exception.RegistrationNotSupported(self.name)
-
-    def _let_go(self) -> None:
-        """Drop what keeps this member's records, without removing them.
-
-        Called once another process joined as this member later: a driver
-        whose records live with a session (tooz) ends it without leaving
-        the groups, which are now the other process's.
-        """

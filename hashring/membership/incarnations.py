@@ -1,0 +1,117 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Two processes that joined as one member: the later one runs on.
+
+Every :meth:`~hashring.membership.MembershipSource.join` is an
+incarnation of its member (:func:`hashring.membership.identity.incarnation`),
+which the member's records carry.  Two services configured with one host
+name, or with names that differ only in case, are one member, and would
+manage the same nodes: when a registered source reads its member's record
+and finds a later incarnation there, it stops
+(:class:`~hashring.exception.DuplicateMemberError` from then on); an
+earlier one, still running, is told so by this source's next heartbeat,
+which writes the record again.
+"""
+
+import logging
+import threading
+import typing
+
+from hashring import exception
+from hashring.membership import values
+
+# One logger for all a source says, as before the split: operators and
+# their filters know it by this name.
+LOG = logging.getLogger('hashring.membership.base')
+
+
+class Incarnations:
+    """A registered source's watch for a later process (a mixin)."""
+
+    _lock: threading.RLock
+    _me: values.Record | None
+    _unwritten: dict[str, bool]
+    _resumed: bool
+    _stop: threading.Event
+    #: this registration of the member, which its records carry; None
+    #: before a join, or as read by resume() from a record with none
+    _incarnation: str | None
+    #: (member, group, this incarnation, the later one) once stopped
+    _duplicate: tuple[str, str, str, str] | None
+
+    if typing.TYPE_CHECKING:
+        # What MembershipSource provides.
+        @property
+        def backend(self) -> str: ...
+
+        def _warn_once(self, message: str) -> None: ...
+
+    def _require_unique(self) -> None:
+        """Refuse to act once another process joined as this member.
+
+        :raises hashring.exception.DuplicateMemberError: it did.
+        """
+        duplicate = self._duplicate
+        if duplicate is not None:
+            raise exception.DuplicateMemberError(*duplicate)
+
+    def _check_incarnation(self, group: str, member: values.Member) -> None:
+        """Act on this member's record, read, if another process wrote it.
+
+        A later incarnation stops this source; an earlier one (a process
+        still running, or a predecessor this one's restart overlapped)
+        has this member's record written again by the next heartbeat,
+        which its own next read then stops.
+
+        :param group: the group read.
+        :param member: this member as read there.
+        :raises hashring.exception.DuplicateMemberError: a later process.
+        """
+        other = member.incarnation
+        if other is None or other == self._incarnation or self._resumed:
+            return
+        with self._lock:
+            mine = self._incarnation
+            me = self._me
+            # While this member's own write is owed, its record may hold
+            # what an earlier incarnation wrote, on a host whose clock ran
+            # ahead of this one's.
+            if mine is None or me is None or group in self._unwritten:
+                return
+            if other < mine:
+                self._warn_once(
+                    f'Member {me.id} of group {group!r} of {self.backend} '
+                    f'was written by an earlier registration (incarnation '
+                    f'{other}, this one {mine}): another process runs as '
+                    f'it, or ran until this one started; writing this '
+                    f'one\'s record again, which stops that process'
+                )
+                self._unwritten[group] = False
+                return
+            self._duplicate = (me.id, group, mine, other)
+            # The heartbeat thread ends at its next wake-up.
+            self._stop.set()
+        self._let_go()
+        error = exception.DuplicateMemberError(me.id, group, mine, other)
+        LOG.error('%s', error)
+        raise error
+
+    # A driver hook.
+
+    def _let_go(self) -> None:
+        """Drop what keeps this member's records, without removing them.
+
+        Called once another process joined as this member later.  A
+        driver whose records live with a session (tooz) drops it without
+        ending it, which would end the other process's records with it.
+        """
