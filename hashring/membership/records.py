@@ -93,7 +93,8 @@ def members(
             incarnation = identity.incarnation_of(
                 attributes.pop(values.INCARNATION_ATTRIBUTE, None)
             )
-            published = types.MappingProxyType(attributes)
+            if attributes:
+                published = types.MappingProxyType(attributes)
         found[member_id] = values.Member(
             member_id,
             record.state,

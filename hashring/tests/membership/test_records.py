@@ -154,8 +154,9 @@ class MembersTestCase(test_base.TestCase):
             [mine, None, None], [found[m].incarnation for m in 'abc']
         )
         self.assertEqual({'zone': 'z1'}, dict(found['a'].attributes))
-        # One that does not read as one is not the member's attribute.
-        self.assertEqual({}, dict(found['b'].attributes))
+        # One that does not read as one is not the member's attribute;
+        # members left with none share one empty mapping.
+        self.assertIs(values.NO_ATTRIBUTES, found['b'].attributes)
         self.assertEqual([], bad)
 
 
