@@ -150,6 +150,8 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_beat = 0.0
+        # When this member's record was last written (Incarnations).
+        self._written_at = 0.0
         #: consecutive failed heartbeats (0 after a success)
         self.beat_failures = 0
         # A write failed since the last heartbeat that succeeded: the next
@@ -271,7 +273,7 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         my_id = None if me is None else canonical_id(me.id)
         listed = self._listed(group, records)
         if me is not None and my_id in listed:
-            self._check_incarnation(group, listed[my_id])
+            self._check_own_record(group, listed[my_id])
         heard = {
             m.id: (m, m.last_heartbeat)
             for m in listed.values()

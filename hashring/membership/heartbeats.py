@@ -61,6 +61,7 @@ class Heartbeats:
     _stop: threading.Event
     _thread: threading.Thread | None
     _last_beat: float
+    _written_at: float
     _last_cleanup: float
     _missed: bool
     _judge: liveness.Judge
@@ -181,6 +182,7 @@ class Heartbeats:
             write = stating if self._unwritten[group] else self._rewrite
             write(group, self._record_for(group))
             del self._unwritten[group]
+            self._written_at = time.monotonic()
 
     def _record_for(self, group: str) -> values.Record:
         """Return this member's record for a group, with its claim.

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Two processes that joined as one member: the later one runs on.
+"""A member's watch over its own record: the later process runs on.
 
 Every :meth:`~hashring.membership.MembershipSource.join` is an
 incarnation of its member (:func:`hashring.membership.identity.incarnation`),
@@ -20,13 +20,16 @@ manage the same nodes: when a registered source reads its member's record
 and finds a later incarnation there, it stops
 (:class:`~hashring.exception.DuplicateMemberError` from then on); an
 earlier one, still running, is told so by this source's next heartbeat,
-which writes the record again.
+which writes the record again.  A record that holds another handoff
+claim than the member publishes is written again likewise.
 """
 
 import logging
 import threading
+import time
 import typing
 
+from hashring import claims
 from hashring import exception
 from hashring.membership import values
 
@@ -42,7 +45,10 @@ class Incarnations:
     _me: values.Record | None
     _unwritten: dict[str, bool]
     _resumed: bool
+    _claims: 'dict[str, claims.Claim]'
     _stop: threading.Event
+    _written_at: float
+    read_timeout: float
     #: this registration of the member, which its records carry; None
     #: before a join, or as read by resume() from a record with none
     _incarnation: str | None
@@ -65,28 +71,48 @@ class Incarnations:
         if duplicate is not None:
             raise exception.DuplicateMemberError(*duplicate)
 
-    def _check_incarnation(self, group: str, member: values.Member) -> None:
-        """Act on this member's record, read, if another process wrote it.
+    def _check_own_record(self, group: str, member: values.Member) -> None:
+        """Act on this member's record, read, where another process wrote it.
 
-        A later incarnation stops this source; an earlier one (a process
-        still running, or a predecessor this one's restart overlapped)
-        has this member's record written again by the next heartbeat,
-        which its own next read then stops.
+        A later incarnation stops this source.  An earlier one (a process
+        still running, or a predecessor this one's restart overlapped), or
+        a handoff claim other than the one this member publishes (written
+        back by an operator's command that read the record before the
+        member's last claim), has the record written again by the next
+        heartbeat; an earlier process then reads it, and stops.
 
         :param group: the group read.
         :param member: this member as read there.
         :raises hashring.exception.DuplicateMemberError: a later process.
         """
         other = member.incarnation
-        if other is None or other == self._incarnation or self._resumed:
+        if self._resumed or (
+            other in (None, self._incarnation)
+            and member.claim == self._claims.get(group)
+        ):
             return
         with self._lock:
             mine = self._incarnation
             me = self._me
             # While this member's own write is owed, its record may hold
             # what an earlier incarnation wrote, on a host whose clock ran
-            # ahead of this one's.
+            # ahead of this one's, or an older claim.
             if mine is None or me is None or group in self._unwritten:
+                return
+            if other is None or other == mine:
+                if time.monotonic() - self._written_at < self.read_timeout:
+                    # A read that began before this member's last write
+                    # may still hold the claim it replaced.
+                    return
+                LOG.info(
+                    'The record of member %s in group %s of %s holds a '
+                    'handoff claim it does not publish (written by another '
+                    'process?); writing it again',
+                    me.id,
+                    group,
+                    self.backend,
+                )
+                self._unwritten[group] = False
                 return
             if other < mine:
                 self._warn_once(

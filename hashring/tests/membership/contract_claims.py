@@ -12,6 +12,8 @@
 
 """The claims a registering driver publishes in its members' records."""
 
+import time
+
 import hashring
 from hashring import exception
 from hashring import handoff
@@ -164,3 +166,33 @@ class OperatorStates:
         self.assertEqual((2, mine), (member.weight, member.incarnation))
         self.assertEqual({'node-a': 2}, live.get_members(self.group).up())
         live.heartbeat()
+
+    def test_a_claim_an_operators_join_wrote_back_is_written_again(self):
+        # "hashring join --host" reads the record; the member publishes a
+        # new claim; the command writes the one it read back.  The member
+        # reads it, and its next heartbeat writes its own again: else its
+        # peers would wait on the old one until its next ring change.
+        rings = [hashring.HashRing(['node-a']), hashring.HashRing(['node-b'])]
+        old, new = (
+            handoff.Claim('node-a', handoff.RingSpec.of(r)) for r in rings
+        )
+        live = self.source(read_timeout=1.0)
+        live.join('node-a', self.group)
+        live.publish(self.group, old)
+        operator = self.source()
+        operator.resume('node-a', self.group)
+        live.publish(self.group, new)
+        operator.join('node-a', self.group)
+        operator.close()
+        self.assertEqual(old, self.read().members['node-a'].claim)
+        # A read that began before the member's last write may hold the
+        # claim it replaced: one that ends within read_timeout of that
+        # write is not judged.
+        with self.assertNoLogs('hashring.membership.base', 'INFO'):
+            live.get_members(self.group)
+        time.sleep(1.0)
+        with self.assertLogs('hashring.membership.base', 'INFO') as logs:
+            live.get_members(self.group)
+        self.assertIn('handoff claim it does not publish', logs.output[-1])
+        live.heartbeat()
+        self.assertEqual(new, self.read().members['node-a'].claim)
