@@ -123,6 +123,13 @@ class Duplicates:
         self.assertEqual(
             mine, self.read(f'{self.group}-2').members['node-a'].incarnation
         )
+        # A backend that forgot the record (wiped, flushed, a lease gone):
+        # the heartbeat writes it again as this incarnation's, not as a
+        # new process's, and the member reads itself.
+        self.forget(self.group, 'node-a')
+        node.heartbeat()
+        self.assertEqual(mine, self.read().members['node-a'].incarnation)
+        self.assertEqual({'node-a': 2}, node.get_members(self.group).up())
         node.leave()
         node.join('node-a', self.group)
         self.assertLess(mine, self.read().members['node-a'].incarnation)
