@@ -66,3 +66,17 @@ class DuplicateMemberTestCase(memory.MemoryTestMixin, test_base.TestCase):
         self.assertRaises(exception.DuplicateMemberError, a.get_members)
         thread.join(5)
         self.assertFalse(thread.is_alive())
+
+    def test_a_stopped_member_says_so_over_a_backend_down(self):
+        # Not an outage: it reads nothing more, so a backend down (or
+        # frozen) changes nothing of what it says, nor when.
+        a = self.source(heartbeat_interval=60, dead_after=120)
+        a.join('a')
+        self.source(heartbeat_interval=60, dead_after=120).join('a')
+        self.assertRaises(exception.DuplicateMemberError, a.get_members)
+        self.store.down = True
+        for call in (a.get_members, a.get_groups, a.heartbeat, a.drain):
+            self.assertRaises(exception.DuplicateMemberError, call)
+        a.leave()
+        self.store.down = False
+        self.assertEqual({'a': 1}, self.source().get_members().up())
