@@ -128,28 +128,52 @@ class FileSource(base.MembershipSource):
                 # member's own write must mend its record.
                 if old.get('state') in base.STATE_VALUES:
                     state = old['state']
-            members[record.id] = {
+            fields = {
                 'state': state,
                 'weight': record.weight,
                 'attributes': dict(record.attributes),
-                'heartbeat': base.utcnow().isoformat(),
             }
+            if keep_state and isinstance(old, dict):
+                # A running member's write (a claim, a new weight) is a
+                # heartbeat, and may be its first after an outage.  (A
+                # join is not: a restart after a crash is no outage.)
+                for kept in ('heartbeat', 'outage'):
+                    if kept in old:
+                        fields[kept] = old[kept]
+                self._beaten(fields, False)
+            else:
+                fields['heartbeat'] = base.utcnow().isoformat()
+            members[record.id] = fields
 
     def _beat(
         self, groups: list[str], record: base.Record, recovering: bool
     ) -> list[str]:
         forgotten = []
         with self._update() as data:
-            stamp = base.utcnow().isoformat()
             for group in groups:
                 fields = data['groups'].get(group, {}).get(record.id)
                 if fields is None:
                     forgotten.append(group)
                     continue
-                if recovering and fields.get('heartbeat'):
-                    fields['outage'] = [fields['heartbeat'], stamp]
-                fields['heartbeat'] = stamp
+                self._beaten(fields, recovering)
         return forgotten
+
+    def _beaten(self, fields: dict[str, Any], recovering: bool) -> None:
+        """Set a record's heartbeat to now, and the outage it ends.
+
+        As the sql driver does: the span since the last heartbeat is an
+        outage when a write failed since, or when it is longer than two
+        intervals.  A write that waited out a frozen lock holder failed
+        nothing, and would otherwise make this member look alive and the
+        others, yet to write, dead for want of it.
+        """
+        now = base.utcnow()
+        stamp = now.isoformat()
+        last = fields.get('heartbeat')
+        late = now - datetime.timedelta(seconds=2 * self.heartbeat_interval)
+        if last and (recovering or _older(last, late)):
+            fields['outage'] = [last, stamp]
+        fields['heartbeat'] = stamp
 
     def _unregister(self, group: str, member_id: str) -> None:
         with self._update() as data:
@@ -340,6 +364,17 @@ class FileSource(base.MembershipSource):
                 ) from exc
         finally:
             os.close(fd)
+
+
+def _older(text: Any, than: datetime.datetime) -> bool:
+    """Tell whether a stored timestamp is older than a time.
+
+    A stamp that does not read is not: the read of the record reports it.
+    """
+    try:
+        return _stamp(text) < than
+    except (TypeError, ValueError):
+        return False
 
 
 def _stamp(text: Any) -> datetime.datetime:

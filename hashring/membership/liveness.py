@@ -20,16 +20,18 @@ only over the time the backend was *reachable*:
 
 * **Outages this reader saw.**  A failed read or write opens an outage; the
   next successful read closes it, at the backend's own time.
-* **Outages members published.**  A member whose heartbeats failed
-  publishes, with its first heartbeat that succeeds, the span it could not
-  write (from its last heartbeat before to the first after).  A reader that
-  started after the outage learns of it there.
+* **Outages members published.**  A member that could not write (its
+  heartbeats failed, or one waited out a lock: its last lies more than two
+  intervals back) publishes, with its next write that succeeds, the span
+  it could not write (from its last heartbeat before to that write).  A
+  reader that started after the outage, or read while only writes were
+  refused, learns of it there.
 * **Silence everywhere.**  When two or more members that were alive
-  together have all fallen silent for ``dead_after``, and no member of the
-  group writes, nobody could write: the backend was out, whether this
-  reader noticed or not.  Nobody is judged dead for that span, until some
-  member writes again.  (A member alone in its group that falls silent is
-  judged as a crash.)
+  together have all fallen silent for longer than they beat (two
+  heartbeat intervals), and no member of the group writes, nobody could
+  write: the backend was out, whether this reader noticed or not.
+  Nobody is judged dead for that span, until some member writes again.
+  (A member alone in its group that falls silent is judged as a crash.)
 * **Mass disappearance.**  When most of the members a reader knew vanish
   from one read to the next (a backend restarted empty, a table dropped,
   expired keys), that is an outage too.
@@ -167,8 +169,8 @@ class Judge:
     ) -> Outage:
         """Return the outage a member published, from ``start`` to ``end``.
 
-        :param start: its last heartbeat before its heartbeats failed.
-        :param end: its first heartbeat that succeeded after.
+        :param start: its last heartbeat before it could not write.
+        :param end: its first write that succeeded after.
         """
         # Its first failed beat came one interval after its last good one.
         return Outage(start, end, start + self.slack + self.slack / 2)
@@ -221,12 +223,16 @@ class Judge:
             # Cut-offs rather than a timedelta per member: ``now - last >
             # dead_after`` is ``last < now - dead_after``, exactly.
             cutoff = now - self.dead_after
-            if freshest is not None and freshest < cutoff:
+            # Nobody wrote for longer than a live member beats (the
+            # slack), not for dead_after: members beat an interval apart,
+            # so the first silent ones pass dead_after up to an interval
+            # before the last one, and would be judged dead meanwhile.
+            if freshest is not None and freshest < now - self.slack:
                 together = freshest - self.dead_after
                 if sum(b >= together for b in beats) >= 2:
-                    # Members alive together, then nobody could write for
-                    # dead_after: the backend was out.  (One member alone
-                    # that falls silent is judged as a crash.)
+                    # Members alive together, then nobody could write: the
+                    # backend was out.  (One member alone that falls
+                    # silent is judged as a crash.)
                     outages.append(
                         Outage(freshest, now, freshest + self.slack)
                     )

@@ -288,25 +288,20 @@ class SQLSource(base.MembershipSource):
         self, group: str, record: base.Record, keep_state: bool
     ) -> None:
         t = self.table
-        values = sqltable.record_values(t, record, keep_state)
+        changes, fields = sqltable.record_values(
+            t, record, keep_state, self.heartbeat_interval
+        )
         mine = self._row(group, record.id)
         action = f'register {record.id!r} in group {group!r}'
 
         def update(conn: Any) -> int:
-            return int(
-                conn.execute(t.update().where(mine).values(**values)).rowcount
-            )
+            changed = t.update().where(mine).ordered_values(*changes)
+            return int(conn.execute(changed).rowcount)
 
         def insert(conn: Any) -> None:
             conn.execute(
                 t.insert().values(
-                    {
-                        **values,
-                        'state': record.state.value,
-                        'group_name': group,
-                        'member_id': record.id,
-                        'created_at': sqltable.utc_now(),
-                    }
+                    {**fields, 'group_name': group, 'member_id': record.id}
                 )
             )
 

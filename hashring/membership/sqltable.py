@@ -133,29 +133,48 @@ def make_table(metadata: sa.MetaData) -> sa.Table:
 
 
 def record_values(
-    table: sa.Table, record: Any, keep_state: bool
-) -> dict[str, Any]:
+    table: sa.Table, record: Any, keep_state: bool, interval: float
+) -> tuple[list[tuple[Any, Any]], dict[str, Any]]:
     """Return the columns that a write of a member's record sets.
 
     :param table: the members table (:func:`make_table`).
     :param record: the :class:`hashring.membership.values.Record`.
-    :param keep_state: keep the state stored, as a write that is not the
-        member's own state change does (an operator may have drained it
-        from another process); a state that does not read as one is
-        replaced, so that the member's own write mends its record.
+    :param keep_state: a running member's write (a claim, a new weight)
+        rather than a join: it keeps the state stored (an operator may
+        have drained it from another process; a state that does not read
+        as one is replaced, so that the member's own write mends its
+        record), and is a heartbeat, which may be its first after an
+        outage (:func:`beat_values`).  A join's is not: a restart after a
+        crash is no outage.
+    :param interval: the heartbeat interval, in seconds.
+    :returns: the (column, value) pairs of an update, in the order to set
+        them, and the values of an insert by column name.
     """
+    t = table
     state: Any = record.state.value
     if keep_state:
         state = sa.case(
-            (table.c.state.in_(values.STATE_VALUES), table.c.state),
-            else_=state,
+            (t.c.state.in_(values.STATE_VALUES), t.c.state), else_=state
         )
-    return {
-        'state': state,
+    attributes = json.dumps(dict(record.attributes), sort_keys=True)
+    update = [
+        (t.c.state, state),
+        (t.c.weight, record.weight),
+        (t.c.attributes, attributes),
+        *(
+            beat_values(t, False, interval)
+            if keep_state
+            else [(t.c.heartbeat_at, utc_now())]
+        ),
+    ]
+    insert = {
+        'state': record.state.value,
         'weight': record.weight,
-        'attributes': json.dumps(dict(record.attributes), sort_keys=True),
+        'attributes': attributes,
         'heartbeat_at': utc_now(),
+        'created_at': utc_now(),
     }
+    return update, insert
 
 
 def beat_values(

@@ -22,11 +22,15 @@ from hashring.membership import base
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
 from hashring.tests.membership import contract_claims
+from hashring.tests.membership import contract_outages
 from hashring.tests.membership import outages
 
 
 class FileContractTestCase(
-    contract_claims.OperatorStates, contract.Contract, test_base.TestCase
+    contract_claims.OperatorStates,
+    contract_outages.PublishedOutages,
+    contract.Contract,
+    test_base.TestCase,
 ):
     driver = 'file'
 

@@ -136,6 +136,28 @@ class OutageTestCase(test_base.TestCase):
         self.assertEqual(base.State.DOWN, snapshot.members['c'].state)
         self.assertEqual({'a', 'b'}, set(snapshot.up()))
 
+    def test_members_silenced_together_all_stay_while_the_last_is_within(
+        self,
+    ):
+        # They beat an interval apart; then nobody can write while reads
+        # work (a frozen lock holder, a table locked against writes).  At
+        # 61 s a passed dead_after and c has not: a is not dead for that.
+        self.beat('a')
+        self.advance(5)
+        self.beat('b')
+        self.advance(4)
+        self.beat('c')
+        self.advance(52)
+        snapshot = self.reader.get_members()
+        self.assertEqual({'a', 'b', 'c'}, set(snapshot.up()))
+        self.assertEqual({'a'}, snapshot.presumed)
+        # c crashed: once a and b write again, the silence everywhere is
+        # over, and c is judged by its own.  (These beats publish no
+        # outage: this backend does so only after a failed one.)
+        self.advance(30)
+        self.beat('a', 'b')
+        self.assertEqual({'a', 'b'}, self.up())
+
     def test_a_lone_member_that_falls_silent_is_a_crash(self):
         self.store.groups['solo'] = {}
         solo = self.source()

@@ -23,12 +23,15 @@ from hashring.membership import sqltable
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
 from hashring.tests.membership import contract_claims
+from hashring.tests.membership import contract_outages
 from hashring.tests.membership import outages
 from hashring.tests.membership import servers
 from hashring.tests.membership import sqlservers
 
 
-class SQLMixin(contract_claims.OperatorStates):
+class SQLMixin(
+    contract_claims.OperatorStates, contract_outages.PublishedOutages
+):
     driver = 'sql'
 
     def options(self):
@@ -113,11 +116,6 @@ class SQLMixin(contract_claims.OperatorStates):
         self.age_record(self.group, 'b', 40)
         reader = self.source(heartbeat_interval=10, dead_after=30)
         self.assertEqual({'a', 'b'}, set(reader.get_members(self.group).up()))
-
-    def record(self, member_id):
-        records, _ = self.reader._read_groups([self.group])
-        (found,) = [r for r in records[self.group] if r.id == member_id]
-        return found
 
     def test_heartbeats_use_the_database_clock_in_utc(self):
         a = self.source()

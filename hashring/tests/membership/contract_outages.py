@@ -1,0 +1,71 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The outages members publish in their records (file and sql drivers).
+
+A member silent for longer than two heartbeat intervals, while it ran,
+could not write: its next write publishes the span as an outage, which
+explains its peers' silence to readers that saw none (a frozen lock
+holder, a table locked against writes: reads worked).  Whichever write
+comes first after it: a claim is written as soon as the backend takes it,
+before the heartbeat thread's retry.
+"""
+
+import time
+
+import hashring
+from hashring import handoff
+
+
+#: the claim the member publishes
+CLAIM = handoff.Claim(
+    'node-a', handoff.RingSpec.of(hashring.HashRing(['node-a']))
+)
+
+
+class PublishedOutages:
+    """Mixed into a :class:`contract.Contract` case of a file or sql driver."""
+
+    def record(self, member_id):
+        """Return a member's record as the backend holds it."""
+        records, _ = self.reader._read(self.group)
+        return {r.id: r for r in records}[member_id]
+
+    def silent_member(self):
+        """Return a member whose heartbeats stopped for three intervals."""
+        node = self.source()
+        node.join('node-a', self.group)
+        node._stop_heartbeat()  # as a write blocked by a lock holder
+        time.sleep(3 * node.heartbeat_interval)
+        return node
+
+    def test_a_claim_after_a_silence_publishes_it(self):
+        node = self.silent_member()
+        before = self.record('node-a').heartbeat
+        node.publish(self.group, CLAIM)
+        after = self.record('node-a')
+        self.assertEqual((before, after.heartbeat), after.outage)
+        self.assertEqual(CLAIM, self.read().members['node-a'].claim)
+
+    def test_a_claim_keeps_the_outage_a_heartbeat_published(self):
+        node = self.silent_member()
+        node.heartbeat()
+        published = self.record('node-a').outage
+        self.assertIsNotNone(published)
+        node.publish(self.group, CLAIM)  # at once: no silence
+        self.assertEqual(published, self.record('node-a').outage)
+
+    def test_a_join_after_a_silence_publishes_nothing(self):
+        # A restart after a crash: its peers' silence is theirs.
+        self.silent_member().stop()
+        self.source().join('node-a', self.group)
+        self.assertIsNone(self.record('node-a').outage)
