@@ -42,6 +42,13 @@ TIMING = {'heartbeat_interval': 0.2, 'dead_after': 2.0}
 #: The exit status of a service that another process joined as later.
 DUPLICATE = 3
 
+#: The option that names each driver's backend (``--url``).
+URL_OPTIONS = {
+    'sql': 'connection',
+    'tooz': 'backend_url',
+    'file': 'membership_file',
+}
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser()
@@ -55,10 +62,15 @@ def main(argv=None):
         '--no-handoff', dest='handoff', action='store_false', default=True
     )
     parser.add_argument('--reset-interval', type=float, default=0.2)
+    for option, value in TIMING.items():
+        parser.add_argument(
+            f'--{option.replace("_", "-")}', type=float, default=value
+        )
     args = parser.parse_args(argv)
-    url = {'sql': 'connection', 'tooz': 'backend_url'}[args.driver]
+    url = URL_OPTIONS[args.driver]
+    timing = {option: getattr(args, option) for option in TIMING}
     source = membership.load(
-        args.driver, group=args.group, **{url: args.url}, **TIMING
+        args.driver, group=args.group, **{url: args.url}, **timing
     )
     rings = manager.RingManager(
         source,
@@ -125,14 +137,14 @@ def main(argv=None):
             # acknowledged), and they take them at their next call.
             out.write(f'{time.monotonic():.6f} exit\n')
             out.close()
-            rings.leave(timeout=TIMING['dead_after'])
+            rings.leave(timeout=args.dead_after)
             return 0
         if leaving and not held:
             state = rings.convergence()
             if state.fingerprint is not None:
                 # Every peer applies a ring without this service, and it
                 # manages nothing: leave (at once: they acknowledged).
-                rings.leave(timeout=TIMING['dead_after'])
+                rings.leave(timeout=args.dead_after)
                 out.write(f'{time.monotonic():.6f} exit\n')
                 out.close()
                 return 0

@@ -22,184 +22,23 @@ no node was managed by two services at any moment, and that the services
 converged after every event.
 """
 
-import collections
 import os
 import signal
-import subprocess
-import sys
 import time
-import uuid
 
 import fixtures
 
-from hashring import manager
 from hashring import membership
 from hashring import ring
 from hashring.tests import base
+from hashring.tests.functional import fleet
 from hashring.tests.functional import service as service_mod
 from hashring.tests.membership import servers
 from hashring.tests.membership import sqlservers
 
-NODES = 10000
-#: seconds to converge after an event, at most (a crash needs dead_after)
-CONVERGE_WITHIN = 40.0
 
-
-def intervals(path, end):
-    """Return each node's management intervals from a service's log.
-
-    :param end: when the service stopped acting, if it did not log it
-        (killed): its open intervals close then.
-    """
-    spans = collections.defaultdict(list)
-    opened = {}
-    last = end
-    with open(path) as log:
-        for line in log:
-            at, what, *nodes = line.split()
-            t = float(at)
-            if what == '+':
-                for n in nodes:
-                    opened[int(n)] = t
-            elif what == '-':
-                for n in nodes:
-                    spans[int(n)].append((opened.pop(int(n)), t))
-            elif what == 'exit':
-                last = t
-    for n, t in opened.items():
-        spans[n].append((t, last))
-    return spans
-
-
-def holdings(path):
-    """Return the nodes a service's log says it holds now."""
-    held = set()
-    if not os.path.exists(path):
-        return held  # not started yet
-    with open(path) as log:
-        for line in log:
-            _, what, *nodes = line.split()
-            if what == '+':
-                held.update(map(int, nodes))
-            elif what == '-':
-                held.difference_update(map(int, nodes))
-    return held
-
-
-def overlaps(spans_by_service):
-    """Return (node, service, service) for each moment of double care."""
-    found = []
-    by_node = collections.defaultdict(list)
-    for name, spans in spans_by_service.items():
-        for node, node_spans in spans.items():
-            by_node[node].extend((s, e, name) for s, e in node_spans)
-    for node, spans in by_node.items():
-        spans.sort()
-        for (s1, e1, a), (s2, _e2, b) in zip(spans, spans[1:]):
-            if a != b and s2 < e1:
-                found.append((node, a, b, s2, e1))
-    return found
-
-
-class Scenario:
+class Scenario(fleet.Fleet):
     """Mixed into a TestCase that sets driver and url."""
-
-    def setUp(self):
-        super().setUp()
-        self.dir = self.useFixture(fixtures.TempDir()).path
-        self.group = f'handoff-{uuid.uuid4().hex[:8]}'
-        self.procs = {}
-        self.ended = {}  # name -> when it stopped acting, if killed
-        url = {'sql': 'connection', 'tooz': 'backend_url'}[self.driver]
-        source = membership.load(
-            self.driver,
-            group=self.group,
-            **{url: self.url},
-            **service_mod.TIMING,
-        )
-        self.addCleanup(source.close)
-        self.reader = manager.RingManager(source, reset_interval=0)
-        self.addCleanup(self.kill_all)
-
-    def log(self, name):
-        return os.path.join(self.dir, f'{name}.log')
-
-    def start(self, name, *options):
-        stderr = open(os.path.join(self.dir, f'{name}.err'), 'w')
-        self.addCleanup(stderr.close)
-        self.procs[name] = subprocess.Popen(
-            [
-                sys.executable,
-                '-m',
-                'hashring.tests.functional.service',
-                '--driver',
-                self.driver,
-                '--url',
-                self.url,
-                '--group',
-                self.group,
-                '--name',
-                name,
-                '--nodes',
-                str(NODES),
-                '--log',
-                self.log(name),
-                *options,
-            ],
-            stderr=stderr,
-        )
-
-    def kill(self, name):
-        proc = self.procs.pop(name)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-        self.ended[name] = time.monotonic()
-
-    def kill_all(self):
-        for name in list(self.procs):
-            self.kill(name)
-
-    def running(self):
-        return {n for n, p in self.procs.items() if p.poll() is None}
-
-    def wait_converged(self, what, until=None):
-        """Wait until each node has one owner and every member agrees.
-
-        :param until: a callable of the convergence state that tells
-            whether the event has shown yet.
-        """
-        deadline = time.monotonic() + CONVERGE_WITHIN
-        while True:
-            live = self.running()
-            held = {n: holdings(self.log(n)) for n in live}
-            owned = sum(len(h) for h in held.values())
-            union = set().union(*held.values()) if held else set()
-            state = None
-            try:
-                state = self.reader.convergence(self.group)
-            except Exception:
-                pass
-            if (
-                owned == NODES
-                and len(union) == NODES
-                and state is not None
-                and state.fingerprint is not None
-                and set(state.applied)
-                == {membership.canonical_id(n) for n in live}
-                and (until is None or until(state))
-            ):
-                return held
-            if time.monotonic() > deadline:
-                errors = {
-                    n: open(os.path.join(self.dir, f'{n}.err')).read()[-1500:]
-                    for n in self.procs
-                }
-                self.fail(
-                    f'not converged {CONVERGE_WITHIN:g}s after {what}: '
-                    f'{owned} of {NODES} owned ({len(union)} distinct), '
-                    f'{state}, stderr {errors}'
-                )
-            time.sleep(0.25)
 
     def test_no_node_is_ever_managed_twice(self):
         names = [f'svc-{i}' for i in range(1, 6)]
@@ -211,19 +50,19 @@ class Scenario:
         self.wait_converged('a join')
 
         self.procs['svc-2'].send_signal(signal.SIGTERM)
-        self.assertEqual(0, self.procs['svc-2'].wait(CONVERGE_WITHIN))
+        self.assertEqual(0, self.procs['svc-2'].wait(fleet.CONVERGE_WITHIN))
         held = self.wait_converged('a graceful leave')
         self.assertNotIn('svc-2', held)
         # It managed its nodes up to its exit, and its peers took them
         # all after it, at their next calls: not twice, and unmanaged
         # for moments, not for a refresh (the overlap check is below).
-        left = holdings(self.log('svc-2'))
+        left = fleet.holdings(self.log('svc-2'))
         with open(self.log('svc-2')) as log:
             exit_at = float(log.read().split()[-2])
         taken = {
             node: start
             for name in held
-            for node, spans in intervals(self.log(name), 0.0).items()
+            for node, spans in fleet.intervals(self.log(name), 0.0).items()
             for start, _ in spans
             if node in left and start >= exit_at
         }
@@ -254,7 +93,7 @@ class Scenario:
             'an exponent change', lambda s: s.fingerprint == moved
         )
 
-        lost = holdings(self.log('svc-4'))
+        lost = fleet.holdings(self.log('svc-4'))
         self.kill('svc-4')  # a crash
         held = self.wait_converged('a crash')
         self.assertEqual({'svc-1', 'svc-3', 'svc-5', 'svc-6'}, set(held))
@@ -262,21 +101,21 @@ class Scenario:
         taken = {
             node: start
             for name in held
-            for node, spans in intervals(self.log(name), 0.0).items()
+            for node, spans in fleet.intervals(self.log(name), 0.0).items()
             for start, _ in spans
             if node in lost and start > self.ended['svc-4']
         }
         self.assertEqual(lost, set(taken))
         unmanaged = max(taken.values()) - self.ended['svc-4']
-        self.assertLess(unmanaged, 2 * service_mod.TIMING['dead_after'] + 2)
+        self.assertLess(unmanaged, 2 * self.timing['dead_after'] + 2)
 
         self.kill_all()
         spans = {
-            name: intervals(self.log(name), self.ended.get(name, 0.0))
+            name: fleet.intervals(self.log(name), self.ended.get(name, 0.0))
             for name in [*names, 'svc-6']
         }
-        self.assertEqual(NODES, len(set().union(*spans.values())))
-        self.assertEqual([], overlaps(spans)[:5])
+        self.assertEqual(fleet.NODES, len(set().union(*spans.values())))
+        self.assertEqual([], fleet.overlaps(spans)[:5])
 
 
 class SQLiteTestCase(Scenario, base.TestCase):
@@ -301,9 +140,10 @@ class SQLiteTestCase(Scenario, base.TestCase):
         self.wait_converged('a join')
         self.kill_all()
         spans = {
-            name: intervals(self.log(name), self.ended[name]) for name in names
+            name: fleet.intervals(self.log(name), self.ended[name])
+            for name in names
         }
-        joined = [o for o in overlaps(spans) if 'svc-4' in o[1:3]]
+        joined = [o for o in fleet.overlaps(spans) if 'svc-4' in o[1:3]]
         self.assertGreater(len(joined), 100)
 
     def test_an_operators_drain_moves_the_nodes_and_lasts(self):
@@ -318,7 +158,7 @@ class SQLiteTestCase(Scenario, base.TestCase):
             self.driver,
             connection=self.url,
             group=self.group,
-            **service_mod.TIMING,
+            **self.timing,
         )
         self.addCleanup(operator.close)
         operator.resume('svc-2')
@@ -357,10 +197,10 @@ class SQLiteTestCase(Scenario, base.TestCase):
         self.assertTrue(held['svc-2'])
         self.kill_all()
         spans = {
-            name: intervals(self.log(name), self.ended[name])
+            name: fleet.intervals(self.log(name), self.ended[name])
             for name in [*names, 'svc-4']
         }
-        self.assertEqual([], overlaps(spans)[:5])
+        self.assertEqual([], fleet.overlaps(spans)[:5])
 
     def test_a_second_service_under_a_members_name_stops_the_first(self):
         # svc-2's name in another case, in a second service's
@@ -371,7 +211,8 @@ class SQLiteTestCase(Scenario, base.TestCase):
         self.wait_converged('the start')
         self.start('SVC-2')
         self.assertEqual(
-            service_mod.DUPLICATE, self.procs['svc-2'].wait(CONVERGE_WITHIN)
+            service_mod.DUPLICATE,
+            self.procs['svc-2'].wait(fleet.CONVERGE_WITHIN),
         )
         del self.procs['svc-2']
         held = self.wait_converged(
@@ -392,13 +233,13 @@ class SQLiteTestCase(Scenario, base.TestCase):
             started = float(log.readline().split()[0])
         self.kill_all()
         spans = {
-            name: intervals(self.log(name), self.ended.get(name, 0.0))
+            name: fleet.intervals(self.log(name), self.ended.get(name, 0.0))
             for name in [*names, 'SVC-2']
         }
         # Until the first read the second's record, peers read the
         # member's claims from the second's, and may have taken nodes
         # the first still held; from then on, nothing overlapped.
-        for node, a, b, since, until in overlaps(spans):
+        for node, a, b, since, until in fleet.overlaps(spans):
             self.assertIn('svc-2', {a, b})
             self.assertLessEqual(until, stopped)
         self.assertLess(stopped - started, 5.0)

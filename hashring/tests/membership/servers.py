@@ -119,12 +119,14 @@ class Server(fixtures.Fixture):
                 pass
 
     def wipe(self):
-        """Stop the server, re-initialise its data directory, start it.
+        """Stop the server, re-initialise its data, start it on its port.
 
-        For servers whose prepare() makes ``self.data``.
+        The data is ``self.data``, where prepare() makes one; a server
+        without one (Redis, which saves nothing) starts empty anyway.
         """
         self.stop()
-        shutil.rmtree(self.data)
+        if getattr(self, 'data', None):
+            shutil.rmtree(self.data, ignore_errors=True)
         self.prepare()
         self.start()
 
@@ -176,7 +178,10 @@ class EtcdServer(Server):
     binary = 'etcd'
 
     def prepare(self):
-        self.peer = processes.free_port()
+        self.data = os.path.join(self.dir, 'data')
+        # Once: a wiped server comes back on the same ports.
+        if not hasattr(self, 'peer'):
+            self.peer = processes.free_port()
 
     @property
     def url(self):
@@ -190,7 +195,7 @@ class EtcdServer(Server):
             '--name',
             'hashring',
             '--data-dir',
-            os.path.join(self.dir, 'data'),
+            self.data,
             '--listen-client-urls',
             client,
             '--advertise-client-urls',

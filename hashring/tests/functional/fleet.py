@@ -1,0 +1,200 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Services of the functional tests, as processes, and their checkers.
+
+Each service (``service.py``) logs every change of its owned set with the
+time its filter call returned; :func:`intervals` reads them back, and
+:func:`overlaps` finds every moment a node was managed by two services.
+"""
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import fixtures
+
+from hashring import manager
+from hashring import membership
+from hashring.tests.functional import service as service_mod
+
+NODES = 10000
+#: seconds to converge after an event, at most (a crash needs dead_after)
+CONVERGE_WITHIN = 40.0
+
+
+def intervals(path, end):
+    """Return each node's management intervals from a service's log.
+
+    :param end: when the service stopped acting, if it did not log it
+        (killed): its open intervals close then.
+    """
+    spans = collections.defaultdict(list)
+    opened = {}
+    last = end
+    with open(path) as log:
+        for line in log:
+            at, what, *nodes = line.split()
+            t = float(at)
+            if what == '+':
+                for n in nodes:
+                    opened[int(n)] = t
+            elif what == '-':
+                for n in nodes:
+                    spans[int(n)].append((opened.pop(int(n)), t))
+            elif what == 'exit':
+                last = t
+    for n, t in opened.items():
+        spans[n].append((t, last))
+    return spans
+
+
+def holdings(path):
+    """Return the nodes a service's log says it holds now."""
+    held = set()
+    if not os.path.exists(path):
+        return held  # not started yet
+    with open(path) as log:
+        for line in log:
+            _, what, *nodes = line.split()
+            if what == '+':
+                held.update(map(int, nodes))
+            elif what == '-':
+                held.difference_update(map(int, nodes))
+    return held
+
+
+def overlaps(spans_by_service):
+    """Return (node, service, service) for each moment of double care."""
+    found = []
+    by_node = collections.defaultdict(list)
+    for name, spans in spans_by_service.items():
+        for node, node_spans in spans.items():
+            by_node[node].extend((s, e, name) for s, e in node_spans)
+    for node, spans in by_node.items():
+        spans.sort()
+        for (s1, e1, a), (s2, _e2, b) in zip(spans, spans[1:]):
+            if a != b and s2 < e1:
+                found.append((node, a, b, s2, e1))
+    return found
+
+
+class Fleet:
+    """Mixed into a TestCase that sets driver and url: its services."""
+
+    #: the membership timings of the services and of the test's reader
+    timing = service_mod.TIMING
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.group = f'handoff-{uuid.uuid4().hex[:8]}'
+        self.procs = {}
+        self.ended = {}  # name -> when it stopped acting, if killed
+        url = service_mod.URL_OPTIONS[self.driver]
+        source = membership.load(
+            self.driver,
+            group=self.group,
+            **{url: self.url},
+            **self.timing,
+        )
+        self.addCleanup(source.close)
+        self.reader = manager.RingManager(source, reset_interval=0)
+        self.addCleanup(self.kill_all)
+
+    def log(self, name):
+        return os.path.join(self.dir, f'{name}.log')
+
+    def start(self, name, *options):
+        stderr = open(os.path.join(self.dir, f'{name}.err'), 'w')
+        self.addCleanup(stderr.close)
+        self.procs[name] = subprocess.Popen(
+            [
+                sys.executable,
+                '-m',
+                'hashring.tests.functional.service',
+                '--driver',
+                self.driver,
+                '--url',
+                self.url,
+                '--group',
+                self.group,
+                '--name',
+                name,
+                '--nodes',
+                str(NODES),
+                '--log',
+                self.log(name),
+                *(
+                    f'--{option.replace("_", "-")}={value}'
+                    for option, value in self.timing.items()
+                ),
+                *options,
+            ],
+            stderr=stderr,
+        )
+
+    def kill(self, name):
+        proc = self.procs.pop(name)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        self.ended[name] = time.monotonic()
+
+    def kill_all(self):
+        for name in list(self.procs):
+            self.kill(name)
+
+    def running(self):
+        return {n for n, p in self.procs.items() if p.poll() is None}
+
+    def wait_converged(self, what, until=None):
+        """Wait until each node has one owner and every member agrees.
+
+        :param until: a callable of the convergence state that tells
+            whether the event has shown yet.
+        """
+        deadline = time.monotonic() + CONVERGE_WITHIN
+        while True:
+            live = self.running()
+            held = {n: holdings(self.log(n)) for n in live}
+            owned = sum(len(h) for h in held.values())
+            union = set().union(*held.values()) if held else set()
+            state = None
+            try:
+                state = self.reader.convergence(self.group)
+            except Exception:
+                pass
+            if (
+                owned == NODES
+                and len(union) == NODES
+                and state is not None
+                and state.fingerprint is not None
+                and set(state.applied)
+                == {membership.canonical_id(n) for n in live}
+                and (until is None or until(state))
+            ):
+                return held
+            if time.monotonic() > deadline:
+                errors = {
+                    n: open(os.path.join(self.dir, f'{n}.err')).read()[-1500:]
+                    for n in self.procs
+                }
+                self.fail(
+                    f'not converged {CONVERGE_WITHIN:g}s after {what}: '
+                    f'{owned} of {NODES} owned ({len(union)} distinct), '
+                    f'{state}, stderr {errors}'
+                )
+            time.sleep(0.25)
