@@ -143,11 +143,16 @@ class ToozSource(base.MembershipSource):
         self._ascii_only = ASCII_ONLY.get(parsed.scheme)
         self._failures = toozclient.failures(parsed.scheme)
         self.timeout = self.read_timeout
-        self._reader = toozclient.Client(
-            url, f'hashring-reader-{uuid.uuid4().hex}', self.timeout
-        )
+        self._reader = self._client(f'hashring-reader-{uuid.uuid4().hex}')
         self._writer: toozclient.Client | None = None
         self._writer_lock = threading.Lock()
+
+    def _client(self, member_id: str) -> toozclient.Client:
+        # Past dead_after of failures the backend has expired this
+        # client's members anyway: a fresh client loses nothing.
+        return toozclient.Client(
+            self.url, member_id, self.timeout, renew_after=self.dead_after
+        )
 
     @property
     def backend(self) -> str:
@@ -224,9 +229,7 @@ class ToozSource(base.MembershipSource):
     def _writer_for(self, member_id: str) -> toozclient.Client:
         with self._writer_lock:
             if self._writer is None:
-                self._writer = toozclient.Client(
-                    self.url, member_id, self.timeout
-                )
+                self._writer = self._client(member_id)
             return self._writer
 
     @staticmethod
@@ -337,13 +340,9 @@ class ToozSource(base.MembershipSource):
         # member's session, and with it its membership, for the parent.
         self._writer = None
         self._writer_lock = threading.Lock()
-        self._reader = toozclient.Client(
-            self.url, f'hashring-reader-{uuid.uuid4().hex}', self.timeout
-        )
+        self._reader = self._client(f'hashring-reader-{uuid.uuid4().hex}')
 
     def _close(self) -> None:
         self._close_writer()
         self._reader.close()
-        self._reader = toozclient.Client(
-            self.url, f'hashring-reader-{uuid.uuid4().hex}', self.timeout
-        )
+        self._reader = self._client(f'hashring-reader-{uuid.uuid4().hex}')

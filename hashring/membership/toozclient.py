@@ -14,15 +14,20 @@
 
 :mod:`hashring.membership.tooz` calls tooz through :class:`Client`, whose
 calls run on a worker thread of its own and are abandoned at a deadline
-(:mod:`hashring.membership.bounded`).  :func:`members_of` reads a group,
+(:mod:`hashring.membership.bounded`), and replaced by a fresh one when
+a ZooKeeper that lost its data refuses it (:data:`RENEWED`).
+:func:`members_of` reads a group,
 in one request where tooz can (9.1 and later), else a request per member.
 :func:`failures` names what a call raises when the backend fails: tooz's
 errors, and those of the backend's client library that tooz lets through.
 """
 
 from collections.abc import Callable
+import threading
+import time
 from typing import Any
 from typing import TypeVar
+import urllib.parse
 
 from oslo_utils import importutils
 from tooz import coordination
@@ -75,15 +80,46 @@ def failures(scheme: str) -> tuple[type[BaseException], ...]:
     )
 
 
-class Client:
-    """One tooz coordinator, used from one worker thread at a time."""
+#: tooz backends whose client a fresh one replaces after an outage of
+#: ``renew_after``: kazoo will not reconnect to a ZooKeeper behind the
+#: last transaction it saw (an ensemble that lost its data), and tooz
+#: makes its namespace only when a coordinator starts.
+RENEWED = frozenset({'zookeeper', 'kazoo'})
 
-    def __init__(self, url: str, member_id: str, timeout: float) -> None:
+#: The group a fresh client reads to show that the backend answers it.
+PROBE_GROUP = b'hashring-probe'
+
+
+class Client:
+    """One tooz coordinator, used from one worker thread at a time.
+
+    :param url: the tooz backend URL.
+    :param member_id: the coordinator's member id.
+    :param timeout: seconds a call may take.
+    :param renew_after: for the :data:`RENEWED` backends, seconds of
+        failed calls after which a fresh coordinator is tried, in the
+        background, while this one is still not connected; the next call
+        moves to it once it has read the backend.  None: never.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        member_id: str,
+        timeout: float,
+        renew_after: float | None = None,
+    ) -> None:
         self.url = url
         self.member_id = member_id.encode('utf-8')
         self.timeout = timeout
         self.coordinator: Any = None
         self.caller = bounded.Caller('hashring-tooz', timeout)
+        scheme = urllib.parse.urlsplit(url).scheme
+        self._renew_after = renew_after if scheme in RENEWED else None
+        self._failing_since: float | None = None
+        self._probing = False
+        self._fresh: Client | None = None
+        self._lock = threading.Lock()
 
     def call(self, func: Callable[[Any], T]) -> T:
         """Run func(coordinator) on the worker, within the deadline."""
@@ -97,7 +133,98 @@ class Client:
                 self.coordinator = coordinator
             return func(self.coordinator)
 
-        return self.caller.call(run)
+        self._move_to_fresh()
+        started = time.monotonic()
+        try:
+            result = self.caller.call(run)
+        except Exception:
+            self._failed(started)
+            raise
+        self._failing_since = None
+        return result
+
+    def _connected(self) -> bool:
+        # kazoo's client says whether it holds a connection; others are
+        # taken to reconnect by themselves.
+        return bool(getattr(self._client(), 'connected', True))
+
+    def _client(self) -> Any:
+        return getattr(self.coordinator, '_coord', None)
+
+    def _failed(self, started: float) -> None:
+        with self._lock:
+            if self._failing_since is None:
+                self._failing_since = started
+            if (
+                self._renew_after is None
+                or self._probing
+                or time.monotonic() - self._failing_since <= self._renew_after
+                or self._connected()
+            ):
+                return
+            self._probing = True
+        threading.Thread(
+            target=self._probe, name='hashring-tooz-probe', daemon=True
+        ).start()
+
+    def _probe(self) -> None:
+        fresh = Client(self.url, self.member_id.decode(), self.timeout)
+        ready: Client | None = fresh
+        try:
+            fresh.call(_read_probe)
+        except Exception as exc:
+            base.LOG.debug('A fresh tooz client failed too: %s', exc)
+            fresh.retire()
+            ready = None
+        with self._lock:
+            self._fresh, self._probing = ready, False
+            # Not again before another renew_after.
+            self._failing_since = time.monotonic()
+
+    def _move_to_fresh(self) -> None:
+        with self._lock:
+            fresh, self._fresh = self._fresh, None
+        if fresh is None:
+            return
+        if self._connected():
+            fresh.retire()  # this one came back meanwhile
+            return
+        base.LOG.warning(
+            'The tooz client of %s to %s failed for longer than %gs and '
+            'is not connected, while a new one reads the backend: moving '
+            'to the new one (a ZooKeeper that lost its data refuses the '
+            'old)',
+            self.member_id.decode(),
+            base.mask_url(self.url),
+            self._renew_after,
+        )
+        old = Client(self.url, self.member_id.decode(), self.timeout)
+        old.coordinator, old.caller = self.coordinator, self.caller
+        self.coordinator, self.caller = fresh.coordinator, fresh.caller
+        self._failing_since = None
+        old.retire()
+
+    def retire(self) -> None:
+        """Stop a coordinator that is not connected, without a leave.
+
+        A leave would remove the member's record, which a fresh client
+        now keeps; the connection is closed in the background, which also
+        ends a call stuck on it.
+        """
+        client, caller = self._client(), self.caller
+
+        def stop() -> None:
+            try:
+                if client is not None:
+                    client.stop()
+                    client.close()
+            except Exception as exc:
+                base.LOG.debug('Closing a tooz client failed: %s', exc)
+            caller.close()
+
+        threading.Thread(
+            target=stop, name='hashring-tooz-retire', daemon=True
+        ).start()
 
     def close(self) -> None:
         """Stop the coordinator, waiting :data:`CLOSE_TIMEOUT` at most."""
@@ -116,6 +243,17 @@ class Client:
                 'Stopping the tooz coordinator failed: %s', base.mask(exc)
             )
         self.caller.close()
+        with self._lock:
+            fresh, self._fresh = self._fresh, None
+        if fresh is not None:
+            fresh.retire()
+
+
+def _read_probe(coordinator: Any) -> None:
+    try:
+        members_of(coordinator, PROBE_GROUP)
+    except coordination.GroupNotCreated:
+        pass  # the backend answered
 
 
 def members_of(coordinator: Any, group: bytes) -> dict[bytes, Any]:

@@ -231,6 +231,9 @@ class ZooKeeperServer(Server):
             self.missing('zookeeper (zookeeper.jar)')
         return super().find()
 
+    def prepare(self):
+        self.data = os.path.join(self.dir, 'data')
+
     @property
     def url(self):
         return f'zookeeper://127.0.0.1:{self.port}'
@@ -244,7 +247,7 @@ class ZooKeeperServer(Server):
             f'/etc/zookeeper/conf:{self.jar}',
             'org.apache.zookeeper.server.ZooKeeperServerMain',
             str(self.port),
-            os.path.join(self.dir, 'data'),
+            self.data,
         ]
 
     def ready(self):

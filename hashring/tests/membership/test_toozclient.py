@@ -15,8 +15,12 @@ from concurrent import futures
 from oslo_utils import importutils
 from tooz import coordination
 
+from hashring import exception
+from hashring import membership
 from hashring.membership import toozclient
 from hashring.tests import base as test_base
+from hashring.tests.membership import contract
+from hashring.tests.membership import servers
 from hashring.tests.membership import test_tooz
 
 
@@ -34,6 +38,41 @@ class FailuresTestCase(test_base.TestCase):
                 importutils.import_class('redis.exceptions.ConnectionError'),
                 toozclient.failures('redis'),
             )
+        )
+
+
+class RenewalTestCase(test_base.TestCase):
+    """A ZooKeeper that lost its data, and the clients that saw it before."""
+
+    def setUp(self):
+        super().setUp()
+        self.srv = self.useFixture(servers.ZooKeeperServer())
+
+    def source(self):
+        source = membership.load(
+            'tooz', backend_url=self.srv.url, **contract.FAST
+        )
+        self.addCleanup(source.close)
+        return source
+
+    def test_clients_move_on_after_zookeeper_lost_its_data(self):
+        # kazoo will not reconnect to a server behind the last transaction
+        # it saw, and tooz makes its namespace only at start: the reader
+        # and the member's writer move to fresh clients, and the member
+        # joins again, weight and all.
+        reader, node = self.source(), self.source()
+        node.join('node-a', 'g', weight=2)
+        self.assertEqual({'node-a': 2}, reader.get_members('g').up())
+        self.srv.wipe()
+
+        def up():
+            try:
+                return reader.get_members('g').up()
+            except exception.MembershipUnavailable:
+                return None
+
+        self.assertTrue(
+            contract.eventually(lambda: up() == {'node-a': 2}, 30, 0.5)
         )
 
 
