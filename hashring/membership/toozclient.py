@@ -14,7 +14,7 @@
 
 :mod:`hashring.membership.tooz` calls tooz through :class:`Client`, whose
 calls run on a worker thread of its own and are abandoned at a deadline
-(:mod:`hashring.membership.bounded`), and replaced by a fresh one when
+(:mod:`hashring.membership.bounded`); a fresh one replaces it when
 a ZooKeeper that lost its data refuses it (:data:`RENEWED`).
 :func:`members_of` reads a group,
 in one request where tooz can (9.1 and later), else a request per member.
