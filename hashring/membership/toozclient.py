@@ -119,6 +119,7 @@ class Client:
         self._failing_since: float | None = None
         self._probing = False
         self._fresh: Client | None = None
+        self._closed = False
         self._lock = threading.Lock()
 
     def call(self, func: Callable[[Any], T]) -> T:
@@ -174,9 +175,12 @@ class Client:
             fresh.call(_read_probe)
         except Exception as exc:
             base.LOG.debug('A fresh tooz client failed too: %s', exc)
-            fresh.retire()
+            _retire(fresh.coordinator, fresh.caller)
             ready = None
         with self._lock:
+            if self._closed and ready is not None:
+                _retire(ready.coordinator, ready.caller)  # closed meanwhile
+                ready = None
             self._fresh, self._probing = ready, False
             # Not again before another renew_after.
             self._failing_since = time.monotonic()
@@ -187,7 +191,9 @@ class Client:
         if fresh is None:
             return
         if self._connected():
-            fresh.retire()  # this one came back meanwhile
+            _retire(
+                fresh.coordinator, fresh.caller
+            )  # this one came back meanwhile
             return
         base.LOG.warning(
             'The tooz client of %s to %s failed for longer than %gs and '
@@ -198,33 +204,9 @@ class Client:
             base.mask_url(self.url),
             self._renew_after,
         )
-        old = Client(self.url, self.member_id.decode(), self.timeout)
-        old.coordinator, old.caller = self.coordinator, self.caller
+        _retire(self.coordinator, self.caller)
         self.coordinator, self.caller = fresh.coordinator, fresh.caller
         self._failing_since = None
-        old.retire()
-
-    def retire(self) -> None:
-        """Stop a coordinator that is not connected, without a leave.
-
-        A leave would remove the member's record, which a fresh client
-        now keeps; the connection is closed in the background, which also
-        ends a call stuck on it.
-        """
-        client, caller = self._client(), self.caller
-
-        def stop() -> None:
-            try:
-                if client is not None:
-                    client.stop()
-                    client.close()
-            except Exception as exc:
-                base.LOG.debug('Closing a tooz client failed: %s', exc)
-            caller.close()
-
-        threading.Thread(
-            target=stop, name='hashring-tooz-retire', daemon=True
-        ).start()
 
     def close(self) -> None:
         """Stop the coordinator, waiting :data:`CLOSE_TIMEOUT` at most."""
@@ -244,9 +226,32 @@ class Client:
             )
         self.caller.close()
         with self._lock:
+            self._closed = True
             fresh, self._fresh = self._fresh, None
         if fresh is not None:
-            fresh.retire()
+            _retire(fresh.coordinator, fresh.caller)
+
+
+def _retire(coordinator: Any, caller: bounded.Caller) -> None:
+    """Close a coordinator's connection in the background, without a leave.
+
+    A leave would remove the member's record, which a fresh client now
+    keeps; closing the connection also ends a call stuck on it.
+    """
+    client = getattr(coordinator, '_coord', None)
+
+    def stop() -> None:
+        try:
+            if client is not None:
+                client.stop()
+                client.close()
+        except Exception as exc:
+            base.LOG.debug('Closing a tooz client failed: %s', exc)
+        caller.close()
+
+    threading.Thread(
+        target=stop, name='hashring-tooz-retire', daemon=True
+    ).start()
 
 
 def _read_probe(coordinator: Any) -> None:
