@@ -49,8 +49,15 @@ SERVERS = {
         'sql',
         'connection',
     ),
+    'mariadb': ('MariaDB', sqlservers.MariaDBServer, 'sql', 'connection'),
     'redis': ('Redis', servers.RedisServer, 'tooz', 'backend_url'),
     'etcd': ('etcd', servers.EtcdServer, 'tooz', 'backend_url'),
+    'zookeeper': (
+        'ZooKeeper',
+        servers.ZooKeeperServer,
+        'tooz',
+        'backend_url',
+    ),
 }
 BACKENDS = ('sqlite', 'file', *SERVERS)
 

@@ -86,7 +86,8 @@ def failures(scheme: str) -> tuple[type[BaseException], ...]:
 #: makes its namespace only when a coordinator starts.
 RENEWED = frozenset({'zookeeper', 'kazoo'})
 
-#: The group a fresh client reads to show that the backend answers it.
+#: The group a fresh reader's client reads to show that the backend
+#: answers it.
 PROBE_GROUP = b'hashring-probe'
 
 
@@ -171,8 +172,26 @@ class Client:
     def _probe(self) -> None:
         fresh = Client(self.url, self.member_id.decode(), self.timeout)
         ready: Client | None = fresh
+        # The groups this client's session joined: while one still lists
+        # the member, the session lives on in the server (a ZooKeeper back
+        # with its data), and this client will reconnect to it; a fresh
+        # session would lose the member's record when the old one ends.
+        joined = sorted(getattr(self.coordinator, '_joined_groups', ()))
+        member = self.member_id
+
+        def probe(coordinator: Any) -> None:
+            for group in joined or [PROBE_GROUP]:
+                try:
+                    listed = members_of(coordinator, group)
+                except coordination.GroupNotCreated:
+                    continue  # the backend answered
+                if member in listed:
+                    raise coordination.ToozError(
+                        'the old session still holds the member'
+                    )
+
         try:
-            fresh.call(_read_probe)
+            fresh.call(probe)
         except Exception as exc:
             base.LOG.debug('A fresh tooz client failed too: %s', exc)
             _retire(fresh.coordinator, fresh.caller)
@@ -252,13 +271,6 @@ def _retire(coordinator: Any, caller: bounded.Caller) -> None:
     threading.Thread(
         target=stop, name='hashring-tooz-retire', daemon=True
     ).start()
-
-
-def _read_probe(coordinator: Any) -> None:
-    try:
-        members_of(coordinator, PROBE_GROUP)
-    except coordination.GroupNotCreated:
-        pass  # the backend answered
 
 
 def members_of(coordinator: Any, group: bytes) -> dict[bytes, Any]:
