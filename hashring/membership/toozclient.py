@@ -100,7 +100,8 @@ class Client:
     :param renew_after: for the :data:`RENEWED` backends, seconds of
         failed calls after which a fresh coordinator is tried, in the
         background, while this one is still not connected; the next call
-        moves to it once it has read the backend.  None: never.
+        moves to it once it has read the backend and no group this one
+        joined lists its member any more.  None: never.
     """
 
     def __init__(
