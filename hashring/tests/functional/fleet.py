@@ -157,6 +157,14 @@ class Fleet:
         for name in list(self.procs):
             self.kill(name)
 
+    def spans(self, names):
+        """Stop every service; return each one's management intervals."""
+        self.kill_all()
+        return {
+            name: intervals(self.log(name), self.ended.get(name, 0.0))
+            for name in names
+        }
+
     def running(self):
         return {n for n, p in self.procs.items() if p.poll() is None}
 

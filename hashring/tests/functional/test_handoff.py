@@ -109,11 +109,7 @@ class Scenario(fleet.Fleet):
         unmanaged = max(taken.values()) - self.ended['svc-4']
         self.assertLess(unmanaged, 2 * self.timing['dead_after'] + 2)
 
-        self.kill_all()
-        spans = {
-            name: fleet.intervals(self.log(name), self.ended.get(name, 0.0))
-            for name in [*names, 'svc-6']
-        }
+        spans = self.spans([*names, 'svc-6'])
         self.assertEqual(fleet.NODES, len(set().union(*spans.values())))
         self.assertEqual([], fleet.overlaps(spans)[:5])
 
@@ -138,11 +134,7 @@ class SQLiteTestCase(Scenario, base.TestCase):
         self.wait_converged('the start')
         self.start(names[3], '--no-handoff')
         self.wait_converged('a join')
-        self.kill_all()
-        spans = {
-            name: fleet.intervals(self.log(name), self.ended[name])
-            for name in names
-        }
+        spans = self.spans(names)
         joined = [o for o in fleet.overlaps(spans) if 'svc-4' in o[1:3]]
         self.assertGreater(len(joined), 100)
 
@@ -195,11 +187,7 @@ class SQLiteTestCase(Scenario, base.TestCase):
             ),
         )
         self.assertTrue(held['svc-2'])
-        self.kill_all()
-        spans = {
-            name: fleet.intervals(self.log(name), self.ended[name])
-            for name in [*names, 'svc-4']
-        }
+        spans = self.spans([*names, 'svc-4'])
         self.assertEqual([], fleet.overlaps(spans)[:5])
 
     def test_a_second_service_under_a_members_name_stops_the_first(self):
@@ -231,11 +219,7 @@ class SQLiteTestCase(Scenario, base.TestCase):
         self.assertEqual('exit', lines[-2].split()[1])
         with open(self.log('SVC-2')) as log:
             started = float(log.readline().split()[0])
-        self.kill_all()
-        spans = {
-            name: fleet.intervals(self.log(name), self.ended.get(name, 0.0))
-            for name in [*names, 'SVC-2']
-        }
+        spans = self.spans([*names, 'SVC-2'])
         # Until the first read the second's record, peers read the
         # member's claims from the second's, and may have taken nodes
         # the first still held; from then on, nothing overlapped.

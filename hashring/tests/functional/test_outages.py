@@ -51,12 +51,7 @@ class Outages(fleet.Fleet):
         return [w[1] for w in lines if float(w[0]) > since and w[1] in '+-']
 
     def no_overlaps(self, names):
-        self.kill_all()
-        spans = {
-            name: fleet.intervals(self.log(name), self.ended.get(name, 0.0))
-            for name in names
-        }
-        self.assertEqual([], fleet.overlaps(spans)[:5])
+        self.assertEqual([], fleet.overlaps(self.spans(names))[:5])
 
     def test_an_outage_longer_than_dead_after_moves_no_node(self):
         self.outage_with_a_crash(self.srv.freeze, self.srv.thaw)
