@@ -34,7 +34,7 @@ from hashring import ownership
 from hashring import ring as ring_mod
 from hashring import simulation
 
-EVENTS = ('join', 'leave', 'crash', 'flap')
+EVENTS = ('join', 'leave', 'crash', 'flap', 'pause')
 
 #: Bounds that keep a simulation's run time and memory bounded: steps
 #: (``duration / step``), simulated seconds (about 11 days), services and
@@ -62,7 +62,7 @@ class SimulatedMembership(membership_base.MembershipSource):
         **overrides: Any,
     ) -> None:
         super().__init__(None, **overrides)
-        self.clock = clock
+        self.clock = self._clock = clock
         #: last heartbeat, by host
         self.beats: dict[str, float] = {} if shared is None else shared.beats
         #: the record each host wrote (its state and attributes)
@@ -103,6 +103,7 @@ class SimulatedMembership(membership_base.MembershipSource):
         record: membership_base.Record,
         recovering: bool,
     ) -> list[str]:
+        self.beats[record.id] = self.clock()
         return []
 
     def _unregister(self, group: str, member_id: str) -> None:
@@ -221,7 +222,10 @@ def converge(
     ``event_at`` one thing happens: ``join`` (a new service starts),
     ``leave`` (the last service removes its record and stops), ``crash``
     (the last service stops, and its record stays until ``dead_after``)
-    or ``flap`` (it crashes and comes back ``flap_for`` seconds later).
+    ``flap`` (it crashes and comes back ``flap_for`` seconds later) or
+    ``pause`` (it stops, heartbeats and all, as a process stopped or a
+    virtual machine frozen, and goes on ``flap_for`` seconds later with
+    what it held; it acts on nothing meanwhile).
     Every step, every running
     service filters the nodes; the timeline counts the nodes managed by
     two or more services and by none.
@@ -324,7 +328,8 @@ def converge(
     owned: dict[str, tuple[ring_mod.HashRing, list[str]]] = {}
     counts = (0, 0)
     t = 0.0
-    back_at = event_at + flap_for if event == 'flap' else None
+    back_at = event_at + flap_for if event in ('flap', 'pause') else None
+    paused: ownership.OwnershipFilter | None = None
     happened = False
     while t <= duration + 1e-9:
         now[0] = t
@@ -339,6 +344,8 @@ def converge(
             elif event == 'leave':
                 del source.beats[joiner]
                 running.pop(joiner)
+            elif event == 'pause':
+                paused = running.pop(joiner)
             else:
                 running.pop(joiner)
         if leaving is not None and not protocols[leaving].waiting_for():
@@ -348,9 +355,16 @@ def converge(
             leaving = None
         if back_at is not None and t >= back_at:
             back_at = None
-            start(joiner, t)
-        for host in running:
-            source.beats[host] = t
+            if paused is not None:
+                running[joiner], paused = paused, None
+            else:
+                start(joiner, t)
+        for host, flt in running.items():
+            own = typing.cast(manager.RingManager, flt.manager).source
+            if own is source:
+                source.beats[host] = t
+            else:
+                own.heartbeat()  # its streak, for the protocol
         changed = owned.keys() != running.keys()
         for host in list(owned):
             if host not in running:

@@ -257,8 +257,19 @@ class Protocol(leaving.Leaving):
                 source.publish(group, claim)
                 state.published = claim
                 state.claims = None
-            # 2. The peers' claims, read after this member's last publish.
+            # 2. The peers' claims, read after this member's last publish,
+            # and after a lapse of its heartbeats, once it ended: peers may
+            # have taken what it holds meanwhile.
+            unbroken = source.unbroken_since()
+            if unbroken != state.unbroken:
+                state.claims = None
+            cached = state.claims
             claims = self._peer_claims(state, group, target)
+            if claims is not cached and (
+                unbroken is None or unbroken != state.unbroken
+            ):
+                state.let_go_of_taken(claims, target)
+            state.unbroken = unbroken
             # 3. Take what is free; release what the target gives away once
             # its new owner has announced a ring that gives it the key.
             if mine is None or ring is None:

@@ -159,6 +159,9 @@ class Group:
     full_at: float = -math.inf
     # Leaving (Protocol.drain): keep every key held until the record goes.
     holding: bool = False
+    # The source's unbroken_since() at the last call: a new value, or
+    # None, is a lapse of this member's heartbeats.
+    unbroken: float | None = None
 
     def fresh_for(self, reset_interval: float) -> float:
         """Return how long a read of the claims serves, in seconds."""
@@ -167,6 +170,39 @@ class Group:
             # the backend on every call of a per-key caller.
             return min(reset_interval, WAIT_READ_INTERVAL)
         return reset_interval
+
+    def let_go_of_taken(
+        self, claims: list[Claim], target: ring_mod.HashRing
+    ) -> None:
+        """Let go of the keys held that a peer's published ring gives it.
+
+        Call it with claims read after a lapse of this member's heartbeats
+        (:meth:`hashring.membership.heartbeats.Heartbeats.unbroken_since`).
+        Its peers may have judged it dead meanwhile, ended its claims and
+        taken its keys, under claims of their own: the rule that keys held
+        are kept holds only for claims published without a break.  They
+        are taken again once those peers publish rings that give them
+        back (they do, seeing this member alive).
+
+        Runtime complexity: ``O(h * c)`` for ``h`` keys held and ``c``
+        distinct rings published other than the target; none in a ring
+        that agrees.
+        """
+        if not self.held:
+            return
+        taken = taking.blocked(
+            list(self.held), self.host, claims, self.cache, target
+        )
+        if taken:
+            LOG.warning(
+                'Member %s lets go of %d of its nodes: after a lapse of its '
+                'heartbeats, its peers publish rings that give them to '
+                'themselves (they took them, judging it dead); it takes '
+                'them again once they hand them back',
+                self.host,
+                len(taken),
+            )
+            self.held -= taken
 
     def to_let_go(
         self,

@@ -154,7 +154,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
         '--flap-for',
         type=_SECONDS,
         default=20.0,
-        help='seconds a flapping service stays away',
+        help='seconds a flapping or paused service stays away',
     )
     c.add_argument(
         '--handoff',
@@ -282,7 +282,7 @@ def converge(args: argparse.Namespace) -> int:
     # value's bounds are its option's).
     convergence.check(**params)
     scenario = {**params, 'handoff': args.handoff}
-    if args.event != 'flap':
+    if args.event not in ('flap', 'pause'):
         del scenario['flap_for']
     if args.format == 'table':
         victim = (
@@ -388,4 +388,5 @@ _EVENTS = {
     'leave': 'leaves gracefully, removing its record',
     'crash': 'crashes, leaving its record to expire',
     'flap': 'crashes and comes back {:g}s later',
+    'pause': 'pauses (a process stopped) and goes on {:g}s later',
 }

@@ -20,6 +20,7 @@ drivers written against this module.
 """
 
 import abc
+from collections.abc import Callable
 from collections.abc import Iterable
 import dataclasses
 import datetime
@@ -28,6 +29,7 @@ import logging
 import math
 import os
 import threading
+import time
 from typing import Any
 
 from oslo_config import cfg
@@ -149,7 +151,11 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         self._unwritten: dict[str, bool] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_beat = 0.0
+        # The source's monotonic clock, and the heartbeats' streak on it:
+        # when the last that worked began, and since when none lapsed.
+        self._clock: Callable[[], float] = time.monotonic
+        self._beat_started: float | None = None
+        self._unbroken_since: float | None = None
         # When this member's record was last written (Incarnations).
         self._written_at = 0.0
         #: consecutive failed heartbeats (0 after a success)

@@ -211,6 +211,14 @@ class CallableSource(base.MembershipSource):
     ) -> list[str]:
         return []
 
+    def unbroken_since(self) -> float | None:
+        """Return when this member joined, or None before it joins.
+
+        The consumer heartbeats in its own table, out of sight: no lapse
+        is seen here.
+        """
+        return None if self._beat_started is None else self._unbroken_since
+
     def _unregister(self, group: str, member_id: str) -> None:
         publish = self.publish_function
         assert publish is not None

@@ -43,6 +43,11 @@ LOG = logging.getLogger('hashring.membership.base')
 #: heartbeat interval.
 FIRST_RETRY = 0.5
 
+#: Heartbeats further apart than ``dead_after`` less this share of
+#: ``heartbeat_interval`` (from the start of one that succeeded to the end
+#: of the next) make a lapse: peers may have judged the member dead.
+LAPSE_MARGIN = 0.5
+
 
 class Heartbeats:
     """A membership source's heartbeat and its thread (a mixin)."""
@@ -60,17 +65,23 @@ class Heartbeats:
     _incarnation: str | None
     _stop: threading.Event
     _thread: threading.Thread | None
-    _last_beat: float
+    _beat_started: float | None
+    _unbroken_since: float | None
     _written_at: float
     _last_cleanup: float
     _missed: bool
     _judge: liveness.Judge
+    _clock: typing.Callable[[], float]
     name: str
+    dead_after: float
 
     if typing.TYPE_CHECKING:
         # What Registration and MembershipSource provide.
         @property
         def backend(self) -> str: ...
+
+        @property
+        def member_id(self) -> str | None: ...
 
         def _require_own(self) -> None: ...
 
@@ -123,8 +134,9 @@ class Heartbeats:
             groups = sorted(self._groups)
             if me is None:
                 return
+            started, missed = self._clock(), self._missed
             try:
-                forgotten = self._beat(groups, me, self._missed)
+                forgotten = self._beat(groups, me, missed)
             except exception.MembershipUnavailable:
                 self._missed = True
                 self._judge.unreachable()
@@ -151,7 +163,63 @@ class Heartbeats:
             self._write_records(
                 self._unwritten.keys() | set(forgotten), stated=set(forgotten)
             )
-            self._last_beat = time.monotonic()
+            self._beat_ended(started, forgotten, missed)
+
+    def unbroken_since(self) -> float | None:
+        """Return since when this member's heartbeats have had no lapse.
+
+        A lapse is a span over which peers may have judged this member
+        dead, and ended its handoff claims: heartbeats further apart than
+        ``dead_after`` less half an interval, from the start of one that
+        succeeded to the end of the next (a process paused, a partition,
+        writes refused to this member alone), or a backend that forgot
+        its record.  :class:`hashring.handoff.Protocol` checks what it
+        holds against its peers' claims again after one.
+
+        :returns: when (on the source's monotonic clock) the first
+            heartbeat after the last lapse, or the join, ended; None before
+            the join and while a lapse lasts (no heartbeat has succeeded
+            for that long).
+        """
+        started = self._beat_started
+        if started is None or self._clock() - started > self._lapse_after:
+            return None
+        return self._unbroken_since
+
+    @property
+    def _lapse_after(self) -> float:
+        return self.dead_after - LAPSE_MARGIN * self.heartbeat_interval
+
+    def _beat_ended(
+        self, started: float, forgotten: list[str], missed: bool = False
+    ) -> None:
+        """Note a heartbeat (or a join) begun at ``started`` that worked.
+
+        Call it holding the lock.
+
+        :param forgotten: the groups whose backend forgot this member.
+        :param missed: a heartbeat failed since the last that worked.
+        """
+        now = self._clock()
+        if self._beat_started is None or forgotten:
+            # A forgotten record is logged as it joins again (heartbeat()).
+            self._unbroken_since = now
+        elif now - self._beat_started > self._lapse_after:
+            # Its peers may have taken what it held meanwhile: the
+            # handoff protocol asks them (unbroken_since()).  Failed
+            # heartbeats were warned of; silence is news.
+            LOG.log(
+                logging.INFO if missed else logging.WARNING,
+                'Member %s had no heartbeat on %s for %.1fs (dead_after is '
+                '%gs): if its peers could write meanwhile, they judged it '
+                'dead and may have taken what it held',
+                self.member_id,
+                self.backend,
+                now - self._beat_started,
+                self.dead_after,
+            )
+            self._unbroken_since = now
+        self._beat_started = started
 
     def _write_records(
         self, groups: set[str], stated: set[str] | None = None

@@ -24,7 +24,6 @@ from collections.abc import Mapping
 import dataclasses
 import logging
 import os
-import time
 import typing
 from typing import Any
 
@@ -141,8 +140,9 @@ class Registration(incarnations.Incarnations, heartbeats.Heartbeats):
             self._groups.add(group)
             self._resumed = False
             self._start_heartbeat()
+            started = self._clock()
             self._write_records(groups, stated={group})
-            self._last_beat = time.monotonic()
+            self._beat_ended(started, [])
         LOG.info('Joined group %s of %s as %s', group, self.backend, record.id)
 
     def resume(self, member: str, group: str | None = None) -> values.Member:
@@ -318,6 +318,7 @@ class Registration(incarnations.Incarnations, heartbeats.Heartbeats):
         self._resumed = False
         self._incarnation = None
         self._duplicate = None
+        self._beat_started = None
 
     @property
     def groups(self) -> frozenset[str]:

@@ -184,6 +184,32 @@ class ProtocolOverASourceTestCase(OverASource):
         self.rounds(3)
         self.assert_converged()
 
+    def test_a_member_paused_past_dead_after_lets_go_of_what_was_taken(self):
+        self.services.append(Live(self, 's-3', self.path))
+        self.rounds(3)
+        paused = self.services.pop()
+        held = set(paused.owned)
+        self.assertTrue(held)
+        # Its process stops, heartbeats and all, and its peers judge it
+        # dead and take its nodes.
+        paused.source._stop_heartbeat()
+        time.sleep(1.5)
+        self.rounds(3)
+        self.assertLessEqual(held, set(self.assert_no_overlap()))
+        # It goes on: it heartbeats, then acts on what it held.
+        paused.source.heartbeat()
+        paused.source._start_heartbeat()
+        self.services.append(paused)
+        with self.assertLogs('hashring.handoff', 'WARNING') as logs:
+            paused.step(self.nodes)
+            self.assert_no_overlap()
+        self.assertIn(f'lets go of {len(held)} of its nodes', logs.output[0])
+        self.assertEqual(set(), paused.owned)
+        # They hand them back, and it takes them again.
+        self.rounds(5)
+        self.assert_converged()
+        self.assertEqual(held, paused.owned)
+
     def test_a_peer_that_publishes_nothing_applies_the_current_ring(self):
         old = membership.load('file', membership_file=self.path)
         self.addCleanup(old.close)

@@ -19,7 +19,9 @@ a rolling change of exponent and a crash - and after each waits until
 the services agree again.  Every service logs each change of its owned
 set with the time its filter call returned; the checker then proves that
 no node was managed by two services at any moment, and that the services
-converged after every event.
+converged after every event.  Another run stops a service (SIGSTOP) until
+its peers take its nodes: once it goes on, it lets go of them before it
+takes them back.
 """
 
 import os
@@ -112,6 +114,49 @@ class Scenario(fleet.Fleet):
         spans = self.spans([*names, 'svc-6'])
         self.assertEqual(fleet.NODES, len(set().union(*spans.values())))
         self.assertEqual([], fleet.overlaps(spans)[:5])
+
+    def test_a_paused_service_lets_go_of_what_its_peers_took(self):
+        # A process stopped past dead_after (SIGSTOP, as a frozen virtual
+        # machine or a long pause) is judged dead, and its peers take its
+        # nodes.  When it goes on, it must not act on them as they do.
+        names = ['svc-1', 'svc-3', 'svc-2']
+        for name in names[:2]:
+            self.start(name)
+        self.wait_converged('the start')
+        # It reads its ring once: it goes on with that ring, in which it
+        # is alive, as a service whose heartbeat thread ran first does.
+        self.start('svc-2', '--reset-interval', '60')
+        self.wait_converged('a join')
+        held = fleet.holdings(self.log('svc-2'))
+        self.assertTrue(held)
+        self.procs['svc-2'].send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + fleet.CONVERGE_WITHIN
+        while not held <= fleet.holdings(self.log('svc-1')) | fleet.holdings(
+            self.log('svc-3')
+        ):
+            self.assertLess(time.monotonic(), deadline, 'nothing was taken')
+            time.sleep(0.25)
+        thawed = time.monotonic()
+        self.procs['svc-2'].send_signal(signal.SIGCONT)
+        back = self.wait_converged('the pause')
+        self.assertEqual(held, back['svc-2'])
+        spans = self.spans(names)
+        # Its first call after the pause let go of them all, and it took
+        # them back only once its peers had let go: managed twice only
+        # while it was stopped (and could not act).
+        with open(self.log('svc-2')) as log:
+            lines = [line.split() for line in log]
+        after = [line for line in lines if float(line[0]) > thawed]
+        self.assertTrue(after, 'it went on with the nodes its peers took')
+        at, what, *nodes = after[0]
+        self.assertEqual(('-', held), (what, set(map(int, nodes))))
+        self.assertLess(float(at), thawed + 1.0)
+        overlaps = fleet.overlaps(spans)
+        self.assertTrue(overlaps)
+        for node, a, b, since, until in overlaps:
+            self.assertEqual('svc-2', a)
+            self.assertLess(since, thawed)
+            self.assertLessEqual(until, float(at))
 
 
 class SQLiteTestCase(Scenario, base.TestCase):

@@ -357,6 +357,17 @@ class PublishingTestCase(base.TestCase):
         filters[1].manager.source.leave()
         self.assertEqual({}, self.table.members()[1]['claims'])
 
+    def test_no_lapse_is_seen_where_the_consumer_heartbeats(self):
+        source = self.service('compute-1').manager.source
+        joined = source.unbroken_since()
+        self.assertIsNotNone(joined)
+        # Its heartbeats are the consumer's table's: silence here, however
+        # long, is no lapse (the protocol would let go at every read).
+        source._clock = lambda: joined + 10 * source.dead_after
+        self.assertEqual(joined, source.unbroken_since())
+        source.leave()
+        self.assertIsNone(source.unbroken_since())
+
     def test_a_failing_publish_is_an_outage_and_bad_hooks_are_refused(self):
         def broken(*_):
             raise OSError('read-only database')
