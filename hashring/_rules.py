@@ -117,3 +117,36 @@ def by_ring(
             alive = alive & fresher
     rule = decisions.RingRule(mine_on_ring, held_back, over)
     return rule, rule.owned_all(ids, mapped), alive
+
+
+def hold_back_own(
+    protocol: Any,
+    group: str | None,
+    ids: list[Any],
+    instances: list[Any],
+    mine: set[Any],
+    keep: list[bool],
+    reasons: dict[int, decisions.Reason],
+    hosts: dict[int, str | None],
+    host: str,
+) -> None:
+    """Hold back the nodes of this service's instances a peer may manage.
+
+    A peer that judged this service dead (a crash, a pause) adopted them
+    as orphans, and does until it sees it alive again
+    (:meth:`hashring.handoff.Protocol.counted_out`): until then they wait,
+    decided :attr:`~decisions.Reason.HANDOFF`.  ``keep``, ``reasons`` and
+    ``hosts`` are updated in place.
+
+    Runtime complexity: ``O(c)`` for ``c`` claims while every peer's
+    published ring places this service; else ``O(n)`` for ``n`` nodes.
+    """
+    own = itertools.compress(ids, map(mine.__contains__, instances))
+    adopted = protocol.counted_out(own, group)
+    if not adopted:
+        return
+    for i, (nid, instance) in enumerate(zip(ids, instances)):
+        if nid in adopted and instance in mine:
+            keep[i] = False
+            reasons[i] = decisions.Reason.HANDOFF
+            hosts[i] = host

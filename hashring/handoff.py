@@ -58,6 +58,7 @@ from hashring import exception
 from hashring import handover
 from hashring import leaving
 from hashring.membership import values
+from hashring import readings
 from hashring import ring as ring_mod
 from hashring import taking
 
@@ -76,7 +77,7 @@ Convergence = claims_mod.Convergence
 WAIT_READ_INTERVAL = handover.WAIT_READ_INTERVAL
 
 
-class Protocol(leaving.Leaving):
+class Protocol(leaving.Leaving, readings.Readings):
     """Run the handoff protocol for this member, over a ring manager.
 
     :meth:`owned` is the protocol's steps 1 to 3 for one call, and step 4
@@ -268,7 +269,7 @@ class Protocol(leaving.Leaving):
             if claims is not cached and (
                 unbroken is None or unbroken != state.unbroken
             ):
-                state.let_go_of_taken(claims, target)
+                state.let_go_of_taken(claims)
             state.unbroken = unbroken
             # 3. Take what is free; release what the target gives away once
             # its new owner has announced a ring that gives it the key.
@@ -349,42 +350,6 @@ class Protocol(leaving.Leaving):
         convergence: Convergence = self.manager.convergence(self._group(group))
         return convergence.fingerprint
 
-    def handing_over(self, group: str | None = None) -> frozenset[Any]:
-        """Return the keys of the last answer that the ring gives away.
-
-        They are managed here only until their new owners ask for them.
-
-        :param group: the group; the source's default when None.
-        """
-        state = self._groups.get(self._group(group))
-        return frozenset() if state is None else frozenset(state.handing_over)
-
-    def alive(self, group: str | None = None) -> frozenset[str] | None:
-        """Return the live members of the protocol's last read, if newer.
-
-        It reads more often than the manager while peers move; None when
-        the manager's own last read is as new, or before its first read.
-
-        :param group: the group; the source's default when None.
-        """
-        key = self._group(group)
-        state = self._groups.get(key)
-        entry = self.manager._entries.get(key)
-        if state is None or (
-            entry is not None and state.read_at < entry.good_at
-        ):
-            # The manager's own read is newer: it knows better.
-            return None
-        return state.live
-
-    def applied(self, group: str | None = None) -> ring_mod.HashRing | None:
-        """Return the ring this member acknowledged applying, if any.
-
-        :param group: the group; the source's default when None.
-        """
-        state = self._groups.get(self._group(group))
-        return None if state is None else state.applied
-
     def _peer_claims(
         self, state: handover.Group, group: str, target: ring_mod.HashRing
     ) -> list[Claim]:
@@ -396,6 +361,8 @@ class Protocol(leaving.Leaving):
         claims, state.live, state.draining = claims_mod.peer_claims(
             snapshot, self.host, target
         )
+        own = snapshot.members.get(self.host)
+        state.drained = own is not None and own.state is values.State.DRAINING
         state.claims, state.read_at = claims, now
         state.presumed = snapshot.presumed
         return claims

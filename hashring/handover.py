@@ -162,6 +162,9 @@ class Group:
     # The source's unbroken_since() at the last call: a new value, or
     # None, is a lapse of this member's heartbeats.
     unbroken: float | None = None
+    # This member's record drains, as of the last read: its peers' rings
+    # leave it out while it lives.
+    drained: bool = False
 
     def fresh_for(self, reset_interval: float) -> float:
         """Return how long a read of the claims serves, in seconds."""
@@ -171,34 +174,31 @@ class Group:
             return min(reset_interval, WAIT_READ_INTERVAL)
         return reset_interval
 
-    def let_go_of_taken(
-        self, claims: list[Claim], target: ring_mod.HashRing
-    ) -> None:
-        """Let go of the keys held that a peer's published ring gives it.
+    def let_go_of_taken(self, claims: list[Claim]) -> None:
+        """Let go of the keys held that a peer counting this out may hold.
 
         Call it with claims read after a lapse of this member's heartbeats
         (:meth:`hashring.membership.heartbeats.Heartbeats.unbroken_since`).
         Its peers may have judged it dead meanwhile, ended its claims and
-        taken its keys, under claims of their own: the rule that keys held
-        are kept holds only for claims published without a break.  They
-        are taken again once those peers publish rings that give them
-        back (they do, seeing this member alive).
+        taken its keys, under rings that leave it out
+        (:func:`hashring.taking.counted_out`): the rule that keys held are
+        kept holds only for claims published without a break.  They are
+        taken again once those peers publish rings that give them back
+        (they do, seeing this member alive).  A lapse that nobody took for
+        a death (an outage, a slow heartbeat) lets nothing go.
 
-        Runtime complexity: ``O(h * c)`` for ``h`` keys held and ``c``
-        distinct rings published other than the target; none in a ring
-        that agrees.
+        Runtime complexity: ``O(c)`` for ``c`` claims, and ``O(h * r)``
+        for ``h`` keys held and ``r`` rings that leave this member out.
         """
-        if not self.held:
+        if not self.held or self.drained or self.holding:
             return
-        taken = taking.blocked(
-            list(self.held), self.host, claims, self.cache, target
-        )
+        taken = taking.counted_out(self.held, self.host, claims, self.cache)
         if taken:
             LOG.warning(
                 'Member %s lets go of %d of its nodes: after a lapse of its '
-                'heartbeats, its peers publish rings that give them to '
-                'themselves (they took them, judging it dead); it takes '
-                'them again once they hand them back',
+                'heartbeats, peers that judged it dead publish rings that '
+                'give them to themselves; it takes them again once they '
+                'hand them back',
                 self.host,
                 len(taken),
             )

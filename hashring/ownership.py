@@ -289,7 +289,11 @@ class OwnershipFilter:
         alive = alive | {self.host}
         alive |= ring_ids
         host = self.host
-        adopt = self.orphan_policy == 'adopt'
+        # Under the protocol, only under a ring it announced: a peer back
+        # from the dead reads there that its instances' nodes may be here.
+        adopt = self.orphan_policy == 'adopt' and (
+            protocol is None or protocol.announced(ring, self.group)
+        )
         # The nodes with an instance, one by one where instance_host says
         # who manages it: their reason, and that manager.
         reasons: dict[int, Reason] = {}
@@ -323,6 +327,18 @@ class OwnershipFilter:
                     and owners[i] in rule.mine
                     and nid not in rule.held_back
                 )
+        if protocol is not None and mine:
+            _rules.hold_back_own(
+                protocol,
+                self.group,
+                ids,
+                instances,
+                mine,
+                keep,
+                reasons,
+                hosts,
+                host,
+            )
         owned = list(itertools.compress(nodes, keep))
         made = decisions.Decisions(
             ids,

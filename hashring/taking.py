@@ -190,6 +190,43 @@ def blocked(
     return held
 
 
+def counted_out(
+    keys: Iterable[Any],
+    me: str,
+    claims: Iterable[Claim],
+    cache: RingCache | None = None,
+) -> set[Any]:
+    """Return the keys a live peer may manage because it counts ``me`` out.
+
+    A peer that judged ``me`` dead, or has yet to see it join, publishes a
+    ring that leaves ``me`` out before it acts on it: it takes ``me``'s
+    keys that the ring gives it (``me``'s claims ended for it), and adopts
+    the nodes of ``me``'s instances as orphans (``orphan_policy =
+    adopt``).  So those keys, of ``keys``, may be managed there until it
+    publishes a ring that places ``me`` again.  A peer that moves for
+    another reason publishes rings that place ``me``: they count nothing.
+
+    Runtime complexity: ``O(c)`` for ``c`` claims; ``O(k * r)`` for ``k``
+    keys and ``r`` rings that leave ``me`` out, where there are any.
+
+    :param keys: the keys to check, read only where such a ring is
+        published.
+    :param me: this member's canonical id.
+    :param claims: the claims of the live peers.
+    :param cache: built rings to reuse.
+    """
+    leaving_out = [
+        Claim(claim.member, spec)
+        for claim in claims
+        if claim.member != me
+        for spec in claim.rings()
+        if not identity.names_of(spec.members, me)
+    ]
+    if not leaving_out:
+        return set()
+    return blocked(list(keys), me, leaving_out, cache)
+
+
 def _within(
     part: ring_mod.HashRing, whole: ring_mod.HashRing, me: str
 ) -> bool:

@@ -141,11 +141,19 @@ class HandoffConvergeTestCase(base.TestCase):
         self.assertEqual(plain.time_to_clean, safe.time_to_clean)
 
     def test_a_pause_past_dead_after_is_never_managed_twice(self):
-        # Stopped for 90 s: its peers take its nodes after dead_after (60 s);
-        # when it goes on, it lets go of them before it acts again.
-        plain, safe = self.run_both(
-            event='pause', instances=0, flap_for=90, duration=180
-        )
+        # Stopped for 90 s: its peers take its nodes, and adopt its
+        # instances' nodes, after dead_after (60 s); when it goes on, it
+        # lets go of them, and leaves the instances' nodes be, until its
+        # peers see it alive.
+        plain, safe = self.run_both(event='pause', flap_for=90, duration=180)
+        self.assertGreater(plain.double_node_seconds, 0)
+        self.assertEqual(0, safe.double_node_seconds)
+        self.assertLessEqual(safe.time_to_clean, 90 + 2 * 15)
+
+    def test_a_restart_past_dead_after_is_never_managed_twice(self):
+        # Its peers adopted its instances' nodes meanwhile: restarted, it
+        # leaves them be until they see it alive.
+        plain, safe = self.run_both(event='flap', flap_for=90, duration=180)
         self.assertGreater(plain.double_node_seconds, 0)
         self.assertEqual(0, safe.double_node_seconds)
         self.assertLessEqual(safe.time_to_clean, 90 + 2 * 15)

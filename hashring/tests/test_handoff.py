@@ -68,6 +68,9 @@ class OwnedTestCase(base.TestCase):
 class Live:
     """One service: its own source, manager, protocol and filter."""
 
+    #: the host of each instance, for a filter that looks them up
+    hosts = None
+
     def __init__(self, test, name, path):
         self.name = name
         self.source = membership.load(
@@ -83,16 +86,23 @@ class Live:
         )
         self.protocol = handoff.Protocol(self.manager)
         self.filter = ownership.OwnershipFilter(
-            name, manager=self.manager, handoff=self.protocol
+            name,
+            manager=self.manager,
+            handoff=self.protocol,
+            instance_host=None if self.hosts is None else self.hosts.get,
         )
         self.owned = set()
 
     def step(self, nodes):
-        self.owned = {n['id'] for n in self.filter.filter(nodes, []).owned}
+        mine = [i for i, h in (self.hosts or {}).items() if h == self.name]
+        self.result = self.filter.filter(nodes, mine)
+        self.owned = {n['id'] for n in self.result.owned}
 
 
 class OverASource(base.TestCase):
     """Services over a real file source, taking turns (no tests here)."""
+
+    service = Live
 
     def setUp(self):
         super().setUp()
@@ -100,7 +110,9 @@ class OverASource(base.TestCase):
             self.useFixture(fixtures.TempDir()).path, 'members'
         )
         self.nodes = [{'id': k, 'instance_id': None} for k in KEYS]
-        self.services = [Live(self, n, self.path) for n in ('S-1', 's-2')]
+        self.services = [
+            self.service(self, n, self.path) for n in ('S-1', 's-2')
+        ]
 
     def rounds(self, count, services=None):
         for _ in range(count):
@@ -259,6 +271,44 @@ class ProtocolOverASourceTestCase(OverASource):
             handoff=self.services[0].protocol,
         )
         self.assertIn('over its own manager', str(err))
+
+
+class Instances(Live):
+    hosts = {f'inst-{i}': 's-3' for i in range(0, len(KEYS), 3)}
+
+
+class OrphansOverASourceTestCase(OverASource):
+    """A service's instances' nodes, adopted while it was judged dead."""
+
+    service = Instances
+
+    def setUp(self):
+        super().setUp()
+        self.nodes = [
+            {'id': k, 'instance_id': f'inst-{i}' if i % 3 == 0 else None}
+            for i, k in enumerate(KEYS)
+        ]
+
+    def test_back_from_the_dead_it_waits_for_its_adopters(self):
+        self.services.append(self.service(self, 's-3', self.path))
+        self.rounds(3)
+        mine = {n['id'] for n in self.nodes if n['instance_id']}
+        self.assertLessEqual(mine, self.services[-1].owned)
+        self.services.pop().source.stop()  # a crash: its record stays
+        time.sleep(1.5)
+        self.rounds(3)  # judged dead: its peers adopt the orphans
+        self.assertLessEqual(mine, set(self.assert_no_overlap()))
+        # It restarts.  Its peers adopt its instances' nodes until they
+        # see it alive: it leaves them be until then.
+        self.services.append(self.service(self, 's-3', self.path))
+        self.services[-1].step(self.nodes)
+        self.assert_no_overlap()
+        decision = self.services[-1].result.decisions[min(mine)]
+        self.assertEqual(ownership.Reason.HANDOFF, decision.reason)
+        self.assertEqual('inst-0', decision.instance_id)
+        self.rounds(5)
+        self.assertLessEqual(mine, self.services[-1].owned)
+        self.assert_no_overlap()
 
 
 class RealProtocolTestCase(base.TestCase):

@@ -287,7 +287,7 @@ class World:
         if not self.shared.outage[0]:
             for s in self.live():
                 if s.stalled_until <= self.now:
-                    self.shared.beats[s.name] = self.now
+                    s.source.heartbeat()  # its streak, as a thread's beat
         for s in self.live():
             if s.leaving and s.drained and (s.holding or not s.believed):
                 try:

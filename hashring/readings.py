@@ -1,0 +1,101 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What a member's handoff protocol found at its last call, for its filter.
+
+:class:`hashring.OwnershipFilter` asks :class:`hashring.handoff.Protocol`,
+after each call, about what the call found: the keys it keeps while it
+hands them over, the live members of its read (newer than the
+manager's), the keys a peer may manage because it counts this member out,
+and the rings it announced.
+"""
+
+from collections.abc import Iterable
+import typing
+from typing import Any
+
+from hashring import handover
+from hashring import ring as ring_mod
+from hashring import taking
+
+
+class Readings:
+    """The last call's findings of :class:`hashring.handoff.Protocol`."""
+
+    if typing.TYPE_CHECKING:
+        # What Protocol provides, for the type checker.
+        manager: Any
+        host: str
+        _cache: taking.RingCache
+        _groups: dict[str, handover.Group]
+
+        def _group(self, group: str | None) -> str: ...
+
+    def handing_over(self, group: str | None = None) -> frozenset[Any]:
+        """Return the keys of the last answer that the ring gives away.
+
+        They are managed here only until their new owners ask for them.
+
+        :param group: the group; the source's default when None.
+        """
+        state = self._groups.get(self._group(group))
+        return frozenset() if state is None else frozenset(state.handing_over)
+
+    def alive(self, group: str | None = None) -> frozenset[str] | None:
+        """Return the live members of the protocol's last read, if newer.
+
+        It reads more often than the manager while peers move; None when
+        the manager's own last read is as new, or before its first read.
+
+        :param group: the group; the source's default when None.
+        """
+        key = self._group(group)
+        state = self._groups.get(key)
+        entry = self.manager._entries.get(key)
+        if state is None or (
+            entry is not None and state.read_at < entry.good_at
+        ):
+            # The manager's own read is newer: it knows better.
+            return None
+        return state.live
+
+    def counted_out(
+        self, keys: Iterable[Any], group: str | None = None
+    ) -> set[Any]:
+        """Return the keys of ``keys`` a peer may manage, counting this out.
+
+        :func:`hashring.taking.counted_out`, over the claims of the last
+        call: back from a crash or a pause, this member leaves its
+        instances' nodes to the peers that adopted them as orphans until
+        they see it alive.  None while it drains: its peers' rings leave
+        it out, alive, and take nothing from it.
+        """
+        state = self._groups.get(self._group(group))
+        if not state or not state.claims or state.drained or state.holding:
+            return set()
+        return taking.counted_out(keys, self.host, state.claims, self._cache)
+
+    def announced(self, ring: ring_mod.HashRing, group: str | None) -> bool:
+        """Tell whether this member's published claim names ``ring``."""
+        state = self._groups.get(self._group(group))
+        published = None if state is None else state.published
+        return published is not None and any(
+            spec.fingerprint == ring.fingerprint for spec in published.rings()
+        )
+
+    def applied(self, group: str | None = None) -> ring_mod.HashRing | None:
+        """Return the ring this member acknowledged applying, if any.
+
+        :param group: the group; the source's default when None.
+        """
+        state = self._groups.get(self._group(group))
+        return None if state is None else state.applied
