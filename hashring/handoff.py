@@ -269,7 +269,7 @@ class Protocol(leaving.Leaving, readings.Readings):
             if claims is not cached and (
                 unbroken is None or unbroken != state.unbroken
             ):
-                state.let_go_of_taken(claims)
+                state.let_go_of_taken()
             state.unbroken = unbroken
             # 3. Take what is free; release what the target gives away once
             # its new owner has announced a ring that gives it the key.
@@ -363,6 +363,7 @@ class Protocol(leaving.Leaving, readings.Readings):
         )
         own = snapshot.members.get(self.host)
         state.drained = own is not None and own.state is values.State.DRAINING
+        state.counting_out = taking.leaving_out(claims, self.host)
         state.claims, state.read_at = claims, now
         state.presumed = snapshot.presumed
         return claims

@@ -20,6 +20,7 @@ a caller that asks one key at a time may act on an answer.
 """
 
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Iterator
 import contextlib
 import dataclasses
@@ -165,6 +166,9 @@ class Group:
     # This member's record drains, as of the last read: its peers' rings
     # leave it out while it lives.
     drained: bool = False
+    # The peers' published rings of the last read that leave this member
+    # out (taking.leaving_out()).
+    counting_out: list[Claim] = dataclasses.field(default_factory=list)
 
     def fresh_for(self, reset_interval: float) -> float:
         """Return how long a read of the claims serves, in seconds."""
@@ -174,25 +178,42 @@ class Group:
             return min(reset_interval, WAIT_READ_INTERVAL)
         return reset_interval
 
-    def let_go_of_taken(self, claims: list[Claim]) -> None:
+    def counted_out(self, keys: Iterable[Any]) -> set[Any]:
+        """Return the keys of ``keys`` a peer counting this out may hold.
+
+        :func:`hashring.taking.blocked` by the rings of the last read that
+        leave this member out (:func:`hashring.taking.leaving_out`); none
+        while it drains or leaves, which its peers' rings leave out while
+        it lives, taking nothing from it.
+
+        Runtime complexity: ``O(1)`` while every peer's ring places this
+        member; else ``O(k * r)`` for ``k`` keys and ``r`` such rings.
+
+        :param keys: read only where such a ring is published.
+        """
+        if not self.counting_out or self.drained or self.holding:
+            return set()
+        return taking.blocked(
+            list(keys), self.host, self.counting_out, self.cache
+        )
+
+    def let_go_of_taken(self) -> None:
         """Let go of the keys held that a peer counting this out may hold.
 
-        Call it with claims read after a lapse of this member's heartbeats
+        Call it after reading the claims after a lapse of this member's
+        heartbeats
         (:meth:`hashring.membership.heartbeats.Heartbeats.unbroken_since`).
         Its peers may have judged it dead meanwhile, ended its claims and
         taken its keys, under rings that leave it out
-        (:func:`hashring.taking.counted_out`): the rule that keys held are
-        kept holds only for claims published without a break.  They are
+        (:meth:`counted_out`): the rule that keys held are kept holds only
+        for claims published without a break.  They are
         taken again once those peers publish rings that give them back
         (they do, seeing this member alive).  A lapse that nobody took for
         a death (an outage, a slow heartbeat) lets nothing go.
 
-        Runtime complexity: ``O(c)`` for ``c`` claims, and ``O(h * r)``
-        for ``h`` keys held and ``r`` rings that leave this member out.
+        Runtime complexity: as :meth:`counted_out` for the keys held.
         """
-        if not self.held or self.drained or self.holding:
-            return
-        taken = taking.counted_out(self.held, self.host, claims, self.cache)
+        taken = self.counted_out(self.held)
         if taken:
             LOG.warning(
                 'Member %s lets go of %d of its nodes: after a lapse of its '

@@ -190,41 +190,39 @@ def blocked(
     return held
 
 
-def counted_out(
-    keys: Iterable[Any],
-    me: str,
-    claims: Iterable[Claim],
-    cache: RingCache | None = None,
-) -> set[Any]:
-    """Return the keys a live peer may manage because it counts ``me`` out.
+def leaving_out(claims: Iterable[Claim], me: str) -> list[Claim]:
+    """Return the published rings that leave ``me`` out, as claims.
 
-    A peer that judged ``me`` dead, or has yet to see it join, publishes a
-    ring that leaves ``me`` out before it acts on it: it takes ``me``'s
-    keys that the ring gives it (``me``'s claims ended for it), and adopts
-    the nodes of ``me``'s instances as orphans (``orphan_policy =
-    adopt``).  So those keys, of ``keys``, may be managed there until it
+    A peer that judged ``me`` dead, or has yet to see it join, publishes
+    such a ring before it acts on it: it takes ``me``'s keys that the ring
+    gives it (``me``'s claims ended for it), and adopts the nodes of
+    ``me``'s instances as orphans (``orphan_policy = adopt``), until it
     publishes a ring that places ``me`` again.  A peer that moves for
-    another reason publishes rings that place ``me``: they count nothing.
+    another reason publishes rings that place ``me``.
 
-    Runtime complexity: ``O(c)`` for ``c`` claims; ``O(k * r)`` for ``k``
-    keys and ``r`` rings that leave ``me`` out, where there are any.
+    Runtime complexity: ``O(c)`` for ``c`` claims, and ``O(m)`` for each
+    distinct ring of ``m`` members that does not hold ``me``'s id as a
+    name.
 
-    :param keys: the keys to check, read only where such a ring is
-        published.
-    :param me: this member's canonical id.
     :param claims: the claims of the live peers.
-    :param cache: built rings to reuse.
+    :param me: this member's canonical id.
+    :returns: a claim of its peer for each such ring (the applied one), to
+        pass to :func:`blocked`: the keys it blocks may be managed there.
     """
-    leaving_out = [
-        Claim(claim.member, spec)
-        for claim in claims
-        if claim.member != me
-        for spec in claim.rings()
-        if not identity.names_of(spec.members, me)
-    ]
-    if not leaving_out:
-        return set()
-    return blocked(list(keys), me, leaving_out, cache)
+    places: dict[str, bool] = {}
+    found = []
+    for claim in claims:
+        if claim.member == me:
+            continue
+        for spec in claim.rings():
+            placed = places.get(spec.fingerprint)
+            if placed is None:
+                placed = places[spec.fingerprint] = me in spec.members or (
+                    bool(identity.names_of(spec.members, me))
+                )
+            if not placed:
+                found.append(Claim(claim.member, spec))
+    return found
 
 
 def _within(

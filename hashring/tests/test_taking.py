@@ -129,29 +129,26 @@ class WithinTestCase(base.TestCase):
         self.assertEqual(held, taking.blocked(moved, 'b-2', [leaving]))
 
 
-class CountedOutTestCase(base.TestCase):
-    def test_counted_out_are_what_rings_leaving_me_out_give_their_peers(self):
+class LeavingOutTestCase(base.TestCase):
+    def test_the_rings_that_leave_me_out(self):
         keys = [f'node-{i}' for i in range(50)]
         old = ring.HashRing(['A-1', 'b-2'], points=8)
-        whole = old.with_members(['A-1', 'b-2', 'c-3'])
-        more = whole.with_members(['A-1', 'b-2', 'c-3', 'd-4'])
-        # b-2 moves (d-4 joins): its rings place c-3, and count nothing
-        # out, whatever they give b-2.
+        whole = old.with_members(['A-1', 'b-2', 'C-3'])
+        more = whole.with_members(['A-1', 'b-2', 'C-3', 'd-4'])
+        # b-2 moves (d-4 joins): its rings place c-3 (as C-3), and leave
+        # nothing out, whatever they give b-2.
         moving = claims.Claim(
             'b-2', claims.RingSpec.of(whole), claims.RingSpec.of(more)
         )
-        self.assertEqual(set(), taking.counted_out(keys, 'c-3', [moving]))
-        # a-1 judged c-3 dead: the ring it applies leaves c-3 out.
-        judged = claims.Claim('a-1', claims.RingSpec.of(old))
+        self.assertEqual([], taking.leaving_out([moving], 'c-3'))
+        # a-1 and b-2 judged c-3 dead: the ring they apply leaves it out.
+        judged = [
+            claims.Claim(m, claims.RingSpec.of(old)) for m in ('a-1', 'b-2')
+        ]
+        found = taking.leaving_out([moving, *judged], 'c-3')
+        self.assertEqual(judged, found)
+        # What they may hold: the keys that ring gives each of them.
         theirs = {k for k, o in zip(keys, old.map_keys(keys)) if o == 'A-1'}
         self.assertTrue(theirs)
-        self.assertEqual(
-            theirs, taking.counted_out(keys, 'c-3', [moving, judged])
-        )
-        # Keys are read only where such a ring is published.
-        self.assertEqual(
-            set(), taking.counted_out(iter(()), 'c-3', [moving, judged])
-        )
-        self.assertEqual(
-            set(), taking.counted_out(mock.sentinel.unread, 'c-3', [moving])
-        )
+        self.assertEqual(theirs, taking.blocked(keys, 'c-3', found[:1]))
+        self.assertEqual(set(keys), taking.blocked(keys, 'c-3', found))
