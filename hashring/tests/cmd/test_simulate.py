@@ -193,6 +193,12 @@ class SimulateTestCase(base.TestCase):
         # A flap of 20s: unmanaged until it is back.
         data = cli.converge(**small, event='flap', flap_for=20, duration=40)
         self.assertEqual(20, data['time_to_clean'])
+        # A pause of 20s: the same, as its peers never took it for dead;
+        # the scenario says how long.
+        data = cli.converge(**small, event='pause', flap_for=20, duration=40)
+        self.assertEqual(20, data['time_to_clean'])
+        self.assertEqual(20 * lost, data['orphan_node_seconds'])
+        self.assertEqual(20, data['scenario']['flap_for'])
 
     def test_converge_join_double_manages_only_moved_nodes(self):
         data = cli.converge(
