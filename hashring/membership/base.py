@@ -150,6 +150,8 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         # (Heartbeats._write_records).
         self._unwritten: dict[str, bool] = {}
         self._stop = threading.Event()
+        # Set to heartbeat before the interval is up (beat_soon()).
+        self._soon = threading.Event()
         self._thread: threading.Thread | None = None
         # The source's monotonic clock, and the heartbeats' streak on it:
         # when the last that worked began, and since when none lapsed.
@@ -186,6 +188,7 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         """
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        self._soon = threading.Event()
         self._thread = None
         self._judge.after_fork()
         if self._me is not None:

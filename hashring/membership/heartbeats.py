@@ -64,6 +64,7 @@ class Heartbeats:
     _resumed: bool
     _incarnation: str | None
     _stop: threading.Event
+    _soon: threading.Event
     _thread: threading.Thread | None
     _beat_started: float | None
     _unbroken_since: float | None
@@ -274,6 +275,7 @@ class Heartbeats:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
+        self._soon.clear()
         self._thread = threading.Thread(
             target=self._heartbeat_loop,
             name=f'hashring-heartbeat-{self.name}',
@@ -281,8 +283,19 @@ class Heartbeats:
         )
         self._thread.start()
 
+    def beat_soon(self) -> None:
+        """Heartbeat now rather than at the end of the interval.
+
+        For a backend that has just dropped this member's record (a
+        ZooKeeper session that ended): the heartbeat joins again, and ends
+        the lapse (:meth:`unbroken_since`), before its peers act on its
+        absence for long.  It returns at once.
+        """
+        self._soon.set()
+
     def _stop_heartbeat(self) -> None:
         self._stop.set()
+        self._soon.set()
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join()
@@ -291,7 +304,7 @@ class Heartbeats:
         # The thread must survive anything the backend does: an exception
         # that escaped would leave a live service looking dead.
         delay = self.heartbeat_interval
-        while not self._stop.wait(delay) and not sys.is_finalizing():
+        while not self._waited(delay) and not sys.is_finalizing():
             try:
                 self.heartbeat()
             except Exception as exc:
@@ -318,6 +331,12 @@ class Heartbeats:
                 self.beat_failures = 0
                 delay = self.heartbeat_interval
                 self._clean_up_when_due()
+
+    def _waited(self, delay: float) -> bool:
+        """Wait ``delay`` or until beat_soon(); tell whether to stop."""
+        self._soon.wait(delay)
+        self._soon.clear()
+        return self._stop.is_set()
 
     def _clean_up_when_due(self) -> None:
         # About ten times per retention period.  A failure is the clean-

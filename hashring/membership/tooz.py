@@ -147,11 +147,17 @@ class ToozSource(base.MembershipSource):
         self._writer: toozclient.Client | None = None
         self._writer_lock = threading.Lock()
 
-    def _client(self, member_id: str) -> toozclient.Client:
+    def _client(
+        self, member_id: str, on_lost: Any = None
+    ) -> toozclient.Client:
         # Past dead_after of failures the backend has expired this
         # client's members anyway: a fresh client loses nothing.
         return toozclient.Client(
-            self.url, member_id, self.timeout, renew_after=self.dead_after
+            self.url,
+            member_id,
+            self.timeout,
+            renew_after=self.dead_after,
+            on_lost=on_lost,
         )
 
     @property
@@ -229,7 +235,8 @@ class ToozSource(base.MembershipSource):
     def _writer_for(self, member_id: str) -> toozclient.Client:
         with self._writer_lock:
             if self._writer is None:
-                self._writer = self._client(member_id)
+                # Its session's end drops the member: join again at once.
+                self._writer = self._client(member_id, self.beat_soon)
             return self._writer
 
     @staticmethod

@@ -102,6 +102,9 @@ class Client:
         background, while this one is still not connected; the next call
         moves to it once it has read the backend and no group this one
         joined lists its member any more.  None: never.
+    :param on_lost: called (on kazoo's thread; it must not block) when a
+        ZooKeeper session of this client ends, and the records it held
+        with it.
     """
 
     def __init__(
@@ -110,6 +113,7 @@ class Client:
         member_id: str,
         timeout: float,
         renew_after: float | None = None,
+        on_lost: Callable[[], None] | None = None,
     ) -> None:
         self.url = url
         self.member_id = member_id.encode('utf-8')
@@ -122,6 +126,7 @@ class Client:
         self._probing = False
         self._fresh: Client | None = None
         self._closed = False
+        self._on_lost = on_lost
         self._lock = threading.Lock()
 
     def call(self, func: Callable[[Any], T]) -> T:
@@ -133,6 +138,7 @@ class Client:
                     self.url, self.member_id
                 )
                 coordinator.start(start_heart=False)
+                self._listen(coordinator)
                 self.coordinator = coordinator
             return func(self.coordinator)
 
@@ -145,6 +151,16 @@ class Client:
             raise
         self._failing_since = None
         return result
+
+    def _listen(self, coordinator: Any) -> None:
+        # A member learns at once that its session ended, rather than at
+        # its next heartbeat, while its peers already take its keys.
+        client: Any = getattr(coordinator, '_coord', None)
+        on_lost = self._on_lost
+        if on_lost is not None and hasattr(client, 'add_listener'):
+            client.add_listener(
+                lambda state: on_lost() if state == 'LOST' else None
+            )
 
     def _connected(self) -> bool:
         # kazoo's client says whether it holds a connection; others are
@@ -225,6 +241,7 @@ class Client:
             self._renew_after,
         )
         _retire(self.coordinator, self.caller)
+        self._listen(fresh.coordinator)
         self.coordinator, self.caller = fresh.coordinator, fresh.caller
         self._failing_since = None
 

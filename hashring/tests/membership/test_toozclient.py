@@ -12,6 +12,7 @@
 
 from concurrent import futures
 
+from kazoo import client as kazoo_client
 from oslo_utils import importutils
 from tooz import coordination
 
@@ -74,6 +75,38 @@ class RenewalTestCase(test_base.TestCase):
         self.assertTrue(
             contract.eventually(lambda: up() == {'node-a': 2}, 30, 0.5)
         )
+
+    def test_a_member_whose_session_ended_joins_again_at_once(self):
+        # The server ended the member's session (it had not heard from it
+        # in time), and its record with it: the member joins again at
+        # once, not at its next heartbeat, half a minute later.
+        reader = self.source()
+        node = membership.load(
+            'tooz',
+            backend_url=self.srv.url,
+            heartbeat_interval=30,
+            dead_after=90,
+        )
+        self.addCleanup(node.close)
+        node.join('node-a', 'g')
+        joined = node.unbroken_since()
+        self.assertEqual({'node-a': 1}, reader.get_members('g').up())
+        session = node._writer.coordinator._coord.client_id
+        # Another client of the same session closes it, as its expiry
+        # does.
+        other = kazoo_client.KazooClient(
+            hosts=self.srv.url.split('//')[1], client_id=session
+        )
+        other.start()
+        other.stop()
+        other.close()
+        self.assertTrue(
+            contract.eventually(
+                lambda: node.unbroken_since() not in (None, joined), 10, 0.1
+            )
+        )
+        self.assertEqual({'node-a': 1}, reader.get_members('g').up())
+        self.assertNotEqual(session, node._writer.coordinator._coord.client_id)
 
 
 class PerMemberReads:
