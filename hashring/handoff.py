@@ -291,9 +291,14 @@ class Protocol(leaving.Leaving, readings.Readings):
                 else set()
             )
             # A draining peer is about to leave: read again soon, to see
-            # it go and let the consumer adopt its orphans.
+            # it go and let the consumer adopt its orphans.  While this
+            # member's heartbeats lapse, its peers may take its keys at
+            # any moment: read again soon, to let them go.
             state.waiting = (
-                len(taken) < len(given) or bool(kept) or bool(state.draining)
+                len(taken) < len(given)
+                or bool(kept)
+                or bool(state.draining)
+                or unbroken is None
             )
             if kept:
                 taken_set = set(taken)

@@ -70,6 +70,8 @@ class Live:
 
     #: the host of each instance, for a filter that looks them up
     hosts = None
+    #: how long its manager serves a ring (and its protocol the claims)
+    reset_interval = 0
 
     def __init__(self, test, name, path):
         self.name = name
@@ -82,7 +84,7 @@ class Live:
         test.addCleanup(self.source.close)
         self.source.join(name)
         self.manager = manager.RingManager(
-            self.source, host=name, reset_interval=0
+            self.source, host=name, reset_interval=self.reset_interval
         )
         self.protocol = handoff.Protocol(self.manager)
         self.filter = ownership.OwnershipFilter(

@@ -10,11 +10,14 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import time
+
 from hashring import exception
 from hashring import handover
 from hashring import ring
 from hashring import taking
 from hashring.tests import base
+from hashring.tests import test_handoff
 
 KEYS = [f'node-{i}' for i in range(60)]
 
@@ -95,3 +98,29 @@ class GroupTestCase(base.TestCase):
         backoff.failure(error, self.now, 15.0)
         backoff.success()
         backoff.check('fake')
+
+
+class Slow(test_handoff.Live):
+    reset_interval = 15
+
+
+class LapseOverASourceTestCase(test_handoff.OverASource):
+    """A member whose heartbeats stop while it runs on, over a real file."""
+
+    def test_it_lets_go_of_what_its_peers_take_within_a_read(self):
+        self.services.append(Slow(self, 's-3', self.path))
+        self.rounds(3)
+        slow = self.services[-1]
+        self.assertTrue(slow.owned)
+        # Its heartbeats stop (a write waiting out a lock, say) while it
+        # runs on a ring it serves for 15 s.  Its peers judge it dead
+        # after dead_after (1 s) and take its keys: it reads their claims
+        # again within a second, not 15, and lets them go.
+        slow.source._stop_heartbeat()
+        stopped = time.monotonic()
+        while slow.owned and time.monotonic() - stopped < 10:
+            for service in self.services:
+                service.step(self.nodes)
+            time.sleep(0.05)
+        self.assertEqual(set(), slow.owned)
+        self.assertLess(time.monotonic() - stopped, 4.0)
