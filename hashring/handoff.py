@@ -262,13 +262,12 @@ class Protocol(leaving.Leaving, readings.Readings):
             # and after a lapse of its heartbeats, once it ended: peers may
             # have taken what it holds meanwhile.
             unbroken = source.unbroken_since()
-            if unbroken != state.unbroken:
+            changed = unbroken != state.unbroken
+            if changed:
                 state.claims = None
             cached = state.claims
             claims = self._peer_claims(state, group, target)
-            if claims is not cached and (
-                unbroken is None or unbroken != state.unbroken
-            ):
+            if claims is not cached and (changed or unbroken is None):
                 state.let_go_of_taken()
             state.unbroken = unbroken
             # 3. Take what is free; release what the target gives away once
