@@ -144,6 +144,9 @@ class Heartbeats:
                 raise
             self._missed = False
             for group in forgotten:
+                # Before it joins again: a read after that must still see
+                # whom the backend lost with it.
+                self._judge.forgot(group)
                 LOG.warning(
                     '%s forgot member %s of group %s; joining again',
                     self.backend,

@@ -35,6 +35,11 @@ only over the time the backend was *reachable*:
 * **Mass disappearance.**  When most of the members a reader knew vanish
   from one read to the next (a backend restarted empty, a table dropped,
   expired keys), that is an outage too.
+* **Its own record lost.**  When the backend lost the record of the
+  reader's own member (its heartbeat found it gone, or a read no longer
+  lists it), whatever vanished with it was lost with it, however few
+  vanished: the members that had rejoined by the next read must not
+  make the others look dead.
 
 An outage explains a member's silence when the member was alive when it
 began (its last heartbeat, or the last read that listed it, lies within
@@ -141,6 +146,9 @@ class Judge:
         self._failing = False
         self._known: dict[str, dict[str, Seen]] = {}
         self._reported: dict[str, frozenset[str]] = {}
+        # Groups whose backend forgot this reader's own member since it
+        # last read them (forgot()).
+        self._forgotten: set[str] = set()
 
     def after_fork(self) -> None:
         """Replace the lock in a forked child: a parent's thread held it."""
@@ -163,6 +171,16 @@ class Judge:
                 )
             self._failing = False
             self._last_ok = now
+
+    def forgot(self, group: str) -> None:
+        """Record that the backend lost this reader's own member's record.
+
+        The heartbeat found it gone (a backend restarted empty, a session
+        that ended): at the next read of the group, members that vanished
+        since the last one vanished with it (:meth:`judge`).
+        """
+        with self._lock:
+            self._forgotten.add(group)
 
     def published(
         self, start: datetime.datetime, end: datetime.datetime
@@ -209,11 +227,18 @@ class Judge:
             present = heard if listed is None else listed
             vanished = [m for m in known if m not in present]
             listed_before = [m for m in vanished if known[m].listed]
-            if len(listed_before) >= 2 and len(listed_before) > (
-                MASS_SHARE * sum(s.listed for s in known.values())
+            # The backend lost this reader's own record: it rejoins at its
+            # next heartbeat, and its peers at theirs, so that the first
+            # read after may list any share of them.
+            lost = group in self._forgotten or alive in listed_before
+            self._forgotten.discard(group)
+            if (lost and listed_before) or (
+                len(listed_before) >= 2
+                and len(listed_before)
+                > (MASS_SHARE * sum(s.listed for s in known.values()))
             ):
-                # Most members gone in one read: an emptied backend, not a
-                # crowd of departures.
+                # Most members gone in one read, or with this reader's own
+                # record: an emptied backend, not a crowd of departures.
                 last_read = max(s.last for s in known.values())
                 self._add(Outage(last_read, now, last_read))
             outages = list(self._outages)
