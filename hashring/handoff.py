@@ -267,8 +267,12 @@ class Protocol(leaving.Leaving, readings.Readings):
                 state.claims = None
             cached = state.claims
             claims = self._peer_claims(state, group, target)
-            if claims is not cached and (changed or unbroken is None):
-                state.let_go_of_taken()
+            if claims is not cached:
+                if changed or unbroken is None:
+                    state.let_go_of_taken()
+                state.unsettled = not taking.settled(
+                    unbroken, source._clock(), source.heartbeat_interval
+                )
             state.unbroken = unbroken
             # 3. Take what is free; release what the target gives away once
             # its new owner has announced a ring that gives it the key.
@@ -284,6 +288,11 @@ class Protocol(leaving.Leaving, readings.Readings):
                 state.held,
                 target,
             )
+            if state.unsettled:
+                # Free keys may be a lost peer's: only those handed over.
+                free = [k for k in taken if k not in state.held]
+                handed = taking.handed(free, self.host, claims, self._cache)
+                taken = [k for k in taken if k in state.held or k in handed]
             kept = (
                 state.kept_for(applied, target, claims)
                 if moving and applied is not None
@@ -298,6 +307,7 @@ class Protocol(leaving.Leaving, readings.Readings):
                 or bool(kept)
                 or bool(state.draining)
                 or unbroken is None
+                or state.unsettled
             )
             if kept:
                 taken_set = set(taken)

@@ -169,6 +169,8 @@ class Group:
     # The peers' published rings of the last read that leave this member
     # out (taking.leaving_out()).
     counting_out: list[Claim] = dataclasses.field(default_factory=list)
+    # The last read came before this member was settled (taking.settled).
+    unsettled: bool = True
 
     def fresh_for(self, reset_interval: float) -> float:
         """Return how long a read of the claims serves, in seconds."""

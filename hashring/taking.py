@@ -39,6 +39,10 @@ LOG = logging.getLogger('hashring.claims')
 #: How many distinct published rings a cache keeps built.
 CACHE_SIZE = 64
 
+#: Heartbeat intervals a member's record must have stood, unbroken, before
+#: it takes a free key that no peer hands it (:func:`settled`).
+SETTLE_INTERVALS = 2
+
 Claim = claims_mod.Claim
 RingSpec = claims_mod.RingSpec
 Token = claims_mod.Token
@@ -188,6 +192,74 @@ def blocked(
                 k for k, o in zip(keys, ring.map_keys(keys)) if o in names
             )
     return held
+
+
+def settled(
+    unbroken: float | None, now: float, heartbeat_interval: float
+) -> bool:
+    """Tell whether claims read now hold every live peer's.
+
+    A backend that lost its records (restarted empty, or its keys expired
+    in an outage) holds a live peer's record and claim again once the
+    peer heartbeats, within an interval of its return.  A member that
+    joined, or joined again, meanwhile finds the peer's keys free: until
+    its own record has stood for :data:`SETTLE_INTERVALS` intervals, it
+    takes only the keys a peer hands it (:func:`handed`).
+
+    :param unbroken: since when this member's heartbeats have had no
+        lapse (``MembershipSource.unbroken_since()``), or None.
+    :param now: the time, on the clock of ``unbroken``.
+    :param heartbeat_interval: the members' heartbeat interval.
+    """
+    if unbroken is None:
+        return False
+    return now - unbroken >= SETTLE_INTERVALS * heartbeat_interval
+
+
+def handed(
+    keys: list[Any],
+    me: str,
+    claims: Iterable[Claim],
+    cache: RingCache | None = None,
+) -> set[Any]:
+    """Return the keys a live peer's published rings give to ``me``.
+
+    A peer hands ``me`` a key by publishing a ring that gives it to
+    ``me``: it saw ``me`` join, or saw the key's holder die.  A key that
+    is free but handed by no one may be a key of a peer whose record a
+    backend lost: :class:`hashring.handoff.Protocol` takes such keys only
+    once its own record has stood long enough for every live peer to have
+    written its record again.
+
+    Runtime complexity: ``O(k * r)`` for ``k`` keys and ``r`` distinct
+    published rings.
+
+    :param keys: the keys to check.
+    :param me: this member's canonical id.
+    :param claims: the claims of the live peers.
+    :param cache: built rings to reuse.
+    :returns: the keys some peer's published ring gives to ``me``.  A ring
+        that does not rebuild hands nothing.
+    """
+    cache = cache or RingCache()
+    specs = {
+        spec.fingerprint: spec
+        for claim in claims
+        if claim.member != me
+        for spec in claim.rings()
+    }
+    found: set[Any] = set()
+    for spec in specs.values():
+        try:
+            ring = cache.get(spec)
+        except exception.InvalidArgumentError:
+            continue  # logged by blocked(), which every such call makes
+        names = identity.names_of(ring.members, me)
+        if names:
+            found.update(
+                k for k, o in zip(keys, ring.map_keys(keys)) if o in names
+            )
+    return found
 
 
 def leaving_out(claims: Iterable[Claim], me: str) -> list[Claim]:

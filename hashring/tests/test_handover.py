@@ -10,10 +10,12 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import os
 import time
 
 from hashring import exception
 from hashring import handover
+from hashring import membership
 from hashring import ring
 from hashring import taking
 from hashring.tests import base
@@ -124,3 +126,52 @@ class LapseOverASourceTestCase(test_handoff.OverASource):
             time.sleep(0.05)
         self.assertEqual(set(), slow.owned)
         self.assertLess(time.monotonic() - stopped, 4.0)
+
+
+class WipedSourceTestCase(test_handoff.OverASource):
+    """A member that joins a backend that lost its peers' records."""
+
+    def wipe(self):
+        os.remove(self.path)
+        membership.load('file', membership_file=self.path).create()
+
+    def test_a_newcomer_takes_nothing_its_peers_hold(self):
+        self.rounds(3)
+        self.assert_converged()
+        peers = list(self.services)
+        for peer in peers:  # they rejoin when the test says
+            peer.source._stop_heartbeat()
+        self.wipe()
+        newcomer = test_handoff.Live(self, 's-3', self.path)
+        self.services.append(newcomer)
+        # Alone in the group, no claim in sight: without the wait, it took
+        # every node, while its peers managed them.
+        newcomer.step(self.nodes)
+        self.assertEqual(set(), newcomer.owned)
+        self.assert_no_overlap()
+        for peer in peers:
+            peer.source.heartbeat()  # back, with their claims
+            peer.source._start_heartbeat()
+        deadline = time.monotonic() + 10
+        while not newcomer.owned and time.monotonic() < deadline:
+            self.rounds(1)
+            time.sleep(0.05)
+        self.rounds(3)
+        self.assert_converged()
+        self.assertTrue(newcomer.owned)
+
+    def test_a_member_alone_takes_what_nobody_hands_it_once_settled(self):
+        self.services = [test_handoff.Live(self, 's-3', self.path + '2')]
+        alone = self.services[0]
+        joined = time.monotonic()
+        self.rounds(1)
+        self.assertEqual(set(), alone.owned)
+        while not alone.owned and time.monotonic() - joined < 10:
+            self.rounds(1)
+            time.sleep(0.02)
+        self.assertEqual({n['id'] for n in self.nodes}, alone.owned)
+        # Two heartbeat intervals (0.1 s each), and a read of the claims
+        # after them.
+        settled = time.monotonic() - joined
+        self.assertGreaterEqual(settled, 0.2)
+        self.assertLess(settled, 5)

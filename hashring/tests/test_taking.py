@@ -152,3 +152,37 @@ class LeavingOutTestCase(base.TestCase):
         self.assertTrue(theirs)
         self.assertEqual(theirs, taking.blocked(keys, 'c-3', found[:1]))
         self.assertEqual(set(keys), taking.blocked(keys, 'c-3', found))
+
+
+class HandedTestCase(base.TestCase):
+    def test_what_peers_rings_give_me(self):
+        keys = [f'node-{i}' for i in range(200)]
+        old = ring.HashRing(['A-1', 'b-2'], points=8)
+        new = old.with_members(['A-1', 'b-2', 'C-3'])
+        # a-1 sees c-3 join (its intent); b-2 has yet to.
+        moving = claims.Claim(
+            'a-1', claims.RingSpec.of(old), claims.RingSpec.of(new)
+        )
+        lagging = claims.Claim('b-2', claims.RingSpec.of(old))
+        mine = set(taking.mine(new, 'c-3', keys))
+        self.assertTrue(mine)
+        self.assertEqual(mine, taking.handed(keys, 'c-3', [moving, lagging]))
+        self.assertEqual(set(), taking.handed(keys, 'c-3', [lagging]))
+        # Its own claim hands it nothing; nor does a ring that does not
+        # rebuild (it blocks every key instead: blocked()).
+        own = claims.Claim('c-3', claims.RingSpec.of(new))
+        self.assertEqual(set(), taking.handed(keys, 'c-3', [own]))
+        forged = claims.Claim(
+            'a-1',
+            claims.RingSpec.from_dict(
+                {**claims.RingSpec.of(new).to_dict(), 'fingerprint': 'f' * 16}
+            ),
+        )
+        self.assertEqual(set(), taking.handed(keys, 'c-3', [forged]))
+
+    def test_settled_after_two_intervals_unbroken(self):
+        self.assertFalse(taking.settled(None, 100.0, 0.1))
+        self.assertFalse(taking.settled(10.0, 10.19, 0.1))
+        self.assertTrue(taking.settled(10.0, 10.21, 0.1))
+        self.assertTrue(taking.settled(10.0, 30.0, 10.0))
+        self.assertFalse(taking.settled(10.0, 29.9, 10.0))
