@@ -26,6 +26,7 @@ import hypothesis
 from oslotest import base
 
 from hashring import membership
+from hashring import taking
 
 # Derandomized, so that a CI run is reproducible; the examples still vary
 # with the code under test, and a failure names its example.  test_fast.py
@@ -64,6 +65,20 @@ class TestCase(base.BaseTestCase):
         if name is not None:
             source.join(name)
         return source
+
+    def wait_settled(self, source, within=5.0):
+        """Wait until a joined source's member may take what nobody hands.
+
+        A member alone takes nodes only once its record has stood for two
+        heartbeat intervals (:func:`hashring.taking.settled`): 0.2 s for a
+        :meth:`file_source`.
+        """
+        deadline = time.monotonic() + within
+        while not taking.settled(
+            source.unbroken_since(), source._clock(), source.heartbeat_interval
+        ):
+            self.assertLess(time.monotonic(), deadline, 'not settled')
+            time.sleep(0.01)
 
 
 def tooz_walk(tooz_ring, key, ignore_nodes=None, replicas=1):

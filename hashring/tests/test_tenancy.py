@@ -39,9 +39,10 @@ class Services(base.TestCase):
         return self.file_source(self.path, name)
 
     def service(self, name, **kw):
-        return manager.RingManager(
-            self.source(name), host=name, reset_interval=0, **kw
-        )
+        source = self.source(name)
+        # Alone, it would take nothing until then (taking.settled).
+        self.wait_settled(source)
+        return manager.RingManager(source, host=name, reset_interval=0, **kw)
 
 
 class TenancyTestCase(Services):
