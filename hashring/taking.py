@@ -228,8 +228,10 @@ def handed(
     ``me``: it saw ``me`` join, or saw the key's holder die.  A key that
     is free but handed by no one may be a key of a peer whose record a
     backend lost: :class:`hashring.handoff.Protocol` takes such keys only
-    once its own record has stood long enough for every live peer to have
-    written its record again.
+    once :func:`settled`.  A peer that is settling itself hands keys too,
+    though its read may lack the holder's as well: two members that join
+    an emptied backend together hand each other their absent peers' keys
+    (a gap the rebalancing guide states).
 
     Runtime complexity: ``O(k * r)`` for ``k`` keys and ``r`` distinct
     published rings.
