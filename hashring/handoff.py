@@ -287,12 +287,8 @@ class Protocol(leaving.Leaving, readings.Readings):
                 self._cache,
                 state.held,
                 target,
+                unsettled=state.unsettled,
             )
-            if state.unsettled:
-                # Free keys may be a lost peer's: only those handed over.
-                free = [k for k in taken if k not in state.held]
-                handed = taking.handed(free, self.host, claims, self._cache)
-                taken = [k for k in taken if k in state.held or k in handed]
             kept = (
                 state.kept_for(applied, target, claims)
                 if moving and applied is not None

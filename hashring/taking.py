@@ -156,17 +156,8 @@ def blocked(
         known, and taking a node it gives them would manage it twice.
     """
     cache = cache or RingCache()
-    # Peers publish the same few rings: look the keys up once per ring,
-    # not once per peer.
-    by_ring: dict[tuple[Any, ...], tuple[RingSpec, set[str]]] = {}
-    for claim in claims:
-        if claim.member == me:
-            continue
-        for spec in claim.rings():
-            key = (spec.fingerprint, *sorted(spec.members.items()))
-            by_ring.setdefault(key, (spec, set()))[1].add(claim.member)
     held: set[Any] = set()
-    for spec, members in by_ring.values():
+    for spec, members in _peer_rings(claims, me):
         if given_by is not None and spec.fingerprint == given_by.fingerprint:
             continue
         try:
@@ -192,6 +183,22 @@ def blocked(
                 k for k, o in zip(keys, ring.map_keys(keys)) if o in names
             )
     return held
+
+
+def _peer_rings(
+    claims: Iterable[Claim], me: str
+) -> list[tuple[RingSpec, set[str]]]:
+    """Return each distinct ring ``me``'s peers publish, and its peers."""
+    # Peers publish the same few rings: look the keys up once per ring,
+    # not once per peer.
+    by_ring: dict[tuple[Any, ...], tuple[RingSpec, set[str]]] = {}
+    for claim in claims:
+        if claim.member == me:
+            continue
+        for spec in claim.rings():
+            key = (spec.fingerprint, *sorted(spec.members.items()))
+            by_ring.setdefault(key, (spec, set()))[1].add(claim.member)
+    return list(by_ring.values())
 
 
 def settled(
@@ -244,14 +251,8 @@ def handed(
         that does not rebuild hands nothing.
     """
     cache = cache or RingCache()
-    specs = {
-        spec.fingerprint: spec
-        for claim in claims
-        if claim.member != me
-        for spec in claim.rings()
-    }
     found: set[Any] = set()
-    for spec in specs.values():
+    for spec, _ in _peer_rings(claims, me):
         try:
             ring = cache.get(spec)
         except exception.InvalidArgumentError:
@@ -363,6 +364,7 @@ def take(
     cache: RingCache | None = None,
     held: Iterable[Any] = (),
     given_by: ring_mod.HashRing | None = None,
+    unsettled: bool = False,
 ) -> list[Any]:
     """Return, of the keys a ring gives to ``me``, those it may manage.
 
@@ -371,14 +373,24 @@ def take(
     :param given: the keys the target ring gives to ``me``, in order.
     :param given_by: the target ring, when known (it saves lookups, as
         for :func:`blocked`).
+    :param unsettled: the claims were read before this member was
+        :func:`settled`: a free key is then taken only where a peer hands
+        it (:func:`handed`), for it may be a lost peer's.
     :returns: those held, and those no live peer's published ring gives
-        to that peer, in the order of ``given``.
+        to that peer (and, unsettled, one gives to ``me``), in the order
+        of ``given``.
     """
     kept = held if isinstance(held, (set, frozenset)) else set(held)
     free = [k for k in given if k not in kept] if kept else given
     if not free:
         return given
+    if unsettled:
+        claims = list(claims)  # read twice
     taken = blocked(free, me, claims, cache, given_by)
+    if unsettled:
+        open_keys = [k for k in free if k not in taken]
+        passed = handed(open_keys, me, claims, cache)
+        return [k for k in given if k in kept or k in passed]
     if not taken:
         return given
     return [k for k in given if k in kept or k not in taken]

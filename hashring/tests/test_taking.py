@@ -180,6 +180,23 @@ class HandedTestCase(base.TestCase):
         )
         self.assertEqual(set(), taking.handed(keys, 'c-3', [forged]))
 
+    def test_unsettled_it_takes_only_what_is_held_or_handed(self):
+        keys = [f'node-{i}' for i in range(200)]
+        old = ring.HashRing(['A-1', 'b-2'], points=8)
+        new = old.with_members(['A-1', 'b-2', 'C-3'])
+        given = taking.mine(new, 'c-3', keys)
+        held = given[:3]
+        # No claim in sight: settled, it takes all; unsettled, what it holds.
+        self.assertEqual(given, taking.take(given, 'c-3', [], held=held))
+        self.assertEqual(
+            held, taking.take(given, 'c-3', [], held=held, unsettled=True)
+        )
+        # a-1 has applied the new ring: it hands c-3 its keys.
+        applied = [claims.Claim('a-1', claims.RingSpec.of(new))]
+        self.assertEqual(
+            given, taking.take(given, 'c-3', iter(applied), unsettled=True)
+        )
+
     def test_settled_after_two_intervals_unbroken(self):
         self.assertFalse(taking.settled(None, 100.0, 0.1))
         self.assertFalse(taking.settled(10.0, 10.19, 0.1))
