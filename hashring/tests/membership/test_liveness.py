@@ -185,7 +185,9 @@ class OutageTestCase(test_base.TestCase):
         self.assertNotIn('c', self.reader.get_members())
 
     def wipe_and_rejoin(self, reader, *names):
-        """Empty the backend and let names rejoin; return reader's view."""
+        """Add d, empty the backend, let names rejoin; return reader's view."""
+        self.members['d'] = self.source()
+        self.members['d'].join('d')
         self.assertEqual({'a', 'b', 'c', 'd'}, self.up(reader))
         self.store.groups.clear()
         self.advance(1)
@@ -195,8 +197,6 @@ class OutageTestCase(test_base.TestCase):
     def test_a_read_without_the_readers_own_record_kills_no_one(self):
         # Two of four rejoined before a's first read after the wipe: not
         # most vanished, but a's own record went with the others.
-        self.members['d'] = self.source()
-        self.members['d'].join('d')
         snapshot = self.wipe_and_rejoin(self.members['a'], 'b', 'c')
         self.assertEqual({'a', 'b', 'c', 'd'}, set(snapshot.up()))
         self.assertEqual({'a', 'd'}, snapshot.presumed)
@@ -204,8 +204,6 @@ class OutageTestCase(test_base.TestCase):
     def test_a_read_after_its_own_record_was_forgotten_kills_no_one(self):
         # a's heartbeat found its record gone and rejoined, as b and c
         # did, before its read: one of four vanished, with a's own.
-        self.members['d'] = self.source()
-        self.members['d'].join('d')
         snapshot = self.wipe_and_rejoin(self.members['a'], 'a', 'b', 'c')
         self.assertEqual({'a', 'b', 'c', 'd'}, set(snapshot.up()))
         self.assertEqual({'d'}, snapshot.presumed)
@@ -216,8 +214,6 @@ class OutageTestCase(test_base.TestCase):
     def test_one_vanished_member_of_four_is_gone_for_another_reader(self):
         # The same read by a reader whose own record was not lost: one of
         # four vanishing is a departure.
-        self.members['d'] = self.source()
-        self.members['d'].join('d')
         snapshot = self.wipe_and_rejoin(self.reader, 'a', 'b', 'c')
         self.assertEqual({'a', 'b', 'c'}, set(snapshot.up()))
         self.assertNotIn('d', snapshot)
