@@ -143,19 +143,27 @@ def show(services, title, watch=None):
 
     Under the handoff protocol a node changes hands over a few rounds of
     refreshes (its new owner announces, the old one lets go, the new one
-    takes), never managed by two services in any of them.
+    takes), never managed by two services in any of them.  Services that
+    start together take their nodes once they have heartbeated for two
+    intervals: none hands another a node before.
     """
     print(f'-- {title}')
     twice = 0
-    for rounds in range(1, 13):
+    rounds = 0
+    deadline = time.monotonic() + 10 * TIMING['dead_after']
+    while True:
+        rounds += 1
         managers = {}
         for service in services:
             for node in service.get_available_nodes():
                 managers.setdefault(node, []).append(service.host)
         twice = max(twice, sum(1 for h in managers.values() if len(h) > 1))
         nobody = len(services[0].cloud.nodes) - len(managers)
-        if not nobody and services[0].rings.convergence().fingerprint:
+        converged = services[0].rings.convergence().fingerprint
+        if (not nobody and converged) or time.monotonic() > deadline:
             break
+        # A periodic task calls again a moment later.
+        time.sleep(TIMING['heartbeat_interval'] / 4)
     for service in services:
         result = service.last
         print(

@@ -136,6 +136,10 @@ class Claim:
     intended: RingSpec | None = None
     #: when it acknowledged the applied ring (UTC)
     since: datetime.datetime | None = None
+    #: its record has yet to stand long enough for its reads to hold
+    #: every live peer's (:func:`hashring.taking.settled`): its rings
+    #: hand no key to another member (:func:`hashring.taking.handed`)
+    settling: bool = False
 
     def rings(self) -> list[RingSpec]:
         """Return the published rings, applied first."""
@@ -151,6 +155,9 @@ class Claim:
                 None if self.intended is None else self.intended.to_dict()
             ),
             'since': None if self.since is None else self.since.isoformat(),
+            # Left out when False: the records of a settled member stay
+            # as they were before the field.
+            **({'settling': True} if self.settling else {}),
         }
 
     @classmethod
@@ -178,7 +185,14 @@ class Claim:
                 ) from exc
             if since.tzinfo is None:
                 since = since.replace(tzinfo=datetime.timezone.utc)
-        return cls(identity.canonical_id(member), specs[0], specs[1], since)
+        settling = data.get('settling', False)
+        if not isinstance(settling, bool):
+            raise exception.InvalidArgumentError(
+                f'A claim has a boolean "settling", not {settling!r:.80}'
+            )
+        return cls(
+            identity.canonical_id(member), specs[0], specs[1], since, settling
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,7 +248,8 @@ def peer_claims(
     :param host: the member reading, whose own claim is left out.
     :param ring: the ring of the current membership, which a peer that
         publishes no claim (an older release, or tooz) is taken to apply.
-    :returns: the live peers' claims; the live members' ids, ``host``'s
+    :returns: the live peers' claims (one that publishes none is taken
+        to apply ``ring``, settling); the live members' ids, ``host``'s
         included where it is alive; and the draining peers' ids.  A dead
         or forced-down member's claims have ended.
 
@@ -253,7 +268,9 @@ def peer_claims(
             draining.add(member.id)
         claim = member.claim
         if claim is None:
-            claim = Claim(member.id, RingSpec.of(ring))
+            # What it applies is inferred, not said: it hands nothing
+            # (a member that joined, yet to publish, read nothing yet).
+            claim = Claim(member.id, RingSpec.of(ring), settling=True)
         found.append(claim)
     return found, frozenset(live), frozenset(draining)
 

@@ -33,6 +33,7 @@ from hashring.membership import base as membership_base
 from hashring import ownership
 from hashring import ring as ring_mod
 from hashring import simulation
+from hashring import taking
 
 EVENTS = ('join', 'leave', 'crash', 'flap', 'pause')
 
@@ -234,7 +235,9 @@ def converge(
     (:class:`hashring.handoff.Protocol`) through a source of its own, and
     a ``leave`` is graceful, as :meth:`hashring.handoff.Protocol.leave`:
     the service drains, keeps its nodes and goes on filtering until every
-    peer applies a ring without it, then removes its record.
+    peer applies a ring without it, then removes its record.  The services
+    of the start ran before it, long enough to be settled
+    (:func:`hashring.taking.settled`): the timeline is the event's.
 
     :returns: a :class:`Timeline`.
     :raises hashring.exception.InvalidArgumentError: bad parameters, or a
@@ -289,12 +292,16 @@ def converge(
     order = hosts if joiner in hosts else [*hosts, joiner]
     leaving: str | None = None
 
-    def start(host: str, at: float) -> None:
+    def start(host: str, at: float, settled: bool = False) -> None:
         # Build the first ring `phase` seconds early, so that this
         # service's refreshes fall at its own moments in each interval.
         phase = order.index(host) * interval / len(order)
         own: SimulatedMembership = source
         if handoff:
+            if settled:
+                # It ran before the simulated span: long enough to take
+                # what nobody hands it (taking.settled).
+                now[0] = at - taking.SETTLE_INTERVALS * step
             own = SimulatedMembership(
                 clock,
                 shared=source,
@@ -321,7 +328,7 @@ def converge(
     for host in hosts:
         source.beats[host] = 0.0
     for host in hosts:
-        start(host, 0.0)
+        start(host, 0.0, settled=True)
     points: list[tuple[float, int, int]] = []
     # A service's decisions depend only on its ring (the nodes and
     # instances stay put): filter again only when the ring changed.

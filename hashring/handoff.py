@@ -250,6 +250,7 @@ class Protocol(leaving.Leaving, readings.Readings):
                 None if applied is None else RingSpec.of(applied),
                 RingSpec.of(target) if moving else None,
                 state.since,
+                not self._settled(source.unbroken_since()),
             )
             if state.published != claim:
                 uncovered = state.to_let_go(applied, target)
@@ -270,9 +271,7 @@ class Protocol(leaving.Leaving, readings.Readings):
             if claims is not cached:
                 if changed or unbroken is None:
                     state.let_go_of_taken()
-                state.unsettled = not taking.settled(
-                    unbroken, source._clock(), source.heartbeat_interval
-                )
+                state.unsettled = not self._settled(unbroken)
             state.unbroken = unbroken
             # 3. Take what is free; release what the target gives away once
             # its new owner has announced a ring that gives it the key.
@@ -329,6 +328,12 @@ class Protocol(leaving.Leaving, readings.Readings):
                     now, target.generation, forget=keys if partial else None
                 )
             return answer
+
+    def _settled(self, unbroken: float | None) -> bool:
+        source = self.manager.source
+        return taking.settled(
+            unbroken, source._clock(), source.heartbeat_interval
+        )
 
     def _state(self, group: str) -> handover.Group:
         # Under the lock.

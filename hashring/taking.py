@@ -235,10 +235,10 @@ def handed(
     ``me``: it saw ``me`` join, or saw the key's holder die.  A key that
     is free but handed by no one may be a key of a peer whose record a
     backend lost: :class:`hashring.handoff.Protocol` takes such keys only
-    once :func:`settled`.  A peer that is settling itself hands keys too,
-    though its read may lack the holder's as well: two members that join
-    an emptied backend together hand each other their absent peers' keys
-    (a gap the rebalancing guide states).
+    once :func:`settled`.  A peer that is settling itself (its claim says
+    so) hands nothing: its read may lack the holder's record as well, and
+    two members that join an emptied backend together would hand each
+    other their absent peers' keys.
 
     Runtime complexity: ``O(k * r)`` for ``k`` keys and ``r`` distinct
     published rings.
@@ -252,7 +252,8 @@ def handed(
     """
     cache = cache or RingCache()
     found: set[Any] = set()
-    for spec, _ in _peer_rings(claims, me):
+    settled_claims = (c for c in claims if not c.settling)
+    for spec, _ in _peer_rings(settled_claims, me):
         try:
             ring = cache.get(spec)
         except exception.InvalidArgumentError:

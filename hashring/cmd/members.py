@@ -91,7 +91,7 @@ def list_members(args: argparse.Namespace) -> int:
         )
         presumed = m.id in snapshot.presumed
         # The ring it applies and, while it moves, the one it intends.
-        rings = (
+        rings: dict[str, Any] = (
             {}
             if m.claim is None
             else {
@@ -102,6 +102,8 @@ def list_members(args: argparse.Namespace) -> int:
                 )
             }
         )
+        if m.claim is not None and m.claim.settling:
+            rings['settling'] = True
         data['members'].append(
             {
                 'id': m.id,
@@ -167,11 +169,15 @@ def _converged(args: argparse.Namespace, snapshot: Any) -> str | None:
     return claims.convergence_of(snapshot, current)[0]
 
 
-def _ring_column(rings: dict[str, str | None]) -> str:
-    """Say what a member applies: ``fp``, ``fp -> fp`` moving, or ``-``."""
+def _ring_column(rings: dict[str, Any]) -> str:
+    """Say what a member applies: ``fp``, ``fp -> fp`` moving, or ``-``.
+
+    ``(settling)`` follows while its rings hand no node to anyone.
+    """
     applied = rings.get('applied') or '-'
     intended = rings.get('intended')
-    return f'{applied} -> {intended}' if intended else applied
+    column = f'{applied} -> {intended}' if intended else applied
+    return f'{column} (settling)' if rings.get('settling') else column
 
 
 def change(args: argparse.Namespace) -> int:

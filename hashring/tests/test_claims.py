@@ -10,8 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import dataclasses
 import datetime
-
 
 from hashring import claims
 from hashring import exception
@@ -105,8 +105,9 @@ class ClaimsTestCase(base.TestCase):
             self.snapshot(
                 values.Member('a-1', state.UP, claim=mine),
                 values.Member('b-2', state.DRAINING, claim=draining),
-                # One that publishes nothing applies the current ring; a
-                # dead or fenced member's claim has ended.
+                # One that publishes nothing applies the current ring (and
+                # hands nothing: settling); a dead or fenced member's claim
+                # has ended.
                 values.Member('c-3', state.UP),
                 values.Member(
                     'd-4', state.DOWN, claim=claims.Claim('d-4', old)
@@ -118,7 +119,9 @@ class ClaimsTestCase(base.TestCase):
             'a-1',
             self.new,
         )
-        self.assertEqual([draining, claims.Claim('c-3', new)], found)
+        self.assertEqual(
+            [draining, claims.Claim('c-3', new, settling=True)], found
+        )
         self.assertEqual(frozenset({'a-1', 'b-2', 'c-3'}), live)
         self.assertEqual(frozenset({'b-2'}), leaving)
         # A host that is not alive itself is not among the live.
@@ -135,6 +138,23 @@ class ClaimsTestCase(base.TestCase):
         self.assertEqual(claim, claims.Claim.from_dict('a-1', claim.to_dict()))
         naive = {**claim.to_dict(), 'since': '2026-12-02T06:00:00'}
         self.assertEqual(at, claims.Claim.from_dict('a-1', naive).since)
+
+    def test_settling_round_trips_and_is_written_only_while_true(self):
+        settled = self.claim('a-1', self.old)
+        settling = dataclasses.replace(settled, settling=True)
+        # A settled member's record reads as it did before the field.
+        self.assertNotIn('settling', settled.to_dict())
+        self.assertIs(True, settling.to_dict()['settling'])
+        for claim in (settled, settling):
+            back = claims.Claim.from_dict('a-1', claim.to_dict())
+            self.assertEqual(claim, back)
+        err = self.assertRaises(
+            exception.InvalidArgumentError,
+            claims.Claim.from_dict,
+            'a-1',
+            {**settling.to_dict(), 'settling': 'yes'},
+        )
+        self.assertIn("'yes'", str(err))
 
     def test_claims_round_trip_and_bad_ones_are_named(self):
         claim = self.claim('a-1', self.old, self.new)

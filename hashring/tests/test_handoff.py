@@ -115,6 +115,8 @@ class OverASource(base.TestCase):
         self.services = [
             self.service(self, n, self.path) for n in ('S-1', 's-2')
         ]
+        for service in self.services:  # started together: none hands
+            self.wait_settled(service.source)
 
     def rounds(self, count, services=None):
         for _ in range(count):
@@ -343,9 +345,12 @@ class OutageTestCase(base.TestCase):
             function=self.members,
             publish=self.publish,
             in_thread=False,
+            heartbeat_interval=0.1,
         )
         self.addCleanup(source.close)
         source.join('a')
+        # 'b' publishes no claim: it hands 'a' nothing.
+        self.wait_settled(source)
         self.clock = test_manager.Clock()
         self.manager = manager.RingManager(
             source, host='a', reset_interval=15, clock=self.clock

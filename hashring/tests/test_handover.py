@@ -13,6 +13,8 @@
 import os
 import time
 
+import fixtures
+
 from hashring import exception
 from hashring import handover
 from hashring import membership
@@ -159,6 +161,43 @@ class WipedSourceTestCase(test_handoff.OverASource):
         self.rounds(3)
         self.assert_converged()
         self.assertTrue(newcomer.owned)
+
+    def test_newcomers_together_hand_each_other_nothing(self):
+        self.rounds(3)
+        self.assert_converged()
+        # Settling takes 2 s from here: room for the newcomers' first calls
+        # on a slow machine.
+        self.useFixture(
+            fixtures.MockPatchObject(taking, 'SETTLE_INTERVALS', 20)
+        )
+        peers = list(self.services)
+        for peer in peers:
+            peer.source._stop_heartbeat()
+        self.wipe()
+        newcomers = [
+            test_handoff.Live(self, n, self.path) for n in ('s-3', 's-4')
+        ]
+        self.services.extend(newcomers)
+        # Each reads the other's claim, or its record before it: each one's
+        # ring gives the other its share, which the peers hold.
+        self.rounds(2, newcomers)
+        for newcomer in newcomers:
+            self.assertEqual(set(), newcomer.owned)
+        published = newcomers[0].source.get_members().members
+        for name in ('s-3', 's-4'):
+            self.assertIs(True, published[name].claim.settling)
+        for peer in peers:
+            peer.source.heartbeat()
+            peer.source._start_heartbeat()
+        deadline = time.monotonic() + 15
+        while not all(n.owned for n in newcomers):
+            self.assertLess(time.monotonic(), deadline, 'never took')
+            self.rounds(1)
+            time.sleep(0.05)
+        self.rounds(3)
+        self.assert_converged()
+        published = newcomers[0].source.get_members().members
+        self.assertIsNone(published['s-3'].claim.settling or None)
 
     def test_a_member_alone_takes_what_nobody_hands_it_once_settled(self):
         self.services = [test_handoff.Live(self, 's-3', self.path + '2')]

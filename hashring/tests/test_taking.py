@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import dataclasses
 from unittest import mock
 
 import fixtures
@@ -179,6 +180,22 @@ class HandedTestCase(base.TestCase):
             ),
         )
         self.assertEqual(set(), taking.handed(keys, 'c-3', [forged]))
+
+    def test_a_settling_peer_hands_nothing(self):
+        # Two members that joined an emptied backend together: each one's
+        # ring gives the other its share, which absent peers may hold.
+        keys = [f'node-{i}' for i in range(200)]
+        both = ring.HashRing(['c-3', 'd-4'], points=8)
+        settling = claims.Claim('d-4', claims.RingSpec.of(both), settling=True)
+        mine = set(taking.mine(both, 'c-3', keys))
+        self.assertTrue(mine)
+        self.assertEqual(set(), taking.handed(keys, 'c-3', [settling]))
+        settled = dataclasses.replace(settling, settling=False)
+        self.assertEqual(mine, taking.handed(keys, 'c-3', [settled]))
+        # It still blocks what its ring gives it.
+        self.assertEqual(
+            set(keys) - mine, taking.blocked(keys, 'c-3', [settling])
+        )
 
     def test_unsettled_it_takes_only_what_is_held_or_handed(self):
         keys = [f'node-{i}' for i in range(200)]

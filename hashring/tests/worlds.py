@@ -276,8 +276,12 @@ class World:
         elif kind == 'outage':
             self.shared.outage[0] = not self.shared.outage[0]
         else:
-            # Slow, not dead: shorter than dead_after.
-            rng.choice(live).stalled_until = self.now + rng.uniform(0, 1.5)
+            # Slow, not dead: shorter than dead_after, and not one stall
+            # on another (together they may last longer).
+            ready = [s for s in live if s.stalled_until <= self.now]
+            if ready:
+                victim = rng.choice(ready)
+                victim.stalled_until = self.now + rng.uniform(0, 1.5)
 
     def tick(self):
         self.now = round(self.now + 0.1, 6)
@@ -334,9 +338,12 @@ class World:
                 self.check()
             self.tick()
         # Every service on one exponent at last, as a rolling change ends.
+        # Leavers held up by it then go together: their peers presume them
+        # alive for dead_after (a mass disappearance), and read again up
+        # to a second later.
         for s in self.live():
             s.manager.reconfigure(partition_exponent=5)
-        for _ in range(30):
+        for _ in range(40):
             for s in self.live():
                 s.step(self.rng)
                 self.check()

@@ -159,6 +159,17 @@ class MembershipCommandsTestCase(base.TestCase):
             data['members'][0]['claim'],
         )
         self.assertIsNone(data['converged'])
+        source.publish(
+            'default',
+            handoff.Claim('a', handoff.RingSpec.of(new), settling=True),
+        )
+        table = self.cli('members').stdout
+        self.assertIn(f'{new.fingerprint} (settling)', table)
+        data = json.loads(self.cli('members', '--format', 'json').stdout)
+        self.assertEqual(
+            {'applied': new.fingerprint, 'intended': None, 'settling': True},
+            data['members'][0]['claim'],
+        )
         source.publish('default', handoff.Claim('a', handoff.RingSpec.of(new)))
         table = self.cli('members').stdout
         self.assertIn(
@@ -166,6 +177,7 @@ class MembershipCommandsTestCase(base.TestCase):
         )
         data = json.loads(self.cli('members', '--format', 'json').stdout)
         self.assertEqual(new.fingerprint, data['converged'])
+        self.assertNotIn('settling', data['members'][0]['claim'])
 
     def test_members_presumed_alive_through_an_outage_are_shown(self):
         self.cli('join', '--host', 'a')

@@ -324,9 +324,12 @@ class PublishingTestCase(base.TestCase):
             'callable',
             function=self.table.members,
             publish=self.table.publish,
+            heartbeat_interval=0.1,
         )
         self.addCleanup(source.close)
         source.join(host)
+        # Members that start together hand each other nothing at first.
+        self.wait_settled(source)
         rings = manager.RingManager(source, host=host, reset_interval=0)
         self.assertIsNotNone(rings.handoff)
         return ownership.OwnershipFilter(host, manager=rings)
