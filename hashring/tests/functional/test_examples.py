@@ -81,9 +81,13 @@ class NovaScenario:
 
         With the handoff protocol a node changes hands over a few rounds
         (its new owner announces, the old one lets go, the new one
-        takes); no round may give a node to two services.
+        takes); no round may give a node to two services.  Services that
+        start together take their nodes once settled (two heartbeat
+        intervals): the rounds go on, a moment apart, for ten times
+        dead_after at most.
         """
-        for _ in range(12):
+        deadline = time.monotonic() + 10 * nova.TIMING['dead_after']
+        while True:
             owned = {}
             for service in self.live():
                 for node_id in service.get_available_nodes():
@@ -96,7 +100,9 @@ class NovaScenario:
                     {agreed}, {s.last.fingerprint for s in self.live()}
                 )
                 return owned
-        return owned
+            if time.monotonic() > deadline:
+                return owned
+            time.sleep(nova.TIMING['heartbeat_interval'] / 4)
 
     def check(self):
         """Assert the invariants once every live service has refreshed."""
