@@ -226,12 +226,18 @@ class Protocol(leaving.Leaving, readings.Readings):
         with self._lock, backoff:
             state = self._state(group)
             target = ring if ring is not None else self.manager.get_ring(group)
+            # Every claim it publishes says so while it settles: one that
+            # did not would hand its ring's keys for a moment.
+            settling = not self._settled(source.unbroken_since())
             done = state.unacknowledged
             if done is not None:
                 # 4. The consumer acted on the answer given for it.
                 since = values.utcnow()
                 applied_claim = Claim(
-                    self.host, RingSpec.of(done), since=since
+                    self.host,
+                    RingSpec.of(done),
+                    since=since,
+                    settling=settling,
                 )
                 source.publish(group, applied_claim)
                 state.unacknowledged = None
@@ -250,7 +256,7 @@ class Protocol(leaving.Leaving, readings.Readings):
                 None if applied is None else RingSpec.of(applied),
                 RingSpec.of(target) if moving else None,
                 state.since,
-                not self._settled(source.unbroken_since()),
+                settling,
             )
             if state.published != claim:
                 uncovered = state.to_let_go(applied, target)

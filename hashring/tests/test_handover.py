@@ -178,11 +178,24 @@ class WipedSourceTestCase(test_handoff.OverASource):
             test_handoff.Live(self, n, self.path) for n in ('s-3', 's-4')
         ]
         self.services.extend(newcomers)
+        announced = []
+        for newcomer in newcomers:
+            publish = newcomer.source.publish
+            newcomer.source.publish = lambda g, c, p=publish: (
+                announced.append(c),
+                p(g, c),
+            )
         # Each reads the other's claim, or its record before it: each one's
         # ring gives the other its share, which the peers hold.
         self.rounds(2, newcomers)
         for newcomer in newcomers:
             self.assertEqual(set(), newcomer.owned)
+        # Each announced, then acknowledged its ring: every claim says it
+        # is settling (one that did not would hand its keys meanwhile).
+        self.assertEqual(
+            [True] * len(announced), [c.settling for c in announced]
+        )
+        self.assertEqual(4, len(announced))
         published = newcomers[0].source.get_members().members
         for name in ('s-3', 's-4'):
             self.assertIs(True, published[name].claim.settling)
