@@ -75,14 +75,7 @@ class Live:
 
     def __init__(self, test, name, path):
         self.name = name
-        self.source = membership.load(
-            'file',
-            membership_file=path,
-            heartbeat_interval=0.1,
-            dead_after=1.0,
-        )
-        test.addCleanup(self.source.close)
-        self.source.join(name)
+        self.source = test.file_source(path, name)
         self.manager = manager.RingManager(
             self.source, host=name, reset_interval=self.reset_interval
         )
