@@ -178,13 +178,14 @@ class WipedSourceTestCase(test_handoff.OverASource):
             test_handoff.Live(self, n, self.path) for n in ('s-3', 's-4')
         ]
         self.services.extend(newcomers)
-        announced = []
-        for newcomer in newcomers:
-            publish = newcomer.source.publish
-            newcomer.source.publish = lambda g, c, p=publish: (
-                announced.append(c),
-                p(g, c),
-            )
+        publishes = [
+            self.useFixture(
+                fixtures.MockPatchObject(
+                    n.source, 'publish', wraps=n.source.publish
+                )
+            ).mock
+            for n in newcomers
+        ]
         # Each reads the other's claim, or its record before it: each one's
         # ring gives the other its share, which the peers hold.
         self.rounds(2, newcomers)
@@ -192,6 +193,7 @@ class WipedSourceTestCase(test_handoff.OverASource):
             self.assertEqual(set(), newcomer.owned)
         # Each announced, then acknowledged its ring: every claim says it
         # is settling (one that did not would hand its keys meanwhile).
+        announced = [c.args[1] for p in publishes for c in p.call_args_list]
         self.assertEqual(
             [True] * len(announced), [c.settling for c in announced]
         )
@@ -210,7 +212,7 @@ class WipedSourceTestCase(test_handoff.OverASource):
         self.rounds(3)
         self.assert_converged()
         published = newcomers[0].source.get_members().members
-        self.assertIsNone(published['s-3'].claim.settling or None)
+        self.assertFalse(published['s-3'].claim.settling)
 
     def test_a_member_alone_takes_what_nobody_hands_it_once_settled(self):
         self.services = [test_handoff.Live(self, 's-3', self.path + '2')]
