@@ -137,13 +137,31 @@ class WipedSourceTestCase(test_handoff.OverASource):
         os.remove(self.path)
         membership.load('file', membership_file=self.path).create()
 
-    def test_a_newcomer_takes_nothing_its_peers_hold(self):
+    def hold_and_wipe(self):
+        """Converge, hold the services' heartbeats, wipe; return them."""
         self.rounds(3)
         self.assert_converged()
         peers = list(self.services)
         for peer in peers:  # they rejoin when the test says
             peer.source._stop_heartbeat()
         self.wipe()
+        return peers
+
+    def rejoin_until_owned(self, peers, newcomers, within):
+        """Let the peers back; run until every newcomer owns a node."""
+        for peer in peers:
+            peer.source.heartbeat()  # back, with their claims
+            peer.source._start_heartbeat()
+        deadline = time.monotonic() + within
+        while not all(n.owned for n in newcomers):
+            self.assertLess(time.monotonic(), deadline, 'never took')
+            self.rounds(1)
+            time.sleep(0.05)
+        self.rounds(3)
+        self.assert_converged()
+
+    def test_a_newcomer_takes_nothing_its_peers_hold(self):
+        peers = self.hold_and_wipe()
         newcomer = test_handoff.Live(self, 's-3', self.path)
         self.services.append(newcomer)
         # Alone in the group, no claim in sight: without the wait, it took
@@ -151,29 +169,16 @@ class WipedSourceTestCase(test_handoff.OverASource):
         newcomer.step(self.nodes)
         self.assertEqual(set(), newcomer.owned)
         self.assert_no_overlap()
-        for peer in peers:
-            peer.source.heartbeat()  # back, with their claims
-            peer.source._start_heartbeat()
-        deadline = time.monotonic() + 10
-        while not newcomer.owned and time.monotonic() < deadline:
-            self.rounds(1)
-            time.sleep(0.05)
-        self.rounds(3)
-        self.assert_converged()
+        self.rejoin_until_owned(peers, [newcomer], within=10)
         self.assertTrue(newcomer.owned)
 
     def test_newcomers_together_hand_each_other_nothing(self):
-        self.rounds(3)
-        self.assert_converged()
+        peers = self.hold_and_wipe()
         # Settling takes 2 s from here: room for the newcomers' first calls
         # on a slow machine.
         self.useFixture(
             fixtures.MockPatchObject(taking, 'SETTLE_INTERVALS', 20)
         )
-        peers = list(self.services)
-        for peer in peers:
-            peer.source._stop_heartbeat()
-        self.wipe()
         newcomers = [
             test_handoff.Live(self, n, self.path) for n in ('s-3', 's-4')
         ]
@@ -201,16 +206,7 @@ class WipedSourceTestCase(test_handoff.OverASource):
         published = newcomers[0].source.get_members().members
         for name in ('s-3', 's-4'):
             self.assertIs(True, published[name].claim.settling)
-        for peer in peers:
-            peer.source.heartbeat()
-            peer.source._start_heartbeat()
-        deadline = time.monotonic() + 15
-        while not all(n.owned for n in newcomers):
-            self.assertLess(time.monotonic(), deadline, 'never took')
-            self.rounds(1)
-            time.sleep(0.05)
-        self.rounds(3)
-        self.assert_converged()
+        self.rejoin_until_owned(peers, newcomers, within=15)
         published = newcomers[0].source.get_members().members
         self.assertFalse(published['s-3'].claim.settling)
 
