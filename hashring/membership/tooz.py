@@ -263,6 +263,13 @@ class ToozSource(base.MembershipSource):
         caps = self._caps(record)
 
         def join(coordinator: Any) -> None:
+            # A write is a sign of life, and may come first after a pause
+            # past dead_after (a claim published before the heartbeat
+            # thread ran again): etcd refuses keys on the lease it
+            # expired meanwhile ("Not Found") until tooz's heartbeat
+            # renews it, and Redis peers drop a record whose heartbeat
+            # key expired.  Not an outage: heartbeat, then write.
+            coordinator.heartbeat()
             try:
                 coordinator.create_group(key).get()
             except coordination.GroupAlreadyExist:

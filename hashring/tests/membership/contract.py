@@ -90,6 +90,14 @@ class Contract(
         """Delete a member's record behind its back."""
         raise NotImplementedError
 
+    def lapse(self, node, member_id):
+        """Stop a member's heartbeats until its peers read it dead."""
+        node._stop_heartbeat()  # as a paused process
+        self.assertTrue(
+            eventually(lambda: member_id not in self.read().up()),
+            f'{member_id} never expired',
+        )
+
     def source(self, **overrides):
         source = membership.load(
             self.driver, **{**FAST, **self.options(), **overrides}

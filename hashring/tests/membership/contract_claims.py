@@ -23,7 +23,8 @@ from hashring import membership
 class Claims:
     """Tests of claims, mixed into :class:`contract.Contract`.
 
-    The test case gives ``source()``, ``read()`` and ``forget()``.
+    The test case gives ``source()``, ``read()``, ``forget()`` and
+    ``lapse()``.
     """
 
     def test_claims_are_published_and_kept(self):
@@ -70,6 +71,22 @@ class Claims:
         node.publish(self.group, claim)
         self.forget(self.group, 'node-a')
         node.heartbeat()
+        self.assertEqual(claim, self.read().members['node-a'].claim)
+
+    def test_a_claim_published_after_a_lapse_is_written(self):
+        # A process paused past dead_after goes on: its consumer's thread
+        # may publish before the heartbeat thread runs again.  The backend
+        # ended its record (an expired etcd lease refused the write: "Not
+        # Found"); the write is no outage, and peers read the claim.
+        node = self.source()
+        node.join('node-a', self.group)
+        self.lapse(node, 'node-a')
+        claim = handoff.Claim(
+            'node-a', handoff.RingSpec.of(hashring.HashRing(['node-a']))
+        )
+        node.publish(self.group, claim)
+        node.heartbeat()
+        self.assertEqual({'node-a': 1}, self.read().up())
         self.assertEqual(claim, self.read().members['node-a'].claim)
 
     def test_reserved_attributes_are_refused(self):
