@@ -53,6 +53,7 @@ import uuid
 
 from hashring import _fork
 from hashring import _validate
+from hashring import backoff
 from hashring import claims as claims_mod
 from hashring import exception
 from hashring import handover
@@ -112,7 +113,7 @@ class Protocol(leaving.Leaving, readings.Readings):
         self._cache = RingCache()
         self._lock = threading.Lock()
         # One for every group: their backend is one.
-        self._backoff = handover.Backoff(manager._clock)
+        self._backoff = backoff.Backoff(manager._clock)
         _fork.register(self)
 
     def _after_fork(self) -> None:
@@ -153,6 +154,9 @@ class Protocol(leaving.Leaving, readings.Readings):
             and those it still hands over, in the order of ``keys``.
         :raises hashring.exception.MembershipUnavailable: the claim could
             not be published or the claims read; nothing is taken then.
+            After a silence of this member's heartbeats (a pause: see
+            :meth:`~hashring.membership.streaks.Streaks.last_silence`)
+            it answers with no key instead, until a call reads the claims.
         :raises: what :meth:`hashring.RingManager.get_ring` raises.
         """
         return self._decide(keys, group, ring, False, mine, record)
@@ -215,15 +219,38 @@ class Protocol(leaving.Leaving, readings.Readings):
         mine: list[Any] | None = None,
         record: bool = True,
     ) -> list[Any]:
-        source = self.manager.source
         group = self._group(group)
         keys = _validate.collection('keys', keys)
+        try:
+            return self._decide_now(keys, group, ring, partial, mine, record)
+        except (exception.MembershipUnavailable, exception.RingUnavailable):
+            # After a silence of this member's heartbeats (a pause), its
+            # peers may have taken any of its keys: unable to read which,
+            # it lets go of them all, rather than go on with them.
+            silence = self.manager.source.last_silence()
+            with self._lock:
+                state = self._state(group)
+                if silence is None or silence <= state.checked:
+                    raise
+                return state.let_go_after_silence(keys, partial, record)
+
+    def _decide_now(
+        self,
+        keys: list[Any],
+        group: str,
+        ring: ring_mod.HashRing | None,
+        partial: bool,
+        mine: list[Any] | None,
+        record: bool,
+    ) -> list[Any]:
+        source = self.manager.source
+        begun = source._clock()
         # After a failed backend call, calls raise at once, for every
         # group, until the backend is tried again (Backoff).
-        backoff = self._backoff.calling(
+        calling = self._backoff.calling(
             source.backend, self.manager.reset_interval
         )
-        with self._lock, backoff:
+        with self._lock, calling:
             state = self._state(group)
             target = ring if ring is not None else self.manager.get_ring(group)
             # Every claim it publishes says so while it settles: one that
@@ -333,6 +360,7 @@ class Protocol(leaving.Leaving, readings.Readings):
                 state.tenure.update(
                     now, target.generation, forget=keys if partial else None
                 )
+            state.checked, state.silenced = begun, False
             return answer
 
     def _settled(self, unbroken: float | None) -> bool:

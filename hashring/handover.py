@@ -21,8 +21,6 @@ a caller that asks one key at a time may act on an answer.
 
 from collections.abc import Callable
 from collections.abc import Iterable
-from collections.abc import Iterator
-import contextlib
 import dataclasses
 import datetime
 import logging
@@ -30,7 +28,6 @@ import math
 from typing import Any
 
 from hashring import claims as claims_mod
-from hashring import exception
 from hashring.membership import identity
 from hashring import ring as ring_mod
 from hashring import taking
@@ -43,82 +40,6 @@ Claim = claims_mod.Claim
 #: At most how often, in seconds, the claims are read again while a
 #: member waits for a peer to take or let go of a key.
 WAIT_READ_INTERVAL = 1.0
-
-#: The least time, in seconds, before a backend call that failed is tried
-#: again (see :class:`Backoff`).
-RETRY_AFTER = 1.0
-
-
-class Backoff:
-    """When the protocol's backend calls, failing, are tried again.
-
-    A caller asking one key at a time would otherwise wait for the
-    backend's timeout at every key in an outage, and a service of many
-    groups at every group: their backend is one.  After a failed call
-    the backend is tried again after as long as that call took (at least
-    :data:`RETRY_AFTER`, at most ``most``): a frozen backend holds such
-    a caller for half its time at most, and one that refused the call is
-    tried again soon.
-
-    :param clock: the protocol's monotonic clock.
-    """
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self.clock = clock
-        # Until when the backend is not tried again, and why; or None.
-        self.failed: tuple[float, exception.MembershipUnavailable] | None = (
-            None
-        )
-
-    def check(self, backend: str) -> None:
-        """Raise at once while a failed call is not to be tried again.
-
-        :raises hashring.exception.MembershipUnavailable: it is not yet
-            time to try the backend again.
-        """
-        failed = self.failed
-        if failed is not None:
-            left = failed[0] - self.clock()
-            if left > 0:
-                raise exception.MembershipUnavailable(
-                    backend,
-                    f'tried again in {left:.1f}s, after a call that '
-                    f'failed: {failed[1]}',
-                    failed[1],
-                )
-
-    def failure(
-        self,
-        error: exception.MembershipUnavailable,
-        started: float,
-        most: float,
-    ) -> None:
-        """Note a call begun at ``started`` that failed with ``error``."""
-        now = self.clock()
-        wait = min(max(RETRY_AFTER, now - started), most)
-        self.failed = (now + wait, error)
-
-    def success(self) -> None:
-        """Note a call that worked: the next one tries the backend."""
-        self.failed = None
-
-    @contextlib.contextmanager
-    def calling(self, backend: str, most: float) -> Iterator[None]:
-        """Make backend calls in a block, noting whether they worked.
-
-        :param backend: the backend, for the error raised at once.
-        :param most: the most time before a failed call is tried again.
-        :raises hashring.exception.MembershipUnavailable: at once, while
-            a failed call is not to be tried again (:meth:`check`).
-        """
-        self.check(backend)
-        started = self.clock()
-        try:
-            yield
-        except exception.MembershipUnavailable as exc:
-            self.failure(exc, started, most)
-            raise
-        self.success()
 
 
 @dataclasses.dataclass
@@ -171,6 +92,10 @@ class Group:
     counting_out: list[Claim] = dataclasses.field(default_factory=list)
     # The last read came before this member was settled (taking.settled).
     unsettled: bool = True
+    # When the last call that read the claims began, on the source's
+    # clock; whether a call since let go of everything after a silence.
+    checked: float = -math.inf
+    silenced: bool = False
 
     def fresh_for(self, reset_interval: float) -> float:
         """Return how long a read of the claims serves, in seconds."""
@@ -191,8 +116,11 @@ class Group:
         Runtime complexity: ``O(1)`` while every peer's ring places this
         member; else ``O(k * r)`` for ``k`` keys and ``r`` such rings.
 
-        :param keys: read only where such a ring is published.
+        :param keys: read only where such a ring is published; every
+            one after a silence that no read has followed (any may be).
         """
+        if self.silenced:
+            return set(keys)
         if not self.counting_out or self.drained or self.holding:
             return set()
         return taking.blocked(
@@ -204,7 +132,7 @@ class Group:
 
         Call it after reading the claims after a lapse of this member's
         heartbeats
-        (:meth:`hashring.membership.heartbeats.Heartbeats.unbroken_since`).
+        (:meth:`hashring.membership.streaks.Streaks.unbroken_since`).
         Its peers may have judged it dead meanwhile, ended its claims and
         taken its keys, under rings that leave it out
         (:meth:`counted_out`): the rule that keys held are kept holds only
@@ -284,6 +212,30 @@ class Group:
         if record:
             self.tenure.update(answer, None, forget=keys if partial else None)
         return answer
+
+    def let_go_after_silence(
+        self, keys: list[Any], partial: bool, record: bool
+    ) -> list[Any]:
+        """Answer without any key held, after a silence, unable to read.
+
+        This member's heartbeats were silent past the lapse bound since the
+        last call that read the claims
+        (:meth:`hashring.membership.streaks.Streaks.last_silence`):
+        its peers may have judged it dead and taken any of its keys, and
+        the backend cannot be read to learn which.  The next call that
+        reads them takes back what they hand it.
+        """
+        if self.held and not self.silenced:
+            LOG.warning(
+                'Member %s lets go of its %d nodes: its heartbeats were '
+                'silent for longer than dead_after allows (a pause?), its '
+                'peers may have taken them, and the membership cannot be '
+                'read to learn which; it takes them again once it can',
+                self.host,
+                len(self.held),
+            )
+        self.silenced = True
+        return self.let_go(keys, set(self.held), partial, record)
 
     def note_answers(self, keys: list[Any], yes: set[Any]) -> None:
         """Note when keys asked about one at a time were answered "yours"."""

@@ -158,6 +158,11 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         self._clock: Callable[[], float] = time.monotonic
         self._beat_started: float | None = None
         self._unbroken_since: float | None = None
+        # When the last heartbeat tried ended, and the one trying began;
+        # when the last silence of the heartbeats ended (last_silence()).
+        self._tried_at = 0.0
+        self._trying_since: float | None = None
+        self._silence_ended: float | None = None
         # When this member's record was last written (Incarnations).
         self._written_at = 0.0
         #: consecutive failed heartbeats (0 after a success)

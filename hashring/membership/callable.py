@@ -219,6 +219,10 @@ class CallableSource(base.MembershipSource):
         """
         return None if self._beat_started is None else self._unbroken_since
 
+    def last_silence(self) -> float | None:
+        """Return None: no heartbeat here is silent (see unbroken_since)."""
+        return None
+
     def _unregister(self, group: str, member_id: str) -> None:
         publish = self.publish_function
         assert publish is not None

@@ -33,6 +33,7 @@ from typing import Any
 from hashring import claims
 from hashring import exception
 from hashring.membership import liveness
+from hashring.membership import streaks
 from hashring.membership import values
 
 # One logger for all a source says, as before the split: operators and
@@ -43,16 +44,10 @@ LOG = logging.getLogger('hashring.membership.base')
 #: heartbeat interval.
 FIRST_RETRY = 0.5
 
-#: Heartbeats further apart than ``dead_after`` less this share of
-#: ``heartbeat_interval`` (from the start of one that succeeded to the end
-#: of the next) make a lapse: peers may have judged the member dead.
-LAPSE_MARGIN = 0.5
 
-
-class Heartbeats:
+class Heartbeats(streaks.Streaks):
     """A membership source's heartbeat and its thread (a mixin)."""
 
-    heartbeat_interval: float
     retention: float
     #: heartbeats failed in a row; 0 while they work
     beat_failures: int
@@ -66,24 +61,14 @@ class Heartbeats:
     _stop: threading.Event
     _soon: threading.Event
     _thread: threading.Thread | None
-    _beat_started: float | None
-    _unbroken_since: float | None
     _written_at: float
     _last_cleanup: float
     _missed: bool
     _judge: liveness.Judge
-    _clock: typing.Callable[[], float]
     name: str
-    dead_after: float
 
     if typing.TYPE_CHECKING:
         # What Registration and MembershipSource provide.
-        @property
-        def backend(self) -> str: ...
-
-        @property
-        def member_id(self) -> str | None: ...
-
         def _require_own(self) -> None: ...
 
         def _register(self, group: str, record: values.Record) -> None: ...
@@ -130,6 +115,16 @@ class Heartbeats:
             from the member's (see :meth:`_after_fork`).
         """
         self._require_own()
+        # Before the lock: a heartbeat that waits for a write of the
+        # consumer's thread to end is no silence.
+        self._trying()
+        try:
+            self._refresh()
+        finally:
+            self._tried_at, self._trying_since = self._clock(), None
+
+    def _refresh(self) -> None:
+        """Refresh the records: the heartbeat, once noted as tried."""
         with self._lock:
             me = self._me
             groups = sorted(self._groups)
@@ -168,62 +163,6 @@ class Heartbeats:
                 self._unwritten.keys() | set(forgotten), stated=set(forgotten)
             )
             self._beat_ended(started, forgotten, missed)
-
-    def unbroken_since(self) -> float | None:
-        """Return since when this member's heartbeats have had no lapse.
-
-        A lapse is a span over which peers may have judged this member
-        dead, and ended its handoff claims: heartbeats further apart than
-        ``dead_after`` less half an interval, from the start of one that
-        succeeded to the end of the next (a process paused, a partition,
-        writes refused to this member alone), or a backend that forgot
-        its record.  :class:`hashring.handoff.Protocol` checks what it
-        holds against its peers' claims again after one.
-
-        :returns: when (on the source's monotonic clock) the first
-            heartbeat after the last lapse, or the join, ended; None before
-            the join and while a lapse lasts (no heartbeat has succeeded
-            for that long).
-        """
-        started = self._beat_started
-        if started is None or self._clock() - started > self._lapse_after:
-            return None
-        return self._unbroken_since
-
-    @property
-    def _lapse_after(self) -> float:
-        return self.dead_after - LAPSE_MARGIN * self.heartbeat_interval
-
-    def _beat_ended(
-        self, started: float, forgotten: list[str], missed: bool = False
-    ) -> None:
-        """Note a heartbeat (or a join) begun at ``started`` that worked.
-
-        Call it holding the lock.
-
-        :param forgotten: the groups whose backend forgot this member.
-        :param missed: a heartbeat failed since the last that worked.
-        """
-        now = self._clock()
-        if self._beat_started is None or forgotten:
-            # A forgotten record is logged as it joins again (heartbeat()).
-            self._unbroken_since = now
-        elif now - self._beat_started > self._lapse_after:
-            # Its peers may have taken what it held meanwhile: the
-            # handoff protocol asks them (unbroken_since()).  Failed
-            # heartbeats were warned of; silence is news.
-            LOG.log(
-                logging.INFO if missed else logging.WARNING,
-                'Member %s had no heartbeat on %s for %.1fs (dead_after is '
-                '%gs): if its peers could write meanwhile, they judged it '
-                'dead and may have taken what it held',
-                self.member_id,
-                self.backend,
-                now - self._beat_started,
-                self.dead_after,
-            )
-            self._unbroken_since = now
-        self._beat_started = started
 
     def _write_records(
         self, groups: set[str], stated: set[str] | None = None

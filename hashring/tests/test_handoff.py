@@ -125,6 +125,13 @@ class OverASource(base.TestCase):
                 seen[node] = s.name
         return seen
 
+    def outage(self, service):
+        """Return a fixture in which a service's backend calls fail."""
+        source = service.source
+        down = exception.MembershipUnavailable(source.backend, 'out')
+        # Every read and write of the file loads it first.
+        return fixtures.MockPatchObject(source, '_load', side_effect=down)
+
     def assert_converged(self):
         ring_ = self.services[0].manager.refresh()
         expected = dict(zip(KEYS, ring_.map_keys(KEYS)))
@@ -219,6 +226,56 @@ class ProtocolOverASourceTestCase(OverASource):
         self.assert_converged()
         self.assertEqual(held, paused.owned)
 
+    def test_paused_past_dead_after_into_an_outage_it_lets_go(self):
+        # It goes on unable to read which of its nodes its peers took: the
+        # backend is out, or refuses it until its heartbeat renews what
+        # expired meanwhile (an etcd lease, a ZooKeeper session).  It
+        # keeps none, rather than manage them beside their new owners.
+        self.services.append(Live(self, 's-3', self.path))
+        self.rounds(3)
+        paused = self.services.pop()
+        held = set(paused.owned)
+        self.assertTrue(held)
+        paused.source._stop_heartbeat()
+        time.sleep(1.5)
+        self.rounds(3)
+        self.assertLessEqual(held, set(self.assert_no_overlap()))
+        self.services.append(paused)
+        with (
+            self.outage(paused),
+            self.assertLogs('hashring.handoff', 'WARNING') as logs,
+        ):
+            paused.step(self.nodes)
+            self.assertEqual(set(), paused.owned)
+            self.assert_no_overlap()
+            paused.step(self.nodes)  # warned once, and nothing again
+            self.assertEqual(set(), paused.owned)
+        self.assertEqual(
+            [f'Member s-3 lets go of its {len(held)} nodes'],
+            [m.split(':', 2)[2].split(':')[0] for m in logs.output],
+        )
+        paused.source.heartbeat()
+        paused.source._start_heartbeat()
+        self.rounds(5)
+        self.assert_converged()
+        self.assertEqual(held, paused.owned)
+
+    def test_an_outage_longer_than_dead_after_lets_nothing_go(self):
+        # Its heartbeats fail all along (they are tried): no pause, and no
+        # peer could take its nodes; it keeps them, as the outage lasts.
+        self.rounds(3)
+        held = set(self.services[1].owned)
+        self.assertTrue(held)
+        with self.outage(self.services[1]):
+            time.sleep(1.5)
+            self.assertRaises(
+                exception.MembershipUnavailable,
+                self.services[1].step,
+                self.nodes,
+            )
+        self.assertEqual(held, self.services[1].owned)
+        self.assertLess(self.services[1].source.last_silence() or 0, 1)
+
     def test_a_peer_that_publishes_nothing_applies_the_current_ring(self):
         old = membership.load('file', membership_file=self.path)
         self.addCleanup(old.close)
@@ -305,6 +362,28 @@ class OrphansOverASourceTestCase(OverASource):
         self.assertEqual('inst-0', decision.instance_id)
         self.rounds(5)
         self.assertLessEqual(mine, self.services[-1].owned)
+        self.assert_no_overlap()
+
+    def test_paused_into_an_outage_it_leaves_its_adopters_be(self):
+        self.services.append(self.service(self, 's-3', self.path))
+        self.rounds(3)
+        mine = {n['id'] for n in self.nodes if n['instance_id']}
+        paused = self.services.pop()
+        paused.source._stop_heartbeat()
+        time.sleep(1.5)
+        self.rounds(3)  # judged dead: its peers adopt the orphans
+        self.assertLessEqual(mine, set(self.assert_no_overlap()))
+        self.services.append(paused)
+        with self.outage(paused):
+            paused.step(self.nodes)
+        self.assertEqual(set(), paused.owned)
+        self.assert_no_overlap()
+        decision = paused.result.decisions[min(mine)]
+        self.assertEqual(ownership.Reason.HANDOFF, decision.reason)
+        paused.source.heartbeat()
+        paused.source._start_heartbeat()
+        self.rounds(5)
+        self.assertLessEqual(mine, paused.owned)
         self.assert_no_overlap()
 
 

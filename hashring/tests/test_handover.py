@@ -15,7 +15,6 @@ import time
 
 import fixtures
 
-from hashring import exception
 from hashring import handover
 from hashring import membership
 from hashring import ring
@@ -80,28 +79,6 @@ class GroupTestCase(base.TestCase):
         # A full answer counts for every key it covered.
         self.state.full_at = self.now
         self.assertFalse(self.state.overdue('ring', self.pair, {'k9'}))
-
-    def test_a_failed_call_waits_as_long_as_it_took(self):
-        backoff = handover.Backoff(lambda: self.now)
-        error = exception.MembershipUnavailable('fake', 'down')
-        backoff.check('fake')  # nothing failed yet
-        for took, most, wait in (
-            (0.2, 15.0, 1.0),
-            (4.0, 15.0, 4.0),
-            (40.0, 15.0, 15.0),
-        ):
-            backoff.failure(error, self.now - took, most)
-            self.now += wait - 0.01
-            err = self.assertRaises(
-                exception.MembershipUnavailable, backoff.check, 'fake'
-            )
-            self.assertIs(error, err.cause)
-            self.assertIn('after a call that failed', str(err))
-            self.now += 0.01
-            backoff.check('fake')
-        backoff.failure(error, self.now, 15.0)
-        backoff.success()
-        backoff.check('fake')
 
 
 class Slow(test_handoff.Live):

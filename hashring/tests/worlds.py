@@ -52,6 +52,10 @@ class Flaky(convergence.SimulatedMembership):
         self._check()
         super()._register(group, record)
 
+    def _beat(self, groups, record, recovering):
+        self._check()
+        return super()._beat(groups, record, recovering)
+
 
 class Running:
     """One service of a schedule: the real manager and protocol."""
@@ -288,10 +292,12 @@ class World:
         for s in self.live():
             if s.leaving and not s.drained and not self.shared.outage[0]:
                 s.drain()
-        if not self.shared.outage[0]:
-            for s in self.live():
-                if s.stalled_until <= self.now:
+        for s in self.live():
+            if s.stalled_until <= self.now:
+                try:
                     s.source.heartbeat()  # its streak, as a thread's beat
+                except exception.MembershipUnavailable:
+                    pass  # tried, as a thread's beat in an outage is
         for s in self.live():
             if s.leaving and s.drained and (s.holding or not s.believed):
                 try:

@@ -368,6 +368,7 @@ class PublishingTestCase(base.TestCase):
         # long, is no lapse (the protocol would let go at every read).
         source._clock = lambda: joined + 10 * source.dead_after
         self.assertEqual(joined, source.unbroken_since())
+        self.assertIsNone(source.last_silence())  # nor a pause
         source.leave()
         self.assertIsNone(source.unbroken_since())
 

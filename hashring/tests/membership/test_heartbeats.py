@@ -14,6 +14,7 @@ import datetime
 import time
 import types
 
+
 from hashring import exception
 from hashring.membership import heartbeats
 from hashring.tests import base as test_base
@@ -134,69 +135,3 @@ class HeartbeatsTestCase(memory.MemoryTestMixin, test_base.TestCase):
         a.heartbeat()  # nothing to refresh, nothing written
         self.assertEqual({}, self.store.groups)
         self.assertIsNone(a._thread)
-
-
-class StreakTestCase(memory.MemoryTestMixin, test_base.TestCase):
-    """When a member's heartbeats lapse: unbroken_since()."""
-
-    def setUp(self):
-        super().setUp()
-        self.now = 1000.0
-        # An hour between beats: only the test's calls write.
-        self.a = self.source(heartbeat_interval=3600, dead_after=7200)
-        self.a._clock = lambda: self.now
-
-    def test_none_before_the_join_then_the_join(self):
-        self.assertIsNone(self.a.unbroken_since())
-        self.a.join('a')
-        self.assertEqual(1000.0, self.a.unbroken_since())
-
-    def test_beats_in_time_keep_the_streak(self):
-        self.a.join('a')
-        for _ in range(3):
-            self.now += 5000  # late, not lapsed
-            self.a.heartbeat()
-        self.assertEqual(1000.0, self.a.unbroken_since())
-
-    def test_a_beat_after_a_pause_starts_a_streak(self):
-        self.a.join('a')
-        # The process stopped: no beat for dead_after less a third of an
-        # interval, between the start of one and the end of the next.
-        self.now += 7200 - 1200
-        self.assertIsNone(self.a.unbroken_since())  # it lasts
-        with self.assertLogs('hashring.membership.base', 'WARNING') as logs:
-            self.a.heartbeat()
-        self.assertEqual(self.now, self.a.unbroken_since())
-        self.assertEqual(
-            [
-                'Member a had no heartbeat on memory for 6000.0s '
-                '(dead_after is 7200s): if its peers could write '
-                'meanwhile, they judged it dead and may have taken what '
-                'it held'
-            ],
-            [r.getMessage() for r in logs.records],
-        )
-
-    def test_a_beat_after_failures_starts_a_streak_with_less_noise(self):
-        self.a.join('a')
-        self.store.down = True
-        self.now += 7000
-        self.assertRaises(exception.MembershipUnavailable, self.a.heartbeat)
-        self.store.down = False
-        with self.assertLogs('hashring.membership.base', 'INFO') as logs:
-            self.a.heartbeat()
-        self.assertEqual(self.now, self.a.unbroken_since())
-        self.assertEqual(['INFO'], [r.levelname for r in logs.records])
-
-    def test_a_forgotten_record_starts_a_streak(self):
-        self.a.join('a')
-        self.now += 60
-        del self.store.groups[self.a.default_group]['a']
-        with self.assertLogs('hashring.membership.base', 'WARNING'):
-            self.a.heartbeat()
-        self.assertEqual(1060.0, self.a.unbroken_since())
-
-    def test_leaving_ends_it(self):
-        self.a.join('a')
-        self.a.leave()
-        self.assertIsNone(self.a.unbroken_since())

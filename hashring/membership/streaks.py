@@ -1,0 +1,145 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""When a member's heartbeats lapse, or go silent.
+
+The part of :class:`hashring.membership.heartbeats.Heartbeats` that keeps
+the streak of its heartbeats on the source's monotonic clock: since when
+none lapsed (peers may have judged the member dead meanwhile), and when
+the last silence (no heartbeat even tried: a stopped process) ended.
+:class:`hashring.handoff.Protocol` asks both.
+"""
+
+import logging
+import typing
+
+# One logger for all a source says: operators and their filters know it
+# by this name.
+LOG = logging.getLogger('hashring.membership.base')
+
+#: Heartbeats further apart than ``dead_after`` less this share of
+#: ``heartbeat_interval`` (from the start of one that succeeded to the end
+#: of the next) make a lapse: peers may have judged the member dead.
+LAPSE_MARGIN = 0.5
+
+
+class Streaks:
+    """The streak of a member's heartbeats (a mixin of Heartbeats)."""
+
+    heartbeat_interval: float
+    dead_after: float
+    _beat_started: float | None
+    _unbroken_since: float | None
+    _tried_at: float
+    _trying_since: float | None
+    _silence_ended: float | None
+    _clock: typing.Callable[[], float]
+
+    if typing.TYPE_CHECKING:
+
+        @property
+        def backend(self) -> str: ...
+
+        @property
+        def member_id(self) -> str | None: ...
+
+    def unbroken_since(self) -> float | None:
+        """Return since when this member's heartbeats have had no lapse.
+
+        A lapse is a span over which peers may have judged this member
+        dead, and ended its handoff claims: heartbeats further apart than
+        ``dead_after`` less half an interval, from the start of one that
+        succeeded to the end of the next (a process paused, a partition,
+        writes refused to this member alone), or a backend that forgot
+        its record.  :class:`hashring.handoff.Protocol` checks what it
+        holds against its peers' claims again after one.
+
+        :returns: when (on the source's monotonic clock) the first
+            heartbeat after the last lapse, or the join, ended; None before
+            the join and while a lapse lasts (no heartbeat has succeeded
+            for that long).
+        """
+        started = self._beat_started
+        if started is None or self._clock() - started > self._lapse_after:
+            return None
+        return self._unbroken_since
+
+    def last_silence(self) -> float | None:
+        """Return when this member's heartbeats last came out of a silence.
+
+        A silence is a span longer than the lapse bound
+        (:meth:`unbroken_since`) in which no heartbeat was even tried: the
+        process did not run (paused, frozen, stalled), where heartbeats
+        that failed, or a call that hangs, are an outage.  Its peers, whose
+        backend answered, may have judged it dead and taken what it held:
+        :class:`hashring.handoff.Protocol` lets go of all of it when it
+        cannot read their claims after one.
+
+        :returns: when (on the source's monotonic clock) the first
+            heartbeat tried after the last silence began; now while a
+            silence lasts; None if none came since the join.
+        """
+        if self._beat_started is None:
+            return None
+        tried, trying = self._tried_at, self._trying_since
+        now = self._clock()
+        if trying is None and now - tried > self._lapse_after:
+            return now
+        return self._silence_ended
+
+    def _trying(self) -> None:
+        """Note that a heartbeat begins now."""
+        now = self._clock()
+        if (
+            self._beat_started is not None
+            and now - self._tried_at > self._lapse_after
+        ):
+            self._silence_ended = now
+        self._trying_since = now
+
+    @property
+    def _lapse_after(self) -> float:
+        return self.dead_after - LAPSE_MARGIN * self.heartbeat_interval
+
+    def _beat_ended(
+        self, started: float, forgotten: list[str], missed: bool = False
+    ) -> None:
+        """Note a heartbeat (or a join) begun at ``started`` that worked.
+
+        Call it holding the lock.
+
+        :param forgotten: the groups whose backend forgot this member.
+        :param missed: a heartbeat failed since the last that worked.
+        """
+        now = self._clock()
+        self._tried_at = now
+        if self._beat_started is None:
+            self._silence_ended = None  # a join
+        if self._beat_started is None or forgotten:
+            # A forgotten record is logged as it joins again (heartbeat()).
+            self._unbroken_since = now
+        elif now - self._beat_started > self._lapse_after:
+            # Its peers may have taken what it held meanwhile: the
+            # handoff protocol asks them (unbroken_since()).  Failed
+            # heartbeats were warned of; silence is news.
+            LOG.log(
+                logging.INFO if missed else logging.WARNING,
+                'Member %s had no heartbeat on %s for %.1fs (dead_after is '
+                '%gs): if its peers could write meanwhile, they judged it '
+                'dead and may have taken what it held',
+                self.member_id,
+                self.backend,
+                now - self._beat_started,
+                self.dead_after,
+            )
+            self._unbroken_since = now
+        self._beat_started = started

@@ -1,0 +1,159 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+import fixtures
+
+from hashring import exception
+from hashring.tests import base as test_base
+from hashring.tests.membership import memory
+
+
+class ClockedTestCase(memory.MemoryTestMixin, test_base.TestCase):
+    """A member on a clock of the test's (no tests here)."""
+
+    def setUp(self):
+        super().setUp()
+        self.now = 1000.0
+        # An hour between beats: only the test's calls write.
+        self.a = self.source(heartbeat_interval=3600, dead_after=7200)
+        self.a._clock = lambda: self.now
+
+
+class StreakTestCase(ClockedTestCase):
+    """When a member's heartbeats lapse: unbroken_since()."""
+
+    def test_none_before_the_join_then_the_join(self):
+        self.assertIsNone(self.a.unbroken_since())
+        self.a.join('a')
+        self.assertEqual(1000.0, self.a.unbroken_since())
+
+    def test_beats_in_time_keep_the_streak(self):
+        self.a.join('a')
+        for _ in range(3):
+            self.now += 5000  # late, not lapsed
+            self.a.heartbeat()
+        self.assertEqual(1000.0, self.a.unbroken_since())
+
+    def test_a_beat_after_a_pause_starts_a_streak(self):
+        self.a.join('a')
+        # The process stopped: no beat for dead_after less a third of an
+        # interval, between the start of one and the end of the next.
+        self.now += 7200 - 1200
+        self.assertIsNone(self.a.unbroken_since())  # it lasts
+        with self.assertLogs('hashring.membership.base', 'WARNING') as logs:
+            self.a.heartbeat()
+        self.assertEqual(self.now, self.a.unbroken_since())
+        self.assertEqual(
+            [
+                'Member a had no heartbeat on memory for 6000.0s '
+                '(dead_after is 7200s): if its peers could write '
+                'meanwhile, they judged it dead and may have taken what '
+                'it held'
+            ],
+            [r.getMessage() for r in logs.records],
+        )
+
+    def test_a_beat_after_failures_starts_a_streak_with_less_noise(self):
+        self.a.join('a')
+        self.store.down = True
+        self.now += 7000
+        self.assertRaises(exception.MembershipUnavailable, self.a.heartbeat)
+        self.store.down = False
+        with self.assertLogs('hashring.membership.base', 'INFO') as logs:
+            self.a.heartbeat()
+        self.assertEqual(self.now, self.a.unbroken_since())
+        self.assertEqual(['INFO'], [r.levelname for r in logs.records])
+
+    def test_a_forgotten_record_starts_a_streak(self):
+        self.a.join('a')
+        self.now += 60
+        del self.store.groups[self.a.default_group]['a']
+        with self.assertLogs('hashring.membership.base', 'WARNING'):
+            self.a.heartbeat()
+        self.assertEqual(1060.0, self.a.unbroken_since())
+
+    def test_leaving_ends_it(self):
+        self.a.join('a')
+        self.a.leave()
+        self.assertIsNone(self.a.unbroken_since())
+
+
+class SilenceTestCase(ClockedTestCase):
+    """When no heartbeat was even tried for a lapse: last_silence()."""
+
+    def test_none_until_a_silence(self):
+        self.assertIsNone(self.a.last_silence())
+        self.a.join('a')
+        for _ in range(3):
+            self.now += 5000  # late, not lapsed (the bound is 5400 s)
+            self.a.heartbeat()
+        self.assertIsNone(self.a.last_silence())
+
+    def test_a_silence_while_it_lasts_then_when_it_ended(self):
+        self.a.join('a')
+        self.now += 6000  # the process stopped
+        self.assertEqual(self.now, self.a.last_silence())
+        self.now += 1
+        self.assertEqual(self.now, self.a.last_silence())
+        ended = self.now
+        self.store.down = True  # the first beat after it fails: still one
+        self.assertRaises(exception.MembershipUnavailable, self.a.heartbeat)
+        self.now += 5000
+        self.assertEqual(ended, self.a.last_silence())
+        self.store.down = False
+        self.a.heartbeat()
+        self.assertEqual(ended, self.a.last_silence())
+        self.now += 6000  # another
+        self.a.heartbeat()
+        self.assertEqual(self.now, self.a.last_silence())
+
+    def test_heartbeats_that_fail_are_no_silence(self):
+        # An outage: the beats are tried, and fail, for longer than the
+        # lapse bound; unbroken_since() sees the lapse, but no silence.
+        self.a.join('a')
+        self.store.down = True
+        for _ in range(4):
+            self.now += 3000
+            self.assertRaises(
+                exception.MembershipUnavailable, self.a.heartbeat
+            )
+        self.assertIsNone(self.a.unbroken_since())
+        self.assertIsNone(self.a.last_silence())
+
+    def test_a_heartbeat_that_hangs_is_no_silence(self):
+        # A call held by a frozen backend, or waiting for the lock a
+        # consumer's write holds: tried, not silent, while it lasts.
+        self.a.join('a')
+        seen = []
+        beat = self.a._beat
+
+        def hanging(*args):
+            self.now += 6000
+            seen.append(self.a.last_silence())
+            return beat(*args)
+
+        self.useFixture(
+            fixtures.MockPatchObject(self.a, '_beat', side_effect=hanging)
+        )
+        self.a.heartbeat()
+        self.assertEqual([None], seen)
+        self.assertIsNone(self.a.last_silence())
+
+    def test_a_new_join_forgets_it(self):
+        self.a.join('a')
+        self.now += 6000
+        self.a.heartbeat()
+        self.assertIsNotNone(self.a.last_silence())
+        self.a.leave()
+        self.assertIsNone(self.a.last_silence())
+        self.a.join('a')
+        self.assertIsNone(self.a.last_silence())
