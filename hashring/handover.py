@@ -92,8 +92,8 @@ class Group:
     counting_out: list[Claim] = dataclasses.field(default_factory=list)
     # The last read came before this member was settled (taking.settled).
     unsettled: bool = True
-    # When the last call that read the claims began, on the source's
-    # clock; whether a call since let go of everything after a silence.
+    # When the last call that answered from the claims began, on the
+    # source's clock; whether one since let go of all after a silence.
     checked: float = -math.inf
     silenced: bool = False
 

@@ -158,6 +158,7 @@ class ToozSource(base.MembershipSource):
             self.timeout,
             renew_after=self.dead_after,
             on_lost=on_lost,
+            reconnect_within=self.heartbeat_interval,
         )
 
     @property

@@ -105,6 +105,9 @@ class Client:
     :param on_lost: called (on kazoo's thread; it must not block) when a
         ZooKeeper session of this client ends, and the records it held
         with it.
+    :param reconnect_within: for ZooKeeper, the most seconds between
+        kazoo's attempts to connect again (its own back-off grows to an
+        hour); None: kazoo's.
     """
 
     def __init__(
@@ -114,6 +117,7 @@ class Client:
         timeout: float,
         renew_after: float | None = None,
         on_lost: Callable[[], None] | None = None,
+        reconnect_within: float | None = None,
     ) -> None:
         self.url = url
         self.member_id = member_id.encode('utf-8')
@@ -127,6 +131,19 @@ class Client:
         self._fresh: Client | None = None
         self._closed = False
         self._on_lost = on_lost
+        self._reconnect_within = reconnect_within
+        self._options: dict[str, Any] = {}
+        if reconnect_within is not None and scheme in RENEWED:
+            # A session outlives a server's restart by its timeout,
+            # dead_after: a client whose next try comes later (kazoo's
+            # back-off, doubling from 0.1 s, is past 6 s after a 10 s
+            # outage) loses it, and its member is judged dead.
+            self._options['connection_retry'] = {
+                'max_tries': -1,
+                'delay': 0.1,
+                'backoff': 2,
+                'max_delay': reconnect_within,
+            }
         self._lock = threading.Lock()
 
     def call(self, func: Callable[[Any], T]) -> T:
@@ -135,7 +152,7 @@ class Client:
         def run() -> T:
             if self.coordinator is None:
                 coordinator = coordination.get_coordinator(
-                    self.url, self.member_id
+                    self.url, self.member_id, **self._options
                 )
                 coordinator.start(start_heart=False)
                 self._listen(coordinator)
@@ -187,7 +204,12 @@ class Client:
         ).start()
 
     def _probe(self) -> None:
-        fresh = Client(self.url, self.member_id.decode(), self.timeout)
+        fresh = Client(
+            self.url,
+            self.member_id.decode(),
+            self.timeout,
+            reconnect_within=self._reconnect_within,
+        )
         ready: Client | None = fresh
         # The groups this client's session joined: while one still lists
         # the member, the session lives on in the server (a ZooKeeper back

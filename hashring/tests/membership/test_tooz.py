@@ -217,6 +217,26 @@ class EtcdOutageTestCase(OutageMixin, test_base.TestCase):
 class ZooKeeperOutageTestCase(OutageMixin, test_base.TestCase):
     server_class = servers.ZooKeeperServer
 
+    def test_a_member_reconnects_within_an_interval_of_the_return(self):
+        # The server keeps its sessions through a restart, each for its
+        # timeout from its start: a member whose client tries again
+        # within that keeps its session and record.  kazoo's own back-off
+        # doubles up to an hour: after an outage of 8 s its next try came
+        # 12 s later, the session had expired, and peers judged it dead.
+        node = self.source(heartbeat_interval=0.5)
+        node.join('node-a', self.group)
+        session = node._writer.coordinator._coord.client_id
+        self.srv.stop()
+        time.sleep(12)
+        self.srv.start()
+        started = time.monotonic()
+        client = node._writer.coordinator._coord
+        self.assertTrue(contract.eventually(lambda: client.connected, 30))
+        # An interval, kazoo's jitter (0.4 s) and the connection itself.
+        self.assertLess(time.monotonic() - started, 3.0)
+        self.assertEqual(session, client.client_id)
+        self.assertEqual({'node-a': 1}, self._try_up())
+
 
 class ToozBadInputTestCase(test_base.TestCase):
     def test_unknown_scheme(self):
