@@ -23,7 +23,6 @@ from hashring import membership
 from hashring import ownership
 from hashring import ring
 from hashring.tests import base
-from hashring.tests import test_manager
 from hashring.tests import worlds
 
 KEYS = worlds.KEYS
@@ -125,6 +124,29 @@ class OverASource(base.TestCase):
                 seen[node] = s.name
         return seen
 
+    def pause_past_dead_after(self):
+        """Add s-3, converge, and stop it until its peers take its nodes.
+
+        Its process stops, heartbeats and all: its peers judge it dead.
+        Returns it, out of the services, and the nodes it held.
+        """
+        self.services.append(self.service(self, 's-3', self.path))
+        self.rounds(3)
+        paused = self.services.pop()
+        held = set(paused.owned)
+        self.assertTrue(held)
+        paused.source._stop_heartbeat()
+        time.sleep(1.5)
+        self.rounds(3)
+        self.assertLessEqual(held, set(self.assert_no_overlap()))
+        return paused, held
+
+    @staticmethod
+    def go_on(paused):
+        """Let a paused service's heartbeats run again."""
+        paused.source.heartbeat()
+        paused.source._start_heartbeat()
+
     def outage(self, service):
         """Return a fixture in which a service's backend calls fail."""
         source = service.source
@@ -201,20 +223,9 @@ class ProtocolOverASourceTestCase(OverASource):
         self.assert_converged()
 
     def test_a_member_paused_past_dead_after_lets_go_of_what_was_taken(self):
-        self.services.append(Live(self, 's-3', self.path))
-        self.rounds(3)
-        paused = self.services.pop()
-        held = set(paused.owned)
-        self.assertTrue(held)
-        # Its process stops, heartbeats and all, and its peers judge it
-        # dead and take its nodes.
-        paused.source._stop_heartbeat()
-        time.sleep(1.5)
-        self.rounds(3)
-        self.assertLessEqual(held, set(self.assert_no_overlap()))
+        paused, held = self.pause_past_dead_after()
         # It goes on: it heartbeats, then acts on what it held.
-        paused.source.heartbeat()
-        paused.source._start_heartbeat()
+        self.go_on(paused)
         self.services.append(paused)
         with self.assertLogs('hashring.handoff', 'WARNING') as logs:
             paused.step(self.nodes)
@@ -225,56 +236,6 @@ class ProtocolOverASourceTestCase(OverASource):
         self.rounds(5)
         self.assert_converged()
         self.assertEqual(held, paused.owned)
-
-    def test_paused_past_dead_after_into_an_outage_it_lets_go(self):
-        # It goes on unable to read which of its nodes its peers took: the
-        # backend is out, or refuses it until its heartbeat renews what
-        # expired meanwhile (an etcd lease, a ZooKeeper session).  It
-        # keeps none, rather than manage them beside their new owners.
-        self.services.append(Live(self, 's-3', self.path))
-        self.rounds(3)
-        paused = self.services.pop()
-        held = set(paused.owned)
-        self.assertTrue(held)
-        paused.source._stop_heartbeat()
-        time.sleep(1.5)
-        self.rounds(3)
-        self.assertLessEqual(held, set(self.assert_no_overlap()))
-        self.services.append(paused)
-        with (
-            self.outage(paused),
-            self.assertLogs('hashring.handoff', 'WARNING') as logs,
-        ):
-            paused.step(self.nodes)
-            self.assertEqual(set(), paused.owned)
-            self.assert_no_overlap()
-            paused.step(self.nodes)  # warned once, and nothing again
-            self.assertEqual(set(), paused.owned)
-        self.assertEqual(
-            [f'Member s-3 lets go of its {len(held)} nodes'],
-            [m.split(':', 2)[2].split(':')[0] for m in logs.output],
-        )
-        paused.source.heartbeat()
-        paused.source._start_heartbeat()
-        self.rounds(5)
-        self.assert_converged()
-        self.assertEqual(held, paused.owned)
-
-    def test_an_outage_longer_than_dead_after_lets_nothing_go(self):
-        # Its heartbeats fail all along (they are tried): no pause, and no
-        # peer could take its nodes; it keeps them, as the outage lasts.
-        self.rounds(3)
-        held = set(self.services[1].owned)
-        self.assertTrue(held)
-        with self.outage(self.services[1]):
-            time.sleep(1.5)
-            self.assertRaises(
-                exception.MembershipUnavailable,
-                self.services[1].step,
-                self.nodes,
-            )
-        self.assertEqual(held, self.services[1].owned)
-        self.assertLess(self.services[1].source.last_silence() or 0, 1)
 
     def test_a_peer_that_publishes_nothing_applies_the_current_ring(self):
         old = membership.load('file', membership_file=self.path)
@@ -331,8 +292,8 @@ class Instances(Live):
     hosts = {f'inst-{i}': 's-3' for i in range(0, len(KEYS), 3)}
 
 
-class OrphansOverASourceTestCase(OverASource):
-    """A service's instances' nodes, adopted while it was judged dead."""
+class WithInstances:
+    """Mixed into an OverASource: every third node has an instance of s-3."""
 
     service = Instances
 
@@ -342,6 +303,10 @@ class OrphansOverASourceTestCase(OverASource):
             {'id': k, 'instance_id': f'inst-{i}' if i % 3 == 0 else None}
             for i, k in enumerate(KEYS)
         ]
+
+
+class OrphansOverASourceTestCase(WithInstances, OverASource):
+    """A service's instances' nodes, adopted while it was judged dead."""
 
     def test_back_from_the_dead_it_waits_for_its_adopters(self):
         self.services.append(self.service(self, 's-3', self.path))
@@ -364,28 +329,6 @@ class OrphansOverASourceTestCase(OverASource):
         self.assertLessEqual(mine, self.services[-1].owned)
         self.assert_no_overlap()
 
-    def test_paused_into_an_outage_it_leaves_its_adopters_be(self):
-        self.services.append(self.service(self, 's-3', self.path))
-        self.rounds(3)
-        mine = {n['id'] for n in self.nodes if n['instance_id']}
-        paused = self.services.pop()
-        paused.source._stop_heartbeat()
-        time.sleep(1.5)
-        self.rounds(3)  # judged dead: its peers adopt the orphans
-        self.assertLessEqual(mine, set(self.assert_no_overlap()))
-        self.services.append(paused)
-        with self.outage(paused):
-            paused.step(self.nodes)
-        self.assertEqual(set(), paused.owned)
-        self.assert_no_overlap()
-        decision = paused.result.decisions[min(mine)]
-        self.assertEqual(ownership.Reason.HANDOFF, decision.reason)
-        paused.source.heartbeat()
-        paused.source._start_heartbeat()
-        self.rounds(5)
-        self.assertLessEqual(mine, paused.owned)
-        self.assert_no_overlap()
-
 
 class RealProtocolTestCase(base.TestCase):
     """The randomised checker over the real Protocol and manager."""
@@ -402,76 +345,3 @@ class RealProtocolTestCase(base.TestCase):
                 ring_ = live[0].manager.get_ring()
                 self.assertEqual(dict(zip(KEYS, ring_.map_keys(KEYS))), owners)
                 self.assertIsNotNone(live[0].manager.convergence().fingerprint)
-
-
-class OutageTestCase(base.TestCase):
-    """A member that asks one key at a time, through an outage."""
-
-    def setUp(self):
-        super().setUp()
-        self.calls = 0
-        self.down = False
-        self.claims = {}
-        source = membership.load(
-            'callable',
-            function=self.members,
-            publish=self.publish,
-            in_thread=False,
-            heartbeat_interval=0.1,
-        )
-        self.addCleanup(source.close)
-        source.join('a')
-        # 'b' publishes no claim: it hands 'a' nothing.
-        self.wait_settled(source)
-        self.clock = test_manager.Clock()
-        self.manager = manager.RingManager(
-            source, host='a', reset_interval=15, clock=self.clock
-        )
-
-    def backend(self):
-        self.calls += 1
-        if self.down:
-            raise OSError('database is down')
-
-    def members(self):
-        self.backend()
-        return [
-            {'name': n, 'claims': dict(self.claims.get(n, {}))}
-            for n in ('a', 'b')
-        ]
-
-    def publish(self, member, group, claim):
-        self.backend()
-        self.claims.setdefault(member, {})[group] = claim
-
-    def test_a_failed_call_is_not_made_again_for_every_key(self):
-        # Each key's owns() read the claims again in an outage, each
-        # waiting read_timeout: a thousand nodes, hours of a periodic task.
-        protocol = self.manager.handoff
-        mine = [k for k in KEYS if self.manager.get_ring().get_node(k) == 'a']
-        self.assertEqual(mine, protocol.owned(KEYS))
-        self.down = True
-        self.clock.now += 20  # the claims read is due again
-        self.calls = 0
-        with self.assertLogs('hashring.manager', 'WARNING'):
-            for key in KEYS[:10]:
-                err = self.assertRaises(
-                    exception.MembershipUnavailable, protocol.owns, key
-                )
-        self.assertIn('database is down', str(err))
-        self.assertIn('tried again in 1.0s', str(err))
-        # One read of the members for the ring, one for the claims.
-        self.assertEqual(2, self.calls)
-        # Another group, on the same backend, does not try it either.
-        self.assertRaises(
-            exception.MembershipUnavailable, protocol.owns, 'k', 'g2'
-        )
-        self.assertEqual(2, self.calls)
-        self.clock.now += 1.0
-        self.assertRaises(exception.MembershipUnavailable, protocol.owns, 'k')
-        self.assertEqual(3, self.calls)
-        # Back: the next call after the wait reads, and answers.
-        self.down = False
-        self.clock.now += 1.0
-        self.assertTrue(protocol.owns(mine[0]))
-        self.assertEqual(mine, protocol.owned(KEYS))

@@ -15,8 +15,10 @@ import time
 
 import fixtures
 
+from hashring import exception
 from hashring import handover
 from hashring import membership
+from hashring import ownership
 from hashring import ring
 from hashring import taking
 from hashring.tests import base
@@ -202,3 +204,71 @@ class WipedSourceTestCase(test_handoff.OverASource):
         settled = time.monotonic() - joined
         self.assertGreaterEqual(settled, 0.2)
         self.assertLess(settled, 5)
+
+
+class SilenceOverASourceTestCase(test_handoff.OverASource):
+    """A member paused past dead_after that goes on unable to read."""
+
+    def test_paused_past_dead_after_into_an_outage_it_lets_go(self):
+        # It goes on unable to read which of its nodes its peers took: the
+        # backend is out, or refuses it until its heartbeat renews what
+        # expired meanwhile (an etcd lease, a ZooKeeper session).  It
+        # keeps none, rather than manage them beside their new owners.
+        paused, held = self.pause_past_dead_after()
+        self.services.append(paused)
+        with (
+            self.outage(paused),
+            self.assertLogs('hashring.handoff', 'WARNING') as logs,
+        ):
+            paused.step(self.nodes)
+            self.assertEqual(set(), paused.owned)
+            self.assert_no_overlap()
+            paused.step(self.nodes)  # warned once, and nothing again
+            self.assertEqual(set(), paused.owned)
+        self.assertEqual(
+            [f'Member s-3 lets go of its {len(held)} nodes'],
+            [m.split(':', 2)[2].split(':')[0] for m in logs.output],
+        )
+        self.go_on(paused)
+        self.rounds(5)
+        self.assert_converged()
+        self.assertEqual(held, paused.owned)
+
+    def test_an_outage_longer_than_dead_after_lets_nothing_go(self):
+        # Its heartbeats fail all along (they are tried): no pause, and no
+        # peer could take its nodes; it keeps them, as the outage lasts.
+        self.rounds(3)
+        held = set(self.services[1].owned)
+        self.assertTrue(held)
+        with self.outage(self.services[1]):
+            time.sleep(1.5)
+            self.assertRaises(
+                exception.MembershipUnavailable,
+                self.services[1].step,
+                self.nodes,
+            )
+        self.assertEqual(held, self.services[1].owned)
+        self.assertLess(self.services[1].source.last_silence() or 0, 1)
+
+
+class SilencedOrphansTestCase(
+    test_handoff.WithInstances, test_handoff.OverASource
+):
+    """Its instances' nodes, after a pause, unable to read."""
+
+    def test_paused_into_an_outage_it_leaves_its_adopters_be(self):
+        mine = {n['id'] for n in self.nodes if n['instance_id']}
+        # Judged dead: its peers take its nodes and adopt the orphans.
+        paused, held = self.pause_past_dead_after()
+        self.assertLessEqual(mine, held)
+        self.services.append(paused)
+        with self.outage(paused):
+            paused.step(self.nodes)
+        self.assertEqual(set(), paused.owned)
+        self.assert_no_overlap()
+        decision = paused.result.decisions[min(mine)]
+        self.assertEqual(ownership.Reason.HANDOFF, decision.reason)
+        self.go_on(paused)
+        self.rounds(5)
+        self.assertLessEqual(mine, paused.owned)
+        self.assert_no_overlap()
