@@ -398,21 +398,3 @@ class Protocol(leaving.Leaving, readings.Readings):
         """
         convergence: Convergence = self.manager.convergence(self._group(group))
         return convergence.fingerprint
-
-    def _peer_claims(
-        self, state: handover.Group, group: str, target: ring_mod.HashRing
-    ) -> list[Claim]:
-        now = self.manager._clock()
-        fresh_for = state.fresh_for(self.manager.reset_interval)
-        if state.claims is not None and now - state.read_at < fresh_for:
-            return state.claims
-        snapshot = self.manager.source.get_members(group)
-        claims, state.live, state.draining = claims_mod.peer_claims(
-            snapshot, self.host, target
-        )
-        own = snapshot.members.get(self.host)
-        state.drained = own is not None and own.state is values.State.DRAINING
-        state.counting_out = taking.leaving_out(claims, self.host)
-        state.claims, state.read_at = claims, now
-        state.presumed = snapshot.presumed
-        return claims

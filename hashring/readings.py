@@ -23,7 +23,9 @@ from collections.abc import Iterable
 import typing
 from typing import Any
 
+from hashring import claims as claims_mod
 from hashring import handover
+from hashring.membership import values
 from hashring import ring as ring_mod
 from hashring import taking
 
@@ -103,3 +105,27 @@ class Readings:
         """
         state = self._groups.get(self._group(group))
         return None if state is None else state.applied
+
+    def _peer_claims(
+        self, state: handover.Group, group: str, target: ring_mod.HashRing
+    ) -> list[claims_mod.Claim]:
+        """Return the live peers' claims, read again unless still fresh.
+
+        The read also notes what the other findings here answer from: the
+        live and draining members, whether this member drains, the rings
+        that count it out, and who is only presumed up.
+        """
+        now = self.manager._clock()
+        fresh_for = state.fresh_for(self.manager.reset_interval)
+        if state.claims is not None and now - state.read_at < fresh_for:
+            return state.claims
+        snapshot = self.manager.source.get_members(group)
+        claims, state.live, state.draining = claims_mod.peer_claims(
+            snapshot, self.host, target
+        )
+        own = snapshot.members.get(self.host)
+        state.drained = own is not None and own.state is values.State.DRAINING
+        state.counting_out = taking.leaving_out(claims, self.host)
+        state.claims, state.read_at = claims, now
+        state.presumed = snapshot.presumed
+        return claims
