@@ -90,21 +90,21 @@ class Streaks:
         """
         if self._beat_started is None:
             return None
-        tried, trying = self._tried_at, self._trying_since
         now = self._clock()
-        if trying is None and now - tried > self._lapse_after:
+        if self._trying_since is None and self._silent_at(now):
             return now
         return self._silence_ended
 
     def _trying(self) -> None:
         """Note that a heartbeat begins now."""
         now = self._clock()
-        if (
-            self._beat_started is not None
-            and now - self._tried_at > self._lapse_after
-        ):
+        if self._beat_started is not None and self._silent_at(now):
             self._silence_ended = now
         self._trying_since = now
+
+    def _silent_at(self, now: float) -> bool:
+        """Tell whether no heartbeat ended within the lapse bound of now."""
+        return now - self._tried_at > self._lapse_after
 
     @property
     def _lapse_after(self) -> float:
