@@ -209,12 +209,25 @@ class OwnershipFilter:
             (a list, say).
         :raises hashring.exception.InvalidKeyError: a node id is not
             ``str`` or bytes.
-        :raises: what :meth:`hashring.RingManager.get_ring` raises.
+        :raises: what :meth:`hashring.RingManager.get_ring` raises; but
+            under the handoff protocol, after a silence of this member's
+            heartbeats (a pause), a call that cannot read the membership
+            answers that it manages no node instead
+            (:meth:`hashring.handoff.Protocol.after_silence`).
         """
         alive: frozenset[Any]
         if self.manager is not None:
-            ring = self.manager.get_ring(self.group)
-            alive = self.manager.alive(self.group)
+            try:
+                ring = self.manager.get_ring(self.group)
+                alive = self.manager.alive(self.group)
+            except exception.RingUnavailable:
+                # Paused past max_stale, into an outage: the protocol lets
+                # go of every node, under the last ring, rather than let
+                # the consumer go on with those its peers took meanwhile.
+                last = self.handoff and self.handoff.after_silence(self.group)
+                if not last:
+                    raise
+                ring, alive = last
         else:
             assert self.ring is not None
             ring = self.ring

@@ -106,6 +106,35 @@ class Readings:
         state = self._groups.get(self._group(group))
         return None if state is None else state.applied
 
+    def after_silence(
+        self, group: str | None = None
+    ) -> tuple[ring_mod.HashRing, frozenset[str]] | None:
+        """Return the last ring and live members, if heartbeats went silent.
+
+        For a filter whose manager cannot serve a ring any more (its
+        membership has been unreadable for longer than ``max_stale``):
+        after a silence of this member's heartbeats that no call has read
+        the claims since, the protocol lets go of every key rather than
+        raise (see :meth:`hashring.handoff.Protocol.owned`), and the filter
+        decides under the manager's last ring to say so.
+
+        :param group: the group; the source's default when None.
+        :returns: the manager's last ring of the group and its live
+            members; None when there was no such silence, or no ring.
+        """
+        key = self._group(group)
+        state = self._groups.get(key)
+        entry = self.manager._entries.get(key)
+        silence = self.manager.source.last_silence()
+        if (
+            state is None
+            or entry is None
+            or silence is None
+            or silence <= state.checked
+        ):
+            return None
+        return entry.ring, entry.alive
+
     def _peer_claims(
         self, state: handover.Group, group: str, target: ring_mod.HashRing
     ) -> list[claims_mod.Claim]:

@@ -234,21 +234,46 @@ class SilenceOverASourceTestCase(test_handoff.OverASource):
         self.assert_converged()
         self.assertEqual(held, paused.owned)
 
+    def test_paused_past_max_stale_into_an_outage_it_lets_go(self):
+        # Its manager's last ring is too old to serve: the filter lets go
+        # under it all the same, rather than raise RingUnavailable to a
+        # consumer that would go on with the nodes its peers took.
+        paused, held = self.pause_past_dead_after()
+        self.services.append(paused)
+        paused.manager.max_stale = 1.0
+        with self.outage(paused):
+            self.assertRaises(
+                exception.RingUnavailable, paused.manager.get_ring
+            )
+            paused.step(self.nodes)
+            self.assertEqual(set(), paused.owned)
+            self.assert_no_overlap()
+            reasons = {paused.result.decisions[k].reason for k in held}
+            self.assertEqual({ownership.Reason.HANDOFF}, reasons)
+        self.go_on(paused)
+        self.rounds(5)
+        self.assert_converged()
+        self.assertEqual(held, paused.owned)
+
     def test_an_outage_longer_than_dead_after_lets_nothing_go(self):
         # Its heartbeats fail all along (they are tried): no pause, and no
-        # peer could take its nodes; it keeps them, as the outage lasts.
+        # peer could take its nodes; it keeps them, as the outage lasts,
+        # past max_stale too (the consumer is told RingUnavailable).
         self.rounds(3)
-        held = set(self.services[1].owned)
+        service = self.services[1]
+        held = set(service.owned)
         self.assertTrue(held)
-        with self.outage(self.services[1]):
+        with self.outage(service):
             time.sleep(1.5)
             self.assertRaises(
-                exception.MembershipUnavailable,
-                self.services[1].step,
-                self.nodes,
+                exception.MembershipUnavailable, service.step, self.nodes
             )
-        self.assertEqual(held, self.services[1].owned)
-        self.assertLess(self.services[1].source.last_silence() or 0, 1)
+            service.manager.max_stale = 1.0
+            self.assertRaises(
+                exception.RingUnavailable, service.step, self.nodes
+            )
+        self.assertEqual(held, service.owned)
+        self.assertLess(service.source.last_silence() or 0, 1)
 
 
 class SilencedOrphansTestCase(

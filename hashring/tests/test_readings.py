@@ -10,6 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import time
+
 from hashring.tests import test_handoff
 
 KEYS = test_handoff.KEYS
@@ -43,3 +45,20 @@ class ReadingsTestCase(test_handoff.OverASource):
         self.services[0].source.drain()
         self.rounds(2)
         self.assertEqual(set(), self.services[0].protocol.counted_out(KEYS))
+
+    def test_after_silence_only_until_a_call_reads_again(self):
+        self.rounds(3)
+        service = self.services[0]
+        self.assertIsNone(service.protocol.after_silence())
+        # Its heartbeats stop past the lapse bound (a pause), then go on.
+        service.source._stop_heartbeat()
+        time.sleep(1.5)
+        service.source.heartbeat()
+        service.source._start_heartbeat()
+        last = service.protocol.after_silence()
+        self.assertIsNotNone(last)
+        ring_, alive = last
+        self.assertEqual(service.result.fingerprint, ring_.fingerprint)
+        self.assertIn('s-2', alive)
+        service.step(self.nodes)  # reads the claims: the silence is over
+        self.assertIsNone(service.protocol.after_silence())
