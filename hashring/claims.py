@@ -275,6 +275,59 @@ def peer_claims(
     return found, frozenset(live), frozenset(draining)
 
 
+def unlisted(
+    claims: list[Claim],
+    listed: frozenset[str],
+    me: str,
+    before: list[Claim] | None = None,
+) -> list[Claim]:
+    """Return claims for the members a peer places that a read leaves out.
+
+    A member whose record a backend lost (restarted empty, its keys
+    expired) is missing from every read until it heartbeats again, and may
+    still manage its keys meanwhile; a peer that knew it presumes it up
+    (:class:`hashring.membership.liveness.Judge`), and its published rings
+    place it.  A reader that joined since never knew it: to it, the claims
+    returned stand for such a member, as though it had published each of
+    those rings itself (:func:`hashring.taking.blocked` then blocks what
+    they give it).  Without a record it cannot have moved: the rings of
+    ``before`` that placed it stand for it while a peer still places it,
+    though its peers move on.
+
+    Runtime complexity: ``O(r * m)`` for ``r`` distinct published rings of
+    ``m`` members.
+
+    :param claims: the live peers' claims.
+    :param listed: the ids of every member the reader's reads listed,
+        live or not (one it read, and judged gone since, is its own to
+        judge).
+    :param me: the reader's canonical id.
+    :param before: what the reader's last read returned.
+    :returns: a claim per member left out and ring that places it.
+    """
+    found: dict[tuple[str, str], Claim] = {}
+    seen = set()
+    for claim in claims:
+        for spec in claim.rings():
+            if spec.fingerprint in seen:
+                continue
+            seen.add(spec.fingerprint)
+            for name in spec.members:
+                if name in listed:
+                    continue  # most names are their canonical ids
+                member = identity.canonical_of(name)
+                if member not in listed and member not in (None, me):
+                    # Settling: it hands nothing (taking.handed()).
+                    found[member, spec.fingerprint] = Claim(
+                        member, spec, settling=True
+                    )
+    placed = {member for member, _ in found}
+    for claim in before or ():
+        if claim.member in placed and claim.applied is not None:
+            found.setdefault((claim.member, claim.applied.fingerprint), claim)
+    return list(found.values())
+
+
 def gives_to(claim: Claim, member: str) -> bool:
     """Tell whether a claim's rings place a member (by canonical id)."""
     return any(

@@ -306,8 +306,8 @@ class Protocol(leaving.Leaving, readings.Readings):
                     state.let_go_of_taken()
                 state.unsettled = not self._settled(unbroken)
             state.unbroken = unbroken
-            # 3. Take what is free; release what the target gives away once
-            # its new owner has announced a ring that gives it the key.
+            # 3. Take what is free (of unlisted members too); release what
+            # the target gives away once its new owner has announced it.
             if mine is None or ring is None:
                 given = taking.mine(target, self.host, keys)
             else:
@@ -315,7 +315,7 @@ class Protocol(leaving.Leaving, readings.Readings):
             taken = taking.take(
                 given,
                 self.host,
-                claims,
+                claims + state.unlisted,
                 self._cache,
                 state.held,
                 target,

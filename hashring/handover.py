@@ -92,6 +92,11 @@ class Group:
     counting_out: list[Claim] = dataclasses.field(default_factory=list)
     # The last read came before this member was settled (taking.settled).
     unsettled: bool = True
+    # The members this member's reads listed (while a peer places them),
+    # and claims for those that peers' published rings place but no read
+    # listed (claims.unlisted()).
+    known: frozenset[str] = frozenset()
+    unlisted: list[Claim] = dataclasses.field(default_factory=list)
     # When the last call that answered from the claims began, on the
     # source's clock; whether one since let go of all after a silence.
     checked: float = -math.inf

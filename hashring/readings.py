@@ -142,7 +142,8 @@ class Readings:
 
         The read also notes what the other findings here answer from: the
         live and draining members, whether this member drains, the rings
-        that count it out, and who is only presumed up.
+        that count it out, who is only presumed up, and the members that
+        peers place but the read leaves out.
         """
         now = self.manager._clock()
         fresh_for = state.fresh_for(self.manager.reset_interval)
@@ -151,6 +152,18 @@ class Readings:
         snapshot = self.manager.source.get_members(group)
         claims, state.live, state.draining = claims_mod.peer_claims(
             snapshot, self.host, target
+        )
+        # A member read before and gone since was judged by this member's
+        # own reads: it stays known while a peer's ring places it.
+        listed = frozenset(m.id for m in snapshot)
+        gone = {
+            m
+            for m in state.known - listed
+            if any(claims_mod.gives_to(c, m) for c in claims)
+        }
+        state.known = listed.union(gone)
+        state.unlisted = claims_mod.unlisted(
+            claims, state.known, self.host, state.unlisted
         )
         own = snapshot.members.get(self.host)
         state.drained = own is not None and own.state is values.State.DRAINING

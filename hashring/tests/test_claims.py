@@ -17,6 +17,7 @@ from hashring import claims
 from hashring import exception
 from hashring.membership import values
 from hashring import ring
+from hashring import taking
 from hashring.tests import base
 
 
@@ -191,3 +192,56 @@ class ClaimsTestCase(base.TestCase):
             ring.HashRing([b'x']),
         )
         self.assertIn("b'x'", str(err))
+
+
+class UnlistedTestCase(base.TestCase):
+    """Claims standing for members a peer places that a read left out."""
+
+    def setUp(self):
+        super().setUp()
+        self.old = ring.HashRing(['A-1', 'b-2'], points=8)
+        self.new = self.old.with_members(['A-1', 'b-2', 'c-3'])
+
+    def spec(self, ring_):
+        return claims.RingSpec.of(ring_)
+
+    def test_a_member_placed_but_not_listed_stands_for_itself(self):
+        # a-1 presumes b-2 up (its record lost); c-3 never read it.
+        moving = claims.Claim('a-1', self.spec(self.old), self.spec(self.new))
+        found = claims.unlisted([moving], frozenset({'a-1', 'c-3'}), 'c-3')
+        self.assertEqual(
+            {('b-2', self.old.fingerprint), ('b-2', self.new.fingerprint)},
+            {(c.member, c.applied.fingerprint) for c in found},
+        )
+        # They block, and hand nothing.
+        self.assertEqual([True, True], [c.settling for c in found])
+        keys = [f'node-{i}' for i in range(100)]
+        self.assertEqual(set(), taking.handed(keys, 'c-3', found))
+        self.assertTrue(taking.blocked(keys, 'c-3', found))
+        # Listed (live or not), or the reader itself: nothing.
+        self.assertEqual(
+            [], claims.unlisted([moving], frozenset({'a-1', 'b-2'}), 'c-3')
+        )
+        alone = claims.Claim('a-1', self.spec(self.old))
+        self.assertEqual(
+            [], claims.unlisted([alone], frozenset({'a-1'}), 'b-2')
+        )
+
+    def test_its_rings_stand_while_a_peer_places_it(self):
+        listed = frozenset({'a-1', 'c-3'})
+        before = claims.unlisted(
+            [claims.Claim('a-1', self.spec(self.old))], listed, 'c-3'
+        )
+        # a-1 moved on; b-2, without a record, cannot have.
+        moved = [claims.Claim('a-1', self.spec(self.new))]
+        found = claims.unlisted(moved, listed, 'c-3', before)
+        self.assertEqual(
+            {self.old.fingerprint, self.new.fingerprint},
+            {c.applied.fingerprint for c in found},
+        )
+        # Once no peer places it (judged dead), or it is listed: none.
+        gone = [claims.Claim('a-1', self.spec(ring.HashRing(['A-1', 'c-3'])))]
+        self.assertEqual([], claims.unlisted(gone, listed, 'c-3', found))
+        self.assertEqual(
+            [], claims.unlisted(moved, listed | {'b-2'}, 'c-3', found)
+        )

@@ -71,10 +71,12 @@ class Live:
     hosts = None
     #: how long its manager serves a ring (and its protocol the claims)
     reset_interval = 0
+    #: its source's dead_after
+    dead_after = 1.0
 
     def __init__(self, test, name, path):
         self.name = name
-        self.source = test.file_source(path, name)
+        self.source = test.file_source(path, name, self.dead_after)
         self.manager = manager.RingManager(
             self.source, host=name, reset_interval=self.reset_interval
         )

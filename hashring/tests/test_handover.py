@@ -109,8 +109,8 @@ class LapseOverASourceTestCase(test_handoff.OverASource):
         self.assertLess(time.monotonic() - stopped, 4.0)
 
 
-class WipedSourceTestCase(test_handoff.OverASource):
-    """A member that joins a backend that lost its peers' records."""
+class Wiped(test_handoff.OverASource):
+    """Services over a backend that loses their records (no tests here)."""
 
     def wipe(self):
         os.remove(self.path)
@@ -138,6 +138,10 @@ class WipedSourceTestCase(test_handoff.OverASource):
             time.sleep(0.05)
         self.rounds(3)
         self.assert_converged()
+
+
+class WipedSourceTestCase(Wiped):
+    """A member that joins a backend that lost its peers' records."""
 
     def test_a_newcomer_takes_nothing_its_peers_hold(self):
         peers = self.hold_and_wipe()
@@ -204,6 +208,55 @@ class WipedSourceTestCase(test_handoff.OverASource):
         settled = time.monotonic() - joined
         self.assertGreaterEqual(settled, 0.2)
         self.assertLess(settled, 5)
+
+
+class Patient(test_handoff.Live):
+    """A service whose peers presume it up for 5 s after an outage."""
+
+    dead_after = 5.0
+
+
+class LatePeerTestCase(Wiped):
+    """A peer back late from a wipe, that another peer presumes up."""
+
+    service = Patient
+
+    def test_a_newcomer_leaves_a_late_peer_its_keys(self):
+        # The first peer is back at once, the other late (its heartbeat
+        # hangs): the first presumes it up, its rings give it its keys,
+        # and it still manages them.  The newcomer, settled, whose reads
+        # do not list the late peer at all, takes none of them.
+        prompt, late = self.hold_and_wipe()
+        held = set(late.owned)
+        self.assertTrue(held)
+        prompt.source.heartbeat()
+        prompt.source._start_heartbeat()
+        newcomer = self.service(self, 's-3', self.path)
+        self.services.append(newcomer)
+        self.wait_settled(newcomer.source)
+        self.rounds(4, [prompt, newcomer])  # no overlap with late's keys
+        self.assertEqual(set(), held & newcomer.owned)
+        self.assertTrue(newcomer.owned)
+        self.assertIn('s-2', prompt.manager.get_ring().members)
+        self.rejoin_until_owned([late], [newcomer], within=10)
+        self.assertTrue(late.owned)
+
+    def test_a_member_judges_a_peer_it_read_for_itself(self):
+        # s-3's record goes without a hand-over (as a crashed member's
+        # expires on Redis or etcd); s-2 lags, its claim still places it.
+        # S-1 read s-3, and saw it go: it takes its share at once.
+        self.services.append(self.service(self, 's-3', self.path))
+        self.rounds(3)
+        first, lagging, gone = self.services
+        held = set(gone.owned)
+        gone.source.leave()
+        self.services.remove(gone)
+        first.step(self.nodes)
+        first.step(self.nodes)
+        self.assertTrue(held & first.owned)
+        claim = first.source.get_members().members['s-2'].claim
+        self.assertIn('s-3', claim.applied.members)
+        self.assertEqual([], first.protocol._groups['default'].unlisted)
 
 
 class SilenceOverASourceTestCase(test_handoff.OverASource):
