@@ -16,7 +16,8 @@
 after each call, about what the call found: the keys it keeps while it
 hands them over, the live members of its read (newer than the
 manager's), the keys a peer may manage because it counts this member out,
-and the rings it announced.
+the rings it announced, and the ring to let go under after a silence of
+its heartbeats.
 """
 
 from collections.abc import Iterable
