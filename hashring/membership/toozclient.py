@@ -283,6 +283,10 @@ class Client:
             base.LOG.debug(
                 'Stopping the tooz coordinator failed: %s', base.mask(exc)
             )
+            # Its stop, stuck on a frozen or lost server, would hold the
+            # client, which tries to reconnect for ever, then leaves: the
+            # record of a member that may have joined again meanwhile.
+            _retire(self.coordinator, self.caller)
         self.caller.close()
         with self._lock:
             self._closed = True

@@ -237,6 +237,19 @@ class ZooKeeperOutageTestCase(OutageMixin, test_base.TestCase):
         self.assertEqual(session, client.client_id)
         self.assertEqual({'node-a': 1}, self._try_up())
 
+    def test_a_source_closed_in_an_outage_closes_its_client(self):
+        # Its stop cannot leave while the server is frozen: the client, left
+        # to it, reconnected for ever, then removed the member's record.
+        node = self.source()
+        node.join('node-a', self.group)
+        client = node._writer.coordinator._coord
+        states = []
+        client.add_listener(states.append)
+        self.srv.freeze()
+        node.close()
+        self.assertTrue(contract.eventually(lambda: 'LOST' in states, 5))
+        self.assertFalse(client.connected)
+
 
 class ToozBadInputTestCase(test_base.TestCase):
     def test_unknown_scheme(self):
