@@ -224,6 +224,7 @@ class CallableTestCase(base.TestCase):
         ):
             with self.subTest(path=path):
                 source = membership.load('callable', membership_function=path)
+                self.addCleanup(source.close)
                 self.assertEqual(
                     {'Conductor-1': 1, 'conductor-2:8089': 2},
                     source.get_members().placed(),
