@@ -129,8 +129,7 @@ class Wiped(test_handoff.OverASource):
     def rejoin_until_owned(self, peers, newcomers, within):
         """Let the peers back; run until every newcomer owns a node."""
         for peer in peers:
-            peer.source.heartbeat()  # back, with their claims
-            peer.source._start_heartbeat()
+            self.go_on(peer)  # back, with their claims
         deadline = time.monotonic() + within
         while not all(n.owned for n in newcomers):
             self.assertLess(time.monotonic(), deadline, 'never took')
@@ -229,8 +228,7 @@ class LatePeerTestCase(Wiped):
         prompt, late = self.hold_and_wipe()
         held = set(late.owned)
         self.assertTrue(held)
-        prompt.source.heartbeat()
-        prompt.source._start_heartbeat()
+        self.go_on(prompt)
         newcomer = self.service(self, 's-3', self.path)
         self.services.append(newcomer)
         self.wait_settled(newcomer.source)

@@ -53,8 +53,7 @@ class ReadingsTestCase(test_handoff.OverASource):
         # Its heartbeats stop past the lapse bound (a pause), then go on.
         service.source._stop_heartbeat()
         time.sleep(1.5)
-        service.source.heartbeat()
-        service.source._start_heartbeat()
+        self.go_on(service)
         last = service.protocol.after_silence()
         self.assertIsNotNone(last)
         ring_, alive = last
