@@ -167,6 +167,7 @@ class ClaimsTestCase(base.TestCase):
         for data, bad in (
             ('x', "'x'"),
             ({'applied': {'members': ['a']}}, "['a']"),
+            ({'applied': {'members': {5: 1}}}, '{5: 1}'),
             ({'applied': {**claim.applied.to_dict(), 'points': 0}}, '0'),
             ({'applied': {**claim.applied.to_dict(), 'fingerprint': 5}}, '5'),
             ({'since': 'yesterday'}, "'yesterday'"),
@@ -179,6 +180,18 @@ class ClaimsTestCase(base.TestCase):
                     data,
                 )
                 self.assertIn(bad, str(err))
+        # The weights, each checked with the others: one bad is named.
+        for weight in (True, 0, values.MAX_WEIGHT + 1, 1.5, '1'):
+            with self.subTest(weight=weight):
+                data = claim.applied.to_dict()
+                data['members'] = {**data['members'], 'c-3': weight}
+                err = self.assertRaises(
+                    exception.InvalidArgumentError,
+                    claims.RingSpec.from_dict,
+                    data,
+                )
+                self.assertIn('c-3', str(err))
+                self.assertIn(f'weight {weight!r}', str(err))
         forged = claims.RingSpec.from_dict(
             {**claim.applied.to_dict(), 'fingerprint': 'f' * 16}
         )
