@@ -50,6 +50,24 @@ URL_OPTIONS = {
 }
 
 
+def _claims_read(rings, result):
+    """Say what the protocol read before a take, to trace an overlap."""
+    protocol = rings.handoff
+    state = (
+        None
+        if protocol is None
+        else protocol._groups.get(rings.source.default_group)
+    )
+    if state is None or state.claims is None:
+        return f'ring {result.fingerprint} read nothing'
+    seen = ' '.join(
+        f'{c.member}:{c.applied and c.applied.fingerprint}'
+        f'>{c.intended and c.intended.fingerprint}{"~" * c.settling}'
+        for c in state.claims + state.unlisted
+    )
+    return f'ring {result.fingerprint} read at {state.read_at:.6f}: {seen}'
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument('--driver', required=True)
@@ -62,6 +80,9 @@ def main(argv=None):
         '--no-handoff', dest='handoff', action='store_false', default=True
     )
     parser.add_argument('--reset-interval', type=float, default=0.2)
+    parser.add_argument(
+        '--trace', help='a file to note, at each take, the claims it read'
+    )
     for option, value in TIMING.items():
         parser.add_argument(
             f'--{option.replace("_", "-")}', type=float, default=value
@@ -87,6 +108,7 @@ def main(argv=None):
     for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, lambda s, _f: asked.add(s))
     out = open(args.log, 'a', buffering=1)
+    trace = open(args.trace, 'a', buffering=1) if args.trace else None
     source.join(args.name)
     out.write(f'{time.monotonic():.6f} ready\n')
     held = set()
@@ -115,6 +137,8 @@ def main(argv=None):
         taken, released = now - held, held - now
         if taken:
             out.write(f'{at:.6f} + {" ".join(map(str, sorted(taken)))}\n')
+            if trace is not None:
+                trace.write(f'{at:.6f} {_claims_read(rings, result)}\n')
         if released:
             out.write(f'{at:.6f} - {" ".join(map(str, sorted(released)))}\n')
         held = now
