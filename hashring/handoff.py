@@ -227,10 +227,9 @@ class Protocol(leaving.Leaving, readings.Readings):
             # After a silence of this member's heartbeats (a pause), its
             # peers may have taken any of its keys: unable to read which,
             # it lets go of them all, rather than go on with them.
-            silence = self.manager.source.last_silence()
             with self._lock:
                 state = self._state(group)
-                if silence is None or silence <= state.checked:
+                if not self._silence_unread(state):
                     raise
                 return state.let_go_after_silence(keys, partial, record)
 

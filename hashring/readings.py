@@ -124,17 +124,23 @@ class Readings:
             members; None when there was no such silence, or no ring.
         """
         key = self._group(group)
-        state = self._groups.get(key)
         entry = self.manager._entries.get(key)
-        silence = self.manager.source.last_silence()
-        if (
-            state is None
-            or entry is None
-            or silence is None
-            or silence <= state.checked
-        ):
+        if entry is None or not self._silence_unread(self._groups.get(key)):
             return None
         return entry.ring, entry.alive
+
+    def _silence_unread(self, state: handover.Group | None) -> bool:
+        """Tell whether heartbeats went silent since a call last read.
+
+        (:meth:`hashring.membership.streaks.Streaks.last_silence`, against
+        the start of the group's last call that answered from the claims.)
+        """
+        silence = self.manager.source.last_silence()
+        return (
+            state is not None
+            and silence is not None
+            and silence > state.checked
+        )
 
     def _peer_claims(
         self, state: handover.Group, group: str, target: ring_mod.HashRing
