@@ -16,9 +16,9 @@ Rings converge one service at a time, so for a while two services' rings
 can give one node to both of them, or to neither.  The protocol closes
 that window without a lock service, with what each member publishes
 through its membership source beside its heartbeat: a
-:class:`~hashring.claims.Claim` per
-group, naming the ring it *applies* and, while it moves to another, the
-ring it *intends* to apply.  A member moving to a target ring:
+:class:`~hashring.claims.Claim` per group, naming the ring it *applies*
+and, while it moves to another, the ring it *intends* to apply.  A member
+moving to a target ring:
 
 1. publishes its intent (applied: the old ring, intended: the target);
 2. reads its live peers' claims, after that publish;
@@ -311,6 +311,8 @@ class Protocol(leaving.Leaving, readings.Readings):
                 given = taking.mine(target, self.host, keys)
             else:
                 given = mine
+            if moving:
+                self._cache.add(applied, target)  # peers publish them too
             taken = taking.take(
                 given,
                 self.host,

@@ -84,12 +84,13 @@ def members(
                 record.id, f'it is the same member as record {keep.id!r}'
             )
     found: dict[str, values.Member] = {}
+    parsed: dict[Any, Any] = {}
     for member_id, record in chosen.items():
         claim = incarnation = None
         published = values.NO_ATTRIBUTES
         if record.attributes:
             attributes = dict(record.attributes)
-            claim = _claim_of(member_id, attributes, bad_claim)
+            claim = _claim_of(member_id, attributes, bad_claim, parsed)
             incarnation = identity.incarnation_of(
                 attributes.pop(values.INCARNATION_ATTRIBUTE, None)
             )
@@ -112,13 +113,14 @@ def _claim_of(
     member_id: str,
     attributes: dict[str, Any],
     bad_claim: Callable[[str, Exception], None],
+    parsed: dict[Any, Any],
 ) -> 'claims.Claim | None':
     """Take a record's claim out of its attributes; None if it has none."""
     data = attributes.pop(values.CLAIM_ATTRIBUTE, None)
     if data is None:
         return None
     try:
-        return claims.Claim.from_dict(member_id, data)
+        return claims.Claim.from_dict(member_id, data, parsed)
     except exception.HashRingError as exc:
         bad_claim(member_id, exc)
         return None

@@ -12,6 +12,7 @@
 
 import dataclasses
 import datetime
+import json
 
 from hashring import claims
 from hashring import exception
@@ -197,6 +198,41 @@ class ClaimsTestCase(base.TestCase):
         )
         err = self.assertRaises(exception.InvalidArgumentError, forged.build)
         self.assertIn('corrupt', str(err))
+
+    def test_one_read_parses_each_ring_once_and_refuses_the_same(self):
+        data = self.claim('a-1', self.old, self.new).to_dict()
+        parsed = {}
+        first = claims.Claim.from_dict('a-1', json.loads(json.dumps(data)))
+        again = [
+            claims.Claim.from_dict(m, json.loads(json.dumps(data)), parsed)
+            for m in ('a-1', 'b-2')
+        ]
+        self.assertEqual(first, again[0])
+        self.assertIs(again[0].applied, again[1].applied)
+        self.assertIs(again[0].intended, again[1].intended)
+        self.assertIsNot(again[0].applied, again[0].intended)
+        # Equal in value is not enough: what a parse refuses, it refuses.
+        applied = data['applied']
+        for bad, named in (
+            ({**applied, 'points': float(applied['points'])}, 'points'),
+            ({**applied, 'members': {'A-1': True, 'b-2': 1}}, 'A-1'),
+            ({**applied, 'fingerprint': ['x']}, "['x']"),
+        ):
+            with self.subTest(bad=bad):
+                err = self.assertRaises(
+                    exception.InvalidArgumentError,
+                    claims.RingSpec.from_dict,
+                    bad,
+                    parsed,
+                )
+                self.assertIn(named, str(err))
+        # Data that names a parsed ring's fingerprint with other members
+        # is another spec (that one does not rebuild).
+        forged = claims.RingSpec.from_dict(
+            {**applied, 'members': {'A-1': 1}}, parsed
+        )
+        self.assertEqual({'A-1': 1}, forged.members)
+        self.assertIsNot(again[0].applied, forged)
 
     def test_bytes_members_cannot_be_published(self):
         err = self.assertRaises(

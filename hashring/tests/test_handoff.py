@@ -13,6 +13,7 @@
 import os
 import random
 import time
+from unittest import mock
 
 import fixtures
 
@@ -181,6 +182,21 @@ class ProtocolOverASourceTestCase(OverASource):
         self.rounds(3)
         self.assert_converged()
         self.assertTrue(self.services[-1].owned)
+
+    def test_a_moving_member_builds_no_ring_it_applies(self):
+        # The peers that have yet to move publish the ring it applies,
+        # which it has built: a ring of many members takes milliseconds.
+        self.services.append(Live(self, 's-3', self.path))
+        self.rounds(3)
+        real = handoff.RingSpec.build
+        with mock.patch.object(
+            handoff.RingSpec, 'build', autospec=True, side_effect=real
+        ) as build:
+            self.services[-1].source.drain()
+            self.rounds(3)  # the others take its nodes
+        self.assertEqual(set(), self.services.pop().owned)
+        self.assert_converged()
+        self.assertEqual([], build.call_args_list)
 
     def test_graceful_leave_hands_every_node_over(self):
         self.services.append(Live(self, 's-3', self.path))

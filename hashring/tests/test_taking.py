@@ -63,13 +63,30 @@ class TakingTestCase(base.TestCase):
             taking.blocked(keys, 'a-1', [sound], cache),
         )
 
-    def test_the_cache_builds_each_ring_once(self):
-        cache = taking.RingCache(size=2)
-        spec = claims.RingSpec.of(self.old)
-        self.assertIs(cache.get(spec), cache.get(spec))
-        for points in (2, 4, 16):
-            cache.get(claims.RingSpec.of(ring.HashRing(['x'], points=points)))
-        self.assertEqual(2, len(cache._rings))
+    def test_peers_rings_are_looked_up_once_each_and_told_apart(self):
+        keys = [f'node-{i}' for i in range(200)]
+        whole = ring.HashRing(['A-1', 'b-2', 'c-3'], points=8)
+        peers = [self.claim(m, whole) for m in ('b-2', 'c-3')]
+        real = ring.HashRing.map_keys
+        with mock.patch.object(
+            ring.HashRing, 'map_keys', autospec=True, side_effect=real
+        ) as map_keys:
+            held = taking.blocked(keys, 'a-1', peers)
+        self.assertEqual(1, map_keys.call_count)
+        self.assertEqual(
+            {k for k, o in zip(keys, whole.map_keys(keys)) if o != 'A-1'},
+            held,
+        )
+        # A ring that names another's fingerprint with other members is
+        # not that ring: it does not rebuild, and blocks every key.
+        forged = claims.Claim(
+            'd-4',
+            dataclasses.replace(
+                claims.RingSpec.of(self.old), fingerprint=whole.fingerprint
+            ),
+        )
+        for published in (peers + [forged], [forged] + peers):
+            self.assertEqual(set(keys), taking.blocked(keys, 'a-1', published))
 
 
 class WithinTestCase(base.TestCase):

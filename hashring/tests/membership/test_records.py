@@ -129,6 +129,14 @@ class MembersTestCase(test_base.TestCase):
         self.assertEqual({}, dict(found['b'].attributes))
         self.assertEqual(['b'], [member for member, _ in refused])
         self.assertIn('A claim is a mapping', str(refused[0][1]))
+        # Claims of one ring in one read share its spec, parsed once.
+        both, _, _ = self.members(
+            [
+                record(n, attributes={values.CLAIM_ATTRIBUTE: claim.to_dict()})
+                for n in ('a', 'c')
+            ]
+        )
+        self.assertIs(both['a'].claim.intended, both['c'].claim.intended)
         # A member that publishes nothing shares one empty mapping.
         self.assertIs(
             values.NO_ATTRIBUTES,
