@@ -96,10 +96,8 @@ class RingSpec:
         """Return a spec read from a membership record.
 
         :param data: the spec's data, as :meth:`to_dict` gives it.
-        :param parsed: the specs parsed before from the same read, which
-            this call adds to: data equal to theirs, type for type, gives
-            the same spec, which spares parsing it again and lets a
-            comparison of the two end at once.
+        :param parsed: specs parsed from the same read, added to here:
+            equal data, type for type, gives the same spec.
         :raises hashring.exception.InvalidArgumentError: a field is missing
             or of the wrong type; the message names it.
         """
@@ -109,9 +107,8 @@ class RingSpec:
             )
         if parsed is None:
             return cls._parse(data)
-        # Every member's claim carries the same few rings, each with every
-        # member's weight: a read of m claims parsed O(m^2) weights in
-        # Python, where equal data compares in C.
+        # Each of m claims carries the same few rings, with m weights:
+        # equal data compares in C, and equal specs at once.
         fingerprint = data.get('fingerprint')
         before = parsed.get(fingerprint) if type(fingerprint) is str else None
         if (
@@ -143,7 +140,7 @@ class RingSpec:
             and min(given) >= 1
             and max(given) <= values.MAX_WEIGHT
         ):
-            weights = dict(members)  # checked in C, as from_dict() says
+            weights = dict(members)  # checked in C: m in each of m claims
         else:
             weights = {
                 m: values.check_weight(m, w) for m, w in members.items()
@@ -206,8 +203,6 @@ class Claim:
     ) -> 'Claim':
         """Return a member's claim read from its record.
 
-        :param member: the record's member id.
-        :param data: the claim's data, as :meth:`to_dict` gives it.
         :param parsed: as for :meth:`RingSpec.from_dict`.
         :raises hashring.exception.InvalidArgumentError: as
             :meth:`RingSpec.from_dict`.
@@ -305,6 +300,7 @@ def peer_claims(
     found = []
     live = set()
     draining = set()
+    inferred = None
     for member in snapshot:
         if not member.state.alive:
             continue
@@ -317,7 +313,8 @@ def peer_claims(
         if claim is None:
             # What it applies is inferred, not said: it hands nothing
             # (a member that joined, yet to publish, read nothing yet).
-            claim = Claim(member.id, RingSpec.of(ring), settling=True)
+            inferred = inferred or RingSpec.of(ring)
+            claim = Claim(member.id, inferred, settling=True)
         found.append(claim)
     return found, frozenset(live), frozenset(draining)
 

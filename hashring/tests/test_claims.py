@@ -126,6 +126,15 @@ class ClaimsTestCase(base.TestCase):
         )
         self.assertEqual(frozenset({'a-1', 'b-2', 'c-3'}), live)
         self.assertEqual(frozenset({'b-2'}), leaving)
+        # Those that publish nothing share the spec, made once a read.
+        found, _, _ = claims.peer_claims(
+            self.snapshot(
+                values.Member('c-3', state.UP), values.Member('f-6', state.UP)
+            ),
+            'a-1',
+            self.new,
+        )
+        self.assertIs(found[0].applied, found[1].applied)
         # A host that is not alive itself is not among the live.
         found, live, _ = claims.peer_claims(
             self.snapshot(values.Member('a-1', state.DOWN, claim=mine)),
