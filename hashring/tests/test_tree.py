@@ -283,6 +283,25 @@ class TreeTestCase(base.TestCase):
         self.assertEqual(2, refused.returncode)
         self.assertIn('--shards must be more than 10, not 10', refused.stderr)
 
+    def test_handoff_benchmark_smoke(self):
+        # The benchmark checks that the protocol owns what the plain ring
+        # gives (it failed so for a day that nothing ran it).
+        result = _benchmark(
+            *('handoff', '--nodes', '2000', '--services', '3'),
+            *('--repeat', '1'),
+            timeout=120,
+        )
+        self.assertIn('3 services, 2,000 nodes', result.stdout)
+        for call in ('steady: ring applied', 'first call after a ring'):
+            self.assertRegex(result.stdout, rf'{call}.* \d+ms +\d+ms +[+-]')
+
+    def test_converge_benchmark_smoke(self):
+        result = _benchmark(
+            'converge', '--services', '3', '--nodes', '300', timeout=120
+        )
+        events = re.findall(r'^(\w+) +[\d.]+ +\d+ +\d+s$', result.stdout, re.M)
+        self.assertEqual(['join', 'leave', 'crash', 'flap', 'pause'], events)
+
     def test_huge_benchmark_smoke(self):
         # A small ring, with the huge run's reports: the walk tables' size
         # and making time, and the lookups' ratios.
