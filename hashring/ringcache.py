@@ -14,8 +14,8 @@
 
 The handoff protocol checks keys against the rings its peers publish
 (:mod:`hashring.taking`); peers publish the same few rings, one of them
-often the ring the member itself applies, and a ring of many members took
-seconds to build at every call.
+often the ring the member itself applies, and a ring of many members takes
+up to seconds to build.
 """
 
 from typing import Any

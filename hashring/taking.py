@@ -17,7 +17,8 @@ claims of :mod:`hashring.claims`: a key a peer's published ring still
 gives to that peer is blocked (:func:`blocked`), and a member manages the
 keys its target ring gives it that it holds or that are not blocked
 (:func:`owned`).  A :class:`Tenure` says since which ring it holds each,
-its fencing tokens; a :class:`RingCache` builds each published ring once.
+its fencing tokens; a :class:`hashring.ringcache.RingCache` builds each
+published ring once.
 
 Runtime complexity of :func:`owned`: ``O(k * c)`` for ``k`` keys and
 ``c`` published rings that differ, each built once per fingerprint.
@@ -149,7 +150,8 @@ def _peer_rings(
 ) -> list[tuple[RingSpec, set[str]]]:
     """Return each distinct ring ``me``'s peers publish, and its peers.
 
-    Runtime complexity: ``O(c * m)`` for ``c`` claims of ``m`` members.
+    Runtime complexity: ``O(c)`` for ``c`` claims of one read, whose
+    equal specs are one object; ``O(c * m)`` for ``m`` members otherwise.
     """
     # Peers publish the same few rings: look the keys up once per ring,
     # not once per peer.  A forged ring must not pass for the one whose
