@@ -278,12 +278,14 @@ class ToozSource(base.MembershipSource):
             try:
                 coordinator.join_group(key, caps).get()
             except coordination.MemberAlreadyExist:
-                try:
-                    coordinator.update_capabilities(key, caps).get()
-                except NotImplementedError:
-                    # tooz's file driver cannot change capabilities.
-                    coordinator.leave_group(key).get()
-                    coordinator.join_group(key, caps).get()
+                if _owned(coordinator, key):
+                    try:
+                        coordinator.update_capabilities(key, caps).get()
+                        return
+                    except NotImplementedError:
+                        pass  # tooz's file driver cannot change them
+                coordinator.leave_group(key).get()
+                coordinator.join_group(key, caps).get()
 
         self._call(
             self._writer_for(record.id),
@@ -361,3 +363,20 @@ class ToozSource(base.MembershipSource):
         self._close_writer()
         self._reader.close()
         self._reader = self._client(f'hashring-reader-{uuid.uuid4().hex}')
+
+
+def _owned(coordinator: Any, group: bytes) -> bool:
+    """Tell whether this member's record is its own session's, if any.
+
+    A ZooKeeper record is a node that ends with the session that made it:
+    a process restarted before its crashed one's session ended finds that
+    one's record, which it must make again as its own, or it would vanish
+    while the new process runs (its peers would take its keys).
+    """
+    client: Any = getattr(coordinator, '_coord', None)
+    if not hasattr(client, 'client_id'):
+        return True  # not kazoo's: no record ends with a session
+    found = client.exists(
+        coordinator._path_member(group, coordinator._member_id)
+    )
+    return found is None or found.ephemeralOwner == client.client_id[0]

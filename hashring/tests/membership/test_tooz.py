@@ -139,6 +139,21 @@ class ZooKeeperContractTestCase(
             )
         )
 
+    def test_a_member_back_before_its_old_session_ended_stays(self):
+        # A process restarted before ZooKeeper ended its crashed one's
+        # session found that one's record, a node of that session, which
+        # went with it while the new process ran: its peers took its keys.
+        old = self.source()
+        old.join('node-a', self.group)
+        old._stop_heartbeat()  # crashed: its session lingers
+        crashed = old._writer.coordinator._coord
+        new = self.source()
+        new.join('node-a', self.group)
+        new.publish(self.group, None)  # a later write keeps its node
+        crashed.stop()  # the session ends, as it expires
+        crashed.close()
+        self.assertEqual({'node-a': 1}, self.read().up())
+
     def test_a_group_tooz_cannot_read_is_unavailable_not_empty(self):
         self.joined_by_tooz()
         err = self.assertRaises(exception.MembershipUnavailable, self.read)
