@@ -37,6 +37,7 @@ import uuid
 
 from oslo_config import cfg
 from tooz import coordination
+from tooz import utils as tooz_utils
 
 from hashring import exception
 from hashring.membership import base
@@ -278,14 +279,14 @@ class ToozSource(base.MembershipSource):
             try:
                 coordinator.join_group(key, caps).get()
             except coordination.MemberAlreadyExist:
-                if _owned(coordinator, key):
-                    try:
-                        coordinator.update_capabilities(key, caps).get()
-                        return
-                    except NotImplementedError:
-                        pass  # tooz's file driver cannot change them
-                coordinator.leave_group(key).get()
-                coordinator.join_group(key, caps).get()
+                if _made_again(coordinator, key, caps):
+                    return
+                try:
+                    coordinator.update_capabilities(key, caps).get()
+                except NotImplementedError:
+                    # tooz's file driver cannot change capabilities.
+                    coordinator.leave_group(key).get()
+                    coordinator.join_group(key, caps).get()
 
         self._call(
             self._writer_for(record.id),
@@ -365,18 +366,32 @@ class ToozSource(base.MembershipSource):
         self._reader = self._client(f'hashring-reader-{uuid.uuid4().hex}')
 
 
-def _owned(coordinator: Any, group: bytes) -> bool:
-    """Tell whether this member's record is its own session's, if any.
+def _made_again(coordinator: Any, group: bytes, caps: bytes) -> bool:
+    """Make this member's record again where another session made it.
 
     A ZooKeeper record is a node that ends with the session that made it:
     a process restarted before its crashed one's session ended finds that
-    one's record, which it must make again as its own, or it would vanish
-    while the new process runs (its peers would take its keys).
+    one's record, which would vanish while the new process runs (its
+    peers would take its keys).
+
+    :returns: whether it made it again: False where the record is this
+        session's, or the backend is not ZooKeeper.
     """
     client: Any = getattr(coordinator, '_coord', None)
     if not hasattr(client, 'client_id'):
-        return True  # not kazoo's: no record ends with a session
-    found = client.exists(
-        coordinator._path_member(group, coordinator._member_id)
-    )
-    return found is None or found.ephemeralOwner == client.client_id[0]
+        return False  # not kazoo's: no record ends with a session
+    path = coordinator._path_member(group, coordinator._member_id)
+    found = client.exists(path)
+    if found is None or found.ephemeralOwner == client.client_id[0]:
+        return False
+    # One transaction, so that no read finds the member gone meanwhile.
+    swap = client.transaction()
+    swap.delete(path, version=found.version)
+    swap.create(path, tooz_utils.dumps(caps), ephemeral=True)
+    failed = [r for r in swap.commit() if isinstance(r, Exception)]
+    if failed and client.exists(path) is None:
+        # Its session ended meanwhile: the record is free to make.
+        coordinator.join_group(group, caps).get()
+    elif failed:
+        raise failed[0]  # the delete's: the create's says rolled back
+    return True

@@ -14,7 +14,8 @@
 
 Heartbeats are driven by hand (the threads' interval is longer than any
 test), so every step of an outage is exact.  The same promises are tested
-against real servers, frozen and wiped, in test_sql and test_tooz.
+against real servers, frozen and wiped, in test_sql, test_tooz and
+test_tooz_zookeeper.
 """
 
 import datetime

@@ -36,7 +36,8 @@ TESTS = [
     '::test_a_reinitialised_database_recovers_without_help',
     'hashring/tests/membership/test_sql.py::MariaDBOutageTestCase'
     '::test_a_reinitialised_database_recovers_without_help',
-    'hashring/tests/membership/test_tooz.py::ZooKeeperContractTestCase'
+    'hashring/tests/membership/test_tooz_zookeeper.py'
+    '::ZooKeeperContractTestCase'
     '::test_join_and_read',
     'hashring/tests/membership/test_tooz.py::RedisContractTestCase'
     '::test_join_and_read',
