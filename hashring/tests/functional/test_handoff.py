@@ -21,7 +21,8 @@ set with the time its filter call returned; the checker then proves that
 no node was managed by two services at any moment, and that the services
 converged after every event.  Another run stops a service (SIGSTOP) until
 its peers take its nodes: once it goes on, it lets go of them before it
-takes them back.
+takes them back.  On ZooKeeper, a crashed service restarts before its
+session ends, and keeps its nodes when that session ends.
 """
 
 import os
@@ -303,3 +304,41 @@ class RedisTestCase(Served, base.TestCase):
 
 class EtcdTestCase(Served, base.TestCase):
     driver, server, env = 'tooz', servers.EtcdServer, 'ETCD'
+
+
+class ZooKeeperTestCase(fleet.Fleet, base.TestCase):
+    """A record that ends with the session that made it (not Scenario's)."""
+
+    driver = 'tooz'
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.url = servers.shared(servers.ZooKeeperServer, 'ZOOKEEPER').url
+
+    def test_a_service_back_before_its_session_ended_keeps_its_nodes(self):
+        # A crashed service restarted before ZooKeeper ended its session
+        # found its record, a node of that session, which then went with
+        # it: its peers took its nodes while it still managed them.
+        names = ['svc-1', 'svc-2', 'svc-3']
+        for name in names:
+            self.start(name)
+        self.wait_converged('the start')
+        self.kill('svc-2')
+        crashed = self.ended['svc-2']
+        again = os.path.join(self.dir, 'svc-2-again.log')
+        # Its heartbeats, which find a record gone, a second apart: its
+        # peers read the group five times a second.
+        self.start('svc-2', '--log', again, '--heartbeat-interval=1')
+        self.wait_converged('a restart')
+        # ZooKeeper ends a session at most its timeout (at least two of
+        # its ticks: 6 s at the default tick) and a tick after its last
+        # sign of life.
+        time.sleep(max(0.0, crashed + 10 - time.monotonic()))
+        held = self.wait_converged('the crashed session\'s end')
+        self.assertTrue(held['svc-2'])
+        self.kill_all()
+        spans = {n: fleet.intervals(self.log(n), self.ended[n]) for n in names}
+        spans['svc-2'] = fleet.intervals(self.log('svc-2'), crashed)
+        spans['svc-2 again'] = fleet.intervals(again, self.ended['svc-2'])
+        self.assertEqual([], fleet.overlaps(spans)[:5])
