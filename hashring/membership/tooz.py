@@ -382,7 +382,8 @@ def _made_again(coordinator: Any, group: bytes, caps: bytes) -> bool:
         return False  # not kazoo's: no record ends with a session
     path = coordinator._path_member(group, coordinator._member_id)
     found = client.exists(path)
-    if found is None or found.ephemeralOwner == client.client_id[0]:
+    session = client.client_id  # None once the connection dropped
+    if found is None or session is None or found.ephemeralOwner == session[0]:
         return False
     # One transaction, so that no read finds the member gone meanwhile.
     swap = client.transaction()
