@@ -281,8 +281,8 @@ class SQLiteTestCase(Scenario, base.TestCase):
         self.assertLess(stopped - started, 5.0)
 
 
-class Served(Scenario):
-    """A scenario against a server the tests start, or CI's."""
+class Served:
+    """Services against a server the tests start, or CI's."""
 
     @classmethod
     def setUpClass(cls):
@@ -290,31 +290,26 @@ class Served(Scenario):
         cls.url = servers.shared(cls.server, cls.env).url
 
 
-class PostgreSQLTestCase(Served, base.TestCase):
+class PostgreSQLTestCase(Served, Scenario, base.TestCase):
     driver, server, env = 'sql', sqlservers.PostgresServer, 'POSTGRESQL'
 
 
-class MariaDBTestCase(Served, base.TestCase):
+class MariaDBTestCase(Served, Scenario, base.TestCase):
     driver, server, env = 'sql', sqlservers.MariaDBServer, 'MYSQL'
 
 
-class RedisTestCase(Served, base.TestCase):
+class RedisTestCase(Served, Scenario, base.TestCase):
     driver, server, env = 'tooz', servers.RedisServer, 'REDIS'
 
 
-class EtcdTestCase(Served, base.TestCase):
+class EtcdTestCase(Served, Scenario, base.TestCase):
     driver, server, env = 'tooz', servers.EtcdServer, 'ETCD'
 
 
-class ZooKeeperTestCase(fleet.Fleet, base.TestCase):
+class ZooKeeperTestCase(Served, fleet.Fleet, base.TestCase):
     """A record that ends with the session that made it (not Scenario's)."""
 
-    driver = 'tooz'
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.url = servers.shared(servers.ZooKeeperServer, 'ZOOKEEPER').url
+    driver, server, env = 'tooz', servers.ZooKeeperServer, 'ZOOKEEPER'
 
     def test_a_service_back_before_its_session_ended_keeps_its_nodes(self):
         # A crashed service restarted before ZooKeeper ended its session
