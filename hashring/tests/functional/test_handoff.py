@@ -327,8 +327,8 @@ class ZooKeeperTestCase(Served, fleet.Fleet, base.TestCase):
         self.start('svc-2', '--log', again, '--heartbeat-interval=1')
         self.wait_converged('a restart')
         # ZooKeeper ends a session at most its timeout (at least two of
-        # its ticks: 6 s at the default tick) and a tick after its last
-        # sign of life.
+        # its ticks: 6 s for ZooKeeperServerMain's 3 s, 4 s for Debian's
+        # zoo.cfg) and a tick after its last sign of life.
         time.sleep(max(0.0, crashed + 10 - time.monotonic()))
         held = self.wait_converged('the crashed session\'s end')
         self.assertTrue(held['svc-2'])
