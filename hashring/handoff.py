@@ -285,7 +285,7 @@ class Protocol(leaving.Leaving, readings.Readings):
                 settling,
             )
             if state.published != claim:
-                uncovered = state.to_let_go(applied, target)
+                uncovered = state.to_let_go(applied, target, partial)
                 if uncovered:
                     return state.let_go(keys, uncovered, partial, record)
                 source.publish(group, claim)

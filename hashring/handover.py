@@ -164,13 +164,17 @@ class Group:
         self,
         applied: ring_mod.HashRing | None,
         target: ring_mod.HashRing,
+        partial: bool = True,
     ) -> set[Any]:
         """Return the keys held that the claim about to go out leaves out.
 
         Keys taken under an intended ring that the target now replaces
         before it was acknowledged: publishing the new claim would let a
         peer take them while the consumer still acts on them.  They are
-        let go first (:meth:`let_go`).
+        let go first (:meth:`let_go`).  A call about some keys lets the
+        others go without an answer once :meth:`overdue`; a call about
+        every key answers for them all, and never does: its consumer acts
+        on its last answer until this one (a pause, a long period).
         """
         if not self.held:
             return set()
@@ -188,7 +192,7 @@ class Group:
         left = self.uncovered[1] & self.held
         if not left:
             return set()
-        if self.overdue('intended ring', target, left):
+        if partial and self.overdue('intended ring', target, left):
             self.held -= left
             return set()
         return left

@@ -60,9 +60,16 @@ class GroupTestCase(base.TestCase):
         self.assertEqual(sorted(mine - gone), answer)
         self.assertEqual(mine - gone, self.state.held)
         self.assertTrue(self.state.waiting)
-        # Keys nobody was told about for dead_after go without waiting.
+        # A call about every key lets them go in its answer, however long
+        # since the last (its consumer acts on that until this one).
         self.state.held = set(mine)
         self.now += 2.0
+        self.assertEqual(
+            gone, self.state.to_let_go(None, self.trio, partial=False)
+        )
+        self.assertEqual(mine, self.state.held)
+        # A call about some keys lets go without waiting the keys nobody
+        # was told about for dead_after.
         with self.assertLogs('hashring.handoff', 'INFO'):
             self.assertEqual(set(), self.state.to_let_go(None, self.trio))
         self.assertEqual(mine - gone, self.state.held)
