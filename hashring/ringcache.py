@@ -46,14 +46,11 @@ class RingCache:
         :raises hashring.exception.InvalidArgumentError: as
             :meth:`hashring.claims.RingSpec.build`.
         """
-        spec_key = (
-            spec.fingerprint,
-            spec.points,
-            spec.hash_function,
-            *sorted(spec.members.items()),
-        )
-        if spec_key in self._failed:
-            raise exception.InvalidArgumentError(self._failed[spec_key])
+        # Keyed only while some spec has failed: sorting the members of
+        # every ring looked up cost O(m log m) a take.
+        failed = self._failed.get(_key(spec)) if self._failed else None
+        if failed is not None:
+            raise exception.InvalidArgumentError(failed)
         found = self._rings.get(spec.fingerprint)
         if found is None or dict(found.members) != dict(spec.members):
             try:
@@ -61,7 +58,7 @@ class RingCache:
             except exception.InvalidArgumentError as exc:
                 if len(self._failed) >= self._size:
                     del self._failed[next(iter(self._failed))]
-                self._failed[spec_key] = str(exc)
+                self._failed[_key(spec)] = str(exc)
                 raise
             self._keep(found)
         return found
@@ -80,3 +77,13 @@ class RingCache:
             # Dicts keep order: drop the oldest.
             del self._rings[next(iter(self._rings))]
         self._rings[ring.fingerprint] = ring
+
+
+def _key(spec: claims.RingSpec) -> tuple[Any, ...]:
+    """Return all a spec holds, as a key."""
+    return (
+        spec.fingerprint,
+        spec.points,
+        spec.hash_function,
+        *sorted(spec.members.items()),
+    )
