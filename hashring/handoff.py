@@ -272,6 +272,10 @@ class Protocol(leaving.Leaving, readings.Readings):
                 state.since = since
                 state.claims = None
             applied = state.applied
+            if mine is None or ring is None:
+                given = taking.mine(target, self.host, keys)
+            else:
+                given = mine
             moving = applied is None or (
                 applied.fingerprint != target.fingerprint
             )
@@ -287,7 +291,9 @@ class Protocol(leaving.Leaving, readings.Readings):
             if state.published != claim:
                 uncovered = state.to_let_go(applied, target, partial)
                 if uncovered:
-                    return state.let_go(keys, uncovered, partial, record)
+                    return state.let_go(
+                        keys, uncovered, partial, record, given
+                    )
                 source.publish(group, claim)
                 state.published = claim
                 state.claims = None
@@ -307,10 +313,6 @@ class Protocol(leaving.Leaving, readings.Readings):
             state.unbroken = unbroken
             # 3. Take what is free (of unlisted members too); release what
             # the target gives away once its new owner has announced it.
-            if mine is None or ring is None:
-                given = taking.mine(target, self.host, keys)
-            else:
-                given = mine
             if moving:
                 self._cache.add(applied, target)  # peers publish them too
             taken = taking.take(

@@ -203,12 +203,16 @@ class Group:
         uncovered: set[Any],
         partial: bool,
         record: bool = True,
+        given: Iterable[Any] = (),
     ) -> list[Any]:
         """Answer without the uncovered keys, taking nothing new.
 
         The claim that covers them stays published until the consumer has
         acted on this answer (every such key answered, for a caller that
         asks one key at a time); the next call announces the new target.
+        The keys of the answer that the target does not give here (not in
+        ``given``) are handed over: the claim that stays still covers them,
+        and a consumer that let go of them would leave them unmanaged.
         """
         answer = [k for k in keys if k in self.held and k not in uncovered]
         if partial:
@@ -217,7 +221,7 @@ class Group:
         else:
             self.held = set(answer)
         self.waiting = True
-        self.handing_over = set()
+        self.handing_over = set(answer).difference(given)
         if record:
             self.tenure.update(answer, None, forget=keys if partial else None)
         return answer

@@ -15,7 +15,6 @@ import time
 
 import fixtures
 
-from hashring import exception
 from hashring import handover
 from hashring import membership
 from hashring import ownership
@@ -74,6 +73,23 @@ class GroupTestCase(base.TestCase):
             self.assertEqual(set(), self.state.to_let_go(None, self.trio))
         self.assertEqual(mine - gone, self.state.held)
 
+    def test_keys_handed_over_stay_in_an_answer_that_lets_go(self):
+        # {a, b} applied, keys taken under an intended {a} held as well;
+        # the target {a, b, c} leaves the taken ones uncovered, and gives
+        # some of the applied ring's to c, which the claim still covers.
+        self.state.held = set(KEYS)
+        gone = self.state.to_let_go(self.pair, self.trio, partial=False)
+        given = [k for k in KEYS if self.trio.get_node(k) == 'a']
+        self.assertEqual(
+            {k for k in KEYS if self.pair.get_node(k) == 'b'}, gone
+        )
+        self.state.let_go(KEYS, gone, False, given=given)
+        over = {k for k in KEYS if k not in gone and k not in given}
+        self.assertTrue(over)
+        # Reported handed over: a consumer that let go of them (as it did)
+        # would leave them unmanaged while the claim keeps peers off.
+        self.assertEqual(over, self.state.handing_over)
+
     def test_an_answer_is_good_for_dead_after_at_most(self):
         self.state.held = {'k1', 'k2'}
         self.state.note_answers(['k1', 'k2'], {'k1', 'k2'})
@@ -114,6 +130,67 @@ class LapseOverASourceTestCase(test_handoff.OverASource):
             time.sleep(0.05)
         self.assertEqual(set(), slow.owned)
         self.assertLess(time.monotonic() - stopped, 4.0)
+
+
+class ReplacedIntentOverASourceTestCase(test_handoff.OverASource):
+    """A target replaced before it was acknowledged, over a real file."""
+
+    def test_a_call_long_after_the_last_lets_go_before_publishing(self):
+        live = test_handoff.Live
+        crashed = live(self, 'x-9', self.path)
+        self.services.append(crashed)
+        self.wait_settled(crashed.source)
+        self.rounds(3)
+        first = self.services[0]
+        before = set(first.owned)
+        # y-4 reads w-5 alive and announces its ring: that ring gives w-5
+        # some of the nodes first's next ring gives y-4, which first keeps
+        # until y-4 asks.  x-9 and w-5 crash and are judged dead.
+        joined = live(self, 'y-4', self.path)
+        self.wait_settled(joined.source)
+        gone = live(self, 'w-5', self.path)
+        joined.step(self.nodes)
+        self.services.remove(crashed)
+        for service in (crashed, gone):
+            service.source.stop()
+        time.sleep(1.5)
+        first.step(self.nodes)  # takes x-9's nodes under an intent
+        took = first.owned - before
+        self.assertTrue(took)
+        self.assertTrue(first.protocol.handing_over())
+        # A newcomer whose ring takes one of them joins, and first's next
+        # call comes more than dead_after (1 s) after its last.
+        ring_ = first.manager.get_ring()
+
+        def moved(name):
+            bigger = ring_.with_members([*ring_.members, name])
+            return {k for k in took if bigger.get_node(k) == name}
+
+        name = next(f'z-{i}' for i in range(100) if moved(f'z-{i}'))
+        newcomer = live(self, name, self.path)
+        self.services += [joined, newcomer]
+        self.wait_settled(newcomer.source)
+        time.sleep(1.1)
+        publish = first.source.publish
+
+        def published(group, claim):
+            publish(group, claim)
+            # The newcomer acts at once on every claim first publishes,
+            # while first's consumer still acts on its last answer.
+            newcomer.step(self.nodes)
+            self.assertFalse(newcomer.owned & first.owned, claim)
+
+        self.useFixture(
+            fixtures.MockPatchObject(first.source, 'publish', published)
+        )
+        managed = set(first.owned)
+        first.step(self.nodes)
+        # It lets them go, and keeps the rest, those it hands y-4 included.
+        self.assertEqual(managed - moved(name), first.owned)
+        reasons = {first.result.decisions[k].reason for k in managed}
+        self.assertIn(ownership.Reason.HANDING_OVER, reasons)
+        self.rounds(5)
+        self.assert_converged()
 
 
 class Wiped(test_handoff.OverASource):
@@ -262,96 +339,3 @@ class LatePeerTestCase(Wiped):
         claim = first.source.get_members().members['s-2'].claim
         self.assertIn('s-3', claim.applied.members)
         self.assertEqual([], first.protocol._groups['default'].unlisted)
-
-
-class SilenceOverASourceTestCase(test_handoff.OverASource):
-    """A member paused past dead_after that goes on unable to read."""
-
-    def test_paused_past_dead_after_into_an_outage_it_lets_go(self):
-        # It goes on unable to read which of its nodes its peers took: the
-        # backend is out, or refuses it until its heartbeat renews what
-        # expired meanwhile (an etcd lease, a ZooKeeper session).  It
-        # keeps none, rather than manage them beside their new owners.
-        paused, held = self.pause_past_dead_after()
-        self.services.append(paused)
-        with (
-            self.outage(paused),
-            self.assertLogs('hashring.handoff', 'WARNING') as logs,
-        ):
-            paused.step(self.nodes)
-            self.assertEqual(set(), paused.owned)
-            self.assert_no_overlap()
-            paused.step(self.nodes)  # warned once, and nothing again
-            self.assertEqual(set(), paused.owned)
-        self.assertEqual(
-            [f'Member s-3 lets go of its {len(held)} nodes'],
-            [m.split(':', 2)[2].split(':')[0] for m in logs.output],
-        )
-        self.go_on(paused)
-        self.rounds(5)
-        self.assert_converged()
-        self.assertEqual(held, paused.owned)
-
-    def test_paused_past_max_stale_into_an_outage_it_lets_go(self):
-        # Its manager's last ring is too old to serve: the filter lets go
-        # under it all the same, rather than raise RingUnavailable to a
-        # consumer that would go on with the nodes its peers took.
-        paused, held = self.pause_past_dead_after()
-        self.services.append(paused)
-        paused.manager.max_stale = 1.0
-        with self.outage(paused):
-            self.assertRaises(
-                exception.RingUnavailable, paused.manager.get_ring
-            )
-            paused.step(self.nodes)
-            self.assertEqual(set(), paused.owned)
-            self.assert_no_overlap()
-            reasons = {paused.result.decisions[k].reason for k in held}
-            self.assertEqual({ownership.Reason.HANDOFF}, reasons)
-        self.go_on(paused)
-        self.rounds(5)
-        self.assert_converged()
-        self.assertEqual(held, paused.owned)
-
-    def test_an_outage_longer_than_dead_after_lets_nothing_go(self):
-        # Its heartbeats fail all along (they are tried): no pause, and no
-        # peer could take its nodes; it keeps them, as the outage lasts,
-        # past max_stale too (the consumer is told RingUnavailable).
-        self.rounds(3)
-        service = self.services[1]
-        held = set(service.owned)
-        self.assertTrue(held)
-        with self.outage(service):
-            time.sleep(1.5)
-            self.assertRaises(
-                exception.MembershipUnavailable, service.step, self.nodes
-            )
-            service.manager.max_stale = 1.0
-            self.assertRaises(
-                exception.RingUnavailable, service.step, self.nodes
-            )
-        self.assertEqual(held, service.owned)
-        self.assertLess(service.source.last_silence() or 0, 1)
-
-
-class SilencedOrphansTestCase(
-    test_handoff.WithInstances, test_handoff.OverASource
-):
-    """Its instances' nodes, after a pause, unable to read."""
-
-    def test_paused_into_an_outage_it_leaves_its_adopters_be(self):
-        mine = {n['id'] for n in self.nodes if n['instance_id']}
-        # Judged dead: its peers take its nodes and adopt the orphans.
-        paused, held = self.pause_past_dead_after()
-        self.assertLessEqual(mine, held)
-        self.services.append(paused)
-        with self.outage(paused):
-            paused.step(self.nodes)
-        self.assertEqual(set(), paused.owned)
-        self.assert_no_overlap()
-        decision = paused.result.decisions[min(mine)]
-        self.assertEqual(ownership.Reason.HANDOFF, decision.reason)
-        self.go_on(paused)
-        self.rounds(5)
-        self.assertLessEqual(mine, paused.owned)
-        self.assert_no_overlap()

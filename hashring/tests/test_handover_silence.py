@@ -1,0 +1,116 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""A member paused past dead_after, unable to read: it lets go of all.
+
+The rule of :meth:`hashring.handover.Group.let_go_after_silence`, through
+services over a real file source.
+"""
+
+import time
+
+from hashring import exception
+from hashring import ownership
+from hashring.tests import test_handoff
+
+
+class SilenceOverASourceTestCase(test_handoff.OverASource):
+    """A member paused past dead_after that goes on unable to read."""
+
+    def test_paused_past_dead_after_into_an_outage_it_lets_go(self):
+        # It goes on unable to read which of its nodes its peers took: the
+        # backend is out, or refuses it until its heartbeat renews what
+        # expired meanwhile (an etcd lease, a ZooKeeper session).  It
+        # keeps none, rather than manage them beside their new owners.
+        paused, held = self.pause_past_dead_after()
+        self.services.append(paused)
+        with (
+            self.outage(paused),
+            self.assertLogs('hashring.handoff', 'WARNING') as logs,
+        ):
+            paused.step(self.nodes)
+            self.assertEqual(set(), paused.owned)
+            self.assert_no_overlap()
+            paused.step(self.nodes)  # warned once, and nothing again
+            self.assertEqual(set(), paused.owned)
+        self.assertEqual(
+            [f'Member s-3 lets go of its {len(held)} nodes'],
+            [m.split(':', 2)[2].split(':')[0] for m in logs.output],
+        )
+        self.go_on(paused)
+        self.rounds(5)
+        self.assert_converged()
+        self.assertEqual(held, paused.owned)
+
+    def test_paused_past_max_stale_into_an_outage_it_lets_go(self):
+        # Its manager's last ring is too old to serve: the filter lets go
+        # under it all the same, rather than raise RingUnavailable to a
+        # consumer that would go on with the nodes its peers took.
+        paused, held = self.pause_past_dead_after()
+        self.services.append(paused)
+        paused.manager.max_stale = 1.0
+        with self.outage(paused):
+            self.assertRaises(
+                exception.RingUnavailable, paused.manager.get_ring
+            )
+            paused.step(self.nodes)
+            self.assertEqual(set(), paused.owned)
+            self.assert_no_overlap()
+            reasons = {paused.result.decisions[k].reason for k in held}
+            self.assertEqual({ownership.Reason.HANDOFF}, reasons)
+        self.go_on(paused)
+        self.rounds(5)
+        self.assert_converged()
+        self.assertEqual(held, paused.owned)
+
+    def test_an_outage_longer_than_dead_after_lets_nothing_go(self):
+        # Its heartbeats fail all along (they are tried): no pause, and no
+        # peer could take its nodes; it keeps them, as the outage lasts,
+        # past max_stale too (the consumer is told RingUnavailable).
+        self.rounds(3)
+        service = self.services[1]
+        held = set(service.owned)
+        self.assertTrue(held)
+        with self.outage(service):
+            time.sleep(1.5)
+            self.assertRaises(
+                exception.MembershipUnavailable, service.step, self.nodes
+            )
+            service.manager.max_stale = 1.0
+            self.assertRaises(
+                exception.RingUnavailable, service.step, self.nodes
+            )
+        self.assertEqual(held, service.owned)
+        self.assertLess(service.source.last_silence() or 0, 1)
+
+
+class SilencedOrphansTestCase(
+    test_handoff.WithInstances, test_handoff.OverASource
+):
+    """Its instances' nodes, after a pause, unable to read."""
+
+    def test_paused_into_an_outage_it_leaves_its_adopters_be(self):
+        mine = {n['id'] for n in self.nodes if n['instance_id']}
+        # Judged dead: its peers take its nodes and adopt the orphans.
+        paused, held = self.pause_past_dead_after()
+        self.assertLessEqual(mine, held)
+        self.services.append(paused)
+        with self.outage(paused):
+            paused.step(self.nodes)
+        self.assertEqual(set(), paused.owned)
+        self.assert_no_overlap()
+        decision = paused.result.decisions[min(mine)]
+        self.assertEqual(ownership.Reason.HANDOFF, decision.reason)
+        self.go_on(paused)
+        self.rounds(5)
+        self.assertLessEqual(mine, paused.owned)
+        self.assert_no_overlap()
