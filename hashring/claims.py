@@ -386,7 +386,8 @@ def convergence_of(
 
     :param snapshot: the group's :class:`hashring.membership.Snapshot`.
     :param ring: the ring of the current membership, which a member that
-        publishes no claim (an older release, or tooz) is taken to apply.
+        publishes no claim (an older release, or tooz) is taken to apply,
+        unless it is up and the ring leaves it out.
     :returns: the agreed fingerprint, or None while the members differ or
         one is moving; each live member's applied fingerprint, None for
         one moving or that has applied none yet; and, when they agree,
@@ -394,11 +395,22 @@ def convergence_of(
     """
     applied: dict[str, str | None] = {}
     since: list[datetime.datetime | None] = []
+    placed: frozenset[str | None] | None = None
     for member in snapshot:
         if not member.state.alive:
             continue
         claim = member.claim
         if claim is None:
+            if member.state is values.State.UP:
+                if placed is None:
+                    placed = frozenset(
+                        map(identity.canonical_of, ring.members)
+                    )
+                if member.id not in placed:
+                    # Up, and off the ring: a ring read before it joined
+                    # (and before its first claim), which it cannot apply.
+                    applied[member.id] = None
+                    continue
             applied[member.id] = ring.fingerprint
         elif claim.intended is None and claim.applied is not None:
             applied[member.id] = claim.applied.fingerprint

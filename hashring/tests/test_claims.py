@@ -68,12 +68,30 @@ class ClaimsTestCase(base.TestCase):
             claims.convergence_of(agreeing, self.new),
         )
         # The current ring is another: the silent member applies that.
+        other = self.new.with_members(['A-1', 'b-2', 'C-3', 'd-4'])
         self.assertEqual(
-            (None, self.old.fingerprint),
+            (None, other.fingerprint),
             (
-                claims.convergence_of(agreeing, self.old)[0],
-                claims.convergence_of(agreeing, self.old)[1]['c-3'],
+                claims.convergence_of(agreeing, other)[0],
+                claims.convergence_of(agreeing, other)[1]['c-3'],
             ),
+        )
+        # A ring that leaves it out, up (read before it joined, the others
+        # applying it): none it applies, and not agreed.  Draining, off
+        # every ring, it is taken to apply it as before.
+        before = self.snapshot(
+            values.Member('a-1', up, claim=claims.Claim('a-1', old)),
+            values.Member('b-2', up, claim=claims.Claim('b-2', old)),
+            values.Member('c-3', up),
+        )
+        agreed, applied, _ = claims.convergence_of(before, self.old)
+        self.assertEqual((None, None), (agreed, applied['c-3']))
+        draining = self.snapshot(
+            *list(before)[:2], values.Member('c-3', values.State.DRAINING)
+        )
+        self.assertEqual(
+            self.old.fingerprint,
+            claims.convergence_of(draining, self.old)[0],
         )
         moving = self.snapshot(
             values.Member('a-1', up, claim=claims.Claim('a-1', old, new)),
