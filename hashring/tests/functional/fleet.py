@@ -20,6 +20,7 @@ time its filter call returned; :func:`intervals` reads them back, and
 import collections
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -152,6 +153,30 @@ class Fleet:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         self.ended[name] = time.monotonic()
+
+    def pause(self, name):
+        """Stop a service (SIGSTOP) outside a transaction of its backend.
+
+        Frozen inside an SQLite transaction, it would hold the file's lock:
+        an outage for every service, in which nobody is judged dead
+        (test_outages), not the pause the test means.
+        """
+        proc = self.procs[name]
+        for _ in range(50):
+            proc.send_signal(signal.SIGSTOP)
+            if not self.url.startswith('sqlite:///'):
+                return
+            db = sqlite3.connect(self.url[len('sqlite:///') :], timeout=0.2)
+            try:
+                db.execute('BEGIN EXCLUSIVE')  # no other lock, shared or not
+                db.rollback()
+                return
+            except sqlite3.OperationalError:
+                proc.send_signal(signal.SIGCONT)
+                time.sleep(0.01)
+            finally:
+                db.close()
+        self.fail(f'{name} held the SQLite lock at every try')
 
     def kill_all(self):
         for name in list(self.procs):

@@ -131,7 +131,7 @@ class Scenario(fleet.Fleet):
         self.wait_converged('a join')
         held = fleet.holdings(self.log('svc-2'))
         self.assertTrue(held)
-        self.procs['svc-2'].send_signal(signal.SIGSTOP)
+        self.pause('svc-2')
 
         def taken():
             peers = ('svc-1', 'svc-3')
