@@ -37,10 +37,10 @@ import uuid
 
 from oslo_config import cfg
 from tooz import coordination
-from tooz import utils as tooz_utils
 
 from hashring import exception
 from hashring.membership import base
+from hashring.membership import sessions
 from hashring.membership import toozclient
 
 T = TypeVar('T')
@@ -279,7 +279,7 @@ class ToozSource(base.MembershipSource):
             try:
                 coordinator.join_group(key, caps).get()
             except coordination.MemberAlreadyExist:
-                if _made_again(coordinator, key, caps):
+                if sessions.made_again(coordinator, key, caps):
                     return
                 try:
                     coordinator.update_capabilities(key, caps).get()
@@ -364,35 +364,3 @@ class ToozSource(base.MembershipSource):
         self._close_writer()
         self._reader.close()
         self._reader = self._client(f'hashring-reader-{uuid.uuid4().hex}')
-
-
-def _made_again(coordinator: Any, group: bytes, caps: bytes) -> bool:
-    """Make this member's record again where another session made it.
-
-    A ZooKeeper record is a node that ends with the session that made it:
-    a process restarted before its crashed one's session ended finds that
-    one's record, which would vanish while the new process runs (its
-    peers would take its keys).
-
-    :returns: whether it made it again: False where the record is this
-        session's, or the backend is not ZooKeeper.
-    """
-    client: Any = getattr(coordinator, '_coord', None)
-    if not hasattr(client, 'client_id'):
-        return False  # not kazoo's: no record ends with a session
-    path = coordinator._path_member(group, coordinator._member_id)
-    found = client.exists(path)
-    session = client.client_id  # None once the connection dropped
-    if found is None or session is None or found.ephemeralOwner == session[0]:
-        return False
-    # One transaction, so that no read finds the member gone meanwhile.
-    swap = client.transaction()
-    swap.delete(path, version=found.version)
-    swap.create(path, tooz_utils.dumps(caps), ephemeral=True)
-    failed = [r for r in swap.commit() if isinstance(r, Exception)]
-    if failed and client.exists(path) is None:
-        # Its session ended meanwhile: the record is free to make.
-        coordinator.join_group(group, caps).get()
-    elif failed:
-        raise failed[0]  # the delete's: the create's says rolled back
-    return True

@@ -24,6 +24,15 @@ from hashring.tests.membership import servers
 from hashring.tests.membership import test_tooz
 
 
+def stopped(source, group):
+    """Tell whether a source read a later process of its member."""
+    try:
+        source.get_members(group)
+    except exception.DuplicateMemberError:
+        return True
+    return False
+
+
 class ZooKeeperContractTestCase(
     test_tooz.AsciiOnlyMixin,
     test_tooz.ToozMixin,
@@ -98,6 +107,33 @@ class ZooKeeperContractTestCase(
         ) as swap:
             self.source().join('node-a', self.group)
         swap.assert_called_once()
+        self.assertEqual({'node-a': 1}, self.read().up())
+
+    def test_an_earlier_process_leaves_a_later_one_s_record_be(self):
+        # Two processes run as one member.  The later one's join made the
+        # record its session's; a write of the earlier one took it back,
+        # and when that process exited, the record went with its session
+        # while the later one ran: its peers took its keys.
+        earlier = self.source()
+        earlier.join('node-a', self.group)
+        exiting = earlier._writer.coordinator._coord
+        later = self.source()
+        later.join('node-a', self.group)
+        kept = later._writer.coordinator._coord.client_id[0]
+        earlier.publish(self.group, None)  # before it read the later one
+        path = earlier._writer.coordinator._path_member(
+            self.group.encode(), b'node-a'
+        )
+        self.assertEqual(kept, exiting.exists(path).ephemeralOwner)
+        # The later one reads the earlier's write, and writes again: the
+        # earlier one reads that, and stops.
+        later.get_members(self.group)
+        self.assertTrue(
+            contract.eventually(lambda: stopped(earlier, self.group))
+        )
+        self.assertEqual(kept, exiting.exists(path).ephemeralOwner)
+        exiting.stop()  # the earlier process exits
+        exiting.close()
         self.assertEqual({'node-a': 1}, self.read().up())
 
     def test_a_group_tooz_cannot_read_is_unavailable_not_empty(self):
