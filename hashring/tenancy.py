@@ -185,7 +185,8 @@ class Tenancy:
 
         A member that publishes no claim (an older release, or a peer
         without the protocol) is taken to apply this manager's current
-        ring.
+        ring, unless it is up and that ring leaves it out (read before it
+        joined): then it applies none yet.
 
         Runtime complexity: one membership read, and a refresh of the
         group's ring where one is due (:meth:`get_ring`).
