@@ -59,6 +59,7 @@ from hashring import exception
 from hashring import handover
 from hashring import leaving
 from hashring.membership import values
+from hashring import published
 from hashring import readings
 from hashring import ring as ring_mod
 from hashring import taking
@@ -73,7 +74,7 @@ RingCache = taking.RingCache
 Token = claims_mod.Token
 blocked = taking.blocked
 owned = taking.owned
-live_claims = claims_mod.live_claims
+live_claims = published.live_claims
 Convergence = claims_mod.Convergence
 WAIT_READ_INTERVAL = handover.WAIT_READ_INTERVAL
 

@@ -94,7 +94,7 @@ class Group:
     unsettled: bool = True
     # The members this member's reads listed (while a peer places them),
     # and claims for those that peers' published rings place but no read
-    # listed (claims.unlisted()).
+    # listed (published.unlisted()).
     known: frozenset[str] = frozenset()
     unlisted: list[Claim] = dataclasses.field(default_factory=list)
     # When the last call that answered from the claims began, on the

@@ -27,10 +27,10 @@ import typing
 from typing import Any
 
 from hashring import _validate
-from hashring import claims as claims_mod
 from hashring import exception
 from hashring import handover
 from hashring.membership import values
+from hashring import published
 
 # The protocol's logger: operators know its messages by this name.
 LOG = logging.getLogger('hashring.handoff')
@@ -93,7 +93,7 @@ class Leaving:
                 if m.state is values.State.UP
                 and m.claim is not None
                 and m.id != self.host
-                and claims_mod.gives_to(m.claim, self.host)
+                and published.gives_to(m.claim, self.host)
             )
         return sorted(waiting)
 

@@ -27,6 +27,7 @@ from typing import Any
 from hashring import claims as claims_mod
 from hashring import handover
 from hashring.membership import values
+from hashring import published
 from hashring import ring as ring_mod
 from hashring import taking
 
@@ -157,7 +158,7 @@ class Readings:
         if state.claims is not None and now - state.read_at < fresh_for:
             return state.claims
         snapshot = self.manager.source.get_members(group)
-        claims, state.live, state.draining = claims_mod.peer_claims(
+        claims, state.live, state.draining = published.peer_claims(
             snapshot, self.host, target
         )
         # A member read before and gone since was judged by this member's
@@ -166,10 +167,10 @@ class Readings:
         gone = {
             m
             for m in state.known - listed
-            if any(claims_mod.gives_to(c, m) for c in claims)
+            if any(published.gives_to(c, m) for c in claims)
         }
         state.known = listed.union(gone)
-        state.unlisted = claims_mod.unlisted(
+        state.unlisted = published.unlisted(
             claims, state.known, self.host, state.unlisted
         )
         own = snapshot.members.get(self.host)

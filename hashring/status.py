@@ -31,10 +31,10 @@ import datetime
 from typing import Any
 
 from hashring import balance
-from hashring import claims
 from hashring import explain
 from hashring import lint
 from hashring.membership import values
+from hashring import published
 from hashring import ring as ring_mod
 from hashring import simulation
 
@@ -101,8 +101,8 @@ def group_status(
         else partition_exponent,
         hash_function or 'md5',
     )
-    converged, _, since = claims.convergence_of(snapshot, ring)
-    published = any(m.claim is not None for m in snapshot)
+    converged, _, since = published.convergence_of(snapshot, ring)
+    claimed = any(m.claim is not None for m in snapshot)
     if keys is None:
         # Exact, from the ring's own arcs.
         peak = balance.peak_to_mean(ring) if len(ring) else 1.0
@@ -137,7 +137,7 @@ def group_status(
                     f'{m.name} last heartbeat {age:.0f}s ago, more than '
                     f'twice heartbeat_interval ({heartbeat_interval:g}s)'
                 )
-    if published and converged is None:
+    if claimed and converged is None:
         warnings.append('the members do not apply one ring yet')
     stale = 0.0 if stats is None else stats.get('stale_seconds', 0.0)
     if stale:

@@ -33,6 +33,7 @@ from hashring import claims
 from hashring import exception
 from hashring import handoff as handoff_mod
 from hashring.membership import base as membership_base
+from hashring import published
 from hashring import ring as ring_mod
 
 LOG = logging.getLogger('hashring.manager')
@@ -209,10 +210,10 @@ class Tenancy:
         """Return a group's convergence from a snapshot of its members.
 
         :param key: the group.
-        :param ring: its current ring (see :func:`claims.convergence_of`).
+        :param ring: its current ring (see :func:`published.convergence_of`).
         :param snapshot: the group's members, as just read.
         """
-        fingerprint, applied, last = claims.convergence_of(snapshot, ring)
+        fingerprint, applied, last = published.convergence_of(snapshot, ring)
         seen = self._seen.get(key)
         if seen is None or seen[0] != fingerprint:
             seen = self._seen[key] = (fingerprint, membership_base.utcnow())

@@ -18,12 +18,12 @@ import signal
 import threading
 from typing import Any
 
-from hashring import claims
 from hashring.cmd import output
 from hashring.cmd import parser
 from hashring import exception
 from hashring import handoff
 from hashring import membership
+from hashring import published
 from hashring import ring as ring_mod
 
 REGISTERING = ('config_file', 'group')
@@ -166,7 +166,7 @@ def _converged(args: argparse.Namespace, snapshot: Any) -> str | None:
     current = ring_mod.HashRing(
         placed, settings.partition_exponent, settings.hash_function
     )
-    return claims.convergence_of(snapshot, current)[0]
+    return published.convergence_of(snapshot, current)[0]
 
 
 def _ring_column(rings: dict[str, Any]) -> str:
