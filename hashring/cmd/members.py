@@ -73,7 +73,7 @@ def list_members(args: argparse.Namespace) -> int:
     """Print the members of a group, their states and heartbeat ages."""
     snapshot = parser.source(args).get_members(args.group)
     now = snapshot.read_at
-    published = handoff.live_claims(snapshot)
+    claimed = handoff.live_claims(snapshot)
     data: dict[str, Any] = {
         'group': snapshot.group,
         'generation': snapshot.generation,
@@ -135,13 +135,13 @@ def list_members(args: argparse.Namespace) -> int:
             f'{output.counted(len(snapshot), "member")}, '
             f'{len(snapshot.up())} up, generation {snapshot.generation}'
         )
-        if published:
+        if claimed:
             print(
                 f'rings: every live member applies {data["converged"]}'
                 if data['converged']
                 else 'rings: not converged, members apply or move to '
                 + output.counted(
-                    len({s.fingerprint for c in published for s in c.rings()}),
+                    len({s.fingerprint for c in claimed for s in c.rings()}),
                     'ring',
                 )
             )
