@@ -143,8 +143,12 @@ def main(argv=None):
             out.write(f'{at:.6f} - {" ".join(map(str, sorted(released)))}\n')
         held = now
         if signal.SIGUSR1 in asked:
-            asked.discard(signal.SIGUSR1)
-            source.join(args.name, weight=2)
+            try:
+                source.join(args.name, weight=2)
+            except exception.MembershipUnavailable as exc:
+                print(f'{args.name}: {exc}', file=sys.stderr)  # next loop
+            else:
+                asked.discard(signal.SIGUSR1)
         if signal.SIGUSR2 in asked:
             asked.discard(signal.SIGUSR2)
             rings.reconfigure(partition_exponent=6)
