@@ -14,6 +14,7 @@
 
 import json
 import os
+import pathlib
 import select
 import signal
 import subprocess
@@ -27,6 +28,9 @@ from oslotest import base
 
 from hashring import membership
 from hashring import taking
+
+#: The project's root: the checkout the tests run from.
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 # Derandomized, so that a CI run is reproducible; the examples still vary
 # with the code under test, and a failure names its example.  test_fast.py

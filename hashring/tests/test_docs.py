@@ -21,7 +21,6 @@ CLI page are run, and what they print is compared with the page.
 """
 
 import os
-import pathlib
 import re
 import shlex
 import subprocess
@@ -32,7 +31,7 @@ import fixtures
 
 from hashring.tests import base
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = base.ROOT
 DOCS = ROOT / 'doc' / 'source'
 
 _APP = '''

@@ -10,6 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import configparser
+
 from hashring import exception
 from hashring.tests import base
 
@@ -75,11 +77,8 @@ class HierarchyTestCase(base.TestCase):
                 self.assertEqual(hint, exception.install_hint(module))
 
     def test_every_extra_named_exists(self):
-        import configparser
-        import pathlib
-
         cfg = configparser.ConfigParser()
-        cfg.read(pathlib.Path(__file__).parents[2] / 'setup.cfg')
+        cfg.read(base.ROOT / 'setup.cfg')
         self.assertEqual('oslo.hashring', cfg['metadata']['name'])
         self.assertEqual(exception.DISTRIBUTION, cfg['metadata']['name'])
         extras = set(cfg['extras'])

@@ -21,7 +21,6 @@ instance has a live service stays with it, and every orphan is reported.
 
 import importlib.util
 import os
-import pathlib
 import threading
 import time
 import uuid
@@ -33,7 +32,7 @@ from hashring.tests import invariants
 from hashring.tests.membership import servers
 from hashring.tests.membership import sqlservers
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[3] / 'examples'
+EXAMPLES = base.ROOT / 'examples'
 
 
 def load_example(name):
