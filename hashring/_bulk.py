@@ -145,7 +145,7 @@ def owners(
 ) -> tuple[list[Any], list[int], list[int]]:
     """Look digests up in a ring's index.
 
-    The pure path of :func:`hashring._fast.owners`, which it answers as.
+    The pure path of :func:`hashring._fastbatch.owners`, which it answers as.
 
     :param digests: the keys' digests, of one size.
     :param direct: the ring's index (:class:`hashring._table.Table`).

@@ -125,46 +125,6 @@ def index(
     return ordered, gather(numbered, numbers), direct, span, words, offsets
 
 
-def owners(
-    digests: list[bytes],
-    direct: 'array.array[int]',
-    bits: int,
-    offsets: 'array.array[int]',
-    numbered: list[Any],
-) -> tuple[list[Any], list[int], list[int]] | None:
-    """Look digests up in a ring's index, or return None.
-
-    :param digests: the keys' digests, of one size.
-    :param direct: the ring's index (:class:`hashring._table.Table`).
-    :param bits: how many top bits of a digest make its bucket.
-    :param offsets: the index's block offsets.
-    :param numbered: the members by number.
-    :returns: the owner of each digest whose bucket holds no point (a
-        placeholder for the others), the positions of the others, and
-        where each of their bisect windows starts; or None where NumPy is
-        not there, or the digests are not read in 32-bit words.
-
-    Runtime complexity: ``O(k)`` for ``k`` digests, in C.
-    """
-    if not ENABLED or not digests or len(digests[0]) % 4 or bits > 32:
-        return None
-    words = np.frombuffer(b''.join(digests), dtype='>u4')
-    buckets = words[:: len(digests[0]) // 4] >> np.uint32(32 - bits)
-    entries = np.frombuffer(direct, dtype=direct.typecode)[buckets]
-    spans = np.flatnonzero(entries < 0)
-    lows = ~entries[spans].astype(np.intp)
-    blocks = buckets[spans] >> np.uint32(_table.OFFSET_BITS)
-    lows += np.frombuffer(offsets, dtype=offsets.typecode)[blocks]
-    entries[spans] = 0
-    if len(entries) < len(numbered):
-        # An array of every member would cost more than the keys: a few
-        # keys on a ring of thousands of members.
-        found = gather(numbered, entries)
-    else:
-        found = np.array(numbered, dtype=object)[entries].tolist()
-    return found, spans.tolist(), lows.tolist()
-
-
 def columns(points: Sequence[bytes], width: int) -> tuple[Any, Any]:
     """Return the top 64 bits and the tags of points, as NumPy arrays.
 

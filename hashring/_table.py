@@ -98,7 +98,7 @@ ARC_BITS = 64
 #: The typecode of :attr:`Table.words`.
 WORD = 'I' if array.array('I').itemsize >= 4 else 'L'
 #: The word of the sentinels (:attr:`Table.points`).
-_LAST_WORD = 0xFFFFFFFF
+LAST_WORD = 0xFFFFFFFF
 
 
 class Table(NamedTuple):
@@ -294,7 +294,7 @@ def _words(
         if isinstance(words, array.array) and words.typecode == WORD
         else array.array(WORD, words)
     )
-    found.extend(itertools.repeat(_LAST_WORD, span))
+    found.extend(itertools.repeat(LAST_WORD, span))
     return found
 
 

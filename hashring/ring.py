@@ -16,9 +16,9 @@ import bisect
 from collections.abc import Iterable
 from collections.abc import Mapping
 import types
-from typing import Any
 
 from hashring import _batch
+from hashring import _fastbatch
 from hashring import _members
 from hashring import _table
 from hashring import _validate
@@ -94,6 +94,7 @@ class HashRing(ringvalue.RingValue):
 
     __slots__ = (
         '_base',
+        '_batched',
         '_count',
         '_direct',
         '_exponent',
@@ -106,6 +107,7 @@ class HashRing(ringvalue.RingValue):
         '_per_weight',
         '_plain',
         '_points',
+        '_settle',
         '_shift',
         '_span',
         '_table',
@@ -175,6 +177,10 @@ class HashRing(ringvalue.RingValue):
         self._words = table.words
         # Made on the first walk that needs them (get_nodes).
         self._walks: _walks.Walks | None = None
+        # Made once map_keys has looked up as many keys as there are
+        # points, which then pay for the pass over them (with NumPy).
+        self._settle: _fastbatch.Settler | None = None
+        self._batched = 0
         self._fingerprint: str | None = None
         self._generation: int | None = None
 
@@ -319,9 +325,14 @@ class HashRing(ringvalue.RingValue):
         """Return the primary of every key, in the order of the keys.
 
         The same answers as :meth:`get_node` for each key, at a lower cost
-        per key: a batch does its table lookups in C.
+        per key: a batch does its table lookups in C.  With NumPy, once a
+        ring has mapped as many keys as it has points, it keeps the first
+        word and the owner of each point in arrays (6 bytes a point, 2
+        where it keeps the words already), with which keys whose bucket
+        holds points are settled in C too.
 
-        Runtime complexity: ``O(k)`` for ``k`` keys.
+        Runtime complexity: ``O(k)`` for ``k`` keys (and ``O(P)`` once,
+        for ``P`` points, to make those arrays).
 
         :param keys: ``str`` or bytes keys.
         :returns: a list with the owning member of each key.
@@ -355,14 +366,6 @@ class HashRing(ringvalue.RingValue):
         ring._install(weights, names, self)
         return ring
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # The parameters rebuild the ring; pickle then sets the generation.
-        return (
-            HashRing,
-            (dict(self._members), None, self._hash_name, self._per_weight),
-            (None, {'_generation': self._generation}),
-        )
-
     # Helpers off the hot path.
 
     def _walk_tables(self) -> _walks.Walks:
@@ -376,7 +379,11 @@ class HashRing(ringvalue.RingValue):
 
     def _owners_of(self, digests: list[bytes]) -> list[Member]:
         """Return the owners of digests, in order (the batch hot path)."""
-        return _batch.owners(self._table, digests)
+        if self._settle is None:
+            self._batched += len(digests)
+            if self._batched >= self._count:
+                self._settle = _fastbatch.settler(self._table)
+        return _batch.owners(self._table, digests, self._settle)
 
     def _bisect(self, digest: bytes, lo: int, bucket: int) -> Member:
         """Return the owner of a digest whose bucket's entry gives ``lo``.

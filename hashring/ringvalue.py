@@ -117,6 +117,14 @@ class RingValue:
             f'hash_function={self._hash_name}>'
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The parameters rebuild the ring; pickle then sets the generation.
+        return (
+            self.__class__,
+            (dict(self._members), None, self._hash_name, self._per_weight),
+            (None, {'_generation': self._generation}),
+        )
+
     # A ring never changes: a copy of it is the ring itself.
 
     def __copy__(self) -> 'RingValue':

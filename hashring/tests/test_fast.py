@@ -20,7 +20,6 @@ import unittest
 from hashring import _arcs
 from hashring import _bulk
 from hashring import _fast
-from hashring import _merge
 from hashring import _patch
 from hashring import _sizing
 from hashring import _table
@@ -184,40 +183,6 @@ class FastBuildTestCase(base.TestCase):
         # Nothing was lost on the way.
         self.assertEqual(kept, same)
 
-    def test_lookups_are_the_pure_paths(self):
-        # Updates patched, not merged, so that one has offsets.
-        self.patch(_merge, 'SHARE', 0)
-        keys = [f'key-{i}'.encode() for i in range(3000)]
-        for hash_function in ('md5', 'sha1'):
-            fresh = ring.HashRing(
-                [f'm{i}' for i in range(40)], 6, hash_function=hash_function
-            )
-            updated = fresh.with_members([f'm{i}' for i in range(1, 45)])
-            self.assertIsNotNone(updated._offsets)
-            for each in (fresh, updated):
-                index = (each._direct, each._table.bits, each._offsets)
-                digests = each._digests(keys)
-                found = _fast.owners(digests, *index, each._numbered)
-                with self.subTest(hash=hash_function, offsets=index[2]):
-                    self.assertIsNotNone(found)
-                    self.assertEqual(
-                        _bulk.owners(
-                            digests, *index, each._numbered, _table.OFFSET_BITS
-                        ),
-                        found,
-                    )
-                    # Some keys land in buckets that hold points.
-                    self.assertGreater(len(found[1]), 100)
-                    # Fewer keys than members take the members one by
-                    # one, not as an array of them all.
-                    few = digests[:30]
-                    self.assertEqual(
-                        _bulk.owners(
-                            few, *index, each._numbered, _table.OFFSET_BITS
-                        ),
-                        _fast.owners(few, *index, each._numbered),
-                    )
-
     def test_off_empty_or_small_takes_the_pure_path(self):
         points = [b'\x01' * 16 + _table.tag(0)]
         self.assertIsNone(_fast.index([], [], 16, 3, 'h'))
@@ -227,10 +192,6 @@ class FastBuildTestCase(base.TestCase):
         self.patch(_fast, 'ENABLED', False)
         self.assertIsNone(_fast.index(points, 'a', 16, 3, 'h'))
         self.assertEqual(1, len(points))
-        r = ring.HashRing(['a'])
-        self.assertIsNone(
-            _fast.owners([b'x' * 16], r._direct, 3, None, r._numbered)
-        )
 
 
 @with_numpy
