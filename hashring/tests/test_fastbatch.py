@@ -34,15 +34,19 @@ class FastBatchTestCase(base.TestCase):
         self.patch(_fast, 'ENABLED', True)
 
     def rings(self, hash_function='md5'):
-        """A fresh ring, and one patched (offsets, dead points)."""
+        """A fresh ring, one merged and one patched (offsets, dead points)."""
         fresh = ring.HashRing(
             [f'm{i}' for i in range(40)], 6, hash_function=hash_function
         )
+        later = [f'm{i}' for i in range(1, 45)]
+        self.patch(_merge, 'SHARE', 48)
+        merged = fresh.with_members(later)
+        self.assertFalse(bool(merged._table.dead))
         self.patch(_merge, 'SHARE', 0)
-        patched = fresh.with_members([f'm{i}' for i in range(1, 45)])
+        patched = fresh.with_members(later)
         self.assertIsNotNone(patched._offsets)
         self.assertTrue(bool(patched._table.dead))
-        return fresh, patched
+        return fresh, merged, patched
 
     def test_lookups_are_the_pure_paths(self):
         keys = [f'key-{i}'.encode() for i in range(3000)]
