@@ -135,48 +135,6 @@ def gather(sequence: Any, indexes: Iterable[int]) -> list[Any]:
     return [sequence[i] for i in indexes]
 
 
-def owners(
-    digests: list[bytes],
-    direct: 'array.array[int]',
-    bits: int,
-    offsets: 'array.array[int]',
-    numbered: list[Any],
-    offset_bits: int,
-) -> tuple[list[Any], list[int], list[int]]:
-    """Look digests up in a ring's index.
-
-    The pure path of :func:`hashring._fastbatch.owners`, which it answers as.
-
-    :param digests: the keys' digests, of one size.
-    :param direct: the ring's index (:class:`hashring._table.Table`).
-    :param bits: how many top bits of a digest make its bucket.
-    :param offsets: the index's block offsets.
-    :param numbered: the members by number.
-    :param offset_bits: the bits of a block of ``offsets``
-        (:data:`hashring._table.OFFSET_BITS`).
-    :returns: the owner of each digest whose bucket holds no point (a
-        placeholder for the others), the positions of the others, and
-        where each of their bisect windows starts.
-
-    Runtime complexity: ``O(k)`` for ``k`` digests, mostly in C.
-    """
-    entries = gather(direct, buckets(digests, bits))
-    spans = list(
-        itertools.compress(
-            itertools.count(), map(operator.lt, entries, itertools.repeat(0))
-        )
-    )
-    lows = []
-    at = len(digests[0]) * 8 - bits + offset_bits if digests else 0
-    for i in spans:
-        lows.append(
-            ~entries[i] + offsets[_from_bytes(digests[i], 'big') >> at]
-        )
-        # Any number, to be overwritten by the caller.
-        entries[i] = 0
-    return gather(numbered, entries), spans, lows
-
-
 def places(owners: list[Any], removed: set[Any]) -> list[int]:
     """Return where the points of members removed are, in order.
 

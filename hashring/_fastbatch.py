@@ -12,8 +12,8 @@
 
 """Find the owners of many digests with NumPy, where it is installed.
 
-The optional path of :func:`hashring._batch.owners` (the pure one is
-:func:`hashring._bulk.owners`, which it answers as).  The digests' buckets
+The optional path of :func:`hashring._batch.owners`, which otherwise
+looks the digests up one at a time, as it answers.  The digests' buckets
 and index entries are read in passes of NumPy.  Given a ring's
 :class:`Settler`, the digests whose bucket holds points are settled in
 NumPy too, by the first 32-bit words of the points in their bucket's
@@ -28,6 +28,10 @@ from typing import NamedTuple
 from hashring import _bulk
 from hashring import _fast
 from hashring import _table
+
+#: The least digests in occupied buckets that a settler settles: fewer
+#: take less time bisected in Python than its passes' fixed cost.
+SETTLE_MIN = 64
 
 
 class Settler(NamedTuple):
@@ -112,9 +116,10 @@ def owners(
     :param settle: the ring's :class:`Settler`, or None.
     :returns: the owner of each digest (a placeholder for those left
         unsettled), the positions of the digests left unsettled (without
-        ``settle``, every one whose bucket holds points), and where each
-        of their bisect windows starts; or None where NumPy is not there,
-        or the digests are not read in 32-bit words.
+        ``settle``, or where fewer than :data:`SETTLE_MIN` digests fall in
+        buckets that hold points, every one of those), and where each of
+        their bisect windows starts; or None where NumPy is not there, or
+        the digests are not read in 32-bit words.
 
     Runtime complexity: ``O(k)`` for ``k`` digests, in C.
     """
@@ -129,7 +134,7 @@ def owners(
     lows = ~entries[spans].astype(np.intp)
     blocks = buckets[spans] >> np.uint32(_table.OFFSET_BITS)
     lows += np.frombuffer(offsets, dtype=offsets.typecode)[blocks]
-    if settle is not None and len(spans):
+    if settle is not None and len(spans) >= SETTLE_MIN:
         # Sorted, the window's points below a digest come first: they
         # count to the first point above it, as a bisect finds it.  A
         # point whose first word is the digest's may lie either side.

@@ -11,8 +11,11 @@
 # under the License.
 
 from hashring import _batch
+from hashring import _bulk
 from hashring import _fast
+from hashring import _fastbatch
 from hashring import _merge
+from hashring import _table
 from hashring import exception
 from hashring import hashing
 from hashring import ring
@@ -35,6 +38,21 @@ class OwnersTestCase(base.TestCase):
         for enabled in (True, False):
             self.patch(_fast, 'ENABLED', enabled and _fast.np is not None)
             for each in self.rings():
+                digests = hashing.digests(each._base, each._plain, keys)
+                self.assertEqual(
+                    [each.get_node(k) for k in keys],
+                    _batch.owners(each._table, digests),
+                )
+
+    def test_a_few_digests_are_looked_up_one_at_a_time(self):
+        keys = test_ring.uuids(_batch.FEW - 1)
+        self.patch(_fast, 'ENABLED', True)
+        # Neither path's passes: a call of them costs more than the keys.
+        self.patch(_fastbatch, 'owners', None)
+        self.patch(_bulk, 'owners', None)
+        self.patch(_table, 'WORDS_MIN_POINTS', 100)
+        for each in (*self.rings(), ring.HashRing(['a', 'b'], 5)):
+            with self.subTest(words=each._table.words is not None):
                 digests = hashing.digests(each._base, each._plain, keys)
                 self.assertEqual(
                     [each.get_node(k) for k in keys],

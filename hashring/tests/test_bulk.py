@@ -10,14 +10,11 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-import bisect
 import os
 
 from hashring import _bulk
 from hashring import _fast
-from hashring import _merge
 from hashring import _table
-from hashring import ring
 from hashring.tests import base
 from hashring.tests import test_table
 
@@ -111,36 +108,6 @@ class BulkTestCase(base.TestCase):
             [2**32 + 2, 2**64 - 1],
             _bulk.words64([1, 2**32 - 1], [2, 2**32 - 1]),
         )
-
-    def test_owners_are_those_of_single_lookups(self):
-        keys = [f'key-{i}' for i in range(2000)]
-        fresh = ring.HashRing([f'm{i}' for i in range(40)], 6)
-        # An updated ring's index has block offsets (patched, not merged).
-        self.patch(_merge, 'SHARE', 0)
-        updated = fresh.with_members([f'm{i}' for i in range(1, 42)])
-        self.assertIsNotNone(updated._offsets)
-        for each in (fresh, updated):
-            digests = each._digests(keys)
-            found, spans, lows = _bulk.owners(
-                digests,
-                each._direct,
-                each._table.bits,
-                each._offsets,
-                each._numbered,
-                _table.OFFSET_BITS,
-            )
-            self.assertGreater(len(spans), 100)
-            for i, lo in zip(spans, lows):
-                # Each window's start is at or below the first point above
-                # the key, within the span.
-                first = bisect.bisect_right(
-                    each._points, digests[i] + _table.PAD
-                )
-                self.assertLessEqual(lo, first)
-                self.assertLessEqual(first, lo + each._span)
-                found[i] = each._owners[first]
-            self.assertEqual([each.get_node(k) for k in keys], found)
-        self.assertEqual(([], [], []), _bulk.owners([], *(None,) * 4, 8))
 
 
 class PlacesTestCase(base.TestCase):

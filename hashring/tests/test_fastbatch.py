@@ -10,10 +10,10 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import bisect
 import unittest
 
 from hashring import _batch
-from hashring import _bulk
 from hashring import _fast
 from hashring import _fastbatch
 from hashring import _merge
@@ -48,31 +48,37 @@ class FastBatchTestCase(base.TestCase):
         self.assertTrue(bool(patched._table.dead))
         return fresh, merged, patched
 
-    def test_lookups_are_the_pure_paths(self):
+    def test_windows_hold_the_first_point_above_each_digest(self):
         keys = [f'key-{i}'.encode() for i in range(3000)]
         for hash_function in ('md5', 'sha1'):
             for each in self.rings(hash_function):
-                index = (each._direct, each._table.bits, each._offsets)
+                table = each._table
+                index = (table.direct, table.bits, table.offsets)
                 digests = each._digests(keys)
-                found = _fastbatch.owners(digests, *index, each._numbered)
-                with self.subTest(hash=hash_function, offsets=index[2]):
-                    self.assertIsNotNone(found)
-                    self.assertEqual(
-                        _bulk.owners(
-                            digests, *index, each._numbered, _table.OFFSET_BITS
-                        ),
-                        found,
-                    )
+                found, spans, lows = _fastbatch.owners(
+                    digests, *index, table.numbered
+                )
+                with self.subTest(hash=hash_function, dead=bool(table.dead)):
                     # Some keys land in buckets that hold points.
-                    self.assertGreater(len(found[1]), 100)
+                    self.assertGreater(len(spans), 100)
+                    for i, lo in zip(spans, lows):
+                        # Each window starts at or below the first point
+                        # above the key, and holds it.
+                        first = bisect.bisect_right(
+                            table.points, digests[i] + _table.PAD
+                        )
+                        self.assertLessEqual(lo, first)
+                        self.assertLessEqual(first, lo + table.span)
+                        found[i] = table.owners[first]
+                    self.assertEqual([each.get_node(k) for k in keys], found)
                     # Fewer keys than members take the members one by
                     # one, not as an array of them all.
-                    few = digests[:30]
+                    few = _fastbatch.owners(
+                        digests[:30], *index, table.numbered
+                    )
                     self.assertEqual(
-                        _bulk.owners(
-                            few, *index, each._numbered, _table.OFFSET_BITS
-                        ),
-                        _fastbatch.owners(few, *index, each._numbered),
+                        [found[i] for i in range(30) if i not in few[1]],
+                        [o for i, o in enumerate(few[0]) if i not in few[1]],
                     )
 
     def test_a_settler_settles_as_single_lookups(self):
@@ -117,18 +123,31 @@ class FastBatchTestCase(base.TestCase):
             point,  # the point itself: the next point's, as tooz's
             b'\xff' * 16,  # the sentinels' word: the first point's
         ]
+        # Among enough digests in occupied buckets to be settled.
+        digests = tied + each._digests(test_ring.uuids(2000))
         found, unsettled, _ = _fastbatch.owners(
-            tied, *index, table.numbered, settle
+            digests, *index, table.numbered, settle
         )
         self.assertEqual([0, 1, 2, 3], unsettled)
+        owners = _batch.owners(table, digests, settle)
         self.assertEqual(
-            [table.owners[7], table.owners[8], table.owners[8]],
-            _batch.owners(table, tied, settle)[:3],
+            [table.owners[7], table.owners[8], table.owners[8]], owners[:3]
         )
+        self.assertEqual(_batch.owners(table, digests), owners)
+        self.assertEqual(table.owners[0], owners[3])
+        # Too few to settle: every digest in an occupied bucket is left.
+        few = digests[:40]
+        occupied = [
+            i
+            for i, d in enumerate(few)
+            if table.direct[int.from_bytes(d, 'big') >> table.shift] < 0
+        ]
+        self.assertLess(len(occupied), _fastbatch.SETTLE_MIN)
+        self.assertLess(4, len(occupied))
         self.assertEqual(
-            _batch.owners(table, tied), _batch.owners(table, tied, settle)
+            occupied,
+            _fastbatch.owners(few, *index, table.numbered, settle)[1],
         )
-        self.assertEqual(table.owners[0], _batch.owners(table, tied)[3])
 
     def test_a_ring_that_keeps_words_lends_them(self):
         self.patch(_table, 'WORDS_MIN_POINTS', 100)
