@@ -178,7 +178,8 @@ class HashRing(ringvalue.RingValue):
         # Made on the first walk that needs them (get_nodes).
         self._walks: _walks.Walks | None = None
         # Made once map_keys has looked up as many keys as there are
-        # points, which then pay for the pass over them (with NumPy).
+        # points in batches of FEW or more, which then pay for the pass
+        # over them (with NumPy).
         self._settle: _fastbatch.Settler | None = None
         self._batched = 0
         self._fingerprint: str | None = None
@@ -326,7 +327,8 @@ class HashRing(ringvalue.RingValue):
 
         The same answers as :meth:`get_node` for each key, at a lower cost
         per key: a batch does its table lookups in C.  With NumPy, once a
-        ring has mapped as many keys as it has points, it keeps the first
+        ring has mapped as many keys as it has points (in batches of
+        :data:`hashring._batch.FEW` or more), it keeps the first
         word and the owner of each point in arrays (6 bytes a point, 2
         where it keeps the words already), with which keys whose bucket
         holds points are settled in C too.
@@ -379,7 +381,8 @@ class HashRing(ringvalue.RingValue):
 
     def _owners_of(self, digests: list[bytes]) -> list[Member]:
         """Return the owners of digests, in order (the batch hot path)."""
-        if self._settle is None:
+        # Counted where the batch is one that a settler speeds.
+        if self._settle is None and len(digests) >= _batch.FEW:
             self._batched += len(digests)
             if self._batched >= self._count:
                 self._settle = _fastbatch.settler(self._table)
