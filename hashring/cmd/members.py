@@ -21,7 +21,6 @@ from typing import Any
 from hashring.cmd import output
 from hashring.cmd import parser
 from hashring import exception
-from hashring import handoff
 from hashring import membership
 from hashring import published
 from hashring import ring as ring_mod
@@ -73,7 +72,7 @@ def list_members(args: argparse.Namespace) -> int:
     """Print the members of a group, their states and heartbeat ages."""
     snapshot = parser.source(args).get_members(args.group)
     now = snapshot.read_at
-    claimed = handoff.live_claims(snapshot)
+    claimed = published.live_claims(snapshot)
     data: dict[str, Any] = {
         'group': snapshot.group,
         'generation': snapshot.generation,

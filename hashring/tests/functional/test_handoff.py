@@ -45,8 +45,8 @@ class Scenario(fleet.Fleet):
     """Mixed into a TestCase that sets driver and url."""
 
     #: seconds after which the backend forgets a crashed service, where
-    #: not dead_after (the least session a ZooKeeper server grants)
-    forgets_after: float | None = None
+    #: longer than dead_after (the least session a ZooKeeper server grants)
+    forgets_after = 0.0
 
     def test_no_node_is_ever_managed_twice(self):
         names = [f'svc-{i}' for i in range(1, 6)]
@@ -116,7 +116,7 @@ class Scenario(fleet.Fleet):
         self.assertEqual(lost, set(taken))
         unmanaged = max(taken.values()) - self.ended['svc-4']
         dead_after = self.timing['dead_after']
-        forgotten = max(self.forgets_after or dead_after, dead_after)
+        forgotten = max(self.forgets_after, dead_after)
         self.assertLess(unmanaged, forgotten + dead_after + 2)
 
         spans = self.spans([*names, 'svc-6'])
