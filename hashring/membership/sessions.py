@@ -17,6 +17,9 @@ session, which ZooKeeper deletes when the session ends.  Two processes of
 one member can hold the record in turn (a restart before the crashed
 process's session ended, or two processes run as one member by mistake):
 :func:`made_again` keeps it in the session of the process that runs on.
+A server grants a session of 2 to 20 of its ticks whatever the client
+asks, and kazoo keeps the length it got nowhere but in a log line:
+:func:`note_lengths` catches it, and :func:`length` gives it.
 """
 
 import importlib
@@ -26,7 +29,9 @@ from typing import Any
 from tooz import coordination
 from tooz import utils as tooz_utils
 
+from hashring.membership import base
 from hashring.membership import identity
+from hashring.membership import streaks
 from hashring.membership import values
 
 
@@ -76,6 +81,94 @@ def made_again(coordinator: Any, group: bytes, caps: bytes) -> bool:
     elif failed:
         raise failed[0]  # the delete's: the create's says rolled back
     return True
+
+
+class _LengthNoted:
+    """kazoo's connection logger, noting the session each connect got.
+
+    Every other call, and every message, goes to the logger as before.
+    """
+
+    #: seconds of the session the server last granted; None before one
+    granted: float | None = None
+
+    def __init__(self, logger: Any) -> None:
+        self._logger = logger
+
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
+        # kazoo 2.x: "Session created, session_id: %r session_passwd: %s
+        # negotiated session timeout: %s ...", in milliseconds.
+        if (
+            isinstance(msg, str)
+            and msg.startswith('Session created')
+            and len(args) > 2
+            and isinstance(args[2], int)
+        ):
+            self.granted = args[2] / 1000.0
+        self._logger.log(level, msg, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._logger, name)
+
+
+def note_lengths(coordinator: Any) -> None:
+    """Note the length of each session a ZooKeeper coordinator gets.
+
+    Call it before the coordinator starts; a coordinator of another
+    backend is left as it is.
+
+    :param coordinator: a tooz coordinator, not yet started.
+    """
+    connection: Any = getattr(
+        getattr(coordinator, '_coord', None), '_connection', None
+    )
+    if hasattr(connection, 'logger'):
+        connection.logger = _LengthNoted(connection.logger)
+
+
+def length(coordinator: Any) -> float | None:
+    """Return the seconds of the session a coordinator's server granted.
+
+    :param coordinator: a tooz coordinator, or None.
+    :returns: the length of its last session, after which the server
+        forgets the member's records unheard; None for another backend,
+        before the first session, or where kazoo did not log it.
+    """
+    connection = getattr(
+        getattr(coordinator, '_coord', None), '_connection', None
+    )
+    return getattr(getattr(connection, 'logger', None), 'granted', None)
+
+
+def warn_if_short(
+    member_id: str, session: float, dead_after: float, heartbeat: float
+) -> None:
+    """Warn where the server granted a session shorter than dead_after.
+
+    :param member_id: the member whose session it is.
+    :param session: the seconds granted (:func:`length`).
+    :param dead_after: the source's ``dead_after``.
+    :param heartbeat: the source's ``heartbeat_interval``.
+    """
+    if session >= dead_after:
+        return
+    base.LOG.warning(
+        'ZooKeeper gave member %s a session of %gs, shorter than dead_after '
+        '(%gs): its peers lose its record after %gs unheard. The member '
+        'counts its own silences against that (a pause past it makes it '
+        'check what it holds with its peers); to keep dead_after, give the '
+        'server a maxSessionTimeout of at least %d ms (it grants 2 to 20 '
+        'ticks by default)%s',
+        member_id,
+        session,
+        dead_after,
+        session,
+        round(dead_after * 1000),
+        ''
+        if session * (1 - streaks.SESSION_MARGIN) > heartbeat
+        else f'. heartbeat_interval ({heartbeat:g}s) is too long for such a '
+        f'session: every heartbeat would look late',
+    )
 
 
 def _incarnation_in(caps: bytes, packed: bool) -> str | None:

@@ -14,8 +14,10 @@
 
 The part of :class:`hashring.membership.heartbeats.Heartbeats` that keeps
 the streak of its heartbeats on the source's monotonic clock: since when
-none lapsed (peers may have judged the member dead meanwhile), and when
-the last silence (no heartbeat even tried: a stopped process) ended.
+none lapsed (peers may have judged the member dead meanwhile, or the
+backend forgotten it: a ZooKeeper session shorter than ``dead_after``),
+and when the last silence (no heartbeat even tried: a stopped process)
+ended.
 :class:`hashring.handoff.Protocol` asks both.
 """
 
@@ -30,6 +32,12 @@ LOG = logging.getLogger('hashring.membership.base')
 #: ``heartbeat_interval`` (from the start of one that succeeded to the end
 #: of the next) make a lapse: peers may have judged the member dead.
 LAPSE_MARGIN = 0.5
+
+#: Where the backend forgets a member unheard sooner than ``dead_after``
+#: (a ZooKeeper session the server cut), heartbeats further apart than
+#: that less this share of it make a lapse: a request in flight, and the
+#: server's clock against this one.
+SESSION_MARGIN = 0.1
 
 
 class Streaks:
@@ -57,11 +65,13 @@ class Streaks:
 
         A lapse is a span over which peers may have judged this member
         dead, and ended its handoff claims: heartbeats further apart than
-        ``dead_after`` less half an interval, from the start of one that
-        succeeded to the end of the next (a process paused, a partition,
-        writes refused to this member alone), or a backend that forgot
-        its record.  :class:`hashring.handoff.Protocol` checks what it
-        holds against its peers' claims again after one.
+        ``dead_after`` less half an interval (or nine tenths of a shorter
+        session the backend keeps, :meth:`_session_length`), from the
+        start of one that succeeded to the end of the next (a process
+        paused, a partition, writes refused to this member alone), or a
+        backend that forgot its record.
+        :class:`hashring.handoff.Protocol` checks what it holds against
+        its peers' claims again after one.
 
         :returns: when (on the source's monotonic clock) the first
             heartbeat after the last lapse, or the join, ended; None before
@@ -108,7 +118,19 @@ class Streaks:
 
     @property
     def _lapse_after(self) -> float:
-        return self.dead_after - LAPSE_MARGIN * self.heartbeat_interval
+        bound = self.dead_after - LAPSE_MARGIN * self.heartbeat_interval
+        session = self._session_length()
+        if session is not None and session < self.dead_after:
+            return min(bound, session * (1 - SESSION_MARGIN))
+        return bound
+
+    def _session_length(self) -> float | None:
+        """Return after how long unheard the backend forgets this member.
+
+        None where only ``dead_after`` does (the default); a driver whose
+        backend ends records with a session of its own says how long.
+        """
+        return None
 
     def _beat_ended(
         self, started: float, forgotten: list[str], missed: bool = False

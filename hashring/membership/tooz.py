@@ -147,6 +147,8 @@ class ToozSource(base.MembershipSource):
         self._reader = self._client(f'hashring-reader-{uuid.uuid4().hex}')
         self._writer: toozclient.Client | None = None
         self._writer_lock = threading.Lock()
+        # The session length last warned of (_check_session()).
+        self._warned_session: float | None = None
 
     def _client(
         self, member_id: str, on_lost: Any = None
@@ -241,6 +243,19 @@ class ToozSource(base.MembershipSource):
                 self._writer = self._client(member_id, self.beat_soon)
             return self._writer
 
+    def _session_length(self) -> float | None:
+        writer = self._writer
+        return None if writer is None else writer.session_length
+
+    def _check_session(self, member_id: str) -> None:
+        """Warn once per length of a session that ends before dead_after."""
+        session = self._session_length()
+        if session is not None and session != self._warned_session:
+            self._warned_session = session
+            sessions.warn_if_short(
+                member_id, session, self.dead_after, self.heartbeat_interval
+            )
+
     @staticmethod
     def _caps(record: base.Record) -> bytes:
         return json.dumps(
@@ -293,6 +308,7 @@ class ToozSource(base.MembershipSource):
             f'register {record.id!r} in group {group!r}',
             join,
         )
+        self._check_session(record.id)
 
     def _beat(
         self, groups: list[str], record: base.Record, recovering: bool
@@ -312,9 +328,11 @@ class ToozSource(base.MembershipSource):
                     lost.append(group)
             return lost
 
-        return self._call(
+        lost = self._call(
             self._writer_for(record.id), f'heartbeat {record.id!r}', beat
         )
+        self._check_session(record.id)
+        return lost
 
     def _unregister(self, group: str, member_id: str) -> None:
         key = group.encode('utf-8')

@@ -34,6 +34,7 @@ from tooz import coordination
 
 from hashring.membership import base
 from hashring.membership import bounded
+from hashring.membership import sessions
 
 T = TypeVar('T')
 
@@ -154,6 +155,7 @@ class Client:
                 coordinator = coordination.get_coordinator(
                     self.url, self.member_id, **self._options
                 )
+                sessions.note_lengths(coordinator)
                 coordinator.start(start_heart=False)
                 self._listen(coordinator)
                 self.coordinator = coordinator
@@ -168,6 +170,15 @@ class Client:
             raise
         self._failing_since = None
         return result
+
+    @property
+    def session_length(self) -> float | None:
+        """Seconds of the ZooKeeper session this client last got, or None.
+
+        The server forgets the records of a session it has not heard from
+        for that long: 2 to 20 of its ticks, whatever was asked.
+        """
+        return sessions.length(self.coordinator)
 
     def _listen(self, coordinator: Any) -> None:
         # A member learns at once that its session ended, rather than at

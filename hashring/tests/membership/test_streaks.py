@@ -87,6 +87,33 @@ class StreakTestCase(ClockedTestCase):
         self.assertIsNone(self.a.unbroken_since())
 
 
+class SessionTestCase(ClockedTestCase):
+    """A backend that forgets the member sooner than dead_after."""
+
+    def test_a_shorter_session_bounds_the_lapses(self):
+        # A ZooKeeper session the server cut to 600 s (dead_after is
+        # 7200): silent past nine tenths of it, the member has lapsed.
+        self.a._session_length = lambda: 600.0
+        self.a.join('a')
+        self.now += 539
+        self.assertEqual(1000.0, self.a.unbroken_since())
+        self.assertIsNone(self.a.last_silence())
+        self.now += 2
+        self.assertIsNone(self.a.unbroken_since())
+        self.assertEqual(self.now, self.a.last_silence())
+        self.a.heartbeat()
+        self.assertEqual(self.now, self.a.unbroken_since())
+
+    def test_a_longer_session_changes_nothing(self):
+        # The server granted more than asked: dead_after bounds them.
+        self.a._session_length = lambda: 9000.0
+        self.a.join('a')
+        self.now += 5000
+        self.assertEqual(1000.0, self.a.unbroken_since())
+        self.now += 500  # past dead_after less half an interval
+        self.assertIsNone(self.a.unbroken_since())
+
+
 class SilenceTestCase(ClockedTestCase):
     """When no heartbeat was even tried for a lapse: last_silence()."""
 

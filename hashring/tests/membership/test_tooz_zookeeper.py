@@ -18,6 +18,8 @@ from unittest import mock
 from kazoo import client as kazoo_client
 
 from hashring import exception
+from hashring import membership
+from hashring.membership import toozclient
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
 from hashring.tests.membership import servers
@@ -140,6 +142,76 @@ class ZooKeeperContractTestCase(
         self.joined_by_tooz()
         err = self.assertRaises(exception.MembershipUnavailable, self.read)
         self.assertIn('ascii', str(err))
+
+
+class SessionLengthTestCase(test_base.TestCase):
+    """A session the server cuts below dead_after, and the member's lapses."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.url = servers.shared(servers.ZooKeeperServer, 'ZOOKEEPER').url
+
+    def test_the_length_the_server_granted_is_known(self):
+        # The test servers tick every 3 s (ZooKeeperServerMain's default),
+        # and grant sessions of 2 to 20 ticks, whatever is asked.
+        for asked, granted in ((2, 6.0), (30, 30.0), (1000, 60.0)):
+            with self.subTest(asked=asked):
+                client = toozclient.Client(
+                    f'{self.url}?timeout={asked}', 'node-a', 5.0
+                )
+                self.addCleanup(client.close)
+                self.assertIsNone(client.session_length)
+                client.call(lambda coordinator: None)
+                self.assertEqual(granted, client.session_length)
+
+    def member(self, heartbeat_interval):
+        node = membership.load(
+            'tooz',
+            backend_url=self.url,
+            heartbeat_interval=heartbeat_interval,
+            dead_after=1000,
+        )
+        self.addCleanup(node.close)
+        return node
+
+    def test_a_pause_past_a_cut_session_is_a_lapse(self):
+        # The server forgets the member after 60 s unheard, not dead_after:
+        # its peers take its keys then.  A pause of 55 s, within
+        # dead_after, must make it check what it holds before it acts.
+        now = 1000.0
+        node = self.member(heartbeat_interval=20)
+        node._clock = lambda: now
+        with self.assertLogs('hashring.membership.base', 'WARNING') as logs:
+            node.join('node-a', 'g')
+        node._stop_heartbeat()
+        self.assertEqual(
+            [
+                'WARNING:hashring.membership.base:ZooKeeper gave member '
+                'node-a a session of 60s, shorter than dead_after (1000s): '
+                'its peers lose its record after 60s unheard. The member '
+                'counts its own silences against that (a pause past it '
+                'makes it check what it holds with its peers); to keep '
+                'dead_after, give the server a maxSessionTimeout of at '
+                'least 1000000 ms (it grants 2 to 20 ticks by default)'
+            ],
+            logs.output,
+        )
+        now += 53.9  # nine tenths of the session, less a little
+        self.assertEqual(1000.0, node.unbroken_since())
+        self.assertIsNone(node.last_silence())
+        now += 0.2
+        self.assertIsNone(node.unbroken_since())
+        self.assertEqual(now, node.last_silence())
+
+    def test_heartbeats_too_far_apart_for_the_session_are_warned_of(self):
+        with self.assertLogs('hashring.membership.base', 'WARNING') as logs:
+            self.member(heartbeat_interval=60).join('node-a', 'g')
+        self.assertIn(
+            'heartbeat_interval (60s) is too long for such a session: '
+            'every heartbeat would look late',
+            logs.output[0],
+        )
 
 
 class ZooKeeperOutageTestCase(test_tooz.OutageMixin, test_base.TestCase):
