@@ -128,20 +128,24 @@ def owners(
         return None
     firsts = np.frombuffer(b''.join(digests), dtype='>u4')
     firsts = firsts[:: len(digests[0]) // 4]
-    buckets = firsts >> np.uint32(32 - bits)
+    # As indexes, in the platform's width: NumPy takes those faster.
+    buckets = (firsts >> np.uint32(32 - bits)).astype(np.intp)
     entries = np.frombuffer(direct, dtype=direct.typecode)[buckets]
     spans = np.flatnonzero(entries < 0)
     lows = ~entries[spans].astype(np.intp)
-    blocks = buckets[spans] >> np.uint32(_table.OFFSET_BITS)
+    blocks = buckets[spans] >> _table.OFFSET_BITS
     lows += np.frombuffer(offsets, dtype=offsets.typecode)[blocks]
     if settle is not None and len(spans) >= SETTLE_MIN:
         # Sorted, the window's points below a digest come first: they
-        # count to the first point above it, as a bisect finds it.  A
-        # point whose first word is the digest's may lie either side.
-        window = settle.words[lows[:, None] + np.arange(settle.span)]
-        first = firsts[spans][:, None]
-        entries[spans] = settle.numbers[lows + (window < first).sum(axis=1)]
-        tied = (window == first).any(axis=1)
+        # count to the first point above it, as a bisect finds it.  The
+        # points whose first word is the digest's come next, and may lie
+        # either side of it: the first of them, if any, is that point.
+        words, first = settle.words, firsts[spans]
+        above = lows + (words[lows] < first)
+        for step in range(1, settle.span):
+            above += words[lows + step] < first
+        entries[spans] = settle.numbers[above]
+        tied = words[above] == first
         spans, lows = spans[tied], lows[tied]
     entries[spans] = 0
     if len(entries) < len(numbered):
