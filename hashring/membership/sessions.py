@@ -18,8 +18,9 @@ one member can hold the record in turn (a restart before the crashed
 process's session ended, or two processes run as one member by mistake):
 :func:`made_again` keeps it in the session of the process that runs on.
 A server grants a session of 2 to 20 of its ticks whatever the client
-asks, and kazoo keeps the length it got nowhere but in a log line:
-:func:`note_lengths` catches it, and :func:`length` gives it.
+asks (its minSessionTimeout and maxSessionTimeout, by default), and kazoo
+keeps the length it got nowhere but in a log line: :func:`note_lengths`
+catches it, and :func:`length` gives it.
 """
 
 import importlib

@@ -176,7 +176,7 @@ class Client:
         """Seconds of the ZooKeeper session this client last got, or None.
 
         The server forgets the records of a session it has not heard from
-        for that long: 2 to 20 of its ticks, whatever was asked.
+        for that long: by default 2 to 20 of its ticks, whatever was asked.
         """
         return sessions.length(self.coordinator)
 
