@@ -120,9 +120,7 @@ def note_lengths(coordinator: Any) -> None:
 
     :param coordinator: a tooz coordinator, not yet started.
     """
-    connection: Any = getattr(
-        getattr(coordinator, '_coord', None), '_connection', None
-    )
+    connection = _connection(coordinator)
     if hasattr(connection, 'logger'):
         connection.logger = _LengthNoted(connection.logger)
 
@@ -135,10 +133,13 @@ def length(coordinator: Any) -> float | None:
         forgets the member's records unheard; None for another backend,
         before the first session, or where kazoo did not log it.
     """
-    connection = getattr(
-        getattr(coordinator, '_coord', None), '_connection', None
-    )
-    return getattr(getattr(connection, 'logger', None), 'granted', None)
+    logger = getattr(_connection(coordinator), 'logger', None)
+    return getattr(logger, 'granted', None)
+
+
+def _connection(coordinator: Any) -> Any:
+    """Return kazoo's connection handler of a coordinator, or None."""
+    return getattr(getattr(coordinator, '_coord', None), '_connection', None)
 
 
 def warn_if_short(
