@@ -64,6 +64,9 @@ class RenewalTestCase(test_base.TestCase):
         reader, node = self.source(), self.source()
         node.join('node-a', 'g', weight=2)
         self.assertEqual({'node-a': 2}, reader.get_members('g').up())
+        # Two of the server's 3 s ticks, the least it grants.
+        self.assertEqual(6.0, node._session_length())
+        old = node._writer.coordinator
         self.srv.wipe()
 
         def up():
@@ -75,6 +78,9 @@ class RenewalTestCase(test_base.TestCase):
         self.assertTrue(
             contract.eventually(lambda: up() == {'node-a': 2}, 30, 0.5)
         )
+        # The fresh client's session bounds the member's lapses now.
+        self.assertIsNot(old, node._writer.coordinator)
+        self.assertEqual(6.0, node._session_length())
 
     def test_a_member_whose_session_ended_joins_again_at_once(self):
         # The server ended the member's session (it had not heard from it
