@@ -21,6 +21,7 @@ of a sort of byte strings and a step in Python per point.
 """
 
 import array
+from collections.abc import Callable
 from collections.abc import Sequence
 import importlib
 from typing import Any
@@ -189,7 +190,7 @@ def occupied(buckets: Any) -> tuple[Any, Any]:
 
     :param buckets: the bucket of each sorted point, as int32.
     """
-    first = np.flatnonzero(_changes(buckets)).astype(np.int32)
+    first = np.flatnonzero(changes(buckets)).astype(np.int32)
     return first, buckets[first]
 
 
@@ -200,6 +201,7 @@ def indexed(
     bits: int,
     typecode: str,
     runs: int | None = None,
+    refill: 'Callable[[str], array.array[int] | None] | None' = None,
 ) -> tuple['array.array[int]', int, 'array.array[int]']:
     """Return the bucket index of sorted points, its span and offsets.
 
@@ -212,6 +214,9 @@ def indexed(
         widens it.
     :param runs: how many runs of buckets to fill at a time; by default a
         thirty-second of them, at least :data:`_PICKED`.
+    :param refill: called with the index's typecode, it may return an
+        index whose empty buckets are filled already (a merge's:
+        :func:`hashring._merge._refilled`), or None.
     """
     run_count = _table.runs(bits)
     if run_count == 1:
@@ -229,11 +234,16 @@ def indexed(
         relative = first - bases[buckets >> _table.RUN_BITS]
     if typecode == _sizing.SHORT and relative.max() >= _sizing.SHORT_LIMIT:
         typecode = _sizing.WIDE
-    direct = array.array(typecode, [0]) * (1 << bits)
-    found = np.frombuffer(direct, dtype=typecode)
-    if runs is None:
-        runs = max(_PICKED, len(first) >> 5)
-    _fill(found, first, buckets, numbers, relative, runs)
+    direct = None if refill is None else refill(typecode)
+    if direct is not None:
+        found = np.frombuffer(direct, dtype=typecode)
+        found[buckets] = ~relative
+    else:
+        direct = array.array(typecode, [0]) * (1 << bits)
+        found = np.frombuffer(direct, dtype=typecode)
+        if runs is None:
+            runs = max(_PICKED, len(first) >> 5)
+        _fill(found, first, buckets, numbers, relative, runs)
     span = max(int(_steps(first, 0).max()), len(numbers) - int(first[-1]))
     return direct, span, _table.offsets(starts, bits)
 
@@ -330,10 +340,10 @@ def gather(sequence: Any, indexes: Any) -> list[Any]:
     return found
 
 
-def _changes(values: Any) -> Any:
+def changes(values: Any) -> Any:
     """Return where values differ from the one before (the first does)."""
     found = np.empty(len(values), dtype=bool)
-    found[0] = True
+    found[:1] = True
     np.not_equal(values[1:], values[:-1], out=found[1:])
     return found
 

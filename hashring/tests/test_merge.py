@@ -86,6 +86,58 @@ class MergeTestCase(base.TestCase):
         self.assertGreater(self.merged, 60)
         self.assertGreater(dropped, 10)
 
+    def test_a_merge_fills_again_the_index_entries_that_change(self):
+        # Whatever share of the points changes, so that every merge of a
+        # table without dead points starts from its index.
+        rng = self.merge_at_random(17)
+        self.patch(_merge, 'REFILL_SHARE', 1)
+        refilled = _merge._refilled
+        calls = []
+
+        def counted(*args):
+            found = refilled(*args)
+            calls.append(found is not None)
+            return found
+
+        self.patch(_merge, '_refilled', counted)
+        merged = 0
+        for before, current, fresh in test_ring_updates.random_updates(
+            rng, 25
+        ):
+            with self.subTest(members=dict(fresh.members)):
+                self.assert_same(current, fresh)
+                if self.merged > merged:
+                    # Entry by entry, a build's index: the same buckets
+                    # occupied, the same owners of the others.
+                    self.assertEqual(index_of(fresh), index_of(current))
+            merged = self.merged
+        self.assertGreater(sum(calls), 40)
+
+    def test_a_merge_of_few_points_fills_again_only_their_entries(self):
+        names = [f'compute-{i}' for i in range(30)]
+        calls = []
+        refilled = _merge._refilled
+
+        def counted(*args):
+            found = refilled(*args)
+            calls.append(found is not None)
+            return found
+
+        self.patch(_merge, '_refilled', counted)
+        first = ring.HashRing(names[1:], 10)
+        # A thirtieth of the points changes: the entries before theirs.
+        joined = first.with_members(names)
+        left = joined.with_members(names[1:])
+        self.assertEqual([True, True], calls)
+        for each in (joined, left):
+            fresh = ring.HashRing(each.members, 10)
+            self.assertEqual(index_of(fresh), index_of(each))
+            self.assert_same(each, fresh)
+        # A tenth of them: every entry.
+        ring.HashRing(names[:10], 10).with_members(names[:9])
+        self.assertEqual([True, True], calls)
+        self.assertEqual(3, self.merged)
+
     def test_large_changes_are_merged_and_small_ones_patched(self):
         names = [f'compute-{i}' for i in range(10)]
         hashes = ('md5', 'sha1', 'sha224', 'blake2b')
@@ -224,3 +276,12 @@ class MergeTestCase(base.TestCase):
                         [theirs.get_nodes(k, replicas=2) for k in keys],
                         [set(current.get_nodes(k, replicas=2)) for k in keys],
                     )
+
+
+def index_of(r):
+    """Return a ring's index, with owners for their numbers.
+
+    None where a bucket holds points: an updated ring may count their
+    first point from elsewhere, which the invariants check.
+    """
+    return [None if e < 0 else r._numbered[e] for e in r._direct]
