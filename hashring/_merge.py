@@ -202,7 +202,7 @@ def merge(
     if (
         previous is not None
         and len(previous) == 1 << bits
-        and sum(map(len, changed)) * REFILL_SHARE <= len(points)
+        and 0 < sum(map(len, changed)) * REFILL_SHARE <= len(points)
     ):
 
         def refill(typecode: str) -> 'array.array[int] | None':
