@@ -48,6 +48,22 @@ class MergeTestCase(base.TestCase):
 
         self.patch(_merge, 'merge', counted)
 
+    def refills(self):
+        """Count the merges' refills (:func:`_merge._refilled`).
+
+        :returns: a list to which each call appends whether it refilled.
+        """
+        refilled = _merge._refilled
+        calls = []
+
+        def counted(*args):
+            found = refilled(*args)
+            calls.append(found is not None)
+            return found
+
+        self.patch(_merge, '_refilled', counted)
+        return calls
+
     def merge_at_random(self, seed):
         """Merge or patch each change at random, at any size.
 
@@ -91,15 +107,7 @@ class MergeTestCase(base.TestCase):
         # table without dead points starts from its index.
         rng = self.merge_at_random(17)
         self.patch(_merge, 'REFILL_SHARE', 1)
-        refilled = _merge._refilled
-        calls = []
-
-        def counted(*args):
-            found = refilled(*args)
-            calls.append(found is not None)
-            return found
-
-        self.patch(_merge, '_refilled', counted)
+        calls = self.refills()
         merged = 0
         for before, current, fresh in test_ring_updates.random_updates(
             rng, 25
@@ -115,15 +123,7 @@ class MergeTestCase(base.TestCase):
 
     def test_a_merge_of_few_points_fills_again_only_their_entries(self):
         names = [f'compute-{i}' for i in range(30)]
-        calls = []
-        refilled = _merge._refilled
-
-        def counted(*args):
-            found = refilled(*args)
-            calls.append(found is not None)
-            return found
-
-        self.patch(_merge, '_refilled', counted)
+        calls = self.refills()
         first = ring.HashRing(names[1:], 10)
         # A thirtieth of the points changes: the entries before theirs.
         joined = first.with_members(names)
@@ -133,10 +133,16 @@ class MergeTestCase(base.TestCase):
             fresh = ring.HashRing(each.members, 10)
             self.assertEqual(index_of(fresh), index_of(each))
             self.assert_same(each, fresh)
-        # A tenth of them: every entry.
-        ring.HashRing(names[:10], 10).with_members(names[:9])
+        # A tenth of them: every entry, unless the share allows it.
+        ten = ring.HashRing(names[:10], 10)
+        ten.with_members(names[:9])
         self.assertEqual([True, True], calls)
-        self.assertEqual(3, self.merged)
+        self.patch(_merge, 'REFILL_SHARE', 5)
+        self.assert_same(
+            ten.with_members(names[:9]), ring.HashRing(names[:9], 10)
+        )
+        self.assertEqual([True, True, True], calls)
+        self.assertEqual(4, self.merged)
 
     def test_large_changes_are_merged_and_small_ones_patched(self):
         names = [f'compute-{i}' for i in range(10)]
