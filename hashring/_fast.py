@@ -117,7 +117,7 @@ def index(
     ordered = gather(points, order)
     points.clear()
     del order
-    buckets = (high >> np.uint64(64 - bits)).astype(np.int32)
+    buckets = buckets_of(high, bits)
     words = top_words(high)
     del high
     first, buckets = occupied(buckets)
@@ -183,6 +183,15 @@ def top_words(high: Any) -> 'array.array[int] | None':
         (high >> np.uint64(32)).astype(f'=u{found.itemsize}').tobytes()
     )
     return found
+
+
+def buckets_of(high: Any, bits: int) -> Any:
+    """Return the bucket of each point, as int32, from its top 64 bits.
+
+    :param high: the top 64 bits of each point.
+    :param bits: the number of bits of a bucket.
+    """
+    return (high >> np.uint64(64 - bits)).astype(np.int32)
 
 
 def occupied(buckets: Any) -> tuple[Any, Any]:

@@ -22,6 +22,7 @@ same points does.
 
 import array
 from collections.abc import Sequence
+import functools
 import itertools
 from typing import Any
 
@@ -194,9 +195,7 @@ def merge(
     if not points:
         return None
     bits = _sizing.bits_for(len(points), size, len(numbered))
-    first, buckets = _fast.occupied(
-        (high >> np.uint64(64 - bits)).astype(np.int32)
-    )
+    first, buckets = _fast.occupied(_fast.buckets_of(high, bits))
     typecode = _sizing.typecode(len(numbered))
     refill = None
     if (
@@ -204,17 +203,14 @@ def merge(
         and len(previous) == 1 << bits
         and 0 < sum(map(len, changed)) * REFILL_SHARE <= len(points)
     ):
-
-        def refill(typecode: str) -> 'array.array[int] | None':
-            return _refilled(
-                previous,
-                np.concatenate(changed) >> np.uint64(64 - bits),
-                typecode,
-                first,
-                buckets,
-                numbers,
-            )
-
+        refill = functools.partial(
+            _refilled,
+            previous,
+            _fast.buckets_of(np.concatenate(changed), bits),
+            first,
+            buckets,
+            numbers,
+        )
     # At once: a change's copies weigh on no build's peak.
     direct, span, offsets = _fast.indexed(
         first, buckets, numbers, bits, typecode, len(first), refill
@@ -252,10 +248,10 @@ def _inserted(
 def _refilled(
     previous: 'array.array[int]',
     changed: Any,
-    typecode: str,
     first: Any,
     buckets: Any,
     numbers: Any,
+    typecode: str,
 ) -> 'array.array[int] | None':
     """Return an index with the empty buckets that a merge changes filled.
 
@@ -269,11 +265,11 @@ def _refilled(
 
     :param previous: the index of the points before the merge, as a build
         makes it, with as many buckets.
-    :param changed: the bucket of each point dropped or added.
-    :param typecode: the typecode of the merged points' index.
+    :param changed: the bucket of each point dropped or added, as int32.
     :param first: the first merged point of each occupied bucket.
     :param buckets: those buckets (:func:`hashring._fast.occupied`).
     :param numbers: the owner number of each merged point.
+    :param typecode: the typecode of the merged points' index.
     :returns: the index, or None where its entries are wider than
         ``previous``'s: a fresh one is due.
 
@@ -285,7 +281,7 @@ def _refilled(
         return None
     # The occupied buckets whose empty buckets before them change (past
     # the last, those past the last point, filled below).
-    stale = np.sort(np.searchsorted(buckets, changed.astype(np.int32)))
+    stale = np.sort(np.searchsorted(buckets, changed))
     # Once each (np.unique() took six times as long).
     stale = stale[_fast.changes(stale) & (stale < len(buckets))]
     ends = buckets[stale]
