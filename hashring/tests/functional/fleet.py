@@ -31,6 +31,7 @@ import fixtures
 from hashring import manager
 from hashring import membership
 from hashring.tests.functional import service as service_mod
+from hashring.tests.membership import contract
 
 NODES = 10000
 #: seconds to converge after an event, at most (a crash needs dead_after)
@@ -177,6 +178,65 @@ class Fleet:
             finally:
                 db.close()
         self.fail(f'{name} held the SQLite lock at every try')
+
+    def pause_until_taken(self):
+        """Stop a service until its peers take its nodes, then go on.
+
+        svc-2 joins svc-1 and svc-3 and reads its ring once (it goes on
+        with that ring, in which it is alive, as a service whose
+        heartbeat thread ran first does); it is paused (SIGSTOP) until
+        its peers hold every node it held, then continued.  Checks that
+        its first call after let go of them all, and that it took them
+        back only once its peers had let go: managed twice only while it
+        was stopped (and could not act).
+
+        :returns: the seconds from the pause to the take.
+        """
+        names = ['svc-1', 'svc-3', 'svc-2']
+        for name in names[:2]:
+            self.start(name)
+        self.wait_converged('the start')
+        self.start('svc-2', '--reset-interval', '60')
+        self.wait_converged('a join')
+        held = holdings(self.log('svc-2'))
+        self.assertTrue(held)
+        self.pause('svc-2')
+        paused = time.monotonic()
+
+        def taken():
+            peers = ('svc-1', 'svc-3')
+            return held <= set().union(*(holdings(self.log(n)) for n in peers))
+
+        self.assertTrue(
+            contract.eventually(taken, CONVERGE_WITHIN, 0.25),
+            'nothing was taken',
+        )
+        thawed = time.monotonic()
+        self.procs['svc-2'].send_signal(signal.SIGCONT)
+        back = self.wait_converged('the pause')
+        self.assertEqual(held, back['svc-2'])
+        spans = self.spans(names)
+        with open(self.log('svc-2')) as log:
+            lines = [line.split() for line in log]
+        # Its first call begun after the pause answered without them (one
+        # under way when it stopped answers as it would have).
+        first = next(
+            float(line[0])
+            for line in lines
+            if line[1] == 'call' and float(line[2]) > thawed
+        )
+        kept = set(held)
+        for at, what, *nodes in lines:
+            if float(at) > thawed and float(at) <= first and what == '-':
+                kept.difference_update(map(int, nodes))
+        self.assertEqual(set(), kept)
+        found = overlaps(spans)
+        self.assertTrue(found)
+        for node, a, b, since, until in found:
+            self.assertEqual('svc-2', a)
+            self.assertLess(since, thawed)
+            self.assertLessEqual(until, first)
+        return thawed - paused
 
     def kill_all(self):
         for name in list(self.procs):

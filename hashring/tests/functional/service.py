@@ -24,10 +24,12 @@ another process joined as its member later stops managing everything,
 and exits with :data:`DUPLICATE`.
 
 Log lines: ``<time> + <index>...`` (taken), ``<time> - <index>...``
-(released), ``<time> ready``, ``<time> exit``.
+(released), ``<time> ready``, ``<time> exit``, and before the changes of
+each filter call ``<time> call <start>``, when it started.
 """
 
 import argparse
+import logging
 import signal
 import sys
 import time
@@ -88,6 +90,12 @@ def main(argv=None):
             f'--{option.replace("_", "-")}', type=float, default=value
         )
     args = parser.parse_args(argv)
+    # Warnings to stderr (the service's .err file), as an operator's log
+    # would show them: a test that fails shows their end.
+    logging.basicConfig(
+        level=logging.WARNING,
+        format='%(created).3f %(name)s %(levelname)s %(message)s',
+    )
     url = URL_OPTIONS[args.driver]
     timing = {option: getattr(args, option) for option in TIMING}
     source = membership.load(
@@ -114,6 +122,7 @@ def main(argv=None):
     held = set()
     leaving = False
     while True:
+        started = time.monotonic()
         try:
             result = flt.filter(nodes, [])
         except (
@@ -133,6 +142,9 @@ def main(argv=None):
             print(f'{args.name}: {exc}', file=sys.stderr)
             return DUPLICATE
         at = time.monotonic()
+        # Every call, when it started: a call that answered what the
+        # service held is acting on it, though it logs no change.
+        out.write(f'{at:.6f} call {started:.6f}\n')
         now = {index[n['id']] for n in result.owned}
         taken, released = now - held, held - now
         if taken:
