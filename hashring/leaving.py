@@ -85,8 +85,7 @@ class Leaving:
         """
         source = self.manager.source
         waiting: set[str] = set()
-        groups = sorted(source.groups)
-        for snapshot in source.get_groups(groups).values() if groups else ():
+        for snapshot in source.get_groups(sorted(source.groups)).values():
             waiting.update(
                 m.id
                 for m in snapshot

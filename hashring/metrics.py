@@ -150,7 +150,7 @@ class Recorder:
             # One read of every group: in an outage a scrape then waits
             # read_timeout once, not twice per group (a refresh of the
             # ring, then the members), past the scraper's own timeout.
-            read = manager.source.get_groups(groups) if groups else {}
+            read = manager.source.get_groups(groups)
         except exception.HashRingError:
             read = {}  # an outage: the stale figures say so
         found = {}

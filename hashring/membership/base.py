@@ -261,13 +261,16 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         :param groups: the groups to read; None for every group the
             backend holds a member of.
         :returns: a :class:`Snapshot` per group, in group order; a group
-            with no member has an empty one.
+            with no member has an empty one.  No group asked for reads
+            nothing, and returns no snapshot.
         :raises hashring.exception.MembershipUnavailable: the backend could
             not be read; never empty snapshots instead.
         :raises hashring.exception.InvalidArgumentError: a bad group name.
         """
         wanted = check_groups(groups)
         self._require_unique()
+        if wanted == []:
+            return {}  # no group asked for: nothing to read
         try:
             found, now = self._read_groups(wanted)
         except exception.MembershipUnavailable:

@@ -271,6 +271,22 @@ class HardenedInputTestCase(test_base.TestCase):
         self.assertEqual(10.0, source.heartbeat_interval)
         self.assertEqual({'a': 1, 'b': 2}, source.get_members().up())
 
+    def test_no_group_asked_for_reads_nothing(self):
+        class Out(base.MembershipSource):
+            name = 'out'
+
+            def _read_groups(self, groups):
+                raise exception.MembershipUnavailable(self.backend, 'down')
+
+        source = Out()
+        # An outage answers with an error, never with no snapshot...
+        self.assertRaises(
+            exception.MembershipUnavailable, source.get_groups, ['a']
+        )
+        # ...but no group asked for is no question: nothing is read.
+        self.assertEqual({}, source.get_groups([]))
+        self.assertEqual({}, source.get_groups(()))
+
     def test_a_driver_reads_one_group_or_several(self):
         class Neither(base.MembershipSource):
             name = 'neither'
