@@ -25,7 +25,11 @@ only over the time the backend was *reachable*:
   intervals back) publishes, with its next write that succeeds, the span
   it could not write (from its last heartbeat before to that write).  A
   reader that started after the outage, or read while only writes were
-  refused, learns of it there.
+  refused, learns of it there.  A reader that saw another member's
+  heartbeat well within the span (one it read outside every outage it
+  knew of) knows the backend was writable then: the span was the
+  member's own (a paused process, or one cut off alone), and explains
+  no one else's silence.
 * **Silence everywhere.**  When two or more members that were alive
   together have all fallen silent for longer than they beat (two
   heartbeat intervals), and no member of the group writes, nobody could
@@ -55,6 +59,7 @@ and ``o`` outages remembered (outages older than ``dead_after`` are
 forgotten, so ``o`` is small).
 """
 
+import bisect
 from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -69,6 +74,10 @@ LOG = logging.getLogger(__name__)
 #: The share of the known members that must vanish at once for a read to
 #: count as an outage rather than as departures (more than this).
 MASS_SHARE = 0.5
+
+#: How many reads' heartbeats a judge keeps as signs that the backend was
+#: writable (:meth:`Judge._refuted`).
+WRITABLE_KEPT = 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +158,9 @@ class Judge:
         # Groups whose backend forgot this reader's own member since it
         # last read them (forgot()).
         self._forgotten: set[str] = set()
+        # The freshest heartbeat of each read that lay in no outage known
+        # then, in order: the backend was writable at those times.
+        self._writable: list[datetime.datetime] = []
 
     def after_fork(self) -> None:
         """Replace the lock in a forked child: a parent's thread held it."""
@@ -242,9 +254,17 @@ class Judge:
                 last_read = max(s.last for s in known.values())
                 self._add(Outage(last_read, now, last_read))
             outages = list(self._outages)
-            outages.extend(o for o in published if o.end > o.start)
+            outages.extend(
+                o
+                for o in published
+                if o.end > o.start and not self._refuted(o)
+            )
             beats = [b for _, b in heard.values() if b is not None]
             freshest = max(beats, default=None)
+            if freshest is not None and not any(
+                o.start <= freshest <= o.end for o in outages
+            ):
+                self._note_writable(freshest)
             # Cut-offs rather than a timedelta per member: ``now - last >
             # dead_after`` is ``last < now - dead_after``, exactly.
             cutoff = now - self.dead_after
@@ -291,6 +311,30 @@ class Judge:
             verdict = Verdict(frozenset(dead), absent, frozenset(presumed))
             self._report(group, verdict)
             return verdict
+
+    def _refuted(self, outage: Outage) -> bool:
+        """Tell whether this reader saw a write well inside an outage.
+
+        A member publishes the span in which it could not write.  Where
+        this reader saw a heartbeat within it, later than the silences it
+        may explain, the backend was writable then: the span was the
+        member's own (its process paused, or it alone cut off), and
+        explains no one else's silence.  (Taken for an outage, it would
+        bring a member that crashed as the span began back to life, for
+        ``dead_after``, when the paused one went on.)
+        """
+        writable = self._writable
+        i = bisect.bisect_right(writable, outage.explains_until)
+        return i < len(writable) and writable[i] < outage.end
+
+    def _note_writable(self, beat: datetime.datetime) -> None:
+        """Keep a heartbeat that lay in no outage known when it was read."""
+        writable = self._writable
+        if writable and beat <= writable[-1]:
+            return
+        writable.append(beat)
+        if len(writable) > WRITABLE_KEPT:
+            del writable[: len(writable) - WRITABLE_KEPT]
 
     def _silence(
         self,

@@ -17,7 +17,9 @@ could not write: its next write publishes the span as an outage, which
 explains its peers' silence to readers that saw none (a frozen lock
 holder, a table locked against writes: reads worked).  Whichever write
 comes first after it: a claim is written as soon as the backend takes it,
-before the heartbeat thread's retry.
+before the heartbeat thread's retry.  A reader that saw a heartbeat
+well within such a span takes it for the member's own silence, not an
+outage: it explains no one else's.
 """
 
 import time
@@ -69,3 +71,29 @@ class PublishedOutages:
         self.silent_member().stop()
         self.source().join('node-a', self.group)
         self.assertIsNone(self.record('node-a').outage)
+
+    def test_a_pause_that_others_wrote_through_revives_no_crash(self):
+        # node-a stops (a paused process) and node-b crashes as it does;
+        # node-c beats on, and the reader reads throughout, past
+        # dead_after.  node-a's first write after publishes its silence:
+        # to that reader, which saw node-c write within it, no outage.
+        node, crashed, beating = self.source(), self.source(), self.source()
+        node.join('node-a', self.group)
+        crashed.join('node-b', self.group)
+        beating.join('node-c', self.group)
+        self.assertEqual(3, len(self.read().up()))
+        node._stop_heartbeat()
+        crashed._stop_heartbeat()
+        deadline = time.monotonic() + 1.6 * node.dead_after
+        while time.monotonic() < deadline:
+            self.read()
+            time.sleep(node.heartbeat_interval / 2)
+        self.assertEqual({'node-c'}, set(self.read().up()))
+        node.heartbeat()
+        self.assertIsNotNone(self.record('node-a').outage)
+        self.assertEqual({'node-a', 'node-c'}, set(self.read().up()))
+        # A reader that saw none of it takes the span for an outage.
+        self.assertEqual(
+            {'node-a', 'node-b', 'node-c'},
+            set(self.source().get_members(self.group).up()),
+        )

@@ -137,6 +137,47 @@ class OutageTestCase(test_base.TestCase):
         self.assertEqual(base.State.DOWN, snapshot.members['c'].state)
         self.assertEqual({'a', 'b'}, set(snapshot.up()))
 
+    def test_a_span_the_reader_saw_written_through_explains_no_crash(self):
+        # a alone is cut off for 200 s while b writes on and the reader
+        # reads; c crashes 20 s in, within the silences a's span could
+        # explain (three intervals from its start).
+        for second in range(10, 201, 10):
+            self.advance(10)
+            self.store.down = True
+            self.assertRaises(exception.MembershipUnavailable, self.beat, 'a')
+            self.store.down = False
+            self.beat('b')
+            if second <= 20:
+                self.beat('c')
+            self.up()
+        self.assertEqual({'b'}, self.up())
+        self.members['a'].heartbeat()  # publishes 200 s of outage
+        snapshot = self.reader.get_members()
+        self.assertEqual(base.State.DOWN, snapshot.members['c'].state)
+        self.assertEqual({'a', 'b'}, set(snapshot.up()))
+        # A reader that saw no write within it takes it for an outage.
+        self.assertEqual({'a', 'b', 'c'}, self.up(self.source()))
+
+    def test_a_beat_within_a_known_outage_refutes_no_later_one(self):
+        # b comes back first, within the outage the reader saw; a 9 s
+        # later, publishing 99 s.  b's first beat is no sign that the
+        # backend was writable within a's span: c, which crashed as the
+        # outage began, is judged dead_after after a's span, not b's.
+        self.outage(90)
+        self.beat('b')
+        self.assertEqual({'a', 'b', 'c'}, self.up())
+        self.advance(9)
+        self.beat('a')
+        for _ in range(5):
+            self.advance(10)
+            self.beat('a', 'b')
+            self.assertEqual({'a', 'b', 'c'}, self.up())
+        self.advance(9)
+        self.beat('a', 'b')
+        self.assertEqual({'a', 'b', 'c'}, self.up())  # 59 s after a's
+        self.advance(2)
+        self.assertEqual({'a', 'b'}, self.up())
+
     def test_members_silenced_together_all_stay_while_the_last_is_within(
         self,
     ):
