@@ -121,18 +121,26 @@ class OutageTestCase(test_base.TestCase):
         self.beat('a', 'b')
         self.assertEqual({'a', 'b'}, self.up(self.source()))
 
-    def test_a_member_that_wrote_during_a_partial_outage_gets_no_respite(self):
-        # Only a is cut off; b and c write on; c crashes 50 s in.
-        members = self.members
+    def cut_off_a(self, c_until, read=False):
+        """Cut a alone off for 200 s, while b beats on; c until c_until.
+
+        :param read: whether the reader reads every 10 s meanwhile.
+        """
         for second in range(10, 201, 10):
             self.advance(10)
             self.store.down = True
             self.assertRaises(exception.MembershipUnavailable, self.beat, 'a')
             self.store.down = False
             self.beat('b')
-            if second <= 50:
+            if second <= c_until:
                 self.beat('c')
-        members['a'].heartbeat()  # publishes 200 s of outage
+            if read:
+                self.up()
+
+    def test_a_member_that_wrote_during_a_partial_outage_gets_no_respite(self):
+        # Only a is cut off; b and c write on; c crashes 50 s in.
+        self.cut_off_a(50)
+        self.members['a'].heartbeat()  # publishes 200 s of outage
         snapshot = self.source().get_members()
         self.assertEqual(base.State.DOWN, snapshot.members['c'].state)
         self.assertEqual({'a', 'b'}, set(snapshot.up()))
@@ -141,15 +149,7 @@ class OutageTestCase(test_base.TestCase):
         # a alone is cut off for 200 s while b writes on and the reader
         # reads; c crashes 20 s in, within the silences a's span could
         # explain (three intervals from its start).
-        for second in range(10, 201, 10):
-            self.advance(10)
-            self.store.down = True
-            self.assertRaises(exception.MembershipUnavailable, self.beat, 'a')
-            self.store.down = False
-            self.beat('b')
-            if second <= 20:
-                self.beat('c')
-            self.up()
+        self.cut_off_a(20, read=True)
         self.assertEqual({'b'}, self.up())
         self.members['a'].heartbeat()  # publishes 200 s of outage
         snapshot = self.reader.get_members()
