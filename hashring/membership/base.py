@@ -20,7 +20,6 @@ drivers written against this module.
 """
 
 import abc
-from collections.abc import Callable
 from collections.abc import Iterable
 import dataclasses
 import datetime
@@ -29,7 +28,6 @@ import logging
 import math
 import os
 import threading
-import time
 from typing import Any
 
 from oslo_config import cfg
@@ -153,16 +151,7 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         # Set to heartbeat before the interval is up (beat_soon()).
         self._soon = threading.Event()
         self._thread: threading.Thread | None = None
-        # The source's monotonic clock, and the heartbeats' streak on it:
-        # when the last that worked began, and since when none lapsed.
-        self._clock: Callable[[], float] = time.monotonic
-        self._beat_started: float | None = None
-        self._unbroken_since: float | None = None
-        # When the last heartbeat tried ended, and the one trying began;
-        # when the last silence of the heartbeats ended (last_silence()).
-        self._tried_at = 0.0
-        self._trying_since: float | None = None
-        self._silence_ended: float | None = None
+        self._start_streaks()
         # When this member's record was last written (Incarnations).
         self._written_at = 0.0
         #: consecutive failed heartbeats (0 after a success)
@@ -196,6 +185,7 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         self._soon = threading.Event()
         self._thread = None
         self._judge.after_fork()
+        self._stalls.after_fork()
         if self._me is not None:
             self._parent = os.getppid()
 

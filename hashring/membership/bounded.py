@@ -18,12 +18,18 @@ libpq, and tooz retries for minutes.  So the drivers run every backend call
 on a daemon worker thread and stop waiting after ``read_timeout``; the call
 itself may go on in the background until the backend answers, but it holds
 neither the caller nor the process's exit.
+
+A thread that waits so wakes every :data:`WAKE_EVERY` seconds, and a wake
+much later than due tells that the process did not run (stopped with
+SIGSTOP, a frozen VM): :class:`Stalls` counts those spans, which a
+heartbeat in flight through them could not tell from a slow backend.
 """
 
 from collections.abc import Callable
 import concurrent.futures
 import queue
 import threading
+import time
 from typing import Any
 from typing import TypeVar
 import weakref
@@ -31,6 +37,83 @@ import weakref
 T = TypeVar('T')
 
 _Call = tuple[Callable[[], Any], concurrent.futures.Future[Any]]
+
+#: Seconds between the wakes of a thread waiting for a call's answer.
+WAKE_EVERY = 0.1
+
+#: A wake later than due by more than these seconds is a stall: the
+#: process did not run (a thread waiting for the GIL gets it within
+#: milliseconds).
+STALL_AFTER = 0.5
+
+
+class Stalls:
+    """The spans in which the process did not run, seen by waiting threads.
+
+    Shared by the callers of one membership source: any thread waiting
+    for an answer sees a stop of the whole process.
+
+    :param clock: the monotonic clock the spans are measured on.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.after_fork()
+
+    def after_fork(self) -> None:
+        """Start afresh in a forked child, which has no waiting thread."""
+        self._lock = threading.Lock()
+        self._seconds = 0.0
+        self._ended = -float('inf')
+        self._waiting = 0
+        self._woke = 0.0
+
+    def seen(self) -> tuple[float, float]:
+        """Return the seconds stalled so far, and since the last stall ended.
+
+        A stall that lasts now (threads wait, and none woke within
+        :data:`STALL_AFTER` of when it was due) counts up to now, and ended
+        0 seconds ago.
+        """
+        with self._lock:
+            now = self._clock()
+            late = now - self._woke - WAKE_EVERY
+            if self._waiting and late > STALL_AFTER:
+                return self._seconds + late, 0.0
+            return self._seconds, now - self._ended
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep as a waiting thread: a stop meanwhile counts as a stall."""
+        due = self._begin() + seconds
+        try:
+            time.sleep(seconds)
+            self._woken(due)
+        finally:
+            self._end()
+
+    def _begin(self) -> float:
+        with self._lock:
+            now = self._clock()
+            self._waiting += 1
+            self._woke = max(self._woke, now)
+            return now
+
+    def _woken(self, due: float) -> float:
+        """Note a wake due at ``due``; count the span since, if a stall."""
+        with self._lock:
+            now = self._clock()
+            self._woke = max(self._woke, now)
+            if now - due > STALL_AFTER:
+                # Another waiter may have counted part of it.
+                start = max(due, self._ended)
+                if now > start:
+                    self._seconds += now - start
+                    self._ended = now
+            return now
+
+    def _end(self) -> None:
+        with self._lock:
+            self._waiting -= 1
 
 
 class Worker:
@@ -99,6 +182,7 @@ class Caller:
         ``max_stuck`` stuck calls are left running; past that, calls fail
         at once until one of them ends.
     :param max_stuck: see ``replace``.
+    :param stalls: where the threads that wait count the process's stalls.
     """
 
     def __init__(
@@ -107,8 +191,10 @@ class Caller:
         timeout: float,
         replace: bool = False,
         max_stuck: int = 4,
+        stalls: Stalls | None = None,
     ) -> None:
         self.name = name
+        self.stalls = Stalls() if stalls is None else stalls
         self.timeout = timeout
         self._replace = replace
         self._max_stuck = max_stuck
@@ -121,6 +207,7 @@ class Caller:
         self._lock = threading.Lock()
         self._worker = Worker(self.name)
         self._stuck = []
+        self.stalls.after_fork()
 
     def call(self, func: Callable[[], T], timeout: float | None = None) -> T:
         """Run func() on the worker and return its result.
@@ -141,16 +228,34 @@ class Caller:
                 )
             worker = self._worker
         future = worker.submit(func)
+        if self._answered(future, limit):
+            return future.result()
+        if not future.cancel() and self._replace:
+            with self._lock:
+                if self._worker is worker:
+                    worker.shutdown()
+                    self._stuck.append(worker)
+                    self._worker = Worker(self.name)
+        raise TimeoutError(f'no answer within {limit:g}s')
+
+    def _answered(
+        self, future: concurrent.futures.Future[Any], limit: float
+    ) -> bool:
+        """Wait up to ``limit`` seconds for an answer, waking to see stalls."""
+        deadline = time.monotonic() + limit
+        stalls = self.stalls
+        woke = stalls._begin()
         try:
-            return future.result(timeout=limit)
-        except concurrent.futures.TimeoutError:
-            if not future.cancel() and self._replace:
-                with self._lock:
-                    if self._worker is worker:
-                        worker.shutdown()
-                        self._stuck.append(worker)
-                        self._worker = Worker(self.name)
-            raise TimeoutError(f'no answer within {limit:g}s') from None
+            while True:
+                wait = min(WAKE_EVERY, deadline - time.monotonic())
+                done, _ = concurrent.futures.wait([future], max(wait, 0))
+                woke = stalls._woken(woke + max(wait, 0))
+                if done:
+                    return True
+                if wait <= 0:
+                    return False
+        finally:
+            stalls._end()
 
     def close(self) -> None:
         """Let the worker threads end once their calls are done."""

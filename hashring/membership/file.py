@@ -312,7 +312,7 @@ class FileSource(base.MembershipSource):
                         f'its lock {self.path}.lock has been held by another '
                         f'process for {self.read_timeout:g}s (read_timeout)'
                     ) from None
-                time.sleep(delay)
+                self._stalls.sleep(delay)
                 delay = min(delay * 2, 0.05)
 
     def _write(self, data: dict[str, Any]) -> None:

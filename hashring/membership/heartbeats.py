@@ -121,7 +121,7 @@ class Heartbeats(streaks.Streaks):
         try:
             self._refresh()
         finally:
-            self._tried_at, self._trying_since = self._clock(), None
+            self._tried()
 
     def _refresh(self) -> None:
         """Refresh the records: the heartbeat, once noted as tried."""

@@ -108,7 +108,9 @@ class SQLSource(base.MembershipSource):
         self.table = sqltable.make_table(sa.MetaData())
         self._schema_ready = False
         self._schema_lock = threading.Lock()
-        self._caller = bounded.Caller('hashring-sql', timeout, replace=True)
+        self._caller = bounded.Caller(
+            'hashring-sql', timeout, replace=True, stalls=self._stalls
+        )
 
     @property
     def backend(self) -> str:

@@ -22,7 +22,10 @@ ended.
 """
 
 import logging
+import time
 import typing
+
+from hashring.membership import bounded
 
 # One logger for all a source says: operators and their filters know it
 # by this name.
@@ -45,12 +48,24 @@ class Streaks:
 
     heartbeat_interval: float
     dead_after: float
-    _beat_started: float | None
-    _unbroken_since: float | None
-    _tried_at: float
-    _trying_since: float | None
-    _silence_ended: float | None
-    _clock: typing.Callable[[], float]
+
+    def _start_streaks(self) -> None:
+        """Set the streak's state up (the source's ``__init__`` calls it)."""
+        # The source's monotonic clock, and the heartbeats' streak on it:
+        # when the last that worked began, and since when none lapsed.
+        self._clock: typing.Callable[[], float] = time.monotonic
+        self._beat_started: float | None = None
+        self._unbroken_since: float | None = None
+        # When the last heartbeat tried ended, and the one trying began;
+        # when the last silence of the heartbeats ended (last_silence()).
+        self._tried_at = 0.0
+        self._trying_since: float | None = None
+        self._silence_ended: float | None = None
+        # The stops of the process that waiting calls saw, and how many
+        # seconds of them, and since the last try, the one trying began
+        # after (_stopped_in_flight()).
+        self._stalls = bounded.Stalls()
+        self._trying_from = (0.0, 0.0)
 
     if typing.TYPE_CHECKING:
 
@@ -89,28 +104,64 @@ class Streaks:
         A silence is a span longer than the lapse bound
         (:meth:`unbroken_since`) in which no heartbeat was even tried: the
         process did not run (paused, frozen, stalled), where heartbeats
-        that failed, or a call that hangs, are an outage.  Its peers, whose
-        backend answered, may have judged it dead and taken what it held:
+        that failed, or a call that hangs, are an outage; a heartbeat in
+        flight through a stop of the process
+        (:class:`~hashring.membership.bounded.Stalls`) is not tried while
+        it is stopped.  Its peers, whose backend answered, may have judged
+        it dead and taken what it held:
         :class:`hashring.handoff.Protocol` lets go of all of it when it
         cannot read their claims after one.
 
         :returns: when (on the source's monotonic clock) the first
-            heartbeat tried after the last silence began; now while a
-            silence lasts; None if none came since the join.
+            heartbeat tried after the last silence began, or the process
+            went on from a stop that made one within a heartbeat; now
+            while a silence lasts; None if none came since the join.
         """
         if self._beat_started is None:
             return None
         now = self._clock()
         if self._trying_since is None and self._silent_at(now):
             return now
-        return self._silence_ended
+        ended = self._silence_ended
+        stopped = self._stopped_in_flight()
+        if stopped is not None and (ended is None or stopped > ended):
+            return stopped
+        return ended
 
     def _trying(self) -> None:
         """Note that a heartbeat begins now."""
         now = self._clock()
         if self._beat_started is not None and self._silent_at(now):
             self._silence_ended = now
+        # The stalls seen so far, and the seconds since the last try.
+        self._trying_from = self._stalls.seen()[0], now - self._tried_at
         self._trying_since = now
+
+    def _tried(self) -> None:
+        """Note that the heartbeat in flight ended now."""
+        stopped = self._stopped_in_flight()
+        if stopped is not None:
+            self._silence_ended = stopped
+        self._tried_at, self._trying_since = self._clock(), None
+
+    def _stopped_in_flight(self) -> float | None:
+        """Return when a silence within the heartbeat in flight ended.
+
+        The process stopped while the heartbeat waited for the backend;
+        the stops, and the time from the last heartbeat tried to this
+        one, make a silence past the lapse bound.
+
+        :returns: when (on the source's clock) the last stop ended; now
+            while one lasts; None if there was no such silence.
+        """
+        if self._trying_since is None or self._beat_started is None:
+            return None
+        seconds, ago = self._stalls.seen()
+        before, quiet = self._trying_from
+        stalled = seconds - before
+        if stalled <= 0 or quiet + stalled <= self._lapse_after:
+            return None
+        return self._clock() - ago
 
     def _silent_at(self, now: float) -> bool:
         """Tell whether no heartbeat ended within the lapse bound of now."""

@@ -162,6 +162,7 @@ class ToozSource(base.MembershipSource):
             renew_after=self.dead_after,
             on_lost=on_lost,
             reconnect_within=self.heartbeat_interval,
+            stalls=self._stalls,
         )
 
     @property

@@ -109,6 +109,7 @@ class Client:
     :param reconnect_within: for ZooKeeper, the most seconds between
         kazoo's attempts to connect again (its own back-off grows to an
         hour); None: kazoo's.
+    :param stalls: where the calls count the process's stalls.
     """
 
     def __init__(
@@ -119,12 +120,13 @@ class Client:
         renew_after: float | None = None,
         on_lost: Callable[[], None] | None = None,
         reconnect_within: float | None = None,
+        stalls: bounded.Stalls | None = None,
     ) -> None:
         self.url = url
         self.member_id = member_id.encode('utf-8')
         self.timeout = timeout
         self.coordinator: Any = None
-        self.caller = bounded.Caller('hashring-tooz', timeout)
+        self.caller = bounded.Caller('hashring-tooz', timeout, stalls=stalls)
         scheme = urllib.parse.urlsplit(url).scheme
         self._renew_after = renew_after if scheme in RENEWED else None
         self._failing_since: float | None = None
@@ -220,6 +222,7 @@ class Client:
             self.member_id.decode(),
             self.timeout,
             reconnect_within=self._reconnect_within,
+            stalls=self.caller.stalls,
         )
         ready: Client | None = fresh
         # The groups this client's session joined: while one still lists

@@ -189,6 +189,8 @@ class Fleet:
         its first call begun after let go of them all, and that it took
         them back only once its peers had let go: managed twice only while
         it was stopped (and could not act).
+
+        :returns: the seconds from the pause to the take.
         """
         names = ['svc-1', 'svc-3', 'svc-2']
         for name in names[:2]:
@@ -199,6 +201,7 @@ class Fleet:
         held = holdings(self.log('svc-2'))
         self.assertTrue(held)
         self.pause('svc-2')
+        paused = time.monotonic()
 
         def taken():
             peers = ('svc-1', 'svc-3')
@@ -218,10 +221,14 @@ class Fleet:
         # Its first call begun after the pause answered without them (one
         # under way when it stopped answers as it would have).
         first = next(
-            float(line[0])
-            for line in lines
-            if line[1] == 'call' and float(line[2]) > thawed
+            (
+                float(line[0])
+                for line in lines
+                if line[1] == 'call' and float(line[2]) > thawed
+            ),
+            None,
         )
+        self.assertIsNotNone(first, 'no call of svc-2 answered after it')
         kept = set(held)
         for at, what, *nodes in lines:
             if float(at) > thawed and float(at) <= first and what == '-':
@@ -233,6 +240,7 @@ class Fleet:
             self.assertEqual('svc-2', a)
             self.assertLess(since, thawed)
             self.assertLessEqual(until, first)
+        return thawed - paused
 
     def kill_all(self):
         for name in list(self.procs):

@@ -19,6 +19,8 @@ stop and start) into a test case; the same fault tests then run against
 every driver and backend.
 """
 
+import json
+import signal
 import subprocess
 import sys
 import time
@@ -48,6 +50,28 @@ print('locked', flush=True)
 time.sleep(3600)
 """,
 }
+
+#: A member that says when its heartbeat has waited for the backend for a
+#: while, then, for each line read, whether it saw a silence and whether
+#: a heartbeat is under way.
+MEMBER = """
+from hashring import membership
+import json, sys, time
+options = json.loads(sys.argv[1])
+source = membership.load(options.pop('driver'), **options)
+source.join('node-a', sys.argv[2])
+print('joined', flush=True)
+while (
+    source._trying_since is None
+    or source._clock() - source._trying_since < 0.2
+):
+    time.sleep(0.01)
+print('trying', flush=True)
+for line in sys.stdin:
+    print(json.dumps([
+        source.last_silence() is not None, source._trying_since is not None
+    ]), flush=True)
+"""
 
 
 class FrozenLockHolder:
@@ -99,6 +123,51 @@ class Freeze:
 
     def outage_source(self, **overrides):
         return self.source(**{**self.TIMINGS, **overrides})
+
+    def options(self):
+        """Return the options that name the test's backend."""
+        raise NotImplementedError
+
+    def test_a_stop_while_a_heartbeat_waits_is_a_silence(self):
+        # A member's heartbeat waits for the frozen backend, past the
+        # lapse bound (0.875 s): tried, no silence.  Its process is then
+        # stopped for as long: when it goes on, the heartbeat still under
+        # way, that was a silence (its peers could have judged it dead),
+        # and stays one once the heartbeat ends.
+        options = {
+            'driver': self.driver,
+            **self.options(),
+            **contract.FAST,
+            **self.TIMINGS,
+            'heartbeat_interval': 0.25,
+            'read_timeout': 8.0,
+        }
+        member = subprocess.Popen(
+            [sys.executable, '-c', MEMBER, json.dumps(options), self.group],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.addCleanup(member.kill)
+
+        def report():
+            member.stdin.write('report\n')
+            member.stdin.flush()
+            return json.loads(member.stdout.readline())
+
+        self.assertEqual('joined\n', member.stdout.readline())
+        self.srv.freeze()
+        self.assertEqual('trying\n', member.stdout.readline())
+        time.sleep(1.2)
+        self.assertEqual([False, True], report())
+        processes.stop_dead(member.pid)
+        time.sleep(1.2)
+        member.send_signal(signal.SIGCONT)
+        self.assertEqual([True, True], report())
+        self.srv.thaw()
+        self.assertTrue(
+            contract.eventually(lambda: report() == [True, False], 8)
+        )
 
     def test_a_frozen_backend_answers_in_bounded_time(self):
         bound = self.TIMINGS['read_timeout'] + 1.5
@@ -294,6 +363,9 @@ class Outage(Freeze):
         return source
 
     read = contract.Contract.read
+
+    def options(self):
+        return {self.url_option: self.srv.url}
 
     def test_outage_is_unavailable_never_empty(self):
         node = self.source()

@@ -256,6 +256,36 @@ class ZooKeeperServer(Server):
             return s.recv(4) == b'imok'
 
 
+class CutSessionZooKeeperServer(ZooKeeperServer):
+    """ZooKeeper granting sessions of 2 to 3 s, whatever a client asks.
+
+    Ticks of 1 s and a ``maxSessionTimeout`` of 3 s: a member whose
+    ``dead_after`` is longer is forgotten by the server, and dropped by
+    its peers, 3 s after it was last heard.
+    """
+
+    #: the longest session the server grants, in seconds
+    max_session = 3.0
+
+    def prepare(self):
+        super().prepare()
+        self.config = os.path.join(self.dir, 'zoo.cfg')
+        with open(self.config, 'w') as f:
+            f.write(
+                f'tickTime=1000\n'
+                f'minSessionTimeout=2000\n'
+                f'maxSessionTimeout={int(self.max_session * 1000)}\n'
+                f'dataDir={self.data}\n'
+                f'clientPort={self.port}\n'
+                f'clientPortAddress=127.0.0.1\n'
+            )
+
+    def command(self):
+        # ZooKeeperServerMain takes a configuration file in place of its
+        # port and data directory.
+        return [*super().command()[:-2], self.config]
+
+
 class _Running:
     """A server that CI started, reached through an environment URL."""
 

@@ -11,11 +11,15 @@
 # under the License.
 
 import concurrent.futures
+import signal
+import subprocess
+import sys
 import threading
 import time
 
 from hashring.membership import bounded
 from hashring.tests import base as test_base
+from hashring.tests.membership import contract
 
 
 class WorkerTestCase(test_base.TestCase):
@@ -83,3 +87,123 @@ class CallerTestCase(test_base.TestCase):
         release.set()
         time.sleep(0.2)
         self.assertEqual('x', caller.call(lambda: 'x'))
+
+
+# A child that waits 3 s for a call's answer, then prints what its Stalls
+# saw (the parent stops it for a while meanwhile).
+WAITER = """
+import sys, time
+from hashring.membership import bounded
+caller = bounded.Caller('hashring-test', 10)
+print('waiting', flush=True)
+caller.call(lambda: time.sleep(3))
+print(*caller.stalls.seen(), flush=True)
+"""
+
+
+class StallsTestCase(test_base.TestCase):
+    """The spans in which the process did not run."""
+
+    def setUp(self):
+        super().setUp()
+        self.now = 100.0
+        self.stalls = bounded.Stalls(lambda: self.now)
+        self.caller = bounded.Caller('hashring-test', 10, stalls=self.stalls)
+
+    def assertSeen(self, seconds, ago):
+        seen = self.stalls.seen()
+        self.assertAlmostEqual(seconds, seen[0])
+        self.assertAlmostEqual(ago, seen[1])
+
+    def jump(self, seconds):
+        # The call's worker moves the clock on: its waiter wakes to find
+        # the time gone, as after a stop of the process.
+        def call():
+            self.now += seconds
+            return 'answer'
+
+        return call
+
+    def test_none_at_first(self):
+        self.assertEqual((0.0, float('inf')), self.stalls.seen())
+
+    def test_a_jump_while_a_call_waits_is_a_stall(self):
+        self.assertEqual('answer', self.caller.call(self.jump(10)))
+        # From when the wake was due (a tenth of a second in) to the wake.
+        self.assertSeen(10.0 - bounded.WAKE_EVERY, 0.0)
+        self.now += 7
+        self.assertEqual(7.0, self.stalls.seen()[1])
+
+    def test_a_short_lateness_is_none(self):
+        self.caller.call(self.jump(bounded.STALL_AFTER))
+        self.assertEqual(0.0, self.stalls.seen()[0])
+
+    def test_a_stall_that_lasts_counts_up_to_now(self):
+        release = threading.Event()
+        self.addCleanup(release.set)
+        waiting = threading.Thread(
+            target=self.caller.call, args=(release.wait,), daemon=True
+        )
+        waiting.start()
+        self.assertTrue(contract.eventually(lambda: self.stalls._waiting, 5))
+        self.now += 5
+        # Whether or not the waiter woke since: 5 s, less the wake's due.
+        self.assertSeen(5.0 - bounded.WAKE_EVERY, 0.0)
+        release.set()
+        waiting.join(5)
+        self.now += 5  # no thread waits: no stall
+        self.assertSeen(5.0 - bounded.WAKE_EVERY, 5.0)
+
+    def test_threads_waiting_through_one_stall_count_it_once(self):
+        release = threading.Event()
+        self.addCleanup(release.set)
+        other = bounded.Caller('hashring-test', 10, stalls=self.stalls)
+        waiting = threading.Thread(
+            target=other.call, args=(release.wait,), daemon=True
+        )
+        waiting.start()
+        self.assertTrue(contract.eventually(lambda: self.stalls._waiting, 5))
+        self.caller.call(self.jump(10))
+        release.set()
+        waiting.join(5)
+        self.assertAlmostEqual(
+            10.0 - bounded.WAKE_EVERY, self.stalls.seen()[0]
+        )
+
+    def test_a_sleep_through_a_jump_is_a_stall(self):
+        # The file driver's wait for its lock.
+        timer = threading.Timer(0.05, self.jump(10))
+        timer.start()
+        self.stalls.sleep(0.3)
+        timer.join()
+        self.assertSeen(10.0 - 0.3, 0.0)
+        self.stalls.sleep(0.01)
+        self.assertSeen(10.0 - 0.3, 0.0)
+
+    def test_a_forked_child_has_no_waiting_thread(self):
+        self.stalls._begin()  # a thread of the parent's, waiting
+        self.caller.after_fork()
+        self.now += 60
+        self.assertEqual(0.0, self.stalls.seen()[0])
+
+    def test_a_stopped_process_counts_the_stop(self):
+        # The real thing: SIGSTOP for 1.5 s while a call waits.
+        child = subprocess.Popen(
+            [sys.executable, '-c', WAITER], stdout=subprocess.PIPE, text=True
+        )
+        self.addCleanup(child.kill)
+        self.assertEqual('waiting\n', child.stdout.readline())
+        time.sleep(0.3)
+        child.send_signal(signal.SIGSTOP)
+        time.sleep(1.5)
+        child.send_signal(signal.SIGCONT)
+        out, _ = child.communicate(timeout=20)
+        seconds, ago = map(float, out.split())
+        self.assertGreater(seconds, 1.0)
+        self.assertLess(seconds, 2.0)
+        self.assertLess(ago, 2.5)
+
+    def test_a_slow_answer_is_no_stall(self):
+        caller = bounded.Caller('hashring-test', 10)
+        caller.call(lambda: time.sleep(1))
+        self.assertEqual(0.0, caller.stalls.seen()[0])

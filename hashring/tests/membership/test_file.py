@@ -77,6 +77,9 @@ class FileOutageTestCase(FileSourceMixin, outages.Freeze, test_base.TestCase):
         self.srv = outages.FrozenLockHolder(self, 'file', self.path + '.lock')
         self.group = 'outage'
 
+    def options(self):
+        return {'membership_file': self.path}
+
 
 class FileTestCase(FileSourceMixin, test_base.TestCase):
     def setUp(self):

@@ -259,6 +259,9 @@ class SQLiteOutageTestCase(outages.Freeze, test_base.TestCase):
         self.srv = outages.FrozenLockHolder(self, 'sqlite', self.path)
         self.group = 'outage'
 
+    def options(self):
+        return {'connection': f'sqlite:///{self.path}'}
+
     def source(self, **overrides):
         source = membership.load(
             'sql',

@@ -13,6 +13,7 @@
 import fixtures
 
 from hashring import exception
+from hashring.membership import bounded
 from hashring.tests import base as test_base
 from hashring.tests.membership import memory
 
@@ -173,6 +174,59 @@ class SilenceTestCase(ClockedTestCase):
         )
         self.a.heartbeat()
         self.assertEqual([None], seen)
+        self.assertIsNone(self.a.last_silence())
+
+    def beat_through(self, stop, hang=0.0):
+        """Heartbeat, the process stopped while the beat waits an answer.
+
+        :param stop: seconds the process is stopped for, in the backend
+            call (the source's callers wait there, and see it).
+        :param hang: seconds the backend takes besides.
+        :returns: what last_silence() said in the call, after the stop.
+        """
+        self.a._stalls = bounded.Stalls(lambda: self.now)
+        caller = bounded.Caller('hashring-test', 10, stalls=self.a._stalls)
+        seen = []
+        beat = self.a._beat
+
+        def stopped():
+            self.now += stop
+
+        def waiting(*args):
+            self.now += hang
+            caller.call(stopped)
+            seen.append(self.a.last_silence())
+            return beat(*args)
+
+        self.useFixture(
+            fixtures.MockPatchObject(self.a, '_beat', side_effect=waiting)
+        )
+        self.a.heartbeat()
+        return seen[0]
+
+    def test_a_stop_while_a_heartbeat_waits_is_a_silence(self):
+        # A heartbeat under way when the process stopped goes on after
+        # it: the stop was no try (a ZooKeeper may have ended the session
+        # meanwhile, and the beat fail).
+        self.a.join('a')
+        self.now += 1000
+        self.assertEqual(self.now + 5000, self.beat_through(5000))
+        self.assertEqual(self.now, self.a.last_silence())
+        self.assertEqual(self.now, self.a.unbroken_since())
+
+    def test_a_stop_and_the_wait_before_it_make_one(self):
+        # 1000 s from the last beat to this one, and a stop of 4500: past
+        # the lapse bound (5400 s) together.
+        self.a.join('a')
+        self.now += 1000
+        self.assertEqual(self.now + 4500, self.beat_through(4500))
+
+    def test_a_short_stop_in_a_slow_heartbeat_is_none(self):
+        # The backend took 6000 s (an outage, not a silence); the process
+        # stopped for 60 s of it.
+        self.a.join('a')
+        self.now += 1000
+        self.assertIsNone(self.beat_through(60, hang=6000))
         self.assertIsNone(self.a.last_silence())
 
     def test_a_new_join_forgets_it(self):
