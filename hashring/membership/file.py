@@ -163,15 +163,15 @@ class FileSource(base.MembershipSource):
 
         As the sql driver does: the span since the last heartbeat is an
         outage when a write failed since, or when it is longer than two
-        intervals.  A write that waited out a frozen lock holder failed
-        nothing, and would otherwise make this member look alive and the
-        others, yet to write, dead for want of it.
+        intervals (a write that waited out a frozen lock holder) and not
+        the member's own silence (``_gap_is_own()``).
         """
         now = base.utcnow()
         stamp = now.isoformat()
         last = fields.get('heartbeat')
         late = now - datetime.timedelta(seconds=2 * self.heartbeat_interval)
-        if last and (recovering or _older(last, late)):
+        own = self._gap_is_own()
+        if last and (recovering or (not own and _older(last, late))):
             fields['outage'] = [last, stamp]
         fields['heartbeat'] = stamp
 

@@ -86,7 +86,8 @@ class Heartbeats(streaks.Streaks):
 
         :param recovering: a write failed since the last heartbeat that
             succeeded; a driver that stores heartbeat times publishes the
-            span from the last one to now as the record's outage.
+            span from the last one to now as the record's outage (and,
+            unless ``_gap_is_own()``, a span over two intervals).
         """
         raise exception.RegistrationNotSupported(self.name)
 

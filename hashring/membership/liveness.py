@@ -25,11 +25,14 @@ only over the time the backend was *reachable*:
   intervals back) publishes, with its next write that succeeds, the span
   it could not write (from its last heartbeat before to that write).  A
   reader that started after the outage, or read while only writes were
-  refused, learns of it there.  A reader that saw another member's
-  heartbeat well within the span (one it read outside every outage it
-  knew of) knows the backend was writable then: the span was the
-  member's own (a paused process, or one cut off alone), and explains
-  no one else's silence.
+  refused, learns of it there.  A member whose process did not run (its
+  heartbeats silent, not failed: see
+  :meth:`~hashring.membership.streaks.Streaks.last_silence`) publishes
+  nothing.  A reader that saw another member's heartbeat well within the
+  span (one it read outside every outage it knew of) knows the backend
+  was writable then: the span was the member's own (one cut off alone, or
+  a paused member of an older release), and explains no one else's
+  silence.
 * **Silence everywhere.**  When two or more members that were alive
   together have all fallen silent for longer than they beat (two
   heartbeat intervals), and no member of the group writes, nobody could

@@ -291,7 +291,7 @@ class SQLSource(base.MembershipSource):
     ) -> None:
         t = self.table
         changes, fields = sqltable.record_values(
-            t, record, keep_state, self.heartbeat_interval
+            t, record, keep_state, self.heartbeat_interval, self._gap_is_own()
         )
         mine = self._row(group, record.id)
         action = f'register {record.id!r} in group {group!r}'
@@ -321,7 +321,9 @@ class SQLSource(base.MembershipSource):
         self, groups: list[str], record: base.Record, recovering: bool
     ) -> list[str]:
         t = self.table
-        values = sqltable.beat_values(t, recovering, self.heartbeat_interval)
+        values = sqltable.beat_values(
+            t, recovering, self.heartbeat_interval, self._gap_is_own()
+        )
 
         def beat(conn: Any) -> list[str]:
             forgotten = []

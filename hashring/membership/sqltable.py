@@ -133,7 +133,11 @@ def make_table(metadata: sa.MetaData) -> sa.Table:
 
 
 def record_values(
-    table: sa.Table, record: Any, keep_state: bool, interval: float
+    table: sa.Table,
+    record: Any,
+    keep_state: bool,
+    interval: float,
+    own: bool = False,
 ) -> tuple[list[tuple[Any, Any]], dict[str, Any]]:
     """Return the columns that a write of a member's record sets.
 
@@ -147,6 +151,7 @@ def record_values(
         outage (:func:`beat_values`).  A join's is not: a restart after a
         crash is no outage.
     :param interval: the heartbeat interval, in seconds.
+    :param own: see :func:`beat_values`.
     :returns: the (column, value) pairs of an update, in the order to set
         them, and the values of an insert by column name.
     """
@@ -162,7 +167,7 @@ def record_values(
         (t.c.weight, record.weight),
         (t.c.attributes, attributes),
         *(
-            beat_values(t, False, interval)
+            beat_values(t, False, interval, own)
             if keep_state
             else [(t.c.heartbeat_at, utc_now())]
         ),
@@ -178,7 +183,7 @@ def record_values(
 
 
 def beat_values(
-    table: sa.Table, recovering: bool, interval: float
+    table: sa.Table, recovering: bool, interval: float, own: bool = False
 ) -> list[tuple[Any, Any]]:
     """Return the columns that a heartbeat sets, in the order to set them.
 
@@ -191,11 +196,14 @@ def beat_values(
     :param table: the members table (:func:`make_table`).
     :param recovering: a write failed since the last heartbeat.
     :param interval: the heartbeat interval, in seconds.
+    :param own: the member's own silence (its process stopped) explains
+        a late write: no outage unless ``recovering``
+        (:meth:`hashring.membership.streaks.Streaks._gap_is_own`).
     """
     t = table
-    gap: Any = (
-        sa.true() if recovering else t.c.heartbeat_at < utc_ago(2 * interval)
-    )
+    gap: Any = t.c.heartbeat_at < utc_ago(2 * interval)
+    if recovering or own:
+        gap = sa.true() if recovering else sa.false()
     # Ordered: MySQL evaluates SET clauses left to right, so the outage's
     # start must be read before heartbeat_at is overwritten.
     return [

@@ -48,6 +48,7 @@ class Streaks:
 
     heartbeat_interval: float
     dead_after: float
+    _missed: bool
 
     def _start_streaks(self) -> None:
         """Set the streak's state up (the source's ``__init__`` calls it)."""
@@ -127,6 +128,24 @@ class Streaks:
         if stopped is not None and (ended is None or stopped > ended):
             return stopped
         return ended
+
+    def _gap_is_own(self) -> bool:
+        """Tell whether a write now follows a silence of this member's own.
+
+        A write late after the last heartbeat that worked publishes the
+        span between as an outage; but where the heartbeats were silent
+        since (:meth:`last_silence`: the process did not run) and no
+        write failed, the backend was not out, this member was.  Published,
+        the span would explain the silence of members that crashed
+        meanwhile, to readers that saw no write within it.
+        """
+        started, silence = self._beat_started, self.last_silence()
+        return (
+            not self._missed
+            and started is not None
+            and silence is not None
+            and silence > started
+        )
 
     def _trying(self) -> None:
         """Note that a heartbeat begins now."""

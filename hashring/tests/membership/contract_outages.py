@@ -19,12 +19,15 @@ holder, a table locked against writes: reads worked).  Whichever write
 comes first after it: a claim is written as soon as the backend takes it,
 before the heartbeat thread's retry.  A reader that saw a heartbeat
 well within such a span takes it for the member's own silence, not an
-outage: it explains no one else's.
+outage: it explains no one else's.  A member whose process did not run
+(its heartbeats silent, not failed) publishes nothing.
 """
 
 import time
+from unittest import mock
 
 import hashring
+from hashring import exception
 from hashring import handoff
 
 
@@ -58,6 +61,17 @@ class PublishedOutages:
         self.assertEqual((before, after.heartbeat), after.outage)
         self.assertEqual(CLAIM, self.read().members['node-a'].claim)
 
+    def test_a_claim_after_a_pause_publishes_nothing(self):
+        # The consumer's write may come first after a pause, before the
+        # heartbeat thread's: the pause is the member's own all the same.
+        node = self.source()
+        node.join('node-a', self.group)
+        node._stop_heartbeat()
+        time.sleep(node.dead_after)  # past the lapse bound, 0.9 s
+        node.publish(self.group, CLAIM)
+        self.assertIsNone(self.record('node-a').outage)
+        self.assertEqual(CLAIM, self.read().members['node-a'].claim)
+
     def test_a_claim_keeps_the_outage_a_heartbeat_published(self):
         node = self.silent_member()
         node.heartbeat()
@@ -72,23 +86,49 @@ class PublishedOutages:
         self.source().join('node-a', self.group)
         self.assertIsNone(self.record('node-a').outage)
 
-    def test_a_pause_that_others_wrote_through_revives_no_crash(self):
-        # node-a stops (a paused process) and node-b crashes as it does;
-        # node-c beats on, and the reader reads throughout, past
-        # dead_after.  node-a's first write after publishes its silence:
-        # to that reader, which saw node-c write within it, no outage.
-        node, crashed, beating = self.source(), self.source(), self.source()
-        node.join('node-a', self.group)
+    def three_past_dead_after(self, node):
+        """node-b crashes; node-c beats on; the reader reads past dead_after.
+
+        :param node: node-a, joined, whose writes the caller stops.
+        :returns: the reader's members up after.
+        """
+        crashed, beating = self.source(), self.source()
         crashed.join('node-b', self.group)
         beating.join('node-c', self.group)
         self.assertEqual(3, len(self.read().up()))
-        node._stop_heartbeat()
         crashed._stop_heartbeat()
         deadline = time.monotonic() + 1.6 * node.dead_after
         while time.monotonic() < deadline:
             self.read()
             time.sleep(node.heartbeat_interval / 2)
-        self.assertEqual({'node-c'}, set(self.read().up()))
+        return set(self.read().up())
+
+    def test_a_pause_publishes_no_outage(self):
+        # node-a stops (a paused process: no heartbeat even tried) as
+        # node-b crashes.  Its first write after publishes nothing, and no
+        # reader, not even one that saw nothing of it, brings node-b back.
+        node = self.source()
+        node.join('node-a', self.group)
+        node._stop_heartbeat()
+        self.assertEqual({'node-c'}, self.three_past_dead_after(node))
+        node.heartbeat()
+        self.assertIsNone(self.record('node-a').outage)
+        self.assertEqual({'node-a', 'node-c'}, set(self.read().up()))
+        self.assertEqual(
+            {'node-a', 'node-c'},
+            set(self.source().get_members(self.group).up()),
+        )
+
+    def test_a_member_cut_off_alone_revives_no_crash(self):
+        # node-a's heartbeats fail (cut off from the backend alone) as
+        # node-b crashes.  Its first write after publishes the span: to
+        # the reader, which saw node-c write within it, no outage.
+        node = self.source()
+        node.join('node-a', self.group)
+        cut = exception.MembershipUnavailable(node.backend, 'cut off')
+        with mock.patch.object(node, '_beat', side_effect=cut):
+            up = self.three_past_dead_after(node)
+        self.assertEqual({'node-c'}, up)
         node.heartbeat()
         self.assertIsNotNone(self.record('node-a').outage)
         self.assertEqual({'node-a', 'node-c'}, set(self.read().up()))

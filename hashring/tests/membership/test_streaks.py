@@ -229,6 +229,24 @@ class SilenceTestCase(ClockedTestCase):
         self.assertIsNone(self.beat_through(60, hang=6000))
         self.assertIsNone(self.a.last_silence())
 
+    def test_a_write_after_a_silence_is_its_own_gap(self):
+        self.a.join('a')
+        self.now += 1000
+        self.assertFalse(self.a._gap_is_own())  # late, not silent
+        self.now += 5000
+        self.assertTrue(self.a._gap_is_own())  # silent, a claim's write
+        self.a.heartbeat()
+        self.assertFalse(self.a._gap_is_own())  # written since
+
+    def test_a_failed_write_makes_the_gap_an_outage(self):
+        self.a.join('a')
+        self.store.down = True
+        self.now += 100
+        self.assertRaises(exception.MembershipUnavailable, self.a.heartbeat)
+        self.now += 6000  # then silent, too
+        self.assertIsNotNone(self.a.last_silence())
+        self.assertFalse(self.a._gap_is_own())
+
     def test_a_new_join_forgets_it(self):
         self.a.join('a')
         self.now += 6000
