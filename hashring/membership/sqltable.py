@@ -202,8 +202,10 @@ def beat_values(
     """
     t = table
     gap: Any = t.c.heartbeat_at < utc_ago(2 * interval)
-    if recovering or own:
-        gap = sa.true() if recovering else sa.false()
+    if recovering:
+        gap = sa.true()
+    elif own:
+        gap = sa.false()
     # Ordered: MySQL evaluates SET clauses left to right, so the outage's
     # start must be read before heartbeat_at is overwritten.
     return [

@@ -62,9 +62,9 @@ class Streaks:
         self._tried_at = 0.0
         self._trying_since: float | None = None
         self._silence_ended: float | None = None
-        # The stops of the process that waiting calls saw, and how many
-        # seconds of them, and since the last try, the one trying began
-        # after (_stopped_in_flight()).
+        # The stops of the process that waiting calls saw; how many
+        # seconds of them were seen, and had passed since the last try
+        # ended, when the one trying began (_stopped_in_flight()).
         self._stalls = bounded.Stalls()
         self._trying_from = (0.0, 0.0)
 
