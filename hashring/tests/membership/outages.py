@@ -61,12 +61,13 @@ options = json.loads(sys.argv[1])
 source = membership.load(options.pop('driver'), **options)
 source.join('node-a', sys.argv[2])
 print('joined', flush=True)
+deadline = time.monotonic() + 10
 while (
     source._trying_since is None
     or source._clock() - source._trying_since < 0.2
-):
+) and time.monotonic() < deadline:
     time.sleep(0.01)
-print('trying', flush=True)
+print('trying' if source._trying_since else 'not trying', flush=True)
 for line in sys.stdin:
     print(json.dumps([
         source.last_silence() is not None, source._trying_since is not None
@@ -148,7 +149,12 @@ class Freeze:
             stdout=subprocess.PIPE,
             text=True,
         )
-        self.addCleanup(member.kill)
+
+        def end():
+            member.kill()
+            member.communicate()
+
+        self.addCleanup(end)
 
         def report():
             member.stdin.write('report\n')

@@ -20,6 +20,7 @@ import time
 from hashring.membership import bounded
 from hashring.tests import base as test_base
 from hashring.tests.membership import contract
+from hashring.tests.membership import processes
 
 
 class WorkerTestCase(test_base.TestCase):
@@ -194,7 +195,7 @@ class StallsTestCase(test_base.TestCase):
         self.addCleanup(child.kill)
         self.assertEqual('waiting\n', child.stdout.readline())
         time.sleep(0.3)
-        child.send_signal(signal.SIGSTOP)
+        processes.stop_dead(child.pid)
         time.sleep(1.5)
         child.send_signal(signal.SIGCONT)
         out, _ = child.communicate(timeout=20)
