@@ -247,13 +247,18 @@ class Caller:
         woke = stalls._begin()
         try:
             while True:
-                wait = min(WAKE_EVERY, deadline - time.monotonic())
-                done, _ = concurrent.futures.wait([future], max(wait, 0))
-                woke = stalls._woken(woke + max(wait, 0))
-                if done:
-                    return True
-                if wait <= 0:
-                    return False
+                wait = max(min(WAKE_EVERY, deadline - time.monotonic()), 0)
+                try:
+                    # exception() raises TimeoutError only for the wait:
+                    # the call's own errors it returns.
+                    future.exception(wait)
+                except concurrent.futures.TimeoutError:
+                    done = False
+                else:
+                    done = True
+                woke = stalls._woken(woke + wait)
+                if done or wait <= 0:
+                    return done
         finally:
             stalls._end()
 
