@@ -84,10 +84,13 @@ class Stalls:
 
     def sleep(self, seconds: float) -> None:
         """Sleep as a waiting thread: a stop meanwhile counts as a stall."""
-        due = self._begin() + seconds
+        woke = self._begin()
         try:
-            time.sleep(seconds)
-            self._woken(due)
+            while seconds > 0:
+                step = min(seconds, WAKE_EVERY)
+                time.sleep(step)
+                woke = self._woken(woke + step)
+                seconds -= step
         finally:
             self._end()
 

@@ -177,9 +177,20 @@ class StallsTestCase(test_base.TestCase):
         timer.start()
         self.stalls.sleep(0.3)
         timer.join()
-        self.assertSeen(10.0 - 0.3, 0.0)
+        # From the first wake's due (the sleep's first tenth) on.
+        self.assertSeen(10.0 - bounded.WAKE_EVERY, 0.0)
         self.stalls.sleep(0.01)
-        self.assertSeen(10.0 - 0.3, 0.0)
+        self.assertSeen(10.0 - bounded.WAKE_EVERY, 0.0)
+
+    def test_a_long_sleep_is_no_stall(self):
+        # Its wakes are as a waiting call's, a tenth of a second apart.
+        stalls = bounded.Stalls()
+        sleeping = threading.Thread(target=stalls.sleep, args=(1.0,))
+        sleeping.start()
+        time.sleep(0.8)
+        self.assertEqual(0.0, stalls.seen()[0])
+        sleeping.join()
+        self.assertEqual(0.0, stalls.seen()[0])
 
     def test_a_forked_child_has_no_waiting_thread(self):
         self.stalls._begin()  # a thread of the parent's, waiting
