@@ -27,7 +27,6 @@ import time
 
 from hashring import exception
 from hashring import manager
-from hashring import membership
 from hashring import ownership
 from hashring.tests.membership import contract
 from hashring.tests.membership import processes
@@ -128,6 +127,8 @@ class Freeze:
     def options(self):
         """Return the options that name the test's backend."""
         raise NotImplementedError
+
+    source = contract.Contract.source
 
     def test_a_stop_while_a_heartbeat_waits_is_a_silence(self):
         # A member's heartbeat waits for the frozen backend, past the
@@ -356,17 +357,7 @@ class Outage(Freeze):
         self.reader = self.source()
 
     def source(self, **overrides):
-        source = membership.load(
-            self.driver,
-            **{
-                self.url_option: self.srv.url,
-                **contract.FAST,
-                'read_timeout': 2.0,
-                **overrides,
-            },
-        )
-        self.addCleanup(source.close)
-        return source
+        return super().source(**{'read_timeout': 2.0, **overrides})
 
     read = contract.Contract.read
 

@@ -53,20 +53,16 @@ class FileContractTestCase(
 class FileSourceMixin:
     """Sources over the test's file, with the contract's fast timings."""
 
-    def source(self, **overrides):
-        source = membership.load(
-            'file',
-            membership_file=self.path,
-            **{**contract.FAST, **overrides},
-        )
-        self.addCleanup(source.close)
-        return source
+    driver = 'file'
+
+    def options(self):
+        return {'membership_file': self.path}
+
+    source = contract.Contract.source
 
 
 class FileOutageTestCase(FileSourceMixin, outages.Freeze, test_base.TestCase):
     """A process frozen while it holds the lock is the file's outage."""
-
-    driver = 'file'
 
     def setUp(self):
         super().setUp()
@@ -76,9 +72,6 @@ class FileOutageTestCase(FileSourceMixin, outages.Freeze, test_base.TestCase):
         membership.load('file', membership_file=self.path).create()
         self.srv = outages.FrozenLockHolder(self, 'file', self.path + '.lock')
         self.group = 'outage'
-
-    def options(self):
-        return {'membership_file': self.path}
 
 
 class FileTestCase(FileSourceMixin, test_base.TestCase):

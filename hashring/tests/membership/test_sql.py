@@ -262,15 +262,6 @@ class SQLiteOutageTestCase(outages.Freeze, test_base.TestCase):
     def options(self):
         return {'connection': f'sqlite:///{self.path}'}
 
-    def source(self, **overrides):
-        source = membership.load(
-            'sql',
-            connection=f'sqlite:///{self.path}',
-            **{**contract.FAST, **overrides},
-        )
-        self.addCleanup(source.close)
-        return source
-
 
 class SQLBadInputTestCase(test_base.TestCase):
     def test_bad_urls(self):
