@@ -159,7 +159,9 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         # A write failed since the last heartbeat that succeeded: the next
         # one publishes the outage.
         self._missed = False
-        self._judge = liveness.Judge(self.dead_after, self.heartbeat_interval)
+        self._judge = liveness.Judge(
+            self.dead_after, self.heartbeat_interval, self.read_timeout
+        )
         self._logged: set[str] = set()
         # Set in a forked child: the member's process is its parent.
         self._parent: int | None = None

@@ -53,9 +53,11 @@ began (its last heartbeat, or the last read that listed it, lies within
 ``dead_after`` before the start) and went quiet with it (no heartbeat well
 after the start, which would show that the backend was writable).  For such
 a member, the overlap of the outage with its silence does not count
-towards ``dead_after``.  A member that crashed is therefore still judged
-dead ``dead_after`` after the backend came back, at the latest; a member
-that is alive heartbeats within one interval and never leaves the ring.
+towards ``dead_after``, and it is not dead before ``read_timeout`` and two
+intervals after the outage (:attr:`Judge.recovery`).  A member that
+crashed is therefore still judged dead ``dead_after`` (or that) after the
+backend came back, at the latest; a member that is alive heartbeats within
+one interval of its calls' deadline and never leaves the ring.
 
 Runtime complexity of :meth:`Judge.judge`: ``O(m * o)`` for ``m`` members
 and ``o`` outages remembered (outages older than ``dead_after`` are
@@ -66,11 +68,11 @@ import bisect
 from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
-import dataclasses
 import datetime
 import logging
 import threading
-import typing
+
+from hashring.membership import verdicts
 
 LOG = logging.getLogger(__name__)
 
@@ -83,57 +85,6 @@ MASS_SHARE = 0.5
 WRITABLE_KEPT = 1024
 
 
-@dataclasses.dataclass(frozen=True)
-class Outage:
-    """A span of backend time during which members could not write.
-
-    ``explains_until`` bounds the silences it explains: a member that wrote
-    after it was writing during the span, so the backend was reachable.
-    """
-
-    start: datetime.datetime
-    end: datetime.datetime
-    explains_until: datetime.datetime
-
-    def explains(
-        self, last: datetime.datetime, dead_after: datetime.timedelta
-    ) -> bool:
-        """Tell whether a member last heard of at ``last`` fell silent with it.
-
-        :param last: the member's last heartbeat, or the last read that
-            listed it.
-        :param dead_after: the liveness timeout.
-        """
-        return self.start - dead_after < last <= self.explains_until
-
-
-class Seen(typing.NamedTuple):
-    """What the judge knows of a member: its values and when it was heard.
-
-    A named tuple: the judge makes one per member at every read.
-    """
-
-    #: the driver's member value, returned as it was when presumed alive
-    value: object
-    #: its last heartbeat, or when a read last listed it (backend time)
-    last: datetime.datetime
-    #: whether the last read listed it (False: presumed while absent)
-    listed: bool = True
-
-
-@dataclasses.dataclass(frozen=True)
-class Verdict:
-    """A judgement of one group's members at one read."""
-
-    #: the members judged dead, by id
-    dead: frozenset[str]
-    #: members missing from the read, presumed alive, with their values
-    presumed_absent: Mapping[str, object]
-    #: members listed and judged alive only because an outage explains
-    #: their silence (and the absent ones above)
-    presumed: frozenset[str]
-
-
 class Judge:
     """The liveness judgement of one membership source (one reader).
 
@@ -143,20 +94,37 @@ class Judge:
     :param dead_after: seconds of reachable silence after which a member
         is dead.
     :param heartbeat_interval: seconds between a member's heartbeats.
+    :param read_timeout: seconds a member's call to the backend may take
+        before it is abandoned: a member whose silence an outage explains
+        is not judged dead before that and two intervals have passed since
+        the outage ended, whatever ``dead_after`` says.
     """
 
-    def __init__(self, dead_after: float, heartbeat_interval: float) -> None:
+    def __init__(
+        self,
+        dead_after: float,
+        heartbeat_interval: float,
+        read_timeout: float = 0.0,
+    ) -> None:
         self.dead_after = datetime.timedelta(seconds=dead_after)
         # How late after an outage's start a member's last heartbeat may
         # lie and still be explained by it: one interval until its next
         # beat, and one more for a beat that was slow to fail.
         self.slack = datetime.timedelta(seconds=2 * heartbeat_interval)
+        #: How long after an outage a live member may take to write again:
+        #: a call it sent while the backend was away (into a connection
+        #: that is gone, or queued behind one) waits out read_timeout
+        #: before it tries afresh.  Where dead_after is shorter, its peers
+        #: would judge it dead before it could.
+        self.recovery = datetime.timedelta(seconds=read_timeout) + self.slack
+        # Outages are remembered as long as they can save anyone.
+        self._kept = max(self.dead_after, self.recovery)
         self._lock = threading.Lock()
-        self._outages: list[Outage] = []
+        self._outages: list[verdicts.Outage] = []
         #: the backend's time at the last successful read, if any
         self._last_ok: datetime.datetime | None = None
         self._failing = False
-        self._known: dict[str, dict[str, Seen]] = {}
+        self._known: dict[str, dict[str, verdicts.Seen]] = {}
         self._reported: dict[str, frozenset[str]] = {}
         # Groups whose backend forgot this reader's own member since it
         # last read them (forgot()).
@@ -182,7 +150,9 @@ class Judge:
         with self._lock:
             if self._failing and self._last_ok is not None:
                 self._add(
-                    Outage(self._last_ok, now, self._last_ok + self.slack)
+                    verdicts.Outage(
+                        self._last_ok, now, self._last_ok + self.slack
+                    )
                 )
             self._failing = False
             self._last_ok = now
@@ -199,16 +169,16 @@ class Judge:
 
     def published(
         self, start: datetime.datetime, end: datetime.datetime
-    ) -> Outage:
+    ) -> verdicts.Outage:
         """Return the outage a member published, from ``start`` to ``end``.
 
         :param start: its last heartbeat before it could not write.
         :param end: its first write that succeeded after.
         """
         # Its first failed beat came one interval after its last good one.
-        return Outage(start, end, start + self.slack + self.slack / 2)
+        return verdicts.Outage(start, end, start + self.slack + self.slack / 2)
 
-    def _add(self, outage: Outage) -> None:
+    def _add(self, outage: verdicts.Outage) -> None:
         if outage.end >= outage.start and outage not in self._outages:
             self._outages.append(outage)
 
@@ -217,10 +187,10 @@ class Judge:
         group: str,
         now: datetime.datetime,
         heard: Mapping[str, tuple[object, datetime.datetime | None]],
-        published: Iterable[Outage] = (),
+        published: Iterable[verdicts.Outage] = (),
         listed: Collection[str] | None = None,
         alive: str | None = None,
-    ) -> Verdict:
+    ) -> verdicts.Verdict:
         """Judge a group's members at one read.
 
         :param group: the group, whose members the judge remembers.
@@ -234,7 +204,7 @@ class Judge:
             vanished.
         :param alive: this reader's own member id, if it is one: never
             judged dead, since this process knows it runs.
-        :returns: a :class:`Verdict`.
+        :returns: a :class:`~hashring.membership.verdicts.Verdict`.
         """
         with self._lock:
             self._forget_old(now)
@@ -255,7 +225,7 @@ class Judge:
                 # Most members gone in one read, or with this reader's own
                 # record: an emptied backend, not a crowd of departures.
                 last_read = max(s.last for s in known.values())
-                self._add(Outage(last_read, now, last_read))
+                self._add(verdicts.Outage(last_read, now, last_read))
             outages = list(self._outages)
             outages.extend(
                 o
@@ -282,40 +252,40 @@ class Judge:
                     # backend was out.  (One member alone that falls
                     # silent is judged as a crash.)
                     outages.append(
-                        Outage(freshest, now, freshest + self.slack)
+                        verdicts.Outage(freshest, now, freshest + self.slack)
                     )
             dead = set()
             presumed = set()
-            seen: dict[str, Seen] = {}
+            seen: dict[str, verdicts.Seen] = {}
             for member_id, (value, beat) in heard.items():
                 last = now if beat is None else beat
                 if beat is not None and beat < cutoff and member_id != alive:
                     # Silent for longer than dead_after: dead, unless
                     # outages leave dead_after of reachable time or less.
                     # (A shorter silence needs no look at the outages.)
-                    if self._silence(last, now, outages) > self.dead_after:
+                    if self._dead(last, now, outages):
                         dead.add(member_id)
                         continue
                     presumed.add(member_id)
-                seen[member_id] = Seen(value, last)
+                seen[member_id] = verdicts.Seen(value, last)
             absent: dict[str, object] = {}
             for member_id in vanished:
                 old = known[member_id]
                 explained = [
                     o for o in outages if o.explains(old.last, self.dead_after)
                 ]
-                if explained and (
-                    self._silence(old.last, now, explained) <= self.dead_after
-                ):
+                if explained and not self._dead(old.last, now, explained):
                     absent[member_id] = old.value
                     presumed.add(member_id)
                     seen[member_id] = old._replace(listed=False)
             self._known[group] = seen
-            verdict = Verdict(frozenset(dead), absent, frozenset(presumed))
+            verdict = verdicts.Verdict(
+                frozenset(dead), absent, frozenset(presumed)
+            )
             self._report(group, verdict)
             return verdict
 
-    def _refuted(self, outage: Outage) -> bool:
+    def _refuted(self, outage: verdicts.Outage) -> bool:
         """Tell whether this reader saw a write well inside an outage.
 
         A member publishes the span in which it could not write.  Where
@@ -343,7 +313,7 @@ class Judge:
         self,
         last: datetime.datetime,
         now: datetime.datetime,
-        outages: Iterable[Outage],
+        outages: Iterable[verdicts.Outage],
     ) -> datetime.timedelta:
         """Return the reachable part of the span from ``last`` to ``now``."""
         spans = sorted(
@@ -360,15 +330,32 @@ class Judge:
                 reach = end
         return (now - last) - covered
 
-    def _forget_old(self, now: datetime.datetime) -> None:
-        # An outage that ended dead_after ago can no longer save anyone:
-        # a member silent since before it has had dead_after of reachable
-        # time since to heartbeat.
-        self._outages = [
-            o for o in self._outages if now - o.end <= self.dead_after
-        ]
+    def _dead(
+        self,
+        last: datetime.datetime,
+        now: datetime.datetime,
+        outages: Iterable[verdicts.Outage],
+    ) -> bool:
+        """Tell whether a member silent since ``last`` is dead at ``now``.
 
-    def _report(self, group: str, verdict: Verdict) -> None:
+        Its reachable silence passed ``dead_after``, and no outage that
+        explains it ended within :attr:`recovery` of ``now``.
+        """
+        if self._silence(last, now, outages) <= self.dead_after:
+            return False
+        since = now - self.recovery
+        return not any(
+            o.end > since and o.explains(last, self.dead_after)
+            for o in outages
+        )
+
+    def _forget_old(self, now: datetime.datetime) -> None:
+        # An outage that ended dead_after (or the recovery) ago can no
+        # longer save anyone: a member silent since before it has had
+        # dead_after of reachable time since to heartbeat.
+        self._outages = [o for o in self._outages if now - o.end <= self._kept]
+
+    def _report(self, group: str, verdict: verdicts.Verdict) -> None:
         if verdict.presumed == self._reported.get(group, frozenset()):
             return
         self._reported[group] = verdict.presumed
@@ -377,10 +364,12 @@ class Judge:
                 'Members %s of group %s have not been heard of for longer '
                 'than dead_after (%gs), but a backend outage explains it: '
                 'they stay on the ring until they have had dead_after of '
-                'reachable time to heartbeat again',
+                'reachable time to heartbeat again, and at least %gs '
+                '(read_timeout and two heartbeat intervals) after it',
                 ', '.join(sorted(verdict.presumed)),
                 group,
                 self.dead_after.total_seconds(),
+                self.recovery.total_seconds(),
             )
         else:
             LOG.info(

@@ -165,6 +165,10 @@ class Client:
 
         self._move_to_fresh()
         started = time.monotonic()
+        if self._renew_after is not None and not self._connected():
+            # Its call may wait out the deadline (the first after an
+            # outage began, too): renewal counts from now.
+            self._failed(started)
         try:
             result = self.caller.call(run)
         except Exception:
@@ -207,16 +211,55 @@ class Client:
             if (
                 self._renew_after is None
                 or self._probing
-                or time.monotonic() - self._failing_since <= self._renew_after
-                or self._connected()
+                or self._closed
+                or self._fresh is not None
             ):
                 return
             self._probing = True
         threading.Thread(
-            target=self._probe, name='hashring-tooz-probe', daemon=True
+            target=self._renew, name='hashring-tooz-probe', daemon=True
         ).start()
 
-    def _probe(self) -> None:
+    def _renew(self) -> None:
+        """Try fresh clients while this one fails and is not connected.
+
+        Every ``renew_after`` from the first failure, until a call works
+        again, this client reconnects, or a fresh one reads the backend:
+        then this one's connection is closed, so that a call stuck on it
+        fails at once rather than at its deadline, and the next call
+        moves to the fresh one (:meth:`_move_to_fresh`).  Each member
+        thus writes again within about ``renew_after`` of the server's
+        return, not within calls of ``read_timeout`` each, which its
+        peers, reading through clients that moved sooner, would take for
+        a crash.
+        """
+        assert self._renew_after is not None
+        while True:
+            with self._lock:
+                since = self._failing_since
+                if self._closed or since is None:
+                    self._probing = False  # closed, or a call worked
+                    return
+                wait = since + self._renew_after - time.monotonic()
+            if wait > 0:
+                time.sleep(min(wait, self._renew_after))
+                continue
+            fresh = None if self._connected() else self._probe()
+            with self._lock:
+                if fresh is not None and not self._closed:
+                    self._fresh, self._probing = fresh, False
+                    # This one's, before a call moves to the fresh one.
+                    old = self._client()
+                    break
+                # Not again before another renew_after.
+                self._failing_since = time.monotonic()
+            if fresh is not None:
+                _retire(fresh.coordinator, fresh.caller)  # closed meanwhile
+        if old is not None:
+            threading.Thread(target=_stop, args=(old,), daemon=True).start()
+
+    def _probe(self) -> 'Client | None':
+        """Return a fresh client that read the backend, or None."""
         fresh = Client(
             self.url,
             self.member_id.decode(),
@@ -224,7 +267,6 @@ class Client:
             reconnect_within=self._reconnect_within,
             stalls=self.caller.stalls,
         )
-        ready: Client | None = fresh
         # The groups this client's session joined: while one still lists
         # the member, the session lives on in the server (a ZooKeeper back
         # with its data), and this client will reconnect to it; a fresh
@@ -248,14 +290,8 @@ class Client:
         except Exception as exc:
             base.LOG.debug('A fresh tooz client failed too: %s', exc)
             _retire(fresh.coordinator, fresh.caller)
-            ready = None
-        with self._lock:
-            if self._closed and ready is not None:
-                _retire(ready.coordinator, ready.caller)  # closed meanwhile
-                ready = None
-            self._fresh, self._probing = ready, False
-            # Not again before another renew_after.
-            self._failing_since = time.monotonic()
+            return None
+        return fresh
 
     def _move_to_fresh(self) -> None:
         with self._lock:
@@ -307,6 +343,15 @@ class Client:
             fresh, self._fresh = self._fresh, None
         if fresh is not None:
             _retire(fresh.coordinator, fresh.caller)
+
+
+def _stop(client: Any) -> None:
+    """Close a kazoo client's connection: the calls waiting on it fail."""
+    try:
+        client.stop()
+        client.close()
+    except Exception as exc:
+        base.LOG.debug('Stopping a tooz client failed: %s', exc)
 
 
 def _retire(coordinator: Any, caller: bounded.Caller) -> None:

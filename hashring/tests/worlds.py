@@ -33,6 +33,11 @@ from hashring import taking
 KEYS = [f'node-{i}' for i in range(60)]
 
 
+#: The membership's timings.  Its calls fail or answer at once: none waits
+#: out a read_timeout, which would keep a member silent after an outage.
+TIMING = {'heartbeat_interval': 0.5, 'dead_after': 2.0, 'read_timeout': 0.5}
+
+
 class Flaky(convergence.SimulatedMembership):
     """A shared simulated membership whose backend can go away."""
 
@@ -63,9 +68,7 @@ class Running:
     def __init__(self, world, name, rng):
         self.name = name
         self.world = world
-        self.source = Flaky(
-            world.clock, world.shared, heartbeat_interval=0.5, dead_after=2.0
-        )
+        self.source = Flaky(world.clock, world.shared, **TIMING)
         world.shared.beats[name] = world.clock()
         self.source.join(name)
         self.manager = manager.RingManager(
@@ -125,7 +128,7 @@ class World:
     def __init__(self, rng):
         self.rng = rng
         self.now = 0.0
-        self.shared = Flaky(self.clock, heartbeat_interval=0.5, dead_after=2)
+        self.shared = Flaky(self.clock, **TIMING)
         self.services = {}
         self.gone = set()
         self.crashed = set()

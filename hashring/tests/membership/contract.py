@@ -380,7 +380,9 @@ class Contract(
             for proc in procs:
                 self.assertEqual(0, proc.wait(30))
         # All of them at once, without draining: presumed an outage for up
-        # to dead_after (hashring.membership.liveness), then gone.
+        # to read_timeout and two intervals, more than dead_after here
+        # (hashring.membership.liveness), then gone.
+        recovery = FAST['read_timeout'] + 2 * FAST['heartbeat_interval']
         self.assertTrue(
-            eventually(lambda: self.read().up() == {}, FAST['dead_after'] * 3)
+            eventually(lambda: self.read().up() == {}, recovery * 2)
         )

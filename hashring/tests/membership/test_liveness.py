@@ -24,6 +24,7 @@ from hashring import exception
 from hashring import manager
 from hashring.membership import base
 from hashring.membership import liveness
+from hashring.membership import verdicts
 from hashring.tests import base as test_base
 from hashring.tests.membership import memory
 
@@ -31,7 +32,11 @@ from hashring.tests.membership import memory
 SLOW = {'heartbeat_interval': 10.0, 'dead_after': 60.0, 'read_timeout': 1.0}
 
 
-class OutageTestCase(test_base.TestCase):
+class Backend:
+    """Three members and a reader on a backend whose clock the test moves."""
+
+    timing = SLOW
+
     def setUp(self):
         super().setUp()
         self.store = memory.MemoryBackend()
@@ -44,7 +49,7 @@ class OutageTestCase(test_base.TestCase):
         self.assertEqual({'a', 'b', 'c'}, set(self.reader.get_members().up()))
 
     def source(self):
-        source = memory.MemorySource(self.store, **SLOW)
+        source = memory.MemorySource(self.store, **self.timing)
         self.addCleanup(source.close)
         return source
 
@@ -71,6 +76,8 @@ class OutageTestCase(test_base.TestCase):
     def up(self, reader=None):
         return set((reader or self.reader).get_members().up())
 
+
+class OutageTestCase(Backend, test_base.TestCase):
     def test_an_outage_seen_by_the_reader_kills_no_one(self):
         generation = self.reader.get_members().generation
         self.outage(90)
@@ -279,24 +286,71 @@ class OutageTestCase(test_base.TestCase):
         self.assertIs(ring, ring_manager.get_ring())
 
 
-class OutageValueTestCase(test_base.TestCase):
-    def test_explains(self):
-        t = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-        s = datetime.timedelta(seconds=1)
-        outage = liveness.Outage(t, t + 100 * s, t + 20 * s)
-        minute = 60 * s
-        self.assertTrue(outage.explains(t - 59 * s, minute))
-        self.assertTrue(outage.explains(t + 20 * s, minute))
-        self.assertFalse(outage.explains(t - 61 * s, minute))
-        self.assertFalse(outage.explains(t + 21 * s, minute))
+class RecoveryTestCase(Backend, test_base.TestCase):
+    """dead_after shorter than a call may take (read_timeout)."""
 
+    timing = {'heartbeat_interval': 1.0, 'dead_after': 5.0, 'read_timeout': 20}
+
+    def test_a_member_has_read_timeout_after_an_outage_to_write(self):
+        # c's heartbeat sent as the backend went away waits out its 20 s:
+        # it writes again 22 s after the backend's return at the latest.
+        self.outage(30)
+        self.assertEqual({'a', 'b', 'c'}, self.up())
+        for _ in range(21):
+            self.advance(1)
+            self.beat('a', 'b')
+            self.assertEqual({'a', 'b', 'c'}, self.up())
+        self.beat('c')  # 21 s after: in time
+        self.advance(5)
+        self.beat('a', 'b')
+        self.assertEqual({'a', 'b', 'c'}, self.up())
+
+    def test_a_crash_during_the_outage_is_found_after_the_recovery(self):
+        self.outage(30)
+        self.assertEqual({'a', 'b', 'c'}, self.up())
+        self.beat('a', 'b')  # c crashed during the outage
+        self.advance(21.5)
+        self.beat('a', 'b')
+        self.assertEqual({'a', 'b', 'c'}, self.up())
+        self.advance(1)
+        self.beat('a', 'b')
+        # 22.5 s since the backend came back: read_timeout and two
+        # intervals, more than dead_after's 5.
+        snapshot = self.reader.get_members()
+        self.assertEqual({'a', 'b'}, set(snapshot.up()))
+        self.assertEqual(base.State.DOWN, snapshot.members['c'].state)
+
+    def test_a_vanished_member_has_the_recovery_too(self):
+        self.store.groups.clear()  # a wiped backend
+        self.assertEqual({'a', 'b', 'c'}, self.up())
+        self.advance(1)
+        self.beat('a', 'b')  # they rejoin; c's call is cut off
+        self.advance(20)
+        self.beat('a', 'b')
+        self.assertEqual({'a', 'b', 'c'}, self.up())
+        self.advance(2)
+        self.beat('a', 'b')
+        self.assertEqual({'a', 'b'}, self.up())
+
+    def test_a_member_silent_before_the_outage_is_not_saved(self):
+        # c fell silent long before: the outage explains nothing of it.
+        self.advance(3)
+        self.beat('a', 'b')
+        self.advance(3)
+        self.beat('a', 'b')
+        self.assertEqual({'a', 'b'}, self.up())
+        self.outage(30)
+        self.assertEqual({'a', 'b'}, self.up())
+
+
+class SilenceTestCase(test_base.TestCase):
     def test_overlapping_outages_count_once(self):
         judge = liveness.Judge(60, 10)
         t = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
         s = datetime.timedelta(seconds=1)
         outages = [
-            liveness.Outage(t, t + 50 * s, t + 20 * s),
-            liveness.Outage(t + 5 * s, t + 60 * s, t + 20 * s),
+            verdicts.Outage(t, t + 50 * s, t + 20 * s),
+            verdicts.Outage(t + 5 * s, t + 60 * s, t + 20 * s),
         ]
         silence = judge._silence(t, t + 100 * s, outages)
         self.assertEqual(40 * s, silence)

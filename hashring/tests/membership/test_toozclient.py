@@ -11,6 +11,7 @@
 # under the License.
 
 from concurrent import futures
+import time
 
 from kazoo import client as kazoo_client
 from oslo_utils import importutils
@@ -81,6 +82,31 @@ class RenewalTestCase(test_base.TestCase):
         # The fresh client's session bounds the member's lapses now.
         self.assertIsNot(old, node._writer.coordinator)
         self.assertEqual(6.0, node._session_length())
+
+    def test_a_member_writes_again_soon_after_zookeeper_lost_its_data(self):
+        # Its calls stuck on the old client, each until read_timeout (5 s
+        # here), would keep it silent for longer than dead_after (1 s)
+        # while its peers, whose clients moved on sooner, read: it would
+        # look dead to them.  A fresh client is tried every dead_after,
+        # and the old one's connection closed once it reads.
+        reader, node = self.source(), self.source()
+        node.join('node-a', 'g')
+        self.assertEqual({'node-a': 1}, reader.get_members('g').up())
+        old = node._writer.coordinator
+        self.srv.wipe()
+        back = time.monotonic()
+        record = None
+        while record is None and time.monotonic() - back < 30:
+            time.sleep(0.05)
+            try:
+                record = reader.get_members('g').members.get('node-a')
+            except exception.MembershipUnavailable:
+                pass
+        self.assertIsNotNone(record)
+        self.assertIsNot(old, node._writer.coordinator)
+        # Within a read_timeout of the server's return: renew_after, a
+        # probe and the join, on a loaded machine.
+        self.assertLess(time.monotonic() - back, contract.FAST['read_timeout'])
 
     def test_a_member_whose_session_ended_joins_again_at_once(self):
         # The server ended the member's session (it had not heard from it

@@ -1,0 +1,73 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What the liveness judge knows and says: outages, sightings, verdicts.
+
+The value types of :mod:`hashring.membership.liveness`, apart from the
+:class:`~hashring.membership.liveness.Judge` that makes them.
+"""
+
+from collections.abc import Mapping
+import dataclasses
+import datetime
+import typing
+
+
+@dataclasses.dataclass(frozen=True)
+class Outage:
+    """A span of backend time during which members could not write.
+
+    ``explains_until`` bounds the silences it explains: a member that wrote
+    after it was writing during the span, so the backend was reachable.
+    """
+
+    start: datetime.datetime
+    end: datetime.datetime
+    explains_until: datetime.datetime
+
+    def explains(
+        self, last: datetime.datetime, dead_after: datetime.timedelta
+    ) -> bool:
+        """Tell whether a member last heard of at ``last`` fell silent with it.
+
+        :param last: the member's last heartbeat, or the last read that
+            listed it.
+        :param dead_after: the liveness timeout.
+        """
+        return self.start - dead_after < last <= self.explains_until
+
+
+class Seen(typing.NamedTuple):
+    """What the judge knows of a member: its values and when it was heard.
+
+    A named tuple: the judge makes one per member at every read.
+    """
+
+    #: the driver's member value, returned as it was when presumed alive
+    value: object
+    #: its last heartbeat, or when a read last listed it (backend time)
+    last: datetime.datetime
+    #: whether the last read listed it (False: presumed while absent)
+    listed: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """A judgement of one group's members at one read."""
+
+    #: the members judged dead, by id
+    dead: frozenset[str]
+    #: members missing from the read, presumed alive, with their values
+    presumed_absent: Mapping[str, object]
+    #: members listed and judged alive only because an outage explains
+    #: their silence (and the absent ones above)
+    presumed: frozenset[str]
