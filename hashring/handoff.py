@@ -310,6 +310,7 @@ class Protocol(leaving.Leaving, readings.Readings):
             if claims is not cached:
                 if changed or unbroken is None:
                     state.let_go_of_taken()
+                state.note_unheard(changed or unbroken is None)
                 state.unsettled = not self._settled(unbroken)
             state.unbroken = unbroken
             # 3. Take what is free (of unlisted members too); release what
@@ -317,7 +318,9 @@ class Protocol(leaving.Leaving, readings.Readings):
             if moving:
                 self._cache.add(applied, target)  # peers publish them too
             taken = taking.take(
-                given,
+                [k for k in given if k in state.held]
+                if state.unheard
+                else given,
                 self.host,
                 claims + state.unlisted,
                 self._cache,
@@ -340,6 +343,7 @@ class Protocol(leaving.Leaving, readings.Readings):
                 or bool(state.draining)
                 or unbroken is None
                 or state.unsettled
+                or bool(state.unheard)
             )
             if kept:
                 taken_set = set(taken)

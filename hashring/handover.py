@@ -92,6 +92,9 @@ class Group:
     counting_out: list[Claim] = dataclasses.field(default_factory=list)
     # The last read came before this member was settled (taking.settled).
     unsettled: bool = True
+    # The peers only presumed up that no read has heard from since this
+    # member's last lapse (note_unheard()).
+    unheard: frozenset[str] = frozenset()
     # The members this member's reads listed (while a peer places them),
     # and claims for those that peers' published rings place but no read
     # listed (published.unlisted()).
@@ -159,6 +162,25 @@ class Group:
                 len(taken),
             )
             self.held -= taken
+
+    def note_unheard(self, lapsed: bool) -> None:
+        """Note the peers presumed up that are unheard since a lapse.
+
+        After a lapse of this member's heartbeats, a peer may have judged
+        it dead and taken its keys under a claim this member could not
+        read, and which is gone with the peer's record (keys a backend
+        expired in an outage): the peer's claim as last read does not
+        show them, and only a read that hears the peer again, or finds
+        it dead, tells.  Until then this member takes no key it does not
+        hold (:meth:`hashring.handoff.Protocol.owned`).
+
+        :param lapsed: the read follows a lapse, or one goes on.
+        """
+        self.unheard = (
+            self.presumed - {self.host}
+            if lapsed
+            else self.unheard & self.presumed
+        )
 
     def to_let_go(
         self,

@@ -16,6 +16,7 @@ The rule of :meth:`hashring.handover.Group.let_go_after_silence`, through
 services over a real file source.
 """
 
+import json
 import time
 
 from hashring import exception
@@ -68,6 +69,45 @@ class SilenceOverASourceTestCase(test_handoff.OverASource):
             reasons = {paused.result.decisions[k].reason for k in held}
             self.assertEqual({ownership.Reason.HANDOFF}, reasons)
         self.go_on(paused)
+        self.rounds(5)
+        self.assert_converged()
+        self.assertEqual(held, paused.owned)
+
+    def test_back_it_takes_nothing_while_peers_it_cannot_hear_may_hold(
+        self,
+    ):
+        # Paused, it let go of all (test above); then its peers' records
+        # vanished (keys that expired in an outage) before it read them
+        # again: their claims as it last read them, from before its pause,
+        # place it, and it took its nodes back while its peers held them
+        # (a chaos run on Redis: 1,040 nodes for 2 s).  It waits until it
+        # hears them again.
+        paused, held = self.pause_past_dead_after()
+        self.services.append(paused)
+        with self.outage(paused):
+            paused.step(self.nodes)
+        self.assertEqual(set(), paused.owned)
+        peers = self.services[:2]
+        for peer in peers:
+            peer.source._stop_heartbeat()
+        with open(self.path) as f:
+            data = json.load(f)
+        for group in data['groups'].values():
+            for peer in peers:
+                del group[peer.name]
+        with open(self.path, 'w') as f:
+            json.dump(data, f)
+        self.go_on(paused)
+        for _ in range(3):
+            paused.step(self.nodes)
+            self.assertEqual(set(), paused.owned)
+            self.assert_no_overlap()
+        self.assertEqual(
+            {'s-1', 's-2'}, set(paused.source.get_members().presumed)
+        )
+        for peer in peers:
+            self.go_on(peer)
+        time.sleep(0.3)  # it settles: two intervals of its heartbeats
         self.rounds(5)
         self.assert_converged()
         self.assertEqual(held, paused.owned)
