@@ -70,6 +70,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 import datetime
 import logging
+import operator
 import threading
 
 from hashring.membership import verdicts
@@ -271,9 +272,7 @@ class Judge:
             absent: dict[str, object] = {}
             for member_id in vanished:
                 old = known[member_id]
-                explained = [
-                    o for o in outages if o.explains(old.last, self.dead_after)
-                ]
+                explained = self._explaining(old.last, outages)
                 if explained and not self._dead(old.last, now, explained):
                     absent[member_id] = old.value
                     presumed.add(member_id)
@@ -315,12 +314,11 @@ class Judge:
         now: datetime.datetime,
         outages: Iterable[verdicts.Outage],
     ) -> datetime.timedelta:
-        """Return the reachable part of the span from ``last`` to ``now``."""
-        spans = sorted(
-            (max(o.start, last), min(o.end, now))
-            for o in outages
-            if o.explains(last, self.dead_after)
-        )
+        """Return the reachable part of the span from ``last`` to ``now``.
+
+        :param outages: those that explain the silence (:meth:`_explaining`).
+        """
+        spans = sorted((max(o.start, last), min(o.end, now)) for o in outages)
         covered = datetime.timedelta(0)
         reach = last
         for start, end in spans:
@@ -341,19 +339,47 @@ class Judge:
         Its reachable silence passed ``dead_after``, and no outage that
         explains it ended within :attr:`recovery` of ``now``.
         """
-        if self._silence(last, now, outages) <= self.dead_after:
+        explaining = self._explaining(last, outages)
+        if self._silence(last, now, explaining) <= self.dead_after:
             return False
         since = now - self.recovery
-        return not any(
-            o.end > since and o.explains(last, self.dead_after)
-            for o in outages
-        )
+        return not any(o.end > since for o in explaining)
+
+    def _explaining(
+        self, last: datetime.datetime, outages: Iterable[verdicts.Outage]
+    ) -> list[verdicts.Outage]:
+        """Return the outages that explain a silence since ``last``.
+
+        One explains it when the member was alive as it began (heard of
+        within ``dead_after`` before its start, or presumed up through an
+        earlier one that ended within ``dead_after``, or the recovery,
+        before it) and went quiet with it (:class:`verdicts.Outage`).
+        Back-to-back outages (a server that fails again before a member
+        whose call the first cut off could write) thus chain: the second
+        did not find the member heard of lately, but presumed up.
+        """
+        found = []
+        alive, grace = last, self.dead_after
+        for outage in sorted(outages, key=operator.attrgetter('start')):
+            if outage.start - grace < alive and last <= outage.explains_until:
+                found.append(outage)
+                if outage.end > alive:
+                    alive, grace = outage.end, self._kept
+        return found
 
     def _forget_old(self, now: datetime.datetime) -> None:
         # An outage that ended dead_after (or the recovery) ago can no
         # longer save anyone: a member silent since before it has had
-        # dead_after of reachable time since to heartbeat.
-        self._outages = [o for o in self._outages if now - o.end <= self._kept]
+        # dead_after of reachable time since to heartbeat.  Unless a
+        # later one chains onto it (_explaining()).
+        kept = [o for o in self._outages if now - o.end <= self._kept]
+        while kept:
+            since = min(o.start for o in kept) - self._kept
+            chained = [o for o in self._outages if o.end > since]
+            if len(chained) == len(kept):
+                break
+            kept = chained
+        self._outages = kept
 
     def _report(self, group: str, verdict: verdicts.Verdict) -> None:
         if verdict.presumed == self._reported.get(group, frozenset()):

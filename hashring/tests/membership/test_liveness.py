@@ -332,6 +332,45 @@ class RecoveryTestCase(Backend, test_base.TestCase):
         self.beat('a', 'b')
         self.assertEqual({'a', 'b'}, self.up())
 
+    def test_an_outage_right_after_another_keeps_its_members(self):
+        # c's call, cut off by the first outage, waits out its 20 s; the
+        # backend loses every record 10 s after its return (a second
+        # outage, seen as a mass disappearance), before c could write.
+        # c was presumed up, not heard of, as that one began: it chains.
+        self.outage(30)
+        self.assertEqual({'a', 'b', 'c'}, self.up())
+        self.beat('a', 'b')
+        self.assertEqual({'a', 'b', 'c'}, self.up())  # a and b heard of
+        self.advance(10)
+        self.store.groups.clear()
+        self.assertEqual({'a', 'b', 'c'}, self.up())
+        self.advance(1)
+        self.beat('a', 'b')  # they rejoin
+        # 23 s after the first outage: its recovery alone would be over.
+        self.advance(12)
+        self.beat('a', 'b')
+        self.assertEqual({'a', 'b', 'c'}, self.up())
+        self.beat('c')  # back, 22 s after its call's deadline
+        self.assertEqual({'a', 'b', 'c'}, self.up())
+
+    def test_a_crash_before_two_outages_is_found_after_the_last(self):
+        self.outage(30)
+        self.assertEqual({'a', 'b', 'c'}, self.up())
+        self.beat('a', 'b')
+        self.assertEqual({'a', 'b', 'c'}, self.up())  # a and b heard of
+        self.advance(10)
+        self.store.groups.clear()
+        self.assertEqual({'a', 'b', 'c'}, self.up())
+        self.advance(1)
+        self.beat('a', 'b')
+        self.advance(20)
+        self.beat('a', 'b')
+        self.assertEqual({'a', 'b', 'c'}, self.up())
+        self.advance(2)
+        self.beat('a', 'b')
+        # 22 s after the second outage ended (the read that saw it).
+        self.assertEqual({'a', 'b'}, self.up())
+
     def test_a_member_silent_before_the_outage_is_not_saved(self):
         # c fell silent long before: the outage explains nothing of it.
         self.advance(3)
