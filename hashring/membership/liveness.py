@@ -353,7 +353,8 @@ class Judge:
         One explains it when the member was alive as it began (heard of
         within ``dead_after`` before its start, or presumed up through an
         earlier one that ended within ``dead_after``, or the recovery,
-        before it) and went quiet with it (:class:`verdicts.Outage`).
+        before it) and went quiet with it
+        (:class:`~hashring.membership.verdicts.Outage`).
         Back-to-back outages (a server that fails again before a member
         whose call the first cut off could write) thus chain: the second
         did not find the member heard of lately, but presumed up.

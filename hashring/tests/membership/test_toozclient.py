@@ -95,14 +95,16 @@ class RenewalTestCase(test_base.TestCase):
         old = node._writer.coordinator
         self.srv.wipe()
         back = time.monotonic()
-        record = None
-        while record is None and time.monotonic() - back < 30:
+        listed = False
+        while not listed and time.monotonic() - back < 30:
             time.sleep(0.05)
             try:
-                record = reader.get_members('g').members.get('node-a')
+                snapshot = reader.get_members('g')
             except exception.MembershipUnavailable:
-                pass
-        self.assertIsNotNone(record)
+                continue
+            # Listed again, not presumed up through the outage.
+            listed = 'node-a' in set(snapshot.up()) - snapshot.presumed
+        self.assertTrue(listed)
         self.assertIsNot(old, node._writer.coordinator)
         # Within a read_timeout of the server's return: renew_after, a
         # probe and the join, on a loaded machine.
