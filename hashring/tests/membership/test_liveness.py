@@ -332,11 +332,13 @@ class RecoveryTestCase(Backend, test_base.TestCase):
         self.beat('a', 'b')
         self.assertEqual({'a', 'b'}, self.up())
 
-    def test_an_outage_right_after_another_keeps_its_members(self):
-        # c's call, cut off by the first outage, waits out its 20 s; the
-        # backend loses every record 10 s after its return (a second
-        # outage, seen as a mass disappearance), before c could write.
-        # c was presumed up, not heard of, as that one began: it chains.
+    def two_outages(self):
+        """An outage of 30 s; the records lost 10 s after; a and b back.
+
+        c's call, cut off by the first outage, waits out its 20 s; the
+        second (a mass disappearance) comes before c could write.  c was
+        presumed up, not heard of, as it began: the outages chain.
+        """
         self.outage(30)
         self.assertEqual({'a', 'b', 'c'}, self.up())
         self.beat('a', 'b')
@@ -346,6 +348,9 @@ class RecoveryTestCase(Backend, test_base.TestCase):
         self.assertEqual({'a', 'b', 'c'}, self.up())
         self.advance(1)
         self.beat('a', 'b')  # they rejoin
+
+    def test_an_outage_right_after_another_keeps_its_members(self):
+        self.two_outages()
         # 23 s after the first outage: its recovery alone would be over.
         self.advance(12)
         self.beat('a', 'b')
@@ -354,15 +359,7 @@ class RecoveryTestCase(Backend, test_base.TestCase):
         self.assertEqual({'a', 'b', 'c'}, self.up())
 
     def test_a_crash_before_two_outages_is_found_after_the_last(self):
-        self.outage(30)
-        self.assertEqual({'a', 'b', 'c'}, self.up())
-        self.beat('a', 'b')
-        self.assertEqual({'a', 'b', 'c'}, self.up())  # a and b heard of
-        self.advance(10)
-        self.store.groups.clear()
-        self.assertEqual({'a', 'b', 'c'}, self.up())
-        self.advance(1)
-        self.beat('a', 'b')
+        self.two_outages()
         self.advance(20)
         self.beat('a', 'b')
         self.assertEqual({'a', 'b', 'c'}, self.up())
