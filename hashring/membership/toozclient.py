@@ -363,12 +363,8 @@ def _retire(coordinator: Any, caller: bounded.Caller) -> None:
     client = getattr(coordinator, '_coord', None)
 
     def stop() -> None:
-        try:
-            if client is not None:
-                client.stop()
-                client.close()
-        except Exception as exc:
-            base.LOG.debug('Closing a tooz client failed: %s', exc)
+        if client is not None:
+            _stop(client)
         caller.close()
 
     threading.Thread(
