@@ -91,6 +91,7 @@ class Chaos(fleet.Fleet, base.TestCase):
         self.stopped = {}  # incarnation -> when stopped, while it is
         self.killed = {}  # incarnation -> when killed
         self.plan = []
+        self.log_lines = {}  # incarnation -> its log, once all stopped
 
     def log(self, name):
         return self.logs[self.current[name]]
@@ -243,8 +244,11 @@ class Chaos(fleet.Fleet, base.TestCase):
         return float('inf')
 
     def lines(self, inc):
-        with open(self.logs[inc]) as log:
-            return [line.split() for line in log]
+        """Return an incarnation's log, read once (asked per overlap)."""
+        if inc not in self.log_lines:
+            with open(self.logs[inc]) as log:
+                self.log_lines[inc] = [line.split() for line in log]
+        return self.log_lines[inc]
 
 
 def main(argv=None):
