@@ -76,6 +76,12 @@ class Backend:
     def up(self, reader=None):
         return set((reader or self.reader).get_members().up())
 
+    def assert_c_down(self):
+        """Check that the reader judges c dead, and a and b up."""
+        snapshot = self.reader.get_members()
+        self.assertEqual(base.State.DOWN, snapshot.members['c'].state)
+        self.assertEqual({'a', 'b'}, set(snapshot.up()))
+
 
 class OutageTestCase(Backend, test_base.TestCase):
     def test_an_outage_seen_by_the_reader_kills_no_one(self):
@@ -100,9 +106,7 @@ class OutageTestCase(Backend, test_base.TestCase):
         self.advance(11)
         self.beat('a', 'b')
         # 61 reachable seconds since the backend came back, 0 before it.
-        snapshot = self.reader.get_members()
-        self.assertEqual({'a', 'b'}, set(snapshot.up()))
-        self.assertEqual(base.State.DOWN, snapshot.members['c'].state)
+        self.assert_c_down()
 
     def test_a_reader_started_after_the_outage_learns_of_it(self):
         self.outage(90)
@@ -159,9 +163,7 @@ class OutageTestCase(Backend, test_base.TestCase):
         self.cut_off_a(20, read=True)
         self.assertEqual({'b'}, self.up())
         self.members['a'].heartbeat()  # publishes 200 s of outage
-        snapshot = self.reader.get_members()
-        self.assertEqual(base.State.DOWN, snapshot.members['c'].state)
-        self.assertEqual({'a', 'b'}, set(snapshot.up()))
+        self.assert_c_down()
         # A reader that saw no write within it takes it for an outage.
         self.assertEqual({'a', 'b', 'c'}, self.up(self.source()))
 
@@ -316,9 +318,7 @@ class RecoveryTestCase(Backend, test_base.TestCase):
         self.beat('a', 'b')
         # 22.5 s since the backend came back: read_timeout and two
         # intervals, more than dead_after's 5.
-        snapshot = self.reader.get_members()
-        self.assertEqual({'a', 'b'}, set(snapshot.up()))
-        self.assertEqual(base.State.DOWN, snapshot.members['c'].state)
+        self.assert_c_down()
 
     def test_a_vanished_member_has_the_recovery_too(self):
         self.store.groups.clear()  # a wiped backend
