@@ -21,7 +21,8 @@ with ``--restarts``, restarts of it and, for tooz, wipes).  Then every
 service is let run until the services agree, and the checker proves
 that no node was managed by two services at once, but where one of them
 was stopped when the other's taking call began and let go by its first
-call begun after it went on (what the fencing tokens refuse).
+call begun after it went on (what the fencing tokens refuse), or, where
+it kept the node, the other was stopped by then and let go in its turn.
 
     python tools/chaos/run.py --backend redis --seeds 1-10 --restarts
 
@@ -224,12 +225,27 @@ class Chaos(fleet.Fleet, base.TestCase):
         self.assertEqual([], found[:10])
 
     def stopped_then(self, node, a, b, since, until):
-        """Tell whether a was stopped when b's taking call began."""
-        began = self.call_began(b, since)
-        return any(
-            stop <= began <= cont and until <= self.first_call(a, cont)
-            for stop, cont in self.paused.get(a, ())
+        """Tell whether a or b was stopped through all the double care.
+
+        From the start of b's taking call to the overlap's end, every
+        moment falls in a stop of one of the two, or after it until its
+        first call begun after it went on (it acts on its last answer
+        until then).  One that kept the node past that call is covered
+        only by a stop of the other, which must let go in its turn: a
+        member keeps what a peer took from it if that peer is dead (or
+        stopped) by the time it reads.
+        """
+        covered = self.call_began(b, since)
+        stops = sorted(
+            (stop, self.first_call(inc, cont))
+            for inc in (a, b)
+            for stop, cont in self.paused.get(inc, ())
         )
+        for stop, answered in stops:
+            if covered >= until or stop > covered:
+                break
+            covered = max(covered, answered)
+        return covered >= until
 
     def call_began(self, inc, at):
         for when, what, *rest in self.lines(inc):

@@ -80,7 +80,12 @@ def holdings(path):
 
 
 def overlaps(spans_by_service):
-    """Return (node, service, service) for each moment of double care."""
+    """Return (node, service, service, since, until) for double care.
+
+    One per pair of spans of a node that overlap, the one that began
+    first named first; ``until`` is when the overlap ended (the sooner of
+    the two ends).
+    """
     found = []
     by_node = collections.defaultdict(list)
     for name, spans in spans_by_service.items():
@@ -88,9 +93,14 @@ def overlaps(spans_by_service):
             by_node[node].extend((s, e, name) for s, e in node_spans)
     for node, spans in by_node.items():
         spans.sort()
-        for (s1, e1, a), (s2, _e2, b) in zip(spans, spans[1:]):
-            if a != b and s2 < e1:
-                found.append((node, a, b, s2, e1))
+        # A long span can overlap several later ones, not only the next.
+        open_spans = []
+        for s2, e2, b in spans:
+            open_spans = [o for o in open_spans if o[1] > s2]
+            for _s1, e1, a in open_spans:
+                if a != b:
+                    found.append((node, a, b, s2, min(e1, e2)))
+            open_spans.append((s2, e2, b))
     return found
 
 

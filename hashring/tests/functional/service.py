@@ -52,8 +52,11 @@ URL_OPTIONS = {
 }
 
 
-def _claims_read(rings, result):
-    """Say what the protocol read before a take, to trace an overlap."""
+def _claims_read(rings, result, last):
+    """Say what the protocol read, if it read since ``last``.
+
+    :returns: the line to trace, or None; and when the read was made.
+    """
     protocol = rings.handoff
     state = (
         None
@@ -61,13 +64,20 @@ def _claims_read(rings, result):
         else protocol._groups.get(rings.source.default_group)
     )
     if state is None or state.claims is None:
-        return f'ring {result.fingerprint} read nothing'
+        return None, last
+    if state.read_at == last:
+        return None, last
     seen = ' '.join(
         f'{c.member}:{c.applied and c.applied.fingerprint}'
         f'>{c.intended and c.intended.fingerprint}{"~" * c.settling}'
         for c in state.claims + state.unlisted
     )
-    return f'ring {result.fingerprint} read at {state.read_at:.6f}: {seen}'
+    presumed = ','.join(sorted(state.presumed)) or '-'
+    return (
+        f'ring {result.fingerprint} read at {state.read_at:.6f} '
+        f'(presumed {presumed}): {seen}',
+        state.read_at,
+    )
 
 
 def main(argv=None):
@@ -83,7 +93,7 @@ def main(argv=None):
     )
     parser.add_argument('--reset-interval', type=float, default=0.2)
     parser.add_argument(
-        '--trace', help='a file to note, at each take, the claims it read'
+        '--trace', help='a file to note the claims of each read it made'
     )
     for option, value in TIMING.items():
         parser.add_argument(
@@ -121,6 +131,7 @@ def main(argv=None):
     out.write(f'{time.monotonic():.6f} ready\n')
     held = set()
     leaving = False
+    read_at = None
     while True:
         started = time.monotonic()
         try:
@@ -147,10 +158,12 @@ def main(argv=None):
         out.write(f'{at:.6f} call {started:.6f}\n')
         now = {index[n['id']] for n in result.owned}
         taken, released = now - held, held - now
+        if trace is not None:
+            line, read_at = _claims_read(rings, result, read_at)
+            if line is not None:
+                trace.write(f'{at:.6f} {line}\n')
         if taken:
             out.write(f'{at:.6f} + {" ".join(map(str, sorted(taken)))}\n')
-            if trace is not None:
-                trace.write(f'{at:.6f} {_claims_read(rings, result)}\n')
         if released:
             out.write(f'{at:.6f} - {" ".join(map(str, sorted(released)))}\n')
         held = now
