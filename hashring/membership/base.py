@@ -160,7 +160,10 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         # one publishes the outage.
         self._missed = False
         self._judge = liveness.Judge(
-            self.dead_after, self.heartbeat_interval, self.read_timeout
+            self.dead_after,
+            self.heartbeat_interval,
+            self.read_timeout,
+            lambda: self._clock(),
         )
         self._logged: set[str] = set()
         # Set in a forked child: the member's process is its parent.

@@ -19,7 +19,10 @@ naively, the first answer after the outage says that everyone died.  The
 only over the time the backend was *reachable*:
 
 * **Outages this reader saw.**  A failed read or write opens an outage; the
-  next successful read closes it, at the backend's own time.
+  next successful read closes it, at the backend's own time.  It began
+  after the last read, at the first failure at the latest: it explains
+  the silence of members heard until then (a reader that ran no call for
+  a while, paused, learns of its peers' last heartbeats only after).
 * **Outages members published.**  A member that could not write (its
   heartbeats failed, or one waited out a lock: its last lies more than two
   intervals back) publishes, with its next write that succeeds, the span
@@ -65,6 +68,7 @@ forgotten, so ``o`` is small).
 """
 
 import bisect
+from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -72,6 +76,7 @@ import datetime
 import logging
 import operator
 import threading
+import time
 
 from hashring.membership import verdicts
 
@@ -99,6 +104,8 @@ class Judge:
         before it is abandoned: a member whose silence an outage explains
         is not judged dead before that and two intervals have passed since
         the outage ended, whatever ``dead_after`` says.
+    :param clock: this reader's monotonic clock, in seconds: when a
+        failure came, against its last read.
     """
 
     def __init__(
@@ -106,6 +113,7 @@ class Judge:
         dead_after: float,
         heartbeat_interval: float,
         read_timeout: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.dead_after = datetime.timedelta(seconds=dead_after)
         # How late after an outage's start a member's last heartbeat may
@@ -125,6 +133,11 @@ class Judge:
         #: the backend's time at the last successful read, if any
         self._last_ok: datetime.datetime | None = None
         self._failing = False
+        # The clock's time at the last successful read, and at the first
+        # failure since.
+        self._clock = clock
+        self._ok_at = 0.0
+        self._failed_at = 0.0
         self._known: dict[str, dict[str, verdicts.Seen]] = {}
         self._reported: dict[str, frozenset[str]] = {}
         # Groups whose backend forgot this reader's own member since it
@@ -140,23 +153,31 @@ class Judge:
 
     def unreachable(self) -> None:
         """Record that a read or a write just failed."""
-        self._failing = True
+        with self._lock:
+            if not self._failing:
+                self._failed_at = self._clock()
+            self._failing = True
 
     def reached(self, now: datetime.datetime) -> None:
         """Record a successful read at the backend's time ``now``.
 
         After failures, the span since the last successful read becomes an
-        outage this reader saw.
+        outage this reader saw.  It explains the silence of the members
+        heard until the first failure, not only of those heard as the
+        span began: the backend may have gone away at any moment between
+        (a reader paused, or between reads, cannot tell when).
         """
         with self._lock:
-            if self._failing and self._last_ok is not None:
-                self._add(
-                    verdicts.Outage(
-                        self._last_ok, now, self._last_ok + self.slack
-                    )
+            last_ok = self._last_ok
+            if self._failing and last_ok is not None:
+                failed = last_ok + datetime.timedelta(
+                    seconds=max(0.0, self._failed_at - self._ok_at)
                 )
+                until = max(last_ok + self.slack, min(failed, now))
+                self._add(verdicts.Outage(last_ok, now, until))
             self._failing = False
             self._last_ok = now
+            self._ok_at = self._clock()
 
     def forgot(self, group: str) -> None:
         """Record that the backend lost this reader's own member's record.
@@ -308,26 +329,6 @@ class Judge:
         if len(writable) > WRITABLE_KEPT:
             del writable[: len(writable) - WRITABLE_KEPT]
 
-    def _silence(
-        self,
-        last: datetime.datetime,
-        now: datetime.datetime,
-        outages: Iterable[verdicts.Outage],
-    ) -> datetime.timedelta:
-        """Return the reachable part of the span from ``last`` to ``now``.
-
-        :param outages: those that explain the silence (:meth:`_explaining`).
-        """
-        spans = sorted((max(o.start, last), min(o.end, now)) for o in outages)
-        covered = datetime.timedelta(0)
-        reach = last
-        for start, end in spans:
-            start = max(start, reach)
-            if end > start:
-                covered += end - start
-                reach = end
-        return (now - last) - covered
-
     def _dead(
         self,
         last: datetime.datetime,
@@ -340,7 +341,7 @@ class Judge:
         explains it ended within :attr:`recovery` of ``now``.
         """
         explaining = self._explaining(last, outages)
-        if self._silence(last, now, explaining) <= self.dead_after:
+        if verdicts.reachable(last, now, explaining) <= self.dead_after:
             return False
         since = now - self.recovery
         return not any(o.end > since for o in explaining)

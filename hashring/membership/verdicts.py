@@ -16,6 +16,7 @@ The value types of :mod:`hashring.membership.liveness`, apart from the
 :class:`~hashring.membership.liveness.Judge` that makes them.
 """
 
+from collections.abc import Iterable
 from collections.abc import Mapping
 import dataclasses
 import datetime
@@ -44,6 +45,33 @@ class Outage:
         :param dead_after: the liveness timeout.
         """
         return self.start - dead_after < last <= self.explains_until
+
+
+def reachable(
+    last: datetime.datetime,
+    now: datetime.datetime,
+    outages: Iterable[Outage],
+) -> datetime.timedelta:
+    """Return the reachable part of the span from ``last`` to ``now``.
+
+    Runtime complexity: ``O(o log o)`` for ``o`` outages.
+
+    :param last: when the member was last heard of.
+    :param now: the backend's time of the read.
+    :param outages: those that explain the member's silence
+        (:meth:`hashring.membership.liveness.Judge._explaining`); where
+        they overlap, the time counts once.
+    :returns: the span less the parts of it the outages cover.
+    """
+    spans = sorted((max(o.start, last), min(o.end, now)) for o in outages)
+    covered = datetime.timedelta(0)
+    reach = last
+    for start, end in spans:
+        start = max(start, reach)
+        if end > start:
+            covered += end - start
+            reach = end
+    return (now - last) - covered
 
 
 class Seen(typing.NamedTuple):

@@ -24,7 +24,6 @@ from hashring import exception
 from hashring import manager
 from hashring.membership import base
 from hashring.membership import liveness
-from hashring.membership import verdicts
 from hashring.tests import base as test_base
 from hashring.tests.membership import memory
 
@@ -368,6 +367,26 @@ class RecoveryTestCase(Backend, test_base.TestCase):
         # 22 s after the second outage ended (the read that saw it).
         self.assertEqual({'a', 'b'}, self.up())
 
+    def test_a_reader_out_since_before_an_outage_keeps_those_it_went_with(
+        self,
+    ):
+        # a reads, then runs no call for 4 s (a pause, or a quiet spell)
+        # while b and c beat; its next call fails in the outage.  Its
+        # first read after is the earliest news it has: what it missed
+        # went silent with the backend, not before it.
+        a = self.members['a']
+        a._clock = lambda: self.store.clock.timestamp()
+        self.assertEqual({'a', 'b', 'c'}, self.up(a))
+        self.advance(4)
+        self.beat('b', 'c')
+        self.outage(30, reader=a)
+        self.beat('a')  # a's own write (its span explains nobody else)
+        self.assertEqual({'a', 'b', 'c'}, self.up(a))
+        self.beat('b')  # c crashed in the outage
+        self.advance(22.5)
+        self.beat('a', 'b')
+        self.assertEqual({'a', 'b'}, self.up(a))
+
     def test_a_member_silent_before_the_outage_is_not_saved(self):
         # c fell silent long before: the outage explains nothing of it.
         self.advance(3)
@@ -379,14 +398,24 @@ class RecoveryTestCase(Backend, test_base.TestCase):
         self.assertEqual({'a', 'b'}, self.up())
 
 
-class SilenceTestCase(test_base.TestCase):
-    def test_overlapping_outages_count_once(self):
-        judge = liveness.Judge(60, 10)
+class BlindSpanTestCase(test_base.TestCase):
+    def test_the_first_failure_bounds_the_silences_it_explains(self):
+        clock = [0.0]
+        judge = liveness.Judge(5, 1, 20, clock=lambda: clock[0])
         t = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
         s = datetime.timedelta(seconds=1)
-        outages = [
-            verdicts.Outage(t, t + 50 * s, t + 20 * s),
-            verdicts.Outage(t + 5 * s, t + 60 * s, t + 20 * s),
-        ]
-        silence = judge._silence(t, t + 100 * s, outages)
-        self.assertEqual(40 * s, silence)
+        judge.reached(t)
+        clock[0] = 4.0
+        judge.unreachable()  # the reader's first call after 4 s fails
+        clock[0] = 30.0
+        judge.unreachable()
+        clock[0] = 34.0
+        judge.reached(t + 34 * s)
+        heard = {
+            'a': (None, t + 34 * s),  # the reader's own member wrote
+            'c': (None, t + 4 * s),  # heard before the failure
+            'd': (None, t + 5 * s),  # heard after: its silence is its own
+        }
+        verdict = judge.judge('g', t + 34 * s, heard)
+        self.assertEqual(frozenset({'c'}), verdict.presumed)
+        self.assertEqual(frozenset({'d'}), verdict.dead)

@@ -26,3 +26,21 @@ class OutageTestCase(test_base.TestCase):
         self.assertTrue(outage.explains(t + 20 * s, minute))
         self.assertFalse(outage.explains(t - 61 * s, minute))
         self.assertFalse(outage.explains(t + 21 * s, minute))
+
+
+class ReachableTestCase(test_base.TestCase):
+    def test_overlapping_outages_count_once(self):
+        t = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+        s = datetime.timedelta(seconds=1)
+        outages = [
+            verdicts.Outage(t, t + 50 * s, t + 20 * s),
+            verdicts.Outage(t + 5 * s, t + 60 * s, t + 20 * s),
+        ]
+        self.assertEqual(40 * s, verdicts.reachable(t, t + 100 * s, outages))
+
+    def test_only_the_part_after_the_last_heartbeat_counts(self):
+        t = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+        s = datetime.timedelta(seconds=1)
+        outages = [verdicts.Outage(t, t + 50 * s, t + 20 * s)]
+        reachable = verdicts.reachable(t + 30 * s, t + 100 * s, outages)
+        self.assertEqual(50 * s, reachable)
