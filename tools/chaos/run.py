@@ -28,7 +28,7 @@ it kept the node, the other was stopped by then and let go in its turn.
 
 The servers are started from their binaries, as the tests start them.
 A failing run's logs (each service's changes, warnings and the claims
-it read at each take) are kept under ``--keep``.
+of every read it made) are kept under ``--keep``.
 """
 
 import argparse
