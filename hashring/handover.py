@@ -113,23 +113,29 @@ class Group:
             return min(reset_interval, WAIT_READ_INTERVAL)
         return reset_interval
 
-    def counted_out(self, keys: Iterable[Any]) -> set[Any]:
+    def counted_out(
+        self, keys: Iterable[Any], lapsed: bool = False
+    ) -> set[Any]:
         """Return the keys of ``keys`` a peer counting this out may hold.
 
         :func:`hashring.taking.blocked` by the rings of the last read that
         leave this member out (:func:`hashring.taking.leaving_out`); none
         while it drains or leaves, which its peers' rings leave out while
-        it lives, taking nothing from it.
+        it lives, taking nothing from it - unless its heartbeats lapsed.
 
         Runtime complexity: ``O(1)`` while every peer's ring places this
         member; else ``O(k * r)`` for ``k`` keys and ``r`` such rings.
 
         :param keys: read only where such a ring is published; every
             one after a silence that no read has followed (any may be).
+        :param lapsed: the read follows a lapse of this member's
+            heartbeats: peers may have judged it dead, draining or not,
+            and taken what their rings give them.
         """
         if self.silenced:
             return set(keys)
-        if not self.counting_out or self.drained or self.holding:
+        exempt = (self.drained or self.holding) and not lapsed
+        if not self.counting_out or exempt:
             return set()
         return taking.blocked(
             list(keys), self.host, self.counting_out, self.cache
@@ -147,11 +153,14 @@ class Group:
         for claims published without a break.  They are
         taken again once those peers publish rings that give them back
         (they do, seeing this member alive).  A lapse that nobody took for
-        a death (an outage, a slow heartbeat) lets nothing go.
+        a death (an outage, a slow heartbeat) lets nothing go - but for a
+        member that drains or leaves, whose peers' rings all leave it out:
+        it cannot tell whether they took its keys, and lets go of those
+        their rings give them (they take them once its record goes).
 
         Runtime complexity: as :meth:`counted_out` for the keys held.
         """
-        taken = self.counted_out(self.held)
+        taken = self.counted_out(self.held, lapsed=True)
         if taken:
             LOG.warning(
                 'Member %s lets go of %d of its nodes: after a lapse of its '

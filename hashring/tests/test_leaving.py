@@ -38,6 +38,28 @@ class LeaveTestCase(test_handoff.OverASource):
         leaving.step(self.nodes)
         self.assertEqual(held, leaving.owned)
 
+    def test_paused_past_dead_after_while_leaving_it_lets_go_of_all(self):
+        # Its peers wait for it to let go while it drains; paused, it is
+        # dead to them, and they take its nodes.  Its first call after
+        # lets go of those, though it holds all until its record goes.
+        self.services.append(test_handoff.Live(self, 's-3', self.path))
+        self.rounds(3)
+        leaving = self.services[-1]
+        held = set(leaving.owned)
+        self.assertTrue(held)
+        leaving.protocol.drain()
+        self.rounds(3)
+        self.assertEqual(held, leaving.owned)
+        self.services.remove(leaving)
+        leaving.source._stop_heartbeat()
+        time.sleep(1.5)
+        self.rounds(3)
+        self.assertLessEqual(held, set(self.assert_no_overlap()))
+        self.go_on(leaving)
+        with self.assertLogs('hashring.handoff', 'WARNING'):
+            leaving.step(self.nodes)
+        self.assertEqual(set(), leaving.owned)
+
     def test_leave_waits_for_the_peers_to_acknowledge(self):
         self.services.append(test_handoff.Live(self, 's-3', self.path))
         self.rounds(3)
