@@ -105,10 +105,22 @@ class Server(fixtures.Fixture):
         return [self.proc.pid]
 
     def freeze(self):
-        """Stop the server's processes dead (SIGSTOP), connections open."""
+        """Stop the server's processes dead (SIGSTOP), connections open.
+
+        The processes are listed again once those listed have stopped: a
+        server that forks one per connection (PostgreSQL) may have forked
+        another meanwhile, which would serve its client through the
+        freeze (a chaos run found one: an outage of all but a newcomer).
+        """
         self.addCleanup(self.thaw)
-        for pid in self.pids():
-            processes.stop_dead(pid)
+        stopped = set()
+        while True:
+            todo = [pid for pid in self.pids() if pid not in stopped]
+            if not todo:
+                break
+            for pid in todo:
+                processes.stop_dead(pid)
+                stopped.add(pid)
 
     def thaw(self):
         """Let frozen processes run again (SIGCONT)."""
