@@ -20,12 +20,17 @@ from hashring.tests import test_handoff
 class LeaveTestCase(test_handoff.OverASource):
     """Leaving through a real file source, the peers taking turns."""
 
-    def test_waiting_for_the_peers_that_still_place_me(self):
+    def third(self):
+        """Add s-3 and converge; return it and the nodes it holds."""
         self.services.append(test_handoff.Live(self, 's-3', self.path))
         self.rounds(3)
         leaving = self.services[-1]
         held = set(leaving.owned)
         self.assertTrue(held)
+        return leaving, held
+
+    def test_waiting_for_the_peers_that_still_place_me(self):
+        leaving, held = self.third()
         # Every peer applies a ring with s-3 in it.
         self.assertEqual(['s-1', 's-2'], leaving.protocol.waiting_for())
         leaving.protocol.drain()
@@ -42,11 +47,7 @@ class LeaveTestCase(test_handoff.OverASource):
         # Its peers wait for it to let go while it drains; paused, it is
         # dead to them, and they take its nodes.  Its first call after
         # lets go of those, though it holds all until its record goes.
-        self.services.append(test_handoff.Live(self, 's-3', self.path))
-        self.rounds(3)
-        leaving = self.services[-1]
-        held = set(leaving.owned)
-        self.assertTrue(held)
+        leaving, held = self.third()
         leaving.protocol.drain()
         self.rounds(3)
         self.assertEqual(held, leaving.owned)
