@@ -285,7 +285,8 @@ class Judge:
                     # Silent for longer than dead_after: dead, unless
                     # outages leave dead_after of reachable time or less.
                     # (A shorter silence needs no look at the outages.)
-                    if self._dead(last, now, outages):
+                    explaining = self._explaining(last, outages)
+                    if self._dead(last, now, explaining):
                         dead.add(member_id)
                         continue
                     presumed.add(member_id)
@@ -333,14 +334,16 @@ class Judge:
         self,
         last: datetime.datetime,
         now: datetime.datetime,
-        outages: Iterable[verdicts.Outage],
+        explaining: list[verdicts.Outage],
     ) -> bool:
         """Tell whether a member silent since ``last`` is dead at ``now``.
 
         Its reachable silence passed ``dead_after``, and no outage that
         explains it ended within :attr:`recovery` of ``now``.
+
+        :param explaining: the outages that explain its silence
+            (:meth:`_explaining`).
         """
-        explaining = self._explaining(last, outages)
         if verdicts.reachable(last, now, explaining) <= self.dead_after:
             return False
         since = now - self.recovery
@@ -363,7 +366,7 @@ class Judge:
         found = []
         alive, grace = last, self.dead_after
         for outage in sorted(outages, key=operator.attrgetter('start')):
-            if outage.start - grace < alive and last <= outage.explains_until:
+            if outage.explains(last, grace, alive):
                 found.append(outage)
                 if outage.end > alive:
                     alive, grace = outage.end, self._kept

@@ -36,15 +36,26 @@ class Outage:
     explains_until: datetime.datetime
 
     def explains(
-        self, last: datetime.datetime, dead_after: datetime.timedelta
+        self,
+        last: datetime.datetime,
+        dead_after: datetime.timedelta,
+        alive: datetime.datetime | None = None,
     ) -> bool:
         """Tell whether a member last heard of at ``last`` fell silent with it.
 
+        It was alive as the outage began (within ``dead_after`` of its
+        start), and not heard of well after the start.
+
         :param last: the member's last heartbeat, or the last read that
             listed it.
-        :param dead_after: the liveness timeout.
+        :param dead_after: the liveness timeout, or how long after an
+            earlier outage that explained it a member counts as alive.
+        :param alive: when it was last known alive, where that is later
+            than ``last``: the end of an earlier outage that explained
+            its silence (outages chain).
         """
-        return self.start - dead_after < last <= self.explains_until
+        known = last if alive is None else alive
+        return self.start - dead_after < known and last <= self.explains_until
 
 
 def reachable(

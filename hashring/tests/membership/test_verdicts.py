@@ -16,31 +16,40 @@ from hashring.membership import verdicts
 from hashring.tests import base as test_base
 
 
+#: One second; and the start of every span here.
+S = datetime.timedelta(seconds=1)
+T = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+
+
 class OutageTestCase(test_base.TestCase):
+    #: 100 s long; a member heard 20 s after its start wrote during it.
+    outage = verdicts.Outage(T, T + 100 * S, T + 20 * S)
+
     def test_explains(self):
-        t = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-        s = datetime.timedelta(seconds=1)
-        outage = verdicts.Outage(t, t + 100 * s, t + 20 * s)
-        minute = 60 * s
-        self.assertTrue(outage.explains(t - 59 * s, minute))
-        self.assertTrue(outage.explains(t + 20 * s, minute))
-        self.assertFalse(outage.explains(t - 61 * s, minute))
-        self.assertFalse(outage.explains(t + 21 * s, minute))
+        minute = 60 * S
+        self.assertTrue(self.outage.explains(T - 59 * S, minute))
+        self.assertTrue(self.outage.explains(T + 20 * S, minute))
+        self.assertFalse(self.outage.explains(T - 61 * S, minute))
+        self.assertFalse(self.outage.explains(T + 21 * S, minute))
+
+    def test_explains_a_member_presumed_up_through_an_earlier_one(self):
+        minute, last = 60 * S, T - 90 * S
+        # Heard of 90 s before it, but an earlier outage that explained
+        # that silence ended 10 s before it: alive as it began.
+        self.assertFalse(self.outage.explains(last, minute))
+        self.assertTrue(self.outage.explains(last, minute, T - 10 * S))
+        self.assertFalse(self.outage.explains(last, minute, T - 61 * S))
 
 
 class ReachableTestCase(test_base.TestCase):
     def test_overlapping_outages_count_once(self):
-        t = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-        s = datetime.timedelta(seconds=1)
         outages = [
-            verdicts.Outage(t, t + 50 * s, t + 20 * s),
-            verdicts.Outage(t + 5 * s, t + 60 * s, t + 20 * s),
+            verdicts.Outage(T, T + 50 * S, T + 20 * S),
+            verdicts.Outage(T + 5 * S, T + 60 * S, T + 20 * S),
         ]
-        self.assertEqual(40 * s, verdicts.reachable(t, t + 100 * s, outages))
+        self.assertEqual(40 * S, verdicts.reachable(T, T + 100 * S, outages))
 
     def test_only_the_part_after_the_last_heartbeat_counts(self):
-        t = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-        s = datetime.timedelta(seconds=1)
-        outages = [verdicts.Outage(t, t + 50 * s, t + 20 * s)]
-        reachable = verdicts.reachable(t + 30 * s, t + 100 * s, outages)
-        self.assertEqual(50 * s, reachable)
+        outages = [verdicts.Outage(T, T + 50 * S, T + 20 * S)]
+        reachable = verdicts.reachable(T + 30 * S, T + 100 * S, outages)
+        self.assertEqual(50 * S, reachable)
