@@ -32,6 +32,7 @@ of every read it made) are kept under ``--keep``.
 """
 
 import argparse
+import bisect
 import os
 import random
 import shutil
@@ -92,7 +93,7 @@ class Chaos(fleet.Fleet, base.TestCase):
         self.stopped = {}  # incarnation -> when stopped, while it is
         self.killed = {}  # incarnation -> when killed
         self.plan = []
-        self.log_lines = {}  # incarnation -> its log, once all stopped
+        self.call_log = {}  # incarnation -> its calls, once all stopped
 
     def log(self, name):
         return self.logs[self.current[name]]
@@ -248,23 +249,33 @@ class Chaos(fleet.Fleet, base.TestCase):
         return covered >= until
 
     def call_began(self, inc, at):
-        for when, what, *rest in self.lines(inc):
-            if what == 'call' and float(when) == at:
-                return float(rest[0])
-        return at
+        """Return when the call of inc that answered at ``at`` began."""
+        began, answered = self.calls(inc)
+        i = bisect.bisect_left(answered, at)
+        return began[i] if i < len(answered) and answered[i] == at else at
 
     def first_call(self, inc, after):
-        for when, what, *rest in self.lines(inc):
-            if what == 'call' and float(rest[0]) > after:
-                return float(when)
-        return float('inf')
+        """Return when inc's first call begun after ``after`` answered."""
+        began, answered = self.calls(inc)
+        i = bisect.bisect_right(began, after)
+        return answered[i] if i < len(began) else float('inf')
 
-    def lines(self, inc):
-        """Return an incarnation's log, read once (asked per overlap)."""
-        if inc not in self.log_lines:
+    def calls(self, inc):
+        """Return when an incarnation's calls began, and answered.
+
+        Two lists in order (one call at a time, so both ascend), read
+        from its log once: the checker asks them for every overlap.
+        """
+        if inc not in self.call_log:
+            began, answered = [], []
             with open(self.logs[inc]) as log:
-                self.log_lines[inc] = [line.split() for line in log]
-        return self.log_lines[inc]
+                for line in log:
+                    when, what, *rest = line.split()
+                    if what == 'call':
+                        began.append(float(rest[0]))
+                        answered.append(float(when))
+            self.call_log[inc] = (began, answered)
+        return self.call_log[inc]
 
 
 def main(argv=None):
