@@ -113,64 +113,62 @@ class Group:
             return min(reset_interval, WAIT_READ_INTERVAL)
         return reset_interval
 
-    def counted_out(
-        self, keys: Iterable[Any], lapsed: bool = False
-    ) -> set[Any]:
+    def counted_out(self, keys: Iterable[Any]) -> set[Any]:
         """Return the keys of ``keys`` a peer counting this out may hold.
 
         :func:`hashring.taking.blocked` by the rings of the last read that
         leave this member out (:func:`hashring.taking.leaving_out`); none
         while it drains or leaves, which its peers' rings leave out while
-        it lives, taking nothing from it - unless its heartbeats lapsed.
+        it lives, taking nothing from it.
 
         Runtime complexity: ``O(1)`` while every peer's ring places this
         member; else ``O(k * r)`` for ``k`` keys and ``r`` such rings.
 
         :param keys: read only where such a ring is published; every
             one after a silence that no read has followed (any may be).
-        :param lapsed: the read follows a lapse of this member's
-            heartbeats: peers may have judged it dead, draining or not,
-            and taken what their rings give them.
         """
         if self.silenced:
             return set(keys)
-        exempt = (self.drained or self.holding) and not lapsed
-        if not self.counting_out or exempt:
+        if not self.counting_out or self.drained or self.holding:
             return set()
         return taking.blocked(
             list(keys), self.host, self.counting_out, self.cache
         )
 
     def let_go_of_taken(self) -> None:
-        """Let go of the keys held that a peer counting this out may hold.
+        """Let go of every key held once a peer counts this member out.
 
         Call it after reading the claims after a lapse of this member's
         heartbeats
         (:meth:`hashring.membership.streaks.Streaks.unbroken_since`).
-        Its peers may have judged it dead meanwhile, ended its claims and
-        taken its keys, under rings that leave it out
-        (:meth:`counted_out`): the rule that keys held are kept holds only
-        for claims published without a break.  They are
-        taken again once those peers publish rings that give them back
-        (they do, seeing this member alive).  A lapse that nobody took for
-        a death (an outage, a slow heartbeat) lets nothing go - but for a
-        member that drains or leaves, whose peers' rings all leave it out:
-        it cannot tell whether they took its keys, and lets go of those
-        their rings give them (they take them once its record goes).
+        A peer that judged it dead meanwhile ended its claims and
+        publishes a ring that leaves it out: the rule that keys held are
+        kept holds only for claims published without a break.  Such a
+        ring gives each key to some other member, and not only its
+        publisher may act on it: a peer that moves to a ring leaving out
+        one more (a presumed member gone for good) takes what that ring
+        gives it, seeing no claim of this member's (ended, or lost with
+        its record).  So every key goes, draining or not, and is taken
+        again once the peers publish rings that give it back (they do,
+        seeing this member alive).  A lapse that nobody took for a death
+        (an outage, a slow heartbeat: every peer's ring places it) lets
+        nothing go - but for a member that drains or leaves, whose peers'
+        rings all leave it out while it lives: it cannot tell whether
+        they took its keys (they take them once its record goes).
 
-        Runtime complexity: as :meth:`counted_out` for the keys held.
+        Runtime complexity: ``O(1)``, and ``O(h)`` to let go of ``h``
+        keys held.
         """
-        taken = self.counted_out(self.held, lapsed=True)
-        if taken:
+        if (self.counting_out or self.silenced) and self.held:
             LOG.warning(
-                'Member %s lets go of %d of its nodes: after a lapse of its '
-                'heartbeats, peers that judged it dead publish rings that '
-                'give them to themselves; it takes them again once they '
-                'hand them back',
+                'Member %s lets go of its %d nodes: after a lapse of its '
+                'heartbeats, peers publish rings that leave it out, as '
+                'for a dead member; it takes them again once they hand '
+                'them back',
                 self.host,
-                len(taken),
+                len(self.held),
             )
-            self.held -= taken
+            self.held = set()
 
     def note_unheard(self, lapsed: bool) -> None:
         """Note the peers presumed up that are unheard since a lapse.

@@ -248,7 +248,7 @@ class ProtocolOverASourceTestCase(OverASource):
         with self.assertLogs('hashring.handoff', 'WARNING') as logs:
             paused.step(self.nodes)
             self.assert_no_overlap()
-        self.assertIn(f'lets go of {len(held)} of its nodes', logs.output[0])
+        self.assertIn(f'lets go of its {len(held)} nodes', logs.output[0])
         self.assertEqual(set(), paused.owned)
         # They hand them back, and it takes them again.
         self.rounds(5)

@@ -15,6 +15,7 @@ import time
 
 import fixtures
 
+from hashring import claims
 from hashring import handover
 from hashring import membership
 from hashring import ownership
@@ -89,6 +90,26 @@ class GroupTestCase(base.TestCase):
         # Reported handed over: a consumer that let go of them (as it did)
         # would leave them unmanaged while the claim keeps peers off.
         self.assertEqual(over, self.state.handing_over)
+
+    def test_after_a_lapse_a_ring_leaving_it_out_lets_go_of_all(self):
+        mine = {k for k in KEYS if self.trio.get_node(k) == 'a'}
+        # Every peer's ring places a: a lapse nobody took for a death.
+        self.state.held = set(mine)
+        self.state.let_go_of_taken()
+        self.assertEqual(mine, self.state.held)
+        # b judged a dead and publishes {b, c}; c published nothing yet.
+        # What that ring gives c, b may take too once it judges c dead,
+        # seeing no claim of a's: a lets go of those as well.
+        others = ring.HashRing(['b', 'c'], points=8)
+        self.state.counting_out = [
+            claims.Claim('b', claims.RingSpec.of(others))
+        ]
+        to_c = {k for k in mine if others.get_node(k) == 'c'}
+        self.assertTrue(to_c)
+        with self.assertLogs('hashring.handoff', 'WARNING') as logs:
+            self.state.let_go_of_taken()
+        self.assertEqual(set(), self.state.held)
+        self.assertIn(f'lets go of its {len(mine)} nodes', logs.output[0])
 
     def test_an_answer_is_good_for_dead_after_at_most(self):
         self.state.held = {'k1', 'k2'}
