@@ -168,7 +168,9 @@ class OperatorStates:
     def test_an_operators_commands_keep_the_members_incarnation(self):
         # hashring drain, undrain, join and heartbeat --host act for the
         # running member: they must not read as another process joining.
-        live = self.source()
+        # The live member's heartbeats wait: one between the record's loss
+        # and the operator's heartbeat would join again with its weight.
+        live = self.source(heartbeat_interval=30, dead_after=60)
         live.join('node-a', self.group)
         mine = self.read().members['node-a'].incarnation
         operator = self.source()
