@@ -266,11 +266,13 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
         self._require_unique()
         if wanted == []:
             return {}  # no group asked for: nothing to read
+        begun = self._clock()
         try:
             found, now = self._read_groups(wanted)
         except exception.MembershipUnavailable:
             self._judge.unreachable()
             raise
+        self._judge.took(begun)
         self._judge.reached(now)
         return {
             group: self._snapshot(group, found.get(group, []), now)

@@ -163,6 +163,7 @@ class Heartbeats(streaks.Streaks):
             self._write_records(
                 self._unwritten.keys() | set(forgotten), stated=set(forgotten)
             )
+            self._judge.took(started)
             self._beat_ended(started, forgotten, missed)
 
     def _write_records(
@@ -190,11 +191,17 @@ class Heartbeats(streaks.Streaks):
         # For a member that runs elsewhere (resumed), its state alone: its
         # weight, attributes and claim as read may be stale by now.
         stating = self._set_state if self._resumed else self._register
+        begun = self._clock()
         for group in sorted(groups):
             write = stating if self._unwritten[group] else self._rewrite
-            write(group, self._record_for(group))
+            try:
+                write(group, self._record_for(group))
+            except exception.MembershipUnavailable:
+                self._judge.unreachable()
+                raise
             del self._unwritten[group]
             self._written_at = time.monotonic()
+        self._judge.took(begun)
 
     def _record_for(self, group: str) -> values.Record:
         """Return this member's record for a group, with its claim.

@@ -18,11 +18,14 @@ naively, the first answer after the outage says that everyone died.  The
 :class:`Judge` of a membership source therefore counts a member's silence
 only over the time the backend was *reachable*:
 
-* **Outages this reader saw.**  A failed read or write opens an outage; the
-  next successful read closes it, at the backend's own time.  It began
-  after the last read, at the first failure at the latest: it explains
-  the silence of members heard until then (a reader that ran no call for
-  a while, paused, learns of its peers' last heartbeats only after).
+* **Outages this reader saw.**  A failed read or write opens an outage, as
+  does one that took longer than two heartbeat intervals (a client that
+  retries within a call hides a short outage); the next successful read
+  closes it, at the backend's own time.  It began after the last read,
+  at the first failure (or the slow call's start) at the latest: it
+  explains the silence of members heard until then (a reader that ran
+  no call for a while, paused, learns of its peers' last heartbeats only
+  after).
 * **Outages members published.**  A member that could not write (its
   heartbeats failed, or one waited out a lock: its last lies more than two
   intervals back) publishes, with its next write that succeeds, the span
@@ -151,12 +154,31 @@ class Judge:
         """Replace the lock in a forked child: a parent's thread held it."""
         self._lock = threading.Lock()
 
-    def unreachable(self) -> None:
-        """Record that a read or a write just failed."""
+    def unreachable(self, since: float | None = None) -> None:
+        """Record that a read or a write just failed.
+
+        :param since: when the failure began, on the judge's clock; now
+            when None.
+        """
         with self._lock:
-            if not self._failing:
-                self._failed_at = self._clock()
+            at = self._clock() if since is None else since
+            if not self._failing or at < self._failed_at:
+                self._failed_at = at
             self._failing = True
+
+    def took(self, begun: float) -> None:
+        """Record a read or a write that began at ``begun`` and succeeded.
+
+        One that took longer than two heartbeat intervals is a failure from
+        its start: the backend answered nobody on time meanwhile, and the
+        client may have hidden an outage by retrying within the call
+        (redis-py tries ten times over about 3.6 s), long enough for a
+        restart that emptied the backend.
+
+        :param begun: when the call began, on the judge's clock.
+        """
+        if self._clock() - begun > self.slack.total_seconds():
+            self.unreachable(begun)
 
     def reached(self, now: datetime.datetime) -> None:
         """Record a successful read at the backend's time ``now``.

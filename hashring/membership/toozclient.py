@@ -336,8 +336,10 @@ class Client:
             # Its stop, stuck on a frozen or lost server, would hold the
             # client, which tries to reconnect for ever, then leaves: the
             # record of a member that may have joined again meanwhile.
+            # The caller closes once the connection has.
             _retire(self.coordinator, self.caller)
-        self.caller.close()
+        else:
+            self.caller.close()
         with self._lock:
             self._closed = True
             fresh, self._fresh = self._fresh, None
