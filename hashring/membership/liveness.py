@@ -155,11 +155,7 @@ class Judge:
         self._lock = threading.Lock()
 
     def unreachable(self, since: float | None = None) -> None:
-        """Record that a read or a write just failed.
-
-        :param since: when the failure began, on the judge's clock; now
-            when None.
-        """
+        """Record that a read or a write failed, now or ``since`` (clock)."""
         with self._lock:
             at = self._clock() if since is None else since
             if not self._failing or at < self._failed_at:
@@ -169,13 +165,9 @@ class Judge:
     def took(self, begun: float) -> None:
         """Record a read or a write that began at ``begun`` and succeeded.
 
-        One that took longer than two heartbeat intervals is a failure from
-        its start: the backend answered nobody on time meanwhile, and the
-        client may have hidden an outage by retrying within the call
-        (redis-py tries ten times over about 3.6 s), long enough for a
-        restart that emptied the backend.
-
-        :param begun: when the call began, on the judge's clock.
+        One slower than two heartbeat intervals failed from its start: its
+        client may have retried within it (redis-py, for about 3.6 s)
+        through an outage that emptied the backend.
         """
         if self._clock() - begun > self.slack.total_seconds():
             self.unreachable(begun)
