@@ -20,8 +20,8 @@ run them.  For each seed, a random schedule of events follows: crashes
 with ``--restarts``, restarts of it and, for tooz, wipes).  Then every
 service is let run until the services agree, and the checker proves
 that no node was managed by two services at once, but where one of them
-was stopped when the other's taking call began and let go by its first
-call begun after it went on (what the fencing tokens refuse), or, where
+was stopped when the later of their taking calls began and let go by its
+first call begun after it went on (what the fencing tokens refuse), or, where
 it kept the node, the other was stopped by then and let go in its turn.
 
     python tools/chaos/run.py --backend redis --seeds 1-10 --restarts
@@ -213,7 +213,11 @@ class Chaos(fleet.Fleet, base.TestCase):
             for inc, path in self.logs.items()
             if os.path.exists(path)  # killed before it logged
         }
-        found = [o for o in fleet.overlaps(spans) if not self.stopped_then(*o)]
+        found = [
+            o
+            for o in fleet.overlaps(spans)
+            if not self.stopped_then(*o, spans=spans)
+        ]
         if found:
             kept = os.path.join(self.keep, f'{self.backend}-{self.seed}')
             shutil.rmtree(kept, ignore_errors=True)
@@ -225,18 +229,20 @@ class Chaos(fleet.Fleet, base.TestCase):
             )
         self.assertEqual([], found[:10])
 
-    def stopped_then(self, node, a, b, since, until):
+    def stopped_then(self, node, a, b, since, until, spans):
         """Tell whether a or b was stopped through all the double care.
 
-        From the start of b's taking call to the overlap's end, every
-        moment falls in a stop of one of the two, or after it until its
-        first call begun after it went on (it acts on its last answer
-        until then).  One that kept the node past that call is covered
-        only by a stop of the other, which must let go in its turn: a
-        member keeps what a peer took from it if that peer is dead (or
-        stopped) by the time it reads.
+        From the start of the later of the two taking calls to the
+        overlap's end, every moment falls in a stop of one of the two, or
+        after it until its first call begun after it went on (it acts on
+        its last answer until then, and a call in flight through the stop
+        answers from what it read before).  One that kept the node past
+        that call is covered only by a stop of the other, which must let
+        go in its turn: a member keeps what a peer took from it if that
+        peer is dead (or stopped) by the time it reads.
         """
-        covered = self.call_began(b, since)
+        held = max(s for s, e in spans[a][node] if s <= since < e)
+        covered = max(self.call_began(a, held), self.call_began(b, since))
         stops = sorted(
             (stop, self.first_call(inc, cont))
             for inc in (a, b)
