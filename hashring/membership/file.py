@@ -144,6 +144,8 @@ class FileSource(base.MembershipSource):
             else:
                 fields['heartbeat'] = base.utcnow().isoformat()
             members[record.id] = fields
+        if old is None:
+            self._judge.forgot(group)  # what vanished went with it
 
     def _beat(
         self, groups: list[str], record: base.Record, recovering: bool

@@ -49,10 +49,10 @@ only over the time the backend was *reachable*:
   from one read to the next (a backend restarted empty, a table dropped,
   expired keys), that is an outage too.
 * **Its own record lost.**  When the backend lost the record of the
-  reader's own member (its heartbeat found it gone, or a read no longer
-  lists it), whatever vanished with it was lost with it, however few
-  vanished: the members that had rejoined by the next read must not
-  make the others look dead.
+  reader's own member (its heartbeat found it gone, another write made it
+  again, or a read no longer lists it), whatever vanished with it was
+  lost with it, however few vanished: the members that had rejoined by
+  the next read must not make the others look dead.
 
 An outage explains a member's silence when the member was alive when it
 began (its last heartbeat, or the last read that listed it, lies within
@@ -197,8 +197,10 @@ class Judge:
         """Record that the backend lost this reader's own member's record.
 
         The heartbeat found it gone (a backend restarted empty, a session
-        that ended): at the next read of the group, members that vanished
-        since the last one vanished with it (:meth:`judge`).
+        that ended), or another write found none and made one (a first
+        join too, where nothing known can vanish): at the next read of the
+        group, members that vanished since the last one vanished with it
+        (:meth:`judge`).
         """
         with self._lock:
             self._forgotten.add(group)

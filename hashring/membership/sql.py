@@ -316,6 +316,8 @@ class SQLSource(base.MembershipSource):
                 raise
             # Inserted meanwhile by this member's other thread.
             self._run(action, update)
+        else:
+            self._judge.forgot(group)  # what vanished went with it
 
     def _beat(
         self, groups: list[str], record: base.Record, recovering: bool

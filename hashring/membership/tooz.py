@@ -280,7 +280,7 @@ class ToozSource(base.MembershipSource):
         key = group.encode('utf-8')
         caps = self._caps(record)
 
-        def join(coordinator: Any) -> None:
+        def join(coordinator: Any) -> bool:
             # A write is a sign of life, and may come first after a pause
             # past dead_after (a claim published before the heartbeat
             # thread ran again): etcd refuses keys on the lease it
@@ -296,19 +296,22 @@ class ToozSource(base.MembershipSource):
                 coordinator.join_group(key, caps).get()
             except coordination.MemberAlreadyExist:
                 if sessions.made_again(coordinator, key, caps):
-                    return
+                    return False
                 try:
                     coordinator.update_capabilities(key, caps).get()
                 except NotImplementedError:
                     # tooz's file driver cannot change capabilities.
                     coordinator.leave_group(key).get()
                     coordinator.join_group(key, caps).get()
+                return False
+            return True
 
-        self._call(
+        if self._call(
             self._writer_for(record.id),
             f'register {record.id!r} in group {group!r}',
             join,
-        )
+        ):
+            self._judge.forgot(group)  # what vanished went with it
         self._check_session(record.id)
 
     def _beat(

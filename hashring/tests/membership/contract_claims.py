@@ -73,6 +73,29 @@ class Claims:
         node.heartbeat()
         self.assertEqual(claim, self.read().members['node-a'].claim)
 
+    def test_a_claim_that_finds_its_record_gone_keeps_what_vanished(self):
+        # The backend lost node-a's record and node-d's (a restart emptied
+        # it; b and c have rejoined).  A claim node-a publishes before its
+        # heartbeat makes its record again: its reader must still learn,
+        # as from the heartbeat, that node-d vanished with it, not left.
+        # (One of four vanishing is no mass departure.)
+        names = ['node-a', 'node-b', 'node-c', 'node-d']
+        nodes = []
+        for name in names:
+            # No heartbeat of theirs within the test: d's would rejoin.
+            nodes.append(self.source(heartbeat_interval=30, dead_after=60))
+            nodes[-1].join(name, self.group)
+        self.assertEqual(names, sorted(nodes[0].get_members(self.group).up()))
+        self.forget(self.group, 'node-a')
+        self.forget(self.group, 'node-d')
+        claim = handoff.Claim(
+            'node-a', handoff.RingSpec.of(hashring.HashRing(['node-a']))
+        )
+        nodes[0].publish(self.group, claim)
+        snapshot = nodes[0].get_members(self.group)
+        self.assertEqual(names, sorted(snapshot.up()))
+        self.assertEqual({'node-d'}, snapshot.presumed)
+
     def test_a_claim_published_after_a_lapse_is_written(self):
         # A process paused past dead_after goes on: its consumer's thread
         # may publish before the heartbeat thread runs again.  The backend
