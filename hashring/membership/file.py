@@ -145,7 +145,7 @@ class FileSource(base.MembershipSource):
                 fields['heartbeat'] = base.utcnow().isoformat()
             members[record.id] = fields
         if old is None:
-            self._judge.forgot(group)  # what vanished went with it
+            self._made_again(group)
 
     def _beat(
         self, groups: list[str], record: base.Record, recovering: bool

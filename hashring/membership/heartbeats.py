@@ -203,6 +203,17 @@ class Heartbeats(streaks.Streaks):
             self._written_at = time.monotonic()
         self._judge.took(begun)
 
+    def _made_again(self, group: str) -> None:
+        """Note that a write found no record of this member and made one.
+
+        The backend lost it (a restart emptied it), as a heartbeat that
+        finds it gone tells the judge
+        (:meth:`~hashring.membership.liveness.Judge.forgot`): what
+        vanished meanwhile went with it.  A first join makes one too,
+        where nothing known can vanish.
+        """
+        self._judge.forgot(group)
+
     def _record_for(self, group: str) -> values.Record:
         """Return this member's record for a group, with its claim.
 

@@ -317,7 +317,7 @@ class SQLSource(base.MembershipSource):
             # Inserted meanwhile by this member's other thread.
             self._run(action, update)
         else:
-            self._judge.forgot(group)  # what vanished went with it
+            self._made_again(group)
 
     def _beat(
         self, groups: list[str], record: base.Record, recovering: bool

@@ -311,7 +311,7 @@ class ToozSource(base.MembershipSource):
             f'register {record.id!r} in group {group!r}',
             join,
         ):
-            self._judge.forgot(group)  # what vanished went with it
+            self._made_again(group)
         self._check_session(record.id)
 
     def _beat(
