@@ -22,6 +22,10 @@ import socket
 import time
 
 
+class Ended(RuntimeError):
+    """The process has ended (a zombie, or gone)."""
+
+
 def free_port():
     """Return a TCP port free on loopback now."""
     with socket.socket() as s:
@@ -37,13 +41,13 @@ def stop_dead(pid, timeout=10):
     12 ms, and an etcd served a read in that time (a CI failure of
     test_a_frozen_backend_answers_in_bounded_time).
 
-    :raises RuntimeError: a thread still runs after timeout seconds, or
-        the process has ended.
+    :raises RuntimeError: a thread still runs after timeout seconds.
+    :raises Ended: the process has ended.
     """
     try:
         os.kill(pid, signal.SIGSTOP)
     except ProcessLookupError:
-        raise RuntimeError(f'process {pid} has ended') from None
+        raise Ended(f'process {pid} has ended') from None
     if not os.path.isdir('/proc/self/task'):
         return  # no thread states to wait on, as on macOS
     deadline = time.monotonic() + timeout
@@ -71,14 +75,14 @@ def running_threads(pid):
     states = {}
     task = f'/proc/{pid}/task'
     if not os.path.isdir(task):
-        raise RuntimeError(f'process {pid} has ended')
+        raise Ended(f'process {pid} has ended')
     for tid in os.listdir(task):
         try:
             state = thread_state(pid, tid)
         except (FileNotFoundError, ProcessLookupError):
             continue  # a thread that ended meanwhile
         if state in ('Z', 'X'):
-            raise RuntimeError(f'process {pid} has ended')
+            raise Ended(f'process {pid} has ended')
         if state not in ('T', 't'):
             states[int(tid)] = state
     return states

@@ -36,19 +36,23 @@ spin()
 """
 
 
+def spinner(test):
+    """Start a SPINNER for a test, killed once it ends; return it."""
+    proc = subprocess.Popen(
+        [sys.executable, '-c', SPINNER], stdout=subprocess.PIPE, text=True
+    )
+    test.addCleanup(proc.stdout.close)
+    test.addCleanup(proc.wait, 10)
+    test.addCleanup(proc.kill)
+    test.assertEqual('spinning\n', proc.stdout.readline())
+    return proc
+
+
 @testtools.skipUnless(
     os.path.isdir('/proc/self/task'), 'needs /proc to see thread states'
 )
 class StopDeadTestCase(test_base.TestCase):
-    def spinner(self):
-        proc = subprocess.Popen(
-            [sys.executable, '-c', SPINNER], stdout=subprocess.PIPE, text=True
-        )
-        self.addCleanup(proc.stdout.close)
-        self.addCleanup(proc.wait, 10)
-        self.addCleanup(proc.kill)
-        self.assertEqual('spinning\n', proc.stdout.readline())
-        return proc
+    spinner = spinner
 
     def test_every_thread_has_stopped_when_it_returns(self):
         # kill() alone returned with threads still running in most rounds
@@ -81,6 +85,6 @@ class StopDeadTestCase(test_base.TestCase):
             if reaped:
                 proc.wait(10)
             err = self.assertRaises(
-                RuntimeError, processes.stop_dead, proc.pid
+                processes.Ended, processes.stop_dead, proc.pid
             )
             self.assertIn(f'process {proc.pid} has ended', str(err))

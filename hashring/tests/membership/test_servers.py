@@ -12,8 +12,8 @@
 
 """The test servers' switches: a missing binary skips, or fails if required.
 
-That a frozen server has stopped when freeze() returns is in
-test_processes.
+That a frozen process has stopped when stop_dead() returns is in
+test_processes; here, what a freeze does with the processes it lists.
 """
 
 import os
@@ -21,8 +21,12 @@ import subprocess
 import sys
 
 import fixtures
+import testtools
 
 from hashring.tests import base as test_base
+from hashring.tests.membership import processes
+from hashring.tests.membership import servers
+from hashring.tests.membership import test_processes
 
 ROOT = os.path.abspath(
     os.path.join(os.path.dirname(__file__), '..', '..', '..')
@@ -89,3 +93,38 @@ class MissingServersTestCase(test_base.TestCase):
         self.assertNotEqual(0, out.returncode)
         self.assertIn('HASHRING_REQUIRE_SERVERS is set', out.stdout)
         self.assertNotIn('skipped', out.stdout)
+
+
+class Listed(servers.Server):
+    """A server made of the processes it is given, started by the test."""
+
+    def __init__(self, pids):
+        super().__init__()
+        self.listed = pids
+
+    def setUp(self):
+        fixtures.Fixture.setUp(self)  # no binary to find
+
+    def _setUp(self):
+        pass  # nothing to start
+
+    def pids(self):
+        return self.listed
+
+
+@testtools.skipUnless(
+    os.path.isdir('/proc/self/task'), 'needs /proc to see thread states'
+)
+class FreezeTestCase(test_base.TestCase):
+    def test_a_listed_process_that_ended_is_passed_over(self):
+        # A PostgreSQL backend whose client left between the listing and
+        # its stop (a chaos run found one): the others freeze.
+        running = test_processes.spinner(self)
+        ended = subprocess.Popen([sys.executable, '-c', 'pass'])
+        ended.wait(10)
+        server = self.useFixture(Listed([running.pid, ended.pid]))
+        server.freeze()
+        self.assertEqual({}, processes.running_threads(running.pid))
+        # The server's own process ended: no freeze.
+        gone = self.useFixture(Listed([ended.pid, running.pid]))
+        self.assertRaises(processes.Ended, gone.freeze)
