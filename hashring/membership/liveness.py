@@ -19,13 +19,13 @@ naively, the first answer after the outage says that everyone died.  The
 only over the time the backend was *reachable*:
 
 * **Outages this reader saw.**  A failed read or write opens an outage, as
-  does one that took longer than two heartbeat intervals (a client that
-  retries within a call hides a short outage); the next successful read
-  closes it, at the backend's own time.  It began after the last read,
-  at the first failure (or the slow call's start) at the latest: it
-  explains the silence of members heard until then (a reader that ran
-  no call for a while, paused, learns of its peers' last heartbeats only
-  after).
+  does one that took longer than two heartbeat intervals and a second (a
+  client that retries within a call hides a short outage); the next
+  successful read closes it, at the backend's own time.  It began after
+  the last read, at the first failure (or the slow call's start) at the
+  latest: it explains the silence of members heard until then (a reader
+  that ran no call for a while, paused, learns of its peers' last
+  heartbeats only after).
 * **Outages members published.**  A member that could not write (its
   heartbeats failed, or one waited out a lock: its last lies more than two
   intervals back) publishes, with its next write that succeeds, the span
@@ -92,6 +92,11 @@ MASS_SHARE = 0.5
 #: How many reads' heartbeats a judge keeps as signs that the backend was
 #: writable (:meth:`Judge._refuted`).
 WRITABLE_KEPT = 1024
+
+#: Seconds a call that succeeded must have taken, at the least, to count
+#: as failed from its start (:meth:`Judge.took`): a loaded machine's
+#: slow write (an fsync) is no outage.
+LATE_CALL = 1.0
 
 
 class Judge:
@@ -165,11 +170,13 @@ class Judge:
     def took(self, begun: float) -> None:
         """Record a read or a write that began at ``begun`` and succeeded.
 
-        One slower than two heartbeat intervals failed from its start: its
-        client may have retried within it (redis-py, for about 3.6 s)
-        through an outage that emptied the backend.
+        One slower than two heartbeat intervals (and :data:`LATE_CALL`)
+        failed from its start: its client may have retried within it
+        (redis-py, for about 3.6 s) through an outage that emptied the
+        backend.
         """
-        if self._clock() - begun > self.slack.total_seconds():
+        late = max(self.slack.total_seconds(), LATE_CALL)
+        if self._clock() - begun > late:
             self.unreachable(begun)
 
     def reached(self, now: datetime.datetime) -> None:

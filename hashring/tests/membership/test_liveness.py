@@ -466,3 +466,19 @@ class BlindSpanTestCase(test_base.TestCase):
         verdict = judge.judge('g', t + 34 * s, heard)
         self.assertEqual(frozenset({'c'}), verdict.presumed)
         self.assertEqual(frozenset({'d'}), verdict.dead)
+
+    def test_a_call_late_by_less_than_a_second_is_no_outage(self):
+        t = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+        s = datetime.timedelta(seconds=1)
+        heard = {'c': (None, t)}  # c heartbeat as the call began
+        verdicts = []
+        for took in (0.5, 1.5):
+            clock = [0.0]
+            judge = liveness.Judge(1, 0.1, 1, clock=lambda: clock[0])
+            judge.reached(t)
+            clock[0] = took
+            judge.took(0.0)  # a slow fsync, then a hidden outage
+            judge.reached(t + took * s)
+            verdicts.append(judge.judge('g', t + 1.6 * s, heard))
+        self.assertEqual(frozenset({'c'}), verdicts[0].dead)
+        self.assertEqual(frozenset({'c'}), verdicts[1].presumed)
