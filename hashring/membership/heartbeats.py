@@ -143,6 +143,15 @@ class Heartbeats(streaks.Streaks):
                 # Before it joins again: a read after that must still see
                 # whom the backend lost with it.
                 self._judge.forgot(group)
+                claim = self._claims.get(group)
+                if claim is not None and not claim.settling:
+                    # Its record stands anew: its rings hand nothing
+                    # (taking.handed()) until it publishes, settled, again.
+                    # They leave out a draining member that keeps its nodes
+                    # and may have yet to rejoin: a newcomer would take them.
+                    self._claims[group] = dataclasses.replace(
+                        claim, settling=True
+                    )
                 LOG.warning(
                     '%s forgot member %s of group %s; joining again',
                     self.backend,
