@@ -271,7 +271,8 @@ class OutageTestCase(Backend, test_base.TestCase):
     def test_a_read_that_waited_out_a_wipe_kills_no_one(self):
         # The same wipe, within a read that no failure ended: its client
         # retried until the backend was back (as redis-py does for about
-        # 3.6 s).  A read slower than two intervals is an outage.
+        # 3.6 s).  A read slower than two intervals (and a second) is an
+        # outage.
         reader = self.reader
         reader._clock = lambda: self.store.clock.timestamp()
         self.members['d'] = self.source()
