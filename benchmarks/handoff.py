@@ -39,9 +39,9 @@ from hashring import manager
 from hashring import ownership
 
 # A member that joined takes a key nobody hands it only once its record
-# has stood two heartbeat intervals (hashring.taking.settled): short
-# ones settle the services before the rounds; nobody dies meanwhile.
-TIMING = {'heartbeat_interval': 0.05, 'dead_after': 3600}
+# has stood settle_after (hashring.taking.settled): a short one settles
+# the services before the rounds; nobody dies meanwhile.
+TIMING = {'heartbeat_interval': 0.05, 'dead_after': 3600, 'settle_after': 0.1}
 
 
 def source_of(shared):

@@ -135,7 +135,17 @@ def _instance_text(decision):
     return f'its instance is managed by {decision.instance_host}'
 
 
-TIMING = {'heartbeat_interval': 0.2, 'dead_after': 1.0, 'reset_interval': 0}
+# A demo's timings.  Services that start together take their nodes once
+# settled: settle_after defaults to read_timeout and two intervals (30 s
+# with the default options), long enough for every peer to write its
+# record again after a backend lost them; one database file that nothing
+# wipes needs only the two intervals.
+TIMING = {
+    'heartbeat_interval': 0.2,
+    'dead_after': 1.0,
+    'settle_after': 0.4,
+    'reset_interval': 0,
+}
 
 
 def show(services, title, watch=None):
@@ -144,8 +154,8 @@ def show(services, title, watch=None):
     Under the handoff protocol a node changes hands over a few rounds of
     refreshes (its new owner announces, the old one lets go, the new one
     takes), never managed by two services in any of them.  Services that
-    start together take their nodes once they have heartbeated for two
-    intervals: none hands another a node before.
+    start together take their nodes once settled (``settle_after``): none
+    hands another a node before.
     """
     print(f'-- {title}')
     twice = 0

@@ -33,7 +33,6 @@ from hashring.membership import base as membership_base
 from hashring import ownership
 from hashring import ring as ring_mod
 from hashring import simulation
-from hashring import taking
 
 EVENTS = ('join', 'leave', 'crash', 'flap', 'pause')
 
@@ -298,16 +297,16 @@ def converge(
         phase = order.index(host) * interval / len(order)
         own: SimulatedMembership = source
         if handoff:
-            if settled:
-                # It ran before the simulated span: long enough to take
-                # what nobody hands it (taking.settled).
-                now[0] = at - taking.SETTLE_INTERVALS * step
             own = SimulatedMembership(
                 clock,
                 shared=source,
                 heartbeat_interval=step,
                 dead_after=max(dead_after, 2 * step),
             )
+            if settled:
+                # It ran before the simulated span: long enough to take
+                # what nobody hands it (taking.settled).
+                now[0] = at - own.settle_after
             own.join(host)
         mgr = manager.RingManager(
             own, host=host, reset_interval=interval, clock=clock

@@ -373,9 +373,7 @@ class Protocol(leaving.Leaving, readings.Readings):
 
     def _settled(self, unbroken: float | None) -> bool:
         source = self.manager.source
-        return taking.settled(
-            unbroken, source._clock(), source.heartbeat_interval
-        )
+        return taking.settled(unbroken, source._clock(), source.settle_after)
 
     def _state(self, group: str) -> handover.Group:
         # Under the lock.

@@ -155,6 +155,18 @@ _membership_opts = [
         help='Seconds a membership backend may take to answer before it is '
         'reported unavailable.',
     ),
+    cfg.FloatOpt(
+        'settle_after',
+        min=0.02,
+        max=7 * 86400.0,
+        help='Seconds a member\'s record must have stood, unbroken, before '
+        'it takes nodes that no live peer hands it (the first members of '
+        'a group, or nodes free after the backend lost its records). It '
+        'must be long enough for every live peer to write its record '
+        'again after such a loss, and at least twice heartbeat_interval. '
+        'Unset, it is read_timeout plus two heartbeat intervals: a peer\'s '
+        'call may hang that long on a connection to the old server.',
+    ),
 ]
 
 

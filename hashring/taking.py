@@ -40,10 +40,6 @@ LOG = logging.getLogger('hashring.claims')
 
 CACHE_SIZE = ringcache.CACHE_SIZE
 
-#: Heartbeat intervals a member's record must have stood, unbroken, before
-#: it takes a free key that no peer hands it (:func:`settled`).
-SETTLE_INTERVALS = 2
-
 Claim = claims_mod.Claim
 RingCache = ringcache.RingCache
 RingSpec = claims_mod.RingSpec
@@ -172,26 +168,28 @@ def _peer_rings(
     return [ring for alike in by_print.values() for ring in alike]
 
 
-def settled(
-    unbroken: float | None, now: float, heartbeat_interval: float
-) -> bool:
+def settled(unbroken: float | None, now: float, settle_after: float) -> bool:
     """Tell whether claims read now hold every live peer's.
 
     A backend that lost its records (restarted empty, or its keys expired
     in an outage) holds a live peer's record and claim again once the
-    peer heartbeats, within an interval of its return.  A member that
-    joined, or joined again, meanwhile finds the peer's keys free: until
-    its own record has stood for :data:`SETTLE_INTERVALS` intervals, it
-    takes only the keys a peer hands it (:func:`handed`).
+    peer heartbeats after its return: within an interval, or, where the
+    peer's call hung on a connection to the old server, within
+    ``read_timeout`` and an interval (a ZooKeeper client's new session
+    took 2.1 s in a chaos run).  A member that joined, or joined again,
+    meanwhile finds the peer's keys free: until its own record has stood
+    for ``settle_after`` seconds (the option; ``read_timeout`` and two
+    heartbeat intervals unless set), it takes only the keys a peer hands
+    it (:func:`handed`).
 
     :param unbroken: since when this member's heartbeats have had no
         lapse (``MembershipSource.unbroken_since()``), or None.
     :param now: the time, on the clock of ``unbroken``.
-    :param heartbeat_interval: the members' heartbeat interval.
+    :param settle_after: the source's ``settle_after``, in seconds.
     """
     if unbroken is None:
         return False
-    return now - unbroken >= SETTLE_INTERVALS * heartbeat_interval
+    return now - unbroken >= settle_after
 
 
 def handed(

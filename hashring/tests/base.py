@@ -52,18 +52,21 @@ hypothesis.settings.load_profile(
 class TestCase(base.BaseTestCase):
     """Base class of hashring's tests."""
 
-    def file_source(self, path, name=None, dead_after=1.0):
+    def file_source(self, path, name=None, dead_after=1.0, **overrides):
         """Return a real file membership at ``path``, fast to judge.
 
-        It heartbeats every 0.1 s and judges a member dead after 1 s (or
-        ``dead_after``); it joins as ``name`` when given, and is closed at
-        cleanup.
+        It heartbeats every 0.1 s, judges a member dead after 1 s (or
+        ``dead_after``) and settles in two intervals, 0.2 s (unless
+        ``overrides`` say otherwise); it joins as ``name`` when given, and
+        is closed at cleanup.
         """
+        overrides.setdefault('settle_after', 0.2)
         source = membership.load(
             'file',
             membership_file=path,
             heartbeat_interval=0.1,
             dead_after=dead_after,
+            **overrides,
         )
         self.addCleanup(source.close)
         if name is not None:
@@ -73,13 +76,13 @@ class TestCase(base.BaseTestCase):
     def wait_settled(self, source, within=5.0):
         """Wait until a joined source's member may take what nobody hands.
 
-        A member alone takes nodes only once its record has stood for two
-        heartbeat intervals (:func:`hashring.taking.settled`): 0.2 s for a
+        A member alone takes nodes only once its record has stood for
+        ``settle_after`` (:func:`hashring.taking.settled`): 0.2 s for a
         :meth:`file_source`.
         """
         deadline = time.monotonic() + within
         while not taking.settled(
-            source.unbroken_since(), source._clock(), source.heartbeat_interval
+            source.unbroken_since(), source._clock(), source.settle_after
         ):
             self.assertLess(time.monotonic(), deadline, 'not settled')
             time.sleep(0.01)

@@ -61,6 +61,7 @@ class OutageTestCase(base.TestCase):
             publish=self.publish,
             in_thread=False,
             heartbeat_interval=0.1,
+            settle_after=0.2,
         )
         self.addCleanup(source.close)
         source.join('a')

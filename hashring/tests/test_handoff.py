@@ -75,9 +75,11 @@ class Live:
     #: its source's dead_after
     dead_after = 1.0
 
-    def __init__(self, test, name, path):
+    def __init__(self, test, name, path, **overrides):
         self.name = name
-        self.source = test.file_source(path, name, self.dead_after)
+        self.source = test.file_source(
+            path, name, self.dead_after, **overrides
+        )
         self.manager = manager.RingManager(
             self.source, host=name, reset_interval=self.reset_interval
         )

@@ -259,15 +259,32 @@ class WipedSourceTestCase(Wiped):
         self.rejoin_until_owned(peers, [newcomer], within=10)
         self.assertTrue(newcomer.owned)
 
+    def test_a_newcomer_waits_out_a_peers_hung_call(self):
+        peers = self.hold_and_wipe()
+        # settle_after unset: read_timeout and two intervals, 1.2 s.
+        newcomer = test_handoff.Live(
+            self, 's-3', self.path, settle_after=None, read_timeout=1.0
+        )
+        self.services.append(newcomer)
+        self.assertEqual(1.2, newcomer.source.settle_after)
+        # The peers' heartbeats hang for 0.7 s (a ZooKeeper client's new
+        # session took 2.1 s in a chaos run): settled in two intervals,
+        # the newcomer took every node while its peers managed them.
+        joined = time.monotonic()
+        while time.monotonic() - joined < 0.7:
+            newcomer.step(self.nodes)
+            self.assert_no_overlap()
+            time.sleep(0.02)
+        self.assertEqual(set(), newcomer.owned)
+        self.rejoin_until_owned(peers, [newcomer], within=10)
+
     def test_newcomers_together_hand_each_other_nothing(self):
         peers = self.hold_and_wipe()
         # Settling takes 2 s from here: room for the newcomers' first calls
         # on a slow machine.
-        self.useFixture(
-            fixtures.MockPatchObject(taking, 'SETTLE_INTERVALS', 20)
-        )
         newcomers = [
-            test_handoff.Live(self, n, self.path) for n in ('s-3', 's-4')
+            test_handoff.Live(self, n, self.path, settle_after=2.0)
+            for n in ('s-3', 's-4')
         ]
         self.services.extend(newcomers)
         publishes = [
@@ -294,6 +311,9 @@ class WipedSourceTestCase(Wiped):
         for name in ('s-3', 's-4'):
             self.assertIs(True, published[name].claim.settling)
         self.rejoin_until_owned(peers, newcomers, within=15)
+        # Settled, it publishes anew.
+        self.wait_settled(newcomers[0].source)
+        self.rounds(2)
         published = newcomers[0].source.get_members().members
         self.assertFalse(published['s-3'].claim.settling)
 

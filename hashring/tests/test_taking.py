@@ -231,9 +231,9 @@ class HandedTestCase(base.TestCase):
             given, taking.take(given, 'c-3', iter(applied), unsettled=True)
         )
 
-    def test_settled_after_two_intervals_unbroken(self):
-        self.assertFalse(taking.settled(None, 100.0, 0.1))
-        self.assertFalse(taking.settled(10.0, 10.19, 0.1))
-        self.assertTrue(taking.settled(10.0, 10.21, 0.1))
-        self.assertTrue(taking.settled(10.0, 30.0, 10.0))
-        self.assertFalse(taking.settled(10.0, 29.9, 10.0))
+    def test_settled_once_its_record_stood_settle_after_unbroken(self):
+        self.assertFalse(taking.settled(None, 100.0, 0.2))
+        self.assertFalse(taking.settled(10.0, 10.19, 0.2))
+        self.assertTrue(taking.settled(10.0, 10.21, 0.2))
+        self.assertTrue(taking.settled(10.0, 40.0, 30.0))
+        self.assertFalse(taking.settled(10.0, 39.9, 30.0))

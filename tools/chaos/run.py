@@ -46,6 +46,7 @@ import fixtures
 
 from hashring.tests import base
 from hashring.tests.functional import fleet
+from hashring.tests.functional import service as service_mod
 from hashring.tests.membership import servers
 from hashring.tests.membership import sqlservers
 
@@ -71,6 +72,8 @@ class Chaos(fleet.Fleet, base.TestCase):
     events = 25
     restarts = False
     keep = 'chaos-failures'
+    #: settle_after unset: the library's default, as services run
+    timing = service_mod.TIMING
 
     def setUp(self):
         self.driver, kind = BACKENDS[self.backend]

@@ -108,7 +108,7 @@ class Fleet:
     """Mixed into a TestCase that sets driver and url: its services."""
 
     #: the membership timings of the services and of the test's reader
-    timing = service_mod.TIMING
+    timing = {**service_mod.TIMING, **service_mod.SETTLE_AFTER}
 
     def setUp(self):
         super().setUp()

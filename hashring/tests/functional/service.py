@@ -41,6 +41,11 @@ from hashring import ownership
 
 TIMING = {'heartbeat_interval': 0.2, 'dead_after': 2.0}
 
+#: The tests' services settle in two intervals: the library's default
+#: (read_timeout and two intervals, 10.4 s) would hold every start of a
+#: fleet that long.  The chaos runs leave it unset.
+SETTLE_AFTER = {'settle_after': 2 * TIMING['heartbeat_interval']}
+
 #: The exit status of a service that another process joined as later.
 DUPLICATE = 3
 
@@ -99,6 +104,7 @@ def main(argv=None):
         parser.add_argument(
             f'--{option.replace("_", "-")}', type=float, default=value
         )
+    parser.add_argument('--settle-after', type=float)
     args = parser.parse_args(argv)
     # Warnings to stderr (the service's .err file), as an operator's log
     # would show them: a test that fails shows their end.
@@ -108,6 +114,7 @@ def main(argv=None):
     )
     url = URL_OPTIONS[args.driver]
     timing = {option: getattr(args, option) for option in TIMING}
+    timing['settle_after'] = args.settle_after
     source = membership.load(
         args.driver, group=args.group, **{url: args.url}, **timing
     )

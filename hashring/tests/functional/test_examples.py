@@ -81,9 +81,8 @@ class NovaScenario:
         With the handoff protocol a node changes hands over a few rounds
         (its new owner announces, the old one lets go, the new one
         takes); no round may give a node to two services.  Services that
-        start together take their nodes once settled (two heartbeat
-        intervals): the rounds go on, a moment apart, for ten times
-        dead_after at most.
+        start together take their nodes once settled (``settle_after``):
+        the rounds go on, a moment apart, for ten times dead_after at most.
         """
         deadline = time.monotonic() + 10 * nova.TIMING['dead_after']
         while True:

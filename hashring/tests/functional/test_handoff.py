@@ -291,7 +291,13 @@ class ZooKeeperTestCase(Served, Scenario, base.TestCase):
         again = os.path.join(self.dir, 'svc-2-again.log')
         # Its heartbeats, which find a record gone, a second apart: its
         # peers read the group five times a second.
-        self.start('svc-2', '--log', again, '--heartbeat-interval=1')
+        self.start(
+            'svc-2',
+            '--log',
+            again,
+            '--heartbeat-interval=1',
+            '--settle-after=2',
+        )
         self.wait_converged('a restart')
         # ZooKeeper ends a session at most its timeout (at least two of
         # its ticks: 6 s for ZooKeeperServerMain's 3 s, 4 s for Debian's

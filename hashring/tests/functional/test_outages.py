@@ -43,7 +43,11 @@ class Outages(fleet.Fleet):
     # Heartbeats retry at most an interval apart after an outage, so a
     # reader may read the members' records before they write again: for
     # up to a second here, at five reads a second.
-    timing = {'heartbeat_interval': 1.0, 'dead_after': 3.0}
+    timing = {
+        'heartbeat_interval': 1.0,
+        'dead_after': 3.0,
+        'settle_after': 2.0,
+    }
 
     def changes_since(self, name, since):
         """Return the '+' and '-' of a service's log after a moment."""

@@ -32,7 +32,11 @@ from hashring.tests.membership import servers
 
 class CutSessionTestCase(fleet.Fleet, base.TestCase):
     driver = 'tooz'
-    timing = {'heartbeat_interval': 0.2, 'dead_after': 8.0}
+    timing = {
+        'heartbeat_interval': 0.2,
+        'dead_after': 8.0,
+        'settle_after': 0.4,
+    }
 
     def setUp(self):
         server = self.useFixture(servers.CutSessionZooKeeperServer())

@@ -129,6 +129,31 @@ class LoadTestCase(test_base.TestCase):
         )
         self.assertIn('no_such_option', str(err))
 
+    def test_settle_after_waits_out_a_hung_call_unless_set(self):
+        def settle_after(**overrides):
+            source = membership.load('static', members=['a'], **overrides)
+            self.addCleanup(source.close)
+            return source.settle_after
+
+        # read_timeout (10 s) and two heartbeat intervals (10 s each).
+        self.assertEqual(30.0, settle_after())
+        self.assertEqual(
+            5.0,
+            settle_after(read_timeout=1, dead_after=8, heartbeat_interval=2),
+        )
+        self.assertEqual(24.0, settle_after(settle_after=24))
+        conf = opts.ensure(None)
+        conf.set_override('settle_after', 25.0, opts.GROUP)
+        self.assertEqual(25.0, settle_after(conf=conf))
+        err = self.assertRaises(
+            exception.InvalidArgumentError,
+            membership.load,
+            'static',
+            heartbeat_interval=10,
+            settle_after=15,
+        )
+        self.assertIn('settle_after (15s) must be at least twice', str(err))
+
     def test_driver_from_configuration(self):
         conf = cfg.ConfigOpts()
         opts.register_opts(conf)

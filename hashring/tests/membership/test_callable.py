@@ -326,6 +326,7 @@ class PublishingTestCase(base.TestCase):
             function=self.table.members,
             publish=self.table.publish,
             heartbeat_interval=0.1,
+            settle_after=0.2,
         )
         self.addCleanup(source.close)
         source.join(host)
