@@ -131,19 +131,6 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
                 f'heartbeat_interval ({self.heartbeat_interval:g}s), or a '
                 f'member would be judged dead after one late heartbeat'
             )
-        #: seconds this member's record must stand before it takes what no
-        #: peer hands it (:func:`hashring.taking.settled`); unset, long
-        #: enough for a peer's call hung on a lost server (see Judge)
-        self.settle_after = float(
-            self.option('settle_after')
-            or self.read_timeout + 2 * self.heartbeat_interval
-        )
-        if self.settle_after < 2 * self.heartbeat_interval:
-            raise exception.InvalidArgumentError(
-                f'settle_after ({self.settle_after:g}s) must be at least '
-                f'twice heartbeat_interval ({self.heartbeat_interval:g}s): '
-                f'every live peer heartbeats again within that'
-            )
         self.default_group = check_group(self.option('group'))
         self.retention = float(self.option('retention'))
         # The first heartbeat cleans up, then one about every tenth of the
@@ -178,6 +165,18 @@ class MembershipSource(registration.Registration, metaclass=abc.ABCMeta):
             self.read_timeout,
             lambda: self._clock(),
         )
+        #: seconds this member's record must stand before it takes what no
+        #: peer hands it (:func:`hashring.taking.settled`); unset, as long
+        #: as a live peer may take to write again after an outage
+        self.settle_after = float(
+            self.option('settle_after') or self._judge.recovery.total_seconds()
+        )
+        if self.settle_after < 2 * self.heartbeat_interval:
+            raise exception.InvalidArgumentError(
+                f'settle_after ({self.settle_after:g}s) must be at least '
+                f'twice heartbeat_interval ({self.heartbeat_interval:g}s): '
+                f'every live peer heartbeats again within that'
+            )
         self._logged: set[str] = set()
         # Set in a forked child: the member's process is its parent.
         self._parent: int | None = None

@@ -143,15 +143,7 @@ class Heartbeats(streaks.Streaks):
                 # Before it joins again: a read after that must still see
                 # whom the backend lost with it.
                 self._judge.forgot(group)
-                claim = self._claims.get(group)
-                if claim is not None and not claim.settling:
-                    # Its record stands anew: its rings hand nothing
-                    # (taking.handed()) until it publishes, settled, again.
-                    # They leave out a draining member that keeps its nodes
-                    # and may have yet to rejoin: a newcomer would take them.
-                    self._claims[group] = dataclasses.replace(
-                        claim, settling=True
-                    )
+                self._settling(group)  # as the record comes back
                 LOG.warning(
                     '%s forgot member %s of group %s; joining again',
                     self.backend,
@@ -215,13 +207,39 @@ class Heartbeats(streaks.Streaks):
     def _made_again(self, group: str) -> None:
         """Note that a write found no record of this member and made one.
 
-        The backend lost it (a restart emptied it), as a heartbeat that
-        finds it gone tells the judge
+        Call it holding the lock, once the write is done.  The backend
+        lost it (a restart emptied it), as a heartbeat that finds it gone
+        tells the judge
         (:meth:`~hashring.membership.liveness.Judge.forgot`): what
         vanished meanwhile went with it.  A first join makes one too,
-        where nothing known can vanish.
+        where nothing known can vanish, and no claim stood.  Where a claim
+        stood, the record stands anew, as after a lapse
+        (:meth:`_stood_anew`), and its claim says it is settling: the
+        write is made again so.
         """
         self._judge.forgot(group)
+        if group not in self._claims:
+            return
+        self._stood_anew()
+        if self._settling(group):
+            self._rewrite(group, self._record_for(group))
+
+    def _settling(self, group: str) -> bool:
+        """Mark this member's claim in a group settling, if it has one.
+
+        Call it holding the lock, as its record stands anew: its rings
+        hand nothing (:func:`hashring.taking.handed`) until the protocol
+        publishes, settled, again.  They leave out a draining member that
+        keeps its nodes and may have yet to rejoin: a newcomer would take
+        them.
+
+        :returns: whether the claim changed.
+        """
+        claim = self._claims.get(group)
+        if claim is None or claim.settling:
+            return False
+        self._claims[group] = dataclasses.replace(claim, settling=True)
+        return True
 
     def _record_for(self, group: str) -> values.Record:
         """Return this member's record for a group, with its claim.

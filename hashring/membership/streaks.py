@@ -202,6 +202,14 @@ class Streaks:
         """
         return None
 
+    def _stood_anew(self) -> None:
+        """Note that a write made this member's lost record again.
+
+        Call it holding the lock.  Its reads may lack a peer whose record
+        the backend lost too, as after a lapse (:meth:`unbroken_since`).
+        """
+        self._unbroken_since = self._clock()
+
     def _beat_ended(
         self, started: float, forgotten: list[str], missed: bool = False
     ) -> None:

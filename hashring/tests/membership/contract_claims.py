@@ -79,6 +79,32 @@ class Claims:
             self.read().members['node-a'].claim,
         )
 
+    def test_a_claim_that_makes_its_record_again_says_it_is_settling(self):
+        # No heartbeat within the test: the claim's write finds the record
+        # gone, as a publish between a restart and the heartbeat does.
+        node = self.source(heartbeat_interval=30, dead_after=60)
+        node.join('node-a', self.group)
+        first = handoff.Claim(
+            'node-a', handoff.RingSpec.of(hashring.HashRing(['node-a']))
+        )
+        node.publish(self.group, first)
+        joined = node.unbroken_since()
+        self.forget(self.group, 'node-a')
+        second = handoff.Claim(
+            'node-a',
+            handoff.RingSpec.of(hashring.HashRing(['node-a', 'node-b'])),
+        )
+        node.publish(self.group, second)
+        # Its rings, made before the loss, hand nothing until the protocol
+        # publishes again, which the new streak makes it do.
+        self.assertEqual(
+            dataclasses.replace(second, settling=True),
+            self.read().members['node-a'].claim,
+        )
+        self.assertGreater(node.unbroken_since(), joined)
+        node.publish(self.group, first)
+        self.assertEqual(first, self.read().members['node-a'].claim)
+
     def test_a_claim_that_finds_its_record_gone_keeps_what_vanished(self):
         # The backend lost node-a's record and node-d's (a restart emptied
         # it; b and c have rejoined).  A claim node-a publishes before its
@@ -116,7 +142,10 @@ class Claims:
         node.publish(self.group, claim)
         node.heartbeat()
         self.assertEqual({'node-a': 1}, self.read().up())
-        self.assertEqual(claim, self.read().members['node-a'].claim)
+        # Settling where the backend ended the record (tooz's drivers):
+        # the write or the heartbeat made it again.
+        written = self.read().members['node-a'].claim
+        self.assertEqual(claim, dataclasses.replace(written, settling=False))
 
     def test_reserved_attributes_are_refused(self):
         node = self.source()
