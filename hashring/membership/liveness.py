@@ -77,7 +77,6 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 import datetime
 import logging
-import operator
 import threading
 import time
 
@@ -252,7 +251,7 @@ class Judge:
         :returns: a :class:`~hashring.membership.verdicts.Verdict`.
         """
         with self._lock:
-            self._forget_old(now)
+            self._outages = verdicts.kept(self._outages, now, self._kept)
             known = self._known.get(group, {})
             present = heard if listed is None else listed
             vanished = [m for m in known if m not in present]
@@ -308,7 +307,9 @@ class Judge:
                     # Silent for longer than dead_after: dead, unless
                     # outages leave dead_after of reachable time or less.
                     # (A shorter silence needs no look at the outages.)
-                    explaining = self._explaining(last, outages)
+                    explaining = verdicts.explaining(
+                        last, outages, self.dead_after, self._kept
+                    )
                     if self._dead(last, now, explaining):
                         dead.add(member_id)
                         continue
@@ -317,7 +318,9 @@ class Judge:
             absent: dict[str, object] = {}
             for member_id in vanished:
                 old = known[member_id]
-                explained = self._explaining(old.last, outages)
+                explained = verdicts.explaining(
+                    old.last, outages, self.dead_after, self._kept
+                )
                 if explained and not self._dead(old.last, now, explained):
                     absent[member_id] = old.value
                     presumed.add(member_id)
@@ -365,49 +368,12 @@ class Judge:
         explains it ended within :attr:`recovery` of ``now``.
 
         :param explaining: the outages that explain its silence
-            (:meth:`_explaining`).
+            (:func:`~hashring.membership.verdicts.explaining`).
         """
         if verdicts.reachable(last, now, explaining) <= self.dead_after:
             return False
         since = now - self.recovery
         return not any(o.end > since for o in explaining)
-
-    def _explaining(
-        self, last: datetime.datetime, outages: Iterable[verdicts.Outage]
-    ) -> list[verdicts.Outage]:
-        """Return the outages that explain a silence since ``last``.
-
-        One explains it when the member was alive as it began (heard of
-        within ``dead_after`` before its start, or presumed up through an
-        earlier one that ended within ``dead_after``, or the recovery,
-        before it) and went quiet with it
-        (:class:`~hashring.membership.verdicts.Outage`).
-        Back-to-back outages (a server that fails again before a member
-        whose call the first cut off could write) thus chain: the second
-        did not find the member heard of lately, but presumed up.
-        """
-        found = []
-        alive, grace = last, self.dead_after
-        for outage in sorted(outages, key=operator.attrgetter('start')):
-            if outage.explains(last, grace, alive):
-                found.append(outage)
-                if outage.end > alive:
-                    alive, grace = outage.end, self._kept
-        return found
-
-    def _forget_old(self, now: datetime.datetime) -> None:
-        # An outage that ended dead_after (or the recovery) ago can no
-        # longer save anyone: a member silent since before it has had
-        # dead_after of reachable time since to heartbeat.  Unless a
-        # later one chains onto it (_explaining()).
-        kept = [o for o in self._outages if now - o.end <= self._kept]
-        while kept:
-            since = min(o.start for o in kept) - self._kept
-            chained = [o for o in self._outages if o.end > since]
-            if len(chained) == len(kept):
-                break
-            kept = chained
-        self._outages = kept
 
     def _report(self, group: str, verdict: verdicts.Verdict) -> None:
         if verdict.presumed == self._reported.get(group, frozenset()):

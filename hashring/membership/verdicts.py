@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 import dataclasses
 import datetime
+import operator
 import typing
 
 
@@ -70,7 +71,7 @@ def reachable(
     :param last: when the member was last heard of.
     :param now: the backend's time of the read.
     :param outages: those that explain the member's silence
-        (:meth:`hashring.membership.liveness.Judge._explaining`); where
+        (:func:`explaining`); where
         they overlap, the time counts once.
     :returns: the span less the parts of it the outages cover.
     """
@@ -83,6 +84,62 @@ def reachable(
             covered += end - start
             reach = end
     return (now - last) - covered
+
+
+def explaining(
+    last: datetime.datetime,
+    outages: Iterable[Outage],
+    dead_after: datetime.timedelta,
+    kept: datetime.timedelta,
+) -> list[Outage]:
+    """Return the outages that explain a silence since ``last``.
+
+    One explains it when the member was alive as it began (heard of
+    within ``dead_after`` before its start, or presumed up through an
+    earlier one that ended within ``kept`` before it) and went quiet with
+    it (:meth:`Outage.explains`).  Back-to-back outages (a server that
+    fails again before a member whose call the first cut off could write)
+    thus chain: the second did not find the member heard of lately, but
+    presumed up.
+
+    Runtime complexity: ``O(o log o)`` for ``o`` outages.
+
+    :param last: when the member was last heard of.
+    :param outages: the outages the judge remembers.
+    :param dead_after: the liveness timeout.
+    :param kept: how long after an outage that explained its silence a
+        member counts as alive: the longer of ``dead_after`` and the
+        judge's recovery.
+    :returns: the outages that explain it, by start.
+    """
+    found = []
+    alive, grace = last, dead_after
+    for outage in sorted(outages, key=operator.attrgetter('start')):
+        if outage.explains(last, grace, alive):
+            found.append(outage)
+            if outage.end > alive:
+                alive, grace = outage.end, kept
+    return found
+
+
+def kept(
+    outages: list[Outage], now: datetime.datetime, keep: datetime.timedelta
+) -> list[Outage]:
+    """Return the outages that may still save a member at ``now``.
+
+    An outage that ended ``keep`` ago (the longer of ``dead_after`` and the
+    recovery) can no longer save anyone: a member silent since before it
+    has had ``dead_after`` of reachable time since to heartbeat.  Unless a
+    later one chains onto it (:func:`explaining`).
+    """
+    found = [o for o in outages if now - o.end <= keep]
+    while found:
+        since = min(o.start for o in found) - keep
+        chained = [o for o in outages if o.end > since]
+        if len(chained) == len(found):
+            break
+        found = chained
+    return found
 
 
 class Seen(typing.NamedTuple):

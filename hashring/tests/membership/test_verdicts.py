@@ -53,3 +53,41 @@ class ReachableTestCase(test_base.TestCase):
         outages = [verdicts.Outage(T, T + 50 * S, T + 20 * S)]
         reachable = verdicts.reachable(T + 30 * S, T + 100 * S, outages)
         self.assertEqual(50 * S, reachable)
+
+
+class ExplainingTestCase(test_base.TestCase):
+    minute, kept = 60 * S, 70 * S
+    first = verdicts.Outage(T, T + 100 * S, T + 20 * S)
+    second = verdicts.Outage(T + 150 * S, T + 200 * S, T + 160 * S)
+
+    def explaining(self, last, outages):
+        return verdicts.explaining(last, outages, self.minute, self.kept)
+
+    def test_back_to_back_outages_chain(self):
+        # Heard of 160 s before the second began, but presumed up through
+        # the first, which ended 50 s before it: both explain the silence.
+        both = [self.first, self.second]
+        self.assertEqual(both, self.explaining(T - 10 * S, both[::-1]))
+        self.assertEqual([self.second], self.explaining(T + 95 * S, both))
+        self.assertEqual([], self.explaining(T - 61 * S, both))
+
+    def test_a_gap_longer_than_kept_breaks_the_chain(self):
+        later = verdicts.Outage(T + 171 * S, T + 200 * S, T + 180 * S)
+        both = [self.first, later]
+        self.assertEqual([self.first], self.explaining(T - 10 * S, both))
+
+
+class KeptTestCase(test_base.TestCase):
+    keep = 70 * S
+    first = verdicts.Outage(T, T + 100 * S, T + 20 * S)
+
+    def test_an_old_outage_goes_unless_a_kept_one_chains_onto_it(self):
+        now = T + 250 * S
+        chained = verdicts.Outage(T + 150 * S, T + 200 * S, T + 160 * S)
+        both = [self.first, chained]
+        self.assertEqual(both, verdicts.kept(both, now, self.keep))
+        apart = verdicts.Outage(T + 180 * S, T + 200 * S, T + 190 * S)
+        self.assertEqual(
+            [apart], verdicts.kept([self.first, apart], now, self.keep)
+        )
+        self.assertEqual([], verdicts.kept([self.first], now, self.keep))
