@@ -267,6 +267,12 @@ class Fleet:
     def running(self):
         return {n for n, p in self.procs.items() if p.poll() is None}
 
+    def stderr_tails(self, names):
+        return {
+            n: open(os.path.join(self.dir, f'{n}.err')).read()[-1500:]
+            for n in names
+        }
+
     def wait_converged(self, what, until=None):
         """Wait until each node has one owner and every member agrees.
 
@@ -275,6 +281,14 @@ class Fleet:
         """
         deadline = time.monotonic() + CONVERGE_WITHIN
         while True:
+            # An uncaught exception (1) or bad arguments (2): the others
+            # would converge without it.
+            failed = [n for n, p in self.procs.items() if p.poll() in (1, 2)]
+            if failed:
+                self.fail(
+                    f'{", ".join(failed)} ended with an error before '
+                    f'{what}: stderr {self.stderr_tails(failed)}'
+                )
             live = self.running()
             held = {n: holdings(self.log(n)) for n in live}
             owned = sum(len(h) for h in held.values())
@@ -295,13 +309,9 @@ class Fleet:
             ):
                 return held
             if time.monotonic() > deadline:
-                errors = {
-                    n: open(os.path.join(self.dir, f'{n}.err')).read()[-1500:]
-                    for n in self.procs
-                }
                 self.fail(
                     f'not converged {CONVERGE_WITHIN:g}s after {what}: '
                     f'{owned} of {NODES} owned ({len(union)} distinct), '
-                    f'{state}, stderr {errors}'
+                    f'{state}, stderr {self.stderr_tails(self.procs)}'
                 )
             time.sleep(0.25)
