@@ -134,7 +134,15 @@ def main(argv=None):
         signal.signal(sig, lambda s, _f: asked.add(s))
     out = open(args.log, 'a', buffering=1)
     trace = open(args.trace, 'a', buffering=1) if args.trace else None
-    source.join(args.name)
+    while True:
+        try:
+            source.join(args.name)
+            break
+        except exception.MembershipUnavailable as exc:
+            # Started while the backend is away (a chaos run's freeze or
+            # restart): its heartbeat writes the record once it is back.
+            print(f'{args.name}: {exc}', file=sys.stderr)
+            time.sleep(args.heartbeat_interval)
     out.write(f'{time.monotonic():.6f} ready\n')
     held = set()
     leaving = False
