@@ -127,6 +127,8 @@ class Judge:
         # lie and still be explained by it: one interval until its next
         # beat, and one more for a beat that was slow to fail.
         self.slack = datetime.timedelta(seconds=2 * heartbeat_interval)
+        # Seconds after which a call that succeeded failed from its start.
+        self._late = max(2 * heartbeat_interval, LATE_CALL)
         #: How long after an outage a live member may take to write again:
         #: a call it sent while the backend was away (into a connection
         #: that is gone, or queued behind one) waits out read_timeout
@@ -174,8 +176,7 @@ class Judge:
         (redis-py, for about 3.6 s) through an outage that emptied the
         backend.
         """
-        late = max(self.slack.total_seconds(), LATE_CALL)
-        if self._clock() - begun > late:
+        if self._clock() - begun > self._late:
             self.unreachable(begun)
 
     def reached(self, now: datetime.datetime) -> None:
