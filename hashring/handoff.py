@@ -317,9 +317,11 @@ class Protocol(leaving.Leaving, readings.Readings):
             # the target gives away once its new owner has announced it.
             if moving:
                 self._cache.add(applied, target)  # peers publish them too
+            # Unlisted (its peers may judge it dead), or with peers unheard
+            # since a lapse, it takes nothing it does not hold.
             taken = taking.take(
                 [k for k in given if k in state.held]
-                if state.unheard
+                if state.unheard or state.absent
                 else given,
                 self.host,
                 claims + state.unlisted,
@@ -344,6 +346,7 @@ class Protocol(leaving.Leaving, readings.Readings):
                 or unbroken is None
                 or state.unsettled
                 or bool(state.unheard)
+                or state.absent
             )
             if kept:
                 taken_set = set(taken)

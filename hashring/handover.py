@@ -87,6 +87,9 @@ class Group:
     # This member's record drains, as of the last read: its peers' rings
     # leave it out while it lives.
     drained: bool = False
+    # The last read listed no record of this member's, or only presumed
+    # it (the backend ended or lost it): its peers' reads find it gone.
+    absent: bool = False
     # The peers' published rings of the last read that leave this member
     # out (taking.leaving_out()).
     counting_out: list[Claim] = dataclasses.field(default_factory=list)
@@ -125,9 +128,10 @@ class Group:
         member; else ``O(k * r)`` for ``k`` keys and ``r`` such rings.
 
         :param keys: read only where such a ring is published; every
-            one after a silence that no read has followed (any may be).
+            one after a silence that no read has followed, or while the
+            last read did not list this member (any may be).
         """
-        if self.silenced:
+        if self.silenced or self.absent:
             return set(keys)
         if not self.counting_out or self.drained or self.holding:
             return set()
@@ -136,7 +140,7 @@ class Group:
         )
 
     def let_go_of_taken(self) -> None:
-        """Let go of every key held once a peer counts this member out.
+        """Let go of every key held once a peer may count this member out.
 
         Call it after reading the claims after a lapse of this member's
         heartbeats
@@ -150,25 +154,34 @@ class Group:
         gives it, seeing no claim of this member's (ended, or lost with
         its record).  So every key goes, draining or not, and is taken
         again once the peers publish rings that give it back (they do,
-        seeing this member alive).  A lapse that nobody took for a death
-        (an outage, a slow heartbeat: every peer's ring places it) lets
-        nothing go - but for a member that drains or leaves, whose peers'
-        rings all leave it out while it lives: it cannot tell whether
-        they took its keys (they take them once its record goes).
+        seeing this member alive).  So does a read that lists no record
+        of this member's (the backend ended it: an expired lease): a peer
+        that read the same may take them before its claim is written.  A
+        lapse nobody took for a death (every peer's ring places it, its
+        record stands) lets nothing go - but for a member that drains or
+        leaves, whose peers' rings all leave it out while it lives: it
+        cannot tell whether they took its keys (they take them once its
+        record goes).
 
         Runtime complexity: ``O(1)``, and ``O(h)`` to let go of ``h``
         keys held.
         """
-        if (self.counting_out or self.silenced) and self.held:
-            LOG.warning(
-                'Member %s lets go of its %d nodes: after a lapse of its '
-                'heartbeats, peers publish rings that leave it out, as '
-                'for a dead member; it takes them again once they hand '
-                'them back',
-                self.host,
-                len(self.held),
-            )
-            self.held = set()
+        if not self.held:
+            return
+        if self.absent:
+            why = 'the membership lists no record of it, as for a dead member'
+        elif self.counting_out or self.silenced:
+            why = 'peers publish rings that leave it out, as for a dead member'
+        else:
+            return
+        LOG.warning(
+            'Member %s lets go of its %d nodes: after a lapse of its '
+            'heartbeats, %s; it takes them again once they hand them back',
+            self.host,
+            len(self.held),
+            why,
+        )
+        self.held = set()
 
     def note_unheard(self, lapsed: bool) -> None:
         """Note the peers presumed up that are unheard since a lapse.

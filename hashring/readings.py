@@ -149,9 +149,9 @@ class Readings:
         """Return the live peers' claims, read again unless still fresh.
 
         The read also notes what the other findings here answer from: the
-        live and draining members, whether this member drains, the rings
-        that count it out, who is only presumed up, and the members that
-        peers place but the read leaves out.
+        live and draining members, whether this member drains or is not
+        listed, the rings that count it out, who is only presumed up, and
+        the members that peers place but the read leaves out.
         """
         now = self.manager._clock()
         fresh_for = state.fresh_for(self.manager.reset_interval)
@@ -175,6 +175,7 @@ class Readings:
         )
         own = snapshot.members.get(self.host)
         state.drained = own is not None and own.state is values.State.DRAINING
+        state.absent = own is None or self.host in snapshot.presumed
         state.counting_out = taking.leaving_out(claims, self.host)
         state.claims, state.read_at = claims, now
         state.presumed = snapshot.presumed

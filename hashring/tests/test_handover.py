@@ -111,6 +111,20 @@ class GroupTestCase(base.TestCase):
         self.assertEqual(set(), self.state.held)
         self.assertIn(f'lets go of its {len(mine)} nodes', logs.output[0])
 
+    def test_after_a_lapse_a_read_not_listing_it_lets_go_of_all(self):
+        mine = {k for k in KEYS if self.trio.get_node(k) == 'a'}
+        self.state.held = set(mine)
+        self.assertEqual(set(), self.state.counted_out(mine))
+        # Every peer's ring places a, but the read listed no record of
+        # a's (its lease expired while it was paused): a peer that read
+        # the same takes a's keys before its claim is written.
+        self.state.absent = True
+        self.assertEqual(mine, self.state.counted_out(mine))
+        with self.assertLogs('hashring.handoff', 'WARNING') as logs:
+            self.state.let_go_of_taken()
+        self.assertEqual(set(), self.state.held)
+        self.assertIn('lists no record of it', logs.output[0])
+
     def test_an_answer_is_good_for_dead_after_at_most(self):
         self.state.held = {'k1', 'k2'}
         self.state.note_answers(['k1', 'k2'], {'k1', 'k2'})
@@ -151,6 +165,33 @@ class LapseOverASourceTestCase(test_handoff.OverASource):
             time.sleep(0.05)
         self.assertEqual(set(), slow.owned)
         self.assertLess(time.monotonic() - stopped, 4.0)
+
+    def test_it_lets_go_when_the_backend_ended_its_record(self):
+        self.services.append(test_handoff.Live(self, 's-3', self.path))
+        self.rounds(3)
+        lapsed = self.services[-1]
+        held = set(lapsed.owned)
+        self.assertTrue(held)
+        # Its process stops past the lapse bound, and the backend ends its
+        # record (an etcd lease expires).  Its peers read it gone and take
+        # its keys; it goes on, and its first call reads before their
+        # claims are written: every ring it reads still places it.
+        lapsed.source._stop_heartbeat()
+        time.sleep(1.0)
+        self.services[0].source._unregister('default', 's-3')
+        self.assertIsNone(lapsed.source.unbroken_since())
+        with self.assertLogs('hashring.handoff', 'WARNING') as logs:
+            lapsed.step(self.nodes)
+        self.assertIn(f'lets go of its {len(held)} nodes', logs.output[0])
+        self.assertEqual(set(), lapsed.owned)
+        # Its heartbeat makes its record again: they hand its keys back.
+        test_handoff.OverASource.go_on(lapsed)
+        deadline = time.monotonic() + 10
+        while lapsed.owned != held:
+            self.assertLess(time.monotonic(), deadline, 'never took back')
+            self.rounds(1)
+            time.sleep(0.05)
+        self.assert_converged()
 
 
 class ReplacedIntentOverASourceTestCase(test_handoff.OverASource):

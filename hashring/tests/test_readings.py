@@ -46,6 +46,20 @@ class ReadingsTestCase(test_handoff.OverASource):
         self.rounds(2)
         self.assertEqual(set(), self.services[0].protocol.counted_out(KEYS))
 
+    def test_counted_out_of_all_while_its_record_is_not_listed(self):
+        self.rounds(3)
+        service = self.services[1]
+        self.assertEqual(set(), service.protocol.counted_out(KEYS))
+        # The backend ended its record: a peer's read finds it gone (dead,
+        # as an expired lease), though every claim still places it.
+        self.services[0].source._unregister('default', 's-2')
+        service.step(self.nodes)
+        self.assertEqual(set(KEYS), service.protocol.counted_out(KEYS))
+        # Its heartbeat makes the record again; the next read lists it.
+        service.source.heartbeat()
+        service.step(self.nodes)
+        self.assertEqual(set(), service.protocol.counted_out(KEYS))
+
     def test_after_silence_only_until_a_call_reads_again(self):
         self.rounds(3)
         service = self.services[0]
