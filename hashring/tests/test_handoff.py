@@ -129,17 +129,22 @@ class OverASource(base.TestCase):
                 seen[node] = s.name
         return seen
 
+    def third(self):
+        """Add s-3 and converge; return it and the nodes it holds."""
+        self.services.append(self.service(self, 's-3', self.path))
+        self.rounds(3)
+        held = set(self.services[-1].owned)
+        self.assertTrue(held)
+        return self.services[-1], held
+
     def pause_past_dead_after(self):
         """Add s-3, converge, and stop it until its peers take its nodes.
 
         Its process stops, heartbeats and all: its peers judge it dead.
         Returns it, out of the services, and the nodes it held.
         """
-        self.services.append(self.service(self, 's-3', self.path))
-        self.rounds(3)
-        paused = self.services.pop()
-        held = set(paused.owned)
-        self.assertTrue(held)
+        paused, held = self.third()
+        self.services.pop()
         paused.source._stop_heartbeat()
         time.sleep(1.5)
         self.rounds(3)

@@ -167,11 +167,7 @@ class LapseOverASourceTestCase(test_handoff.OverASource):
         self.assertLess(time.monotonic() - stopped, 4.0)
 
     def test_it_lets_go_when_the_backend_ended_its_record(self):
-        self.services.append(test_handoff.Live(self, 's-3', self.path))
-        self.rounds(3)
-        lapsed = self.services[-1]
-        held = set(lapsed.owned)
-        self.assertTrue(held)
+        lapsed, held = self.third()
         # Its process stops past the lapse bound, and the backend ends its
         # record (an etcd lease expires).  Its peers read it gone and take
         # its keys; it goes on, and its first call reads before their

@@ -20,15 +20,6 @@ from hashring.tests import test_handoff
 class LeaveTestCase(test_handoff.OverASource):
     """Leaving through a real file source, the peers taking turns."""
 
-    def third(self):
-        """Add s-3 and converge; return it and the nodes it holds."""
-        self.services.append(test_handoff.Live(self, 's-3', self.path))
-        self.rounds(3)
-        leaving = self.services[-1]
-        held = set(leaving.owned)
-        self.assertTrue(held)
-        return leaving, held
-
     def test_waiting_for_the_peers_that_still_place_me(self):
         leaving, held = self.third()
         # Every peer applies a ring with s-3 in it.
