@@ -71,9 +71,13 @@ def members(
         else:
             chosen[member_id] = record
     # Where two records are one member once canonical (a host whose name
-    # changed case, or a record from before an upgrade), keep the one heard
-    # from last: the other is its stale past.  Ties go to the first by raw
-    # id, so that every reader keeps the same.
+    # changed case, or a record from before an upgrade), keep the live one
+    # of the latest registration, then the one heard from last: the other
+    # is its stale past, or a process that stops once it reads this one
+    # (hashring.membership.incarnations).  Readers that kept the one heard
+    # from last switched between two running processes at every heartbeat,
+    # and read the claim of the one that stops.  Ties go to the first by
+    # raw id, so that every reader keeps the same.
     for member_id, same in sorted(repeated.items()):
         keep, *stale = sorted(
             same, key=functools.partial(_preference, member_id)
@@ -128,11 +132,17 @@ def _claim_of(
 
 def _preference(
     member_id: str, record: values.Record
-) -> tuple[bool, float, bool, str]:
+) -> tuple[bool, int, float, bool, str]:
     """Sort key of one member's records: the one to keep sorts first."""
     alive = record.state in (values.State.UP, values.State.DRAINING)
+    incarnation = identity.incarnation_of(
+        (record.attributes or {}).get(values.INCARNATION_ATTRIBUTE)
+    )
+    # Incarnations compare as their registrations' order (both parts are
+    # hexadecimal of one width); none, from an older release, is earliest.
+    later = -int(incarnation.replace('-', ''), 16) if incarnation else 0
     heard = record.heartbeat.timestamp() if record.heartbeat else 0.0
-    return (not alive, -heard, member_id != record.id, record.id)
+    return (not alive, later, -heard, member_id != record.id, record.id)
 
 
 def past_names(

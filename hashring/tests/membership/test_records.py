@@ -94,6 +94,51 @@ class MembersTestCase(test_base.TestCase):
                     set(bad),
                 )
 
+    def test_of_two_running_processes_the_later_registration_is_kept(self):
+        # Two services joined as one member, under names that differ in
+        # case: both heartbeat, the first stops once it reads the second.
+        first, second = sorted(identity.incarnation() for _ in range(2))
+        later = AT + datetime.timedelta(seconds=1)
+        for beat_first, beat_second in ((later, AT), (AT, later)):
+            with self.subTest(first_heard_last=beat_first is later):
+                found, bad, _ = self.members(
+                    [
+                        record(
+                            'svc-2',
+                            attributes={values.INCARNATION_ATTRIBUTE: first},
+                            heartbeat=beat_first,
+                        ),
+                        record(
+                            'SVC-2',
+                            attributes={values.INCARNATION_ATTRIBUTE: second},
+                            heartbeat=beat_second,
+                        ),
+                    ]
+                )
+                self.assertEqual('SVC-2', found['svc-2'].name)
+                self.assertEqual(second, found['svc-2'].incarnation)
+                self.assertEqual(
+                    [('svc-2', "it is the same member as record 'SVC-2'")],
+                    bad,
+                )
+        # A record of an older release, with none, is the earliest; a
+        # stopped one is kept only where none runs.
+        found, _, _ = self.members(
+            [
+                record('svc-2', heartbeat=later),
+                record(
+                    'SVC-2', attributes={values.INCARNATION_ATTRIBUTE: first}
+                ),
+                record(
+                    'Svc-2',
+                    values.State.DOWN,
+                    attributes={values.INCARNATION_ATTRIBUTE: second},
+                    heartbeat=later,
+                ),
+            ]
+        )
+        self.assertEqual('SVC-2', found['svc-2'].name)
+
     def test_ties_go_to_the_canonical_id_then_the_first_raw_id(self):
         for found_records, kept in (
             ([record('HOST'), record('host'), record('Host')], 'host'),
