@@ -304,8 +304,12 @@ class RingManagerTestCase(ManagerTestCase):
             self.source.set(**dict.fromkeys(next(sequence), 'up'))
 
         def look():
-            last = 0
-            for _ in range(300):
+            # 300 reads, and on until the rings changed under them (on a
+            # loaded machine the changing thread may have had few turns).
+            last, reads = 0, 0
+            deadline = time.monotonic() + 30
+            while reads < 300 or (last <= 3 and time.monotonic() < deadline):
+                reads += 1
                 ring = mgr.get_ring()
                 if ring.generation < last:
                     raise AssertionError('generation went back')
