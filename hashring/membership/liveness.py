@@ -128,7 +128,7 @@ class Judge:
         # beat, and one more for a beat that was slow to fail.
         self.slack = datetime.timedelta(seconds=2 * heartbeat_interval)
         # Seconds after which a call that succeeded failed from its start.
-        self._late = max(2 * heartbeat_interval, LATE_CALL)
+        self._late = max(self.slack.total_seconds(), LATE_CALL)
         #: How long after an outage a live member may take to write again:
         #: a call it sent while the backend was away (into a connection
         #: that is gone, or queued behind one) waits out read_timeout
