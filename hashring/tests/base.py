@@ -12,6 +12,7 @@
 
 """Shared test base and helpers."""
 
+import importlib.util
 import json
 import os
 import pathlib
@@ -47,6 +48,14 @@ hypothesis.settings.register_profile(
 hypothesis.settings.load_profile(
     os.environ.get('HYPOTHESIS_PROFILE', 'hashring')
 )
+
+
+def load_script(path, name):
+    """Return a script of the tree (an example, a tool) as a module."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class TestCase(base.BaseTestCase):

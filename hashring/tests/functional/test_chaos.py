@@ -19,7 +19,6 @@ made-up calls.
 """
 
 import contextlib
-import importlib.util
 import io
 
 import fixtures
@@ -30,14 +29,7 @@ from hashring.tests.functional import fleet
 CHAOS = base.ROOT / 'tools' / 'chaos' / 'run.py'
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('chaos_run', CHAOS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-chaos = load_tool()
+chaos = base.load_script(CHAOS, 'chaos_run')
 
 
 class CheckerTestCase(base.TestCase):

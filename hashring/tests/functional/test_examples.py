@@ -19,7 +19,6 @@ refreshed, each node is managed by exactly one live service, a node whose
 instance has a live service stays with it, and every orphan is reported.
 """
 
-import importlib.util
 import os
 import threading
 import time
@@ -36,12 +35,7 @@ EXAMPLES = base.ROOT / 'examples'
 
 
 def load_example(name):
-    spec = importlib.util.spec_from_file_location(
-        name, EXAMPLES / f'{name}.py'
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return base.load_script(EXAMPLES / f'{name}.py', name)
 
 
 nova = load_example('nova_compute')
