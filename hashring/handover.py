@@ -88,7 +88,8 @@ class Group:
     # leave it out while it lives.
     drained: bool = False
     # The last read listed no record of this member's, or only presumed
-    # it (the backend ended or lost it): its peers' reads find it gone.
+    # it (the backend ended or lost it), and its peers may judge it dead
+    # for that (Readings._absent(): not where theirs went with it).
     absent: bool = False
     # The peers' published rings of the last read that leave this member
     # out (taking.leaving_out()).
@@ -156,7 +157,9 @@ class Group:
         again once the peers publish rings that give it back (they do,
         seeing this member alive).  So does a read that lists no record
         of this member's (the backend ended it: an expired lease): a peer
-        that read the same may take them before its claim is written.  A
+        that read the same may take them before its claim is written;
+        not one where its peers' records went with it, after an outage
+        each saw (:attr:`absent`).  A
         lapse nobody took for a death (every peer's ring places it, its
         record stands) lets nothing go - but for a member that drains or
         leaves, whose peers' rings all leave it out while it lives: it

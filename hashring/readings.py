@@ -175,8 +175,42 @@ class Readings:
         )
         own = snapshot.members.get(self.host)
         state.drained = own is not None and own.state is values.State.DRAINING
-        state.absent = own is None or self.host in snapshot.presumed
+        state.absent = self._absent(state, snapshot, claims)
         state.counting_out = taking.leaving_out(claims, self.host)
         state.claims, state.read_at = claims, now
         state.presumed = snapshot.presumed
         return claims
+
+    def _absent(
+        self,
+        state: handover.Group,
+        snapshot: values.Snapshot,
+        claims: list[claims_mod.Claim],
+    ) -> bool:
+        """Tell whether a read leaves this member out as its peers may.
+
+        The read lists no record of this member's, or only presumes it:
+        the backend ended it (an etcd lease past its end) or lost it.  A
+        peer that read the same may have judged it dead.  Not where its
+        peers' records went with it (presumed too, or made again: their
+        claims settle): the backend was out or emptied for all, and each
+        peer saw that itself.  But after a silence of this member's own
+        heartbeats (its process stopped) its peers wrote on and may have
+        judged it dead whatever else went; and once a read leaves it out
+        so, it stays out until a read lists it again.
+
+        :param state: the group's state, as of the read before.
+        :param snapshot: the read.
+        :param claims: the live peers' claims of the read.
+        :returns: whether to let go, take nothing and count the
+            instances' nodes out as its peers' reads may.
+        """
+        if (
+            self.host in snapshot.members
+            and self.host not in snapshot.presumed
+        ):
+            return False
+        if state.absent or self._silence_unread(state):
+            return True
+        lost_with = snapshot.presumed - {self.host}
+        return not lost_with and not any(c.settling for c in claims)

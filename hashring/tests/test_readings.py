@@ -12,7 +12,9 @@
 
 import time
 
+from hashring import exception
 from hashring.tests import test_handoff
+from hashring.tests import test_handover
 
 KEYS = test_handoff.KEYS
 
@@ -60,6 +62,33 @@ class ReadingsTestCase(test_handoff.OverASource):
         service.step(self.nodes)
         self.assertEqual(set(), service.protocol.counted_out(KEYS))
 
+    def test_after_a_silence_left_out_whatever_else_went(self):
+        paused, held = self.third()
+        # Its process stops past the lapse bound; the backend ends its
+        # record, and a crashed peer's: both vanish, as in a wiped
+        # backend, but its live peer wrote on and may judge it dead.
+        paused.source._stop_heartbeat()
+        crashed = self.services[1]
+        crashed.source._stop_heartbeat()
+        time.sleep(1.0)
+        for name in ('s-2', 's-3'):
+            self.services[0].source._unregister('default', name)
+        paused.step(self.nodes)
+        self.assertEqual(set(), paused.owned)
+        # Left out until a read lists it, not only while the silence is
+        # news: its heartbeat, tried again, fails.
+        with self.outage(paused):
+            self.assertRaises(
+                exception.MembershipUnavailable, paused.source.heartbeat
+            )
+        for _ in range(2):
+            paused.step(self.nodes)
+            self.assertEqual(set(), paused.owned)
+        self.assertEqual(set(KEYS), paused.protocol.counted_out(KEYS))
+        self.go_on(paused)
+        paused.step(self.nodes)
+        self.assertEqual(set(), paused.protocol.counted_out(held))
+
     def test_after_silence_only_until_a_call_reads_again(self):
         self.rounds(3)
         service = self.services[0]
@@ -75,3 +104,60 @@ class ReadingsTestCase(test_handoff.OverASource):
         self.assertIn('s-2', alive)
         service.step(self.nodes)  # reads the claims: the silence is over
         self.assertIsNone(service.protocol.after_silence())
+
+
+class OutageTestCase(test_handover.Wiped):
+    """A member whose record the backend lost in an outage of all."""
+
+    def outage_then_wipe(self):
+        """Fail every call past the lapse bound, then lose every record.
+
+        Heartbeats are tried and fail throughout (an outage, not a
+        silence); the test beats for the services.  Returns the third
+        service and the nodes it holds.
+        """
+        lapsed, held = self.third()
+        for service in self.services:
+            service.source._stop_heartbeat()
+        outages = [self.outage(service) for service in self.services]
+        for outage in outages:
+            outage.setUp()
+        deadline = time.monotonic() + 1.5  # dead_after is 1 s
+        while time.monotonic() < deadline:
+            for service in self.services:
+                self.assertRaises(
+                    exception.MembershipUnavailable, service.source.heartbeat
+                )
+            time.sleep(0.1)
+        for outage in outages:
+            outage.cleanUp()
+        self.assertIsNone(lapsed.source.unbroken_since())
+        self.wipe()
+        return lapsed, held
+
+    def assert_kept_through(self, lapsed, held):
+        # Every peer saw the outage too, and judged nobody dead for it.
+        lapsed.step(self.nodes)
+        self.assertEqual(held, lapsed.owned)
+        self.assertFalse(lapsed.protocol._groups['default'].absent)
+        for service in self.services:
+            self.go_on(service)
+        deadline = time.monotonic() + 10
+        while self.rounds(1) or lapsed.protocol.converged() is None:
+            self.assertLess(time.monotonic(), deadline, 'never converged')
+            self.assertEqual(held, lapsed.owned)
+            time.sleep(0.05)
+        self.assert_converged()
+        self.assertEqual(held, lapsed.owned)
+
+    def test_it_keeps_its_nodes_read_before_anyone_writes_again(self):
+        lapsed, held = self.outage_then_wipe()
+        # Its first call lists no record: its peers' went with its own.
+        self.assert_kept_through(lapsed, held)
+
+    def test_it_keeps_its_nodes_read_after_its_peers_write_again(self):
+        lapsed, held = self.outage_then_wipe()
+        # Its peers make their records again first: their claims settle.
+        for peer in self.services[:-1]:
+            peer.source.heartbeat()
+        self.assert_kept_through(lapsed, held)
