@@ -159,12 +159,11 @@ class Group:
         of this member's (the backend ended it: an expired lease): a peer
         that read the same may take them before its claim is written;
         not one where its peers' records went with it, after an outage
-        each saw (:attr:`absent`).  A
-        lapse nobody took for a death (every peer's ring places it, its
-        record stands) lets nothing go - but for a member that drains or
-        leaves, whose peers' rings all leave it out while it lives: it
-        cannot tell whether they took its keys (they take them once its
-        record goes).
+        each saw (:attr:`absent`).  A lapse nobody took for a death
+        (every peer's ring places it, its record stands) lets nothing
+        go - but for a member that drains or leaves, whose peers' rings
+        all leave it out while it lives: it cannot tell whether they took
+        its keys (they take them once its record goes).
 
         Runtime complexity: ``O(1)``, and ``O(h)`` to let go of ``h``
         keys held.
