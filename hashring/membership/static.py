@@ -64,7 +64,10 @@ def parse_members(spec: Iterable[str] | Mapping[str, int]) -> dict[str, int]:
         member_id = base.canonical_id(name)
         if member_id in seen:
             raise exception.InvalidMemberError(
-                name, f'it is the same member as {seen[member_id]!r}'
+                name,
+                'it is listed twice'
+                if seen[member_id] == name
+                else f'it is the same member as {seen[member_id]!r}',
             )
         seen[member_id] = name
         members[name] = base.check_weight(name, weight)

@@ -22,6 +22,10 @@ from hashring.tests import test_ring
 FOO_BAR_BAZ = test_ring.FOO_BAR_BAZ
 
 
+class _Name(str):
+    """A member name of a str subclass: equal to its str, not the same."""
+
+
 class BadInputTestCase(base.TestCase):
     def test_bad_members(self):
         cases = [
@@ -30,7 +34,8 @@ class BadInputTestCase(base.TestCase):
             ([['a']], ['a'], 'must be str or bytes'),
             (['a', ''], '', 'a name is required'),
             ([b''], b'', 'a name is required'),
-            (['a', 'a'], 'a', "same member as 'a'"),
+            (['a', 'a'], 'a', 'it is listed twice'),
+            (['a', _Name('a')], 'a', "same member as 'a'"),
             (['x', b'x'], b'x', "same member as 'x'"),
             ({'a': 0}, 'a', 'weight 0 is below 1'),
             ({'a': -2}, 'a', 'weight -2 is below 1'),

@@ -48,6 +48,7 @@ class StaticTestCase(base.TestCase):
     def test_bad_members(self):
         for members, bad, message in (
             (['a', 'A'], 'A', "same member as 'a'"),
+            (['a', 'a:2'], 'a', 'it is listed twice'),
             (['a:0'], 'a', 'weight 0 is below 1'),
             (['a:x'], 'a:x', "weight 'x' is not an integer"),
             ([''], '', 'a member id is required'),
