@@ -88,8 +88,12 @@ def running_threads(pid):
     return states
 
 
-def wait_for(predicate, timeout, what):
-    """Wait until predicate() is true; raise RuntimeError after timeout."""
+def wait_for(predicate, timeout, what, proc=None):
+    """Wait until predicate() is true; raise RuntimeError after timeout.
+
+    :param proc: the process that makes it true, if any: where it exits
+        first, the wait ends at once, with its exit status.
+    """
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -98,6 +102,11 @@ def wait_for(predicate, timeout, what):
                 return
         except Exception as exc:
             last = exc
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(
+                f'{what} exited with status {proc.returncode} before it '
+                f'came up: {last!r}'
+            )
         time.sleep(0.05)
     raise RuntimeError(f'{what} did not come up in {timeout}s: {last!r}')
 

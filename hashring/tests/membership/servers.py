@@ -40,6 +40,20 @@ REQUIRED = bool(os.environ.get('HASHRING_REQUIRE_SERVERS'))
 SEARCH_PATH = os.environ.get('HASHRING_TEST_SERVER_PATH')
 
 
+#: How much of a server's log a failure to start quotes, in characters.
+LOG_TAIL = 2000
+
+
+def tail(path):
+    """Return the end of a log, decoded, or why it cannot be read."""
+    try:
+        with open(path, 'rb') as f:
+            f.seek(max(0, os.path.getsize(path) - LOG_TAIL))
+            return repr(f.read().decode(errors='replace'))
+    except OSError as exc:
+        return f'(unread: {exc})'
+
+
 class Server(fixtures.Fixture):
     """A server process the test owns."""
 
@@ -93,12 +107,16 @@ class Server(fixtures.Fixture):
         raise NotImplementedError
 
     def start(self):
-        log = open(os.path.join(self.dir, 'server.log'), 'ab')
-        self.proc = subprocess.Popen(
-            self.command(), stdout=log, stderr=log, cwd=self.dir
-        )
-        log.close()
-        processes.wait_for(self.ready, 30, self.binary)
+        path = os.path.join(self.dir, 'server.log')
+        with open(path, 'ab') as log:
+            self.proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=log, cwd=self.dir
+            )
+        try:
+            processes.wait_for(self.ready, 30, self.binary, self.proc)
+        except RuntimeError as exc:
+            # The log goes with the server's directory: say how it ends.
+            raise RuntimeError(f'{exc}; its log ends: {tail(path)}') from exc
 
     def pids(self):
         """Return the server's process ids."""

@@ -88,3 +88,37 @@ class StopDeadTestCase(test_base.TestCase):
                 processes.Ended, processes.stop_dead, proc.pid
             )
             self.assertIn(f'process {proc.pid} has ended', str(err))
+
+
+class WaitForTestCase(test_base.TestCase):
+    def test_a_process_that_exits_ends_the_wait_with_its_status(self):
+        proc = subprocess.Popen([sys.executable, '-c', 'raise SystemExit(3)'])
+        self.addCleanup(proc.wait, 10)
+        err = self.assertRaises(
+            RuntimeError,
+            processes.wait_for,
+            lambda: False,
+            60,
+            'the server',
+            proc,
+        )
+        self.assertIn(
+            'the server exited with status 3 before it came up', str(err)
+        )
+
+    def test_a_process_that_runs_is_waited_for_until_the_timeout(self):
+        proc = subprocess.Popen(
+            [sys.executable, '-c', 'import time; time.sleep(60)']
+        )
+        self.addCleanup(proc.wait, 10)
+        self.addCleanup(proc.kill)
+
+        def refused():
+            raise ConnectionRefusedError(111, 'Connection refused')
+
+        err = self.assertRaises(
+            RuntimeError, processes.wait_for, refused, 0.3, 'the server', proc
+        )
+        self.assertIn('the server did not come up in 0.3s', str(err))
+        self.assertIn('Connection refused', str(err))
+        self.assertIsNone(proc.poll())

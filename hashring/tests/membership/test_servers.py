@@ -128,3 +128,37 @@ class FreezeTestCase(test_base.TestCase):
         # The server's own process ended: no freeze.
         gone = self.useFixture(Listed([ended.pid, running.pid]))
         self.assertRaises(processes.Ended, gone.freeze)
+
+
+class Exiting(servers.Server):
+    """A server that exits at once, saying why in its log."""
+
+    binary = 'exiting'
+
+    def command(self):
+        return [
+            self.path,
+            '-c',
+            'import sys; '
+            'print("listen tcp: bind: address already in use", '
+            'file=sys.stderr); '
+            'sys.exit(1)',
+        ]
+
+    def ready(self):
+        raise ConnectionRefusedError(111, 'Connection refused')
+
+
+class StartTestCase(test_base.TestCase):
+    def test_a_server_that_exits_says_why_at_once(self):
+        # Its log goes with its directory once the test ends: the error
+        # quotes how it ends.
+        server = Exiting()
+        server.path = sys.executable
+        server.dir = self.useFixture(fixtures.TempDir()).path
+        err = self.assertRaises(RuntimeError, server.start)
+        self.assertIn(
+            'exiting exited with status 1 before it came up', str(err)
+        )
+        self.assertIn('address already in use', str(err))
+        self.assertIn('Connection refused', str(err))
