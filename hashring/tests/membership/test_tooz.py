@@ -10,6 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ import sys
 import time
 
 import fixtures
+from oslo_utils import versionutils
 from tooz import coordination
 
 from hashring import exception
@@ -26,6 +28,10 @@ from hashring.tests import base as test_base
 from hashring.tests.membership import contract
 from hashring.tests.membership import outages
 from hashring.tests.membership import servers
+
+TOOZ_VERSION = versionutils.convert_version_to_tuple(
+    importlib.metadata.version('tooz')
+)
 
 
 class ToozMixin:
@@ -92,13 +98,17 @@ class EtcdContractTestCase(
         cls.url = servers.shared(servers.EtcdServer, 'ETCD').url
 
     def test_tooz_cannot_remove_a_non_ascii_member(self):
-        # Why such names are refused: etcd3gw's leave_group() deletes the
-        # key encoded as Latin-1, not the member's.  Should tooz mend it,
-        # this fails, and hashring can take the names again.
+        # Why such names are refused: from tooz 9.0 the etcd3gw driver's
+        # leave_group() deletes the key encoded as Latin-1, not the
+        # member's (tooz 8, the last release for Python 3.10, deletes the
+        # member's).  Services of both releases share a group during an
+        # upgrade, so the names are refused with either.  Should tooz
+        # mend it, this fails, and hashring can take the names again.
         member = self.joined_by_tooz()
         member.leave_group(self.group.encode()).get()
+        stays = TOOZ_VERSION >= (9, 0)
         self.assertEqual(
-            {'c\u00e9'.encode()},
+            {'c\u00e9'.encode()} if stays else set(),
             member.get_members(self.group.encode()).get(),
         )
 
