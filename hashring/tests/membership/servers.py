@@ -40,7 +40,7 @@ REQUIRED = bool(os.environ.get('HASHRING_REQUIRE_SERVERS'))
 SEARCH_PATH = os.environ.get('HASHRING_TEST_SERVER_PATH')
 
 
-#: How much of a server's log a failure to start quotes, in characters.
+#: How much of a server's log a failure to start quotes, in bytes.
 LOG_TAIL = 2000
 
 
