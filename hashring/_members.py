@@ -85,13 +85,7 @@ def normalise(
         if not name:
             raise exception.InvalidMemberError(member, 'a name is required')
         if name in names:
-            before = names[name]
-            raise exception.InvalidMemberError(
-                member,
-                'it is listed twice'
-                if before.__class__ is member.__class__ and before == member
-                else f'it is the same member as {before!r}',
-            )
+            _validate.repeated(member, names[name])
         if weight.__class__ is not int or weight < 1:
             weight = _validate.weight(member, weight)
         names[name] = member

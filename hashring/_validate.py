@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 import math
 from typing import Any
+from typing import NoReturn
 
 from hashring import exception
 
@@ -123,6 +124,22 @@ def weight(member: Any, value: Any) -> int:
             member, f'weight {value!r} is below 1'
         )
     return int(value)
+
+
+def repeated(member: Any, earlier: Any) -> NoReturn:
+    """Refuse a member given again.
+
+    :param member: the member given again.
+    :param earlier: the member it repeats: itself, listed twice, or one
+        that is the same member once encoded or made canonical.
+    :raises hashring.exception.InvalidMemberError: always, naming both.
+    """
+    raise exception.InvalidMemberError(
+        member,
+        'it is listed twice'
+        if earlier.__class__ is member.__class__ and earlier == member
+        else f'it is the same member as {earlier!r}',
+    )
 
 
 def collection(name: str, value: Any) -> list[Any]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from oslo_config import cfg
 
+from hashring import _validate
 from hashring import exception
 from hashring.membership import base
 
@@ -63,12 +64,7 @@ def parse_members(spec: Iterable[str] | Mapping[str, int]) -> dict[str, int]:
     for name, weight in pairs:
         member_id = base.canonical_id(name)
         if member_id in seen:
-            raise exception.InvalidMemberError(
-                name,
-                'it is listed twice'
-                if seen[member_id] == name
-                else f'it is the same member as {seen[member_id]!r}',
-            )
+            _validate.repeated(name, seen[member_id])
         seen[member_id] = name
         members[name] = base.check_weight(name, weight)
     return members

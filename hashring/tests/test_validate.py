@@ -163,3 +163,22 @@ class MappingTestCase(base.TestCase):
             "members must be a mapping of name to weight, not list ['a']",
             str(err),
         )
+
+
+class RepeatedTestCase(base.TestCase):
+    def test_a_member_given_again_is_refused_naming_both(self):
+        for member, earlier, said in (
+            ('a', 'a', 'it is listed twice'),
+            (b'x', 'x', "it is the same member as 'x'"),
+            ('A', 'a', "it is the same member as 'a'"),
+        ):
+            with self.subTest(member=member, earlier=earlier):
+                err = self.assertRaises(
+                    exception.InvalidMemberError,
+                    _validate.repeated,
+                    member,
+                    earlier,
+                )
+                self.assertEqual(member, err.member)
+                self.assertIn(repr(member), str(err))
+                self.assertIn(said, str(err))
