@@ -87,6 +87,10 @@ def failures(scheme: str) -> tuple[type[BaseException], ...]:
 #: makes its namespace only when a coordinator starts.
 RENEWED = frozenset({'zookeeper', 'kazoo'})
 
+#: The most seconds the renewal probe sleeps at once: Python 3.10's
+#: ``time.sleep()`` resumes after a stop of the process for what was left.
+PROBE_STEP = 1.0
+
 #: The group a fresh reader's client reads to show that the backend
 #: answers it.
 PROBE_GROUP = b'hashring-probe'
@@ -242,7 +246,7 @@ class Client:
                     return
                 wait = since + self._renew_after - time.monotonic()
             if wait > 0:
-                time.sleep(min(wait, self._renew_after))
+                time.sleep(min(wait, PROBE_STEP))
                 continue
             fresh = None if self._connected() else self._probe()
             with self._lock:

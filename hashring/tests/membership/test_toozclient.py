@@ -11,6 +11,7 @@
 # under the License.
 
 from concurrent import futures
+import threading
 import time
 
 from kazoo import client as kazoo_client
@@ -41,6 +42,33 @@ class FailuresTestCase(test_base.TestCase):
                 toozclient.failures('redis'),
             )
         )
+
+
+class ProbeTestCase(test_base.TestCase):
+    def test_the_probe_sleeps_in_steps(self):
+        # A stop of the process within a long sleep would hold the next
+        # probe on Python 3.10 by what was left of the sleep.
+        client = toozclient.Client(
+            'zookeeper://127.0.0.1:1', 'node-a', 1.0, renew_after=30.0
+        )
+        client._failing_since = time.monotonic()
+        slept, real_sleep = [], time.sleep
+        this = threading.current_thread()
+
+        def sleep(seconds):
+            # time.sleep is the module's: other threads still sleep.
+            if threading.current_thread() is not this:
+                return real_sleep(seconds)
+            slept.append(seconds)
+            client._closed = len(slept) == 3
+
+        self.patch(toozclient.time, 'sleep', sleep)
+        client._renew()
+        self.assertEqual(3, len(slept))
+        for seconds in slept:
+            self.assertGreater(seconds, 0)
+            self.assertLessEqual(seconds, toozclient.PROBE_STEP)
+        self.assertFalse(client._probing)
 
 
 class RenewalTestCase(test_base.TestCase):
