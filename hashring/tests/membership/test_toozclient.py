@@ -51,7 +51,8 @@ class ProbeTestCase(test_base.TestCase):
         client = toozclient.Client(
             'zookeeper://127.0.0.1:1', 'node-a', 1.0, renew_after=30.0
         )
-        client._failing_since = time.monotonic()
+        # As a failed call leaves it: failing, and probing.
+        client._failing_since, client._probing = time.monotonic(), True
         slept, real_sleep = [], time.sleep
         this = threading.current_thread()
 
